@@ -1,0 +1,28 @@
+// Lint rules that catch real bugs: floating promises (a forgotten await on an activity) everywhere,
+// and Node built-ins in workflow code (workflows must stay deterministic and sandboxable).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules', '.keel', 'bench/results'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'path', 'child_process', 'os', 'crypto', 'http', 'net'], message: 'Workflow code must not import Node APIs.' },
+          { group: ['../agents/agent', '../agents/tool', '../activities/*', '../sandbox/*', '../dev/*'], message: 'Workflow code sees only AgentSpecs and activity types.' },
+        ],
+      }],
+    },
+  },
+);
