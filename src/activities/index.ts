@@ -1,0 +1,69 @@
+/**
+ * `createActivities(deps)`: every activity the workflows call, built over explicit dependencies so tests can
+ * pass real or fake clients without module mocking. Wired in worker.ts.
+ */
+import type OpenAI from 'openai';
+import type { AgentRegistry } from '../agents/registry';
+import type { SandboxClient, SnapshotStore } from '../sandbox/types';
+import type { BlobStore } from '../storage/blob-store';
+import { withFailureMapping } from './failures';
+import { guardrailActivities } from './guardrails';
+import { modelActivities, type ModelApi } from './model';
+import { sandboxActivities } from './sandbox';
+import { functionToolActivity } from './tools';
+import type { RunToolInput, RunToolResult } from './types';
+
+export interface ActivityDeps {
+  registry: AgentRegistry;
+  openai: OpenAI;
+  modelApi: ModelApi;
+  blobs: BlobStore;
+  /** Absent on workers without Docker: their sandbox activities fail with one clear error. */
+  sandboxes?: SandboxClient;
+  snapshots: SnapshotStore;
+  hostQueue: string;
+  hostName: string;
+  maxToolOutputBytes?: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
+  const model = modelActivities(deps);
+  const guardrails = guardrailActivities(deps);
+  const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
+  const sandbox = deps.sandboxes
+    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes })
+    : undefined;
+  const needSandbox = (): NonNullable<typeof sandbox> => {
+    if (!sandbox) throw new Error('this worker has no sandbox client (Docker is not available to it)');
+    return sandbox;
+  };
+
+  const activities = {
+    async resolveAgent(input: { agent: string; workflowId: string; context?: unknown }) {
+      return deps.registry.resolve(input.agent, { agent: input.agent, workflowId: input.workflowId, context: input.context });
+    },
+    callModel: model.callModel,
+    async runTool(input: RunToolInput): Promise<RunToolResult> {
+      return input.sandbox ? needSandbox().runSandboxTool(input) : runFunctionTool(input);
+    },
+    async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
+      const tool = deps.registry.functionTool(input.agent, input.tool);
+      const setting = tool?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
+      if (typeof setting !== 'function') return Boolean(setting);
+      let args: unknown;
+      try {
+        args = JSON.parse(input.arguments);
+      } catch {
+        return true; // unparseable arguments will fail validation anyway; asking costs nothing
+      }
+      return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
+    },
+    runInputGuardrails: guardrails.runInputGuardrails,
+    runOutputGuardrails: guardrails.runOutputGuardrails,
+    createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
+    snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
+    destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
+  };
+  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never)])) as typeof activities;
+}

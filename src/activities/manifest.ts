@@ -1,0 +1,82 @@
+/**
+ * Materializes a Manifest into a fresh sandbox's /workspace: each entry becomes a tar stream extracted in the
+ * container, entries in parallel under a concurrency limit. Git repositories are cloned on the worker (the
+ * sandbox has no network) and copied in with their .git, so the agent can diff its work.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pack } from 'tar-stream';
+import type { Manifest, ManifestEntry } from '../agents/manifest';
+import { KeelError } from '../errors';
+import type { StartedSandbox } from '../sandbox/types';
+
+const CONCURRENCY = 4;
+
+function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new KeelError('bad_usage', `${cmd} ${args.join(' ')} failed: ${stderr.trim()}`))));
+  });
+}
+
+/** A tar of a host directory, with paths placed under `dest`. */
+function tarDirectory(dir: string, dest: string): Readable {
+  const child = spawn('tar', ['-c', '--owner=1000', '--group=1000', '--transform', `s,^\\.,${dest},`, '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+function tarOf(files: { name: string; content?: string; mode?: number; type: 'file' | 'directory' }[]): Readable {
+  const p = pack();
+  for (const f of files) {
+    if (f.type === 'directory') p.entry({ name: f.name, type: 'directory', mode: 0o755, uid: 1000, gid: 1000 });
+    else p.entry({ name: f.name, mode: f.mode ?? 0o644, uid: 1000, gid: 1000 }, f.content ?? '');
+  }
+  p.finalize();
+  return p as unknown as Readable;
+}
+
+async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry): Promise<void> {
+  const clean = path.posix.normalize(dest).replace(/^\/+/, '');
+  if (clean.startsWith('..') || clean === '') throw new KeelError('bad_usage', `manifest path '${dest}' must stay inside /workspace`);
+  switch (entry.type) {
+    case 'file':
+      return sandbox.putArchive(tarOf([...parents(clean), { name: clean, content: entry.content, mode: entry.mode, type: 'file' }]));
+    case 'dir':
+      return sandbox.putArchive(tarOf([...parents(clean), { name: clean, type: 'directory' }]));
+    case 'localDir':
+      return sandbox.putArchive(tarDirectory(entry.path, clean));
+    case 'gitRepo': {
+      const tmp = await mkdtemp(path.join(tmpdir(), 'keel-git-'));
+      try {
+        await run('git', ['clone', '--quiet', entry.url, tmp]);
+        if (entry.ref) await run('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', entry.ref], tmp);
+        await sandbox.putArchive(tarDirectory(tmp, clean));
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+function parents(p: string): { name: string; type: 'directory' }[] {
+  const parts = p.split('/').slice(0, -1);
+  return parts.map((_, i) => ({ name: parts.slice(0, i + 1).join('/'), type: 'directory' as const }));
+}
+
+export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest): Promise<void> {
+  const entries = Object.entries(manifest.entries ?? {});
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const [dest, entry] = entries[next++];
+      await materializeEntry(sandbox, dest, entry);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
+}

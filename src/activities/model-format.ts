@@ -1,0 +1,149 @@
+/**
+ * Pure conversions between RunState items and the two OpenAI wire formats (Responses and Chat Completions).
+ * Typed against the `openai` package so a mismatch with the real API is a compile error.
+ */
+import type OpenAI from 'openai';
+import type { AgentSpec } from '../agents/spec';
+import type { RunItem } from '../workflows/run-state';
+
+type ResponseInput = OpenAI.Responses.ResponseInputItem;
+type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
+
+/** Image bytes of tool results, as data URLs, by blob ref. */
+export type ImageUrls = Map<string, string>;
+
+function compactionText(summary: string): string {
+  return `Summary of the earlier part of this conversation (older messages were compacted):\n${summary}`;
+}
+
+export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseInput[] {
+  const out: ResponseInput[] = [];
+  for (const item of items) {
+    switch (item.type) {
+      case 'message':
+        out.push({ type: 'message', role: item.role, content: item.content });
+        break;
+      case 'tool_call':
+        out.push({ type: 'function_call', call_id: item.callId, name: item.name, arguments: item.arguments });
+        break;
+      case 'tool_result': {
+        const url = item.image && images.get(item.image.blob);
+        out.push({
+          type: 'function_call_output',
+          call_id: item.callId,
+          output: url
+            ? [
+                { type: 'input_text', text: item.output },
+                { type: 'input_image', image_url: url, detail: 'auto' },
+              ]
+            : item.output,
+        });
+        break;
+      }
+      case 'compaction':
+        out.push({ type: 'message', role: 'system', content: compactionText(item.summary) });
+        break;
+      default:
+        // handoffs, approvals and guardrail results are audit records; the model sees their effect as tool output.
+        break;
+    }
+  }
+  return out;
+}
+
+export function toChatMessages(instructions: string, items: RunItem[], images: ImageUrls): ChatMessage[] {
+  const out: ChatMessage[] = [{ role: 'system', content: instructions }];
+  let assistant: OpenAI.Chat.ChatCompletionAssistantMessageParam | undefined;
+  const pendingImages: string[] = [];
+  const flushImages = () => {
+    if (pendingImages.length === 0) return;
+    // Chat tool messages cannot carry images; a user message right after the tool results can.
+    out.push({ role: 'user', content: pendingImages.splice(0).map((url) => ({ type: 'image_url' as const, image_url: { url } })) });
+  };
+  for (const item of items) {
+    if (item.type === 'tool_call') {
+      if (!assistant) {
+        assistant = { role: 'assistant', content: null, tool_calls: [] };
+        out.push(assistant);
+      }
+      assistant.tool_calls!.push({ id: item.callId, type: 'function', function: { name: item.name, arguments: item.arguments } });
+      continue;
+    }
+    if (item.type === 'message' && item.role === 'assistant') {
+      flushImages();
+      assistant = { role: 'assistant', content: item.content, tool_calls: [] };
+      out.push(assistant);
+      continue;
+    }
+    if (item.type === 'tool_result') {
+      out.push({ role: 'tool', tool_call_id: item.callId, content: item.output });
+      const url = item.image && images.get(item.image.blob);
+      if (url) pendingImages.push(url);
+      continue;
+    }
+    if (item.type === 'message' || item.type === 'compaction') {
+      flushImages();
+      assistant = undefined;
+      if (item.type === 'message') out.push({ role: item.role, content: item.content } as ChatMessage);
+      else out.push({ role: 'system', content: compactionText(item.summary) });
+    }
+  }
+  flushImages();
+  for (const m of out) {
+    if (m.role === 'assistant' && m.tool_calls?.length === 0) delete m.tool_calls;
+  }
+  return out;
+}
+
+export function responsesTools(spec: AgentSpec): OpenAI.Responses.FunctionTool[] {
+  return spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters, strict: false }));
+}
+
+export function chatTools(spec: AgentSpec): OpenAI.Chat.ChatCompletionTool[] {
+  return spec.tools.map((t) => ({
+    type: 'function',
+    function: { name: t.name, description: t.description, parameters: t.parameters, strict: false },
+  }));
+}
+
+export interface ParsedTurn {
+  items: RunItem[];
+  text: string;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+export function fromResponse(response: OpenAI.Responses.Response, agent: string): ParsedTurn {
+  const items: RunItem[] = [];
+  let text = '';
+  for (const out of response.output) {
+    if (out.type === 'message') {
+      const content = out.content.map((c) => (c.type === 'output_text' ? c.text : c.refusal)).join('');
+      text += content;
+      items.push({ type: 'message', role: 'assistant', content, agent });
+    } else if (out.type === 'function_call') {
+      items.push({ type: 'tool_call', callId: out.call_id, name: out.name, arguments: out.arguments, agent });
+    }
+  }
+  return {
+    items,
+    text,
+    usage: { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 },
+  };
+}
+
+export function fromChatCompletion(completion: OpenAI.Chat.ChatCompletion, agent: string): ParsedTurn {
+  const message = completion.choices[0]?.message;
+  const items: RunItem[] = [];
+  const text = message?.content ?? message?.refusal ?? '';
+  if (text) items.push({ type: 'message', role: 'assistant', content: text, agent });
+  for (const call of message?.tool_calls ?? []) {
+    if (call.type === 'function') {
+      items.push({ type: 'tool_call', callId: call.id, name: call.function.name, arguments: call.function.arguments, agent });
+    }
+  }
+  return {
+    items,
+    text,
+    usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+  };
+}

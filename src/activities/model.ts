@@ -1,0 +1,128 @@
+/**
+ * The `callModel` activity: one model turn through the `openai` package (Responses API by default, Chat
+ * Completions for compatible servers). The client's own retries are off; Temporal retries per failures.ts.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type OpenAI from 'openai';
+import type { AgentRegistry } from '../agents/registry';
+import type { BlobStore } from '../storage/blob-store';
+import type { RunItem } from '../workflows/run-state';
+import { toModelError } from './failures';
+import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, type ImageUrls, type ParsedTurn } from './model-format';
+import type { CallModelInput, CallModelResult } from './types';
+
+export type ModelApi = 'responses' | 'chat';
+
+export interface ModelDeps {
+  openai: OpenAI;
+  modelApi: ModelApi;
+  blobs: BlobStore;
+  registry: AgentRegistry;
+}
+
+async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
+  if (!history.baseRef) return history.delta;
+  const base = await blobs.get(history.baseRef);
+  if (!base) {
+    // The workflow answers this by sending the whole conversation once.
+    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob ${history.baseRef} is not in this worker's blob store`, nonRetryable: true });
+  }
+  const items = JSON.parse(base.toString('utf8')) as RunItem[];
+  if (items.length !== history.baseLength) {
+    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob has ${items.length} items, expected ${history.baseLength}`, nonRetryable: true });
+  }
+  return [...items, ...history.delta];
+}
+
+async function imageUrls(blobs: BlobStore, items: RunItem[]): Promise<ImageUrls> {
+  const urls: ImageUrls = new Map();
+  for (const item of items) {
+    if (item.type !== 'tool_result' || !item.image) continue;
+    const bytes = await blobs.get(item.image.blob);
+    if (bytes) urls.set(item.image.blob, `data:${item.image.mediaType};base64,${bytes.toString('base64')}`);
+  }
+  return urls;
+}
+
+function validateFinal(deps: ModelDeps, input: CallModelInput, text: string): CallModelResult['final'] {
+  if (!input.spec.outputSchema) return { ok: true, value: text };
+  const outputType = deps.registry.get(input.spec.name).options.outputType;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `the final output is not JSON: ${text.slice(0, 200)}` };
+  }
+  if (!outputType) return { ok: true, value: json };
+  const parsed = outputType.safeParse(json);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
+}
+
+export function modelActivities(deps: ModelDeps) {
+  async function request(input: CallModelInput, items: RunItem[], signal: AbortSignal): Promise<ParsedTurn> {
+    const { spec } = input;
+    const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
+    const images = await imageUrls(deps.blobs, items);
+    const s = spec.modelSettings;
+    try {
+      if (deps.modelApi === 'chat') {
+        const completion = await deps.openai.chat.completions.create(
+          {
+            model: spec.model,
+            messages: toChatMessages(instructions, items, images),
+            ...(spec.tools.length ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
+            temperature: s.temperature,
+            top_p: s.topP,
+            max_completion_tokens: s.maxOutputTokens,
+            ...(spec.outputSchema
+              ? { response_format: { type: 'json_schema', json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false } } }
+              : {}),
+          },
+          { signal },
+        );
+        return fromChatCompletion(completion, spec.name);
+      }
+      const response = await deps.openai.responses.create(
+        {
+          model: spec.model,
+          instructions,
+          input: toResponsesInput(items, images),
+          ...(spec.tools.length ? { tools: responsesTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
+          temperature: s.temperature,
+          top_p: s.topP,
+          max_output_tokens: s.maxOutputTokens,
+          store: false,
+          ...(spec.outputSchema
+            ? { text: { format: { type: 'json_schema', name: 'final_output', schema: spec.outputSchema, strict: false } } }
+            : {}),
+        },
+        { signal },
+      );
+      return fromResponse(response, spec.name);
+    } catch (err) {
+      throw toModelError(err);
+    }
+  }
+
+  return {
+    async callModel(input: CallModelInput): Promise<CallModelResult> {
+      const ctx = Context.current();
+      const items = await loadHistory(deps.blobs, input.history);
+      const historyRef = await deps.blobs.put(JSON.stringify(items));
+      const heartbeat = setInterval(() => ctx.heartbeat(), 5_000);
+      try {
+        const turn = await request(input, items, ctx.cancellationSignal);
+        const hasCalls = turn.items.some((i) => i.type === 'tool_call');
+        return {
+          items: turn.items,
+          usage: turn.usage,
+          historyRef,
+          final: hasCalls ? undefined : validateFinal(deps, input, turn.text),
+        };
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+  };
+}

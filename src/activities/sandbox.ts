@@ -1,0 +1,214 @@
+/**
+ * Sandbox activities: create a run's container (from the manifest or a snapshot), run the built-in sandbox tools
+ * against it, snapshot and remove it. They run on the worker-specific queue of the host that owns the container,
+ * except `createSandbox`, which runs on whichever worker picks it up and returns that worker's queue.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { sandboxToolSchemas } from '../agents/sandbox-tools';
+import type { SandboxToolName } from '../agents/capabilities';
+import type { SandboxSpec } from '../agents/spec';
+import { SandboxError } from '../errors';
+import { applyPatch, PatchError } from '../sandbox/apply-patch';
+import { renderFileTree } from '../sandbox/file-tree';
+import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images';
+import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/types';
+import type { BlobStore } from '../storage/blob-store';
+import type { SandboxSession, SnapshotRef } from '../workflows/run-state';
+import { materializeManifest } from './manifest';
+import { capText } from './text';
+import { errorResult, guardedCall } from './tools';
+import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
+
+export interface SandboxDeps {
+  sandboxes: SandboxClient;
+  snapshots: SnapshotStore;
+  blobs: BlobStore;
+  /** This worker's own task queue, where activities against its containers go. */
+  hostQueue: string;
+  hostName: string;
+  maxToolOutputBytes: number;
+}
+
+const MAX_READ_BYTES = 1024 * 1024;
+
+async function workspaceTree(sandbox: StartedSandbox): Promise<string> {
+  const r = await sandbox.exec({
+    cmd: "find . -mindepth 1 -maxdepth 4 -not -path './.git' -not -path './.git/*' -printf '%y %P\\n' | head -n 400",
+    timeoutMs: 15_000,
+  });
+  const entries = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => ({ path: line.slice(2), type: line.startsWith('d') ? ('dir' as const) : ('file' as const) }));
+  return renderFileTree(entries);
+}
+
+function formatExec(r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean; replayed: boolean }): string {
+  const parts = [`exit code: ${r.exitCode}${r.timedOut ? ' (timed out: the command and its process group were killed)' : ''}`];
+  if (r.replayed) parts.push('(this command had already run; its recorded result is returned instead of running it again)');
+  if (r.stdout) parts.push(`stdout:\n${r.stdout}`);
+  if (r.stderr) parts.push(`stderr:\n${r.stderr}`);
+  return parts.join('\n');
+}
+
+export function sandboxActivities(deps: SandboxDeps) {
+  async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
+    const sandbox = await deps.sandboxes.create({
+      image: input.spec.image,
+      labels: { workflowId: input.workflowId, runId: input.runId },
+      env: input.spec.manifest.env,
+      network: input.spec.network,
+      limits: input.spec.limits,
+    });
+    try {
+      if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
+      else await materializeManifest(sandbox, input.spec.manifest);
+      const session: SandboxSession = {
+        containerId: sandbox.id,
+        taskQueue: deps.hostQueue,
+        host: deps.hostName,
+        image: input.spec.image,
+        workspaceTree: await workspaceTree(sandbox),
+        commandsSinceSnapshot: 0,
+        removed: false,
+      };
+      return { sandbox, session };
+    } catch (err) {
+      await sandbox.remove();
+      throw err;
+    }
+  }
+
+  /** The live container of a session, or a new one restored from its last snapshot when it was lost. */
+  async function attachOrRestore(input: RunToolInput): Promise<{ sandbox: StartedSandbox; session?: SandboxSession; notice?: string }> {
+    const session = input.sandbox!;
+    const live = await deps.sandboxes.attach(session.containerId);
+    if (live) return { sandbox: live };
+    const restored = await start({
+      workflowId: input.workflowId,
+      runId: Context.current().info.workflowExecution?.runId ?? '',
+      spec: input.sandboxSpec as SandboxSpec,
+      restoreSnapshot: session.lastSnapshot?.id,
+    });
+    const from = session.lastSnapshot ? `the snapshot of turn ${session.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';
+    const lost = session.commandsSinceSnapshot ? ` ${session.commandsSinceSnapshot} command(s) run since then were lost and may need to be run again.` : '';
+    return {
+      sandbox: restored.sandbox,
+      session: { ...restored.session, lastSnapshot: session.lastSnapshot },
+      notice: `[keel] The sandbox container was lost; the workspace was restored from ${from}.${lost}`,
+    };
+  }
+
+  async function runSandboxTool(sandbox: StartedSandbox, input: RunToolInput, args: string): Promise<RunToolResult> {
+    const name = input.call.name as SandboxToolName;
+    const schema = sandboxToolSchemas[name];
+    if (!schema) return errorResult(`Error: there is no sandbox tool named '${name}'.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(args || '{}');
+    } catch (err) {
+      return errorResult(`Error: the arguments for ${name} are not valid JSON (${(err as Error).message}).`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      return errorResult(`Error: invalid arguments for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    const a = parsed.data as unknown as Record<string, never>;
+    const ctx = Context.current();
+    switch (name) {
+      case 'exec_command': {
+        const r = await sandbox.exec({
+          cmd: a.cmd,
+          workdir: a.workdir,
+          timeoutMs: a.timeout_ms ?? (input.sandboxSpec?.commandTimeoutMs ?? 60_000),
+          maxOutputBytes: a.max_output_bytes ?? deps.maxToolOutputBytes,
+          idempotencyKey: `${input.workflowId}/${input.call.callId}`,
+          onProgress: () => ctx.heartbeat(),
+          signal: ctx.cancellationSignal,
+        });
+        return { output: formatExec(r), isError: r.exitCode !== 0, guardrails: [], executed: !r.replayed };
+      }
+      case 'read_file':
+        return { output: (await sandbox.readFile(a.path, { maxBytes: MAX_READ_BYTES })).toString('utf8'), isError: false, guardrails: [] };
+      case 'write_file':
+        await sandbox.writeFile(a.path, a.content);
+        return { output: `wrote ${Buffer.byteLength(a.content as string)} bytes to ${a.path}`, isError: false, guardrails: [] };
+      case 'list_dir': {
+        const entries = await sandbox.listDir(a.path);
+        const lines = entries.map((e) => `${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(9)} ${e.name}`);
+        return { output: lines.join('\n') || '(empty directory)', isError: false, guardrails: [] };
+      }
+      case 'apply_patch': {
+        try {
+          const r = await applyPatch(a.patch, {
+            read: async (p) => {
+              try {
+                return (await sandbox.readFile(p, { maxBytes: MAX_READ_BYTES })).toString('utf8');
+              } catch (err) {
+                if (err instanceof SandboxError && err.code === 'not_found') return undefined;
+                throw err;
+              }
+            },
+            write: (p, content) => sandbox.writeFile(p, content),
+            remove: (p) => sandbox.removeFile(p),
+          });
+          const summary = [
+            ...r.added.map((p) => `A ${p}`),
+            ...r.updated.map((p) => `M ${p}`),
+            ...r.deleted.map((p) => `D ${p}`),
+            ...r.moved.map((m) => `R ${m.from} -> ${m.to}`),
+          ];
+          return { output: `patch applied:\n${summary.join('\n')}`, isError: false, guardrails: [] };
+        } catch (err) {
+          if (err instanceof PatchError) return errorResult(`Error: the patch was not applied (nothing changed): ${err.message}`);
+          throw err;
+        }
+      }
+      case 'view_image': {
+        const bytes = await sandbox.readFile(a.path, { maxBytes: MAX_IMAGE_BYTES });
+        const kind = detectImage(bytes);
+        if (!kind) return errorResult(`Error: ${a.path} is not a PNG, JPEG, GIF or WebP image.`);
+        const blob = await deps.blobs.put(bytes);
+        return { output: `image ${a.path} (${kind.mediaType}, ${bytes.length} bytes)`, isError: false, image: { mediaType: kind.mediaType, blob }, guardrails: [] };
+      }
+    }
+  }
+
+  return {
+    async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
+      return (await start(input)).session;
+    },
+
+    async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {
+      const { sandbox, session, notice } = await attachOrRestore(input);
+      const result = await guardedCall(input, { input: [], output: [] }, async (args) => {
+        try {
+          return await runSandboxTool(sandbox, input, args);
+        } catch (err) {
+          // Refused paths, missing files and size limits are the model's to fix, not the run's.
+          if (err instanceof SandboxError && err.code !== 'sandbox_gone' && err.code !== 'sandbox_unavailable') {
+            return errorResult(`Error: ${err.message}`);
+          }
+          throw err;
+        }
+      });
+      const output = await capText(notice ? `${notice}\n${result.output}` : result.output, deps.maxToolOutputBytes * 2, deps.blobs);
+      return { ...result, output, ...(session ? { sandbox: session } : {}) };
+    },
+
+    async snapshotSandbox(input: SnapshotSandboxInput): Promise<SnapshotRef> {
+      const sandbox = await deps.sandboxes.attach(input.session.containerId);
+      if (!sandbox) {
+        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+      }
+      const info = await deps.snapshots.put(await sandbox.exportWorkspace());
+      return { ...info, turn: input.turn, at: new Date().toISOString() };
+    },
+
+    async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
+      const sandbox = await deps.sandboxes.attach(input.session.containerId);
+      await sandbox?.remove();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The `runTool` activity for function tools: parse and validate the model's arguments, run tool-input
+ * guardrails, execute, run tool-output guardrails. Bad model output never throws out of here: it becomes an
+ * error result the model can read and correct.
+ */
+import { Context } from '@temporalio/activity';
+import type { AgentRegistry } from '../agents/registry';
+import type { FunctionTool } from '../agents/tool';
+import type { BlobStore } from '../storage/blob-store';
+import { runChecks } from './guardrails';
+import { capText } from './text';
+import type { RunToolInput, RunToolResult } from './types';
+
+export interface ToolDeps {
+  registry: AgentRegistry;
+  blobs: BlobStore;
+  /** Tool outputs above this many bytes are cut (head and tail) for the model; the whole is kept as a blob. */
+  maxToolOutputBytes: number;
+}
+
+export function errorResult(output: string, guardrails: RunToolResult['guardrails'] = []): RunToolResult {
+  return { output, isError: true, guardrails };
+}
+
+export function stringifyOutput(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return '';
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Applies tool-input guardrails, runs `body`, applies tool-output guardrails. Shared by function and sandbox tools. */
+export async function guardedCall(
+  input: RunToolInput,
+  guardrails: { input: { name: string; run: (args: string) => unknown }[]; output: { name: string; run: (args: string, output: string) => unknown }[] },
+  body: (args: string) => Promise<RunToolResult>,
+): Promise<RunToolResult> {
+  const pre = await runChecks(
+    'tool_input',
+    guardrails.input.map((g) => ({ name: g.name, run: () => g.run(input.call.arguments) as never })),
+    input.call.callId,
+  );
+  if (pre.tripwire) return { ...errorResult(`blocked by guardrail ${pre.tripwire.name}`, pre.items), tripwire: pre.tripwire };
+  const args = pre.replace ?? input.call.arguments;
+  const result = await body(args);
+  const post = await runChecks(
+    'tool_output',
+    guardrails.output.map((g) => ({ name: g.name, run: () => g.run(args, result.output) as never })),
+    input.call.callId,
+  );
+  const guardItems = [...pre.items, ...post.items, ...result.guardrails];
+  if (post.tripwire) return { ...errorResult(`blocked by guardrail ${post.tripwire.name}`, guardItems), tripwire: post.tripwire };
+  return { ...result, output: post.replace ?? result.output, guardrails: guardItems };
+}
+
+async function executeFunctionTool(tool: FunctionTool, input: RunToolInput, args: string): Promise<RunToolResult> {
+  let json: unknown;
+  try {
+    json = JSON.parse(args || '{}');
+  } catch (err) {
+    return errorResult(`Error: the arguments for ${tool.name} are not valid JSON (${(err as Error).message}). Call it again with a JSON object.`);
+  }
+  const parsed = tool.parameters.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return errorResult(`Error: invalid arguments for ${tool.name}: ${issues}`);
+  }
+  try {
+    const value = await tool.execute(parsed.data, {
+      workflowId: input.workflowId,
+      agent: input.agent,
+      callId: input.call.callId,
+      context: input.context,
+      signal: Context.current().cancellationSignal,
+    });
+    return { output: stringifyOutput(value), isError: false, guardrails: [] };
+  } catch (err) {
+    return errorResult(`Error: ${tool.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function functionToolActivity(deps: ToolDeps) {
+  return async function runFunctionTool(input: RunToolInput): Promise<RunToolResult> {
+    const tool = deps.registry.functionTool(input.agent, input.call.name);
+    if (!tool) return errorResult(`Error: there is no tool named '${input.call.name}'.`);
+    const gctx = { agent: input.agent, workflowId: input.workflowId, context: input.context };
+    const result = await guardedCall(
+      input,
+      {
+        input: (tool.inputGuardrails ?? []).map((g) => ({ name: g.name, run: (args) => g.execute({ tool: tool.name, arguments: args }, gctx) })),
+        output: (tool.outputGuardrails ?? []).map((g) => ({
+          name: g.name,
+          run: (args, output) => g.execute({ tool: tool.name, arguments: args, output }, gctx),
+        })),
+      },
+      (args) => executeFunctionTool(tool, input, args),
+    );
+    return { ...result, output: await capText(result.output, deps.maxToolOutputBytes, deps.blobs) };
+  };
+}

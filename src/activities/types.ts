@@ -1,0 +1,83 @@
+/**
+ * Inputs and results of activities: the contract between the workflow and the worker. Types only, so
+ * workflow code can import them.
+ */
+import type { AgentSpec } from '../agents/spec';
+import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state';
+
+export interface CallModelInput {
+  spec: AgentSpec;
+  workflowId: string;
+  turn: number;
+  /** The conversation: items already stored under `baseRef` (a blob), then `delta`. */
+  history: { baseRef?: string; baseLength: number; delta: RunItem[] };
+  /** Appended to the instructions (the workspace file tree). */
+  instructionsSuffix?: string;
+}
+
+export interface CallModelResult {
+  /** Assistant messages and tool calls of this turn. */
+  items: RunItem[];
+  usage: { inputTokens: number; outputTokens: number };
+  /** Ref of the conversation including this turn's input (not its output). */
+  historyRef?: string;
+  /** Set when the turn has no tool calls: the final output, parsed and validated when the agent has an outputType. */
+  final?: { ok: true; value: unknown } | { ok: false; error: string };
+}
+
+export interface RunToolInput {
+  agent: string;
+  workflowId: string;
+  call: { callId: string; name: string; arguments: string };
+  context?: unknown;
+  /** Present for sandbox tools. */
+  sandbox?: SandboxSession;
+  sandboxSpec?: AgentSpec['sandbox'];
+  guardrails: { input: string[]; output: string[] };
+}
+
+export interface ToolTripwire {
+  kind: GuardrailItem['kind'];
+  name: string;
+  info?: unknown;
+}
+
+export interface RunToolResult {
+  output: string;
+  isError: boolean;
+  image?: { mediaType: string; blob: string };
+  guardrails: GuardrailItem[];
+  tripwire?: ToolTripwire;
+  /** The session after the call when it changed (a container restored from a snapshot). */
+  sandbox?: SandboxSession;
+  /** Whether the command ran (false when its journalled result was returned). */
+  executed?: boolean;
+}
+
+export interface CreateSandboxInput {
+  workflowId: string;
+  runId: string;
+  spec: NonNullable<AgentSpec['sandbox']>;
+  /** Start from this snapshot instead of materializing the manifest. */
+  restoreSnapshot?: string;
+}
+
+export interface SnapshotSandboxInput {
+  session: SandboxSession;
+  turn: number;
+}
+
+export interface GuardrailsInput {
+  agent: string;
+  workflowId: string;
+  names: string[];
+  payload: string;
+  context?: unknown;
+}
+
+export interface GuardrailsResult {
+  items: GuardrailItem[];
+  tripwire?: ToolTripwire;
+}
+
+export type { SnapshotRef };

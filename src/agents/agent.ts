@@ -1,0 +1,101 @@
+/**
+ * Agent definitions: user code, registered with the worker. A run never sees these objects directly; it sees
+ * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
+ */
+import type { z } from 'zod';
+import type { Capability } from './capabilities';
+import type { InputGuardrail, OutputGuardrail } from './guardrails';
+import type { Manifest } from './manifest';
+import type { FunctionTool } from './tool';
+import type { SandboxLimits } from '../sandbox/types';
+
+export interface RunContext {
+  agent: string;
+  workflowId: string;
+  /** The context object given to `startRun`. */
+  context: unknown;
+  /** Memory summary for the run's scope, when the agent has the memory capability. */
+  memorySummary?: string;
+}
+
+export interface ModelSettings {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  parallelToolCalls?: boolean;
+  toolChoice?: 'auto' | 'required' | 'none';
+}
+
+export interface ApprovalTimeout {
+  ms: number;
+  /** What happens when nobody decides in time: reject the pending calls (default) or fail the run. */
+  onExpiry?: 'reject' | 'fail';
+}
+
+export interface AgentOptions {
+  name: string;
+  instructions: string | ((ctx: RunContext) => string | Promise<string>);
+  /** Model name; defaults to KEEL_MODEL, then 'gpt-4.1-mini'. */
+  model?: string;
+  modelSettings?: ModelSettings;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tools of any parameter schema
+  tools?: FunctionTool<any>[];
+  /** Structured final output, validated; an invalid one is fed back to the model once. */
+  outputType?: z.ZodType;
+  /** Agents (or registered agent names) this one may transfer to with `transfer_to_<name>`. */
+  handoffs?: (Agent | string)[];
+  handoffDescription?: string;
+  /** Default 10. */
+  maxTurns?: number;
+  /** Consecutive failed tool calls before the run fails. Default 3. */
+  maxConsecutiveToolFailures?: number;
+  inputGuardrails?: InputGuardrail[];
+  outputGuardrails?: OutputGuardrail[];
+  /** Who may decide approvals; anyone when absent. */
+  approvers?: string[];
+  approvalTimeout?: ApprovalTimeout;
+  /** Text the model gets for a rejected call; `{reason}` and `{approver}` are filled in. */
+  rejectionMessage?: string;
+  /** Capabilities that need no sandbox (for example memory in read-only mode). */
+  capabilities?: Capability[];
+}
+
+/** A plain agent: instructions, a model, function tools, handoffs, guardrails. */
+export class Agent {
+  readonly options: AgentOptions;
+  constructor(options: AgentOptions) {
+    if (!/^[a-zA-Z0-9_-]{1,48}$/.test(options.name)) {
+      throw new TypeError(`agent name '${options.name}' must be 1-48 letters, digits, '_' or '-'`);
+    }
+    this.options = options;
+  }
+  get name(): string {
+    return this.options.name;
+  }
+}
+
+export interface SandboxOptions {
+  /** Image to run; defaults to KEEL_SANDBOX_IMAGE, then keel-sandbox:latest. */
+  image?: string;
+  /** Network access (off by default). */
+  network?: boolean;
+  limits?: Partial<SandboxLimits>;
+  /** Keep the container after the run ends (for debugging). */
+  keepContainer?: boolean;
+  /** Per-command default timeout. Default 60 s. */
+  commandTimeoutMs?: number;
+}
+
+export interface SandboxAgentOptions extends AgentOptions {
+  manifest?: Manifest;
+  capabilities?: Capability[];
+  sandbox?: SandboxOptions;
+}
+
+/** An agent with its own hardened container per run, workspace at /workspace. */
+export class SandboxAgent extends Agent {
+  declare readonly options: SandboxAgentOptions;
+  constructor(options: SandboxAgentOptions) {
+    super(options);
+  }
+}

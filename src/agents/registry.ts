@@ -1,0 +1,195 @@
+/**
+ * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { KeelError } from '../errors';
+import { Agent, SandboxAgent, type RunContext } from './agent';
+import { approvalSpecOf } from './approval';
+import type { Capability, SandboxToolName } from './capabilities';
+import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails';
+import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools';
+import type { AgentSpec, ToolSpec } from './spec';
+import type { FunctionTool } from './tool';
+
+const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
+
+export function defaultModel(): string {
+  return process.env.KEEL_MODEL ?? 'gpt-4.1-mini';
+}
+
+export function defaultSandboxImage(): string {
+  return process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest';
+}
+
+export function handoffToolName(agent: string): string {
+  return `transfer_to_${agent}`;
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  return rest;
+}
+
+/** Agents by name, plus lookups of their tools and guardrails for activities. */
+export class AgentRegistry {
+  private readonly agents = new Map<string, Agent>();
+
+  constructor(agents: Agent[]) {
+    for (const agent of agents) this.add(agent);
+  }
+
+  private add(agent: Agent): void {
+    const existing = this.agents.get(agent.name);
+    if (existing === agent) return;
+    if (existing) throw new KeelError('bad_usage', `two different agents are named '${agent.name}'`);
+    this.agents.set(agent.name, agent);
+    for (const h of agent.options.handoffs ?? []) if (typeof h !== 'string') this.add(h);
+  }
+
+  names(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  get(name: string): Agent {
+    const agent = this.agents.get(name);
+    if (!agent) {
+      throw new KeelError('agent_not_found', `no agent named '${name}' is registered (known: ${this.names().join(', ') || 'none'})`);
+    }
+    return agent;
+  }
+
+  capabilities(name: string): Capability[] {
+    return this.get(name).options.capabilities ?? [];
+  }
+
+  functionTool(agentName: string, toolName: string): FunctionTool | undefined {
+    const agent = this.get(agentName);
+    const tools = [...(agent.options.tools ?? []), ...this.capabilities(agentName).flatMap((c) => c.tools ?? [])];
+    return tools.find((t) => t.name === toolName);
+  }
+
+  sandboxApproval(agentName: string, toolName: SandboxToolName) {
+    for (const c of this.capabilities(agentName)) {
+      const setting = c.approvals?.[toolName];
+      if (setting !== undefined) return setting;
+    }
+    return undefined;
+  }
+
+  inputGuardrail(agentName: string, name: string): InputGuardrail {
+    return this.find(this.get(agentName).options.inputGuardrails, name, agentName);
+  }
+
+  outputGuardrail(agentName: string, name: string): OutputGuardrail {
+    return this.find(this.get(agentName).options.outputGuardrails, name, agentName);
+  }
+
+  toolGuardrail(agentName: string, toolName: string, name: string): ToolGuardrail {
+    const t = this.functionTool(agentName, toolName);
+    return this.find([...(t?.inputGuardrails ?? []), ...(t?.outputGuardrails ?? [])], name, agentName);
+  }
+
+  private find<T extends { name: string }>(list: T[] | undefined, name: string, agent: string): T {
+    const found = list?.find((g) => g.name === name);
+    if (!found) throw new KeelError('agent_not_found', `agent '${agent}' has no guardrail '${name}'`);
+    return found;
+  }
+
+  /** Snapshot of an agent for one run: instructions resolved, schemas rendered, version hashed. */
+  async resolve(name: string, ctx: RunContext): Promise<AgentSpec> {
+    const agent = this.get(name);
+    const o = agent.options;
+    const instructions = typeof o.instructions === 'function' ? await o.instructions(ctx) : o.instructions;
+    const capabilities = o.capabilities ?? [];
+    const spec: Omit<AgentSpec, 'version'> = {
+      name,
+      instructions: [instructions, ...capabilities.map((c) => c.instructions).filter(Boolean)].join('\n\n'),
+      model: o.model ?? defaultModel(),
+      modelSettings: o.modelSettings ?? {},
+      tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
+      handoffs: (o.handoffs ?? []).map((h) => {
+        const target = typeof h === 'string' ? this.get(h) : h;
+        return {
+          agent: target.name,
+          toolName: handoffToolName(target.name),
+          description: target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
+        };
+      }),
+      outputSchema: o.outputType ? jsonSchema(o.outputType) : undefined,
+      maxTurns: o.maxTurns ?? 10,
+      maxConsecutiveToolFailures: o.maxConsecutiveToolFailures ?? 3,
+      inputGuardrails: (o.inputGuardrails ?? []).map((g) => ({ name: g.name, mode: g.mode ?? 'parallel' })),
+      outputGuardrails: (o.outputGuardrails ?? []).map((g) => g.name),
+      approvers: o.approvers,
+      approvalTimeout: o.approvalTimeout ? { ms: o.approvalTimeout.ms, onExpiry: o.approvalTimeout.onExpiry ?? 'reject' } : undefined,
+      rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
+      capabilities: capabilities.map((c) => c.name),
+      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent) : undefined,
+    };
+    // The hash covers the definition (including an instructions function's source), not this run's context.
+    const definition = { ...spec, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
+    const version = 'sha256:' + createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
+    return { ...spec, version };
+  }
+
+  private functionToolSpecs(agent: Agent): ToolSpec[] {
+    const tools = [...(agent.options.tools ?? []), ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
+    return tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: jsonSchema(t.parameters),
+      kind: 'function',
+      approval: approvalSpecOf(t.needsApproval as never),
+      timeoutMs: t.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
+      guardrails: {
+        input: (t.inputGuardrails ?? []).map((g) => g.name),
+        output: (t.outputGuardrails ?? []).map((g) => g.name),
+      },
+    }));
+  }
+
+  private sandboxToolSpecs(agent: Agent): ToolSpec[] {
+    if (!(agent instanceof SandboxAgent)) return [];
+    const names = new Set((agent.options.capabilities ?? []).flatMap((c) => c.sandboxTools ?? []));
+    const timeout = agent.options.sandbox?.commandTimeoutMs ?? 60_000;
+    return [...names].map((name) => ({
+      name,
+      description: sandboxToolDescriptions[name],
+      parameters: jsonSchema(sandboxToolSchemas[name]),
+      kind: 'sandbox',
+      approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
+      timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : timeout,
+      guardrails: { input: [], output: [] },
+    }));
+  }
+
+  private handoffToolSpecs(agent: Agent): ToolSpec[] {
+    return (agent.options.handoffs ?? []).map((h) => {
+      const target = typeof h === 'string' ? this.get(h) : h;
+      return {
+        name: handoffToolName(target.name),
+        description: target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
+        parameters: { type: 'object', properties: {}, additionalProperties: false },
+        kind: 'handoff',
+        approval: { mode: 'never' },
+        timeoutMs: 0,
+        guardrails: { input: [], output: [] },
+      };
+    });
+  }
+
+  private sandboxSpec(agent: SandboxAgent) {
+    const o = agent.options;
+    const manifestEntries = Object.assign({}, ...(o.capabilities ?? []).map((c) => c.manifest ?? {}), o.manifest?.entries ?? {});
+    return {
+      image: o.sandbox?.image ?? defaultSandboxImage(),
+      network: o.sandbox?.network ?? false,
+      limits: o.sandbox?.limits ?? {},
+      keepContainer: o.sandbox?.keepContainer ?? false,
+      commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,
+      manifest: { entries: manifestEntries, env: o.manifest?.env ?? {} },
+    };
+  }
+}

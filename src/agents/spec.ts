@@ -1,0 +1,58 @@
+/**
+ * AgentSpec: the serializable snapshot of an agent definition that a run works from. Types only, so workflow
+ * code can import it without pulling in user code or Node APIs.
+ */
+import type { ApprovalSpec } from './approval';
+import type { ModelSettings, ApprovalTimeout } from './agent';
+import type { Manifest } from './manifest';
+import type { SandboxLimits } from '../sandbox/types';
+
+export type ToolKind = 'function' | 'sandbox' | 'handoff';
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+  kind: ToolKind;
+  approval: ApprovalSpec;
+  timeoutMs: number;
+  /** Tool guardrails to run around this tool (by name, resolved in the activity). */
+  guardrails: { input: string[]; output: string[] };
+}
+
+export interface HandoffSpec {
+  agent: string;
+  toolName: string;
+  description: string;
+}
+
+export interface SandboxSpec {
+  image: string;
+  network: boolean;
+  limits: Partial<SandboxLimits>;
+  keepContainer: boolean;
+  commandTimeoutMs: number;
+  manifest: Manifest;
+}
+
+export interface AgentSpec {
+  name: string;
+  /** Content hash of the definition: which version of the agent ran is a recorded fact. */
+  version: string;
+  instructions: string;
+  model: string;
+  modelSettings: ModelSettings;
+  tools: ToolSpec[];
+  handoffs: HandoffSpec[];
+  outputSchema?: Record<string, unknown>;
+  maxTurns: number;
+  maxConsecutiveToolFailures: number;
+  inputGuardrails: { name: string; mode: 'parallel' | 'blocking' }[];
+  outputGuardrails: string[];
+  approvers?: string[];
+  approvalTimeout?: Required<ApprovalTimeout>;
+  rejectionMessage: string;
+  capabilities: string[];
+  sandbox?: SandboxSpec;
+}

@@ -1,0 +1,146 @@
+/**
+ * The script format of the scripted model server, and the rule that picks a step for a request.
+ *
+ * A script is a list of model turns. The server stays stateless by counting the model turns already in the
+ * request's conversation (`countModelTurns`): that count is the step to answer, so retries, workflow replays and
+ * concurrent runs sharing one script all get the same, correct answer.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { KeelError } from '../errors';
+
+const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
+const count = z.number().int().min(0);
+
+/** One tool call the scripted model makes; `arguments` is sent to the client as a JSON string. */
+export const ScriptToolCallSchema = z.strictObject({
+  name: z.string().min(1),
+  arguments: jsonObject,
+});
+
+/** A scripted failure: the first `times` requests to the step get this HTTP status instead of an answer. */
+export const ScriptErrorSchema = z.strictObject({
+  status: z.number().int().min(400).max(599),
+  times: z.number().int().min(1).optional(),
+  retryAfterMs: count.optional(),
+  message: z.string().optional(),
+});
+
+/** One model turn: a text `message` or structured `output` (not both), tool calls, latency, usage, failures. */
+export const ScriptStepSchema = z
+  .strictObject({
+    message: z.string().optional(),
+    toolCalls: z.array(ScriptToolCallSchema).optional(),
+    output: jsonObject.optional(),
+    delayMs: count.optional(),
+    usage: z.strictObject({ inputTokens: count.optional(), outputTokens: count.optional() }).optional(),
+    error: ScriptErrorSchema.optional(),
+  })
+  .check((ctx) => {
+    const step = ctx.value;
+    if (step.message !== undefined && step.output !== undefined) {
+      ctx.issues.push({ code: 'custom', input: step, path: ['output'], message: 'use either message or output, not both' });
+    }
+    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error) {
+      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls or error' });
+    }
+  });
+
+/** A whole script: the model's turns in order (step 0 answers a conversation with no model turns yet). */
+export const ScriptSchema = z.strictObject({
+  description: z.string().optional(),
+  steps: z.array(ScriptStepSchema).min(1, { error: 'a script needs at least one step' }),
+});
+
+export type ScriptToolCall = z.infer<typeof ScriptToolCallSchema>;
+export type ScriptError = z.infer<typeof ScriptErrorSchema>;
+export type ScriptStep = z.infer<typeof ScriptStepSchema>;
+export type Script = z.infer<typeof ScriptSchema>;
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+/**
+ * Validates a parsed JSON value as a script. Throws a `KeelError('bad_usage')` naming the first bad field,
+ * e.g. `invalid script: steps[1].toolCalls[0].name: Invalid input: expected string, received number`.
+ */
+export function parseScript(json: unknown): Script {
+  const result = ScriptSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = formatPath(issue.path);
+  throw new KeelError('bad_usage', `invalid script: ${where ? `${where}: ` : ''}${issue.message}`);
+}
+
+/** Reads and validates a script file; errors name the file. */
+export async function loadScriptFile(path: string): Promise<Script> {
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeelError('bad_usage', `${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    return parseScript(json);
+  } catch (err) {
+    throw new KeelError('bad_usage', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Whether a conversation item was produced by the model: assistant messages, reasoning, and tool calls the
+ * model made (`function_call`, `shell_call`, `mcp_call`, ...), but not the outputs the client sends back.
+ */
+export function isModelProducedItem(item: unknown): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const { type, role } = item as { type?: unknown; role?: unknown };
+  if (type === undefined || type === 'message') return role === 'assistant';
+  if (typeof type !== 'string') return false;
+  if (type === 'reasoning' || type === 'mcp_list_tools' || type === 'mcp_approval_request') return true;
+  return type.endsWith('_call');
+}
+
+/**
+ * The number of model turns already in a request's conversation, which is the index of the step to answer.
+ * A turn is a maximal run of consecutive model-produced items in the Responses API `input` (a string counts as
+ * no turns) or the Chat Completions `messages` (role `assistant`).
+ */
+export function countModelTurns(request: unknown): number {
+  if (typeof request !== 'object' || request === null) return 0;
+  const { input, messages } = request as { input?: unknown; messages?: unknown };
+  const items = Array.isArray(input) ? input : Array.isArray(messages) ? messages : [];
+  let turns = 0;
+  let inTurn = false;
+  for (const item of items) {
+    const produced = isModelProducedItem(item);
+    if (produced && !inTurn) turns++;
+    inTurn = produced;
+  }
+  return turns;
+}
+
+/** The text a step answers with: its `message`, or its structured `output` as JSON; undefined for tool-only steps. */
+export function stepText(step: ScriptStep): string | undefined {
+  return step.output !== undefined ? JSON.stringify(step.output) : step.message;
+}
+
+/** Token usage of a step: the scripted `usage`, else an estimate of about four characters per token. */
+export function stepUsage(step: ScriptStep, request: unknown): { inputTokens: number; outputTokens: number } {
+  const estimate = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+  const { input, messages, instructions } = (request ?? {}) as Record<string, unknown>;
+  const produced = [stepText(step) ?? '', ...(step.toolCalls ?? []).map((c) => c.name + JSON.stringify(c.arguments))];
+  return {
+    inputTokens: step.usage?.inputTokens ?? estimate(JSON.stringify([instructions, input, messages]) ?? ''),
+    outputTokens: step.usage?.outputTokens ?? estimate(produced.join('')),
+  };
+}
+
+/** Splits text into word-sized stream deltas whose concatenation is exactly the text (none for ''). */
+export function textDeltas(text: string): string[] {
+  return text === '' ? [] : text.split(/(?<=\s)(?=\S)/);
+}

@@ -1,0 +1,95 @@
+/**
+ * File operations on a sandbox workspace, all through `docker exec` (the archive API cannot see the tmpfs
+ * workspace and fails on a read-only root). Paths resolve inside the container, symlinks included, and anything
+ * landing outside /workspace is refused with `path_escape`. This is a guard for clarity, not the security
+ * boundary: the container is, and a command could reach the same files.
+ */
+import type Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import { SandboxError, type SandboxErrorCode } from '../errors';
+import { execCollect, startExec, type CollectedExec } from './docker-exec';
+import { WORKSPACE } from './hardening';
+import { EXTRACT, HELPER_REFUSAL, LIST_DIR, READ_FILE, WRITE_FILE } from './in-container';
+import type { DirEntry } from './types';
+
+export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;
+
+/** Throws the helper's refusal, or `exec_failed` for any other failure. */
+function check(result: CollectedExec, what: string): CollectedExec {
+  if (result.exitCode === 0) return result;
+  if (result.exitCode === HELPER_REFUSAL) {
+    let refusal: { code: SandboxErrorCode; message: string } | undefined;
+    try {
+      refusal = JSON.parse(result.stderr) as { code: SandboxErrorCode; message: string };
+    } catch {
+      // not a refusal line: fall through to exec_failed
+    }
+    if (refusal) throw new SandboxError(refusal.code, `${what}: ${refusal.message}`);
+  }
+  throw new SandboxError('exec_failed', `${what} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+}
+
+/** Reads a workspace file; `too_large` when it exceeds `maxBytes` (default 10 MiB). */
+export async function readFile(container: Docker.Container, path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
+  const result = await execCollect(container, ['python3', '-c', READ_FILE, path, String(maxBytes)], {
+    maxStdoutBytes: maxBytes,
+  });
+  return check(result, `readFile ${path}`).stdout;
+}
+
+/** Writes a workspace file, creating its parent directories. */
+export async function writeFile(container: Docker.Container, path: string, content: Buffer | string): Promise<void> {
+  const stdin = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  check(await execCollect(container, ['python3', '-c', WRITE_FILE, path], { stdin }), `writeFile ${path}`);
+}
+
+/** Lists a workspace directory (entries sorted by name; symlinks are reported, not followed). */
+export async function listDir(container: Docker.Container, path: string): Promise<DirEntry[]> {
+  const result = check(await execCollect(container, ['python3', '-c', LIST_DIR, path]), `listDir ${path}`);
+  return JSON.parse(result.stdout.toString('utf8')) as DirEntry[];
+}
+
+/** Extracts a tar stream into `dest` (relative to /workspace, created if missing). */
+export async function putArchive(container: Docker.Container, tar: Readable | Buffer, dest = '.'): Promise<void> {
+  check(await execCollect(container, ['python3', '-c', EXTRACT, dest], { stdin: tar }), `putArchive ${dest}`);
+}
+
+/** A tar stream of /workspace, read from `tar -c` with backpressure. Errors surface on the stream. */
+export async function exportWorkspace(container: Docker.Container): Promise<Readable> {
+  const out = new PassThrough();
+  let stderr = '';
+  const running = await startExec(container, {
+    argv: ['tar', '-c', '-f', '-', '-C', WORKSPACE, '.'],
+    onStdout: async (chunk) => {
+      if (!out.destroyed && !out.write(chunk)) await drained(out);
+    },
+    onStderr: (chunk) => {
+      if (stderr.length < 4096) stderr += chunk.toString('utf8');
+    },
+  });
+  out.on('close', () => {
+    if (!out.writableFinished) running.detach();
+  });
+  running.done.then(
+    (code) => {
+      // GNU tar exits 1 when a file changed while it was read: the archive is still complete.
+      if (code === 0 || code === 1) out.end();
+      else out.destroy(new SandboxError('exec_failed', `exporting the workspace failed (exit ${code}): ${stderr.trim()}`));
+    },
+    (err: unknown) => out.destroy(err as Error),
+  );
+  return out;
+}
+
+function drained(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}

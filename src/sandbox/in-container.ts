@@ -1,0 +1,299 @@
+/**
+ * Python helpers run inside the sandbox with `python3 -c`. They exist because Docker's archive API cannot see the
+ * tmpfs workspace, and because path checks must resolve symlinks where the files are. Helpers report refusals as
+ * one JSON line `{"code","message"}` on stderr and exit HELPER_REFUSAL; the wrapper that runs commands prefixes that
+ * line with a per-call tag instead, since a user command may exit with any code.
+ */
+
+/** Exit code of a helper that refused (path escape, missing file, ...). */
+export const HELPER_REFUSAL = 3;
+/** Exit code of the command wrapper when it refused before starting the command. */
+export const WRAPPER_REFUSAL = 213;
+/** Where the idempotency journal lives: in the sandbox, so it is lost exactly when the command's effects are. */
+export const JOURNAL_DIR = '/tmp/.keel-journal';
+
+const PRELUDE = String.raw`
+import os, sys, json, stat
+WS = '/workspace'
+def refuse(code, message):
+    sys.stderr.write(json.dumps({'code': code, 'message': message}))
+    sys.exit(3)
+def resolve(p):
+    full = os.path.realpath(os.path.join(WS, p))
+    if full != WS and not full.startswith(WS + '/'):
+        refuse('path_escape', '%r resolves to %s, outside %s' % (p, full, WS))
+    return full
+`;
+
+/** argv: path, maxBytes. Writes the file to stdout. */
+export const READ_FILE = PRELUDE + String.raw`
+p, cap = resolve(sys.argv[1]), int(sys.argv[2])
+try:
+    st = os.stat(p)
+    if stat.S_ISDIR(st.st_mode):
+        refuse('io_error', '%r is a directory' % sys.argv[1])
+    if st.st_size > cap:
+        refuse('too_large', '%r is %d bytes, over the %d byte limit' % (sys.argv[1], st.st_size, cap))
+    with open(p, 'rb') as f:
+        data = f.read(cap + 1)
+except FileNotFoundError:
+    refuse('not_found', '%r does not exist' % sys.argv[1])
+except OSError as e:
+    refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
+if len(data) > cap:
+    refuse('too_large', '%r is over the %d byte limit' % (sys.argv[1], cap))
+sys.stdout.buffer.write(data)
+`;
+
+/** argv: path. Writes stdin to the file, creating parent directories. */
+export const WRITE_FILE = PRELUDE + String.raw`
+p = resolve(sys.argv[1])
+try:
+    if os.path.isdir(p):
+        refuse('io_error', '%r is a directory' % sys.argv[1])
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, 'wb') as f:
+        while True:
+            b = sys.stdin.buffer.read(65536)
+            if not b:
+                break
+            f.write(b)
+except OSError as e:
+    refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
+`;
+
+/** argv: path. Prints a JSON array of DirEntry. */
+export const LIST_DIR = PRELUDE + String.raw`
+p = resolve(sys.argv[1])
+try:
+    names = sorted(os.listdir(p))
+except FileNotFoundError:
+    refuse('not_found', '%r does not exist' % sys.argv[1])
+except OSError as e:
+    refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
+out = []
+for n in names:
+    try:
+        st = os.lstat(os.path.join(p, n))
+    except OSError:
+        continue
+    m = st.st_mode
+    t = 'symlink' if stat.S_ISLNK(m) else 'dir' if stat.S_ISDIR(m) else 'file' if stat.S_ISREG(m) else 'other'
+    out.append({'name': n, 'type': t, 'size': st.st_size})
+print(json.dumps(out))
+`;
+
+/** argv: dest. Extracts the tar on stdin into dest (created if missing). */
+export const EXTRACT = PRELUDE + String.raw`
+p = resolve(sys.argv[1])
+try:
+    os.makedirs(p, exist_ok=True)
+except OSError as e:
+    refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
+os.execvp('tar', ['tar', '-x', '-f', '-', '-C', p, '--no-same-owner'])
+`;
+
+/**
+ * Looks up an idempotency journal entry. argv: journal path, seconds to wait for a run still in progress.
+ * Prints the entry and exits 0, or exits 3 when there is none (or its run died).
+ */
+export const JOURNAL_LOOKUP = String.raw`
+import os, sys, time
+path, deadline = sys.argv[1], time.time() + float(sys.argv[2])
+while True:
+    try:
+        with open(path) as f:
+            sys.stdout.write(f.read())
+        sys.exit(0)
+    except FileNotFoundError:
+        pass
+    try:
+        with open(path + '.running') as f:
+            pid = int(f.read())
+    except (OSError, ValueError):
+        sys.exit(3)
+    if not os.path.exists('/proc/%d' % pid) or time.time() > deadline:
+        sys.exit(3)
+    time.sleep(0.1)
+`;
+
+const KILL_FN = String.raw`
+import os, signal
+def kill_marked(marker, me):
+    tag = ('KEEL_EXEC_ID=' + marker).encode()
+    for _ in range(3):
+        pids = []
+        for d in os.listdir('/proc'):
+            if not d.isdigit() or int(d) == me:
+                continue
+            try:
+                with open('/proc/%s/environ' % d, 'rb') as f:
+                    if tag in f.read().split(b'\0'):
+                        pids.append(int(d))
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if not pids:
+            return
+`;
+
+/**
+ * Kills every process carrying KEEL_EXEC_ID=<argv[1]> in its environment, and the process groups they lead:
+ * that catches children that left the group with setsid. argv[2], if given, is a journal path whose
+ * in-progress marker is removed.
+ */
+export const KILL_MARKED = KILL_FN + String.raw`
+import sys
+kill_marked(sys.argv[1], os.getpid())
+if len(sys.argv) > 2:
+    try:
+        os.unlink(sys.argv[2] + '.running')
+    except OSError:
+        pass
+`;
+
+/**
+ * Runs one command for exec.ts. argv[1] is JSON: {cmd, workdir, timeoutMs, cap, journal?, marker, tag}. The
+ * command runs under bash in its own session (so its process group is killable as a unit) with stdin closed; its
+ * output is relayed through this process, so a background child holding the pipe cannot keep the exec open. On
+ * timeout the group and every marked process are SIGKILLed and the wrapper exits 124. With a journal path, the
+ * result (captured with the same head/tail rule as output-capture.ts) is written atomically before exiting.
+ */
+export const RUN_COMMAND = KILL_FN + String.raw`
+import os, sys, json, time, select, signal, subprocess
+spec = json.loads(sys.argv[1])
+WS = '/workspace'
+def refuse(code, message):
+    sys.stderr.write(spec['tag'] + json.dumps({'code': code, 'message': message}))
+    sys.exit(213)
+cwd = os.path.realpath(os.path.join(WS, spec['workdir']))
+if cwd != WS and not cwd.startswith(WS + '/'):
+    refuse('path_escape', 'workdir %r resolves to %s, outside %s' % (spec['workdir'], cwd, WS))
+if not os.path.isdir(cwd):
+    refuse('not_found', 'workdir %r is not a directory' % spec['workdir'])
+
+def utf8_floor(b, i):
+    i = min(i, len(b))
+    while 0 < i < len(b) and (b[i] & 0xC0) == 0x80:
+        i -= 1
+    return i
+def utf8_ceil(b, i):
+    i = max(i, 0)
+    while i < len(b) and (b[i] & 0xC0) == 0x80:
+        i += 1
+    return i
+class Capture:
+    def __init__(self, cap):
+        self.cap, self.hc = cap, cap // 2
+        self.tc = cap - self.hc
+        self.head, self.tail, self.total = bytearray(), bytearray(), 0
+    def write(self, b):
+        self.total += len(b)
+        if len(self.head) < self.hc:
+            n = self.hc - len(self.head)
+            self.head += b[:n]
+            b = b[n:]
+        if b and self.tc:
+            self.tail += b
+            if len(self.tail) > self.tc:
+                del self.tail[:len(self.tail) - self.tc]
+    def render(self, budget):
+        b = min(budget, self.cap)
+        if self.total <= self.cap:
+            head = tail = bytes(self.head + self.tail)
+        else:
+            head, tail = bytes(self.head), bytes(self.tail)
+        if self.total <= b:
+            return head.decode('utf-8', 'replace'), False
+        kh = head[:utf8_floor(head, b // 2)]
+        kt = tail[utf8_ceil(tail, len(tail) - (b - b // 2)):]
+        marker = '\n\u2026[truncated %d bytes]\u2026\n' % (self.total - len(kh) - len(kt))
+        return kh.decode('utf-8', 'replace') + marker + kt.decode('utf-8', 'replace'), True
+def render_outputs(out, err, budget):
+    ob = eb = budget
+    if out.total + err.total > budget:
+        half = budget // 2
+        if out.total <= err.total:
+            ob = min(out.total, half)
+            eb = budget - ob
+        else:
+            eb = min(err.total, half)
+            ob = budget - eb
+    o, ot = out.render(ob)
+    e, et = err.render(eb)
+    return {'stdout': o, 'stderr': e, 'truncated': ot or et}
+
+journal = spec.get('journal')
+if journal:
+    os.makedirs(os.path.dirname(journal), mode=0o700, exist_ok=True)
+    with open(journal + '.running', 'w') as f:
+        f.write(str(os.getpid()))
+caps = {1: Capture(spec['cap']), 2: Capture(spec['cap'])}
+host_gone = False
+def emit(fd, data):
+    global host_gone
+    if journal:
+        caps[fd].write(data)
+    while data and not host_gone:
+        try:
+            data = data[os.write(fd, data):]
+        except OSError:
+            host_gone = True
+
+start = time.monotonic()
+deadline = start + spec['timeoutMs'] / 1000.0
+p = subprocess.Popen(['/bin/bash', '-c', spec['cmd']], cwd=cwd, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+fds = {p.stdout.fileno(): 1, p.stderr.fileno(): 2}
+exited_at = None
+timed_out = False
+while fds or p.poll() is None:
+    now = time.monotonic()
+    if now >= deadline:
+        timed_out = True
+        break
+    wait = min(deadline - now, 0.25)
+    if exited_at is None and p.poll() is not None:
+        exited_at = now
+    if exited_at is not None:
+        # The command is done but a background child still holds the pipe: stop relaying after a grace period.
+        if now - exited_at > 1.0:
+            break
+        wait = min(wait, exited_at + 1.0 - now)
+    ready = select.select(list(fds), [], [], wait)[0] if fds else time.sleep(wait) or []
+    for fd in ready:
+        data = os.read(fd, 65536)
+        if data:
+            emit(fds[fd], data)
+        else:
+            del fds[fd]
+
+if timed_out:
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    kill_marked(spec['marker'], os.getpid())
+    p.wait()
+    code = 124
+    emit(2, ('\n[keel] command timed out after %gs; its process group was killed\n' % (spec['timeoutMs'] / 1000.0)).encode())
+else:
+    code = p.wait()
+    if code < 0:
+        code = 128 - code
+if journal:
+    entry = {'exitCode': code, 'timedOut': timed_out, 'durationMs': int((time.monotonic() - start) * 1000)}
+    entry.update(render_outputs(caps[1], caps[2], spec['cap']))
+    tmp = '%s.tmp.%d' % (journal, os.getpid())
+    with open(tmp, 'w') as f:
+        json.dump(entry, f)
+    os.replace(tmp, journal)
+    os.unlink(journal + '.running')
+sys.exit(code)
+`;

@@ -1,0 +1,95 @@
+/**
+ * The sandbox layer's public contract. Nothing here knows about Temporal: activities attach to a sandbox by
+ * its id on every call, so a sandbox must be reachable from its id alone (the container is the state).
+ */
+import type { Readable } from 'node:stream';
+
+export interface SandboxLimits {
+  /** Memory limit in bytes; swap is set equal so the sandbox cannot swap. */
+  memoryBytes: number;
+  /** CPU quota in units of 1e-9 CPUs (Docker's NanoCpus). */
+  nanoCpus: number;
+  pidsLimit: number;
+  /** Size cap of the tmpfs mounted at /tmp. */
+  tmpBytes: number;
+  /** Size cap of the workspace (a size-capped tmpfs at /workspace unless the engine offers a better quota). */
+  workspaceBytes: number;
+}
+
+export interface SandboxCreateOptions {
+  image: string;
+  /** Recorded as container labels so orphans can be found and reaped. */
+  labels: { workflowId: string; runId: string };
+  env?: Record<string, string>;
+  /** Network access is off unless an agent opts in. */
+  network?: boolean;
+  limits?: Partial<SandboxLimits>;
+}
+
+export interface ExecOptions {
+  cmd: string;
+  /** Relative to /workspace, or absolute inside it. */
+  workdir?: string;
+  timeoutMs?: number;
+  /** Cap on stdout+stderr bytes returned; the middle is cut with a marker. */
+  maxOutputBytes?: number;
+  env?: Record<string, string>;
+  /** When set, the result is journalled inside the sandbox and a repeat with the same key returns it unrun. */
+  idempotencyKey?: string;
+  /** Called periodically while the command runs (activities heartbeat from it). */
+  onProgress?: () => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  truncated: boolean;
+  durationMs: number;
+  /** True when the result came from the journal instead of running the command again. */
+  replayed: boolean;
+}
+
+export interface DirEntry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+}
+
+export interface StartedSandbox extends AsyncDisposable {
+  readonly id: string;
+  exec(options: ExecOptions): Promise<ExecResult>;
+  readFile(path: string, options?: { maxBytes?: number }): Promise<Buffer>;
+  writeFile(path: string, content: Buffer | string): Promise<void>;
+  listDir(path: string): Promise<DirEntry[]>;
+  /** Removes a file inside the workspace (same path rules as writeFile); missing files are not an error. */
+  removeFile(path: string): Promise<void>;
+  /** Extracts a tar stream into the workspace directory `dest` (relative to /workspace). */
+  putArchive(tar: Readable | Buffer, dest?: string): Promise<void>;
+  /** A tar stream of /workspace. */
+  exportWorkspace(): Promise<Readable>;
+  remove(): Promise<void>;
+}
+
+export interface SandboxClient {
+  create(options: SandboxCreateOptions): Promise<StartedSandbox>;
+  /** Reconnects to a live sandbox; undefined when it is gone (removed, killed, host lost). */
+  attach(id: string): Promise<StartedSandbox | undefined>;
+  /** Removes labelled sandboxes whose workflow is not live. Returns the removed ids. */
+  reapOrphans(isLive: (labels: { workflowId: string; runId: string }) => Promise<boolean>): Promise<string[]>;
+}
+
+export interface SnapshotInfo {
+  id: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Where workspace tars go. Local directory by default; an S3-compatible store fits the same shape. */
+export interface SnapshotStore {
+  put(tar: Readable): Promise<SnapshotInfo>;
+  get(id: string): Promise<Readable>;
+  has(id: string): Promise<boolean>;
+}

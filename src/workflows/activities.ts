@@ -1,0 +1,45 @@
+/**
+ * Activity proxies, grouped by retry and timeout needs. Workflows see activities only as types.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Quick bookkeeping activities (spec resolution, guardrails, approval checks). */
+export const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
+
+/** Model calls: long, heartbeating (so cancellation reaches them), retried per the failure mapping. */
+export const model = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** How long a sandbox host may take to pick up work before the run treats it as lost. */
+export const HOST_PICKUP_TIMEOUT_MS = 30_000;
+
+/** Activities against the run's container, routed to the worker-specific queue of the host that runs it. */
+export function onHost(taskQueue: string, options: Partial<ActivityOptions> = {}) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: HOST_PICKUP_TIMEOUT_MS,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+    ...options,
+  });
+}
+
+/** Function tools run on any worker of the shared queue. */
+export function tools(options: Partial<ActivityOptions> = {}) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: undefined,
+    retry: { initialInterval: '1 second', maximumAttempts: 3 },
+    ...options,
+  });
+}

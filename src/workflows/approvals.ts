@@ -1,0 +1,82 @@
+/**
+ * Approval bookkeeping inside the workflow: validates decisions (signals, the `decide` update), records each as
+ * an audit item, and applies standing decisions. Pure over RunState, so it replays identically.
+ */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { AgentSpec } from '../agents/spec';
+import type { ApprovalSignal, DecideInput } from './messages';
+import type { ApprovalItem, PendingApproval, RunState } from './run-state';
+
+export type Decision = 'approve' | 'reject';
+
+/** Why a decision cannot be taken, or undefined when it can. */
+export function decisionProblem(state: RunState, spec: AgentSpec, input: ApprovalSignal): string | undefined {
+  if (!input || typeof input.callId !== 'string' || typeof input.approver !== 'string' || input.approver.trim() === '') {
+    return 'a decision needs a callId and a non-empty approver';
+  }
+  const decided = state.items.some((i) => i.type === 'approval' && i.callId === input.callId);
+  if (decided) return `call ${input.callId} was already decided`;
+  if (!state.pendingApprovals.some((p) => p.callId === input.callId)) {
+    const waiting = state.pendingApprovals.map((p) => p.callId).join(', ') || 'none';
+    return `no pending approval with callId ${input.callId} (pending: ${waiting})`;
+  }
+  if (spec.approvers && !spec.approvers.includes(input.approver)) {
+    return `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})`;
+  }
+  return undefined;
+}
+
+export function validateDecide(state: RunState, spec: AgentSpec, input: DecideInput): void {
+  if (input?.decision !== 'approve' && input?.decision !== 'reject') {
+    throw ApplicationFailure.create({ type: 'InvalidDecision', message: `decision must be 'approve' or 'reject'`, nonRetryable: true });
+  }
+  const problem = decisionProblem(state, spec, input);
+  if (problem) throw ApplicationFailure.create({ type: 'InvalidDecision', message: problem, nonRetryable: true });
+}
+
+/** Records a decision (and its standing form) and removes the call from the pending list. */
+export function applyDecision(
+  state: RunState,
+  input: ApprovalSignal & { decision: Decision },
+  via: ApprovalItem['via'],
+  at: string,
+): PendingApproval[] {
+  const decidedCalls = state.pendingApprovals.filter((p) => p.callId === input.callId);
+  const tool = decidedCalls[0]?.tool;
+  if (input.always && tool) {
+    state.standingDecisions[tool] = input.decision;
+    decidedCalls.push(...state.pendingApprovals.filter((p) => p.tool === tool && p.callId !== input.callId));
+  }
+  for (const call of decidedCalls) {
+    state.items.push({
+      type: 'approval',
+      callId: call.callId,
+      tool: call.tool,
+      decision: input.decision,
+      approver: input.approver,
+      ...(input.reason ? { reason: input.reason } : {}),
+      at,
+      via: call.callId === input.callId ? via : 'always',
+    });
+  }
+  const decidedIds = new Set(decidedCalls.map((c) => c.callId));
+  state.pendingApprovals = state.pendingApprovals.filter((p) => !decidedIds.has(p.callId));
+  return decidedCalls;
+}
+
+export function decisionFor(state: RunState, callId: string): ApprovalItem | undefined {
+  return state.items.find((i): i is ApprovalItem => i.type === 'approval' && i.callId === callId);
+}
+
+/** The text the model gets for a rejected call. */
+export function rejectionText(spec: AgentSpec, item: ApprovalItem): string {
+  return spec.rejectionMessage
+    .replace('{reason}', item.reason ? ` (reason: ${item.reason})` : '')
+    .replace('{approver}', item.approver);
+}
+
+/** A readable list for the Web UI's current details. */
+export function pendingDetails(pending: PendingApproval[]): string {
+  const lines = pending.map((p) => `- **${p.tool}** \`${p.callId}\`: \`${p.arguments.slice(0, 200)}\``);
+  return `Awaiting approval (${pending.length}):\n${lines.join('\n')}\n\nApprove: keel approve <runId> <callId> --by NAME`;
+}

@@ -1,0 +1,59 @@
+/**
+ * The run's Temporal message surface, defined once: the worker's workflow and the client import the same
+ * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RunItem, RunState } from './run-state';
+
+export const WORKFLOW_TYPE = 'agentRun';
+export const DEFAULT_TASK_QUEUE = 'keel';
+
+/** Payload of the `approve` and `reject` signals. */
+export interface ApprovalSignal {
+  callId: string;
+  approver: string;
+  reason?: string;
+  /** Apply the same decision to this tool for the rest of the run (alwaysApprove / alwaysReject). */
+  always?: boolean;
+}
+
+export interface DecideInput extends ApprovalSignal {
+  decision: 'approve' | 'reject';
+}
+
+export interface DecideResult {
+  callId: string;
+  decision: 'approve' | 'reject';
+  /** Calls still waiting for a decision after this one. */
+  stillPending: string[];
+}
+
+export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
+export const rejectSignal = defineSignal<[ApprovalSignal]>('reject');
+export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
+export const runStateQuery = defineQuery<RunState>('runState');
+
+/** Input of the `agentRun` workflow. */
+export interface AgentRunInput {
+  agent: string;
+  input: string | RunItem[];
+  /** Free-form context passed to instructions functions, tools and guardrails. */
+  context?: unknown;
+  /** Overrides the agent's maxTurns for this run. */
+  maxTurns?: number;
+  /** A RunState to continue from (continue-as-new, `keel resume`, `keel fork`). */
+  state?: RunState;
+  /** Restore the sandbox workspace from this snapshot instead of the manifest (fork / resume). */
+  restoreSnapshot?: string;
+  /** Continue-as-new every N turns even when Temporal does not suggest it yet (tests, very chatty agents). */
+  continueAsNewEveryTurns?: number;
+}
+
+/** Result of a completed run. */
+export interface AgentRunResult {
+  runId: string;
+  agent: string;
+  finalOutput: unknown;
+  usage: RunState['usage'];
+  turns: number;
+}

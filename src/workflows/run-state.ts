@@ -1,0 +1,181 @@
+/**
+ * RunState: the versioned, serializable state of one run, and the pure reducers the workflow applies to it.
+ * It is what the `runState` query returns, what continue-as-new carries, and what `keel resume` imports.
+ * No Node APIs here: this module is part of the workflow bundle.
+ */
+import { z } from 'zod';
+
+export const RUN_STATE_VERSION = 1;
+/** Versions this code can read. Add a migration in `parseRunState` before bumping. */
+export const READABLE_RUN_STATE_VERSIONS = [1];
+
+const GuardrailKind = z.enum(['input', 'output', 'tool_input', 'tool_output']);
+
+export const RunItemSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message'), role: z.enum(['user', 'assistant', 'system']), content: z.string(), agent: z.string().optional() }),
+  z.object({ type: z.literal('tool_call'), callId: z.string(), name: z.string(), arguments: z.string(), agent: z.string() }),
+  z.object({
+    type: z.literal('tool_result'),
+    callId: z.string(),
+    name: z.string(),
+    output: z.string(),
+    isError: z.boolean(),
+    /** An image given back to the model (view_image), stored in the blob store by hash. */
+    image: z.object({ mediaType: z.string(), blob: z.string() }).optional(),
+  }),
+  z.object({ type: z.literal('handoff'), callId: z.string(), from: z.string(), to: z.string(), version: z.string() }),
+  z.object({
+    type: z.literal('approval'),
+    callId: z.string(),
+    tool: z.string(),
+    decision: z.enum(['approve', 'reject']),
+    approver: z.string(),
+    reason: z.string().optional(),
+    at: z.string(),
+    via: z.enum(['signal', 'update', 'timeout', 'always']),
+  }),
+  z.object({ type: z.literal('guardrail'), kind: GuardrailKind, name: z.string(), tripped: z.boolean(), callId: z.string().optional(), info: z.unknown().optional() }),
+  z.object({ type: z.literal('compaction'), summary: z.string(), replacedItems: z.number(), blob: z.string().optional() }),
+]);
+export type RunItem = z.infer<typeof RunItemSchema>;
+export type GuardrailItem = Extract<RunItem, { type: 'guardrail' }>;
+export type ApprovalItem = Extract<RunItem, { type: 'approval' }>;
+export type ToolCallItem = Extract<RunItem, { type: 'tool_call' }>;
+export type ToolResultItem = Extract<RunItem, { type: 'tool_result' }>;
+
+export const RunStatusSchema = z.enum(['running', 'awaiting_approval', 'completed', 'failed', 'cancelled']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const UsageSchema = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  totalTokens: z.number(),
+  requests: z.number().default(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const PendingApprovalSchema = z.object({
+  callId: z.string(),
+  tool: z.string(),
+  arguments: z.string(),
+  agent: z.string(),
+  requestedAt: z.string(),
+});
+export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
+
+export const SnapshotRefSchema = z.object({ id: z.string(), sha256: z.string(), bytes: z.number(), turn: z.number(), at: z.string() });
+export type SnapshotRef = z.infer<typeof SnapshotRefSchema>;
+
+export const SandboxSessionSchema = z.object({
+  containerId: z.string(),
+  /** The worker-specific task queue of the host that runs the container. */
+  taskQueue: z.string(),
+  host: z.string(),
+  image: z.string(),
+  workspaceTree: z.string().optional(),
+  lastSnapshot: SnapshotRefSchema.optional(),
+  /** Commands run since the last snapshot (told to the model if the container is lost). */
+  commandsSinceSnapshot: z.number().default(0),
+  removed: z.boolean().default(false),
+});
+export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
+
+export const RunStateSchema = z.object({
+  schemaVersion: z.number(),
+  runId: z.string(),
+  /** The agent now in charge (changes on handoff). */
+  agent: z.string(),
+  rootAgent: z.string(),
+  status: RunStatusSchema,
+  turn: z.number(),
+  items: z.array(RunItemSchema),
+  pendingApprovals: z.array(PendingApprovalSchema),
+  usage: UsageSchema,
+  finalOutput: z.unknown().optional(),
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+  sandbox: SandboxSessionSchema.optional(),
+  /** Snapshots by turn, for fork. */
+  snapshots: z.array(SnapshotRefSchema).default([]),
+  /** Which version of each agent ran (AgentSpec hashes). */
+  agentVersions: z.record(z.string(), z.string()).default({}),
+  /** Standing decisions (`alwaysApprove` / `alwaysReject`) by tool name. */
+  standingDecisions: z.record(z.string(), z.enum(['approve', 'reject'])).default({}),
+  consecutiveToolFailures: z.number().default(0),
+  outputRetries: z.number().default(0),
+  context: z.unknown().optional(),
+  startedAt: z.string(),
+  continuedAsNew: z.number().default(0),
+});
+export type RunState = z.infer<typeof RunStateSchema>;
+
+/** Parses a serialized RunState, with one clear error for versions this code cannot read. */
+export function parseRunState(json: unknown): RunState {
+  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version !== 'number' || !READABLE_RUN_STATE_VERSIONS.includes(version)) {
+    throw new Error(
+      `RunState schemaVersion ${JSON.stringify(version)} is not readable by this Keel (reads ${READABLE_RUN_STATE_VERSIONS.join(', ')})`,
+    );
+  }
+  return RunStateSchema.parse(json);
+}
+
+export function initialRunState(args: { runId: string; agent: string; input: string | RunItem[]; context?: unknown; now: string }): RunState {
+  const items: RunItem[] = typeof args.input === 'string' ? [{ type: 'message', role: 'user', content: args.input }] : args.input;
+  return {
+    schemaVersion: RUN_STATE_VERSION,
+    runId: args.runId,
+    agent: args.agent,
+    rootAgent: args.agent,
+    status: 'running',
+    turn: 0,
+    items,
+    pendingApprovals: [],
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 },
+    sandbox: undefined,
+    snapshots: [],
+    agentVersions: {},
+    standingDecisions: {},
+    consecutiveToolFailures: 0,
+    outputRetries: 0,
+    context: args.context,
+    startedAt: args.now,
+    continuedAsNew: 0,
+  };
+}
+
+export function addUsage(usage: Usage, delta: { inputTokens: number; outputTokens: number }): Usage {
+  return {
+    inputTokens: usage.inputTokens + delta.inputTokens,
+    outputTokens: usage.outputTokens + delta.outputTokens,
+    totalTokens: usage.totalTokens + delta.inputTokens + delta.outputTokens,
+    requests: usage.requests + 1,
+  };
+}
+
+/** The run's original input text (first user message), which input guardrails check. */
+export function inputText(items: RunItem[]): string {
+  return items
+    .filter((i): i is Extract<RunItem, { type: 'message' }> => i.type === 'message' && i.role === 'user')
+    .map((i) => i.content)
+    .join('\n');
+}
+
+/** Tool calls of the last model turn that have no result yet. */
+export function unansweredCalls(items: RunItem[]): ToolCallItem[] {
+  const answered = new Set(items.filter((i) => i.type === 'tool_result').map((i) => (i as ToolResultItem).callId));
+  return items.filter((i): i is ToolCallItem => i.type === 'tool_call' && !answered.has(i.callId));
+}
+
+/** Whether a declarative policy lets a call run without asking. */
+export function policyAllows(policy: { allow: { source: string; flags: string }[]; field?: string }, args: string): boolean {
+  let subject = args;
+  if (policy.field) {
+    try {
+      const value = (JSON.parse(args) as Record<string, unknown>)[policy.field];
+      subject = typeof value === 'string' ? value : JSON.stringify(value ?? '');
+    } catch {
+      return false;
+    }
+  }
+  return policy.allow.some((p) => new RegExp(p.source, p.flags).test(subject));
+}
