@@ -129,7 +129,7 @@ export interface CollectedExec {
 export async function execCollect(
   container: Docker.Container,
   argv: string[],
-  options: { stdin?: Readable | Buffer; maxStdoutBytes?: number; user?: string } = {},
+  options: { stdin?: Readable | Buffer; maxStdoutBytes?: number; user?: string; env?: string[] } = {},
 ): Promise<CollectedExec> {
   const max = options.maxStdoutBytes ?? 16 * 1024 * 1024;
   const out: Buffer[] = [];
@@ -141,6 +141,7 @@ export async function execCollect(
     argv,
     stdin: options.stdin,
     user: options.user,
+    env: options.env,
     onStdout: (chunk) => {
       outBytes += chunk.length;
       if (outBytes > max) {

@@ -12,11 +12,6 @@ import * as files from './files';
 import { buildContainerOptions, LABELS } from './hardening';
 import type { DirEntry, ExecOptions, ExecResult, SandboxClient, SandboxCreateOptions, StartedSandbox } from './types';
 
-/** The image runs use: KEEL_SANDBOX_IMAGE, else what scripts/build-sandbox-image.sh tags. */
-export function defaultSandboxImage(): string {
-  return process.env.KEEL_SANDBOX_IMAGE || 'keel-sandbox:latest';
-}
-
 export interface DockerSandboxClientOptions {
   /** Defaults to a client for the local socket, or DOCKER_HOST when set. */
   docker?: Docker;
@@ -42,6 +37,10 @@ export class DockerSandbox implements StartedSandbox {
 
   writeFile(path: string, content: Buffer | string): Promise<void> {
     return files.writeFile(this.container, path, content);
+  }
+
+  removeFile(path: string): Promise<void> {
+    return files.removeFile(this.container, path);
   }
 
   listDir(path: string): Promise<DirEntry[]> {

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { createHash, randomUUID } from 'node:crypto';
 import { SandboxError, type SandboxErrorCode } from '../errors';
 import { execCollect, startExec } from './docker-exec';
-import { JOURNAL_DIR, JOURNAL_LOOKUP, KILL_MARKED, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container';
+import { JOURNAL_DIR, JOURNAL_LOOKUP, KILL_MARKED, python, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container';
 import { OutputCapture, renderOutputs } from './output-capture';
 import type { ExecOptions, ExecResult } from './types';
 
@@ -44,7 +44,8 @@ export async function runCommand(container: Docker.Container, options: ExecOptio
 }
 
 async function lookupJournal(container: Docker.Container, journal: string, waitMs: number): Promise<ExecResult | undefined> {
-  const found = await execCollect(container, ['python3', '-c', JOURNAL_LOOKUP, journal, String(waitMs / 1000)]);
+  const { argv, env } = python(JOURNAL_LOOKUP, [journal, String(waitMs / 1000)]);
+  const found = await execCollect(container, argv, { env });
   if (found.exitCode !== 0) return undefined;
   const entry = JSON.parse(found.stdout.toString('utf8')) as Omit<ExecResult, 'replayed'>;
   return { ...entry, replayed: true };
@@ -61,19 +62,20 @@ async function runWrapped(
   const stdout = new OutputCapture(params.cap);
   const stderr = new OutputCapture(params.cap);
   const spec = { cmd: options.cmd, workdir: options.workdir ?? '.', marker, tag, ...params };
-  const env = [...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`), `KEEL_EXEC_ID=${marker}`];
+  const wrapper = python(RUN_COMMAND, [JSON.stringify(spec)]);
+  const userEnv = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const started = Date.now();
   const running = await startExec(container, {
-    argv: ['python3', '-c', RUN_COMMAND, JSON.stringify(spec)],
-    env,
+    argv: wrapper.argv,
+    env: [...userEnv, ...wrapper.env, `KEEL_EXEC_ID=${marker}`],
     onStdout: (chunk) => stdout.write(chunk),
     onStderr: (chunk) => stderr.write(chunk),
   });
 
   // Kills from outside (a second exec), then stops waiting for output that may never end.
   const killFromOutside = async (): Promise<void> => {
-    await execCollect(container, ['python3', '-c', KILL_MARKED, marker, ...(params.journal ? [params.journal] : [])])
-      .catch(() => undefined);
+    const killer = python(KILL_MARKED, [marker, ...(params.journal ? [params.journal] : [])]);
+    await execCollect(container, killer.argv, { env: killer.env }).catch(() => undefined);
     const detachTimer = setTimeout(() => running.detach(), 1_000);
     await running.done.catch(() => undefined);
     clearTimeout(detachTimer);

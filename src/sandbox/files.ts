@@ -9,7 +9,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { SandboxError, type SandboxErrorCode } from '../errors';
 import { execCollect, startExec, type CollectedExec } from './docker-exec';
 import { WORKSPACE } from './hardening';
-import { EXTRACT, HELPER_REFUSAL, LIST_DIR, READ_FILE, WRITE_FILE } from './in-container';
+import { EXTRACT, HELPER_REFUSAL, LIST_DIR, python, READ_FILE, REMOVE_FILE, WRITE_FILE } from './in-container';
 import type { DirEntry } from './types';
 
 export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;
@@ -32,27 +32,35 @@ function check(result: CollectedExec, what: string): CollectedExec {
 /** Reads a workspace file; `too_large` when it exceeds `maxBytes` (default 10 MiB). */
 export async function readFile(container: Docker.Container, path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
-  const result = await execCollect(container, ['python3', '-c', READ_FILE, path, String(maxBytes)], {
-    maxStdoutBytes: maxBytes,
-  });
+  const { argv, env } = python(READ_FILE, [path, String(maxBytes)]);
+  const result = await execCollect(container, argv, { env, maxStdoutBytes: maxBytes });
   return check(result, `readFile ${path}`).stdout;
 }
 
 /** Writes a workspace file, creating its parent directories. */
 export async function writeFile(container: Docker.Container, path: string, content: Buffer | string): Promise<void> {
   const stdin = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  check(await execCollect(container, ['python3', '-c', WRITE_FILE, path], { stdin }), `writeFile ${path}`);
+  const { argv, env } = python(WRITE_FILE, [path]);
+  check(await execCollect(container, argv, { env, stdin }), `writeFile ${path}`);
+}
+
+/** Removes a workspace file or symlink (not a directory); a missing file is not an error. */
+export async function removeFile(container: Docker.Container, path: string): Promise<void> {
+  const { argv, env } = python(REMOVE_FILE, [path]);
+  check(await execCollect(container, argv, { env }), `removeFile ${path}`);
 }
 
 /** Lists a workspace directory (entries sorted by name; symlinks are reported, not followed). */
 export async function listDir(container: Docker.Container, path: string): Promise<DirEntry[]> {
-  const result = check(await execCollect(container, ['python3', '-c', LIST_DIR, path]), `listDir ${path}`);
+  const { argv, env } = python(LIST_DIR, [path]);
+  const result = check(await execCollect(container, argv, { env }), `listDir ${path}`);
   return JSON.parse(result.stdout.toString('utf8')) as DirEntry[];
 }
 
 /** Extracts a tar stream into `dest` (relative to /workspace, created if missing). */
 export async function putArchive(container: Docker.Container, tar: Readable | Buffer, dest = '.'): Promise<void> {
-  check(await execCollect(container, ['python3', '-c', EXTRACT, dest], { stdin: tar }), `putArchive ${dest}`);
+  const { argv, env } = python(EXTRACT, [dest]);
+  check(await execCollect(container, argv, { env, stdin: tar }), `putArchive ${dest}`);
 }
 
 /** A tar stream of /workspace, read from `tar -c` with backpressure. Errors surface on the stream. */

@@ -5,6 +5,17 @@
  * line with a per-call tag instead, since a user command may exit with any code.
  */
 
+/**
+ * The argv and env that run `script` with python3. The source travels in an environment variable the script drops
+ * at once, so `ps` in the sandbox shows a short command line and child processes do not inherit it.
+ */
+export function python(script: string, args: string[]): { argv: string[]; env: string[] } {
+  return {
+    argv: ['python3', '-c', "import os; exec(compile(os.environ.pop('KEEL_PY'), 'keel', 'exec'))", ...args],
+    env: [`KEEL_PY=${script}`],
+  };
+}
+
 /** Exit code of a helper that refused (path escape, missing file, ...). */
 export const HELPER_REFUSAL = 3;
 /** Exit code of the command wrapper when it refused before starting the command. */
@@ -58,6 +69,25 @@ try:
             if not b:
                 break
             f.write(b)
+except OSError as e:
+    refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
+`;
+
+/**
+ * argv: path. Removes a file or symlink; a missing one is fine. Only the parent is resolved, so removing a symlink
+ * removes the link, never its target.
+ */
+export const REMOVE_FILE = PRELUDE + String.raw`
+parent, name = os.path.split(os.path.normpath(os.path.join(WS, sys.argv[1])))
+p = os.path.join(resolve(parent), name)
+if p == WS or name in ('', '.', '..'):
+    refuse('path_escape', '%r is the workspace itself' % sys.argv[1])
+try:
+    if stat.S_ISDIR(os.lstat(p).st_mode):
+        refuse('io_error', '%r is a directory' % sys.argv[1])
+    os.unlink(p)
+except FileNotFoundError:
+    pass
 except OSError as e:
     refuse('io_error', '%r: %s' % (sys.argv[1], e.strerror))
 `;
@@ -158,36 +188,24 @@ if len(sys.argv) > 2:
         pass
 `;
 
-/**
- * Runs one command for exec.ts. argv[1] is JSON: {cmd, workdir, timeoutMs, cap, journal?, marker, tag}. The
- * command runs under bash in its own session (so its process group is killable as a unit) with stdin closed; its
- * output is relayed through this process, so a background child holding the pipe cannot keep the exec open. On
- * timeout the group and every marked process are SIGKILLed and the wrapper exits 124. With a journal path, the
- * result (captured with the same head/tail rule as output-capture.ts) is written atomically before exiting.
- */
-export const RUN_COMMAND = KILL_FN + String.raw`
-import os, sys, json, time, select, signal, subprocess
-spec = json.loads(sys.argv[1])
-WS = '/workspace'
-def refuse(code, message):
-    sys.stderr.write(spec['tag'] + json.dumps({'code': code, 'message': message}))
-    sys.exit(213)
-cwd = os.path.realpath(os.path.join(WS, spec['workdir']))
-if cwd != WS and not cwd.startswith(WS + '/'):
-    refuse('path_escape', 'workdir %r resolves to %s, outside %s' % (spec['workdir'], cwd, WS))
-if not os.path.isdir(cwd):
-    refuse('not_found', 'workdir %r is not a directory' % spec['workdir'])
-
+/** The Python twin of output-capture.ts (Capture.write/render, render_outputs), used for journal entries. */
+export const PY_CAPTURE = String.raw`
 def utf8_floor(b, i):
-    i = min(i, len(b))
-    while 0 < i < len(b) and (b[i] & 0xC0) == 0x80:
-        i -= 1
-    return i
+    at = min(i, len(b))
+    start = at - 1
+    while start > 0 and at - start < 4 and (b[start] & 0xC0) == 0x80:
+        start -= 1
+    if start < 0:
+        return 0
+    lead = b[start]
+    size = 4 if lead >= 0xF0 else 3 if lead >= 0xE0 else 2 if lead >= 0xC0 else 1
+    return start if start + size > at else at
 def utf8_ceil(b, i):
-    i = max(i, 0)
-    while i < len(b) and (b[i] & 0xC0) == 0x80:
-        i += 1
-    return i
+    at = max(i, 0)
+    limit = at + 3
+    while at < len(b) and at < limit and (b[at] & 0xC0) == 0x80:
+        at += 1
+    return at
 class Capture:
     def __init__(self, cap):
         self.cap, self.hc = cap, cap // 2
@@ -228,6 +246,29 @@ def render_outputs(out, err, budget):
     o, ot = out.render(ob)
     e, et = err.render(eb)
     return {'stdout': o, 'stderr': e, 'truncated': ot or et}
+`;
+
+/**
+ * Runs one command for exec.ts. argv[1] is JSON: {cmd, workdir, timeoutMs, cap, journal?, marker, tag}. The
+ * command runs under bash in its own session (so its process group is killable as a unit) with stdin closed; its
+ * output is relayed through this process, so a background child holding the pipe cannot keep the exec open. On
+ * timeout the group and every marked process are SIGKILLed and the wrapper exits 124. With a journal path, the
+ * result (captured with the same head/tail rule as output-capture.ts) is written atomically before exiting.
+ */
+export const RUN_COMMAND = KILL_FN + String.raw`
+import os, sys, json, time, select, signal, subprocess
+spec = json.loads(sys.argv[1])
+WS = '/workspace'
+def refuse(code, message):
+    sys.stderr.write(spec['tag'] + json.dumps({'code': code, 'message': message}))
+    sys.exit(213)
+cwd = os.path.realpath(os.path.join(WS, spec['workdir']))
+if cwd != WS and not cwd.startswith(WS + '/'):
+    refuse('path_escape', 'workdir %r resolves to %s, outside %s' % (spec['workdir'], cwd, WS))
+if not os.path.isdir(cwd):
+    refuse('not_found', 'workdir %r is not a directory' % spec['workdir'])
+
+` + PY_CAPTURE + String.raw`
 
 journal = spec.get('journal')
 if journal:

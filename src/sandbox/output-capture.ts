@@ -73,17 +73,22 @@ export class OutputCapture {
   }
 }
 
-/** Largest index <= i (and <= length) that starts a UTF-8 character. */
+/** Largest index <= i such that buf[0, index) ends on a whole UTF-8 character (the stream may go on past buf). */
 function utf8Floor(buf: Buffer, i: number): number {
-  let at = Math.min(i, buf.length);
-  while (at > 0 && at < buf.length && (buf[at] & 0xc0) === 0x80) at--;
-  return at;
+  const at = Math.min(i, buf.length);
+  let start = at - 1;
+  while (start > 0 && at - start < 4 && (buf[start] & 0xc0) === 0x80) start--;
+  if (start < 0) return 0;
+  const lead = buf[start];
+  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return start + size > at ? start : at;
 }
 
-/** Smallest index >= i (and >= 0) that starts a UTF-8 character. */
+/** Smallest index >= i (and >= 0) that does not fall inside a UTF-8 character. */
 function utf8Ceil(buf: Buffer, i: number): number {
   let at = Math.max(i, 0);
-  while (at < buf.length && (buf[at] & 0xc0) === 0x80) at++;
+  const limit = at + 3;
+  while (at < buf.length && at < limit && (buf[at] & 0xc0) === 0x80) at++;
   return at;
 }
 

@@ -4,6 +4,7 @@
  * without calling the model again for turns it already has.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
@@ -306,10 +307,12 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     const cancelled = isCancellation(err);
     await CancellationScope.nonCancellable(async () => {
       setStatus(cancelled ? 'cancelled' : 'failed');
-      if (!state.error && !cancelled) state.error = { type: 'Error', message: err instanceof Error ? err.message : String(err) };
       await sandbox.close(state.turn, spec);
     });
-    throw err;
+    if (cancelled || state.error) throw err;
+    // An activity that failed for good (say, a 400 from the model API): fail the run with its own type and message.
+    const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+    fail(cause?.type ?? 'Error', cause?.message ?? (err instanceof Error ? err.message : String(err)));
   }
 }
 

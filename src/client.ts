@@ -1,0 +1,220 @@
+/**
+ * KeelClient: start runs, decide approvals, read state and results. Everything goes through Temporal's
+ * public surface (workflow `agentRun`, update `decide`, query `runState`), so the `temporal` CLI and the
+ * Web UI see exactly what this client sees.
+ */
+import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Agent } from './agents/agent';
+import { KeelError } from './errors';
+import { ulid } from './dev/ulid';
+import {
+  DEFAULT_TASK_QUEUE,
+  WORKFLOW_TYPE,
+  decideUpdate,
+  runStateQuery,
+  type AgentRunInput,
+  type AgentRunResult,
+  type DecideResult,
+} from './workflows/messages';
+import { parseRunState, type RunState, type RunStatus } from './workflows/run-state';
+import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes';
+
+export interface KeelClientOptions {
+  connection?: ConnectionLike;
+  /** Used when no connection is given; default TEMPORAL_ADDRESS or localhost:7233. */
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+}
+
+export interface StartRunOptions {
+  /** Workflow id; default `<agent>-<ulid>`. */
+  id?: string;
+  context?: unknown;
+  maxTurns?: number;
+  continueAsNewEveryTurns?: number;
+}
+
+export interface DecisionOptions {
+  by: string;
+  reason?: string;
+  /** Apply to this tool for the rest of the run. */
+  always?: boolean;
+}
+
+export interface RunSummary {
+  runId: string;
+  agent?: string;
+  status?: string;
+  totalTokens?: number;
+  startTime: Date;
+}
+
+/** A run that ended without a final output; `type` is the failure type (e.g. MaxTurnsExceeded), `state` the RunState. */
+export class RunFailedError extends Error {
+  readonly type: string;
+  readonly state?: RunState;
+  constructor(message: string, type: string, state?: RunState, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.type = type;
+    this.state = state;
+  }
+}
+
+export class KeelClient {
+  readonly temporal: Client;
+  readonly taskQueue: string;
+
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE) {
+    this.temporal = client;
+    this.taskQueue = taskQueue;
+  }
+
+  static async connect(options: KeelClientOptions = {}): Promise<KeelClient> {
+    const connection =
+      options.connection ?? (await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+    const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+    return new KeelClient(client, options.taskQueue);
+  }
+
+  private handle(runId: string): WorkflowHandle {
+    return this.temporal.workflow.getHandle(runId);
+  }
+
+  /** Starts a run and returns its id (the workflow id). */
+  async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
+    const name = typeof agent === 'string' ? agent : agent.name;
+    return this.start({ agent: name, input, context: options.context, maxTurns: options.maxTurns, continueAsNewEveryTurns: options.continueAsNewEveryTurns }, options.id);
+  }
+
+  /** Starts a new run from an exported RunState (`keel state --json`), optionally from a workspace snapshot. */
+  async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
+    const parsed = parseRunState(state);
+    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], sandbox: undefined, error: undefined };
+    const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
+    return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
+  }
+
+  /** Starts a new run from turn `turn` of an existing one: its items up to that turn and that turn's snapshot. */
+  async fork(runId: string, turn: number, options: { id?: string } = {}): Promise<string> {
+    const state = await this.getState(runId);
+    if (!Number.isInteger(turn) || turn < 0 || turn > state.turn) {
+      throw new KeelError('bad_usage', `turn must be between 0 and ${state.turn} for run ${runId}`);
+    }
+    const items = itemsUpToTurn(state, turn);
+    const snapshot = [...state.snapshots].reverse().find((s) => s.turn <= turn);
+    const forked: RunState = {
+      ...state,
+      items,
+      turn,
+      status: 'running',
+      pendingApprovals: [],
+      finalOutput: undefined,
+      error: undefined,
+      sandbox: undefined,
+      snapshots: snapshot ? [snapshot] : [],
+      agent: [...items].reverse().find((i) => i.type === 'handoff')?.to ?? state.rootAgent,
+    };
+    return this.start({ agent: forked.agent, input: [], state: forked, restoreSnapshot: snapshot?.id }, options.id);
+  }
+
+  private async start(input: AgentRunInput, id?: string): Promise<string> {
+    const workflowId = id ?? `${input.agent}-${ulid()}`;
+    await this.temporal.workflow.start(WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
+    return workflowId;
+  }
+
+  approve(runId: string, callId: string, options: DecisionOptions): Promise<DecideResult> {
+    return this.decide(runId, callId, 'approve', options);
+  }
+
+  reject(runId: string, callId: string, options: DecisionOptions): Promise<DecideResult> {
+    return this.decide(runId, callId, 'reject', options);
+  }
+
+  /** Decides every pending call of a run. */
+  async decideAll(runId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<DecideResult[]> {
+    const state = await this.getState(runId);
+    const results: DecideResult[] = [];
+    for (const p of state.pendingApprovals) results.push(await this.decide(runId, p.callId, decision, options));
+    return results;
+  }
+
+  private async decide(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+    try {
+      return await this.handle(runId).executeUpdate(decideUpdate, {
+        args: [{ callId, decision, approver: o.by, reason: o.reason, always: o.always }],
+      });
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
+      throw err;
+    }
+  }
+
+  async getState(runId: string): Promise<RunState> {
+    return parseRunState(await this.handle(runId).query(runStateQuery));
+  }
+
+  /** Waits for the run's result; a failed run throws RunFailedError with its type and RunState. */
+  async result(runId: string): Promise<AgentRunResult> {
+    try {
+      return (await this.handle(runId).result()) as AgentRunResult;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const cause = err.cause;
+        if (cause instanceof ApplicationFailure) {
+          const state = cause.details?.[0] as RunState | undefined;
+          throw new RunFailedError(cause.message, cause.type ?? 'Error', state, { cause: err });
+        }
+        if (cause instanceof CancelledFailure) throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });
+        throw new RunFailedError(cause?.message ?? err.message, cause?.name ?? 'Error', undefined, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async cancel(runId: string): Promise<void> {
+    await this.handle(runId).cancel();
+  }
+
+  /** Recent runs, optionally filtered by status or agent (search attributes). */
+  async list(filter: { status?: RunStatus; agent?: string; limit?: number } = {}): Promise<RunSummary[]> {
+    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    if (filter.status) clauses.push(`KeelStatus = '${filter.status}'`);
+    if (filter.agent) clauses.push(`KeelAgent = '${filter.agent}'`);
+    const out: RunSummary[] = [];
+    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
+      const sa = wf.typedSearchAttributes;
+      out.push({
+        runId: wf.workflowId,
+        agent: sa.get(KeelAgentKey) as string | undefined,
+        status: (sa.get(KeelStatusKey) as string | undefined) ?? wf.status.name.toLowerCase(),
+        totalTokens: sa.get(KeelTokensKey) as number | undefined,
+        startTime: wf.startTime,
+      });
+      if (out.length >= (filter.limit ?? 20)) break;
+    }
+    return out;
+  }
+}
+
+
+/** Items recorded up to the end of turn `turn` (a turn = one model call and its tool results). */
+export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] {
+  // Turns are counted by model outputs: each maximal run of assistant items starts a turn.
+  let seen = 0;
+  let prevAssistant = false;
+  for (let i = 0; i < state.items.length; i++) {
+    const item = state.items[i];
+    const assistant = (item.type === 'message' && item.role === 'assistant') || item.type === 'tool_call';
+    if (assistant && !prevAssistant) {
+      seen++;
+      if (seen > turn) return state.items.slice(0, i);
+    }
+    prevAssistant = assistant;
+  }
+  return state.items;
+}

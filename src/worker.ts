@@ -1,0 +1,146 @@
+/**
+ * `createWorker`: one Keel worker = two Temporal workers in one process. The shared queue (`keel`) runs
+ * workflows, model calls and function tools; this host's own queue runs the activities against containers it
+ * created, so a sandbox command always reaches the machine that holds its container.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import OpenAI from 'openai';
+import type { Agent } from './agents/agent';
+import { AgentRegistry } from './agents/registry';
+import { createActivities } from './activities';
+import type { ModelApi } from './activities/model';
+import { keelPaths } from './dev/paths';
+import { DockerSandboxClient } from './sandbox/docker';
+import { LocalSnapshotStore } from './sandbox/snapshots';
+import type { SandboxClient, SnapshotStore } from './sandbox/types';
+import { LocalBlobStore, type BlobStore } from './storage/blob-store';
+import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+
+export interface CreateWorkerOptions {
+  agents: Agent[];
+  /** Defaults to TEMPORAL_ADDRESS (or localhost:7233). */
+  connection?: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  openai?: OpenAI;
+  modelApi?: ModelApi;
+  /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
+  sandboxes?: SandboxClient | false;
+  snapshots?: SnapshotStore;
+  blobs?: BlobStore;
+  /** Bundle once and share across workers (tests do). */
+  workflowBundle?: WorkflowBundle;
+  /** Names this host's queue; default hostname plus a random suffix. */
+  hostId?: string;
+  /** How often to remove containers whose run has ended. Default 60 s; 0 = only at start. */
+  reapIntervalMs?: number;
+  maxToolOutputBytes?: number;
+}
+
+export interface KeelWorker {
+  readonly taskQueue: string;
+  readonly hostQueue: string;
+  run(): Promise<void>;
+  runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T>;
+  shutdown(): void;
+}
+
+export function defaultOpenAI(): OpenAI {
+  return new OpenAI({
+    apiKey: process.env.OPENAI_API_KEY ?? 'unset',
+    baseURL: process.env.OPENAI_BASE_URL,
+    maxRetries: 0, // Temporal retries, with the server's retry-after
+    timeout: 10 * 60_000,
+  });
+}
+
+export function modelApiFromEnv(): ModelApi {
+  const api = process.env.KEEL_MODEL_API ?? 'responses';
+  if (api !== 'responses' && api !== 'chat') throw new Error(`KEEL_MODEL_API must be 'responses' or 'chat', not '${api}'`);
+  return api;
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow bundle, built once per process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never;
+
+export async function createWorker(options: CreateWorkerOptions): Promise<KeelWorker> {
+  const connection = options.connection ?? (await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const taskQueue = options.taskQueue ?? process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const hostQueue = `${taskQueue}@${hostId}`;
+  const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
+  const activities = createActivities({
+    registry: new AgentRegistry(options.agents),
+    openai: options.openai ?? defaultOpenAI(),
+    modelApi: options.modelApi ?? modelApiFromEnv(),
+    blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
+    sandboxes,
+    snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
+    hostQueue,
+    hostName: hostId,
+    maxToolOutputBytes: options.maxToolOutputBytes,
+  });
+  const main = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    activities,
+  });
+  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+
+  const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, options.reapIntervalMs ?? 60_000) : undefined;
+  const run = async () => {
+    try {
+      await Promise.all([main.run(), host.run()]);
+    } finally {
+      reaper?.stop();
+    }
+  };
+  const shutdown = () => {
+    for (const w of [main, host]) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    taskQueue,
+    hostQueue,
+    run,
+    shutdown,
+    async runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T> {
+      const running = run();
+      try {
+        return await (typeof fnOrPromise === 'function' ? fnOrPromise() : fnOrPromise);
+      } finally {
+        shutdown();
+        await running;
+      }
+    },
+  };
+}
+
+/** Removes containers whose workflow is no longer running: at start, then periodically. */
+function startReaper(sandboxes: SandboxClient, connection: NativeConnection, namespace: string, intervalMs: number) {
+  const client = new Client({ connection, namespace });
+  const isLive = async ({ workflowId }: { workflowId: string }) => {
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      return true; // when in doubt, keep the container
+    }
+  };
+  const reap = () => sandboxes.reapOrphans(isLive).catch((err: unknown) => console.warn(`keel: reaping sandboxes failed: ${String(err)}`));
+  void reap();
+  const timer = intervalMs > 0 ? setInterval(() => void reap(), intervalMs) : undefined;
+  timer?.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,87 @@
+/**
+ * The integration-test stack, started once per test file: a real Temporal dev server (the `temporal` CLI via
+ * @temporalio/testing, or TEMPORAL_ADDRESS when set), the scripted model server driven through the real `openai`
+ * client, and a workflow bundle shared by every worker. Each test gets its own task queue.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import OpenAI from 'openai';
+import type { Agent } from '../../src/agents/agent';
+import { KeelClient } from '../../src/client';
+import type { Script } from '../../src/dev/script';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model';
+import { startEmbeddedTemporal } from '../../src/dev/temporal';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
+import { LocalBlobStore } from '../../src/storage/blob-store';
+import { createWorker, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker';
+
+export interface TestStack {
+  env?: TestWorkflowEnvironment;
+  connection: NativeConnection;
+  clientConnection: Connection;
+  model: ScriptedModelServer;
+  dataDir: string;
+  /** A KeelClient on the given task queue. */
+  client(taskQueue: string): KeelClient;
+  /** A worker for `agents` on `taskQueue`, using the scripted model. */
+  worker(agents: Agent[], taskQueue: string, options?: Partial<CreateWorkerOptions>): Promise<KeelWorker>;
+  close(): Promise<void>;
+}
+
+/** A task queue unique to one test, derived from its name. */
+export function queueFor(name: string): string {
+  return `test-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60)}-${Date.now().toString(36)}`;
+}
+
+let runtimeInstalled = false;
+
+export async function startTestStack(scripts: Record<string, Script> = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const model = await startScriptedModelServer({ scripts });
+  let env: TestWorkflowEnvironment | undefined;
+  let address = process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    env = await startEmbeddedTemporal({ dbFile: null, uiPort: null });
+    address = env.address;
+  }
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
+  const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
+  const bundle = await workflowBundle();
+  return {
+    env,
+    connection,
+    clientConnection,
+    model,
+    dataDir,
+    client: (taskQueue) => new KeelClient(new Client({ connection: clientConnection }), taskQueue),
+    worker: (agents, taskQueue, options = {}) =>
+      createWorker({
+        agents,
+        connection,
+        taskQueue,
+        openai,
+        modelApi: 'responses',
+        workflowBundle: bundle,
+        sandboxes: false,
+        blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
+        snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
+        reapIntervalMs: 0,
+        ...options,
+      }),
+    async close() {
+      await model.close();
+      await clientConnection.close();
+      await connection.close();
+      await env?.teardown();
+    },
+  };
+}

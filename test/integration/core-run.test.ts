@@ -1,0 +1,193 @@
+/**
+ * The turn loop end to end on a real Temporal dev server and the scripted model through the real `openai`
+ * client: tool calls, concurrency, bad model output, max turns, structured output, handoffs, model errors.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { Agent } from '../../src/agents/agent';
+import { tool } from '../../src/agents/tool';
+import { RunFailedError } from '../../src/client';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+});
+
+const weather = tool({
+  name: 'get_weather',
+  description: 'Weather for a city',
+  parameters: z.object({ city: z.string() }),
+  execute: ({ city }) => ({ city, sky: city === 'Paris' ? 'sunny' : 'rain' }),
+});
+
+async function runToEnd(agents: Agent[], agent: Agent, input: string, name: string, opts: { modelApi?: 'chat' | 'responses' } = {}) {
+  const queue = queueFor(name);
+  const worker = await stack.worker(agents, queue, opts);
+  const client = stack.client(queue);
+  return worker.runUntil(async () => {
+    const id = await client.startRun(agent, input);
+    const result = await client.result(id).catch((err: unknown) => err);
+    const state = await client.getState(id);
+    const described = await client.temporal.workflow.getHandle(id).describe();
+    return { id, result, state, described };
+  });
+}
+
+describe('agentRun core loop', () => {
+  test('runs a tool call, feeds the result back, completes with usage summed', async () => {
+    stack.model.setScript('core-basic', {
+      steps: [
+        { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { inputTokens: 10, outputTokens: 5 } },
+        { message: 'It is sunny in Paris.', usage: { inputTokens: 20, outputTokens: 7 } },
+      ],
+    });
+    const agent = new Agent({ name: 'weather', instructions: 'Answer about weather.', model: 'core-basic', tools: [weather] });
+    const { result, state, described } = await runToEnd([agent], agent, 'Weather in Paris?', 'basic');
+    assert.ok(!(result instanceof Error), String(result));
+    assert.equal((result as { finalOutput: unknown }).finalOutput, 'It is sunny in Paris.');
+    assert.equal(state.status, 'completed');
+    assert.equal(state.turn, 2);
+    assert.deepEqual(state.usage, { inputTokens: 30, outputTokens: 12, totalTokens: 42, requests: 2 });
+    const toolResult = state.items.find((i) => i.type === 'tool_result');
+    assert.deepEqual(toolResult && JSON.parse((toolResult as { output: string }).output), { city: 'Paris', sky: 'sunny' });
+    assert.match(state.agentVersions.weather, /^sha256:[0-9a-f]{16}$/);
+    assert.deepEqual(described.typedSearchAttributes.get({ name: 'KeelStatus', type: 'KEYWORD' } as never), 'completed');
+    assert.deepEqual(described.typedSearchAttributes.get({ name: 'KeelTotalTokens', type: 'INT' } as never), 42);
+    assert.equal(stack.model.stats('core-basic').requests, 2);
+  });
+
+  test('runs the calls of one model turn concurrently', async () => {
+    const spans: { start: number; end: number }[] = [];
+    const slow = tool({
+      name: 'slow',
+      description: 'waits',
+      parameters: z.object({ n: z.number() }),
+      execute: async ({ n }) => {
+        const start = Date.now();
+        await new Promise((r) => setTimeout(r, 400));
+        spans.push({ start, end: Date.now() });
+        return n;
+      },
+    });
+    stack.model.setScript('core-concurrent', {
+      steps: [{ toolCalls: [{ name: 'slow', arguments: { n: 1 } }, { name: 'slow', arguments: { n: 2 } }] }, { message: 'done' }],
+    });
+    const agent = new Agent({ name: 'conc', instructions: 'x', model: 'core-concurrent', tools: [slow] });
+    const { state } = await runToEnd([agent], agent, 'go', 'concurrent');
+    assert.equal(state.status, 'completed');
+    assert.equal(spans.length, 2);
+    const [a, b] = spans.sort((x, y) => x.start - y.start);
+    assert.ok(b.start < a.end, `calls did not overlap: ${JSON.stringify(spans)}`);
+  });
+
+  test('bad model output becomes error results and the run continues', async () => {
+    const boom = tool({ name: 'boom', description: 'throws', parameters: z.object({}), execute: () => { throw new Error('kaboom'); } });
+    stack.model.setScript('core-bad', {
+      steps: [
+        { toolCalls: [{ name: 'no_such_tool', arguments: {} }] },
+        { toolCalls: [{ name: 'get_weather', arguments: { town: 'Paris' } }] },
+        { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] },
+        { toolCalls: [{ name: 'boom', arguments: {} }] },
+        { message: 'recovered' },
+      ],
+    });
+    const agent = new Agent({ name: 'bad', instructions: 'x', model: 'core-bad', tools: [weather, boom] });
+    const { state } = await runToEnd([agent], agent, 'go', 'bad-output');
+    assert.equal(state.status, 'completed');
+    assert.equal(state.finalOutput, 'recovered');
+    const results = state.items.filter((i) => i.type === 'tool_result') as { output: string; isError: boolean }[];
+    assert.match(results[0].output, /no tool named 'no_such_tool'.*Available tools: get_weather, boom/);
+    assert.match(results[1].output, /invalid arguments for get_weather: city/);
+    assert.equal(results[2].isError, false);
+    assert.match(results[3].output, /boom failed: kaboom/);
+  });
+
+  test('fails after the configured number of consecutive tool failures', async () => {
+    stack.model.setScript('core-failing', {
+      steps: [1, 2, 3].map(() => ({ toolCalls: [{ name: 'get_weather', arguments: { city: 1 } }] })),
+    });
+    const agent = new Agent({ name: 'failing', instructions: 'x', model: 'core-failing', tools: [weather], maxConsecutiveToolFailures: 2 });
+    const { result, state } = await runToEnd([agent], agent, 'go', 'tool-failures');
+    assert.ok(result instanceof RunFailedError);
+    assert.equal(result.type, 'TooManyToolFailures');
+    assert.equal(state.status, 'failed');
+    assert.equal(state.turn, 2);
+  });
+
+  test('max turns fails the run with a typed failure carrying the RunState', async () => {
+    stack.model.setScript('core-loop', {
+      steps: Array.from({ length: 10 }, () => ({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Rome' } }] })),
+    });
+    const agent = new Agent({ name: 'looper', instructions: 'x', model: 'core-loop', tools: [weather], maxTurns: 3 });
+    const { result, state } = await runToEnd([agent], agent, 'go', 'max-turns');
+    assert.ok(result instanceof RunFailedError);
+    assert.equal(result.type, 'MaxTurnsExceeded');
+    assert.equal(result.state?.turn, 3);
+    assert.equal(state.status, 'failed');
+    assert.equal(stack.model.stats('core-loop').requests, 3);
+  });
+
+  test('structured output is validated; an invalid one is fed back once', async () => {
+    const outputType = z.object({ city: z.string(), celsius: z.number() });
+    stack.model.setScript('core-structured', {
+      steps: [{ output: { city: 'Paris' } }, { output: { city: 'Paris', celsius: 21 } }],
+    });
+    const agent = new Agent({ name: 'structured', instructions: 'x', model: 'core-structured', outputType });
+    const { state } = await runToEnd([agent], agent, 'go', 'structured');
+    assert.equal(state.status, 'completed');
+    assert.deepEqual(state.finalOutput, { city: 'Paris', celsius: 21 });
+    assert.ok(state.items.some((i) => i.type === 'message' && i.role === 'user' && /does not match the schema/.test(i.content)));
+
+    stack.model.setScript('core-structured-bad', { steps: [{ output: { city: 1 } }, { message: 'not json' }] });
+    const bad = new Agent({ name: 'structured_bad', instructions: 'x', model: 'core-structured-bad', outputType });
+    const second = await runToEnd([bad], bad, 'go', 'structured-bad');
+    assert.ok(second.result instanceof RunFailedError);
+    assert.equal(second.result.type, 'InvalidOutput');
+  });
+
+  test('handoff transfers to another agent, recorded and pinned', async () => {
+    stack.model.setScript('core-triage', { steps: [{ toolCalls: [{ name: 'transfer_to_billing', arguments: {} }] }] });
+    stack.model.setScript('core-billing', { steps: [{}, { message: 'Your invoice is paid.' }].slice(1) });
+    // billing answers at the conversation's second model turn
+    stack.model.setScript('core-billing', { steps: [{ message: 'unused' }, { message: 'Your invoice is paid.' }] });
+    const billing = new Agent({ name: 'billing', instructions: 'Billing.', model: 'core-billing' });
+    const triage = new Agent({ name: 'triage', instructions: 'Route.', model: 'core-triage', handoffs: [billing] });
+    const { state, result } = await runToEnd([triage], triage, 'Is my invoice paid?', 'handoff');
+    assert.ok(!(result instanceof Error), String(result));
+    assert.equal(state.agent, 'billing');
+    assert.equal(state.finalOutput, 'Your invoice is paid.');
+    const handoff = state.items.find((i) => i.type === 'handoff');
+    assert.deepEqual(handoff && { from: handoff.from, to: handoff.to }, { from: 'triage', to: 'billing' });
+    assert.ok(state.agentVersions.triage && state.agentVersions.billing);
+  });
+
+  test('retryable model errors are retried after retry-after; 4xx fail with the API message', async () => {
+    stack.model.setScript('core-429', { steps: [{ error: { status: 429, times: 2, retryAfterMs: 50 }, message: 'ok after retries' }] });
+    const agent = new Agent({ name: 'retry', instructions: 'x', model: 'core-429' });
+    const { state } = await runToEnd([agent], agent, 'go', 'retry');
+    assert.equal(state.finalOutput, 'ok after retries');
+    assert.equal(stack.model.stats('core-429').requests, 3);
+
+    stack.model.setScript('core-400', { steps: [{ error: { status: 400, message: 'bad model parameter' }, message: 'never' }] });
+    const bad = new Agent({ name: 'badreq', instructions: 'x', model: 'core-400' });
+    const second = await runToEnd([bad], bad, 'go', 'bad-request');
+    assert.ok(second.result instanceof RunFailedError);
+    assert.match(second.result.message, /bad model parameter/);
+    assert.equal(stack.model.stats('core-400').requests, 1);
+  });
+
+  test('Chat Completions API runs the same loop', async () => {
+    stack.model.setScript('core-chat', {
+      steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain in Oslo.' }],
+    });
+    const agent = new Agent({ name: 'chatter', instructions: 'x', model: 'core-chat', tools: [weather] });
+    const { state } = await runToEnd([agent], agent, 'Oslo?', 'chat', { modelApi: 'chat' });
+    assert.equal(state.finalOutput, 'Rain in Oslo.');
+    assert.equal(state.usage.requests, 2);
+  });
+});
