@@ -25,10 +25,19 @@ function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   });
 }
 
-/** A tar of a host directory, with paths placed under `dest`. */
-function tarDirectory(dir: string, dest: string): Readable {
-  const child = spawn('tar', ['-c', '--owner=1000', '--group=1000', '--transform', `s,^\\.,${dest},`, '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return child.stdout;
+/**
+ * A tar of a host directory, with paths placed under `dest`. Buffered whole: streaming a slow producer into
+ * Docker's hijacked exec stdin loses the archive's start inside a busy worker (seen with the demo repository).
+ */
+async function tarDirectory(dir: string, dest: string): Promise<Buffer> {
+  const child = spawn('tar', ['-c', '--owner=1000', '--group=1000', '--transform', `s,^\\.,${dest},`, '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  for await (const chunk of child.stdout) chunks.push(chunk as Buffer);
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve)));
+  if (code !== 0) throw new KeelError('bad_usage', `cannot read ${dir} for the manifest: ${stderr.trim()}`);
+  return Buffer.concat(chunks);
 }
 
 function tarOf(files: { name: string; content?: string; mode?: number; type: 'file' | 'directory' }[]): Readable {
@@ -50,13 +59,13 @@ async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: Ma
     case 'dir':
       return sandbox.putArchive(tarOf([...parents(clean), { name: clean, type: 'directory' }]));
     case 'localDir':
-      return sandbox.putArchive(tarDirectory(entry.path, clean));
+      return sandbox.putArchive(await tarDirectory(entry.path, clean));
     case 'gitRepo': {
       const tmp = await mkdtemp(path.join(tmpdir(), 'keel-git-'));
       try {
         await run('git', ['clone', '--quiet', entry.url, tmp]);
         if (entry.ref) await run('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', entry.ref], tmp);
-        await sandbox.putArchive(tarDirectory(tmp, clean));
+        await sandbox.putArchive(await tarDirectory(tmp, clean));
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }

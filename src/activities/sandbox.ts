@@ -34,7 +34,7 @@ const MAX_READ_BYTES = 1024 * 1024;
 
 async function workspaceTree(sandbox: StartedSandbox): Promise<string> {
   const r = await sandbox.exec({
-    cmd: "find . -mindepth 1 -maxdepth 4 -not -path './.git' -not -path './.git/*' -printf '%y %P\\n' | head -n 400",
+    cmd: "find . -mindepth 1 -maxdepth 4 -not -path '*/.git/*' -printf '%y %P\\n' | head -n 400",
     timeoutMs: 15_000,
   });
   const entries = r.stdout

@@ -75,7 +75,13 @@ function feedStdin(socket: Duplex, stdin: Readable | Buffer): void {
     return;
   }
   stdin.on('error', (err) => socket.destroy(err));
-  stdin.pipe(socket, { end: true });
+  // Docker's hijacked exec socket loses data piped before the first read turn; write chunk by chunk instead.
+  void (async () => {
+    for await (const chunk of stdin) {
+      if (!socket.write(chunk as Buffer)) await new Promise((r) => socket.once('drain', r));
+    }
+    socket.end();
+  })().catch((err: unknown) => socket.destroy(err as Error));
 }
 
 /** Parses Docker's stream framing: 8-byte headers (stream type, payload length) followed by the payload. */

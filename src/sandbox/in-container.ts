@@ -251,8 +251,9 @@ def render_outputs(out, err, budget):
 /**
  * Runs one command for exec.ts. argv[1] is JSON: {cmd, workdir, timeoutMs, cap, journal?, marker, tag}. The
  * command runs under bash in its own session (so its process group is killable as a unit) with stdin closed; its
- * output is relayed through this process, so a background child holding the pipe cannot keep the exec open. On
- * timeout the group and every marked process are SIGKILLed and the wrapper exits 124. With a journal path, the
+ * output is relayed through this process. On timeout the group and every marked process are SIGKILLed and the
+ * wrapper exits 124. When the command exits but background processes still hold its output a second later, the
+ * group is killed; `setsid cmd > log 2>&1 &` keeps a daemon (its own group, output not held). With a journal path, the
  * result (captured with the same head/tail rule as output-capture.ts) is written atomically before exiting.
  */
 export const RUN_COMMAND = KILL_FN + String.raw`
@@ -293,7 +294,7 @@ p = subprocess.Popen(['/bin/bash', '-c', spec['cmd']], cwd=cwd, stdin=subprocess
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 fds = {p.stdout.fileno(): 1, p.stderr.fileno(): 2}
 exited_at = None
-timed_out = False
+timed_out = lingering = False
 while fds or p.poll() is None:
     now = time.monotonic()
     if now >= deadline:
@@ -303,8 +304,10 @@ while fds or p.poll() is None:
     if exited_at is None and p.poll() is not None:
         exited_at = now
     if exited_at is not None:
-        # The command is done but a background child still holds the pipe: stop relaying after a grace period.
+        # The command is done but a background child still holds its output: give it a moment, then kill the
+        # group (a stray job or a fork bomb must not outlive the command and keep the exec open).
         if now - exited_at > 1.0:
+            lingering = True
             break
         wait = min(wait, exited_at + 1.0 - now)
     ready = select.select(list(fds), [], [], wait)[0] if fds else time.sleep(wait) or []
@@ -328,6 +331,13 @@ else:
     code = p.wait()
     if code < 0:
         code = 128 - code
+    if lingering:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        emit(2, b'\n[keel] background processes still held the output after the command exited; their process group '
+                b'was killed (start them with: setsid cmd > log 2>&1 & to keep them running)\n')
 if journal:
     entry = {'exitCode': code, 'timedOut': timed_out, 'durationMs': int((time.monotonic() - start) * 1000)}
     entry.update(render_outputs(caps[1], caps[2], spec['cap']))

@@ -19,7 +19,7 @@ import {
 import type { AgentSpec, ToolSpec } from '../agents/spec';
 import type { CallModelResult, RunToolResult } from '../activities/types';
 import { model, quick, tools } from './activities';
-import { applyDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
+import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
 import {
   approveSignal,
   decideUpdate,
@@ -154,7 +154,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   }
 
   async function needsApproval(tool: ToolSpec, call: ToolCallItem): Promise<boolean> {
-    if (state.standingDecisions[tool.name]) return false;
+    if (applyStandingDecision(state, call, nowIso())) return false;
     switch (tool.approval.mode) {
       case 'never':
         return false;
@@ -169,10 +169,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
 
   async function execute(tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
     const standing = state.standingDecisions[tool.name];
-    if (standing === 'reject') {
-      const item = decisionFor(state, call.callId);
-      return { output: item ? rejectionText(spec, item) : rejectionText(spec, { approver: 'policy' } as never), isError: false, guardrails: [] };
-    }
+    if (standing === 'reject') return { output: rejectionText(spec, decisionFor(state, call.callId)!), isError: false, guardrails: [] };
     const base = { agent: spec.name, workflowId: info.workflowId, call, context: state.context };
     if (tool.kind === 'sandbox') return sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
     return tools({ startToCloseTimeout: tool.timeoutMs }).runTool.executeWithOptions({ summary: `tool ${tool.name}` }, [
@@ -246,6 +243,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     const from = spec.name;
     spec = await resolve(target.agent);
     state.agent = spec.name;
+    await sandbox.ensure(spec);
     state.items.push({ type: 'handoff', callId: call.callId, from, to: spec.name, version: spec.version });
     state.items.push({ type: 'tool_result', callId: call.callId, name: call.name, output: JSON.stringify({ assistant: spec.name }), isError: false });
     for (const extra of others) {

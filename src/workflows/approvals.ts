@@ -64,6 +64,28 @@ export function applyDecision(
   return decidedCalls;
 }
 
+/**
+ * Records the standing decision (alwaysApprove / alwaysReject) that covers a later call of its tool, as an audit
+ * item naming who made it; undefined when the tool has none.
+ */
+export function applyStandingDecision(state: RunState, call: { callId: string; name: string }, at: string): ApprovalItem | undefined {
+  const decision = state.standingDecisions[call.name];
+  if (!decision) return undefined;
+  const origin = [...state.items].reverse().find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision);
+  const item: ApprovalItem = {
+    type: 'approval',
+    callId: call.callId,
+    tool: call.name,
+    decision,
+    approver: origin?.approver ?? 'unknown',
+    ...(origin?.reason ? { reason: origin.reason } : {}),
+    at,
+    via: 'always',
+  };
+  state.items.push(item);
+  return item;
+}
+
 export function decisionFor(state: RunState, callId: string): ApprovalItem | undefined {
   return state.items.find((i): i is ApprovalItem => i.type === 'approval' && i.callId === callId);
 }

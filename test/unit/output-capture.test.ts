@@ -1,6 +1,8 @@
 // Unit tests for bounded head/tail output capture (src/sandbox/output-capture.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { PY_CAPTURE } from '../../src/sandbox/in-container';
 import { OutputCapture, renderOutputs, truncationMarker } from '../../src/sandbox/output-capture';
 
 function capture(cap: number, ...chunks: (string | Buffer)[]): OutputCapture {
@@ -83,5 +85,47 @@ describe('renderOutputs', () => {
     const r = renderOutputs(capture(100, 'o'.repeat(100)), capture(100, 'e'.repeat(100)), 20);
     assert.equal(r.stdout, `${'o'.repeat(5)}${truncationMarker(90)}${'o'.repeat(5)}`);
     assert.equal(r.stderr, `${'e'.repeat(5)}${truncationMarker(90)}${'e'.repeat(5)}`);
+  });
+});
+
+// The idempotency journal is rendered by a Python twin inside the sandbox; a replayed result must equal the first.
+describe('the Python twin (in-container.ts PY_CAPTURE)', () => {
+  const hasPython = spawnSync('python3', ['--version']).status === 0;
+
+  test('renders exactly like renderOutputs', { skip: !hasPython && 'python3 is not installed' }, () => {
+    const texts = ['', 'short', 'x'.repeat(300), 'é€𝄞abc'.repeat(40), Array.from({ length: 80 }, (_, i) => `${i}\n`).join('')];
+    const cases: { out: string[]; err: string[]; cap: number }[] = [];
+    for (const cap of [1, 2, 5, 16, 33, 100, 1000]) {
+      for (const [i, out] of texts.entries()) {
+        const err = texts[(i * 3 + cap) % texts.length];
+        const chunk = (t: string, n: number) => {
+          const b = Buffer.from(t);
+          const parts: string[] = [];
+          for (let k = 0; k < b.length; k += n) parts.push(b.subarray(k, k + n).toString('base64'));
+          return parts;
+        };
+        cases.push({ out: chunk(out, 1 + (cap % 7)), err: chunk(err, 5), cap });
+      }
+    }
+    const driver = `${PY_CAPTURE}
+import sys, json, base64
+res = []
+for c in json.load(sys.stdin):
+    o, e = Capture(c['cap']), Capture(c['cap'])
+    for x in c['out']: o.write(base64.b64decode(x))
+    for x in c['err']: e.write(base64.b64decode(x))
+    res.append(render_outputs(o, e, c['cap']))
+print(json.dumps(res))
+`;
+    const py = spawnSync('python3', ['-c', driver], { input: JSON.stringify(cases), encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+    const fromPython = JSON.parse(py.stdout) as unknown[];
+    cases.forEach((c, i) => {
+      const o = new OutputCapture(c.cap);
+      const e = new OutputCapture(c.cap);
+      c.out.forEach((x) => o.write(Buffer.from(x, 'base64')));
+      c.err.forEach((x) => e.write(Buffer.from(x, 'base64')));
+      assert.deepEqual(fromPython[i], renderOutputs(o, e, c.cap), `case ${i} (cap ${c.cap})`);
+    });
   });
 });

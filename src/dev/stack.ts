@@ -1,0 +1,76 @@
+/**
+ * The embedded default stack behind `keel dev` and `keel demo`: a Temporal dev server (unless TEMPORAL_ADDRESS
+ * is set), the scripted model server (unless OPENAI_API_KEY is set), and a Keel worker.
+ */
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import OpenAI from 'openai';
+import type { Agent } from '../agents/agent';
+import { KeelClient } from '../client';
+import { createWorker, type KeelWorker } from '../worker';
+import type { Script } from './script';
+import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model';
+import { startEmbeddedTemporal } from './temporal';
+
+export interface DevStack {
+  client: KeelClient;
+  worker: KeelWorker;
+  /** Temporal frontend address. */
+  address: string;
+  /** Web UI base URL, when the embedded server runs it. */
+  uiUrl?: string;
+  model?: ScriptedModelServer;
+  runWorker: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DevStackOptions {
+  agents: Agent[];
+  scripts: Record<string, Script>;
+  /** Say what starts, one line each. */
+  log?: (line: string) => void;
+}
+
+export function webUiLink(uiUrl: string, runId: string, namespace = 'default'): string {
+  return `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(runId)}`;
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const log = options.log ?? (() => undefined);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let env: TestWorkflowEnvironment | undefined;
+  let address = process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    log('starting the embedded Temporal dev server (SQLite in .keel/, Web UI on http://localhost:8233) ...');
+    env = await startEmbeddedTemporal({ port: 7233 });
+    address = env.address;
+  }
+  let model: ScriptedModelServer | undefined;
+  let openai: OpenAI | undefined;
+  if (!process.env.OPENAI_API_KEY) {
+    model = await startScriptedModelServer({ scripts: options.scripts });
+    openai = new OpenAI({ apiKey: 'scripted', baseURL: model.baseURL, maxRetries: 0 });
+    log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
+  }
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({ agents: options.agents, connection, openai });
+  log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
+  const runWorker = worker.run();
+  const client = new KeelClient(new Client({ connection }), worker.taskQueue);
+  return {
+    client,
+    worker,
+    address,
+    uiUrl: env ? 'http://localhost:8233' : undefined,
+    model,
+    runWorker,
+    async close() {
+      worker.shutdown();
+      await runWorker;
+      await connection.close();
+      await model?.close();
+      await env?.teardown();
+    },
+  };
+}

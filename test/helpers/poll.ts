@@ -1,0 +1,43 @@
+/**
+ * Polling with a deadline, for integration tests that wait on a run's state (never a bare sleep as an assertion).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeelClient } from '../../src/client';
+import type { RunState, RunStatus } from '../../src/workflows/run-state';
+
+/** Calls `probe` until it returns a value other than undefined/false; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err; // e.g. a query before the first workflow task ran
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(50);
+  }
+}
+
+/** Waits until the run's RunState has `status` and returns that state. */
+export function waitForStatus(client: KeelClient, runId: string, status: RunStatus, timeoutMs?: number): Promise<RunState> {
+  return waitFor(
+    `run ${runId} to be ${status}`,
+    async () => {
+      const state = await client.getState(runId);
+      return state.status === status ? state : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Activity types the run scheduled, in order, from its event history (the workflow's own record). */
+export async function scheduledActivities(client: KeelClient, runId: string): Promise<string[]> {
+  const history = await client.temporal.workflow.getHandle(runId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
