@@ -23,7 +23,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: ['node:*', 'fs', 'path', 'child_process', 'os', 'crypto', 'http', 'net'], message: 'Workflow code must not import Node APIs.' },
-          { group: ['../agents/agent', '../agents/tool', '../activities/*', '../sandbox/*', '../dev/*'], message: 'Workflow code sees only AgentSpecs and activity types.' },
+          { group: ['../agents/agent', '../agents/tool', '../activities/*', '../sandbox/*', '../dev/*'], allowTypeImports: true, message: 'Workflow code sees only AgentSpecs and activity types.' },
         ],
       }],
     },

@@ -54,7 +54,7 @@ export async function startExec(container: Docker.Container, spec: DockerExecSpe
 
   let detached = false;
   const done = demux(socket, spec.onStdout, spec.onStderr).then(
-    () => (detached ? null : exitCodeOf(exec, container.id)),
+    () => (detached ? null : exitCodeOf(exec, container)),
     (err: unknown) => {
       if (detached) return null;
       throw mapDockerError(err, container.id);
@@ -110,16 +110,38 @@ export async function demux(source: AsyncIterable<Buffer>, onStdout: Sink, onStd
   }
 }
 
-/** The engine may report the exec as running for a moment after its output ended. */
-async function exitCodeOf(exec: Docker.Exec, id: string): Promise<number | null> {
+/**
+ * The engine may report the exec as running for a moment after its output ended. A SIGKILL exit (137) or none at
+ * all may mean the container itself died, which callers must see as `sandbox_gone`, not as the command's result.
+ */
+async function exitCodeOf(exec: Docker.Exec, container: Docker.Container): Promise<number | null> {
+  let code: number | null = null;
   for (let attempt = 0; attempt < 50; attempt++) {
     const info = await exec.inspect().catch((err: unknown) => {
-      throw mapDockerError(err, id);
+      throw mapDockerError(err, container.id);
     });
-    if (!info.Running) return info.ExitCode ?? null;
+    if (!info.Running) {
+      code = info.ExitCode ?? null;
+      break;
+    }
     await new Promise((r) => setTimeout(r, 10 + attempt * 5));
   }
-  return null;
+  // The engine marks a killed container as exited a few ms after its processes died: look more than once.
+  if (code === null || code === 137) {
+    for (let check = 0; check < 5; check++) {
+      if (check > 0) await new Promise((r) => setTimeout(r, 50));
+      await ensureRunning(container);
+    }
+  }
+  return code;
+}
+
+/** Throws `sandbox_gone` unless the container exists and runs. */
+export async function ensureRunning(container: Docker.Container): Promise<void> {
+  const info = await container.inspect().catch((err: unknown) => {
+    throw mapDockerError(err, container.id);
+  });
+  if (!info.State.Running) throw new SandboxError('sandbox_gone', `sandbox ${container.id} is not running`);
 }
 
 export interface CollectedExec {

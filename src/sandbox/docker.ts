@@ -60,9 +60,9 @@ export class DockerSandbox implements StartedSandbox {
     try {
       await this.container.remove({ force: true, v: true });
     } catch (err) {
+      // 404: already gone; 409: a removal is already in progress. Both mean gone, which is what we want.
       const mapped = mapDockerError(err, this.id);
-      const inProgress = /already in progress/i.test(mapped.message + String((err as Error).message));
-      if (mapped.code !== 'sandbox_gone' && !inProgress) throw mapped;
+      if (mapped.code !== 'sandbox_gone') throw mapped;
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * The one place that decides how a sandbox container is locked down. Pure, so the policy is unit-tested without
- * Docker. Both /tmp and /workspace are size-capped tmpfs mounts on top of a read-only root; note that Docker's archive
+ * Docker. /tmp, /workspace and the user's home are size-capped tmpfs mounts on a read-only root; Docker's archive
  * API cannot see tmpfs mounts, which is why every file operation goes through `docker exec` (see files.ts).
  */
 import type { ContainerCreateOptions } from 'dockerode';
@@ -11,6 +11,8 @@ import { version as keelVersion } from '../../package.json';
 export const WORKSPACE = '/workspace';
 /** The unprivileged user commands run as (the image's `keel` user). */
 export const SANDBOX_USER = '1000:1000';
+/** That user's home directory, a small tmpfs of its own. */
+export const SANDBOX_HOME = '/home/keel';
 
 /** Container labels; `keel.sandbox=1` marks every container this layer owns, for reaping. */
 export const LABELS = {
@@ -64,6 +66,8 @@ export function buildContainerOptions(options: SandboxCreateOptions): ContainerC
       Tmpfs: {
         '/tmp': `rw,exec,nosuid,nodev,size=${limits.tmpBytes},mode=1777`,
         [WORKSPACE]: `rw,exec,nosuid,nodev,size=${limits.workspaceBytes},uid=1000,gid=1000,mode=0755`,
+        // A writable home (git config --global, pip and npm caches) on the read-only root; capped like /tmp.
+        [SANDBOX_HOME]: `rw,nosuid,nodev,size=${limits.tmpBytes},uid=1000,gid=1000,mode=0700`,
       },
       PidsLimit: limits.pidsLimit,
       Memory: limits.memoryBytes,

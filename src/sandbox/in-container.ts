@@ -342,9 +342,21 @@ if journal:
     entry = {'exitCode': code, 'timedOut': timed_out, 'durationMs': int((time.monotonic() - start) * 1000)}
     entry.update(render_outputs(caps[1], caps[2], spec['cap']))
     tmp = '%s.tmp.%d' % (journal, os.getpid())
-    with open(tmp, 'w') as f:
-        json.dump(entry, f)
-    os.replace(tmp, journal)
-    os.unlink(journal + '.running')
+    try:
+        with open(tmp, 'w') as f:
+            json.dump(entry, f)
+        os.replace(tmp, journal)
+        # Only recent entries matter (a retry comes soon after its attempt): keep /tmp from filling up.
+        d = os.path.dirname(journal)
+        entries = sorted((e for e in os.scandir(d) if e.name.endswith('.json')), key=lambda e: e.stat().st_mtime)
+        for old in entries[:-200]:
+            os.unlink(old.path)
+    except OSError:
+        # A full /tmp loses the journal entry, not the command's result.
+        pass
+    try:
+        os.unlink(journal + '.running')
+    except OSError:
+        pass
 sys.exit(code)
 `;

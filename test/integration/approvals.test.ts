@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
 import { z } from 'zod';
 import { Agent, type AgentOptions } from '../../src/agents/agent';
 import { tool } from '../../src/agents/tool';
@@ -18,7 +17,7 @@ import type { Script } from '../../src/dev/script';
 import type { CreateWorkerOptions } from '../../src/worker';
 import type { RunItem, RunState } from '../../src/workflows/run-state';
 import { KeelStatus } from '../../src/workflows/search-attributes';
-import { scheduledActivities, waitFor, waitForStatus } from '../helpers/poll';
+import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -106,17 +105,8 @@ describe('approvals', () => {
 
   test('reject: the model gets the rejection message with the reason, the run continues, the tool never runs', async () => {
     const executed: string[] = [];
-    const inputs: unknown[] = [];
     // Capture what the model is sent, to prove the rejection text reaches it.
-    const openai = new OpenAI({
-      apiKey: 'test',
-      baseURL: stack.model.baseURL,
-      maxRetries: 0,
-      fetch: async (url, init) => {
-        if (typeof init?.body === 'string') inputs.push((JSON.parse(init.body) as { input: unknown }).input);
-        return fetch(url, init);
-      },
-    });
+    const { openai, inputs } = capturingOpenAI(stack.model.baseURL);
     const { agent, worker, client } = await setup(
       'appr-reject',
       { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'I did not deploy.' }] },

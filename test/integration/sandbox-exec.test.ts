@@ -147,6 +147,20 @@ describe('sandbox exec', () => {
     assert.ok(beats >= 1, `onProgress called ${beats} times`);
   });
 
+  test('the host kills from outside when the in-sandbox timeout cannot act', async () => {
+    // Freezing the wrapper (the command's parent) stops its own timeout; the host backstop must still end it.
+    const r = await run('kill -STOP $PPID; sleep 109', { timeoutMs: 500 });
+    assert.equal(r.exitCode, 124);
+    assert.equal(r.timedOut, true);
+    assert.match(r.stderr, /killed from outside/);
+    assert.doesNotMatch(await processes(), /sleep 109/);
+  });
+
+  test('an already aborted signal runs nothing', async () => {
+    await assert.rejects(run('echo ran >> /workspace/aborted-early', { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    assert.equal((await run('ls aborted-early 2>/dev/null | wc -l')).stdout, '0\n');
+  });
+
   test('an abort kills the command promptly and rejects', async () => {
     const controller = new AbortController();
     const started = Date.now();

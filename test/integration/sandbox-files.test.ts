@@ -163,10 +163,13 @@ describe('sandbox client lifecycle', () => {
     await assert.rejects(sandbox.readFile('x'), isCode('sandbox_gone'));
   });
 
-  test('attach refuses stopped containers', async () => {
+  test('a container killed mid-command is reported gone, and attach refuses it', async () => {
     const sandbox = await createSandbox('lifecycle-stopped');
     try {
+      const pending = sandbox.exec({ cmd: 'sleep 30' });
+      await new Promise((r) => setTimeout(r, 300));
       await docker.getContainer(sandbox.id).kill();
+      await assert.rejects(pending, isCode('sandbox_gone'));
       assert.equal(await client.attach(sandbox.id), undefined);
       await assert.rejects(sandbox.exec({ cmd: 'true' }), isCode('sandbox_gone'));
     } finally {

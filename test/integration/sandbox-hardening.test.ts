@@ -69,6 +69,7 @@ describe('sandbox hardening', () => {
     assert.notEqual((await run('touch /etc/keel-probe')).exitCode, 0);
     assert.equal((await run('echo hi > /workspace/probe && cat /workspace/probe')).stdout, 'hi\n');
     assert.equal((await run('echo hi > /tmp/probe && cat /tmp/probe')).stdout, 'hi\n');
+    assert.equal((await run('git config --global user.name keel && echo "$HOME" && git config --global user.name')).stdout, '/home/keel\nkeel\n');
   });
 
   test('/tmp and /workspace are size-capped tmpfs mounts', async () => {

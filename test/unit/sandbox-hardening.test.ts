@@ -36,6 +36,9 @@ describe('buildContainerOptions', () => {
     assert.match(h.Tmpfs!['/workspace'], /(^|,)uid=1000(,|$)/);
     assert.match(h.Tmpfs!['/workspace'], /(^|,)gid=1000(,|$)/);
     assert.doesNotMatch(h.Tmpfs!['/workspace'], /noexec/);
+    assert.match(h.Tmpfs!['/home/keel'], /(^|,)size=67108864(,|$)/);
+    assert.match(h.Tmpfs!['/home/keel'], /(^|,)uid=1000(,|$)/);
+    assert.deepEqual(Object.keys(h.Tmpfs!).sort(), ['/home/keel', '/tmp', '/workspace']);
   });
 
   test('passes custom limits through', () => {

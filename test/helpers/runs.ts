@@ -1,7 +1,9 @@
 /**
- * Polling with a deadline, for integration tests that wait on a run's state (never a bare sleep as an assertion).
+ * Helpers for integration tests that watch a run: polling with a deadline (never a bare sleep as an assertion),
+ * the activities its history records, and what the model was sent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
 import type { KeelClient } from '../../src/client';
 import type { RunState, RunStatus } from '../../src/workflows/run-state';
 
@@ -40,4 +42,19 @@ export async function scheduledActivities(client: KeelClient, runId: string): Pr
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];
   });
+}
+
+/** An `openai` client for the scripted model server that keeps the `input` of every request it sends. */
+export function capturingOpenAI(baseURL: string): { openai: OpenAI; inputs: unknown[] } {
+  const inputs: unknown[] = [];
+  const openai = new OpenAI({
+    apiKey: 'test',
+    baseURL,
+    maxRetries: 0,
+    fetch: async (url, init) => {
+      if (typeof init?.body === 'string') inputs.push((JSON.parse(init.body) as { input: unknown }).input);
+      return fetch(url, init);
+    },
+  });
+  return { openai, inputs };
 }

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: Keel's figures on this machine, printed as a table and written to bench/results/latest.json.
+ * The scripted model answers at zero latency, so what is measured is Keel + Temporal + Docker overhead.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { z } from 'zod';
+import { Agent, SandboxAgent } from '../src/agents/agent';
+import { shell } from '../src/agents/capabilities';
+import { tool } from '../src/agents/tool';
+import { DockerSandboxClient } from '../src/sandbox/docker';
+import { LocalSnapshotStore } from '../src/sandbox/snapshots';
+import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const round = (x: number) => Math.round(x * 10) / 10;
+
+function toolLoopScript(turns: number) {
+  return { steps: [...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }] };
+}
+
+async function historyStats(stack: TestStack, queue: string, id: string) {
+  const history = await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory();
+  const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+  return { events: history.events?.length ?? 0, bytes };
+}
+
+async function functionToolFigures(stack: TestStack) {
+  const stamps: number[] = [];
+  const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => (stamps.push(Date.now()), i) });
+  const agent = (name: string, model: string, maxTurns: number) => new Agent({ name, instructions: 'bench', model, tools: [noop], maxTurns });
+  stack.model.setScript('bench-201', toolLoopScript(201));
+  stack.model.setScript('bench-10', toolLoopScript(10));
+  stack.model.setScript('bench-300', toolLoopScript(300));
+  const agents = [agent('bench201', 'bench-201', 201), agent('bench10', 'bench-10', 10), agent('bench300', 'bench-300', 300)];
+  const queue = queueFor('bench-core');
+  const worker = await stack.worker(agents, queue);
+  const client = stack.client(queue);
+  return worker.runUntil(async () => {
+    const long = await client.startRun('bench201', 'go');
+    await client.result(long);
+    const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
+
+    const tenTurn: number[] = [];
+    let ten = '';
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      ten = await client.startRun('bench10', 'go');
+      await client.result(ten);
+      tenTurn.push(performance.now() - t0);
+    }
+    const at10 = await historyStats(stack, queue, ten);
+
+    const t0 = performance.now();
+    const ids = await Promise.all(Array.from({ length: 50 }, () => client.startRun('bench10', 'go')));
+    await Promise.all(ids.map((id) => client.result(id)));
+    const concurrentSec = (performance.now() - t0) / 1000;
+
+    const long300 = await client.startRun('bench300', 'go', { maxTurns: 300 });
+    await client.result(long300);
+    const at300 = await historyStats(stack, queue, long300);
+    const state300 = await client.getState(long300);
+    return {
+      turnOverheadMedianMs: round(pct(gaps, 50)),
+      turnOverheadP95Ms: round(pct(gaps, 95)),
+      turnSamples: gaps.length,
+      tenTurnRunMs: round(pct(tenTurn, 50)),
+      concurrentTurnsPerSec: round((50 * 10) / concurrentSec),
+      historyEventsPerTurn: round(at10.events / 10),
+      historyBytesPerTurn: round(at10.bytes / 10),
+      historyBytesPerTurnAt10: round(at10.bytes / 10),
+      historyBytesPerTurnAt300: round(at300.bytes / 300 / (state300.continuedAsNew + 1)),
+      continuedAsNewAt300: state300.continuedAsNew,
+    };
+  });
+}
+
+async function sandboxFigures(stack: TestStack) {
+  const sandboxes = new DockerSandboxClient();
+  const snapshots = new LocalSnapshotStore(path.join(stack.dataDir, 'bench-snapshots'));
+  stack.model.setScript('bench-sandbox', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo first' } }] }, { message: 'done' }] });
+  const agent = new SandboxAgent({ name: 'benchsb', instructions: 'bench', model: 'bench-sandbox', capabilities: [shell()] });
+  const queue = queueFor('bench-sandbox');
+  const worker = await stack.worker([agent], queue, { sandboxes, snapshots });
+  const client = stack.client(queue);
+  const firstOutput = await worker.runUntil(async () => {
+    const samples: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = await client.startRun(agent, 'go');
+      await client.result(id);
+      const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const ms = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+      const started = events[0];
+      // The second completed activity after the sandbox exists is the command (resolve, create, model, tool).
+      const toolDone = events.filter((e) => e.activityTaskCompletedEventAttributes)[3];
+      samples.push(ms(toolDone) - ms(started));
+    }
+    return samples;
+  });
+
+  const sb = await sandboxes.create({ image: process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest', labels: { workflowId: 'bench', runId: 'bench' } });
+  try {
+    const exec: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await sb.exec({ cmd: 'true' });
+      exec.push(performance.now() - t0);
+    }
+    await sb.exec({ cmd: 'head -c 52428800 /dev/urandom > /workspace/blob.bin', timeoutMs: 60_000 });
+    let t0 = performance.now();
+    const snap = await snapshots.put(await sb.exportWorkspace());
+    const snapshotMs = performance.now() - t0;
+    const target = await sandboxes.create({ image: process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest', labels: { workflowId: 'bench', runId: 'bench' } });
+    try {
+      t0 = performance.now();
+      await target.putArchive(await snapshots.get(snap.id));
+      const restoreMs = performance.now() - t0;
+      return {
+        sandboxFirstOutputMedianMs: round(pct(firstOutput, 50)),
+        sandboxFirstOutputP95Ms: round(pct(firstOutput, 95)),
+        execRoundTripMedianMs: round(pct(exec, 50)),
+        execRoundTripP95Ms: round(pct(exec, 95)),
+        snapshotMs: round(snapshotMs),
+        restoreMs: round(restoreMs),
+        snapshotBytes: snap.bytes,
+      };
+    } finally {
+      await target.remove();
+    }
+  } finally {
+    await sb.remove();
+  }
+}
+
+async function main() {
+  const stack = await startTestStack();
+  try {
+    const results = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      at: new Date().toISOString(),
+      ...(await functionToolFigures(stack)),
+      ...(await sandboxFigures(stack)),
+    };
+    console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
+    const out = path.join(__dirname, 'results', 'latest.json');
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+    console.log(`written to ${out}`);
+  } finally {
+    await stack.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

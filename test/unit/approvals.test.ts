@@ -1,0 +1,85 @@
+/**
+ * The workflow's approval bookkeeping as pure functions over RunState: decision validation, audit items,
+ * standing decisions, rejection text, declarative policies.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { approvalSpecOf } from '../../src/agents/approval';
+import type { AgentSpec } from '../../src/agents/spec';
+import { applyDecision, applyStandingDecision, decisionProblem, rejectionText, validateDecide } from '../../src/workflows/approvals';
+import { initialRunState, policyAllows, type RunState } from '../../src/workflows/run-state';
+
+const spec = { name: 'ops', approvers: ['ann', 'bob'], rejectionMessage: 'No{reason}, says {approver}.' } as AgentSpec;
+
+function waiting(...calls: [string, string][]): RunState {
+  const state = initialRunState({ runId: 'r', agent: 'ops', input: 'go', now: 't0' });
+  state.pendingApprovals = calls.map(([callId, tool]) => ({ callId, tool, arguments: '{}', agent: 'ops', requestedAt: 't0' }));
+  return state;
+}
+
+describe('decision validation', () => {
+  test('names the problem: malformed, unknown call, already decided, approver not allowed', () => {
+    const state = waiting(['c1', 'deploy'], ['c2', 'deploy']);
+    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: ' ' }), 'a decision needs a callId and a non-empty approver');
+    assert.equal(decisionProblem(state, spec, { callId: 'c9', approver: 'ann' }), 'no pending approval with callId c9 (pending: c1, c2)');
+    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'eve' }), 'eve may not decide for agent ops (approvers: ann, bob)');
+    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'ann' }), undefined);
+    applyDecision(state, { callId: 'c1', approver: 'ann', decision: 'approve' }, 'update', 't1');
+    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'bob' }), 'call c1 was already decided');
+    assert.equal(decisionProblem(state, { ...spec, approvers: undefined }, { callId: 'c2', approver: 'anyone' }), undefined);
+  });
+
+  test('the update validator throws an InvalidDecision failure', () => {
+    const state = waiting(['c1', 'deploy']);
+    assert.throws(() => validateDecide(state, spec, { callId: 'c1', approver: 'ann', decision: 'maybe' as never }), { type: 'InvalidDecision' });
+    assert.throws(() => validateDecide(state, spec, { callId: 'c7', approver: 'ann', decision: 'approve' }), {
+      type: 'InvalidDecision',
+      message: 'no pending approval with callId c7 (pending: c1)',
+    });
+    assert.doesNotThrow(() => validateDecide(state, spec, { callId: 'c1', approver: 'ann', decision: 'reject' }));
+  });
+});
+
+describe('decisions and standing decisions', () => {
+  test('always covers the same tool\'s other pending calls, and later calls with an audit item naming the approver', () => {
+    const state = waiting(['c1', 'deploy'], ['c2', 'read'], ['c3', 'deploy']);
+    applyDecision(state, { callId: 'c1', approver: 'ann', decision: 'approve', always: true, reason: 'ok' }, 'signal', 't1');
+    assert.deepEqual(state.pendingApprovals.map((p) => p.callId), ['c2']);
+    assert.deepEqual(state.standingDecisions, { deploy: 'approve' });
+    assert.deepEqual(
+      state.items.filter((i) => i.type === 'approval').map((i) => [i.callId, i.via]),
+      [['c1', 'signal'], ['c3', 'always']],
+    );
+    const later = applyStandingDecision(state, { callId: 'c4', name: 'deploy' }, 't2');
+    assert.deepEqual(later, { type: 'approval', callId: 'c4', tool: 'deploy', decision: 'approve', approver: 'ann', reason: 'ok', at: 't2', via: 'always' });
+    assert.equal(applyStandingDecision(state, { callId: 'c5', name: 'read' }, 't2'), undefined);
+  });
+
+  test('rejection text fills in reason and approver', () => {
+    const base = { type: 'approval', callId: 'c', tool: 't', decision: 'reject', at: 't', via: 'update' } as const;
+    assert.equal(rejectionText(spec, { ...base, approver: 'bob', reason: 'risky' }), 'No (reason: risky), says bob.');
+    assert.equal(rejectionText(spec, { ...base, approver: 'bob' }), 'No, says bob.');
+  });
+});
+
+describe('declarative policies', () => {
+  test('test the named field, or the whole arguments JSON', () => {
+    const policy = approvalSpecOf({ allow: [/^ls\b/g, /^cat\b/], field: 'cmd' });
+    assert.ok(policy.mode === 'policy');
+    assert.equal(policy.allow[0].flags, ''); // a global regex would keep lastIndex between tests
+    assert.equal(policyAllows(policy, '{"cmd":"ls -la"}'), true);
+    assert.equal(policyAllows(policy, '{"cmd":"ls -la"}'), true);
+    assert.equal(policyAllows(policy, '{"cmd":"cat a.txt"}'), true);
+    assert.equal(policyAllows(policy, '{"cmd":"lsof"}'), false);
+    assert.equal(policyAllows(policy, '{"cmd":"rm -rf /"}'), false);
+    assert.equal(policyAllows(policy, '{"other":"ls"}'), false);
+    assert.equal(policyAllows(policy, 'not json'), false);
+    const whole = approvalSpecOf({ allow: [/"env":"staging"/] });
+    assert.ok(whole.mode === 'policy');
+    assert.equal(policyAllows(whole, '{"env":"staging"}'), true);
+    assert.equal(policyAllows(whole, '{"env":"prod"}'), false);
+    assert.deepEqual(approvalSpecOf(true), { mode: 'always' });
+    assert.deepEqual(approvalSpecOf(undefined), { mode: 'never' });
+    assert.deepEqual(approvalSpecOf(() => true), { mode: 'function' });
+  });
+});

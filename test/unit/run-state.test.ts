@@ -1,0 +1,65 @@
+/**
+ * RunState: saved states keep loading, unknown versions fail clearly, and the pure reducers behave.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addUsage, initialRunState, parseRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state';
+import { itemsUpToTurn } from '../../src/client';
+
+const fixture = () => JSON.parse(readFileSync(path.join(__dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;
+
+describe('RunState schema', () => {
+  test('the saved v1 fixture still parses', () => {
+    const state = parseRunState(fixture());
+    assert.equal(state.status, 'completed');
+    assert.equal(state.items.length, 6);
+    assert.equal(state.sandbox?.lastSnapshot?.turn, 2);
+  });
+
+  test('an unknown schemaVersion is one clear error', () => {
+    assert.throws(() => parseRunState({ ...fixture(), schemaVersion: 99 }), /schemaVersion 99 is not readable by this Keel \(reads 1\)/);
+    assert.throws(() => parseRunState(null), /schemaVersion undefined/);
+  });
+
+  test('a malformed item is rejected', () => {
+    const bad = fixture();
+    (bad.items as unknown[]).push({ type: 'tool_result', callId: 1 });
+    assert.throws(() => parseRunState(bad));
+  });
+});
+
+describe('RunState reducers', () => {
+  test('usage adds up and counts requests', () => {
+    const u = addUsage(addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 10, outputTokens: 5 }), { inputTokens: 1, outputTokens: 2 });
+    assert.deepEqual(u, { inputTokens: 11, outputTokens: 7, totalTokens: 18, requests: 2 });
+  });
+
+  test('initial state starts from the input message', () => {
+    const s = initialRunState({ runId: 'r', agent: 'a', input: 'hi', now: 'T' });
+    assert.deepEqual(s.items, [{ type: 'message', role: 'user', content: 'hi' }]);
+    assert.equal(s.status, 'running');
+  });
+
+  test('policy allows by regex on a field, or on the whole arguments', () => {
+    const policy = { allow: [{ source: '^ls\\b', flags: '' }], field: 'cmd' };
+    assert.equal(policyAllows(policy, '{"cmd":"ls -la"}'), true);
+    assert.equal(policyAllows(policy, '{"cmd":"rm -rf /"}'), false);
+    assert.equal(policyAllows(policy, 'not json'), false);
+    assert.equal(policyAllows({ allow: [{ source: 'Paris', flags: 'i' }] }, '{"city":"paris"}'), true);
+  });
+
+  test('unanswered calls are those without results', () => {
+    const s = parseRunState(fixture());
+    assert.equal(unansweredCalls(s.items).length, 0);
+    assert.equal(unansweredCalls(s.items.slice(0, 2)).length, 1);
+  });
+
+  test('fork keeps the items of the first N turns', () => {
+    const s = parseRunState(fixture());
+    assert.equal(itemsUpToTurn(s, 0).length, 1);
+    assert.equal(itemsUpToTurn(s, 1).length, 5);
+    assert.equal(itemsUpToTurn(s, 2).length, 6);
+  });
+});
