@@ -10,6 +10,8 @@ export type { InputGuardrail, OutputGuardrail, ToolGuardrail, GuardrailResult } 
 export { file, dir, localDir, gitRepo } from './agents/manifest';
 export type { Manifest, ManifestEntry } from './agents/manifest';
 export { filesystem, shell } from './agents/capabilities';
+export { compaction } from './agents/compaction';
+export type { CompactionOptions } from './agents/compaction';
 export type { Capability } from './agents/capabilities';
 export type { AgentSpec } from './agents/spec';
 export { KeelClient, RunFailedError } from './client';

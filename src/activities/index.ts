@@ -44,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
       return deps.registry.resolve(input.agent, { agent: input.agent, workflowId: input.workflowId, context: input.context });
     },
     callModel: model.callModel,
+    compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
       return input.sandbox ? needSandbox().runSandboxTool(input) : runFunctionTool(input);
     },

@@ -12,8 +12,34 @@ type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
 /** Image bytes of tool results, as data URLs, by blob ref. */
 export type ImageUrls = Map<string, string>;
 
-function compactionText(summary: string): string {
-  return `Summary of the earlier part of this conversation (older messages were compacted):\n${summary}`;
+function compactionText(item: Extract<RunItem, { type: 'compaction' }>): string {
+  // The marker tells compatible servers (and readers) how many model turns the summary stands for.
+  return `Summary of the earlier part of this conversation [compacted ${item.turns} model turns]:\n${item.summary}`;
+}
+
+/** A plain-text transcript of items, for the summarizing model. */
+export function transcript(items: RunItem[]): string {
+  return items
+    .map((i) => {
+      switch (i.type) {
+        case 'message':
+          return `${i.role}: ${i.content}`;
+        case 'tool_call':
+          return `assistant called ${i.name}(${i.arguments})`;
+        case 'tool_result':
+          return `tool ${i.name} returned${i.isError ? ' an error' : ''}: ${i.output}`;
+        case 'compaction':
+          return `earlier summary: ${i.summary}`;
+        case 'handoff':
+          return `handoff from ${i.from} to ${i.to}`;
+        case 'approval':
+          return `${i.approver} ${i.decision === 'approve' ? 'approved' : 'rejected'} ${i.tool}${i.reason ? ` (${i.reason})` : ''}`;
+        default:
+          return '';
+      }
+    })
+    .filter(Boolean)
+    .join('\n');
 }
 
 export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseInput[] {
@@ -41,7 +67,7 @@ export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseI
         break;
       }
       case 'compaction':
-        out.push({ type: 'message', role: 'system', content: compactionText(item.summary) });
+        out.push({ type: 'message', role: 'system', content: compactionText(item) });
         break;
       default:
         // handoffs, approvals and guardrail results are audit records; the model sees their effect as tool output.
@@ -85,7 +111,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
       flushImages();
       assistant = undefined;
       if (item.type === 'message') out.push({ role: item.role, content: item.content } as ChatMessage);
-      else out.push({ role: 'system', content: compactionText(item.summary) });
+      else out.push({ role: 'system', content: compactionText(item) });
     }
   }
   flushImages();

@@ -9,8 +9,8 @@ import type { AgentRegistry } from '../agents/registry';
 import type { BlobStore } from '../storage/blob-store';
 import type { RunItem } from '../workflows/run-state';
 import { toModelError } from './failures';
-import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, type ImageUrls, type ParsedTurn } from './model-format';
-import type { CallModelInput, CallModelResult } from './types';
+import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format';
+import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types';
 
 export type ModelApi = 'responses' | 'chat';
 
@@ -59,6 +59,10 @@ function validateFinal(deps: ModelDeps, input: CallModelInput, text: string): Ca
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
 }
 
+const COMPACTION_PROMPT =
+  'Summarize the conversation so far so that the work can continue from the summary alone: the task, facts learned, ' +
+  'decisions made, files and commands involved, and what remains to be done. Be concise; do not invent anything.';
+
 export function modelActivities(deps: ModelDeps) {
   async function request(input: CallModelInput, items: RunItem[], signal: AbortSignal): Promise<ParsedTurn> {
     const { spec } = input;
@@ -106,6 +110,23 @@ export function modelActivities(deps: ModelDeps) {
   }
 
   return {
+    /** Summarizes items before `cut`; the replaced items are stored as a blob for audit. */
+    async compactConversation(input: CompactInput): Promise<CompactResult> {
+      const items = await loadHistory(deps.blobs, input.history);
+      const replaced = items.slice(0, input.cut);
+      const blob = await deps.blobs.put(JSON.stringify(replaced));
+      const summarizer = {
+        ...input.spec,
+        model: input.spec.compaction?.model ?? input.spec.model,
+        instructions: COMPACTION_PROMPT,
+        tools: [],
+        outputSchema: undefined,
+      };
+      const ctx = Context.current();
+      const turn = await request({ ...input, spec: summarizer, instructionsSuffix: undefined }, [{ type: 'message', role: 'user', content: transcript(replaced) }], ctx.cancellationSignal);
+      return { summary: turn.text, blob, usage: turn.usage };
+    },
+
     async callModel(input: CallModelInput): Promise<CallModelResult> {
       const ctx = Context.current();
       const items = await loadHistory(deps.blobs, input.history);

@@ -15,6 +15,21 @@ export interface CallModelInput {
   instructionsSuffix?: string;
 }
 
+export interface CompactInput {
+  spec: AgentSpec;
+  workflowId: string;
+  turn: number;
+  history: CallModelInput['history'];
+  /** Items before this index are summarized. */
+  cut: number;
+}
+
+export interface CompactResult {
+  summary: string;
+  blob: string;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
 export interface CallModelResult {
   /** Assistant messages and tool calls of this turn. */
   items: RunItem[];

@@ -3,6 +3,7 @@
  * entries. Built-ins (filesystem, shell) and user capabilities go through the same hooks.
  */
 import type { ApprovalSetting } from './approval';
+import type { CompactionSpec } from './compaction';
 import type { ManifestEntry } from './manifest';
 import type { FunctionTool } from './tool';
 
@@ -19,6 +20,8 @@ export interface Capability {
   manifest?: Record<string, ManifestEntry>;
   /** Approval settings for the capability's sandbox tools, by tool name. */
   approvals?: Partial<Record<SandboxToolName, ApprovalSetting<Record<string, unknown>>>>;
+  /** Context processing: compact the conversation past a token threshold. */
+  compaction?: CompactionSpec;
 }
 
 export interface FilesystemOptions {

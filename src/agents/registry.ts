@@ -126,6 +126,7 @@ export class AgentRegistry {
       approvalTimeout: o.approvalTimeout ? { ms: o.approvalTimeout.ms, onExpiry: o.approvalTimeout.onExpiry ?? 'reject' } : undefined,
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
+      compaction: capabilities.find((c) => c.compaction)?.compaction,
       sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent) : undefined,
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.

@@ -3,6 +3,7 @@
  * code can import it without pulling in user code or Node APIs.
  */
 import type { ApprovalSpec } from './approval';
+import type { CompactionSpec } from './compaction';
 import type { ModelSettings, ApprovalTimeout } from './agent';
 import type { Manifest } from './manifest';
 import type { SandboxLimits } from '../sandbox/types';
@@ -54,5 +55,6 @@ export interface AgentSpec {
   approvalTimeout?: Required<ApprovalTimeout>;
   rejectionMessage: string;
   capabilities: string[];
+  compaction?: CompactionSpec;
   sandbox?: SandboxSpec;
 }

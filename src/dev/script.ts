@@ -117,11 +117,28 @@ export function countModelTurns(request: unknown): number {
   let turns = 0;
   let inTurn = false;
   for (const item of items) {
+    // A compacted conversation says how many model turns its summary replaced (see COMPACTED_TURNS_MARKER).
+    turns += compactedTurns(item);
     const produced = isModelProducedItem(item);
     if (produced && !inTurn) turns++;
     inTurn = produced;
   }
   return turns;
+}
+
+/**
+ * Marker that Keel's compaction summary carries, e.g. `[compacted 12 model turns]`: the scripted server adds
+ * those turns to its count, so a compacted conversation still gets the right step.
+ */
+export const COMPACTED_TURNS_MARKER = /\[compacted (\d+) model turns\]/;
+
+function compactedTurns(item: unknown): number {
+  if (typeof item !== 'object' || item === null) return 0;
+  const { role, content } = item as { role?: unknown; content?: unknown };
+  if (role !== 'system' && role !== 'developer') return 0;
+  const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
+  const m = COMPACTED_TURNS_MARKER.exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 /** The text a step answers with: its `message`, or its structured `output` as JSON; undefined for tool-only steps. */

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildChatCompletion, chatCompletionChunks } from './scripted-model-chat';
 import { buildResponse, responseStreamEvents, type ScriptedAnswer } from './scripted-model-responses';
 import { KeelError } from '../errors';
-import { countModelTurns, parseScript, type Script } from './script';
+import { countModelTurns, parseScript, stepUsage, type Script } from './script';
 
 export interface ScriptedModelServerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -26,6 +26,8 @@ export interface ScriptedModelServerOptions {
 export interface ScriptStats {
   requests: number;
   perStep: Record<number, number>;
+  /** Largest input-token estimate seen (what compaction keeps under its threshold). */
+  maxInputTokens: number;
 }
 
 /** A running scripted model server. Disposable: `await using server = await startScriptedModelServer()`. */
@@ -107,7 +109,7 @@ const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')
 /** Starts the server; resolves once it listens. */
 export async function startScriptedModelServer(options: ScriptedModelServerOptions = {}): Promise<ScriptedModelServer> {
   const scripts = new Map<string, Script>();
-  const stats = new Map<string, { requests: number; perStep: Map<number, number> }>();
+  const stats = new Map<string, { requests: number; perStep: Map<number, number>; maxInputTokens: number }>();
   const errorsFired = new Map<string, number>(); // key: `${script}\0${step}`
 
   const setScript = (name: string, script: Script) => {
@@ -120,13 +122,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
 
   const statsOf = (name: string): ScriptStats => {
     const s = stats.get(name);
-    return { requests: s?.requests ?? 0, perStep: Object.fromEntries(s?.perStep ?? []) };
+    return { requests: s?.requests ?? 0, perStep: Object.fromEntries(s?.perStep ?? []), maxInputTokens: s?.maxInputTokens ?? 0 };
   };
   const allStats = () => Object.fromEntries([...stats.keys()].map((name) => [name, statsOf(name)]));
   const totalStats = (): ScriptStats => {
-    const total: ScriptStats = { requests: 0, perStep: {} };
+    const total: ScriptStats = { requests: 0, perStep: {}, maxInputTokens: 0 };
     for (const s of stats.values()) {
       total.requests += s.requests;
+      total.maxInputTokens = Math.max(total.maxInputTokens, s.maxInputTokens);
       for (const [step, n] of s.perStep) total.perStep[step] = (total.perStep[step] ?? 0) + n;
     }
     return total;
@@ -149,13 +152,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     const request = await readJsonObject(req);
     const [name, script] = pickScript(request.model);
     const stepIndex = countModelTurns(request);
-    const s = stats.get(name) ?? { requests: 0, perStep: new Map<number, number>() };
+    const s = stats.get(name) ?? { requests: 0, perStep: new Map<number, number>(), maxInputTokens: 0 };
     stats.set(name, s);
     s.requests++;
     s.perStep.set(stepIndex, (s.perStep.get(stepIndex) ?? 0) + 1);
 
     const step = script.steps[stepIndex];
     if (!step) throw new HttpError(400, `script '${name}' has no step ${stepIndex} (it has ${script.steps.length})`);
+    s.maxInputTokens = Math.max(s.maxInputTokens, stepUsage({ ...step, usage: undefined }, request).inputTokens);
 
     if (step.delayMs) {
       const gone = new AbortController();

@@ -3,14 +3,13 @@
  * needs (workspace, journal) lives in it, so `attach(id)` is enough to carry on from any worker on the same host.
  */
 import Docker from 'dockerode';
-import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors';
-import { execCollect } from './docker-exec';
+import { DockerExecTarget } from './docker-exec';
 import { mapDockerError } from './docker-errors';
-import { runCommand } from './exec';
-import * as files from './files';
+import { execCollect } from './exec-target';
 import { buildContainerOptions, LABELS } from './hardening';
-import type { DirEntry, ExecOptions, ExecResult, SandboxClient, SandboxCreateOptions, StartedSandbox } from './types';
+import { TargetSandbox } from './target-sandbox';
+import type { SandboxClient, SandboxCreateOptions, StartedSandbox } from './types';
 
 export interface DockerSandboxClientOptions {
   /** Defaults to a client for the local socket, or DOCKER_HOST when set. */
@@ -20,39 +19,9 @@ export interface DockerSandboxClientOptions {
 }
 
 /** A running sandbox container. */
-export class DockerSandbox implements StartedSandbox {
-  readonly id: string;
-
+export class DockerSandbox extends TargetSandbox {
   constructor(readonly container: Docker.Container) {
-    this.id = container.id;
-  }
-
-  exec(options: ExecOptions): Promise<ExecResult> {
-    return runCommand(this.container, options);
-  }
-
-  readFile(path: string, options?: { maxBytes?: number }): Promise<Buffer> {
-    return files.readFile(this.container, path, options);
-  }
-
-  writeFile(path: string, content: Buffer | string): Promise<void> {
-    return files.writeFile(this.container, path, content);
-  }
-
-  removeFile(path: string): Promise<void> {
-    return files.removeFile(this.container, path);
-  }
-
-  listDir(path: string): Promise<DirEntry[]> {
-    return files.listDir(this.container, path);
-  }
-
-  putArchive(tar: Readable | Buffer, dest?: string): Promise<void> {
-    return files.putArchive(this.container, tar, dest);
-  }
-
-  exportWorkspace(): Promise<Readable> {
-    return files.exportWorkspace(this.container);
+    super(new DockerExecTarget(container));
   }
 
   /** Force-removes the container; removing one that is already gone is fine. */
@@ -64,10 +33,6 @@ export class DockerSandbox implements StartedSandbox {
       const mapped = mapDockerError(err, this.id);
       if (mapped.code !== 'sandbox_gone') throw mapped;
     }
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.remove();
   }
 }
 
@@ -110,7 +75,7 @@ export class DockerSandboxClient implements SandboxClient {
   private async waitUntilReady(container: Docker.Container): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
-      const probe = await execCollect(container, ['true']).then(
+      const probe = await execCollect(new DockerExecTarget(container), ['true']).then(
         (r) => (r.exitCode === 0 ? undefined : `exit ${r.exitCode}: ${r.stderr}`),
         (err: unknown) => (err as Error).message,
       );

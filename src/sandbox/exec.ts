@@ -3,11 +3,10 @@
  * capture, heartbeats, abort, and an in-sandbox idempotency journal so a retried activity does not run a command
  * twice. The in-container half is RUN_COMMAND (in-container.ts); this is the host half plus its backstops.
  */
-import type Docker from 'dockerode';
 import { createHash, randomUUID } from 'node:crypto';
 import { SandboxError, type SandboxErrorCode } from '../errors';
-import { execCollect, startExec } from './docker-exec';
-import { JOURNAL_DIR, JOURNAL_LOOKUP, KILL_MARKED, python, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container';
+import { execCollect, type ExecTarget } from './exec-target';
+import { JOURNAL_DIR, JOURNAL_LOOKUP, python, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container';
 import { OutputCapture, renderOutputs } from './output-capture';
 import type { ExecOptions, ExecResult } from './types';
 
@@ -24,8 +23,8 @@ export function journalPath(key: string): string {
   return `${JOURNAL_DIR}/${readable}-${digest}.json`;
 }
 
-/** Runs `options.cmd` with bash in `container` (see ExecOptions for the knobs). */
-export async function runCommand(container: Docker.Container, options: ExecOptions): Promise<ExecResult> {
+/** Runs `options.cmd` with bash in the sandbox behind `target` (see ExecOptions for the knobs). */
+export async function runCommand(target: ExecTarget, options: ExecOptions): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   if (!(timeoutMs > 0) || !(cap > 0)) throw new RangeError('timeoutMs and maxOutputBytes must be positive');
@@ -34,25 +33,25 @@ export async function runCommand(container: Docker.Container, options: ExecOptio
   const progress = options.onProgress && setInterval(options.onProgress, PROGRESS_INTERVAL_MS);
   try {
     if (journal) {
-      const replay = await lookupJournal(container, journal, timeoutMs + BACKSTOP_GRACE_MS);
+      const replay = await lookupJournal(target, journal, timeoutMs + BACKSTOP_GRACE_MS);
       if (replay) return replay;
     }
-    return await runWrapped(container, options, { timeoutMs, cap, journal });
+    return await runWrapped(target, options, { timeoutMs, cap, journal });
   } finally {
     if (progress) clearInterval(progress);
   }
 }
 
-async function lookupJournal(container: Docker.Container, journal: string, waitMs: number): Promise<ExecResult | undefined> {
+async function lookupJournal(target: ExecTarget, journal: string, waitMs: number): Promise<ExecResult | undefined> {
   const { argv, env } = python(JOURNAL_LOOKUP, [journal, String(waitMs / 1000)]);
-  const found = await execCollect(container, argv, { env });
+  const found = await execCollect(target, argv, { env });
   if (found.exitCode !== 0) return undefined;
   const entry = JSON.parse(found.stdout.toString('utf8')) as Omit<ExecResult, 'replayed'>;
   return { ...entry, replayed: true };
 }
 
 async function runWrapped(
-  container: Docker.Container,
+  target: ExecTarget,
   options: ExecOptions,
   params: { timeoutMs: number; cap: number; journal?: string },
 ): Promise<ExecResult> {
@@ -65,17 +64,16 @@ async function runWrapped(
   const wrapper = python(RUN_COMMAND, [JSON.stringify(spec)]);
   const userEnv = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const started = Date.now();
-  const running = await startExec(container, {
+  const running = await target.start({
     argv: wrapper.argv,
     env: [...userEnv, ...wrapper.env, `KEEL_EXEC_ID=${marker}`],
     onStdout: (chunk) => stdout.write(chunk),
     onStderr: (chunk) => stderr.write(chunk),
   });
 
-  // Kills from outside (a second exec), then stops waiting for output that may never end.
+  // Kills from outside, then stops waiting for output that may never end.
   const killFromOutside = async (): Promise<void> => {
-    const killer = python(KILL_MARKED, [marker, ...(params.journal ? [params.journal] : [])]);
-    await execCollect(container, killer.argv, { env: killer.env }).catch(() => undefined);
+    await target.killMarked(marker).catch(() => undefined);
     const detachTimer = setTimeout(() => running.detach(), 1_000);
     await running.done.catch(() => undefined);
     clearTimeout(detachTimer);

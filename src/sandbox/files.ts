@@ -4,10 +4,9 @@
  * landing outside /workspace is refused with `path_escape`. This is a guard for clarity, not the security
  * boundary: the container is, and a command could reach the same files.
  */
-import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { SandboxError, type SandboxErrorCode } from '../errors';
-import { execCollect, startExec, type CollectedExec } from './docker-exec';
+import { execCollect, type CollectedExec, type ExecTarget } from './exec-target';
 import { WORKSPACE } from './hardening';
 import { EXTRACT, HELPER_REFUSAL, LIST_DIR, python, READ_FILE, REMOVE_FILE, WRITE_FILE } from './in-container';
 import type { DirEntry } from './types';
@@ -30,44 +29,44 @@ function check(result: CollectedExec, what: string): CollectedExec {
 }
 
 /** Reads a workspace file; `too_large` when it exceeds `maxBytes` (default 10 MiB). */
-export async function readFile(container: Docker.Container, path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+export async function readFile(target: ExecTarget, path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
   const { argv, env } = python(READ_FILE, [path, String(maxBytes)]);
-  const result = await execCollect(container, argv, { env, maxStdoutBytes: maxBytes });
+  const result = await execCollect(target, argv, { env, maxStdoutBytes: maxBytes });
   return check(result, `readFile ${path}`).stdout;
 }
 
 /** Writes a workspace file, creating its parent directories. */
-export async function writeFile(container: Docker.Container, path: string, content: Buffer | string): Promise<void> {
+export async function writeFile(target: ExecTarget, path: string, content: Buffer | string): Promise<void> {
   const stdin = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const { argv, env } = python(WRITE_FILE, [path]);
-  check(await execCollect(container, argv, { env, stdin }), `writeFile ${path}`);
+  check(await execCollect(target, argv, { env, stdin }), `writeFile ${path}`);
 }
 
 /** Removes a workspace file or symlink (not a directory); a missing file is not an error. */
-export async function removeFile(container: Docker.Container, path: string): Promise<void> {
+export async function removeFile(target: ExecTarget, path: string): Promise<void> {
   const { argv, env } = python(REMOVE_FILE, [path]);
-  check(await execCollect(container, argv, { env }), `removeFile ${path}`);
+  check(await execCollect(target, argv, { env }), `removeFile ${path}`);
 }
 
 /** Lists a workspace directory (entries sorted by name; symlinks are reported, not followed). */
-export async function listDir(container: Docker.Container, path: string): Promise<DirEntry[]> {
+export async function listDir(target: ExecTarget, path: string): Promise<DirEntry[]> {
   const { argv, env } = python(LIST_DIR, [path]);
-  const result = check(await execCollect(container, argv, { env }), `listDir ${path}`);
+  const result = check(await execCollect(target, argv, { env }), `listDir ${path}`);
   return JSON.parse(result.stdout.toString('utf8')) as DirEntry[];
 }
 
 /** Extracts a tar stream into `dest` (relative to /workspace, created if missing). */
-export async function putArchive(container: Docker.Container, tar: Readable | Buffer, dest = '.'): Promise<void> {
+export async function putArchive(target: ExecTarget, tar: Readable | Buffer, dest = '.'): Promise<void> {
   const { argv, env } = python(EXTRACT, [dest]);
-  check(await execCollect(container, argv, { env, stdin: tar }), `putArchive ${dest}`);
+  check(await execCollect(target, argv, { env, stdin: tar }), `putArchive ${dest}`);
 }
 
 /** A tar stream of /workspace, read from `tar -c` with backpressure. Errors surface on the stream. */
-export async function exportWorkspace(container: Docker.Container): Promise<Readable> {
+export async function exportWorkspace(target: ExecTarget): Promise<Readable> {
   const out = new PassThrough();
   let stderr = '';
-  const running = await startExec(container, {
+  const running = await target.start({
     argv: ['tar', '-c', '-f', '-', '-C', WORKSPACE, '.'],
     onStdout: async (chunk) => {
       if (!out.destroyed && !out.write(chunk)) await drained(out);

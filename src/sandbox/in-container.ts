@@ -124,11 +124,12 @@ os.execvp('tar', ['tar', '-x', '-f', '-', '-C', p, '--no-same-owner'])
 `;
 
 /**
- * Looks up an idempotency journal entry. argv: journal path, seconds to wait for a run still in progress.
- * Prints the entry and exits 0, or exits 3 when there is none (or its run died).
+ * Looks up an idempotency journal entry. argv: journal path, seconds to wait for a run still in progress (its
+ * wrapper holds an flock on `<journal>.running`, released however it dies). Prints the entry and exits 0, or exits 3
+ * when there is none.
  */
 export const JOURNAL_LOOKUP = String.raw`
-import os, sys, time
+import fcntl, os, sys, time
 path, deadline = sys.argv[1], time.time() + float(sys.argv[2])
 while True:
     try:
@@ -138,11 +139,17 @@ while True:
     except FileNotFoundError:
         pass
     try:
-        with open(path + '.running') as f:
-            pid = int(f.read())
-    except (OSError, ValueError):
+        fd = os.open(path + '.running', os.O_RDONLY)
+    except OSError:
         sys.exit(3)
-    if not os.path.exists('/proc/%d' % pid) or time.time() > deadline:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        sys.exit(3)  # nobody holds it: that run died without an entry
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    if time.time() > deadline:
         sys.exit(3)
     time.sleep(0.1)
 `;
@@ -175,17 +182,11 @@ def kill_marked(marker, me):
 
 /**
  * Kills every process carrying KEEL_EXEC_ID=<argv[1]> in its environment, and the process groups they lead:
- * that catches children that left the group with setsid. argv[2], if given, is a journal path whose
- * in-progress marker is removed.
+ * that catches children that left the group with setsid.
  */
 export const KILL_MARKED = KILL_FN + String.raw`
 import sys
 kill_marked(sys.argv[1], os.getpid())
-if len(sys.argv) > 2:
-    try:
-        os.unlink(sys.argv[2] + '.running')
-    except OSError:
-        pass
 `;
 
 /** The Python twin of output-capture.ts (Capture.write/render, render_outputs), used for journal entries. */
@@ -273,9 +274,14 @@ if not os.path.isdir(cwd):
 
 journal = spec.get('journal')
 if journal:
+    # Hold an flock on <journal>.running while running, for JOURNAL_LOOKUP. It is taken before the file appears
+    # under its name, so a lookup never sees the marker unlocked while this run is alive.
+    import fcntl
     os.makedirs(os.path.dirname(journal), mode=0o700, exist_ok=True)
-    with open(journal + '.running', 'w') as f:
-        f.write(str(os.getpid()))
+    pending = '%s.lock.%d' % (journal, os.getpid())
+    lock = os.open(pending, os.O_CREAT | os.O_WRONLY, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.replace(pending, journal + '.running')
 caps = {1: Capture(spec['cap']), 2: Capture(spec['cap'])}
 host_gone = False
 def emit(fd, data):

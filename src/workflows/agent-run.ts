@@ -32,7 +32,9 @@ import {
 } from './messages';
 import {
   addUsage,
+  compactionCut,
   initialRunState,
+  modelTurns,
   inputText,
   policyAllows,
   type GuardrailItem,
@@ -126,6 +128,28 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     }
     cursor = { ref: result.historyRef, length };
     return result;
+  }
+
+  /** Replaces older items with a summary once the conversation passes the agent's compaction threshold. */
+  async function compactIfNeeded(): Promise<void> {
+    const c = spec.compaction;
+    if (!c || state.contextTokens <= c.thresholdTokens) return;
+    const cut = compactionCut(state.items, c.keepRecentTurns);
+    if (cut === 0) return;
+    const r = await model.compactConversation.executeWithOptions({ summary: `compaction · turn ${state.turn}` }, [
+      {
+        spec,
+        workflowId: info.workflowId,
+        turn: state.turn,
+        history: { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) },
+        cut,
+      },
+    ]);
+    const replaced = state.items.slice(0, cut);
+    state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns: modelTurns(replaced), blob: r.blob }, ...state.items.slice(cut)];
+    state.usage = addUsage(state.usage, r.usage);
+    state.contextTokens = 0;
+    cursor = { length: 0 };
   }
 
   async function firstTurnWithGuardrails(): Promise<CallModelResult> {
@@ -276,7 +300,9 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
       if (state.turn >= maxTurns) fail(FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
       state.turn++;
       const firstTurn = state.turn === 1 && spec.inputGuardrails.length > 0;
+      await compactIfNeeded();
       const turn = firstTurn ? await firstTurnWithGuardrails() : await callModel();
+      state.contextTokens = turn.usage.inputTokens + turn.usage.outputTokens;
       state.items.push(...turn.items);
       state.usage = addUsage(state.usage, turn.usage);
       setStatus('running');

@@ -35,7 +35,15 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     via: z.enum(['signal', 'update', 'timeout', 'always']),
   }),
   z.object({ type: z.literal('guardrail'), kind: GuardrailKind, name: z.string(), tripped: z.boolean(), callId: z.string().optional(), info: z.unknown().optional() }),
-  z.object({ type: z.literal('compaction'), summary: z.string(), replacedItems: z.number(), blob: z.string().optional() }),
+  z.object({
+    type: z.literal('compaction'),
+    summary: z.string(),
+    replacedItems: z.number(),
+    /** Model turns the summary stands for (including earlier compactions). */
+    turns: z.number().default(0),
+    /** Blob ref of the replaced items, kept for audit. */
+    blob: z.string().optional(),
+  }),
 ]);
 export type RunItem = z.infer<typeof RunItemSchema>;
 export type GuardrailItem = Extract<RunItem, { type: 'guardrail' }>;
@@ -101,6 +109,8 @@ export const RunStateSchema = z.object({
   /** Standing decisions (`alwaysApprove` / `alwaysReject`) by tool name. */
   standingDecisions: z.record(z.string(), z.enum(['approve', 'reject'])).default({}),
   consecutiveToolFailures: z.number().default(0),
+  /** Size of the conversation at the last model call (input + output tokens), which compaction watches. */
+  contextTokens: z.number().default(0),
   outputRetries: z.number().default(0),
   context: z.unknown().optional(),
   startedAt: z.string(),
@@ -136,6 +146,7 @@ export function initialRunState(args: { runId: string; agent: string; input: str
     agentVersions: {},
     standingDecisions: {},
     consecutiveToolFailures: 0,
+    contextTokens: 0,
     outputRetries: 0,
     context: args.context,
     startedAt: args.now,
@@ -178,4 +189,28 @@ export function policyAllows(policy: { allow: { source: string; flags: string }[
     }
   }
   return policy.allow.some((p) => new RegExp(p.source, p.flags).test(subject));
+}
+
+const isModelItem = (i: RunItem) => (i.type === 'message' && i.role === 'assistant') || i.type === 'tool_call';
+
+/** Indices where model turns start (a model turn = a maximal run of assistant-produced items). */
+export function turnStarts(items: RunItem[]): number[] {
+  const starts: number[] = [];
+  items.forEach((item, i) => {
+    if (isModelItem(item) && (i === 0 || !isModelItem(items[i - 1]))) starts.push(i);
+  });
+  return starts;
+}
+
+/** Model turns that `items` stand for, counting those an earlier compaction summarized. */
+export function modelTurns(items: RunItem[]): number {
+  const compacted = items.reduce((n, i) => n + (i.type === 'compaction' ? i.turns : 0), 0);
+  return compacted + turnStarts(items).length;
+}
+
+/** Where to cut for compaction: items before the index are summarized; 0 when there is nothing worth it. */
+export function compactionCut(items: RunItem[], keepRecentTurns: number): number {
+  const starts = turnStarts(items);
+  if (starts.length <= keepRecentTurns) return 0;
+  return starts[starts.length - keepRecentTurns];
 }

@@ -1,0 +1,84 @@
+// Integration test of the bubblewrap sandbox (src/sandbox/unix-local.ts): the same contract as the Docker one,
+// minus resource limits. Skipped where bwrap is not installed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SandboxError } from '../../src/errors';
+import type { StartedSandbox } from '../../src/sandbox/types';
+import { UnixLocalSandboxClient } from '../../src/sandbox/unix-local';
+
+const hasBwrap = spawnSync('bwrap', ['--version']).status === 0;
+const isCode = (code: string) => (e: unknown) => e instanceof SandboxError && e.code === code;
+const hostProcesses = () => execFileSync('ps', ['-eo', 'args', '--no-headers'], { encoding: 'utf8' });
+
+describe('unix-local sandbox (bubblewrap)', { skip: !hasBwrap && 'bwrap is not installed' }, () => {
+  let baseDir: string;
+  let client: UnixLocalSandboxClient;
+  let sandbox: StartedSandbox;
+  before(async () => {
+    baseDir = await mkdtemp(join(tmpdir(), 'keel-local-'));
+    client = new UnixLocalSandboxClient({ baseDir });
+    sandbox = await client.create({ image: 'ignored', labels: { workflowId: 'test:local', runId: randomUUID() } });
+  });
+  after(async () => {
+    await sandbox?.remove();
+    await rm(baseDir, { recursive: true, force: true });
+  });
+
+  test('runs commands as uid 1000 in /workspace without network', async () => {
+    const r = await sandbox.exec({ cmd: 'id -u; pwd; echo err >&2; exit 5' });
+    assert.deepEqual([r.exitCode, r.stdout, r.stderr], [5, '1000\n/workspace\n', 'err\n']);
+    const net = await sandbox.exec({ cmd: `python3 -c "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"` });
+    assert.notEqual(net.exitCode, 0);
+    assert.notEqual((await sandbox.exec({ cmd: 'touch /usr/keel-probe' })).exitCode, 0);
+    assert.notEqual((await sandbox.exec({ cmd: 'cat /etc/shadow' })).exitCode, 0);
+  });
+
+  test('a timeout kills every process of the command', async () => {
+    const r = await sandbox.exec({ cmd: 'sleep 111 & (setsid sleep 112 &); sleep 113', timeoutMs: 800 });
+    assert.deepEqual([r.exitCode, r.timedOut], [124, true]);
+    assert.doesNotMatch(hostProcesses(), /sleep 11[123]/);
+  });
+
+  test('an abort kills the command promptly', async () => {
+    const started = Date.now();
+    await assert.rejects(sandbox.exec({ cmd: 'sleep 114', signal: AbortSignal.timeout(300) }), { name: 'TimeoutError' });
+    assert.ok(Date.now() - started < 2000);
+    assert.doesNotMatch(hostProcesses(), /sleep 114/);
+  });
+
+  test('file operations resolve inside the workspace and refuse escapes', async () => {
+    await sandbox.writeFile('d/f.txt', 'local');
+    assert.equal((await sandbox.readFile('d/f.txt')).toString(), 'local');
+    assert.deepEqual(await sandbox.listDir('d'), [{ name: 'f.txt', type: 'file', size: 5 }]);
+    await sandbox.exec({ cmd: 'ln -s / root' });
+    await assert.rejects(sandbox.readFile('root/etc/passwd'), isCode('path_escape'));
+    await assert.rejects(sandbox.readFile('../meta.json'), isCode('path_escape'));
+    await assert.rejects(sandbox.writeFile('/tmp/x', 'x'), isCode('path_escape'));
+  });
+
+  test('the idempotency journal survives between commands', async () => {
+    const cmd = 'echo x >> n; wc -l < n';
+    assert.equal((await sandbox.exec({ cmd, idempotencyKey: 'k' })).stdout, '1\n');
+    const again = await sandbox.exec({ cmd, idempotencyKey: 'k' });
+    assert.deepEqual([again.stdout, again.replayed], ['1\n', true]);
+  });
+
+  test('exports and restores a workspace; attach and reap follow the directory', async () => {
+    await sandbox.writeFile('snap/s.txt', 'kept');
+    const other = await client.create({ image: 'ignored', labels: { workflowId: 'test:local-orphan', runId: 'r' } });
+    await other.putArchive(await sandbox.exportWorkspace());
+    assert.equal((await other.readFile('snap/s.txt')).toString(), 'kept');
+    assert.ok(await client.attach(other.id));
+    const removed = await client.reapOrphans(async (labels) => labels.workflowId !== 'test:local-orphan');
+    assert.deepEqual(removed, [other.id]);
+    assert.equal(await client.attach(other.id), undefined);
+    await assert.rejects(other.exec({ cmd: 'true' }), isCode('sandbox_gone'));
+    assert.ok(await client.attach(sandbox.id));
+    assert.equal(await client.attach('../etc'), undefined);
+  });
+});
