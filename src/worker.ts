@@ -17,6 +17,7 @@ import { DockerSandboxClient } from './sandbox/docker';
 import { LocalSnapshotStore } from './sandbox/snapshots';
 import type { SandboxClient, SnapshotStore } from './sandbox/types';
 import { LocalBlobStore, type BlobStore } from './storage/blob-store';
+import { LocalMemoryStore, type MemoryStore } from './storage/memory-store';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 export interface CreateWorkerOptions {
@@ -31,6 +32,8 @@ export interface CreateWorkerOptions {
   sandboxes?: SandboxClient | false;
   snapshots?: SnapshotStore;
   blobs?: BlobStore;
+  /** Where agent memory lives between runs; default .keel/memory. */
+  memory?: MemoryStore;
   /** Bundle once and share across workers (tests do). */
   workflowBundle?: WorkflowBundle;
   /** Names this host's queue; default hostname plus a random suffix. */
@@ -79,8 +82,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
+  const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
   const activities = createActivities({
-    registry: new AgentRegistry(options.agents),
+    registry: new AgentRegistry(options.agents, memory),
+    memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi: options.modelApi ?? modelApiFromEnv(),
     blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),

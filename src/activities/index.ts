@@ -6,9 +6,11 @@ import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types';
 import type { BlobStore } from '../storage/blob-store';
+import type { MemoryStore } from '../storage/memory-store';
+import { memoryActivities } from './memory';
 import { withFailureMapping } from './failures';
 import { guardrailActivities } from './guardrails';
-import { modelActivities, type ModelApi } from './model';
+import { createModelRequest, modelActivities, type ModelApi } from './model';
 import { sandboxActivities } from './sandbox';
 import { functionToolActivity } from './tools';
 import type { RunToolInput, RunToolResult } from './types';
@@ -21,6 +23,7 @@ export interface ActivityDeps {
   /** Absent on workers without Docker: their sandbox activities fail with one clear error. */
   sandboxes?: SandboxClient;
   snapshots: SnapshotStore;
+  memory: MemoryStore;
   hostQueue: string;
   hostName: string;
   maxToolOutputBytes?: number;
@@ -30,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const model = modelActivities(deps);
   const guardrails = guardrailActivities(deps);
+  const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
   const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes })
@@ -60,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
+    ...memory,
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { Manifest, ManifestEntry } from '../agents/manifest';
 import { KeelError } from '../errors';
+import { gitCheckout, insideDir } from '../storage/git-cache';
 import type { StartedSandbox } from '../sandbox/types';
 
 const CONCURRENCY = 4;
@@ -61,6 +62,10 @@ async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: Ma
     case 'localDir':
       return sandbox.putArchive(await tarDirectory(entry.path, clean));
     case 'gitRepo': {
+      if (entry.subdir !== undefined) {
+        const checkout = await gitCheckout(entry.url, entry.ref);
+        return sandbox.putArchive(await tarDirectory(insideDir(checkout, entry.subdir), clean));
+      }
       const tmp = await mkdtemp(path.join(tmpdir(), 'keel-git-'));
       try {
         await run('git', ['clone', '--quiet', entry.url, tmp]);

@@ -21,7 +21,7 @@ export interface ModelDeps {
   registry: AgentRegistry;
 }
 
-async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
+export async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
   if (!history.baseRef) return history.delta;
   const base = await blobs.get(history.baseRef);
   if (!base) {
@@ -63,8 +63,11 @@ const COMPACTION_PROMPT =
   'Summarize the conversation so far so that the work can continue from the summary alone: the task, facts learned, ' +
   'decisions made, files and commands involved, and what remains to be done. Be concise; do not invent anything.';
 
-export function modelActivities(deps: ModelDeps) {
-  async function request(input: CallModelInput, items: RunItem[], signal: AbortSignal): Promise<ParsedTurn> {
+/** One model request over `items` with the spec's instructions, tools and output schema. */
+export type ModelRequest = (input: Pick<CallModelInput, 'spec' | 'instructionsSuffix'>, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
+
+export function createModelRequest(deps: ModelDeps): ModelRequest {
+  return async function request(input, items, signal) {
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
@@ -107,7 +110,11 @@ export function modelActivities(deps: ModelDeps) {
     } catch (err) {
       throw toModelError(err);
     }
-  }
+  };
+}
+
+export function modelActivities(deps: ModelDeps) {
+  const request = createModelRequest(deps);
 
   return {
     /** Summarizes items before `cut`; the replaced items are stored as a blob for audit. */

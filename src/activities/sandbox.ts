@@ -16,6 +16,8 @@ import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/ty
 import type { BlobStore } from '../storage/blob-store';
 import type { SandboxSession, SnapshotRef } from '../workflows/run-state';
 import { materializeManifest } from './manifest';
+import { mountMemory } from './memory';
+import type { MemoryStore } from '../storage/memory-store';
 import { capText } from './text';
 import { errorResult, guardedCall } from './tools';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
@@ -23,6 +25,7 @@ import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxIn
 export interface SandboxDeps {
   sandboxes: SandboxClient;
   snapshots: SnapshotStore;
+  memory: MemoryStore;
   blobs: BlobStore;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
@@ -64,6 +67,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
       else await materializeManifest(sandbox, input.spec.manifest);
+      if (input.memory && !input.restoreSnapshot) await mountMemory(sandbox, deps.memory, input.memory);
       const session: SandboxSession = {
         containerId: sandbox.id,
         taskQueue: deps.hostQueue,

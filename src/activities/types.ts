@@ -2,6 +2,7 @@
  * Inputs and results of activities: the contract between the workflow and the worker. Types only, so
  * workflow code can import them.
  */
+import type { MemorySpec } from '../agents/memory';
 import type { AgentSpec } from '../agents/spec';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state';
 
@@ -75,6 +76,8 @@ export interface CreateSandboxInput {
   spec: NonNullable<AgentSpec['sandbox']>;
   /** Start from this snapshot instead of materializing the manifest. */
   restoreSnapshot?: string;
+  /** Mount this memory folder at /workspace/memory. */
+  memory?: MemorySpec;
 }
 
 export interface SnapshotSandboxInput {

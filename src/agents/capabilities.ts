@@ -4,6 +4,7 @@
  */
 import type { ApprovalSetting } from './approval';
 import type { CompactionSpec } from './compaction';
+import type { MemoryOptions } from './memory';
 import type { ManifestEntry } from './manifest';
 import type { FunctionTool } from './tool';
 
@@ -22,6 +23,8 @@ export interface Capability {
   approvals?: Partial<Record<SandboxToolName, ApprovalSetting<Record<string, unknown>>>>;
   /** Context processing: compact the conversation past a token threshold. */
   compaction?: CompactionSpec;
+  /** Memory across runs (see memory.ts). */
+  memory?: MemoryOptions;
 }
 
 export interface FilesystemOptions {

@@ -8,7 +8,8 @@ export type ManifestEntry =
   | { type: 'file'; content: string; mode?: number }
   | { type: 'dir' }
   | { type: 'localDir'; path: string }
-  | { type: 'gitRepo'; url: string; ref?: string };
+  /** With `subdir`, only that folder of the repository is copied (no .git), from a checkout cached on the worker. */
+  | { type: 'gitRepo'; url: string; ref?: string; subdir?: string };
 
 export interface Manifest {
   /** Keys are paths relative to /workspace. */
@@ -21,8 +22,9 @@ export const dir = (): ManifestEntry => ({ type: 'dir' });
 /** A directory on the worker's machine, copied in; relative paths resolve against the current directory. */
 export const localDir = (dirPath: string): ManifestEntry => ({ type: 'localDir', path: path.resolve(dirPath) });
 /** A git repository (URL or local path) cloned on the worker at `ref`, then copied in. */
-export const gitRepo = (options: { url: string; ref?: string }): ManifestEntry => ({
+export const gitRepo = (options: { url: string; ref?: string; subdir?: string }): ManifestEntry => ({
   type: 'gitRepo',
   url: /^[a-z]+:\/\//.test(options.url) || options.url.includes('@') ? options.url : path.resolve(options.url),
   ref: options.ref,
+  ...(options.subdir === undefined ? {} : { subdir: options.subdir }),
 });

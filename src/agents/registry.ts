@@ -11,6 +11,9 @@ import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrail
 import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools';
 import type { AgentSpec, ToolSpec } from './spec';
 import type { FunctionTool } from './tool';
+import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory';
+import { consolidatorAgent } from './memory-consolidator';
+import type { MemoryStore } from '../storage/memory-store';
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
@@ -36,8 +39,14 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
-  constructor(agents: Agent[]) {
+  /** `memory` is where memory summaries are read from when an agent has the memory capability. */
+  constructor(
+    agents: Agent[],
+    private readonly memoryStore?: MemoryStore,
+  ) {
     for (const agent of agents) this.add(agent);
+    // Agents with memory need the consolidation agent to be runnable on the same workers.
+    if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
   }
 
   private add(agent: Agent): void {
@@ -98,15 +107,38 @@ export class AgentRegistry {
   }
 
   /** Snapshot of an agent for one run: instructions resolved, schemas rendered, version hashed. */
+  private memoryOptions(agent: Agent): MemoryOptions | undefined {
+    return (agent.options.capabilities ?? []).find((c) => c.memory)?.memory;
+  }
+
+  /** The run's memory settings and the summary text for its instructions. */
+  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: string } | undefined> {
+    const hasSandbox = agent instanceof SandboxAgent;
+    if (agent.name === CONSOLIDATOR_AGENT) {
+      const target = (ctx.context as { memory?: { agent: string; scope: string } } | undefined)?.memory;
+      if (!target) throw new KeelError('bad_usage', `${CONSOLIDATOR_AGENT} runs need context.memory = { agent, scope }`);
+      const options = this.memoryOptions(this.get(target.agent)) ?? {};
+      const spec = { ...memorySpecOf(target.agent, { ...options, scope: target.scope }, ctx), mode: 'consolidate' as const };
+      return { spec, text: '', model: options.consolidationModel ?? options.model ?? this.get(target.agent).options.model };
+    }
+    const options = this.memoryOptions(agent);
+    if (!options) return undefined;
+    const spec = memorySpecOf(agent.name, options, ctx);
+    const summary = await this.memoryStore?.read(spec, spec.layout.summary);
+    return { spec, text: memoryInstructions(spec, summary, options.summaryTokenCap ?? 1000, hasSandbox) };
+  }
+
   async resolve(name: string, ctx: RunContext): Promise<AgentSpec> {
     const agent = this.get(name);
     const o = agent.options;
     const instructions = typeof o.instructions === 'function' ? await o.instructions(ctx) : o.instructions;
     const capabilities = o.capabilities ?? [];
+    const mem = await this.resolveMemory(agent, ctx);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.map((c) => c.instructions).filter(Boolean)].join('\n\n'),
-      model: o.model ?? defaultModel(),
+      instructions: [instructions, ...capabilities.map((c) => c.instructions), mem?.text].filter(Boolean).join('\n\n'),
+      model: mem?.model ?? o.model ?? defaultModel(),
+      memory: mem?.spec,
       modelSettings: o.modelSettings ?? {},
       tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
       handoffs: (o.handoffs ?? []).map((h) => {
@@ -130,7 +162,7 @@ export class AgentRegistry {
       sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent) : undefined,
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
-    const definition = { ...spec, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
+    const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
     const version = 'sha256:' + createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
     return { ...spec, version };
   }

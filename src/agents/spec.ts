@@ -4,6 +4,7 @@
  */
 import type { ApprovalSpec } from './approval';
 import type { CompactionSpec } from './compaction';
+import type { MemorySpec } from './memory';
 import type { ModelSettings, ApprovalTimeout } from './agent';
 import type { Manifest } from './manifest';
 import type { SandboxLimits } from '../sandbox/types';
@@ -56,5 +57,6 @@ export interface AgentSpec {
   rejectionMessage: string;
   capabilities: string[];
   compaction?: CompactionSpec;
+  memory?: MemorySpec;
   sandbox?: SandboxSpec;
 }

@@ -33,13 +33,23 @@ export async function runCommand(target: ExecTarget, options: ExecOptions): Prom
   const progress = options.onProgress && setInterval(options.onProgress, PROGRESS_INTERVAL_MS);
   try {
     if (journal) {
-      const replay = await lookupJournal(target, journal, timeoutMs + BACKSTOP_GRACE_MS);
+      const replay = await abortable(lookupJournal(target, journal, timeoutMs + BACKSTOP_GRACE_MS), options.signal);
       if (replay) return replay;
     }
     return await runWrapped(target, options, { timeoutMs, cap, journal });
   } finally {
     if (progress) clearInterval(progress);
   }
+}
+
+/** Rejects with the signal's reason on abort; the lookup left behind only reads, so it may finish on its own. */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 async function lookupJournal(target: ExecTarget, journal: string, waitMs: number): Promise<ExecResult | undefined> {

@@ -1,8 +1,8 @@
 /**
- * File operations on a sandbox workspace, all through `docker exec` (the archive API cannot see the tmpfs
- * workspace and fails on a read-only root). Paths resolve inside the container, symlinks included, and anything
- * landing outside /workspace is refused with `path_escape`. This is a guard for clarity, not the security
- * boundary: the container is, and a command could reach the same files.
+ * File operations on a sandbox workspace, all run as helper processes inside the sandbox (for Docker via exec:
+ * the archive API cannot see the tmpfs workspace and fails on a read-only root). Paths resolve inside the
+ * sandbox, symlinks included, and anything landing outside /workspace is refused with `path_escape`. This is a
+ * guard for clarity, not the security boundary: the sandbox is, and a command could reach the same files.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { SandboxError, type SandboxErrorCode } from '../errors';

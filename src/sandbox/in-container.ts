@@ -1,6 +1,7 @@
 /**
- * Python helpers run inside the sandbox with `python3 -c`. They exist because Docker's archive API cannot see the
- * tmpfs workspace, and because path checks must resolve symlinks where the files are. Helpers report refusals as
+ * Python helpers run inside the sandbox with `python3 -c` (Docker and bubblewrap alike). They exist because
+ * Docker's archive API cannot see the tmpfs workspace, and because path checks must resolve symlinks where the
+ * files are. Helpers report refusals as
  * one JSON line `{"code","message"}` on stderr and exit HELPER_REFUSAL; the wrapper that runs commands prefixes that
  * line with a per-call tag instead, since a user command may exit with any code.
  */
@@ -254,8 +255,8 @@ def render_outputs(out, err, budget):
  * command runs under bash in its own session (so its process group is killable as a unit) with stdin closed; its
  * output is relayed through this process. On timeout the group and every marked process are SIGKILLed and the
  * wrapper exits 124. When the command exits but background processes still hold its output a second later, the
- * group is killed; `setsid cmd > log 2>&1 &` keeps a daemon (its own group, output not held). With a journal path, the
- * result (captured with the same head/tail rule as output-capture.ts) is written atomically before exiting.
+ * group is killed; `setsid cmd > log 2>&1 &` keeps a daemon (its own group, output not held). With a journal
+ * path, the result (captured with the same head/tail rule as output-capture.ts) is written atomically on exit.
  */
 export const RUN_COMMAND = KILL_FN + String.raw`
 import os, sys, json, time, select, signal, subprocess

@@ -11,6 +11,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -18,7 +19,8 @@ import {
 } from '@temporalio/workflow';
 import type { AgentSpec, ToolSpec } from '../agents/spec';
 import type { CallModelResult, RunToolResult } from '../activities/types';
-import { model, quick, tools } from './activities';
+import { model, onHost, quick, tools } from './activities';
+import { startConsolidation } from './consolidate-memory';
 import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
 import {
   approveSignal,
@@ -150,6 +152,25 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     state.usage = addUsage(state.usage, r.usage);
     state.contextTokens = 0;
     cursor = { length: 0 };
+  }
+
+  /** After a completed run: keep live memory edits, extract this run's memories, consolidate when enough piled up. */
+  async function finishMemory(): Promise<void> {
+    const m = spec.memory;
+    if (!m || m.mode !== 'read-write') return;
+    try {
+      const session = state.sandbox;
+      if (m.liveUpdate && session && !session.removed) {
+        await onHost(session.taskQueue).syncMemory.executeWithOptions({ summary: 'memory sync' }, [{ session, memory: m }]);
+      }
+      const history = { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) };
+      const pending = await model.extractMemory.executeWithOptions({ summary: 'memory extraction' }, [{ spec, workflowId: info.workflowId, history, memory: m }]);
+      if (pending >= m.consolidateAfter) await startConsolidation(m);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Memory is a by-product: a failure to update it must not fail a run that did its job.
+      log.warn('memory update failed', { error: String(err) });
+    }
   }
 
   async function firstTurnWithGuardrails(): Promise<CallModelResult> {
@@ -323,6 +344,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
         await continueAsNew<typeof agentRun>({ ...input, agent: state.agent, state, restoreSnapshot: undefined });
       }
     }
+    await finishMemory();
     setStatus('completed');
     await sandbox.close(state.turn, spec);
     return { runId: info.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn };

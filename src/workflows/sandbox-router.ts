@@ -32,7 +32,15 @@ export class SandboxRouter {
     if (this.state.sandbox && !this.state.sandbox.removed) return;
     this.state.sandbox = await quick.createSandbox.executeWithOptions(
       { summary: `sandbox ${agent.sandbox.image}`, startToCloseTimeout: '10 minutes' },
-      [{ workflowId: this.workflowId, runId: this.runId, spec: agent.sandbox, restoreSnapshot: restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id }],
+      [
+        {
+          workflowId: this.workflowId,
+          runId: this.runId,
+          spec: agent.sandbox,
+          restoreSnapshot: restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id,
+          memory: agent.memory,
+        },
+      ],
     );
   }
 

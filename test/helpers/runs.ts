@@ -45,16 +45,21 @@ export async function scheduledActivities(client: KeelClient, runId: string): Pr
 }
 
 /** An `openai` client for the scripted model server that keeps the `input` of every request it sends. */
-export function capturingOpenAI(baseURL: string): { openai: OpenAI; inputs: unknown[] } {
+export function capturingOpenAI(baseURL: string): { openai: OpenAI; inputs: unknown[]; requests: Record<string, unknown>[] } {
   const inputs: unknown[] = [];
+  const requests: Record<string, unknown>[] = [];
   const openai = new OpenAI({
     apiKey: 'test',
     baseURL,
     maxRetries: 0,
     fetch: async (url, init) => {
-      if (typeof init?.body === 'string') inputs.push((JSON.parse(init.body) as { input: unknown }).input);
+      if (typeof init?.body === 'string') {
+        const body = JSON.parse(init.body) as Record<string, unknown>;
+        requests.push(body);
+        inputs.push(body.input);
+      }
       return fetch(url, init);
     },
   });
-  return { openai, inputs };
+  return { openai, inputs, requests };
 }

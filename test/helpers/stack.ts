@@ -17,6 +17,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from '../../src/de
 import { startEmbeddedTemporal } from '../../src/dev/temporal';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
 import { LocalBlobStore } from '../../src/storage/blob-store';
+import { LocalMemoryStore } from '../../src/storage/memory-store';
 import { createWorker, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker';
 
 export interface TestStack {
@@ -74,6 +75,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}): Prom
         sandboxes: false,
         blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
         snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
+        memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
         reapIntervalMs: 0,
         ...options,
       }),

@@ -140,6 +140,10 @@ describe('sandbox exec', () => {
     let beats = 0;
     const first = run(cmd, { idempotencyKey: 'in-flight', onProgress: () => beats++ });
     await new Promise((r) => setTimeout(r, 500));
+    // Waiting for the run in flight still honours an abort.
+    const t0 = Date.now();
+    await assert.rejects(run(cmd, { idempotencyKey: 'in-flight', signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });
+    assert.ok(Date.now() - t0 < 600, `abort took ${Date.now() - t0} ms`);
     const second = await run(cmd, { idempotencyKey: 'in-flight' });
     assert.equal(second.replayed, true);
     assert.equal(second.stdout, '1\n');

@@ -1,0 +1,81 @@
+/**
+ * Git checkouts cached on the worker, keyed by url + ref, under KEEL_HOME (default `.keel/git-cache`). Used for
+ * skills from a repository: resolving an agent reads the checkout, and creating a sandbox (on the same or another
+ * worker) copies folders of it in. A cached branch is not refreshed; delete its folder (or pin a tag or commit).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { keelHome } from '../dev/paths';
+import { KeelError } from '../errors';
+
+export function gitCacheDir(): string {
+  return path.join(keelHome(), 'git-cache');
+}
+
+function git(args: string[], cwd?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => reject(new KeelError('bad_usage', `cannot run git: ${err.message}`)));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout.trim()) : reject(new KeelError('bad_usage', `git ${args.join(' ')} failed: ${stderr.trim() || `exit ${code}`}`)),
+    );
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+/** A checkout of `url` at `ref` (default branch when absent), cloned once per worker and reused. */
+export function gitCheckout(url: string, ref?: string, cacheDir = gitCacheDir()): Promise<string> {
+  if (url.startsWith('-')) return Promise.reject(new KeelError('bad_usage', `bad git url '${url}'`));
+  if (ref?.startsWith('-')) return Promise.reject(new KeelError('bad_usage', `bad git ref '${ref}'`));
+  const key = createHash('sha256').update(`${url}\0${ref ?? ''}`).digest('hex').slice(0, 24);
+  const dir = path.join(cacheDir, key);
+  let pending = inFlight.get(dir);
+  if (!pending) {
+    pending = checkout(url, ref, dir).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, pending);
+  }
+  return pending;
+}
+
+async function checkout(url: string, ref: string | undefined, dir: string): Promise<string> {
+  if (await exists(path.join(dir, '.git'))) return dir;
+  await mkdir(path.dirname(dir), { recursive: true });
+  // Clone beside the final folder and rename, so another process never sees a half-made checkout.
+  const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    await git(['clone', '--quiet', '--', url, tmp]);
+    if (ref) await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref, '--'], tmp);
+    await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+      if (!(await exists(path.join(dir, '.git')))) throw err; // someone else won the race: use theirs
+    });
+    return dir;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The commit a checkout is at. */
+export function gitHead(dir: string): Promise<string> {
+  return git(['rev-parse', 'HEAD'], dir);
+}
+
+/** `sub` inside `root`, refusing paths that leave it. */
+export function insideDir(root: string, sub: string): string {
+  const full = path.resolve(root, sub);
+  if (full !== root && !full.startsWith(root + path.sep)) throw new KeelError('bad_usage', `path '${sub}' leaves ${root}`);
+  return full;
+}

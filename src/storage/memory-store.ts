@@ -1,0 +1,61 @@
+/**
+ * Where agent memory lives between runs: a folder per (agent, scope) that outlives sandboxes. Local directory by
+ * default; any store with these four operations fits.
+ */
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+
+export interface MemoryKey {
+  agent: string;
+  /** A user, a project: whatever the memory is about. */
+  scope: string;
+}
+
+export interface MemoryStore {
+  read(key: MemoryKey, file: string): Promise<string | undefined>;
+  write(key: MemoryKey, file: string, content: string): Promise<void>;
+  /** File names directly inside `dir` (relative to the memory folder), oldest first by name. */
+  list(key: MemoryKey, dir: string): Promise<string[]>;
+}
+
+const SAFE = /^[a-zA-Z0-9._-]{1,128}$/;
+
+export class LocalMemoryStore implements MemoryStore {
+  constructor(private readonly root: string) {}
+
+  private file(key: MemoryKey, rel: string): string {
+    for (const part of [key.agent, key.scope]) {
+      if (!SAFE.test(part) || part.startsWith('.')) throw new TypeError(`memory agent/scope '${part}' must be a plain name`);
+    }
+    const base = path.join(this.root, key.agent, key.scope);
+    const full = path.resolve(base, rel);
+    if (!full.startsWith(base + path.sep)) throw new TypeError(`memory path '${rel}' escapes the memory folder`);
+    return full;
+  }
+
+  async read(key: MemoryKey, file: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.file(key, file), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async write(key: MemoryKey, file: string, content: string): Promise<void> {
+    const target = this.file(key, file);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    await writeFile(tmp, content);
+    await rename(tmp, target);
+  }
+
+  async list(key: MemoryKey, dir: string): Promise<string[]> {
+    try {
+      return (await readdir(this.file(key, dir))).filter((n) => !n.endsWith('.tmp')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Helpers for integration tests of sandbox runs: a worker with real Docker sandboxes (sharing the stack's
+ * snapshot store, as workers sharing S3 would), container probes, and the tool results a run recorded.
+ */
+import Docker from 'dockerode';
+import type { Agent } from '../../src/agents/agent';
+import { DockerSandboxClient } from '../../src/sandbox/docker';
+import type { RunState, ToolResultItem } from '../../src/workflows/run-state';
+import type { CreateWorkerOptions, KeelWorker } from '../../src/worker';
+import { requireImage } from '../integration/sandbox-fixture';
+import type { TestStack } from './stack';
+
+export const docker = new Docker();
+
+/** A worker whose sandbox activities run real containers; fails clearly when Docker or the image is missing. */
+export async function sandboxWorker(stack: TestStack, agents: Agent[], queue: string, options: Partial<CreateWorkerOptions> = {}): Promise<KeelWorker> {
+  await requireImage();
+  return stack.worker(agents, queue, { sandboxes: new DockerSandboxClient({ docker }), ...options });
+}
+
+/** Whether a container exists at all (docker inspect answers 404 when not). */
+export async function containerExists(id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** Removes a run's container behind Keel's back, as an operator or a crashed engine would. */
+export async function removeBehindKeelsBack(id: string): Promise<void> {
+  await docker.getContainer(id).remove({ force: true });
+}
+
+/** The run's tool results, in order. */
+export function toolResults(state: RunState): ToolResultItem[] {
+  return state.items.filter((i): i is ToolResultItem => i.type === 'tool_result');
+}
