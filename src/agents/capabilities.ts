@@ -7,20 +7,78 @@ import type { CompactionSpec } from './compaction';
 import type { MemoryOptions } from './memory';
 import type { ManifestEntry } from './manifest';
 import type { FunctionTool } from './tool';
+import type { z } from 'zod';
+import type { StartedSandbox } from '../sandbox/types';
 
 /** Tools implemented by Keel against the run's sandbox. */
 export type SandboxToolName = 'exec_command' | 'read_file' | 'write_file' | 'list_dir' | 'apply_patch' | 'view_image';
+
+/** What a capability's sandbox tool gets besides its arguments. */
+export interface SandboxToolContext<D = unknown> {
+  /** The run's container. */
+  sandbox: StartedSandbox;
+  /** What the capability's `resolve` hook returned as `data` for this run (pinned in the AgentSpec). */
+  data: D;
+  agent: string;
+  workflowId: string;
+  callId: string;
+  /** Copies manifest entries (paths relative to /workspace) into the sandbox, as at its creation. */
+  materialize(entries: Record<string, ManifestEntry>): Promise<void>;
+}
+
+/** A sandbox tool that a capability implements itself; it runs on the worker that hosts the run's container. */
+export interface SandboxTool<P extends z.ZodType = z.ZodType, D = unknown> {
+  readonly kind: 'sandbox';
+  name: string;
+  description: string;
+  parameters: P;
+  /** Per-call limit. Default: the sandbox's command timeout. */
+  timeoutMs?: number;
+  /** Returns the tool output, or `{ output, isError: true }` for a failure the model should see and fix. */
+  execute(args: z.output<P>, ctx: SandboxToolContext<D>): Promise<string | { output: string; isError?: boolean }>;
+}
+
+export function sandboxTool<P extends z.ZodType, D = unknown>(definition: Omit<SandboxTool<P, D>, 'kind'>): SandboxTool<P, D> {
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(definition.name)) throw new TypeError(`sandbox tool name '${definition.name}' must match /^[a-zA-Z0-9_-]{1,64}$/`);
+  return { kind: 'sandbox', ...definition };
+}
+
+/** What a capability's `resolve` hook sees. */
+export interface CapabilityResolveContext {
+  agent: string;
+  workflowId: string;
+  context?: unknown;
+  /** Whether the agent is a SandboxAgent (manifest entries and sandbox tools only apply to those). */
+  hasSandbox: boolean;
+}
+
+/** A capability's contribution for one run, pinned in the run's AgentSpec. */
+export interface CapabilityResolution {
+  /** Appended to the instructions after the capability's static `instructions`. */
+  instructions?: string;
+  /** Workspace entries, merged with the static `manifest`. */
+  manifest?: Record<string, ManifestEntry>;
+  /** JSON data for the capability's sandbox tools (`SandboxToolContext.data`). */
+  data?: unknown;
+}
 
 export interface Capability {
   name: string;
   /** Guidance appended to the agent's instructions. */
   instructions?: string;
-  sandboxTools?: SandboxToolName[];
+  /** Built-in sandbox tools by name, and sandbox tools the capability implements (see `sandboxTool`). */
+  sandboxTools?: (SandboxToolName | SandboxTool)[];
   /** Function tools the capability adds (run in the worker). */
   tools?: FunctionTool[];
   manifest?: Record<string, ManifestEntry>;
   /** Approval settings for the capability's sandbox tools, by tool name. */
-  approvals?: Partial<Record<SandboxToolName, ApprovalSetting<Record<string, unknown>>>>;
+  approvals?: Partial<Record<SandboxToolName | (string & {}), ApprovalSetting<Record<string, unknown>>>>;
+  /**
+   * Worker-side hook, run when a run's AgentSpec is resolved (inside the resolveAgent activity, so Node APIs are
+   * fine): reads what the capability needs (files, repositories) and returns instructions, manifest entries and
+   * tool data for this run. The result is pinned in the spec, so the run replays identically.
+   */
+  resolve?(ctx: CapabilityResolveContext): CapabilityResolution | Promise<CapabilityResolution>;
   /** Context processing: compact the conversation past a token threshold. */
   compaction?: CompactionSpec;
   /** Memory across runs (see memory.ts). */

@@ -36,6 +36,8 @@ export interface SandboxSpec {
   keepContainer: boolean;
   commandTimeoutMs: number;
   manifest: Manifest;
+  /** What capabilities' `resolve` hooks returned as `data`, by capability name, for their sandbox tools. */
+  capabilityData?: Record<string, unknown>;
 }
 
 export interface AgentSpec {

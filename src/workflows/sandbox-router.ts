@@ -3,11 +3,11 @@
  * of the host running the container, serializes them (one workspace, one writer), snapshots, and moves the run
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
-import { TimeoutType } from '@temporalio/common';
+import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
 import { ActivityFailure, TimeoutFailure, log } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec';
 import type { RunToolInput, RunToolResult } from '../activities/types';
-import { onHost, quick } from './activities';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities';
 import type { RunState } from './run-state';
 
 export class SandboxRouter {
@@ -18,7 +18,20 @@ export class SandboxRouter {
     private readonly state: RunState,
     private readonly workflowId: string,
     private readonly runId: string,
+    /** How long the container's host may take to pick up work before the run moves to another host. */
+    private readonly pickupTimeoutMs: number = HOST_PICKUP_TIMEOUT_MS,
   ) {}
+
+  private host(taskQueue: string, options: Parameters<typeof onHost>[1] = {}) {
+    return onHost(taskQueue, { scheduleToStartTimeout: this.pickupTimeoutMs, ...options });
+  }
+
+  /** Runs `fn` after every sandbox operation queued before it: one workspace, one writer, snapshots in order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   instructionsSuffix(): string | undefined {
     const tree = this.state.sandbox?.workspaceTree;
@@ -46,17 +59,19 @@ export class SandboxRouter {
 
   /** Runs a sandbox tool on the container's host, one at a time. */
   runTool(input: Omit<RunToolInput, 'sandbox'>, tool: ToolSpec): Promise<RunToolResult> {
-    const next = this.queue.then(() => this.runToolNow(input, tool));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.serial(() => this.runToolNow(input, tool));
   }
 
   private async runToolNow(input: Omit<RunToolInput, 'sandbox'>, tool: ToolSpec): Promise<RunToolResult> {
     if (!this.state.sandbox || !this.spec) {
       return { output: `Error: ${tool.name} needs a sandbox and this agent has none.`, isError: true, guardrails: [] };
     }
+    // A cancelled run waits for the command to be killed before it snapshots and removes the container.
     const attempt = () =>
-      onHost(this.state.sandbox!.taskQueue, { startToCloseTimeout: tool.timeoutMs }).runTool.executeWithOptions(
+      this.host(this.state.sandbox!.taskQueue, {
+        startToCloseTimeout: tool.timeoutMs,
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      }).runTool.executeWithOptions(
         { summary: `tool ${tool.name}` },
         [{ ...input, sandbox: this.state.sandbox }],
       );
@@ -70,7 +85,7 @@ export class SandboxRouter {
       result = await attempt();
     }
     if (result.sandbox) this.state.sandbox = result.sandbox;
-    if (tool.name === 'exec_command' && result.executed) this.state.sandbox.commandsSinceSnapshot++;
+    if (changesWorkspace(tool.name, result)) this.state.sandbox.commandsSinceSnapshot++;
     return notice ? { ...result, output: `${notice}\n${result.output}` } : result;
   }
 
@@ -89,11 +104,20 @@ export class SandboxRouter {
   }
 
   /** Snapshots /workspace; failures are logged, not fatal (the previous snapshot still stands). */
-  async snapshot(turn: number): Promise<void> {
+  snapshot(turn: number): Promise<void> {
+    return this.serial(() => this.snapshotNow(turn));
+  }
+
+  /** Snapshots at the end of a turn whose commands changed the workspace, so `fork` can start from that turn. */
+  async snapshotIfChanged(turn: number): Promise<void> {
+    if (this.state.sandbox?.commandsSinceSnapshot) await this.snapshot(turn);
+  }
+
+  private async snapshotNow(turn: number): Promise<void> {
     const session = this.state.sandbox;
     if (!session || session.removed) return;
     try {
-      const ref = await onHost(session.taskQueue).snapshotSandbox.executeWithOptions({ summary: `snapshot turn ${turn}` }, [{ session, turn }]);
+      const ref = await this.host(session.taskQueue).snapshotSandbox.executeWithOptions({ summary: `snapshot turn ${turn}` }, [{ session, turn }]);
       session.lastSnapshot = ref;
       session.commandsSinceSnapshot = 0;
       this.state.snapshots.push(ref);
@@ -109,12 +133,18 @@ export class SandboxRouter {
     await this.snapshot(turn);
     if (agent.sandbox?.keepContainer) return;
     try {
-      await onHost(session.taskQueue).destroySandbox.executeWithOptions({ summary: 'sandbox remove' }, [{ session, turn }]);
+      await this.host(session.taskQueue).destroySandbox.executeWithOptions({ summary: 'sandbox remove' }, [{ session, turn }]);
       session.removed = true;
     } catch (err) {
       log.warn('sandbox removal failed; the reaper will remove it', { error: String(err) });
     }
   }
+}
+
+/** Whether a sandbox tool call may have changed the workspace (what a lost container loses). */
+function changesWorkspace(tool: string, result: RunToolResult): boolean {
+  if (tool === 'exec_command') return result.executed === true;
+  return (tool === 'write_file' || tool === 'apply_patch') && !result.isError;
 }
 
 function isHostLost(err: unknown): boolean {
