@@ -24,6 +24,11 @@ if docker image inspect "$BASE" >/dev/null 2>&1 || timeout 120 docker pull -q "$
   docker build -q -t "$TAG" sandbox >/dev/null
 else
   log "cannot pull $BASE (no registry?); building $TAG offline with debootstrap"
+  if [ "$(id -u)" = 0 ] && ! command -v debootstrap >/dev/null && command -v apt-get >/dev/null; then
+    log "installing debootstrap with apt-get"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
   if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
     echo "build-sandbox-image: the offline build needs root and debootstrap (apt-get install debootstrap)" >&2
     exit 1

@@ -34,6 +34,16 @@ else
 fi
 [ -x .keel/bin/temporal ] && say "temporal CLI: $(.keel/bin/temporal --version | head -n1)"
 
+# bubblewrap, for the UnixLocal sandbox (machines without Docker) and its tests.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing bubblewrap (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    say "bubblewrap is missing: install the bubblewrap package to use the UnixLocal sandbox"
+  fi
+fi
+
 # 3. Docker engine and 4. the sandbox image (skipped with KEEL_SKIP_DOCKER=1 for machines without Docker).
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh

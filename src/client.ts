@@ -34,6 +34,8 @@ export interface StartRunOptions {
   context?: unknown;
   maxTurns?: number;
   continueAsNewEveryTurns?: number;
+  /** How long the sandbox's host may take to pick up work before the run moves to another host. Default 30 s. */
+  hostPickupTimeoutMs?: number;
 }
 
 export interface DecisionOptions {
@@ -86,7 +88,8 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    return this.start({ agent: name, input, context: options.context, maxTurns: options.maxTurns, continueAsNewEveryTurns: options.continueAsNewEveryTurns }, options.id);
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs } = options;
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs }, options.id);
   }
 
   /** Starts a new run from an exported RunState (`keel state --json`), optionally from a workspace snapshot. */

@@ -51,7 +51,8 @@ export function toActivityFailure(err: unknown): unknown {
     });
   }
   if (err instanceof KeelError) {
-    const retryable = err.code === 'sandbox_unavailable';
+    // A container lost mid-operation: the retry restores it from the last snapshot (attachOrRestore).
+    const retryable = err.code === 'sandbox_unavailable' || err.code === 'sandbox_gone';
     return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !retryable, details: [{ code: err.code }] });
   }
   return err;

@@ -16,6 +16,8 @@ import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/ty
 import type { BlobStore } from '../storage/blob-store';
 import type { SandboxSession, SnapshotRef } from '../workflows/run-state';
 import { materializeManifest } from './manifest';
+import { runCapabilitySandboxTool } from './capability-tools';
+import type { AgentRegistry } from '../agents/registry';
 import { mountMemory } from './memory';
 import type { MemoryStore } from '../storage/memory-store';
 import { capText } from './text';
@@ -27,6 +29,8 @@ export interface SandboxDeps {
   snapshots: SnapshotStore;
   memory: MemoryStore;
   blobs: BlobStore;
+  /** Finds sandbox tools that capabilities implement (load_skill, ...). */
+  registry?: AgentRegistry;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
   hostName: string;
@@ -106,6 +110,8 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   async function runSandboxTool(sandbox: StartedSandbox, input: RunToolInput, args: string): Promise<RunToolResult> {
     const name = input.call.name as SandboxToolName;
+    const capabilityTool = deps.registry?.sandboxTool(input.agent, name);
+    if (capabilityTool) return runCapabilitySandboxTool(sandbox, input, args, capabilityTool);
     const schema = sandboxToolSchemas[name];
     if (!schema) return errorResult(`Error: there is no sandbox tool named '${name}'.`);
     let json: unknown;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { KeelError } from '../errors';
 import { Agent, SandboxAgent, type RunContext } from './agent';
 import { approvalSpecOf } from './approval';
-import type { Capability, SandboxToolName } from './capabilities';
+import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails';
 import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools';
 import type { AgentSpec, ToolSpec } from './spec';
@@ -79,7 +79,16 @@ export class AgentRegistry {
     return tools.find((t) => t.name === toolName);
   }
 
-  sandboxApproval(agentName: string, toolName: SandboxToolName) {
+  /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
+  sandboxTool(agentName: string, toolName: string): { tool: SandboxTool; capability: Capability } | undefined {
+    for (const capability of this.capabilities(agentName)) {
+      const tool = capability.sandboxTools?.find((t): t is SandboxTool => typeof t !== 'string' && t.name === toolName);
+      if (tool) return { tool, capability };
+    }
+    return undefined;
+  }
+
+  sandboxApproval(agentName: string, toolName: SandboxToolName | (string & {})) {
     for (const c of this.capabilities(agentName)) {
       const setting = c.approvals?.[toolName];
       if (setting !== undefined) return setting;
@@ -134,9 +143,12 @@ export class AgentRegistry {
     const instructions = typeof o.instructions === 'function' ? await o.instructions(ctx) : o.instructions;
     const capabilities = o.capabilities ?? [];
     const mem = await this.resolveMemory(agent, ctx);
+    const resolved = await this.resolveCapabilities(agent, ctx);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.map((c) => c.instructions), mem?.text].filter(Boolean).join('\n\n'),
+      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
+        .filter(Boolean)
+        .join('\n\n'),
       model: mem?.model ?? o.model ?? defaultModel(),
       memory: mem?.spec,
       modelSettings: o.modelSettings ?? {},
@@ -159,7 +171,7 @@ export class AgentRegistry {
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
       compaction: capabilities.find((c) => c.compaction)?.compaction,
-      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent) : undefined,
+      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined,
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
     const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
@@ -183,19 +195,42 @@ export class AgentRegistry {
     }));
   }
 
+  /** Runs the capabilities' worker-side `resolve` hooks (in order, aligned with the capabilities). */
+  private async resolveCapabilities(agent: Agent, ctx: RunContext): Promise<(CapabilityResolution | undefined)[]> {
+    const hasSandbox = agent instanceof SandboxAgent;
+    const resolved: (CapabilityResolution | undefined)[] = [];
+    for (const c of agent.options.capabilities ?? []) {
+      resolved.push(c.resolve ? await c.resolve({ agent: agent.name, workflowId: ctx.workflowId, context: ctx.context, hasSandbox }) : undefined);
+    }
+    return resolved;
+  }
+
   private sandboxToolSpecs(agent: Agent): ToolSpec[] {
     if (!(agent instanceof SandboxAgent)) return [];
-    const names = new Set((agent.options.capabilities ?? []).flatMap((c) => c.sandboxTools ?? []));
     const timeout = agent.options.sandbox?.commandTimeoutMs ?? 60_000;
-    return [...names].map((name) => ({
-      name,
-      description: sandboxToolDescriptions[name],
-      parameters: jsonSchema(sandboxToolSchemas[name]),
-      kind: 'sandbox',
-      approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
-      timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : timeout,
-      guardrails: { input: [], output: [] },
-    }));
+    const specs = new Map<string, ToolSpec>();
+    for (const c of agent.options.capabilities ?? []) {
+      for (const t of c.sandboxTools ?? []) {
+        const name = typeof t === 'string' ? t : t.name;
+        if (specs.has(name)) {
+          if (typeof t === 'string' && !this.sandboxTool(agent.name, name)) continue; // a built-in listed twice
+          throw new KeelError('bad_usage', `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`);
+        }
+        if (typeof t !== 'string' && name in sandboxToolSchemas) {
+          throw new KeelError('bad_usage', `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`);
+        }
+        specs.set(name, {
+          name,
+          description: typeof t === 'string' ? sandboxToolDescriptions[t] : t.description,
+          parameters: jsonSchema(typeof t === 'string' ? sandboxToolSchemas[t] : t.parameters),
+          kind: 'sandbox',
+          approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
+          timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : typeof t === 'string' ? timeout : (t.timeoutMs ?? timeout),
+          guardrails: { input: [], output: [] },
+        });
+      }
+    }
+    return [...specs.values()];
   }
 
   private handoffToolSpecs(agent: Agent): ToolSpec[] {
@@ -213,9 +248,20 @@ export class AgentRegistry {
     });
   }
 
-  private sandboxSpec(agent: SandboxAgent) {
+  private sandboxSpec(agent: SandboxAgent, resolved: (CapabilityResolution | undefined)[]) {
     const o = agent.options;
-    const manifestEntries = Object.assign({}, ...(o.capabilities ?? []).map((c) => c.manifest ?? {}), o.manifest?.entries ?? {});
+    const capabilities = o.capabilities ?? [];
+    const manifestEntries = Object.assign(
+      {},
+      ...capabilities.map((c, i) => ({ ...c.manifest, ...resolved[i]?.manifest })),
+      o.manifest?.entries ?? {},
+    );
+    const capabilityData: Record<string, unknown> = {};
+    capabilities.forEach((c, i) => {
+      if (resolved[i]?.data === undefined) return;
+      if (c.name in capabilityData) throw new KeelError('bad_usage', `agent '${agent.name}' has two capabilities named '${c.name}' with tool data`);
+      capabilityData[c.name] = resolved[i].data;
+    });
     return {
       image: o.sandbox?.image ?? defaultSandboxImage(),
       network: o.sandbox?.network ?? false,
@@ -223,6 +269,7 @@ export class AgentRegistry {
       keepContainer: o.sandbox?.keepContainer ?? false,
       commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,
       manifest: { entries: manifestEntries, env: o.manifest?.env ?? {} },
+      ...(Object.keys(capabilityData).length ? { capabilityData } : {}),
     };
   }
 }

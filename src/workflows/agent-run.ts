@@ -39,6 +39,7 @@ import {
   modelTurns,
   inputText,
   policyAllows,
+  unansweredCalls,
   type GuardrailItem,
   type RunItem,
   type RunState,
@@ -68,7 +69,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     ? { ...input.state, runId: info.workflowId, status: 'running' }
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
   let spec: AgentSpec = await resolve(state.agent);
-  const sandbox = new SandboxRouter(state, info.workflowId, info.runId);
+  const sandbox = new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs);
   /** What the blob store already holds of the conversation, so each model call sends only what is new. */
   let cursor: { ref?: string; length: number } = { length: 0 };
   let continuing = false;
@@ -313,10 +314,24 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     return true;
   }
 
+  /** Runs a turn's tool calls, snapshots the workspace if they changed it (fork starts from there), then hands off. */
+  async function answer(calls: ToolCallItem[]): Promise<void> {
+    const handoffs = calls.filter((c) => spec.tools.some((t) => t.kind === 'handoff' && t.name === c.name));
+    await runCalls(calls.filter((c) => !handoffs.includes(c)));
+    await sandbox.snapshotIfChanged(state.turn);
+    if (handoffs.length) await handoff(handoffs[0], handoffs.slice(1));
+  }
+
   const maxTurns = input.maxTurns ?? spec.maxTurns;
   try {
     setStatus('running');
     await sandbox.ensure(spec, input.restoreSnapshot);
+    // A state exported mid-turn (say, while a call awaited approval) first answers that turn's open calls.
+    if (input.state) {
+      const open = unansweredCalls(state.items);
+      state.pendingApprovals = state.pendingApprovals.filter((p) => !open.some((c) => c.callId === p.callId));
+      if (open.length) await answer(open);
+    }
     for (;;) {
       if (state.turn >= maxTurns) fail(FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
       state.turn++;
@@ -332,10 +347,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
         if (await finish(turn.final)) break;
         continue;
       }
-      const calls = turn.items.filter((i): i is ToolCallItem => i.type === 'tool_call');
-      const handoffs = calls.filter((c) => spec.tools.some((t) => t.kind === 'handoff' && t.name === c.name));
-      await runCalls(calls.filter((c) => !handoffs.includes(c)));
-      if (handoffs.length) await handoff(handoffs[0], handoffs.slice(1));
+      await answer(turn.items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
 
       if (workflowInfo().continueAsNewSuggested || (input.continueAsNewEveryTurns && state.turn % input.continueAsNewEveryTurns === 0)) {
         await condition(allHandlersFinished);

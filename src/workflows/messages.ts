@@ -47,6 +47,8 @@ export interface AgentRunInput {
   restoreSnapshot?: string;
   /** Continue-as-new every N turns even when Temporal does not suggest it yet (tests, very chatty agents). */
   continueAsNewEveryTurns?: number;
+  /** How long the sandbox's host may take to pick up an activity before the run moves to another host. Default 30 s. */
+  hostPickupTimeoutMs?: number;
 }
 
 /** Result of a completed run. */

@@ -82,7 +82,7 @@ export const SandboxSessionSchema = z.object({
   image: z.string(),
   workspaceTree: z.string().optional(),
   lastSnapshot: SnapshotRefSchema.optional(),
-  /** Commands run since the last snapshot (told to the model if the container is lost). */
+  /** Workspace-changing tool calls (commands, writes, patches) since the last snapshot (told to the model if the container is lost). */
   commandsSinceSnapshot: z.number().default(0),
   removed: z.boolean().default(false),
 });

@@ -38,3 +38,13 @@ export async function removeBehindKeelsBack(id: string): Promise<void> {
 export function toolResults(state: RunState): ToolResultItem[] {
   return state.items.filter((i): i is ToolResultItem => i.type === 'tool_result');
 }
+
+/** Whether a process whose command line contains `needle` runs in the container (false once it is gone). */
+export async function isRunning(containerId: string, needle: string): Promise<boolean> {
+  try {
+    const top = (await docker.getContainer(containerId).top({ ps_args: '-eo args' })) as { Processes?: string[][] };
+    return (top.Processes ?? []).some((p) => p.join(' ').includes(needle));
+  } catch {
+    return false;
+  }
+}

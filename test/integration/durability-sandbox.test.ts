@@ -8,7 +8,7 @@ import { SandboxAgent } from '../../src/agents/agent';
 import { filesystem, shell } from '../../src/agents/capabilities';
 import { file } from '../../src/agents/manifest';
 import { waitFor, waitForStatus } from '../helpers/runs';
-import { containerExists, removeBehindKeelsBack, sandboxWorker, toolResults } from '../helpers/sandbox';
+import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, toolResults } from '../helpers/sandbox';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -22,15 +22,14 @@ after(async () => {
 const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 describe('sandbox durability', () => {
-  test('a container removed behind Keel\'s back is restored from the last snapshot and the model is told what was lost', async () => {
+  test('a lost container is restored from the last snapshot, and the model is told what was lost', async () => {
     stack.model.setScript('dur-container', {
       steps: [
         { toolCalls: [exec('echo a > a.txt')] },
-        // write_file needs approval: the run snapshots (a.txt) and waits; the container is removed during the wait.
+        // write_file needs approval: the run snapshots and waits; the container is removed during the wait.
         { toolCalls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'n' } }] },
-        { toolCalls: [exec('echo b > b.txt')] },
-        // While this model call is in flight the container is removed again: b.txt was written after the snapshot.
-        { delayMs: 2_000, toolCalls: [exec('ls -1')] },
+        // The container is removed while the second command sleeps: b.txt was written after the last snapshot.
+        { toolCalls: [exec('echo b > b.txt'), exec('sleep 3; ls -1')] },
         { message: 'done' },
       ],
     });
@@ -52,9 +51,10 @@ describe('sandbox durability', () => {
       await removeBehindKeelsBack(first);
       await client.approve(id, waiting.pendingApprovals[0].callId, { by: 'ann' });
 
-      const second = await waitFor('turn 4 to be under way', async () => {
+      const second = await waitFor('the second command of turn 3 to run', async () => {
         const s = await client.getState(id);
-        return s.turn === 4 && s.sandbox!.containerId !== first ? s.sandbox!.containerId : undefined;
+        const c = s.turn === 3 ? s.sandbox!.containerId : undefined;
+        return c && c !== first && (await isRunning(c, 'sleep 3')) ? c : undefined;
       }, 60_000);
       await removeBehindKeelsBack(second);
 
@@ -62,11 +62,11 @@ describe('sandbox durability', () => {
       assert.equal(result.finalOutput, 'done');
       const state = await client.getState(id);
       const [, approved, , ls] = toolResults(state);
-      assert.match(approved.output, /container was lost; the workspace was restored from the snapshot of turn 2\.\n/);
+      assert.match(approved.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 2\.\n/);
       assert.doesNotMatch(approved.output, /were lost and may need/);
-      assert.match(ls.output, /container was lost; the workspace was restored from the snapshot of turn 3\. 1 command\(s\) run since then were lost/);
+      assert.match(ls.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 2\. 1 command\(s\) run since then were lost/);
       const files = ls.output.split('\n');
-      assert.ok(files.includes('a.txt') && files.includes('m.txt') && files.includes('note.txt'), ls.output);
+      assert.ok(['a.txt', 'm.txt', 'note.txt'].every((f) => files.includes(f)), ls.output);
       assert.ok(!files.includes('b.txt'), `b.txt was written after the snapshot and should be gone:\n${ls.output}`);
       const third = state.sandbox!.containerId;
       assert.ok(third !== first && third !== second);

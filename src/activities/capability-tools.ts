@@ -1,0 +1,40 @@
+/**
+ * Sandbox tools that capabilities implement themselves (see `sandboxTool` in agents/capabilities.ts): arguments
+ * validated against the tool's schema, then its `execute` against the run's container, with the data its
+ * capability's `resolve` hook pinned in the AgentSpec.
+ */
+import type { Capability, SandboxTool } from '../agents/capabilities';
+import type { StartedSandbox } from '../sandbox/types';
+import { materializeManifest } from './manifest';
+import { errorResult } from './tools';
+import type { RunToolInput, RunToolResult } from './types';
+
+export async function runCapabilitySandboxTool(
+  sandbox: StartedSandbox,
+  input: RunToolInput,
+  args: string,
+  found: { tool: SandboxTool; capability: Capability },
+): Promise<RunToolResult> {
+  const { tool, capability } = found;
+  let json: unknown;
+  try {
+    json = JSON.parse(args || '{}');
+  } catch (err) {
+    return errorResult(`Error: the arguments for ${tool.name} are not valid JSON (${(err as Error).message}).`);
+  }
+  const parsed = tool.parameters.safeParse(json);
+  if (!parsed.success) {
+    return errorResult(`Error: invalid arguments for ${tool.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const result = await tool.execute(parsed.data, {
+    sandbox,
+    data: input.sandboxSpec?.capabilityData?.[capability.name],
+    agent: input.agent,
+    workflowId: input.workflowId,
+    callId: input.call.callId,
+    materialize: (entries) => materializeManifest(sandbox, { entries }),
+  });
+  return typeof result === 'string'
+    ? { output: result, isError: false, guardrails: [] }
+    : { output: result.output, isError: result.isError ?? false, guardrails: [] };
+}
