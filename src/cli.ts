@@ -47,7 +47,7 @@ async function loadAgents(file: string | undefined): Promise<Agent[]> {
 async function connectClient(): Promise<KeelClient> {
   const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   try {
-    return await KeelClient.connect({ address });
+    return await KeelClient.connect({ address, connectTimeoutMs: 3_000 });
   } catch {
     throw new KeelError('bad_usage', `cannot reach Temporal at ${address}: start the stack with \`npx keel dev\` or set TEMPORAL_ADDRESS`);
   }
@@ -191,12 +191,13 @@ async function main(argv: string[]): Promise<number> {
 
 export { webUiLink };
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (err: unknown) => {
       if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
-        console.error(`keel: ${err.message}\n${USAGE}`);
+        console.error(`keel: ${err.message} (see keel --help)`);
         process.exit(2);
       }
       if (err instanceof RunFailedError) {
@@ -212,3 +213,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli(process.argv.slice(2));

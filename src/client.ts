@@ -26,6 +26,8 @@ export interface KeelClientOptions {
   address?: string;
   namespace?: string;
   taskQueue?: string;
+  /** How long to wait for the server when connecting. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 export interface StartRunOptions {
@@ -76,7 +78,11 @@ export class KeelClient {
 
   static async connect(options: KeelClientOptions = {}): Promise<KeelClient> {
     const connection =
-      options.connection ?? (await Connection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
+      options.connection ??
+      (await Connection.connect({
+        address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+        connectTimeout: options.connectTimeoutMs ?? 10_000,
+      }));
     const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
     return new KeelClient(client, options.taskQueue);
   }

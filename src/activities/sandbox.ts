@@ -20,6 +20,7 @@ import { runCapabilitySandboxTool } from './capability-tools';
 import type { AgentRegistry } from '../agents/registry';
 import { mountMemory } from './memory';
 import type { MemoryStore } from '../storage/memory-store';
+import { crashPoint } from '../dev/crash-point';
 import { capText } from './text';
 import { errorResult, guardedCall } from './tools';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
@@ -137,7 +138,9 @@ export function sandboxActivities(deps: SandboxDeps) {
           onProgress: () => ctx.heartbeat(),
           signal: ctx.cancellationSignal,
         });
-        return { output: formatExec(r), isError: r.exitCode !== 0, guardrails: [], executed: !r.replayed };
+        crashPoint('after-exec'); // tests: die after the command ran, before its result is reported
+        // A replayed command ran too (in the attempt that died before reporting): its effect is in the workspace.
+        return { output: formatExec(r), isError: r.exitCode !== 0, guardrails: [], executed: true };
       }
       case 'read_file':
         return { output: (await sandbox.readFile(a.path, { maxBytes: MAX_READ_BYTES })).toString('utf8'), isError: false, guardrails: [] };

@@ -66,7 +66,7 @@ export interface RunToolResult {
   tripwire?: ToolTripwire;
   /** The session after the call when it changed (a container restored from a snapshot). */
   sandbox?: SandboxSession;
-  /** Whether the command ran (false when its journalled result was returned). */
+  /** Whether a command ran in the workspace: also when its journalled result was returned (an earlier attempt ran it). */
   executed?: boolean;
 }
 

@@ -8,6 +8,11 @@ export interface ApprovalPolicy {
   allow?: RegExp[];
   /** The argument to test (e.g. `cmd`); the whole arguments JSON when absent. */
   field?: string;
+  /**
+   * The field is a shell command line: a match only counts when the line has no shell metacharacters, so
+   * `ls; rm -rf /` or `cat x | sh` always ask. Set by `shell()`.
+   */
+  shell?: boolean;
 }
 
 export type ApprovalSetting<A = unknown> =
@@ -19,7 +24,7 @@ export type ApprovalSetting<A = unknown> =
 export type ApprovalSpec =
   | { mode: 'never' }
   | { mode: 'always' }
-  | { mode: 'policy'; allow: { source: string; flags: string }[]; field?: string }
+  | { mode: 'policy'; allow: { source: string; flags: string }[]; field?: string; shell?: boolean }
   | { mode: 'function' };
 
 export function approvalSpecOf(setting: ApprovalSetting<never> | undefined): ApprovalSpec {
@@ -30,5 +35,6 @@ export function approvalSpecOf(setting: ApprovalSetting<never> | undefined): App
     mode: 'policy',
     allow: (setting.allow ?? []).map((r) => ({ source: r.source, flags: r.flags.replace('g', '') })),
     field: setting.field,
+    ...(setting.shell ? { shell: true } : {}),
   };
 }

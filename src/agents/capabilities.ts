@@ -118,6 +118,6 @@ export function shell(options: ShellOptions = {}): Capability {
     approvals:
       needsApproval === undefined
         ? {}
-        : { exec_command: typeof needsApproval === 'object' ? { field: 'cmd', ...needsApproval } : needsApproval },
+        : { exec_command: typeof needsApproval === 'object' ? { field: 'cmd', shell: true, ...needsApproval } : needsApproval },
   };
 }

@@ -39,7 +39,8 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
       ...(dbFile ? { dbFilename: dbFile } : {}),
       ...(uiPort !== null ? { ui: true, uiPort } : { ui: false }),
       searchAttributes: KEEL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
+      // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
+      extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
     },
   });
 }

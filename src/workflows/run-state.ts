@@ -178,7 +178,10 @@ export function unansweredCalls(items: RunItem[]): ToolCallItem[] {
 }
 
 /** Whether a declarative policy lets a call run without asking. */
-export function policyAllows(policy: { allow: { source: string; flags: string }[]; field?: string }, args: string): boolean {
+/** Characters that chain, substitute or redirect in a shell command line. */
+const SHELL_META = /[;&|`$<>(){}\n\\]/;
+
+export function policyAllows(policy: { allow: { source: string; flags: string }[]; field?: string; shell?: boolean }, args: string): boolean {
   let subject = args;
   if (policy.field) {
     try {
@@ -188,6 +191,7 @@ export function policyAllows(policy: { allow: { source: string; flags: string }[
       return false;
     }
   }
+  if (policy.shell && SHELL_META.test(subject)) return false;
   return policy.allow.some((p) => new RegExp(p.source, p.flags).test(subject));
 }
 

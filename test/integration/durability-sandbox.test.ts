@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { SandboxAgent } from '../../src/agents/agent';
 import { filesystem, shell } from '../../src/agents/capabilities';
 import { file } from '../../src/agents/manifest';
-import { waitFor, waitForStatus } from '../helpers/runs';
+import { waitFor } from '../helpers/runs';
 import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, toolResults } from '../helpers/sandbox';
+import { docker } from '../helpers/sandbox';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -45,15 +46,17 @@ describe('sandbox durability', () => {
     const client = stack.client(queue);
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'go');
-      const waiting = await waitForStatus(client, id, 'awaiting_approval', 60_000);
+      const waiting = await waitFor('the run to snapshot and wait for approval', async () => {
+        const s = await client.getState(id);
+        return s.status === 'awaiting_approval' && s.sandbox?.lastSnapshot?.turn === 2 ? s : undefined;
+      }, 60_000);
       const first = waiting.sandbox!.containerId;
-      assert.equal(waiting.sandbox!.lastSnapshot?.turn, 2);
       await removeBehindKeelsBack(first);
       await client.approve(id, waiting.pendingApprovals[0].callId, { by: 'ann' });
 
       const second = await waitFor('the second command of turn 3 to run', async () => {
         const s = await client.getState(id);
-        const c = s.turn === 3 ? s.sandbox!.containerId : undefined;
+        const c = s.turn === 3 ? s.sandbox!.containerId : undefined; console.log(s.turn, s.status, c?.slice(0,8), first.slice(0,8), c && JSON.stringify(await docker.getContainer(c).top({ ps_args: "-eo args" }).catch(String)));
         return c && c !== first && (await isRunning(c, 'sleep 3')) ? c : undefined;
       }, 60_000);
       await removeBehindKeelsBack(second);

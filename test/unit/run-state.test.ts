@@ -48,6 +48,11 @@ describe('RunState reducers', () => {
     assert.equal(policyAllows(policy, '{"cmd":"rm -rf /"}'), false);
     assert.equal(policyAllows(policy, 'not json'), false);
     assert.equal(policyAllows({ allow: [{ source: 'Paris', flags: 'i' }] }, '{"city":"paris"}'), true);
+    const shell = { ...policy, shell: true };
+    assert.equal(policyAllows(shell, '{"cmd":"ls -la src"}'), true);
+    for (const cmd of ['ls; rm -rf /', 'ls && rm x', 'ls | sh', 'ls $(rm x)', 'ls `rm x`', 'ls > /etc/x', 'ls\nrm x']) {
+      assert.equal(policyAllows(shell, JSON.stringify({ cmd })), false, cmd);
+    }
   });
 
   test('unanswered calls are those without results', () => {
