@@ -32,11 +32,17 @@ async function historyStats(stack: TestStack, queue: string, id: string) {
 async function functionToolFigures(stack: TestStack) {
   const stamps: number[] = [];
   const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => (stamps.push(Date.now()), i) });
-  const agent = (name: string, model: string, maxTurns: number) => new Agent({ name, instructions: 'bench', model, tools: [noop], maxTurns });
+  const agent = (name: string, model: string, maxTurns: number, toolExecution?: 'local') =>
+    new Agent({ name, instructions: 'bench', model, tools: [noop], maxTurns, toolExecution });
   stack.model.setScript('bench-201', toolLoopScript(201));
   stack.model.setScript('bench-10', toolLoopScript(10));
   stack.model.setScript('bench-300', toolLoopScript(300));
-  const agents = [agent('bench201', 'bench-201', 201), agent('bench10', 'bench-10', 10), agent('bench300', 'bench-300', 300)];
+  const agents = [
+    agent('bench201', 'bench-201', 201),
+    agent('bench201local', 'bench-201', 201, 'local'),
+    agent('bench10', 'bench-10', 10),
+    agent('bench300', 'bench-300', 300),
+  ];
   const queue = queueFor('bench-core');
   const worker = await stack.worker(agents, queue);
   const client = stack.client(queue);
@@ -44,6 +50,9 @@ async function functionToolFigures(stack: TestStack) {
     const long = await client.startRun('bench201', 'go');
     await client.result(long);
     const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
+    stamps.length = 0;
+    await client.result(await client.startRun('bench201local', 'go'));
+    const localGaps = stamps.slice(1).map((t, i) => t - stamps[i]);
 
     const tenTurn: number[] = [];
     let ten = '';
@@ -68,6 +77,8 @@ async function functionToolFigures(stack: TestStack) {
       turnOverheadMedianMs: round(pct(gaps, 50)),
       turnOverheadP95Ms: round(pct(gaps, 95)),
       turnSamples: gaps.length,
+      turnOverheadLocalToolsMedianMs: round(pct(localGaps, 50)),
+      turnOverheadLocalToolsP95Ms: round(pct(localGaps, 95)),
       tenTurnRunMs: round(pct(tenTurn, 50)),
       concurrentTurnsPerSec: round((50 * 10) / concurrentSec),
       historyEventsPerTurn: round(at10.events / 10),

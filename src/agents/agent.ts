@@ -56,6 +56,11 @@ export interface AgentOptions {
   approvalTimeout?: ApprovalTimeout;
   /** Text the model gets for a rejected call; `{reason}` and `{approver}` are filled in. */
   rejectionMessage?: string;
+  /**
+   * `local` runs function tools as local activities: less latency per turn, recorded as markers rather than
+   * activity events. Default `activity`.
+   */
+  toolExecution?: 'activity' | 'local';
   /** Capabilities that need no sandbox (for example memory in read-only mode). */
   capabilities?: Capability[];
 }

@@ -151,6 +151,7 @@ export class AgentRegistry {
         .join('\n\n'),
       model: mem?.model ?? o.model ?? defaultModel(),
       memory: mem?.spec,
+      ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       modelSettings: o.modelSettings ?? {},
       tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
       handoffs: (o.handoffs ?? []).map((h) => {

@@ -60,5 +60,7 @@ export interface AgentSpec {
   capabilities: string[];
   compaction?: CompactionSpec;
   memory?: MemorySpec;
+  /** How function tools run: as activities (default) or local activities (no task-queue round trip). */
+  toolExecution?: 'activity' | 'local';
   sandbox?: SandboxSpec;
 }

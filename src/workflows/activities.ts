@@ -1,7 +1,7 @@
 /**
  * Activity proxies, grouped by retry and timeout needs. Workflows see activities only as types.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -42,4 +42,12 @@ export function tools(options: Partial<ActivityOptions> = {}) {
     retry: { initialInterval: '1 second', maximumAttempts: 3 },
     ...options,
   });
+}
+
+/**
+ * Function tools as local activities: run by the worker that runs the workflow task, recorded as markers, no
+ * task-queue round trip. For quick tools where per-turn latency matters (agent option `toolExecution: 'local'`).
+ */
+export function localTools(startToCloseTimeout: number) {
+  return proxyLocalActivities<Activities>({ startToCloseTimeout, retry: { initialInterval: '1 second', maximumAttempts: 3 } });
 }

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { AgentSpec, ToolSpec } from '../agents/spec';
 import type { CallModelResult, RunToolResult } from '../activities/types';
-import { model, onHost, quick, tools } from './activities';
+import { localTools, model, onHost, quick, tools } from './activities';
 import { startConsolidation } from './consolidate-memory';
 import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
 import {
@@ -218,9 +218,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     if (standing === 'reject') return { output: rejectionText(spec, decisionFor(state, call.callId)!), isError: false, guardrails: [] };
     const base = { agent: spec.name, workflowId: info.workflowId, call, context: state.context };
     if (tool.kind === 'sandbox') return sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
-    return tools({ startToCloseTimeout: tool.timeoutMs }).runTool.executeWithOptions({ summary: `tool ${tool.name}` }, [
-      { ...base, guardrails: tool.guardrails },
-    ]);
+    const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
+    return proxy.runTool.executeWithOptions({ summary: `tool ${tool.name}` }, [{ ...base, guardrails: tool.guardrails }]);
   }
 
   /** Waits until every call in `callIds` is decided, honouring the agent's approval timeout. */

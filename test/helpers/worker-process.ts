@@ -6,6 +6,7 @@
  * and optionally KEEL_WORKFLOW_BUNDLE (a prebuilt workflow bundle, so each process does not bundle again) and
  * KEEL_CRASH_POINT. Prints READY_LINE once both of its Temporal workers poll.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
@@ -47,7 +48,7 @@ async function main() {
       blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
       snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
       memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
-      ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+      ...(bundlePath ? { workflowBundle: { code: readFileSync(bundlePath, 'utf8') } } : {}),
       reapIntervalMs: 0,
     });
     const running = worker.run();

@@ -181,6 +181,19 @@ describe('agentRun core loop', () => {
     assert.equal(stack.model.stats('core-400').requests, 1);
   });
 
+  test("toolExecution 'local' runs function tools as local activities", async () => {
+    stack.model.setScript('core-local', {
+      steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }, { message: 'Sunny.' }],
+    });
+    const agent = new Agent({ name: 'local', instructions: 'x', model: 'core-local', tools: [weather], toolExecution: 'local' });
+    const { id, state } = await runToEnd([agent], agent, 'go', 'local-tools');
+    assert.equal(state.finalOutput, 'Sunny.');
+    const events = (await stack.client('unused').temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.ok(!scheduled.includes('runTool'), `runTool ran as a regular activity: ${scheduled.join(', ')}`);
+    assert.ok(events.some((e) => e.markerRecordedEventAttributes), 'the local activity is recorded as a marker');
+  });
+
   test('Chat Completions API runs the same loop', async () => {
     stack.model.setScript('core-chat', {
       steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain in Oslo.' }],

@@ -1,0 +1,70 @@
+/**
+ * Shared by the worker-crash tests (test/integration/crash-*.test.ts) and the bench: worker processes on the test
+ * stack, killed for real, plus the checks every crash test makes (each recorded model step paid for once).
+ */
+import assert from 'node:assert/strict';
+import { temporal } from '@temporalio/proto';
+import type { KeelClient } from '../../src/client';
+import type { ScriptStats } from '../../src/dev/scripted-model';
+import { DockerSandboxClient } from '../../src/sandbox/docker';
+import type { TestStack } from './stack';
+import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProcessOptions } from './spawn-worker';
+
+const EventType = temporal.api.enums.v1.EventType;
+
+/** Spawns worker processes against `stack` and stops whatever is still running at the end. */
+export class WorkerProcesses {
+  private readonly started: WorkerProcess[] = [];
+  private bundle?: Promise<string>;
+
+  constructor(private readonly stack: TestStack) {}
+
+  /** A worker process serving `taskQueue` and the host queue `<taskQueue>@<hostId>`. */
+  async start(taskQueue: string, hostId: string, options: Partial<WorkerProcessOptions> = {}): Promise<WorkerProcess> {
+    const address = this.stack.env?.address ?? process.env.TEMPORAL_ADDRESS;
+    if (!address) throw new Error('no Temporal address: the test stack has no embedded server and TEMPORAL_ADDRESS is unset');
+    this.bundle ??= writeWorkflowBundle(this.stack.dataDir);
+    const worker = await spawnWorker({
+      address,
+      taskQueue,
+      hostId,
+      baseURL: this.stack.model.baseURL,
+      dataDir: this.stack.dataDir,
+      bundlePath: await this.bundle,
+      ...options,
+    });
+    this.started.push(worker);
+    return worker;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.started.map((w) => w.stop()));
+  }
+}
+
+/**
+ * Every model step answered before the kill was requested exactly once; `inFlight` (the step whose answer the kill
+ * lost, never recorded) exactly twice: once by the dead worker, once by the new one.
+ */
+export function assertPaidOnce(stats: ScriptStats, steps: number, inFlight?: number): void {
+  const expected = Object.fromEntries(Array.from({ length: steps }, (_, i) => [i, i === inFlight ? 2 : 1]));
+  assert.deepEqual({ ...stats.perStep }, expected, `model requests per step: ${JSON.stringify(stats.perStep)}`);
+}
+
+/** Whether the run is at rest: its last history event is a completed workflow task (nothing scheduled or running). */
+export async function atRest(client: KeelClient, runId: string): Promise<boolean> {
+  const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  return events.at(-1)?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+}
+
+/** Runs a command in a run's container from outside Keel (no journal), for looking at what happened there. */
+export async function inContainer(containerId: string, cmd: string): Promise<string> {
+  const sandbox = await new DockerSandboxClient().attach(containerId);
+  if (!sandbox) throw new Error(`container ${containerId} is gone`);
+  return (await sandbox.exec({ cmd, timeoutMs: 10_000 })).stdout;
+}
+
+/** Event time in ms since the epoch. */
+export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
+  return Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+}
