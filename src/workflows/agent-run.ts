@@ -68,7 +68,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const state: RunState = input.state
     ? { ...input.state, runId: info.workflowId, status: 'running' }
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
-  let spec: AgentSpec = await resolve(state.agent);
+  // Assigned by the first `resolve` below; handlers registered before it only read it once approvals are pending.
+  let spec!: AgentSpec;
   const sandbox = new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs);
   /** What the blob store already holds of the conversation, so each model call sends only what is new. */
   let cursor: { ref?: string; length: number } = { length: 0 };
@@ -110,6 +111,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     },
     { validator: (decide) => validateDecide(state, spec, decide) },
   );
+  spec = await resolve(state.agent);
 
   async function callModel(): Promise<CallModelResult> {
     const args = () => ({

@@ -2,9 +2,12 @@
  * Helpers for integration tests of sandbox runs: a worker with real Docker sandboxes (sharing the stack's
  * snapshot store, as workers sharing S3 would), container probes, and the tool results a run recorded.
  */
+import * as path from 'node:path';
 import Docker from 'dockerode';
+import { extract } from 'tar-stream';
 import type { Agent } from '../../src/agents/agent';
 import { DockerSandboxClient } from '../../src/sandbox/docker';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
 import type { RunState, ToolResultItem } from '../../src/workflows/run-state';
 import type { CreateWorkerOptions, KeelWorker } from '../../src/worker';
 import { requireImage } from '../integration/sandbox-fixture';
@@ -42,9 +45,22 @@ export function toolResults(state: RunState): ToolResultItem[] {
 /** Whether a process whose command line contains `needle` runs in the container (false once it is gone). */
 export async function isRunning(containerId: string, needle: string): Promise<boolean> {
   try {
-    const top = (await docker.getContainer(containerId).top({ ps_args: '-eo args' })) as { Processes?: string[][] };
+    const top = (await docker.getContainer(containerId).top({ ps_args: '-eo pid,args' })) as { Processes?: string[][] };
     return (top.Processes ?? []).some((p) => p.join(' ').includes(needle));
   } catch {
     return false;
   }
+}
+
+/** Paths of the entries in a snapshot of the stack's (default) snapshot store. */
+export async function snapshotFiles(stack: TestStack, id: string): Promise<string[]> {
+  const tar = await new LocalSnapshotStore(path.join(stack.dataDir, 'snapshots')).get(id);
+  const names: string[] = [];
+  const ex = extract();
+  tar.pipe(ex);
+  for await (const entry of ex) {
+    names.push(entry.header.name.replace(/^\.?\//, ''));
+    entry.resume();
+  }
+  return names;
 }

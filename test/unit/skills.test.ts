@@ -139,7 +139,7 @@ describe('skills in a resolved AgentSpec', () => {
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const ctx = { agent: 'a', workflowId: 'wf' };
+  const ctx = { agent: 'a', workflowId: 'wf', context: undefined };
 
   test('eager: the skills become manifest entries under skills/ and the instructions list their paths', async () => {
     const agent = new SandboxAgent({ name: 'a', instructions: 'Base.', capabilities: [shell(), skills({ from: localDir(dir) })] });
