@@ -22,7 +22,7 @@ import { mountMemory } from './memory';
 import type { MemoryStore } from '../storage/memory-store';
 import { crashPoint } from '../dev/crash-point';
 import { capText } from './text';
-import { errorResult, guardedCall } from './tools';
+import { errorResult, guardedCall, toolChecks } from './tools';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
 
 export interface SandboxDeps {
@@ -195,7 +195,8 @@ export function sandboxActivities(deps: SandboxDeps) {
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {
       const { sandbox, session, notice } = await attachOrRestore(input);
-      const result = await guardedCall(input, { input: [], output: [] }, async (args) => {
+      const guardrails = deps.registry?.sandboxToolGuardrails(input.agent, input.call.name) ?? { input: [], output: [] };
+      const result = await guardedCall(input, toolChecks(input, guardrails), async (args) => {
         try {
           return await runSandboxTool(sandbox, input, args);
         } catch (err) {

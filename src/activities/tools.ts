@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { AgentRegistry } from '../agents/registry';
 import type { FunctionTool } from '../agents/tool';
+import type { ToolGuardrail } from '../agents/guardrails';
 import type { BlobStore } from '../storage/blob-store';
 import { runChecks } from './guardrails';
 import { capText } from './text';
@@ -30,6 +31,16 @@ export function stringifyOutput(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/** A tool's guardrails as the checks `guardedCall` runs. */
+export function toolChecks(input: RunToolInput, guardrails: { input: ToolGuardrail[]; output: ToolGuardrail[] }): Parameters<typeof guardedCall>[1] {
+  const gctx = { agent: input.agent, workflowId: input.workflowId, context: input.context };
+  const tool = input.call.name;
+  return {
+    input: guardrails.input.map((g) => ({ name: g.name, run: (args: string) => g.execute({ tool, arguments: args }, gctx) })),
+    output: guardrails.output.map((g) => ({ name: g.name, run: (args: string, output: string) => g.execute({ tool, arguments: args, output }, gctx) })),
+  };
 }
 
 /** Applies tool-input guardrails, runs `body`, applies tool-output guardrails. Shared by function and sandbox tools. */
@@ -86,16 +97,9 @@ export function functionToolActivity(deps: ToolDeps) {
   return async function runFunctionTool(input: RunToolInput): Promise<RunToolResult> {
     const tool = deps.registry.functionTool(input.agent, input.call.name);
     if (!tool) return errorResult(`Error: there is no tool named '${input.call.name}'.`);
-    const gctx = { agent: input.agent, workflowId: input.workflowId, context: input.context };
     const result = await guardedCall(
       input,
-      {
-        input: (tool.inputGuardrails ?? []).map((g) => ({ name: g.name, run: (args) => g.execute({ tool: tool.name, arguments: args }, gctx) })),
-        output: (tool.outputGuardrails ?? []).map((g) => ({
-          name: g.name,
-          run: (args, output) => g.execute({ tool: tool.name, arguments: args, output }, gctx),
-        })),
-      },
+      toolChecks(input, { input: tool.inputGuardrails ?? [], output: tool.outputGuardrails ?? [] }),
       (args) => executeFunctionTool(tool, input, args),
     );
     return { ...result, output: await capText(result.output, deps.maxToolOutputBytes, deps.blobs) };

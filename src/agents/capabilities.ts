@@ -3,6 +3,7 @@
  * entries. Built-ins (filesystem, shell) and user capabilities go through the same hooks.
  */
 import type { ApprovalSetting } from './approval';
+import type { ToolGuardrail } from './guardrails';
 import type { CompactionSpec } from './compaction';
 import type { MemoryOptions } from './memory';
 import type { ManifestEntry } from './manifest';
@@ -79,6 +80,8 @@ export interface Capability {
    * tool data for this run. The result is pinned in the spec, so the run replays identically.
    */
   resolve?(ctx: CapabilityResolveContext): CapabilityResolution | Promise<CapabilityResolution>;
+  /** Tool-input and tool-output guardrails around this capability's sandbox tools. */
+  toolGuardrails?: { input?: ToolGuardrail[]; output?: ToolGuardrail[] };
   /** Context processing: compact the conversation past a token threshold. */
   compaction?: CompactionSpec;
   /** Memory across runs (see memory.ts). */
@@ -88,6 +91,8 @@ export interface Capability {
 export interface FilesystemOptions {
   /** Approval for write_file and apply_patch (for example `true`). */
   needsApproval?: ApprovalSetting<Record<string, unknown>>;
+  /** Tool-input / tool-output guardrails around the file tools. */
+  guardrails?: Capability['toolGuardrails'];
 }
 
 export function filesystem(options: FilesystemOptions = {}): Capability {
@@ -99,12 +104,15 @@ export function filesystem(options: FilesystemOptions = {}): Capability {
       '(V4A patches: *** Begin Patch / *** Update File: path / @@ hunks / *** End Patch), and look at images with view_image. ' +
       'Paths are relative to /workspace.',
     approvals: options.needsApproval === undefined ? {} : { write_file: options.needsApproval, apply_patch: options.needsApproval },
+    toolGuardrails: options.guardrails,
   };
 }
 
 export interface ShellOptions {
   /** Approval for exec_command; a policy such as `{ allow: [/^ls\b/, /^cat\b/] }` tests the command line. */
   needsApproval?: ApprovalSetting<Record<string, unknown>>;
+  /** Tool-input / tool-output guardrails around exec_command (e.g. refuse `curl`, redact secrets from output). */
+  guardrails?: Capability['toolGuardrails'];
 }
 
 export function shell(options: ShellOptions = {}): Capability {
@@ -119,5 +127,6 @@ export function shell(options: ShellOptions = {}): Capability {
       needsApproval === undefined
         ? {}
         : { exec_command: typeof needsApproval === 'object' ? { field: 'cmd', shell: true, ...needsApproval } : needsApproval },
+    toolGuardrails: options.guardrails,
   };
 }

@@ -109,6 +109,12 @@ export class AgentRegistry {
     return this.find([...(t?.inputGuardrails ?? []), ...(t?.outputGuardrails ?? [])], name, agentName);
   }
 
+  /** The guardrails of the capability that contributes sandbox tool `toolName`. */
+  sandboxToolGuardrails(agentName: string, toolName: string): { input: ToolGuardrail[]; output: ToolGuardrail[] } {
+    const owner = this.capabilities(agentName).find((c) => (c.sandboxTools ?? []).some((t) => (typeof t === 'string' ? t : t.name) === toolName));
+    return { input: owner?.toolGuardrails?.input ?? [], output: owner?.toolGuardrails?.output ?? [] };
+  }
+
   private find<T extends { name: string }>(list: T[] | undefined, name: string, agent: string): T {
     const found = list?.find((g) => g.name === name);
     if (!found) throw new KeelError('agent_not_found', `agent '${agent}' has no guardrail '${name}'`);
@@ -227,7 +233,10 @@ export class AgentRegistry {
           kind: 'sandbox',
           approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
           timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : typeof t === 'string' ? timeout : (t.timeoutMs ?? timeout),
-          guardrails: { input: [], output: [] },
+          guardrails: {
+            input: (c.toolGuardrails?.input ?? []).map((g) => g.name),
+            output: (c.toolGuardrails?.output ?? []).map((g) => g.name),
+          },
         });
       }
     }

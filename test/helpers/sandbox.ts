@@ -10,7 +10,7 @@ import { DockerSandboxClient } from '../../src/sandbox/docker';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
 import type { RunState, ToolResultItem } from '../../src/workflows/run-state';
 import type { CreateWorkerOptions, KeelWorker } from '../../src/worker';
-import { requireImage } from '../integration/sandbox-fixture';
+import { requireImage } from './sandbox-fixture';
 import type { TestStack } from './stack';
 
 export const docker = new Docker();

@@ -14,7 +14,7 @@ import { crashAgents } from '../helpers/crash-agents';
 import { assertPaidOnce, atRest, inContainer, WorkerProcesses } from '../helpers/crash';
 import { toolResults } from '../helpers/sandbox';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
-import { requireImage } from './sandbox-fixture';
+import { requireImage } from '../helpers/sandbox-fixture';
 
 let stack: TestStack;
 let workers: WorkerProcesses;

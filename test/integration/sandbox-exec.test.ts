@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxError } from '../../src/errors';
 import type { StartedSandbox } from '../../src/sandbox/types';
-import { createSandbox } from './sandbox-fixture';
+import { createSandbox } from '../helpers/sandbox-fixture';
 
 const MiB = 1024 * 1024;
 

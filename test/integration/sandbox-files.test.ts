@@ -11,7 +11,7 @@ import * as tar from 'tar-stream';
 import { SandboxError } from '../../src/errors';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
 import type { StartedSandbox } from '../../src/sandbox/types';
-import { client, createSandbox, docker, image } from './sandbox-fixture';
+import { client, createSandbox, docker, image } from '../helpers/sandbox-fixture';
 
 const isCode = (code: string) => (e: unknown) => e instanceof SandboxError && e.code === code;
 

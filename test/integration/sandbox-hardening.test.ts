@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
 import { version } from '../../package.json';
 import type { StartedSandbox } from '../../src/sandbox/types';
-import { createSandbox, docker } from './sandbox-fixture';
+import { createSandbox, docker } from '../helpers/sandbox-fixture';
 
 const MiB = 1024 * 1024;
 const limits = { memoryBytes: 300 * MiB, nanoCpus: 5e8, pidsLimit: 100, tmpBytes: 16 * MiB, workspaceBytes: 48 * MiB };

@@ -1,0 +1,145 @@
+/**
+ * Temporal restart: the embedded dev server is stopped and started again on the same SQLite file and port while
+ * runs are in flight (one waiting for an approval, one in the middle of a model call). The runs continue and
+ * complete, their RunState loses no items, and the model is not asked again for answers recorded before the stop.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import OpenAI from 'openai';
+import { z } from 'zod';
+import { Agent } from '../../src/agents/agent';
+import { tool } from '../../src/agents/tool';
+import { KeelClient } from '../../src/client';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model';
+import { startEmbeddedTemporal } from '../../src/dev/temporal';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
+import { LocalBlobStore } from '../../src/storage/blob-store';
+import { LocalMemoryStore } from '../../src/storage/memory-store';
+import { createWorker, type KeelWorker } from '../../src/worker';
+import { assertPaidOnce, atRest } from '../helpers/crash';
+import { waitFor, waitForStatus } from '../helpers/runs';
+
+/** A port that was free a moment ago (the restarted server must come back on the same one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const deploy = tool({
+  name: 'deploy',
+  description: 'Deploys to an environment',
+  parameters: z.object({ env: z.string() }),
+  needsApproval: true,
+  execute: ({ env }) => `deployed to ${env}`,
+});
+const waiter = new Agent({ name: 'restart_waiter', instructions: 'x', model: 'restart-waiter', tools: [deploy] });
+const thinker = new Agent({ name: 'restart_thinker', instructions: 'x', model: 'restart-thinker', tools: [deploy] });
+
+let model: ScriptedModelServer;
+let dataDir: string;
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  model = await startScriptedModelServer();
+  dataDir = mkdtempSync(path.join(tmpdir(), 'keel-restart-'));
+});
+after(async () => {
+  await model?.close();
+});
+
+describe('Temporal restart', () => {
+  test('in-flight runs continue after the dev server restarts on the same SQLite file', async () => {
+    model.setScript('restart-waiter', {
+      steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'deployed after the restart' }],
+    });
+    model.setScript('restart-thinker', { steps: [{ message: 'thought', delayMs: 4_000 }] });
+    const dbFile = path.join(dataDir, 'temporal.sqlite');
+    const port = await freePort();
+    const start = () => startEmbeddedTemporal({ dbFile, port, uiPort: null });
+    const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
+    const queue = `restart-${Date.now().toString(36)}`;
+    const connect = async () => {
+      const connection = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
+      const clientConnection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      const worker = await createWorker({
+        agents: [waiter, thinker],
+        connection,
+        taskQueue: queue,
+        openai,
+        modelApi: 'responses',
+        sandboxes: false,
+        blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
+        snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
+        memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
+        reapIntervalMs: 0,
+      });
+      const running = worker.run();
+      running.catch(() => undefined);
+      return { connection, clientConnection, worker, running, client: new KeelClient(new Client({ connection: clientConnection }), queue) };
+    };
+    const close = async (s: { connection: NativeConnection; clientConnection: Connection; worker: KeelWorker; running: Promise<void> }) => {
+      s.worker.shutdown();
+      const outcome = await s.running.then(() => 'stopped', (err: unknown) => `failed: ${String(err)}`);
+      await s.clientConnection.close();
+      await s.connection.close();
+      return outcome;
+    };
+
+    let env: TestWorkflowEnvironment = await start();
+    let stack = await connect();
+    let stopped = false;
+    try {
+      const waiting = await stack.client.startRun(waiter, 'deploy prod');
+      const before = await waitFor(`the run to wait for approval, at rest`, async () => {
+        console.log(JSON.stringify(await stack.client.getState(waiting).catch(String)).slice(0, 300));
+        const s = await waitForStatus(stack.client, waiting, 'awaiting_approval');
+        return (await atRest(stack.client, waiting)) ? s : undefined;
+      });
+      const thinking = await stack.client.startRun(thinker, 'think');
+      await waitFor('the slow model call to be in flight', () => model.stats('restart-thinker').requests >= 1);
+
+      const t0 = Date.now();
+      await env.teardown();
+      stopped = true;
+      env = await start();
+      stopped = false;
+      const downMs = Date.now() - t0;
+
+      // The worker's native connection and the client's reconnect on their own: the same objects keep working.
+      const afterRestart = await waitFor('the state query to work again', () => stack.client.getState(waiting), 60_000);
+      assert.deepEqual(afterRestart, before, 'the waiting run lost nothing');
+      await stack.client.approve(waiting, before.pendingApprovals[0].callId, { by: 'ann' });
+      const [waited, thought] = await Promise.all([stack.client.result(waiting), stack.client.result(thinking)]);
+      assert.equal(waited.finalOutput, 'deployed after the restart');
+      assert.equal(thought.finalOutput, 'thought');
+      console.log(
+        `[temporal-restart] server down ${downMs} ms; runs completed ${Date.now() - t0} ms after the stop; ` +
+          `in-flight model call requested ${model.stats('restart-thinker').requests} time(s)`,
+      );
+
+      const state = await stack.client.getState(waiting);
+      assert.deepEqual(state.items.slice(0, before.items.length), before.items);
+      assert.deepEqual(
+        state.items.slice(before.items.length).map((i) => i.type),
+        ['approval', 'tool_result', 'message'].filter((t) => state.items.some((i) => i.type === t)),
+      );
+      assertPaidOnce(model.stats('restart-waiter'), 2);
+    } finally {
+      const outcome = await close(stack);
+      if (outcome !== 'stopped') console.log(`[temporal-restart] worker ${outcome}`);
+      if (!stopped) await env.teardown();
+    }
+  });
+});
