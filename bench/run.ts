@@ -4,7 +4,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import { Agent, SandboxAgent } from '../src/agents/agent';
 import { shell } from '../src/agents/capabilities';
@@ -12,6 +11,11 @@ import { tool } from '../src/agents/tool';
 import { DockerSandboxClient } from '../src/sandbox/docker';
 import { LocalSnapshotStore } from '../src/sandbox/snapshots';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack';
+import { crashAgents } from '../test/helpers/crash-agents';
+import { eventMs, WorkerProcesses } from '../test/helpers/crash';
+import { historyBytes, historyChain } from '../test/helpers/history';
+import { waitFor } from '../test/helpers/runs';
+import { sandboxWorker } from '../test/helpers/sandbox';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -23,10 +27,10 @@ function toolLoopScript(turns: number) {
   return { steps: [...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }] };
 }
 
+/** Events and bytes of a run's whole history, over all its executions (continue-as-new). */
 async function historyStats(stack: TestStack, queue: string, id: string) {
-  const history = await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory();
-  const bytes = temporal.api.history.v1.History.encode(history).finish().length;
-  return { events: history.events?.length ?? 0, bytes };
+  const chain = await historyChain(stack.client(queue).temporal, id);
+  return { events: chain.reduce((n, h) => n + (h.events?.length ?? 0), 0), bytes: chain.reduce((n, h) => n + historyBytes(h), 0) };
 }
 
 async function functionToolFigures(stack: TestStack) {
@@ -84,7 +88,7 @@ async function functionToolFigures(stack: TestStack) {
       historyEventsPerTurn: round(at10.events / 10),
       historyBytesPerTurn: round(at10.bytes / 10),
       historyBytesPerTurnAt10: round(at10.bytes / 10),
-      historyBytesPerTurnAt300: round(at300.bytes / 300 / (state300.continuedAsNew + 1)),
+      historyBytesPerTurnAt300: round(at300.bytes / 300),
       continuedAsNewAt300: state300.continuedAsNew,
     };
   });
@@ -147,6 +151,54 @@ async function sandboxFigures(stack: TestStack) {
   }
 }
 
+/**
+ * A worker process is SIGKILLed while a model call is in flight; a fresh worker starts on the same host. Measured
+ * from the kill to the next result recorded in the run's history (the retried call's ActivityTaskCompleted), minus
+ * the scripted answer's own delay. Bounded by the model activity's heartbeat timeout: Temporal only learns that the
+ * worker died when its heartbeats stop.
+ */
+async function resumeAfterKillFigures(stack: TestStack) {
+  const workers = new WorkerProcesses(stack);
+  const agent = crashAgents.bench;
+  const script = agent.options.model!;
+  const delayMs = 500;
+  const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
+  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
+  const queue = queueFor('bench-kill');
+  const client = stack.client(queue);
+  try {
+    const first = await workers.start(queue, 'bench-host');
+    const id = await client.startRun(agent, 'go');
+    await waitFor('the second model call to be in flight', () => stack.model.stats(script).perStep[1] >= 1, 120_000);
+    const killedAt = await first.kill();
+    await workers.start(queue, 'bench-host');
+    await client.result(id);
+    const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
+    if (!next) throw new Error('no activity result recorded after the kill');
+    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs };
+  } finally {
+    await workers.stopAll();
+  }
+}
+
+/** A sandbox run whose turns each write a small file: snapshot bytes per turn (each snapshot is a whole-workspace tar). */
+async function snapshotFigures(stack: TestStack) {
+  const turns = 10;
+  const steps = Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd: `echo ${i} > f${i}.txt` } }] }));
+  stack.model.setScript('bench-snapshots', { steps: [...steps, { message: 'done' }] });
+  const agent = new SandboxAgent({ name: 'benchsnap', instructions: 'bench', model: 'bench-snapshots', capabilities: [shell()] });
+  const queue = queueFor('bench-snapshots');
+  const worker = await sandboxWorker(stack, [agent], queue);
+  const client = stack.client(queue);
+  const state = await worker.runUntil(async () => {
+    const id = await client.startRun(agent, 'go');
+    await client.result(id);
+    return client.getState(id);
+  });
+  return { snapshotBytesPerTurn: round(state.snapshots.reduce((n, s) => n + s.bytes, 0) / turns), snapshotsPerTurn: round(state.snapshots.length / turns) };
+}
+
 async function main() {
   const stack = await startTestStack();
   try {
@@ -155,6 +207,8 @@ async function main() {
       at: new Date().toISOString(),
       ...(await functionToolFigures(stack)),
       ...(await sandboxFigures(stack)),
+      ...(await snapshotFigures(stack)),
+      ...(await resumeAfterKillFigures(stack)),
     };
     console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
     const out = path.join(__dirname, 'results', 'latest.json');

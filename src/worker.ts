@@ -15,7 +15,7 @@ import type { ModelApi } from './activities/model';
 import { keelPaths } from './dev/paths';
 import { DockerSandboxClient } from './sandbox/docker';
 import { LocalSnapshotStore } from './sandbox/snapshots';
-import type { SandboxClient, SnapshotStore } from './sandbox/types';
+import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types';
 import { LocalBlobStore, type BlobStore } from './storage/blob-store';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
@@ -66,6 +66,12 @@ export function modelApiFromEnv(): ModelApi {
   return api;
 }
 
+/**
+ * A cancel reaches an activity only in the answer to a heartbeat, and the SDK otherwise sends heartbeats at most
+ * every 0.8 x heartbeatTimeout (24 s): this bound makes a cancelled model call or command stop within seconds.
+ */
+const HEARTBEAT_THROTTLE = '2 seconds';
+
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
@@ -82,6 +88,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
+  const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
   const activities = createActivities({
     registry: new AgentRegistry(options.agents, memory),
@@ -93,6 +100,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
     hostQueue,
     hostName: hostId,
+    sandboxScope: scope,
     maxToolOutputBytes: options.maxToolOutputBytes,
   });
   const main = await Worker.create({
@@ -101,10 +109,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     taskQueue,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities,
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
-  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities });
+  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
 
-  const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, options.reapIntervalMs ?? 60_000) : undefined;
+  const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, scope!, options.reapIntervalMs ?? 60_000) : undefined;
   const run = async () => {
     try {
       await Promise.all([main.run(), host.run()]);
@@ -132,10 +141,17 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   };
 }
 
-/** Removes containers whose workflow is no longer running: at start, then periodically. */
-function startReaper(sandboxes: SandboxClient, connection: NativeConnection, namespace: string, intervalMs: number) {
+/** The namespace's id: unique per cluster, unlike its name (every dev server has a `default`). */
+async function namespaceId(connection: NativeConnection, namespace: string): Promise<string> {
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  return described.namespaceInfo?.id ?? namespace;
+}
+
+/** Removes this namespace's containers whose workflow is no longer running: at start, then periodically. */
+function startReaper(sandboxes: SandboxClient, connection: NativeConnection, namespace: string, scope: string, intervalMs: number) {
   const client = new Client({ connection, namespace });
-  const isLive = async ({ workflowId }: { workflowId: string }) => {
+  const isLive = async ({ workflowId, scope: owner }: SandboxLabels) => {
+    if (owner !== scope) return true; // another namespace's (or cluster's) sandbox: not ours to judge
     try {
       return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
     } catch (err) {

@@ -26,6 +26,8 @@ export interface ActivityDeps {
   memory: MemoryStore;
   hostQueue: string;
   hostName: string;
+  /** The Temporal namespace's id, labelled on sandboxes so only this namespace's reapers judge them. */
+  sandboxScope?: string;
   maxToolOutputBytes?: number;
 }
 
@@ -36,7 +38,7 @@ export function createActivities(deps: ActivityDeps) {
   const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
   const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
-    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes })
+    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope })
     : undefined;
   const needSandbox = (): NonNullable<typeof sandbox> => {
     if (!sandbox) throw new Error('this worker has no sandbox client (Docker is not available to it)');

@@ -36,6 +36,8 @@ export interface SandboxDeps {
   hostQueue: string;
   hostName: string;
   maxToolOutputBytes: number;
+  /** Labels this worker's sandboxes as its namespace's (see SandboxLabels.scope). */
+  scope?: string;
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -64,7 +66,7 @@ export function sandboxActivities(deps: SandboxDeps) {
   async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
     const sandbox = await deps.sandboxes.create({
       image: input.spec.image,
-      labels: { workflowId: input.workflowId, runId: input.runId },
+      labels: { workflowId: input.workflowId, runId: input.runId, scope: deps.scope },
       env: input.spec.manifest.env,
       network: input.spec.network,
       limits: input.spec.limits,

@@ -9,7 +9,7 @@ import { mapDockerError } from './docker-errors';
 import { execCollect } from './exec-target';
 import { buildContainerOptions, LABELS } from './hardening';
 import { TargetSandbox } from './target-sandbox';
-import type { SandboxClient, SandboxCreateOptions, StartedSandbox } from './types';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types';
 
 export interface DockerSandboxClientOptions {
   /** Defaults to a client for the local socket, or DOCKER_HOST when set. */
@@ -100,7 +100,7 @@ export class DockerSandboxClient implements SandboxClient {
     }
   }
 
-  async reapOrphans(isLive: (labels: { workflowId: string; runId: string }) => Promise<boolean>): Promise<string[]> {
+  async reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]> {
     const listed = await this.docker
       .listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } })
       .catch((err: unknown) => {
@@ -108,7 +108,7 @@ export class DockerSandboxClient implements SandboxClient {
       });
     const removed: string[] = [];
     for (const info of listed) {
-      const labels = { workflowId: info.Labels[LABELS.workflowId] ?? '', runId: info.Labels[LABELS.runId] ?? '' };
+      const labels = { workflowId: info.Labels[LABELS.workflowId] ?? '', runId: info.Labels[LABELS.runId] ?? '', scope: info.Labels[LABELS.scope] };
       if (await isLive(labels)) continue;
       await new DockerSandbox(this.docker.getContainer(info.Id)).remove();
       removed.push(info.Id);

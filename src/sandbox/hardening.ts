@@ -19,6 +19,7 @@ export const LABELS = {
   sandbox: 'keel.sandbox',
   workflowId: 'keel.workflow-id',
   runId: 'keel.run-id',
+  scope: 'keel.scope',
   version: 'keel.version',
 } as const;
 
@@ -56,6 +57,7 @@ export function buildContainerOptions(options: SandboxCreateOptions): ContainerC
       [LABELS.sandbox]: '1',
       [LABELS.workflowId]: options.labels.workflowId,
       [LABELS.runId]: options.labels.runId,
+      ...(options.labels.scope ? { [LABELS.scope]: options.labels.scope } : {}),
       [LABELS.version]: keelVersion,
     },
     HostConfig: {

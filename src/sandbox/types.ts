@@ -16,10 +16,21 @@ export interface SandboxLimits {
   workspaceBytes: number;
 }
 
+/** Who a sandbox belongs to, as labels. */
+export interface SandboxLabels {
+  workflowId: string;
+  runId: string;
+  /**
+   * The Temporal namespace's id (unique per cluster): a reaper only judges sandboxes of its own namespace, so
+   * workers of different clusters sharing a Docker engine never remove each other's sandboxes.
+   */
+  scope?: string;
+}
+
 export interface SandboxCreateOptions {
   image: string;
   /** Recorded as container labels so orphans can be found and reaped. */
-  labels: { workflowId: string; runId: string };
+  labels: SandboxLabels;
   env?: Record<string, string>;
   /** Network access is off unless an agent opts in. */
   network?: boolean;
@@ -78,7 +89,7 @@ export interface SandboxClient {
   /** Reconnects to a live sandbox; undefined when it is gone (removed, killed, host lost). */
   attach(id: string): Promise<StartedSandbox | undefined>;
   /** Removes labelled sandboxes whose workflow is not live. Returns the removed ids. */
-  reapOrphans(isLive: (labels: { workflowId: string; runId: string }) => Promise<boolean>): Promise<string[]>;
+  reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]>;
 }
 
 export interface SnapshotInfo {

@@ -17,7 +17,7 @@ import { SandboxError } from '../errors';
 import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target';
 import { SANDBOX_HOME, WORKSPACE } from './hardening';
 import { TargetSandbox } from './target-sandbox';
-import type { SandboxClient, SandboxCreateOptions, StartedSandbox } from './types';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */
@@ -27,7 +27,7 @@ export interface UnixLocalSandboxClientOptions {
 }
 
 interface Meta {
-  labels: { workflowId: string; runId: string };
+  labels: SandboxLabels;
   env: Record<string, string>;
   network: boolean;
   version: string;
@@ -196,7 +196,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
     return meta && new UnixLocalSandbox(new BwrapExecTarget(id, dir, meta, this.bwrap), dir);
   }
 
-  async reapOrphans(isLive: (labels: { workflowId: string; runId: string }) => Promise<boolean>): Promise<string[]> {
+  async reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]> {
     const names = await readdir(this.baseDir).catch(() => [] as string[]);
     const removed: string[] = [];
     for (const id of names.filter((n) => ID.test(n))) {

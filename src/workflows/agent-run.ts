@@ -72,7 +72,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   let spec!: AgentSpec;
   const sandbox = new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs);
   /** What the blob store already holds of the conversation, so each model call sends only what is new. */
-  let cursor: { ref?: string; length: number } = { length: 0 };
+  let cursor: { ref?: string; length: number } = (input.state && input.historyCursor) || { length: 0 };
   let continuing = false;
 
   async function resolve(agent: string): Promise<AgentSpec> {
@@ -354,7 +354,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
         await condition(allHandlersFinished);
         continuing = true;
         state.continuedAsNew++;
-        await continueAsNew<typeof agentRun>({ ...input, agent: state.agent, state, restoreSnapshot: undefined });
+        await continueAsNew<typeof agentRun>({ ...input, agent: state.agent, state, restoreSnapshot: undefined, historyCursor: cursor });
       }
     }
     await finishMemory();

@@ -43,6 +43,8 @@ export interface AgentRunInput {
   maxTurns?: number;
   /** A RunState to continue from (continue-as-new, `keel resume`, `keel fork`). */
   state?: RunState;
+  /** Continue-as-new: what the blob store already holds of `state.items`, so the next model call sends only what is new. */
+  historyCursor?: { ref?: string; length: number };
   /** Restore the sandbox workspace from this snapshot instead of the manifest (fork / resume). */
   restoreSnapshot?: string;
   /** Continue-as-new every N turns even when Temporal does not suggest it yet (tests, very chatty agents). */

@@ -10,8 +10,6 @@ import { DockerSandboxClient } from '../../src/sandbox/docker';
 import type { TestStack } from './stack';
 import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProcessOptions } from './spawn-worker';
 
-const EventType = temporal.api.enums.v1.EventType;
-
 /** Spawns worker processes against `stack` and stops whatever is still running at the end. */
 export class WorkerProcesses {
   private readonly started: WorkerProcess[] = [];
@@ -51,10 +49,10 @@ export function assertPaidOnce(stats: ScriptStats, steps: number, inFlight?: num
   assert.deepEqual({ ...stats.perStep }, expected, `model requests per step: ${JSON.stringify(stats.perStep)}`);
 }
 
-/** Whether the run is at rest: its last history event is a completed workflow task (nothing scheduled or running). */
+/** Whether the run is at rest: no activity and no workflow task pending, so it only waits (for a signal or a timer). */
 export async function atRest(client: KeelClient, runId: string): Promise<boolean> {
-  const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
-  return events.at(-1)?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+  const { raw } = await client.temporal.workflow.getHandle(runId).describe();
+  return (raw.pendingActivities ?? []).length === 0 && !raw.pendingWorkflowTask;
 }
 
 /** Runs a command in a run's container from outside Keel (no journal), for looking at what happened there. */

@@ -22,6 +22,8 @@ import { createWorker, workflowBundle, type CreateWorkerOptions, type KeelWorker
 
 export interface TestStack {
   env?: TestWorkflowEnvironment;
+  /** The Temporal frontend's address (for a second connection, or a CLI child process's TEMPORAL_ADDRESS). */
+  address: string;
   connection: NativeConnection;
   clientConnection: Connection;
   model: ScriptedModelServer;
@@ -59,6 +61,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}): Prom
   const bundle = await workflowBundle();
   return {
     env,
+    address,
     connection,
     clientConnection,
     model,

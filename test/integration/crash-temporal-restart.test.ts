@@ -5,8 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -38,6 +38,19 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Event ids and types of a history, to compare what was stored before and after the restart. */
+function eventSummary(history: { events?: { eventId?: unknown; eventType?: unknown }[] | null }): string[] {
+  return (history.events ?? []).map((e) => `${String(e.eventId)}:${String(e.eventType)}`);
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
 const deploy = tool({
   name: 'deploy',
   description: 'Deploys to an environment',
@@ -57,6 +70,7 @@ before(async () => {
 });
 after(async () => {
   await model?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('Temporal restart', () => {
@@ -98,48 +112,55 @@ describe('Temporal restart', () => {
     };
 
     let env: TestWorkflowEnvironment = await start();
-    let stack = await connect();
-    let stopped = false;
+    let up = true;
+    const stack = await connect();
+    let workerOutcome = '';
     try {
       const waiting = await stack.client.startRun(waiter, 'deploy prod');
-      const before = await waitFor(`the run to wait for approval, at rest`, async () => {
-        console.log(JSON.stringify(await stack.client.getState(waiting).catch(String)).slice(0, 300));
+      const before = await waitFor('the run to wait for approval, at rest', async () => {
         const s = await waitForStatus(stack.client, waiting, 'awaiting_approval');
         return (await atRest(stack.client, waiting)) ? s : undefined;
       });
+      const eventsBefore = eventSummary(await stack.client.temporal.workflow.getHandle(waiting).fetchHistory());
       const thinking = await stack.client.startRun(thinker, 'think');
       await waitFor('the slow model call to be in flight', () => model.stats('restart-thinker').requests >= 1);
+      const requestedAt = Date.now();
 
       const t0 = Date.now();
       await env.teardown();
-      stopped = true;
+      up = false;
+      assert.equal(await portOpen(port), false, 'the server is down');
+      // Stay down until the model has answered: the worker has to hold that result until the server is back.
+      await waitFor('the slow model call to be answered', () => Date.now() - requestedAt > 4_500, 10_000);
       env = await start();
-      stopped = false;
+      up = true;
       const downMs = Date.now() - t0;
 
-      // The worker's native connection and the client's reconnect on their own: the same objects keep working.
+      // The worker's NativeConnection and the client's Connection reconnect on their own: the same objects go on.
       const afterRestart = await waitFor('the state query to work again', () => stack.client.getState(waiting), 60_000);
       assert.deepEqual(afterRestart, before, 'the waiting run lost nothing');
+      const eventsAfter = eventSummary(await stack.client.temporal.workflow.getHandle(waiting).fetchHistory());
+      assert.deepEqual(eventsAfter.slice(0, eventsBefore.length), eventsBefore, 'the history survived in the SQLite file');
+
       await stack.client.approve(waiting, before.pendingApprovals[0].callId, { by: 'ann' });
       const [waited, thought] = await Promise.all([stack.client.result(waiting), stack.client.result(thinking)]);
       assert.equal(waited.finalOutput, 'deployed after the restart');
       assert.equal(thought.finalOutput, 'thought');
       console.log(
         `[temporal-restart] server down ${downMs} ms; runs completed ${Date.now() - t0} ms after the stop; ` +
-          `in-flight model call requested ${model.stats('restart-thinker').requests} time(s)`,
+          `the model call in flight during the stop was requested ${model.stats('restart-thinker').requests} time(s)`,
       );
 
       const state = await stack.client.getState(waiting);
       assert.deepEqual(state.items.slice(0, before.items.length), before.items);
-      assert.deepEqual(
-        state.items.slice(before.items.length).map((i) => i.type),
-        ['approval', 'tool_result', 'message'].filter((t) => state.items.some((i) => i.type === t)),
-      );
+      const added = state.items.slice(before.items.length);
+      assert.deepEqual(added.map((i) => i.type), ['approval', 'tool_result', 'message'], JSON.stringify(added));
+      assert.match(JSON.stringify(added[0]), /"approver":"ann"/);
       assertPaidOnce(model.stats('restart-waiter'), 2);
     } finally {
-      const outcome = await close(stack);
-      if (outcome !== 'stopped') console.log(`[temporal-restart] worker ${outcome}`);
-      if (!stopped) await env.teardown();
+      workerOutcome = await close(stack);
+      if (up) await env.teardown();
     }
+    assert.equal(workerOutcome, 'stopped', 'the worker survived the restart without being recreated');
   });
 });

@@ -66,7 +66,8 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     stack.model.setScript(agent.options.model!, {
       steps: [
         { toolCalls: [exec('echo start >> /workspace/log')] },
-        { toolCalls: [exec('sleep 3; echo done >> /workspace/log')] },
+        // Output after the kill too: with nobody reading it, the orphaned command must not block on it.
+        { toolCalls: [exec('sleep 3; seq 1 100000; echo done >> /workspace/log')] },
         { toolCalls: [exec('cat /workspace/log')] },
         { message: 'log has start and done' },
       ],

@@ -1,0 +1,29 @@
+/**
+ * Replay safety: the recorded histories of representative runs (test/fixtures/histories, written by
+ * scripts/record-histories.ts) replay against the current workflow bundle without nondeterminism, so a workflow
+ * change that would break runs in flight fails here instead of in production.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../src/worker';
+import { historyFromObject } from '../helpers/history';
+
+const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
+
+test('recorded histories replay on the current workflow code', async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+  assert.ok(files.length >= 4, `expected recorded histories in ${DIR}; run npm run record-histories`);
+  const histories = files.map((f) => ({ workflowId: f, history: historyFromObject(JSON.parse(readFileSync(path.join(DIR, f), 'utf8'))) }));
+  const failures: string[] = [];
+  let replayed = 0;
+  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    replayed++;
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.name}: ${r.error.message}`);
+  }
+  assert.equal(replayed, files.length);
+  assert.deepEqual(failures, [], `these recorded runs would break on this workflow code:\n${failures.join('\n')}`);
+});
