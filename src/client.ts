@@ -213,11 +213,18 @@ export class KeelClient {
 
 /** Items recorded up to the end of turn `turn` (a turn = one model call and its tool results). */
 export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] {
-  // Turns are counted by model outputs: each maximal run of assistant items starts a turn.
+  // Turns are counted by model outputs: each maximal run of assistant items starts a turn; a compaction summary
+  // stands for the turns it replaced, which can no longer be cut apart.
   let seen = 0;
   let prevAssistant = false;
   for (let i = 0; i < state.items.length; i++) {
     const item = state.items[i];
+    if (item.type === 'compaction') {
+      seen += item.turns;
+      if (seen > turn) throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${seen} or later`);
+      prevAssistant = false;
+      continue;
+    }
     const assistant = (item.type === 'message' && item.role === 'assistant') || item.type === 'tool_call';
     if (assistant && !prevAssistant) {
       seen++;

@@ -4,10 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { NativeConnection } from '@temporalio/worker';
 import { SandboxAgent } from '../../src/agents/agent';
 import { filesystem, shell } from '../../src/agents/capabilities';
 import { file } from '../../src/agents/manifest';
-import { NativeConnection } from '@temporalio/worker';
 import { RunFailedError } from '../../src/client';
 import { waitFor } from '../helpers/runs';
 import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, snapshotFiles, toolResults } from '../helpers/sandbox';
@@ -161,6 +161,8 @@ describe('sandbox durability', () => {
       }, 30_000);
       const cancelledAt = Date.now();
       await client.cancel(id);
+      const handle = client.temporal.workflow.getHandle(id);
+      await waitFor('the run to close', async () => (await handle.describe()).status.name !== 'RUNNING', 60_000);
       await assert.rejects(client.result(id), (err: RunFailedError) => err.type === 'Cancelled');
       console.log(`cancel: run closed ${Date.now() - cancelledAt} ms after the cancel request`);
       const state = await client.getState(id);

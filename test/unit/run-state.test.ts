@@ -67,4 +67,12 @@ describe('RunState reducers', () => {
     assert.equal(itemsUpToTurn(s, 1).length, 5);
     assert.equal(itemsUpToTurn(s, 2).length, 6);
   });
+
+  test('fork counts the turns a compaction summarized, and refuses to cut inside them', () => {
+    const s = parseRunState(fixture());
+    const compacted = { ...s, items: [{ type: 'compaction' as const, summary: 'earlier', replacedItems: 7, turns: 3 }, ...s.items.slice(1)] };
+    assert.throws(() => itemsUpToTurn(compacted, 2), /turn 2 was compacted into a summary; fork from turn 3 or later/);
+    assert.equal(itemsUpToTurn(compacted, 3).length, 1);
+    assert.equal(itemsUpToTurn(compacted, 4).length, 5);
+  });
 });
