@@ -13,6 +13,7 @@ import { guardrailActivities } from './guardrails';
 import { createModelRequest, modelActivities, type ModelApi } from './model';
 import { sandboxActivities } from './sandbox';
 import { functionToolActivity } from './tools';
+import { offload } from './text';
 import type { RunToolInput, RunToolResult } from './types';
 
 export interface ActivityDeps {
@@ -52,7 +53,9 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      return input.sandbox ? needSandbox().runSandboxTool(input) : runFunctionTool(input);
+      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runFunctionTool(input);
+      const { text, blob } = await offload(result.output, deps.blobs);
+      return blob ? { ...result, output: text, blob } : result;
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);

@@ -9,6 +9,7 @@ import type { AgentRegistry } from '../agents/registry';
 import type { BlobStore } from '../storage/blob-store';
 import type { RunItem } from '../workflows/run-state';
 import { toModelError } from './failures';
+import { offload } from './text';
 import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types';
 
@@ -66,8 +67,21 @@ const COMPACTION_PROMPT =
 /** One model request over `items` with the spec's instructions, tools and output schema. */
 export type ModelRequest = (input: Pick<CallModelInput, 'spec' | 'instructionsSuffix'>, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
 
+/** Items as the model must see them: blob-held tool outputs and messages restored in full. */
+async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[]> {
+  return Promise.all(
+    items.map(async (item) => {
+      if ((item.type !== 'tool_result' && item.type !== 'message') || !item.blob) return item;
+      const full = await blobs.get(item.blob);
+      if (!full) return item; // the preview is all this host has
+      return item.type === 'tool_result' ? { ...item, output: full.toString('utf8') } : { ...item, content: full.toString('utf8') };
+    }),
+  );
+}
+
 export function createModelRequest(deps: ModelDeps): ModelRequest {
-  return async function request(input, items, signal) {
+  return async function request(input, shortItems, signal) {
+    const items = await expandBlobs(deps.blobs, shortItems);
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
@@ -138,12 +152,20 @@ export function modelActivities(deps: ModelDeps) {
       const ctx = Context.current();
       const items = await loadHistory(deps.blobs, input.history);
       const historyRef = await deps.blobs.put(JSON.stringify(items));
-      const heartbeat = setInterval(() => ctx.heartbeat(), 5_000);
+      // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
+      const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
       try {
         const turn = await request(input, items, ctx.cancellationSignal);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
+        const out = await Promise.all(
+          turn.items.map(async (item) => {
+            if (item.type !== 'message') return item;
+            const { text, blob } = await offload(item.content, deps.blobs);
+            return blob ? { ...item, content: text, blob } : item;
+          }),
+        );
         return {
-          items: turn.items,
+          items: out,
           usage: turn.usage,
           historyRef,
           final: hasCalls ? undefined : validateFinal(deps, input, turn.text),

@@ -218,8 +218,14 @@ export function sandboxActivities(deps: SandboxDeps) {
       if (!sandbox) {
         throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
       }
-      const info = await deps.snapshots.put(await sandbox.exportWorkspace());
-      return { ...info, turn: input.turn, at: new Date().toISOString() };
+      const ctx = Context.current();
+      const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
+      try {
+        const info = await deps.snapshots.put(await sandbox.exportWorkspace());
+        return { ...info, turn: input.turn, at: new Date().toISOString() };
+      } finally {
+        clearInterval(heartbeat);
+      }
     },
 
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {

@@ -60,6 +60,8 @@ export interface ToolTripwire {
 
 export interface RunToolResult {
   output: string;
+  /** Set when the output was too long for history: the whole output's blob ref (`output` is a preview). */
+  blob?: string;
   isError: boolean;
   image?: { mediaType: string; blob: string };
   guardrails: GuardrailItem[];

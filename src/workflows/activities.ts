@@ -15,7 +15,7 @@ export const quick = proxyActivities<Activities>({
 /** Model calls: long, heartbeating (so cancellation reaches them), retried per the failure mapping. */
 export const model = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
@@ -28,7 +28,7 @@ export function onHost(taskQueue: string, options: Partial<ActivityOptions> = {}
     taskQueue,
     scheduleToStartTimeout: HOST_PICKUP_TIMEOUT_MS,
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1 second', maximumAttempts: 5 },
     ...options,
   });

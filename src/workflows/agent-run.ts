@@ -275,7 +275,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
     for (const call of calls) {
       const r = results.get(call.callId)!;
       state.items.push(...r.guardrails);
-      const item: ToolResultItem = { type: 'tool_result', callId: call.callId, name: call.name, output: r.output, isError: r.isError, ...(r.image ? { image: r.image } : {}) };
+      const item: ToolResultItem = { type: 'tool_result', callId: call.callId, name: call.name, output: r.output, isError: r.isError, ...(r.blob ? { blob: r.blob } : {}), ...(r.image ? { image: r.image } : {}) };
       state.items.push(item);
       if (r.tripwire) fail(FAILURE_TYPES.tool, `tool guardrail ${r.tripwire.name} tripped on ${call.name}: ${JSON.stringify(r.tripwire.info ?? null)}`);
       state.consecutiveToolFailures = r.isError ? state.consecutiveToolFailures + 1 : 0;

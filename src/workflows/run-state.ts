@@ -12,7 +12,14 @@ export const READABLE_RUN_STATE_VERSIONS = [1];
 const GuardrailKind = z.enum(['input', 'output', 'tool_input', 'tool_output']);
 
 export const RunItemSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('message'), role: z.enum(['user', 'assistant', 'system']), content: z.string(), agent: z.string().optional() }),
+  z.object({
+    type: z.literal('message'),
+    role: z.enum(['user', 'assistant', 'system']),
+    content: z.string(),
+    agent: z.string().optional(),
+    /** Long content lives in the blob store; `content` is then a preview. */
+    blob: z.string().optional(),
+  }),
   z.object({ type: z.literal('tool_call'), callId: z.string(), name: z.string(), arguments: z.string(), agent: z.string() }),
   z.object({
     type: z.literal('tool_result'),
@@ -20,6 +27,8 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     name: z.string(),
     output: z.string(),
     isError: z.boolean(),
+    /** Long output lives in the blob store; `output` is then a preview (the model still gets all of it). */
+    blob: z.string().optional(),
     /** An image given back to the model (view_image), stored in the blob store by hash. */
     image: z.object({ mediaType: z.string(), blob: z.string() }).optional(),
   }),

@@ -4,10 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { temporal } from '@temporalio/proto';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent';
 import { tool } from '../../src/agents/tool';
 import { RunFailedError } from '../../src/client';
+import { capturingOpenAI } from '../helpers/runs';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -25,7 +28,7 @@ const weather = tool({
   execute: ({ city }) => ({ city, sky: city === 'Paris' ? 'sunny' : 'rain' }),
 });
 
-async function runToEnd(agents: Agent[], agent: Agent, input: string, name: string, opts: { modelApi?: 'chat' | 'responses' } = {}) {
+async function runToEnd(agents: Agent[], agent: Agent, input: string, name: string, opts: { modelApi?: 'chat' | 'responses'; openai?: OpenAI } = {}) {
   const queue = queueFor(name);
   const worker = await stack.worker(agents, queue, opts);
   const client = stack.client(queue);
@@ -192,6 +195,22 @@ describe('agentRun core loop', () => {
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     assert.ok(!scheduled.includes('runTool'), `runTool ran as a regular activity: ${scheduled.join(', ')}`);
     assert.ok(events.some((e) => e.markerRecordedEventAttributes), 'the local activity is recorded as a marker');
+  });
+
+  test('large tool outputs stay out of history as blob refs; the model still gets them whole', async () => {
+    const big = tool({ name: 'big', description: 'a long text', parameters: z.object({}), execute: () => 'x'.repeat(20_000) + 'END' });
+    stack.model.setScript('core-big', { steps: [{ toolCalls: [{ name: 'big', arguments: {} }] }, { message: 'read it' }] });
+    const agent = new Agent({ name: 'bigout', instructions: 'x', model: 'core-big', tools: [big] });
+    const { openai, inputs } = capturingOpenAI(stack.model.baseURL);
+    const { id, state } = await runToEnd([agent], agent, 'go', 'big-output', { openai });
+    const result = state.items.find((i) => i.type === 'tool_result') as { output: string; blob?: string };
+    assert.match(result.blob ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.ok(result.output.length < 2_200, `history keeps a preview, not ${result.output.length} chars`);
+    const sent = JSON.stringify(inputs.at(-1));
+    assert.ok(sent.includes('x'.repeat(20_000) + 'END'), 'the model got the whole output');
+    const history = await stack.client('unused').temporal.workflow.getHandle(id).fetchHistory();
+    const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+    assert.ok(bytes < 20_000, `the 20 KB output is not in the event history (${bytes} bytes)`);
   });
 
   test('Chat Completions API runs the same loop', async () => {

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import type { Script } from '../../src/dev/script';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model';
 
+/** Request counts of a stats record (without the input-size figure). */
+const counts = (s: { requests: number; perStep: Record<number, number> }) => ({ requests: s.requests, perStep: s.perStep });
+
 const scripts: Record<string, Script> = {
   tools: {
     steps: [
@@ -86,7 +89,8 @@ describe('Responses API', () => {
       assert.deepEqual(r.output.map((o) => o.type), ['message']);
       assert.equal(r.instructions, 'be brief');
     }
-    assert.deepEqual(server.stats('tools'), { requests: 3, perStep: { 0: 1, 1: 2 } });
+    assert.deepEqual(counts(server.stats('tools')), { requests: 3, perStep: { 0: 1, 1: 2 } });
+    assert.ok(server.stats('tools').maxInputTokens > 0, 'the largest input is tracked');
   });
 
   test('a request past the last step is a BadRequestError naming the step', async () => {
@@ -213,14 +217,14 @@ describe('scripted errors and latency', () => {
     });
     const ok = await client.responses.create({ model: 'limited', input: 'hi' });
     assert.equal(ok.output_text, 'recovered');
-    assert.deepEqual(server.stats('limited'), { requests: 2, perStep: { 0: 2 } });
+    assert.deepEqual(counts(server.stats('limited')), { requests: 2, perStep: { 0: 2 } });
   });
 
   test("the client's own retries honour retry-after-ms and get through; reset re-arms the error", async () => {
     const retrying = new OpenAI({ apiKey: 'test', baseURL: server.baseURL, maxRetries: 2 });
     const ok = await retrying.chat.completions.create({ model: 'blip', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(ok.choices[0].message.content, 'back');
-    assert.deepEqual(server.stats('blip'), { requests: 3, perStep: { 0: 3 } });
+    assert.deepEqual(counts(server.stats('blip')), { requests: 3, perStep: { 0: 3 } });
     server.resetStats();
     await assert.rejects(client.chat.completions.create({ model: 'blip', messages: [{ role: 'user', content: 'hi' }] }), OpenAI.InternalServerError);
   });
@@ -264,9 +268,9 @@ describe('script selection, admin endpoints, malformed requests', () => {
     assert.equal(chat.choices[0].message.content, 'remote hi');
 
     const stats = (await (await fetch(`${admin}/stats`)).json()) as { scripts: Record<string, unknown> };
-    assert.deepEqual(stats.scripts.remote, { requests: 1, perStep: { 0: 1 } });
+    assert.deepEqual(counts(stats.scripts.remote), { requests: 1, perStep: { 0: 1 } });
     assert.equal((await fetch(`${admin}/reset`, { method: 'POST' })).status, 200);
-    assert.deepEqual(server.stats(), { requests: 0, perStep: {} });
+    assert.deepEqual(server.stats(), { requests: 0, perStep: {}, maxInputTokens: 0 });
 
     const bad = await fetch(`${admin}/scripts/remote`, { method: 'PUT', body: JSON.stringify({ steps: [{ mesage: 'typo' }] }) });
     assert.equal(bad.status, 400);
