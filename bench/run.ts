@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { Agent, SandboxAgent } from '../src/agents/agent';
 import { shell } from '../src/agents/capabilities';
@@ -199,12 +200,29 @@ async function snapshotFigures(stack: TestStack) {
   return { snapshotBytesPerTurn: round(state.snapshots.reduce((n, s) => n + s.bytes, 0) / turns), snapshotsPerTurn: round(state.snapshots.length / turns) };
 }
 
+/** One bare activity round trip on the same server: the floor under any activity-per-step design. */
+async function baselineFigures(stack: TestStack) {
+  const worker = await Worker.create({
+    connection: stack.connection,
+    taskQueue: queueFor('bench-baseline'),
+    workflowsPath: require.resolve('./baseline/workflow'),
+    activities: { noop: async () => 1 },
+  });
+  const n = 100;
+  return worker.runUntil(async () => {
+    const t0 = performance.now();
+    await stack.client(worker.options.taskQueue).temporal.workflow.execute('baseline', { taskQueue: worker.options.taskQueue, workflowId: queueFor('baseline'), args: [n] });
+    return { temporalActivityRoundTripMs: round((performance.now() - t0) / n) };
+  });
+}
+
 async function main() {
   const stack = await startTestStack();
   try {
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       at: new Date().toISOString(),
+      ...(await baselineFigures(stack)),
       ...(await functionToolFigures(stack)),
       ...(await sandboxFigures(stack)),
       ...(await snapshotFigures(stack)),

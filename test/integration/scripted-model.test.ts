@@ -267,7 +267,7 @@ describe('script selection, admin endpoints, malformed requests', () => {
     const chat = await client.chat.completions.create({ model: 'remote', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(chat.choices[0].message.content, 'remote hi');
 
-    const stats = (await (await fetch(`${admin}/stats`)).json()) as { scripts: Record<string, unknown> };
+    const stats = (await (await fetch(`${admin}/stats`)).json()) as { scripts: Record<string, { requests: number; perStep: Record<number, number> }> };
     assert.deepEqual(counts(stats.scripts.remote), { requests: 1, perStep: { 0: 1 } });
     assert.equal((await fetch(`${admin}/reset`, { method: 'POST' })).status, 200);
     assert.deepEqual(server.stats(), { requests: 0, perStep: {}, maxInputTokens: 0 });
