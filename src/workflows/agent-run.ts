@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentSpec, ToolSpec } from '../agents/spec';
-import type { CallModelResult, RunToolResult } from '../activities/types';
+import type { CallModelInput, CallModelResult, RunToolResult } from '../activities/types';
 import { localTools, model, onHost, quick, tools } from './activities';
 import { startConsolidation } from './consolidate-memory';
 import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
@@ -113,12 +113,17 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   );
   spec = await resolve(state.agent);
 
+  /** The conversation for an activity: what the blob store holds by ref, plus the items since. */
+  function conversation(): CallModelInput['history'] {
+    return { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) };
+  }
+
   async function callModel(): Promise<CallModelResult> {
     const args = () => ({
       spec,
       workflowId: info.workflowId,
       turn: state.turn,
-      history: { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) },
+      history: conversation(),
       instructionsSuffix: sandbox.instructionsSuffix(),
     });
     const summary = { summary: `model ${spec.model} · turn ${state.turn}` };
@@ -146,7 +151,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
         spec,
         workflowId: info.workflowId,
         turn: state.turn,
-        history: { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) },
+        history: conversation(),
         cut,
       },
     ]);
@@ -166,7 +171,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
       if (m.liveUpdate && session && !session.removed) {
         await onHost(session.taskQueue).syncMemory.executeWithOptions({ summary: 'memory sync' }, [{ session, memory: m }]);
       }
-      const history = { baseRef: cursor.ref, baseLength: cursor.length, delta: state.items.slice(cursor.length) };
+      const history = conversation();
       const pending = await model.extractMemory.executeWithOptions({ summary: 'memory extraction' }, [{ spec, workflowId: info.workflowId, history, memory: m }]);
       if (pending >= m.consolidateAfter) await startConsolidation(m);
     } catch (err) {
