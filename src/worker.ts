@@ -142,7 +142,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
 }
 
 /** The namespace's id: unique per cluster, unlike its name (every dev server has a `default`). */
-async function namespaceId(connection: NativeConnection, namespace: string): Promise<string> {
+/** The namespace's id: the `keel.scope` label of the sandboxes its workers create. */
+export async function namespaceId(connection: NativeConnection, namespace: string): Promise<string> {
   const described = await connection.workflowService.describeNamespace({ namespace });
   return described.namespaceInfo?.id ?? namespace;
 }

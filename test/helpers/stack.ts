@@ -18,7 +18,9 @@ import { startEmbeddedTemporal } from '../../src/dev/temporal';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { LocalMemoryStore } from '../../src/storage/memory-store';
-import { createWorker, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker';
+import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker';
+import { LABELS } from '../../src/sandbox/hardening';
+import Docker from 'dockerode';
 
 export interface TestStack {
   env?: TestWorkflowEnvironment;
@@ -83,10 +85,27 @@ export async function startTestStack(scripts: Record<string, Script> = {}): Prom
         ...options,
       }),
     async close() {
+      await removeSandboxesOf(connection);
       await model.close();
       await clientConnection.close();
       await connection.close();
       await env?.teardown();
     },
   };
+}
+
+/**
+ * Removes the sandboxes this test server's runs left behind (a run still going when the file ends, such as a
+ * background memory consolidation). Its namespace id is unique to the server, so other files' containers are safe.
+ */
+async function removeSandboxesOf(connection: NativeConnection): Promise<void> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch {
+    return; // no engine: nothing can have been left
+  }
+  const scope = await namespaceId(connection, 'default');
+  const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.scope}=${scope}`] } });
+  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
