@@ -3,6 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { createConnection } from 'node:net';
 import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import type { Agent } from './agents/agent';
@@ -51,6 +52,18 @@ async function connectClient(): Promise<KeelClient> {
   } catch {
     throw new KeelError('bad_usage', `cannot reach Temporal at ${address}: start the stack with \`npx keel dev\` or set TEMPORAL_ADDRESS`);
   }
+}
+
+/** Whether something accepts TCP connections at host:port (a running `keel dev`). */
+function reachable(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port: Number(port) });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
 }
 
 function waitForSignal(): Promise<void> {
@@ -132,13 +145,21 @@ async function main(argv: string[]): Promise<number> {
           usage('--context must be JSON');
         }
       }
-      const client = await connectClient();
-      const id = await client.startRun(agent, input, { id: values.id, context });
-      console.log(id);
-      if (!values.wait) return 0;
-      const result = await client.result(id);
-      console.log(typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput, null, 2));
-      return 0;
+      // With --wait and no server to talk to, run on an embedded stack for the length of the command.
+      const embedded = values.wait && !process.env.TEMPORAL_ADDRESS && !(await reachable('localhost:7233'))
+        ? await startDevStack({ agents: await loadAgents(values.agents), scripts: demoScripts, log: (l) => console.error(l) })
+        : undefined;
+      try {
+        const client = embedded?.client ?? (await connectClient());
+        const id = await client.startRun(agent, input, { id: values.id, context });
+        console.log(id);
+        if (!values.wait) return 0;
+        const result = await client.result(id);
+        console.log(typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput, null, 2));
+        return 0;
+      } finally {
+        await embedded?.close();
+      }
     }
     case 'approve':
     case 'reject':
