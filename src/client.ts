@@ -17,7 +17,7 @@ import {
   type AgentRunResult,
   type DecideResult,
 } from './workflows/messages';
-import { parseRunState, type RunState, type RunStatus } from './workflows/run-state';
+import { modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes';
 
 export interface KeelClientOptions {
@@ -210,27 +210,11 @@ export class KeelClient {
   }
 }
 
-
-/** Items recorded up to the end of turn `turn` (a turn = one model call and its tool results). */
+/** Items recorded up to the end of turn `turn`; a compaction summary stands for the turns it replaced, which can no longer be cut apart. */
 export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] {
-  // Turns are counted by model outputs: each maximal run of assistant items starts a turn; a compaction summary
-  // stands for the turns it replaced, which can no longer be cut apart.
-  let seen = 0;
-  let prevAssistant = false;
-  for (let i = 0; i < state.items.length; i++) {
-    const item = state.items[i];
-    if (item.type === 'compaction') {
-      seen += item.turns;
-      if (seen > turn) throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${seen} or later`);
-      prevAssistant = false;
-      continue;
-    }
-    const assistant = (item.type === 'message' && item.role === 'assistant') || item.type === 'tool_call';
-    if (assistant && !prevAssistant) {
-      seen++;
-      if (seen > turn) return state.items.slice(0, i);
-    }
-    prevAssistant = assistant;
-  }
-  return state.items;
+  const starts = turnStarts(state.items);
+  const compacted = modelTurns(state.items) - starts.length;
+  if (turn < compacted) throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${compacted} or later`);
+  const cut = starts[turn - compacted];
+  return cut === undefined ? state.items : state.items.slice(0, cut);
 }

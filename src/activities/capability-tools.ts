@@ -6,7 +6,7 @@
 import type { Capability, SandboxTool } from '../agents/capabilities';
 import type { StartedSandbox } from '../sandbox/types';
 import { materializeManifest } from './manifest';
-import { errorResult } from './tools';
+import { parseToolArguments } from './tools';
 import type { RunToolInput, RunToolResult } from './types';
 
 export async function runCapabilitySandboxTool(
@@ -16,16 +16,8 @@ export async function runCapabilitySandboxTool(
   found: { tool: SandboxTool; capability: Capability },
 ): Promise<RunToolResult> {
   const { tool, capability } = found;
-  let json: unknown;
-  try {
-    json = JSON.parse(args || '{}');
-  } catch (err) {
-    return errorResult(`Error: the arguments for ${tool.name} are not valid JSON (${(err as Error).message}).`);
-  }
-  const parsed = tool.parameters.safeParse(json);
-  if (!parsed.success) {
-    return errorResult(`Error: invalid arguments for ${tool.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
+  const parsed = parseToolArguments(tool.name, tool.parameters, args);
+  if (!parsed.ok) return parsed.result;
   const result = await tool.execute(parsed.data, {
     sandbox,
     data: input.sandboxSpec?.capabilityData?.[capability.name],

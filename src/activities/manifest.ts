@@ -11,20 +11,10 @@ import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { Manifest, ManifestEntry } from '../agents/manifest';
 import { KeelError } from '../errors';
-import { gitCheckout, insideDir } from '../storage/git-cache';
+import { gitCheckout, gitClone, insideDir } from '../storage/git-cache';
 import type { StartedSandbox } from '../sandbox/types';
 
 const CONCURRENCY = 4;
-
-function run(cmd: string, args: string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new KeelError('bad_usage', `${cmd} ${args.join(' ')} failed: ${stderr.trim()}`))));
-  });
-}
 
 /**
  * A tar of a host directory, with paths placed under `dest`. Buffered whole: streaming a slow producer into
@@ -68,8 +58,7 @@ async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: Ma
       }
       const tmp = await mkdtemp(path.join(tmpdir(), 'keel-git-'));
       try {
-        await run('git', ['clone', '--quiet', entry.url, tmp]);
-        if (entry.ref) await run('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', entry.ref], tmp);
+        await gitClone(entry.url, entry.ref, tmp);
         await sandbox.putArchive(await tarDirectory(tmp, clean));
       } finally {
         await rm(tmp, { recursive: true, force: true });

@@ -3,10 +3,10 @@
  * raw memory and rollout summary (phase 1), and store what the consolidation agent wrote (phase 2).
  */
 import { Context } from '@temporalio/activity';
-import { pack } from 'tar-stream';
-import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { file, type ManifestEntry } from '../agents/manifest';
 import { CONSOLIDATION_OUTPUT, EXTRACTION_OUTPUT, type MemorySpec } from '../agents/memory';
+import { materializeManifest } from './manifest';
 import type { AgentSpec } from '../agents/spec';
 import type { SandboxClient, StartedSandbox } from '../sandbox/types';
 import type { BlobStore } from '../storage/blob-store';
@@ -41,23 +41,15 @@ async function pendingRawMemories(store: MemoryStore, m: MemorySpec): Promise<nu
 
 /** Copies the memory folder into /workspace/memory (for consolidation: with the newest raw memories too). */
 export async function mountMemory(sandbox: StartedSandbox, store: MemoryStore, spec: MemorySpec): Promise<void> {
-  const files: { name: string; content: string }[] = [];
-  for (const name of [spec.layout.memory, spec.layout.summary]) files.push({ name, content: (await store.read(spec, name)) ?? '' });
+  const names = [spec.layout.memory, spec.layout.summary];
   if (spec.mode === 'consolidate') {
     for (const dir of [spec.layout.raw, spec.layout.rollouts]) {
-      for (const name of newest(await store.list(spec, dir), spec.maxRawMemories)) {
-        files.push({ name: `${dir}/${name}`, content: (await store.read(spec, `${dir}/${name}`)) ?? '' });
-      }
+      names.push(...newest(await store.list(spec, dir), spec.maxRawMemories).map((name) => `${dir}/${name}`));
     }
   }
-  const p = pack();
-  const dirs = new Set(['memory', ...files.filter((f) => f.name.includes('/')).map((f) => `memory/${f.name.split('/')[0]}`)]);
-  for (const d of dirs) p.entry({ name: d, type: 'directory', mode: 0o755, uid: 1000, gid: 1000 });
-  for (const f of files) p.entry({ name: `memory/${f.name}`, mode: 0o644, uid: 1000, gid: 1000 }, f.content);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p as unknown as Readable) chunks.push(c as Buffer);
-  await sandbox.putArchive(Buffer.concat(chunks));
+  const entries: Record<string, ManifestEntry> = {};
+  for (const name of names) entries[`memory/${name}`] = file((await store.read(spec, name)) ?? '');
+  await materializeManifest(sandbox, { entries });
 }
 
 export function memoryActivities(deps: MemoryDeps) {
@@ -73,7 +65,7 @@ export function memoryActivities(deps: MemoryDeps) {
       return true;
     },
 
-    /** Phase 1: raw memory, rollout summary and session log of one run. Returns how many raw memories exist. */
+    /** Phase 1: raw memory, rollout summary and session log of one run. Returns the raw memories not yet consolidated. */
     async extractMemory(input: { spec: AgentSpec; workflowId: string; history: CallModelInput['history']; memory: MemorySpec }): Promise<number> {
       const items = await loadHistory(deps.blobs, input.history);
       const m = input.memory;

@@ -14,7 +14,7 @@ import { renderFileTree } from '../sandbox/file-tree';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images';
 import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/types';
 import type { BlobStore } from '../storage/blob-store';
-import type { SandboxSession, SnapshotRef } from '../workflows/run-state';
+import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state';
 import { materializeManifest } from './manifest';
 import { runCapabilitySandboxTool } from './capability-tools';
 import type { AgentRegistry } from '../agents/registry';
@@ -22,7 +22,7 @@ import { mountMemory } from './memory';
 import type { MemoryStore } from '../storage/memory-store';
 import { crashPoint } from '../dev/crash-point';
 import { capText } from './text';
-import { errorResult, guardedCall, toolChecks } from './tools';
+import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
 
 export interface SandboxDeps {
@@ -102,12 +102,10 @@ export function sandboxActivities(deps: SandboxDeps) {
       spec: input.sandboxSpec as SandboxSpec,
       restoreSnapshot: session.lastSnapshot?.id,
     });
-    const from = session.lastSnapshot ? `the snapshot of turn ${session.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';
-    const lost = session.commandsSinceSnapshot ? ` ${session.commandsSinceSnapshot} command(s) run since then were lost and may need to be run again.` : '';
     return {
       sandbox: restored.sandbox,
       session: { ...restored.session, lastSnapshot: session.lastSnapshot },
-      notice: `[keel] The sandbox container was lost; the workspace was restored from ${from}.${lost}`,
+      notice: restoredNotice('container', session),
     };
   }
 
@@ -117,17 +115,9 @@ export function sandboxActivities(deps: SandboxDeps) {
     if (capabilityTool) return runCapabilitySandboxTool(sandbox, input, args, capabilityTool);
     const schema = sandboxToolSchemas[name];
     if (!schema) return errorResult(`Error: there is no sandbox tool named '${name}'.`);
-    let json: unknown;
-    try {
-      json = JSON.parse(args || '{}');
-    } catch (err) {
-      return errorResult(`Error: the arguments for ${name} are not valid JSON (${(err as Error).message}).`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      return errorResult(`Error: invalid arguments for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-    }
-    const a = parsed.data as unknown as Record<string, never>;
+    const parsed = parseToolArguments<unknown>(name, schema, args);
+    if (!parsed.ok) return parsed.result;
+    const a = parsed.data as Record<string, never>;
     const ctx = Context.current();
     switch (name) {
       case 'exec_command': {

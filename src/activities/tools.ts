@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { AgentRegistry } from '../agents/registry';
+import type { z } from 'zod';
 import type { FunctionTool } from '../agents/tool';
 import type { ToolGuardrail } from '../agents/guardrails';
 import type { BlobStore } from '../storage/blob-store';
@@ -31,6 +32,23 @@ export function stringifyOutput(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/**
+ * The model's arguments for a tool, parsed and validated; bad ones become the error result the model reads.
+ * Shared by function tools, built-in sandbox tools and capability sandbox tools.
+ */
+export function parseToolArguments<T>(tool: string, schema: z.ZodType<T>, args: string): { ok: true; data: T } | { ok: false; result: RunToolResult } {
+  let json: unknown;
+  try {
+    json = JSON.parse(args || '{}');
+  } catch (err) {
+    return { ok: false, result: errorResult(`Error: the arguments for ${tool} are not valid JSON (${(err as Error).message}). Call it again with a JSON object.`) };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return { ok: false, result: errorResult(`Error: invalid arguments for ${tool}: ${issues}`) };
 }
 
 /** A tool's guardrails as the checks `guardedCall` runs. */
@@ -68,17 +86,8 @@ export async function guardedCall(
 }
 
 async function executeFunctionTool(tool: FunctionTool, input: RunToolInput, args: string): Promise<RunToolResult> {
-  let json: unknown;
-  try {
-    json = JSON.parse(args || '{}');
-  } catch (err) {
-    return errorResult(`Error: the arguments for ${tool.name} are not valid JSON (${(err as Error).message}). Call it again with a JSON object.`);
-  }
-  const parsed = tool.parameters.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return errorResult(`Error: invalid arguments for ${tool.name}: ${issues}`);
-  }
+  const parsed = parseToolArguments(tool.name, tool.parameters, args);
+  if (!parsed.ok) return parsed.result;
   try {
     const value = await tool.execute(parsed.data, {
       workflowId: input.workflowId,

@@ -39,8 +39,6 @@ const inFlight = new Map<string, Promise<string>>();
 
 /** A checkout of `url` at `ref` (default branch when absent), cloned once per worker and reused. */
 export function gitCheckout(url: string, ref?: string, cacheDir = gitCacheDir()): Promise<string> {
-  if (url.startsWith('-')) return Promise.reject(new KeelError('bad_usage', `bad git url '${url}'`));
-  if (ref?.startsWith('-')) return Promise.reject(new KeelError('bad_usage', `bad git ref '${ref}'`));
   const key = createHash('sha256').update(`${url}\0${ref ?? ''}`).digest('hex').slice(0, 24);
   const dir = path.join(cacheDir, key);
   let pending = inFlight.get(dir);
@@ -57,8 +55,7 @@ async function checkout(url: string, ref: string | undefined, dir: string): Prom
   // Clone beside the final folder and rename, so another process never sees a half-made checkout.
   const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   try {
-    await git(['clone', '--quiet', '--', url, tmp]);
-    if (ref) await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref, '--'], tmp);
+    await gitClone(url, ref, tmp);
     await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
       if (!(await exists(path.join(dir, '.git')))) throw err; // someone else won the race: use theirs
     });
@@ -66,6 +63,14 @@ async function checkout(url: string, ref: string | undefined, dir: string): Prom
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Clones `url` into `dir` (a new or empty folder) and checks out `ref` when given. */
+export async function gitClone(url: string, ref: string | undefined, dir: string): Promise<void> {
+  if (url.startsWith('-')) throw new KeelError('bad_usage', `bad git url '${url}'`);
+  if (ref?.startsWith('-')) throw new KeelError('bad_usage', `bad git ref '${ref}'`);
+  await git(['clone', '--quiet', '--', url, dir]);
+  if (ref) await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref, '--'], dir);
 }
 
 /** The commit a checkout is at. */

@@ -227,3 +227,12 @@ export function compactionCut(items: RunItem[], keepRecentTurns: number): number
   if (starts.length <= keepRecentTurns) return 0;
   return starts[starts.length - keepRecentTurns];
 }
+
+/** What the model is told when its workspace came back from a snapshot because the container or its host was lost. */
+export function restoredNotice(lost: 'container' | 'host', session: SandboxSession): string {
+  const from = session.lastSnapshot ? `the snapshot of turn ${session.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';
+  const commands = session.commandsSinceSnapshot
+    ? ` ${session.commandsSinceSnapshot} command(s) run since then were lost and may need to be run again.`
+    : '';
+  return `[keel] The sandbox ${lost} was lost; the workspace was restored from ${from}.${commands}`;
+}

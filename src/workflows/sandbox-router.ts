@@ -8,10 +8,12 @@ import { ActivityFailure, TimeoutFailure, log } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec';
 import type { RunToolInput, RunToolResult } from '../activities/types';
 import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities';
-import type { RunState } from './run-state';
+import { restoredNotice, type RunState, type SandboxSession } from './run-state';
+import type { MemorySpec } from '../agents/memory';
 
 export class SandboxRouter {
   private spec?: SandboxSpec;
+  private memory?: MemorySpec;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -42,19 +44,16 @@ export class SandboxRouter {
   async ensure(agent: AgentSpec, restoreSnapshot?: string): Promise<void> {
     if (!agent.sandbox) return;
     this.spec = agent.sandbox;
+    this.memory = agent.memory;
     if (this.state.sandbox && !this.state.sandbox.removed) return;
-    this.state.sandbox = await quick.createSandbox.executeWithOptions(
-      { summary: `sandbox ${agent.sandbox.image}`, startToCloseTimeout: '10 minutes' },
-      [
-        {
-          workflowId: this.workflowId,
-          runId: this.runId,
-          spec: agent.sandbox,
-          restoreSnapshot: restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id,
-          memory: agent.memory,
-        },
-      ],
-    );
+    this.state.sandbox = await this.create(`sandbox ${agent.sandbox.image}`, restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
+  }
+
+  /** A new container on whichever worker picks this up, from the manifest or a snapshot. */
+  private create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
+    return quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [
+      { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory },
+    ]);
   }
 
   /** Runs a sandbox tool on the container's host, one at a time. */
@@ -93,14 +92,9 @@ export class SandboxRouter {
   private async moveHost(): Promise<string> {
     const lost = this.state.sandbox!;
     log.warn('sandbox host lost; restoring on another host', { host: lost.host, snapshot: lost.lastSnapshot?.id });
-    this.state.sandbox = await quick.createSandbox.executeWithOptions(
-      { summary: 'sandbox restore (host lost)', startToCloseTimeout: '10 minutes' },
-      [{ workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot: lost.lastSnapshot?.id }],
-    );
+    this.state.sandbox = await this.create('sandbox restore (host lost)', lost.lastSnapshot?.id);
     this.state.sandbox.lastSnapshot = lost.lastSnapshot;
-    const from = lost.lastSnapshot ? `the snapshot of turn ${lost.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';
-    const lostCmds = lost.commandsSinceSnapshot ? ` ${lost.commandsSinceSnapshot} command(s) run since then were lost and may need to be run again.` : '';
-    return `[keel] The sandbox host was lost; the workspace was restored from ${from}.${lostCmds}`;
+    return restoredNotice('host', lost);
   }
 
   /** Snapshots /workspace; failures are logged, not fatal (the previous snapshot still stands). */
