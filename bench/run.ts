@@ -6,17 +6,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
-import { Agent, SandboxAgent } from '../src/agents/agent';
-import { shell } from '../src/agents/capabilities';
-import { tool } from '../src/agents/tool';
-import { DockerSandboxClient } from '../src/sandbox/docker';
-import { LocalSnapshotStore } from '../src/sandbox/snapshots';
-import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack';
-import { crashAgents } from '../test/helpers/crash-agents';
-import { eventMs, WorkerProcesses } from '../test/helpers/crash';
-import { historyBytes, historyChain } from '../test/helpers/history';
-import { waitFor } from '../test/helpers/runs';
-import { sandboxWorker } from '../test/helpers/sandbox';
+import { siblingModule } from '../src/module-path.js';
+import { Agent, SandboxAgent } from '../src/agents/agent.js';
+import { shell } from '../src/agents/capabilities.js';
+import { tool } from '../src/agents/tool.js';
+import { DockerSandboxClient } from '../src/sandbox/docker.js';
+import { LocalSnapshotStore } from '../src/sandbox/snapshots.js';
+import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
+import { crashAgents } from '../test/helpers/crash-agents.js';
+import { eventMs, WorkerProcesses } from '../test/helpers/crash.js';
+import { historyBytes, historyChain } from '../test/helpers/history.js';
+import { waitFor } from '../test/helpers/runs.js';
+import { sandboxWorker } from '../test/helpers/sandbox.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -205,7 +206,7 @@ async function baselineFigures(stack: TestStack) {
   const worker = await Worker.create({
     connection: stack.connection,
     taskQueue: queueFor('bench-baseline'),
-    workflowsPath: require.resolve('./baseline/workflow'),
+    workflowsPath: siblingModule(import.meta.url, './baseline/workflow.js'),
     activities: { noop: async () => 1 },
   });
   const n = 100;
@@ -229,7 +230,7 @@ async function main() {
       ...(await resumeAfterKillFigures(stack)),
     };
     console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
-    const out = path.join(__dirname, 'results', 'latest.json');
+    const out = path.join(import.meta.dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
     console.log(`written to ${out}`);

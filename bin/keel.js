@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// `npx keel`: runs the TypeScript CLI through tsx (a runtime dependency), so no build step is needed.
-require('tsx/cjs');
-require('../src/cli.ts').runCli(process.argv.slice(2));
+// `npx keel`: the built CLI (dist/). In a checkout without a build, `npm run keel -- ...` runs the sources through tsx.
+import { runCli } from '../dist/cli.js';
+
+runCli(process.argv.slice(2));

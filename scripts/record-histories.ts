@@ -12,17 +12,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { Agent, SandboxAgent } from '../src/agents/agent';
-import { filesystem, shell } from '../src/agents/capabilities';
-import { file } from '../src/agents/manifest';
-import { tool } from '../src/agents/tool';
-import type { KeelClient } from '../src/client';
-import { historyChain, historyToObject } from '../test/helpers/history';
-import { waitFor, waitForStatus } from '../test/helpers/runs';
-import { isRunning, sandboxWorker } from '../test/helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack';
+import { Agent, SandboxAgent } from '../src/agents/agent.js';
+import { filesystem, shell } from '../src/agents/capabilities.js';
+import { file } from '../src/agents/manifest.js';
+import { tool } from '../src/agents/tool.js';
+import type { KeelClient } from '../src/client.js';
+import { historyChain, historyToObject } from '../test/helpers/history.js';
+import { waitFor, waitForStatus } from '../test/helpers/runs.js';
+import { isRunning, sandboxWorker } from '../test/helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
 
-const OUT = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
+const OUT = path.resolve(import.meta.dirname, '..', 'test', 'fixtures', 'histories');
 
 const weather = tool({
   name: 'get_weather',

@@ -6,15 +6,15 @@ import * as path from 'node:path';
 import { createConnection } from 'node:net';
 import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
-import type { Agent } from './agents/agent';
-import { KeelClient, RunFailedError } from './client';
-import { runDemo } from './demo/run-demo';
-import { demoAgents } from './demo/agents';
-import { demoScripts } from './demo/scripts';
-import { startDevStack, webUiLink } from './dev/stack';
-import { KeelError } from './errors';
-import { createWorker } from './worker';
-import type { RunStatus } from './workflows/run-state';
+import type { Agent } from './agents/agent.js';
+import { KeelClient, RunFailedError } from './client.js';
+import { runDemo } from './demo/run-demo.js';
+import { demoAgents } from './demo/agents.js';
+import { demoScripts } from './demo/scripts.js';
+import { startDevStack, webUiLink } from './dev/stack.js';
+import { KeelError } from './errors.js';
+import { createWorker } from './worker.js';
+import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
   dev                                   run the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground
@@ -235,4 +235,3 @@ export function runCli(argv: string[]): void {
   );
 }
 
-if (require.main === module) runCli(process.argv.slice(2));

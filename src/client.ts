@@ -5,9 +5,9 @@
  */
 import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { Agent } from './agents/agent';
-import { KeelError } from './errors';
-import { ulid } from './dev/ulid';
+import type { Agent } from './agents/agent.js';
+import { KeelError } from './errors.js';
+import { ulid } from './dev/ulid.js';
 import {
   DEFAULT_TASK_QUEUE,
   WORKFLOW_TYPE,
@@ -16,9 +16,9 @@ import {
   type AgentRunInput,
   type AgentRunResult,
   type DecideResult,
-} from './workflows/messages';
-import { modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state';
-import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes';
+} from './workflows/messages.js';
+import { modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
+import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {
   connection?: ConnectionLike;

@@ -8,17 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import OpenAI from 'openai';
-import type { Agent } from './agents/agent';
-import { AgentRegistry } from './agents/registry';
-import { createActivities } from './activities';
-import type { ModelApi } from './activities/model';
-import { keelPaths } from './dev/paths';
-import { DockerSandboxClient } from './sandbox/docker';
-import { LocalSnapshotStore } from './sandbox/snapshots';
-import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types';
-import { LocalBlobStore, type BlobStore } from './storage/blob-store';
-import { LocalMemoryStore, type MemoryStore } from './storage/memory-store';
-import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+import type { Agent } from './agents/agent.js';
+import { AgentRegistry } from './agents/registry.js';
+import { createActivities } from './activities/index.js';
+import type { ModelApi } from './activities/model.js';
+import { keelPaths } from './dev/paths.js';
+import { DockerSandboxClient } from './sandbox/docker.js';
+import { LocalSnapshotStore } from './sandbox/snapshots.js';
+import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
+import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
+import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
+import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
+import { siblingModule } from './module-path.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -75,7 +76,7 @@ const HEARTBEAT_THROTTLE = '2 seconds';
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: siblingModule(import.meta.url, './workflows/index.js'), logger: quietLogger });
   return bundle;
 }
 

@@ -3,11 +3,11 @@
  * validated against the tool's schema, then its `execute` against the run's container, with the data its
  * capability's `resolve` hook pinned in the AgentSpec.
  */
-import type { Capability, SandboxTool } from '../agents/capabilities';
-import type { StartedSandbox } from '../sandbox/types';
-import { materializeManifest } from './manifest';
-import { parseToolArguments } from './tools';
-import type { RunToolInput, RunToolResult } from './types';
+import type { Capability, SandboxTool } from '../agents/capabilities.js';
+import type { StartedSandbox } from '../sandbox/types.js';
+import { materializeManifest } from './manifest.js';
+import { parseToolArguments } from './tools.js';
+import type { RunToolInput, RunToolResult } from './types.js';
 
 export async function runCapabilitySandboxTool(
   sandbox: StartedSandbox,

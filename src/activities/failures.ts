@@ -3,7 +3,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
-import { KeelError, ModelError } from '../errors';
+import { KeelError, ModelError } from '../errors.js';
 
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 

@@ -2,9 +2,9 @@
  * Guardrail activities. Each guardrail's outcome becomes a RunState item; the first tripwire is reported to the
  * workflow, which ends the run with the matching typed failure.
  */
-import type { AgentRegistry } from '../agents/registry';
-import type { GuardrailItem } from '../workflows/run-state';
-import type { GuardrailsInput, GuardrailsResult, ToolTripwire } from './types';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { GuardrailItem } from '../workflows/run-state.js';
+import type { GuardrailsInput, GuardrailsResult, ToolTripwire } from './types.js';
 
 interface Outcome {
   tripwire?: boolean;

@@ -3,18 +3,18 @@
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
 import type OpenAI from 'openai';
-import type { AgentRegistry } from '../agents/registry';
-import type { SandboxClient, SnapshotStore } from '../sandbox/types';
-import type { BlobStore } from '../storage/blob-store';
-import type { MemoryStore } from '../storage/memory-store';
-import { memoryActivities } from './memory';
-import { withFailureMapping } from './failures';
-import { guardrailActivities } from './guardrails';
-import { createModelRequest, modelActivities, type ModelApi } from './model';
-import { sandboxActivities } from './sandbox';
-import { functionToolActivity } from './tools';
-import { offload } from './text';
-import type { RunToolInput, RunToolResult } from './types';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { MemoryStore } from '../storage/memory-store.js';
+import { memoryActivities } from './memory.js';
+import { withFailureMapping } from './failures.js';
+import { guardrailActivities } from './guardrails.js';
+import { createModelRequest, modelActivities, type ModelApi } from './model.js';
+import { sandboxActivities } from './sandbox.js';
+import { functionToolActivity } from './tools.js';
+import { offload } from './text.js';
+import type { RunToolInput, RunToolResult } from './types.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;

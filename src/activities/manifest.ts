@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import type { Manifest, ManifestEntry } from '../agents/manifest';
-import { KeelError } from '../errors';
-import { gitCheckout, gitClone, insideDir } from '../storage/git-cache';
-import type { StartedSandbox } from '../sandbox/types';
+import type { Manifest, ManifestEntry } from '../agents/manifest.js';
+import { KeelError } from '../errors.js';
+import { gitCheckout, gitClone, insideDir } from '../storage/git-cache.js';
+import type { StartedSandbox } from '../sandbox/types.js';
 
 const CONCURRENCY = 4;
 

@@ -4,17 +4,17 @@
  */
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { file, type ManifestEntry } from '../agents/manifest';
-import { CONSOLIDATION_OUTPUT, EXTRACTION_OUTPUT, type MemorySpec } from '../agents/memory';
-import { materializeManifest } from './manifest';
-import type { AgentSpec } from '../agents/spec';
-import type { SandboxClient, StartedSandbox } from '../sandbox/types';
-import type { BlobStore } from '../storage/blob-store';
-import type { MemoryStore } from '../storage/memory-store';
-import type { SandboxSession } from '../workflows/run-state';
-import { loadHistory, type ModelRequest } from './model';
-import { transcript } from './model-format';
-import type { CallModelInput } from './types';
+import { file, type ManifestEntry } from '../agents/manifest.js';
+import { CONSOLIDATION_OUTPUT, EXTRACTION_OUTPUT, type MemorySpec } from '../agents/memory.js';
+import { materializeManifest } from './manifest.js';
+import type { AgentSpec } from '../agents/spec.js';
+import type { SandboxClient, StartedSandbox } from '../sandbox/types.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { MemoryStore } from '../storage/memory-store.js';
+import type { SandboxSession } from '../workflows/run-state.js';
+import { loadHistory, type ModelRequest } from './model.js';
+import { transcript } from './model-format.js';
+import type { CallModelInput } from './types.js';
 
 export interface MemoryDeps {
   memory: MemoryStore;

@@ -3,8 +3,8 @@
  * Typed against the `openai` package so a mismatch with the real API is a compile error.
  */
 import type OpenAI from 'openai';
-import type { AgentSpec } from '../agents/spec';
-import type { RunItem } from '../workflows/run-state';
+import type { AgentSpec } from '../agents/spec.js';
+import type { RunItem } from '../workflows/run-state.js';
 
 type ResponseInput = OpenAI.Responses.ResponseInputItem;
 type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;

@@ -5,13 +5,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
-import type { AgentRegistry } from '../agents/registry';
-import type { BlobStore } from '../storage/blob-store';
-import type { RunItem } from '../workflows/run-state';
-import { toModelError } from './failures';
-import { offload } from './text';
-import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format';
-import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { RunItem } from '../workflows/run-state.js';
+import { toModelError } from './failures.js';
+import { offload } from './text.js';
+import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
+import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
 export type ModelApi = 'responses' | 'chat';
 

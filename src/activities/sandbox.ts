@@ -5,25 +5,25 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { sandboxToolSchemas } from '../agents/sandbox-tools';
-import type { SandboxToolName } from '../agents/capabilities';
-import type { SandboxSpec } from '../agents/spec';
-import { SandboxError } from '../errors';
-import { applyPatch, PatchError } from '../sandbox/apply-patch';
-import { renderFileTree } from '../sandbox/file-tree';
-import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images';
-import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/types';
-import type { BlobStore } from '../storage/blob-store';
-import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state';
-import { materializeManifest } from './manifest';
-import { runCapabilitySandboxTool } from './capability-tools';
-import type { AgentRegistry } from '../agents/registry';
-import { mountMemory } from './memory';
-import type { MemoryStore } from '../storage/memory-store';
-import { crashPoint } from '../dev/crash-point';
-import { capText } from './text';
-import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools';
-import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types';
+import { sandboxToolSchemas } from '../agents/sandbox-tools.js';
+import type { SandboxToolName } from '../agents/capabilities.js';
+import type { SandboxSpec } from '../agents/spec.js';
+import { SandboxError } from '../errors.js';
+import { applyPatch, PatchError } from '../sandbox/apply-patch.js';
+import { renderFileTree } from '../sandbox/file-tree.js';
+import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
+import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
+import { materializeManifest } from './manifest.js';
+import { runCapabilitySandboxTool } from './capability-tools.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import { mountMemory } from './memory.js';
+import type { MemoryStore } from '../storage/memory-store.js';
+import { crashPoint } from '../dev/crash-point.js';
+import { capText } from './text.js';
+import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools.js';
+import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 
 export interface SandboxDeps {
   sandboxes: SandboxClient;

@@ -2,7 +2,7 @@
  * Keeps large text out of the model's context and out of workflow history: head and tail stay, the whole goes
  * to the blob store and the marker names its ref.
  */
-import type { BlobStore } from '../storage/blob-store';
+import type { BlobStore } from '../storage/blob-store.js';
 
 export async function capText(text: string, maxBytes: number, blobs: BlobStore): Promise<string> {
   const bytes = Buffer.byteLength(text);

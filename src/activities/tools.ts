@@ -4,14 +4,14 @@
  * error result the model can read and correct.
  */
 import { Context } from '@temporalio/activity';
-import type { AgentRegistry } from '../agents/registry';
+import type { AgentRegistry } from '../agents/registry.js';
 import type { z } from 'zod';
-import type { FunctionTool } from '../agents/tool';
-import type { ToolGuardrail } from '../agents/guardrails';
-import type { BlobStore } from '../storage/blob-store';
-import { runChecks } from './guardrails';
-import { capText } from './text';
-import type { RunToolInput, RunToolResult } from './types';
+import type { FunctionTool } from '../agents/tool.js';
+import type { ToolGuardrail } from '../agents/guardrails.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { runChecks } from './guardrails.js';
+import { capText } from './text.js';
+import type { RunToolInput, RunToolResult } from './types.js';
 
 export interface ToolDeps {
   registry: AgentRegistry;

@@ -2,9 +2,9 @@
  * Inputs and results of activities: the contract between the workflow and the worker. Types only, so
  * workflow code can import them.
  */
-import type { MemorySpec } from '../agents/memory';
-import type { AgentSpec } from '../agents/spec';
-import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state';
+import type { MemorySpec } from '../agents/memory.js';
+import type { AgentSpec } from '../agents/spec.js';
+import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state.js';
 
 export interface CallModelInput {
   spec: AgentSpec;

@@ -3,11 +3,11 @@
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
 import type { z } from 'zod';
-import type { Capability } from './capabilities';
-import type { InputGuardrail, OutputGuardrail } from './guardrails';
-import type { Manifest } from './manifest';
-import type { FunctionTool } from './tool';
-import type { SandboxLimits } from '../sandbox/types';
+import type { Capability } from './capabilities.js';
+import type { InputGuardrail, OutputGuardrail } from './guardrails.js';
+import type { Manifest } from './manifest.js';
+import type { FunctionTool } from './tool.js';
+import type { SandboxLimits } from '../sandbox/types.js';
 
 export interface RunContext {
   agent: string;

@@ -2,14 +2,14 @@
  * Capabilities bundle what an agent can do in its sandbox: tools, guidance for the instructions, workspace
  * entries. Built-ins (filesystem, shell) and user capabilities go through the same hooks.
  */
-import type { ApprovalSetting } from './approval';
-import type { ToolGuardrail } from './guardrails';
-import type { CompactionSpec } from './compaction';
-import type { MemoryOptions } from './memory';
-import type { ManifestEntry } from './manifest';
-import type { FunctionTool } from './tool';
+import type { ApprovalSetting } from './approval.js';
+import type { ToolGuardrail } from './guardrails.js';
+import type { CompactionSpec } from './compaction.js';
+import type { MemoryOptions } from './memory.js';
+import type { ManifestEntry } from './manifest.js';
+import type { FunctionTool } from './tool.js';
 import type { z } from 'zod';
-import type { StartedSandbox } from '../sandbox/types';
+import type { StartedSandbox } from '../sandbox/types.js';
 
 /** Tools implemented by Keel against the run's sandbox. */
 export type SandboxToolName = 'exec_command' | 'read_file' | 'write_file' | 'list_dir' | 'apply_patch' | 'view_image';

@@ -3,7 +3,7 @@
  * summary. The replaced items go to the blob store (the compaction item keeps their ref), so nothing is lost
  * for audit, and workflow history stays small.
  */
-import type { Capability } from './capabilities';
+import type { Capability } from './capabilities.js';
 
 export interface CompactionOptions {
   /** Compact when the last model call's context (input + output tokens) passes this. */

@@ -2,9 +2,9 @@
  * The built-in consolidation agent of phase 2: it works in a sandbox over a memory folder (MEMORY.md, the
  * summary, the newest raw memories and rollout summaries) and answers with the rewritten files.
  */
-import { SandboxAgent } from './agent';
-import { filesystem, shell } from './capabilities';
-import { CONSOLIDATION_OUTPUT, CONSOLIDATOR_AGENT } from './memory';
+import { SandboxAgent } from './agent.js';
+import { filesystem, shell } from './capabilities.js';
+import { CONSOLIDATION_OUTPUT, CONSOLIDATOR_AGENT } from './memory.js';
 
 export const consolidatorAgent = new SandboxAgent({
   name: CONSOLIDATOR_AGENT,

@@ -5,8 +5,8 @@
  * runs a consolidation agent in a sandbox that rewrites MEMORY.md and memory_summary.md.
  */
 import { z } from 'zod';
-import type { RunContext } from './agent';
-import type { Capability } from './capabilities';
+import type { RunContext } from './agent.js';
+import type { Capability } from './capabilities.js';
 
 export interface MemoryLayout {
   memory: string;

@@ -3,17 +3,17 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { KeelError } from '../errors';
-import { Agent, SandboxAgent, type RunContext } from './agent';
-import { approvalSpecOf } from './approval';
-import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities';
-import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails';
-import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools';
-import type { AgentSpec, ToolSpec } from './spec';
-import type { FunctionTool } from './tool';
-import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory';
-import { consolidatorAgent } from './memory-consolidator';
-import type { MemoryStore } from '../storage/memory-store';
+import { KeelError } from '../errors.js';
+import { Agent, SandboxAgent, type RunContext } from './agent.js';
+import { approvalSpecOf } from './approval.js';
+import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities.js';
+import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails.js';
+import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools.js';
+import type { AgentSpec, ToolSpec } from './spec.js';
+import type { FunctionTool } from './tool.js';
+import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
+import { consolidatorAgent } from './memory-consolidator.js';
+import type { MemoryStore } from '../storage/memory-store.js';
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';

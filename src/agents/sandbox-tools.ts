@@ -3,7 +3,7 @@
  * arguments against the same schemas that the model is shown.
  */
 import { z } from 'zod';
-import type { SandboxToolName } from './capabilities';
+import type { SandboxToolName } from './capabilities.js';
 
 export const sandboxToolSchemas = {
   exec_command: z.object({

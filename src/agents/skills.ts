@@ -12,10 +12,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { KeelError } from '../errors';
-import { gitCheckout, gitHead, insideDir } from '../storage/git-cache';
-import { sandboxTool, type Capability } from './capabilities';
-import { localDir, type ManifestEntry } from './manifest';
+import { KeelError } from '../errors.js';
+import { gitCheckout, gitHead, insideDir } from '../storage/git-cache.js';
+import { sandboxTool, type Capability } from './capabilities.js';
+import { localDir, type ManifestEntry } from './manifest.js';
 
 /** Where skills go in the workspace. */
 export const SKILLS_DIR = 'skills';

@@ -2,12 +2,12 @@
  * AgentSpec: the serializable snapshot of an agent definition that a run works from. Types only, so workflow
  * code can import it without pulling in user code or Node APIs.
  */
-import type { ApprovalSpec } from './approval';
-import type { CompactionSpec } from './compaction';
-import type { MemorySpec } from './memory';
-import type { ModelSettings, ApprovalTimeout } from './agent';
-import type { Manifest } from './manifest';
-import type { SandboxLimits } from '../sandbox/types';
+import type { ApprovalSpec } from './approval.js';
+import type { CompactionSpec } from './compaction.js';
+import type { MemorySpec } from './memory.js';
+import type { ModelSettings, ApprovalTimeout } from './agent.js';
+import type { Manifest } from './manifest.js';
+import type { SandboxLimits } from '../sandbox/types.js';
 
 export type ToolKind = 'function' | 'sandbox' | 'handoff';
 

@@ -3,8 +3,8 @@
  * The workflow only ever sees a tool's JSON schema and approval setting (see spec.ts).
  */
 import type { z } from 'zod';
-import type { ApprovalSetting } from './approval';
-import type { ToolGuardrail } from './guardrails';
+import type { ApprovalSetting } from './approval.js';
+import type { ToolGuardrail } from './guardrails.js';
 
 /** What a tool's `execute` gets besides its arguments. */
 export interface ToolContext {

@@ -2,12 +2,12 @@
  * `keel demo` / `npm run demo`: start the embedded stack, run the weather agent and the sandbox fixer agent to
  * completion, print what happened with links into the Web UI, shut down.
  */
-import { RunFailedError } from '../client';
-import { startDevStack, webUiLink, type DevStack } from '../dev/stack';
-import type { RunState } from '../workflows/run-state';
-import { DEMO_REPO_DIR, demoAgents, fixerAgent, weatherAgent } from './agents';
-import { demoScripts } from './scripts';
-import { seedDemoRepo } from './seed';
+import { RunFailedError } from '../client.js';
+import { startDevStack, webUiLink, type DevStack } from '../dev/stack.js';
+import type { RunState } from '../workflows/run-state.js';
+import { DEMO_REPO_DIR, demoAgents, fixerAgent, weatherAgent } from './agents.js';
+import { demoScripts } from './scripts.js';
+import { seedDemoRepo } from './seed.js';
 
 function report(stack: DevStack, state: RunState): void {
   console.log(`  run id:       ${state.runId}`);

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { KeelError } from '../errors';
+import { KeelError } from '../errors.js';
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
 const count = z.number().int().min(0);

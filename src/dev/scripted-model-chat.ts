@@ -7,8 +7,8 @@ import type {
   ChatCompletionChunk,
   ChatCompletionMessageFunctionToolCall,
 } from 'openai/resources/chat/completions';
-import { stepText, stepUsage, textDeltas } from './script';
-import { scriptedCallId, type ScriptedAnswer } from './scripted-model-responses';
+import { stepText, stepUsage, textDeltas } from './script.js';
+import { scriptedCallId, type ScriptedAnswer } from './scripted-model-responses.js';
 
 function toolCalls(answer: ScriptedAnswer): ChatCompletionMessageFunctionToolCall[] {
   return (answer.step.toolCalls ?? []).map((call, i) => ({

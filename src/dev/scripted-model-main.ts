@@ -4,9 +4,9 @@
  * A `--script path.json` without a name loads it as `default`. More scripts can be PUT to `/_keel/scripts/<name>`.
  */
 import { parseArgs } from 'node:util';
-import { KeelError } from '../errors';
-import { loadScriptFile, type Script } from './script';
-import { startScriptedModelServer } from './scripted-model';
+import { KeelError } from '../errors.js';
+import { loadScriptFile, type Script } from './script.js';
+import { startScriptedModelServer } from './scripted-model.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -12,7 +12,7 @@ import type {
   ResponseTextConfig,
   Tool,
 } from 'openai/resources/responses/responses';
-import { stepText, stepUsage, textDeltas, type ScriptStep } from './script';
+import { stepText, stepUsage, textDeltas, type ScriptStep } from './script.js';
 
 /** A `Response` as sent on the wire (`output_text` is a convenience the SDK adds on the client side). */
 export type WireResponse = Omit<Response, 'output_text'>;

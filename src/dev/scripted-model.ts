@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildChatCompletion, chatCompletionChunks } from './scripted-model-chat';
-import { buildResponse, responseStreamEvents, type ScriptedAnswer } from './scripted-model-responses';
-import { KeelError } from '../errors';
-import { countModelTurns, parseScript, stepUsage, type Script } from './script';
+import { buildChatCompletion, chatCompletionChunks } from './scripted-model-chat.js';
+import { buildResponse, responseStreamEvents, type ScriptedAnswer } from './scripted-model-responses.js';
+import { KeelError } from '../errors.js';
+import { countModelTurns, parseScript, stepUsage, type Script } from './script.js';
 
 export interface ScriptedModelServerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */

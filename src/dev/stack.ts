@@ -6,12 +6,12 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
-import type { Agent } from '../agents/agent';
-import { KeelClient } from '../client';
-import { createWorker, type KeelWorker } from '../worker';
-import type { Script } from './script';
-import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model';
-import { startEmbeddedTemporal } from './temporal';
+import type { Agent } from '../agents/agent.js';
+import { KeelClient } from '../client.js';
+import { createWorker, type KeelWorker } from '../worker.js';
+import type { Script } from './script.js';
+import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model.js';
+import { startEmbeddedTemporal } from './temporal.js';
 
 export interface DevStack {
   client: KeelClient;

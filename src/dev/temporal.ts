@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { keelPaths } from './paths';
+import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { keelPaths } from './paths.js';
 
 /** The `temporal` binary: TEMPORAL_CLI_PATH, then the one set-up placed under .keel/bin, then PATH. */
 export function findTemporalCli(): string | undefined {

@@ -2,7 +2,7 @@
  * Turns dockerode's HTTP-ish errors into SandboxErrors, so callers branch on `sandbox_gone` (the container is
  * removed or stopped: restore from a snapshot) versus `sandbox_unavailable` (the engine does not answer: retry).
  */
-import { SandboxError } from '../errors';
+import { SandboxError } from '../errors.js';
 
 interface DockerishError {
   statusCode?: number;

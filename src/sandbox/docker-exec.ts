@@ -5,11 +5,11 @@
  */
 import type Docker from 'dockerode';
 import type { Duplex, Readable } from 'node:stream';
-import { SandboxError } from '../errors';
-import { mapDockerError } from './docker-errors';
-import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target';
-import { SANDBOX_USER, WORKSPACE } from './hardening';
-import { KILL_MARKED, python } from './in-container';
+import { SandboxError } from '../errors.js';
+import { mapDockerError } from './docker-errors.js';
+import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target.js';
+import { SANDBOX_USER, WORKSPACE } from './hardening.js';
+import { KILL_MARKED, python } from './in-container.js';
 
 /** Runs processes in one container through the engine's exec API. */
 export class DockerExecTarget implements ExecTarget {

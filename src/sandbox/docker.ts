@@ -3,13 +3,13 @@
  * needs (workspace, journal) lives in it, so `attach(id)` is enough to carry on from any worker on the same host.
  */
 import Docker from 'dockerode';
-import { SandboxError } from '../errors';
-import { DockerExecTarget } from './docker-exec';
-import { mapDockerError } from './docker-errors';
-import { execCollect } from './exec-target';
-import { buildContainerOptions, LABELS } from './hardening';
-import { TargetSandbox } from './target-sandbox';
-import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types';
+import { SandboxError } from '../errors.js';
+import { DockerExecTarget } from './docker-exec.js';
+import { mapDockerError } from './docker-errors.js';
+import { execCollect } from './exec-target.js';
+import { buildContainerOptions, LABELS } from './hardening.js';
+import { TargetSandbox } from './target-sandbox.js';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface DockerSandboxClientOptions {
   /** Defaults to a client for the local socket, or DOCKER_HOST when set. */

@@ -4,7 +4,7 @@
  * command wrapper, path checks and file helpers are written once.
  */
 import type { Readable } from 'node:stream';
-import { SandboxError } from '../errors';
+import { SandboxError } from '../errors.js';
 
 /** Receives output chunks; a returned promise is awaited before more is read (backpressure). */
 export type Sink = (chunk: Buffer) => void | Promise<void>;

@@ -4,11 +4,11 @@
  * twice. The in-container half is RUN_COMMAND (in-container.ts); this is the host half plus its backstops.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { SandboxError, type SandboxErrorCode } from '../errors';
-import { execCollect, type ExecTarget } from './exec-target';
-import { JOURNAL_DIR, JOURNAL_LOOKUP, python, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container';
-import { OutputCapture, renderOutputs } from './output-capture';
-import type { ExecOptions, ExecResult } from './types';
+import { SandboxError, type SandboxErrorCode } from '../errors.js';
+import { execCollect, type ExecTarget } from './exec-target.js';
+import { JOURNAL_DIR, JOURNAL_LOOKUP, python, RUN_COMMAND, WRAPPER_REFUSAL } from './in-container.js';
+import { OutputCapture, renderOutputs } from './output-capture.js';
+import type { ExecOptions, ExecResult } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;

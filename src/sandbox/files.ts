@@ -5,11 +5,11 @@
  * guard for clarity, not the security boundary: the sandbox is, and a command could reach the same files.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { SandboxError, type SandboxErrorCode } from '../errors';
-import { execCollect, type CollectedExec, type ExecTarget } from './exec-target';
-import { WORKSPACE } from './hardening';
-import { EXTRACT, HELPER_REFUSAL, LIST_DIR, python, READ_FILE, REMOVE_FILE, WRITE_FILE } from './in-container';
-import type { DirEntry } from './types';
+import { SandboxError, type SandboxErrorCode } from '../errors.js';
+import { execCollect, type CollectedExec, type ExecTarget } from './exec-target.js';
+import { WORKSPACE } from './hardening.js';
+import { EXTRACT, HELPER_REFUSAL, LIST_DIR, python, READ_FILE, REMOVE_FILE, WRITE_FILE } from './in-container.js';
+import type { DirEntry } from './types.js';
 
 export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;
 

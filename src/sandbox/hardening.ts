@@ -4,8 +4,8 @@
  * API cannot see tmpfs mounts, which is why every file operation goes through `docker exec` (see files.ts).
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import type { SandboxCreateOptions, SandboxLimits } from './types';
-import { version as keelVersion } from '../../package.json';
+import type { SandboxCreateOptions, SandboxLimits } from './types.js';
+import { keelVersion } from '../version.js';
 
 /** Where the workspace lives inside every sandbox. */
 export const WORKSPACE = '/workspace';

@@ -9,8 +9,8 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SandboxError } from '../errors';
-import type { SnapshotInfo, SnapshotStore } from './types';
+import { SandboxError } from '../errors.js';
+import type { SnapshotInfo, SnapshotStore } from './types.js';
 
 const ID = /^(?:sha256:)?([0-9a-f]{64})$/;
 

@@ -3,10 +3,10 @@
  * backend's ExecTarget. Backends add only how a sandbox is removed.
  */
 import type { Readable } from 'node:stream';
-import { runCommand } from './exec';
-import type { ExecTarget } from './exec-target';
-import * as files from './files';
-import type { DirEntry, ExecOptions, ExecResult, StartedSandbox } from './types';
+import { runCommand } from './exec.js';
+import type { ExecTarget } from './exec-target.js';
+import * as files from './files.js';
+import type { DirEntry, ExecOptions, ExecResult, StartedSandbox } from './types.js';
 
 export abstract class TargetSandbox implements StartedSandbox {
   constructor(protected readonly target: ExecTarget) {}

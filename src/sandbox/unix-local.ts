@@ -12,12 +12,12 @@ import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { version as keelVersion } from '../../package.json';
-import { SandboxError } from '../errors';
-import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target';
-import { SANDBOX_HOME, WORKSPACE } from './hardening';
-import { TargetSandbox } from './target-sandbox';
-import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types';
+import { keelVersion } from '../version.js';
+import { SandboxError } from '../errors.js';
+import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target.js';
+import { SANDBOX_HOME, WORKSPACE } from './hardening.js';
+import { TargetSandbox } from './target-sandbox.js';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */

@@ -2,7 +2,7 @@
  * Activity proxies, grouped by retry and timeout needs. Workflows see activities only as types.
  */
 import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../activities/index.js';
 
 export type Activities = ReturnType<typeof createActivities>;
 

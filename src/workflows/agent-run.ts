@@ -17,11 +17,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentSpec, ToolSpec } from '../agents/spec';
-import type { CallModelInput, CallModelResult, RunToolResult } from '../activities/types';
-import { localTools, model, onHost, quick, tools } from './activities';
-import { startConsolidation } from './consolidate-memory';
-import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals';
+import type { AgentSpec, ToolSpec } from '../agents/spec.js';
+import type { CallModelInput, CallModelResult, RunToolResult } from '../activities/types.js';
+import { localTools, model, onHost, quick, tools } from './activities.js';
+import { startConsolidation } from './consolidate-memory.js';
+import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, pendingDetails, rejectionText, validateDecide } from './approvals.js';
 import {
   approveSignal,
   decideUpdate,
@@ -31,7 +31,7 @@ import {
   type AgentRunResult,
   type ApprovalSignal,
   type DecideResult,
-} from './messages';
+} from './messages.js';
 import {
   addUsage,
   compactionCut,
@@ -46,9 +46,9 @@ import {
   type RunStatus,
   type ToolCallItem,
   type ToolResultItem,
-} from './run-state';
-import { SandboxRouter } from './sandbox-router';
-import { KeelAgent, KeelStatus, KeelTotalTokens } from './search-attributes';
+} from './run-state.js';
+import { SandboxRouter } from './sandbox-router.js';
+import { KeelAgent, KeelStatus, KeelTotalTokens } from './search-attributes.js';
 
 const nowIso = () => new Date().toISOString();
 

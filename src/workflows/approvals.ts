@@ -3,9 +3,9 @@
  * an audit item, and applies standing decisions. Pure over RunState, so it replays identically.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { AgentSpec } from '../agents/spec';
-import type { ApprovalSignal, DecideInput } from './messages';
-import type { ApprovalItem, PendingApproval, RunState } from './run-state';
+import type { AgentSpec } from '../agents/spec.js';
+import type { ApprovalSignal, DecideInput } from './messages.js';
+import type { ApprovalItem, PendingApproval, RunState } from './run-state.js';
 
 export type Decision = 'approve' | 'reject';
 

@@ -4,9 +4,9 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, executeChild, startChild, workflowInfo } from '@temporalio/workflow';
-import { CONSOLIDATOR_AGENT, type MemorySpec } from '../agents/memory';
-import { quick } from './activities';
-import type { AgentRunInput, AgentRunResult } from './messages';
+import { CONSOLIDATOR_AGENT, type MemorySpec } from '../agents/memory.js';
+import { quick } from './activities.js';
+import type { AgentRunInput, AgentRunResult } from './messages.js';
 
 export function consolidationWorkflowId(memory: MemorySpec): string {
   return `keel-memory-${memory.agent}-${memory.scope}`;

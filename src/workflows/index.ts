@@ -1,3 +1,3 @@
 /** The workflow bundle's entry: every workflow type the worker registers. */
-export { agentRun } from './agent-run';
-export { consolidateMemory } from './consolidate-memory';
+export { agentRun } from './agent-run.js';
+export { consolidateMemory } from './consolidate-memory.js';

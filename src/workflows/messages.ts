@@ -3,7 +3,7 @@
  * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RunItem, RunState } from './run-state';
+import type { RunItem, RunState } from './run-state.js';
 
 export const WORKFLOW_TYPE = 'agentRun';
 export const DEFAULT_TASK_QUEUE = 'keel';

@@ -5,11 +5,11 @@
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
 import { ActivityFailure, TimeoutFailure, log } from '@temporalio/workflow';
-import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec';
-import type { RunToolInput, RunToolResult } from '../activities/types';
-import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities';
-import { restoredNotice, type RunState, type SandboxSession } from './run-state';
-import type { MemorySpec } from '../agents/memory';
+import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
+import type { RunToolInput, RunToolResult } from '../activities/types.js';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
+import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
+import type { MemorySpec } from '../agents/memory.js';
 
 export class SandboxRouter {
   private spec?: SandboxSpec;

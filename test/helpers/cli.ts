@@ -3,9 +3,9 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import type { TestStack } from './stack';
+import type { TestStack } from './stack.js';
 
-const CLI = path.resolve(__dirname, '..', '..', 'bin', 'keel.js');
+const CLI = path.resolve(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 
 export interface CliResult {
   code: number;

@@ -3,9 +3,9 @@
  * (test/helpers/worker-process.ts) both load it, so they register the same definitions (same AgentSpec versions).
  * Each agent's model is a script of the same name on the scripted model server.
  */
-import type { Agent } from '../../src/agents/agent';
-import { SandboxAgent } from '../../src/agents/agent';
-import { filesystem, shell } from '../../src/agents/capabilities';
+import type { Agent } from '../../src/agents/agent.js';
+import { SandboxAgent } from '../../src/agents/agent.js';
+import { filesystem, shell } from '../../src/agents/capabilities.js';
 
 const sandboxAgent = (name: string, options: { approveCommands?: boolean } = {}) =>
   new SandboxAgent({

@@ -3,12 +3,15 @@
  * stack, killed for real, plus the checks every crash test makes (each recorded model step paid for once).
  */
 import assert from 'node:assert/strict';
-import { temporal } from '@temporalio/proto';
-import type { KeelClient } from '../../src/client';
-import type { ScriptStats } from '../../src/dev/scripted-model';
-import { DockerSandboxClient } from '../../src/sandbox/docker';
-import type { TestStack } from './stack';
-import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProcessOptions } from './spawn-worker';
+import proto from '@temporalio/proto';
+import type { temporal as protoTypes } from '@temporalio/proto';
+
+const { temporal } = proto;
+import type { KeelClient } from '../../src/client.js';
+import type { ScriptStats } from '../../src/dev/scripted-model.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import type { TestStack } from './stack.js';
+import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProcessOptions } from './spawn-worker.js';
 
 /** Spawns worker processes against `stack` and stops whatever is still running at the end. */
 export class WorkerProcesses {
@@ -63,6 +66,6 @@ export async function inContainer(containerId: string, cmd: string): Promise<str
 }
 
 /** Event time in ms since the epoch. */
-export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
+export function eventMs(e: protoTypes.api.history.v1.IHistoryEvent): number {
   return Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 }

@@ -3,9 +3,12 @@
  * each started with the previous one's runId (`continuedExecutionRunId`).
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+import type { temporal as protoTypes } from '@temporalio/proto';
 
-type History = temporal.api.history.v1.IHistory;
+const { temporal } = proto;
+
+type History = protoTypes.api.history.v1.IHistory;
 
 /** Histories of every execution of `workflowId`, oldest first. */
 export async function historyChain(client: Client, workflowId: string): Promise<History[]> {

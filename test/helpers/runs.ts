@@ -4,8 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
-import type { KeelClient } from '../../src/client';
-import type { RunState, RunStatus } from '../../src/workflows/run-state';
+import type { KeelClient } from '../../src/client.js';
+import type { RunState, RunStatus } from '../../src/workflows/run-state.js';
 
 /** Calls `probe` until it returns a value other than undefined/false; throws naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {

@@ -2,9 +2,9 @@
 // and sandboxes labelled with the test file's name so a crashed run's leftovers are recognisable and reapable.
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { defaultSandboxImage } from '../../src/agents/registry';
-import { DockerSandboxClient } from '../../src/sandbox/docker';
-import type { SandboxLimits, StartedSandbox } from '../../src/sandbox/types';
+import { defaultSandboxImage } from '../../src/agents/registry.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import type { SandboxLimits, StartedSandbox } from '../../src/sandbox/types.js';
 
 export const docker = new Docker();
 export const client = new DockerSandboxClient({ docker });

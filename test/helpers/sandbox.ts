@@ -5,13 +5,13 @@
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { extract } from 'tar-stream';
-import type { Agent } from '../../src/agents/agent';
-import { DockerSandboxClient } from '../../src/sandbox/docker';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
-import type { RunState, ToolResultItem } from '../../src/workflows/run-state';
-import type { CreateWorkerOptions, KeelWorker } from '../../src/worker';
-import { requireImage } from './sandbox-fixture';
-import type { TestStack } from './stack';
+import type { Agent } from '../../src/agents/agent.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import type { RunState, ToolResultItem } from '../../src/workflows/run-state.js';
+import type { CreateWorkerOptions, KeelWorker } from '../../src/worker.js';
+import { requireImage } from './sandbox-fixture.js';
+import type { TestStack } from './stack.js';
 
 export const docker = new Docker();
 

@@ -5,13 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { workflowBundle } from '../../src/worker';
+import { workflowBundle } from '../../src/worker.js';
 
 /** What worker-process.ts prints once it runs. */
 export const READY_LINE = 'keel-worker-process ready';
 
-const ENTRY = path.join(__dirname, 'worker-process.ts');
-const REPO = path.resolve(__dirname, '..', '..');
+const ENTRY = path.join(import.meta.dirname, 'worker-process.ts');
+const REPO = path.resolve(import.meta.dirname, '..', '..');
 
 export interface WorkerProcessOptions {
   address: string;
@@ -59,7 +59,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     KEEL_HOST_ID: options.hostId,
     OPENAI_BASE_URL: options.baseURL,
     KEEL_DATA_DIR: options.dataDir,
-    KEEL_TEST_AGENTS: options.agentsModule ?? path.join(__dirname, 'crash-agents.ts'),
+    KEEL_TEST_AGENTS: options.agentsModule ?? path.join(import.meta.dirname, 'crash-agents.ts'),
   };
   delete env.KEEL_CRASH_POINT;
   delete env.NODE_TEST_CONTEXT; // the child is a worker, not a test file reporting to our runner

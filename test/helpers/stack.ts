@@ -10,16 +10,16 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
-import type { Agent } from '../../src/agents/agent';
-import { KeelClient } from '../../src/client';
-import type { Script } from '../../src/dev/script';
-import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model';
-import { startEmbeddedTemporal } from '../../src/dev/temporal';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
-import { LocalBlobStore } from '../../src/storage/blob-store';
-import { LocalMemoryStore } from '../../src/storage/memory-store';
-import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker';
-import { LABELS } from '../../src/sandbox/hardening';
+import type { Agent } from '../../src/agents/agent.js';
+import { KeelClient } from '../../src/client.js';
+import type { Script } from '../../src/dev/script.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model.js';
+import { startEmbeddedTemporal } from '../../src/dev/temporal.js';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { LocalMemoryStore } from '../../src/storage/memory-store.js';
+import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker.js';
+import { LABELS } from '../../src/sandbox/hardening.js';
 import Docker from 'dockerode';
 
 export interface TestStack {

@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
-import type { Agent } from '../../src/agents/agent';
-import { DockerSandboxClient } from '../../src/sandbox/docker';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
-import { LocalBlobStore } from '../../src/storage/blob-store';
-import { LocalMemoryStore } from '../../src/storage/memory-store';
-import { createWorker } from '../../src/worker';
-import { READY_LINE } from './spawn-worker';
+import type { Agent } from '../../src/agents/agent.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { LocalMemoryStore } from '../../src/storage/memory-store.js';
+import { createWorker } from '../../src/worker.js';
+import { READY_LINE } from './spawn-worker.js';
 
 function required(name: string): string {
   const value = process.env[name];

@@ -8,17 +8,17 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent';
-import { tool } from '../../src/agents/tool';
-import { RunFailedError } from '../../src/client';
-import { findTemporalCli } from '../../src/dev/temporal';
-import { KeelError } from '../../src/errors';
-import type { Script } from '../../src/dev/script';
-import type { CreateWorkerOptions } from '../../src/worker';
-import type { RunItem, RunState } from '../../src/workflows/run-state';
-import { KeelStatus } from '../../src/workflows/search-attributes';
-import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent, type AgentOptions } from '../../src/agents/agent.js';
+import { tool } from '../../src/agents/tool.js';
+import { RunFailedError } from '../../src/client.js';
+import { findTemporalCli } from '../../src/dev/temporal.js';
+import { KeelError } from '../../src/errors.js';
+import type { Script } from '../../src/dev/script.js';
+import type { CreateWorkerOptions } from '../../src/worker.js';
+import type { RunItem, RunState } from '../../src/workflows/run-state.js';
+import { KeelStatus } from '../../src/workflows/search-attributes.js';
+import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

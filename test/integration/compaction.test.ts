@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { Agent } from '../../src/agents/agent';
-import { compaction } from '../../src/agents/compaction';
-import { tool } from '../../src/agents/tool';
-import { LocalBlobStore } from '../../src/storage/blob-store';
-import type { RunItem } from '../../src/workflows/run-state';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent } from '../../src/agents/agent.js';
+import { compaction } from '../../src/agents/compaction.js';
+import { tool } from '../../src/agents/tool.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import type { RunItem } from '../../src/workflows/run-state.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

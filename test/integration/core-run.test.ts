@@ -4,14 +4,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+import type { temporal as protoTypes } from '@temporalio/proto';
+
+const { temporal } = proto;
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { Agent } from '../../src/agents/agent';
-import { tool } from '../../src/agents/tool';
-import { RunFailedError } from '../../src/client';
-import { capturingOpenAI } from '../helpers/runs';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent } from '../../src/agents/agent.js';
+import { tool } from '../../src/agents/tool.js';
+import { RunFailedError } from '../../src/client.js';
+import { capturingOpenAI } from '../helpers/runs.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

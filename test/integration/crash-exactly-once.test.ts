@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crashAgents } from '../helpers/crash-agents';
-import { assertPaidOnce, WorkerProcesses } from '../helpers/crash';
-import { toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
-import { createSandbox, requireImage } from '../helpers/sandbox-fixture';
+import { crashAgents } from '../helpers/crash-agents.js';
+import { assertPaidOnce, WorkerProcesses } from '../helpers/crash.js';
+import { toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { createSandbox, requireImage } from '../helpers/sandbox-fixture.js';
 
 let stack: TestStack;
 let workers: WorkerProcesses;

@@ -14,17 +14,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { Agent } from '../../src/agents/agent';
-import { tool } from '../../src/agents/tool';
-import { KeelClient } from '../../src/client';
-import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model';
-import { startEmbeddedTemporal } from '../../src/dev/temporal';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
-import { LocalBlobStore } from '../../src/storage/blob-store';
-import { LocalMemoryStore } from '../../src/storage/memory-store';
-import { createWorker, type KeelWorker } from '../../src/worker';
-import { assertPaidOnce, atRest } from '../helpers/crash';
-import { waitFor, waitForStatus } from '../helpers/runs';
+import { Agent } from '../../src/agents/agent.js';
+import { tool } from '../../src/agents/tool.js';
+import { KeelClient } from '../../src/client.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model.js';
+import { startEmbeddedTemporal } from '../../src/dev/temporal.js';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { LocalMemoryStore } from '../../src/storage/memory-store.js';
+import { createWorker, type KeelWorker } from '../../src/worker.js';
+import { assertPaidOnce, atRest } from '../helpers/crash.js';
+import { waitFor, waitForStatus } from '../helpers/runs.js';
 
 /** A port that was free a moment ago (the restarted server must come back on the same one). */
 function freePort(): Promise<number> {

@@ -9,12 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, waitForStatus } from '../helpers/runs';
-import { crashAgents } from '../helpers/crash-agents';
-import { assertPaidOnce, atRest, inContainer, WorkerProcesses } from '../helpers/crash';
-import { toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
-import { requireImage } from '../helpers/sandbox-fixture';
+import { waitFor, waitForStatus } from '../helpers/runs.js';
+import { crashAgents } from '../helpers/crash-agents.js';
+import { assertPaidOnce, atRest, inContainer, WorkerProcesses } from '../helpers/crash.js';
+import { toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { requireImage } from '../helpers/sandbox-fixture.js';
 
 let stack: TestStack;
 let workers: WorkerProcesses;

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { Agent, SandboxAgent } from '../../src/agents/agent';
-import { shell } from '../../src/agents/capabilities';
-import { tool } from '../../src/agents/tool';
-import { runCli } from '../helpers/cli';
-import { historyChain } from '../helpers/history';
-import { waitForStatus } from '../helpers/runs';
-import { sandboxWorker, toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent, SandboxAgent } from '../../src/agents/agent.js';
+import { shell } from '../../src/agents/capabilities.js';
+import { tool } from '../../src/agents/tool.js';
+import { runCli } from '../helpers/cli.js';
+import { historyChain } from '../helpers/history.js';
+import { waitForStatus } from '../helpers/runs.js';
+import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

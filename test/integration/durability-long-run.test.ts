@@ -8,15 +8,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, SandboxAgent } from '../../src/agents/agent';
-import { shell } from '../../src/agents/capabilities';
-import { compaction } from '../../src/agents/compaction';
-import { tool } from '../../src/agents/tool';
-import type { KeelClient } from '../../src/client';
-import { historyBytes, historyChain } from '../helpers/history';
-import { waitFor } from '../helpers/runs';
-import { sandboxWorker, toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent, SandboxAgent } from '../../src/agents/agent.js';
+import { shell } from '../../src/agents/capabilities.js';
+import { compaction } from '../../src/agents/compaction.js';
+import { tool } from '../../src/agents/tool.js';
+import type { KeelClient } from '../../src/client.js';
+import { historyBytes, historyChain } from '../helpers/history.js';
+import { waitFor } from '../helpers/runs.js';
+import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

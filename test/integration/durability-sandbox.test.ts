@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NativeConnection } from '@temporalio/worker';
-import { SandboxAgent } from '../../src/agents/agent';
-import { filesystem, shell } from '../../src/agents/capabilities';
-import { file } from '../../src/agents/manifest';
-import { RunFailedError } from '../../src/client';
-import { waitFor } from '../helpers/runs';
-import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, snapshotFiles, toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { SandboxAgent } from '../../src/agents/agent.js';
+import { filesystem, shell } from '../../src/agents/capabilities.js';
+import { file } from '../../src/agents/manifest.js';
+import { RunFailedError } from '../../src/client.js';
+import { waitFor } from '../helpers/runs.js';
+import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, snapshotFiles, toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

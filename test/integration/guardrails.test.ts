@@ -6,15 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent';
-import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../../src/agents/guardrails';
-import { tool } from '../../src/agents/tool';
-import { RunFailedError, type KeelClient } from '../../src/client';
-import type { Script } from '../../src/dev/script';
-import type { CreateWorkerOptions } from '../../src/worker';
-import type { RunItem, RunState } from '../../src/workflows/run-state';
-import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { Agent, type AgentOptions } from '../../src/agents/agent.js';
+import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../../src/agents/guardrails.js';
+import { tool } from '../../src/agents/tool.js';
+import { RunFailedError, type KeelClient } from '../../src/client.js';
+import type { Script } from '../../src/dev/script.js';
+import type { CreateWorkerOptions } from '../../src/worker.js';
+import type { RunItem, RunState } from '../../src/workflows/run-state.js';
+import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

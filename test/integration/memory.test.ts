@@ -6,13 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { SandboxAgent } from '../../src/agents/agent';
-import { filesystem, shell } from '../../src/agents/capabilities';
-import { memory } from '../../src/agents/memory';
-import { DockerSandboxClient } from '../../src/sandbox/docker';
-import { LocalMemoryStore } from '../../src/storage/memory-store';
-import { capturingOpenAI, waitFor } from '../helpers/runs';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { SandboxAgent } from '../../src/agents/agent.js';
+import { filesystem, shell } from '../../src/agents/capabilities.js';
+import { memory } from '../../src/agents/memory.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import { LocalMemoryStore } from '../../src/storage/memory-store.js';
+import { capturingOpenAI, waitFor } from '../helpers/runs.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { workflowBundle } from '../../src/worker';
-import { historyFromObject } from '../helpers/history';
+import { workflowBundle } from '../../src/worker.js';
+import { historyFromObject } from '../helpers/history.js';
 
-const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
+const DIR = path.resolve(import.meta.dirname, '..', 'fixtures', 'histories');
 
 test('recorded histories replay on the current workflow code', async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

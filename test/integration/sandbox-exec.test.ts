@@ -2,9 +2,9 @@
 // process group, output caps on huge output, the pids and workspace limits, the idempotency journal, and abort.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SandboxError } from '../../src/errors';
-import type { StartedSandbox } from '../../src/sandbox/types';
-import { createSandbox } from '../helpers/sandbox-fixture';
+import { SandboxError } from '../../src/errors.js';
+import type { StartedSandbox } from '../../src/sandbox/types.js';
+import { createSandbox } from '../helpers/sandbox-fixture.js';
 
 const MiB = 1024 * 1024;
 

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { SandboxError } from '../../src/errors';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots';
-import type { StartedSandbox } from '../../src/sandbox/types';
-import { client, createSandbox, docker, image } from '../helpers/sandbox-fixture';
+import { SandboxError } from '../../src/errors.js';
+import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import type { StartedSandbox } from '../../src/sandbox/types.js';
+import { client, createSandbox, docker, image } from '../helpers/sandbox-fixture.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof SandboxError && e.code === code;
 

@@ -3,9 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import { version } from '../../package.json';
-import type { StartedSandbox } from '../../src/sandbox/types';
-import { createSandbox, docker } from '../helpers/sandbox-fixture';
+import { keelVersion as version } from '../../src/version.js';
+import type { StartedSandbox } from '../../src/sandbox/types.js';
+import { createSandbox, docker } from '../helpers/sandbox-fixture.js';
 
 const MiB = 1024 * 1024;
 const limits = { memoryBytes: 300 * MiB, nanoCpus: 5e8, pidsLimit: 100, tmpBytes: 16 * MiB, workspaceBytes: 48 * MiB };

@@ -5,12 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SandboxAgent } from '../../src/agents/agent';
-import { filesystem, shell } from '../../src/agents/capabilities';
-import { dir, file } from '../../src/agents/manifest';
-import { capturingOpenAI } from '../helpers/runs';
-import { containerExists, sandboxWorker, toolResults } from '../helpers/sandbox';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack';
+import { SandboxAgent } from '../../src/agents/agent.js';
+import { filesystem, shell } from '../../src/agents/capabilities.js';
+import { dir, file } from '../../src/agents/manifest.js';
+import { capturingOpenAI } from '../helpers/runs.js';
+import { containerExists, sandboxWorker, toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {

@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SandboxError } from '../../src/errors';
-import type { StartedSandbox } from '../../src/sandbox/types';
-import { UnixLocalSandboxClient } from '../../src/sandbox/unix-local';
+import { SandboxError } from '../../src/errors.js';
+import type { StartedSandbox } from '../../src/sandbox/types.js';
+import { UnixLocalSandboxClient } from '../../src/sandbox/unix-local.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof SandboxError && e.code === code;
 const hostProcesses = () => execFileSync('ps', ['-eo', 'args', '--no-headers'], { encoding: 'utf8' });

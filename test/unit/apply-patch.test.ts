@@ -1,7 +1,7 @@
 // Unit tests for the V4A patch parser and applier (src/sandbox/apply-patch.ts), against an in-memory PatchFs.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyPatch, parsePatch, PatchError, type PatchFs } from '../../src/sandbox/apply-patch';
+import { applyPatch, parsePatch, PatchError, type PatchFs } from '../../src/sandbox/apply-patch.js';
 
 /** An in-memory PatchFs that records every write and remove. */
 function memFs(files: Record<string, string> = {}) {

@@ -4,10 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { approvalSpecOf } from '../../src/agents/approval';
-import type { AgentSpec } from '../../src/agents/spec';
-import { applyDecision, applyStandingDecision, decisionProblem, rejectionText, validateDecide } from '../../src/workflows/approvals';
-import { initialRunState, policyAllows, type RunState } from '../../src/workflows/run-state';
+import { approvalSpecOf } from '../../src/agents/approval.js';
+import type { AgentSpec } from '../../src/agents/spec.js';
+import { applyDecision, applyStandingDecision, decisionProblem, rejectionText, validateDecide } from '../../src/workflows/approvals.js';
+import { initialRunState, policyAllows, type RunState } from '../../src/workflows/run-state.js';
 
 const spec = { name: 'ops', approvers: ['ann', 'bob'], rejectionMessage: 'No{reason}, says {approver}.' } as AgentSpec;
 

@@ -1,7 +1,7 @@
 // Unit tests for the tree-style workspace listing (src/sandbox/file-tree.ts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderFileTree, type FileTreeEntry } from '../../src/sandbox/file-tree';
+import { renderFileTree, type FileTreeEntry } from '../../src/sandbox/file-tree.js';
 
 const f = (path: string): FileTreeEntry => ({ path, type: 'file' });
 const d = (path: string): FileTreeEntry => ({ path, type: 'dir' });

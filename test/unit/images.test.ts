@@ -1,7 +1,7 @@
 // Unit tests for magic-byte image detection (src/sandbox/images.ts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectImage, MAX_IMAGE_BYTES } from '../../src/sandbox/images';
+import { detectImage, MAX_IMAGE_BYTES } from '../../src/sandbox/images.js';
 
 const bytes = (...parts: (number[] | string)[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryInstructions, memorySpecOf } from '../../src/agents/memory';
-import { LocalMemoryStore } from '../../src/storage/memory-store';
+import { memoryInstructions, memorySpecOf } from '../../src/agents/memory.js';
+import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 
 const ctx = { agent: 'a', workflowId: 'w', context: { user: 'ann' } };
 

@@ -2,8 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { PY_CAPTURE } from '../../src/sandbox/in-container';
-import { OutputCapture, renderOutputs, truncationMarker } from '../../src/sandbox/output-capture';
+import { PY_CAPTURE } from '../../src/sandbox/in-container.js';
+import { OutputCapture, renderOutputs, truncationMarker } from '../../src/sandbox/output-capture.js';
 
 function capture(cap: number, ...chunks: (string | Buffer)[]): OutputCapture {
   const c = new OutputCapture(cap);

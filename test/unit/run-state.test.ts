@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addUsage, initialRunState, parseRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state';
-import { itemsUpToTurn } from '../../src/client';
+import { addUsage, initialRunState, parseRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state.js';
+import { itemsUpToTurn } from '../../src/client.js';
 
-const fixture = () => JSON.parse(readFileSync(path.join(__dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;
+const fixture = () => JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;
 
 describe('RunState schema', () => {
   test('the saved v1 fixture still parses', () => {

@@ -2,8 +2,8 @@
 // and that limits and opt-ins reach the right Docker fields.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { version } from '../../package.json';
-import { buildContainerOptions, DEFAULT_LIMITS, resolveLimits } from '../../src/sandbox/hardening';
+import { keelVersion as version } from '../../src/version.js';
+import { buildContainerOptions, DEFAULT_LIMITS, resolveLimits } from '../../src/sandbox/hardening.js';
 
 const base = { image: 'keel-sandbox:test', labels: { workflowId: 'wf-1', runId: 'run-1' } };
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeelError } from '../../src/errors';
-import { countModelTurns, loadScriptFile, parseScript, stepUsage, textDeltas } from '../../src/dev/script';
+import { KeelError } from '../../src/errors.js';
+import { countModelTurns, loadScriptFile, parseScript, stepUsage, textDeltas } from '../../src/dev/script.js';
 
 describe('parseScript', () => {
   test('accepts every step field', () => {

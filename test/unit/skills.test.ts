@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Agent, SandboxAgent } from '../../src/agents/agent';
-import { shell } from '../../src/agents/capabilities';
-import { gitRepo, localDir } from '../../src/agents/manifest';
-import { AgentRegistry } from '../../src/agents/registry';
-import { discoverSkills, parseSkillFrontMatter, resolveSkillIndex, skills, type SkillIndex } from '../../src/agents/skills';
+import { Agent, SandboxAgent } from '../../src/agents/agent.js';
+import { shell } from '../../src/agents/capabilities.js';
+import { gitRepo, localDir } from '../../src/agents/manifest.js';
+import { AgentRegistry } from '../../src/agents/registry.js';
+import { discoverSkills, parseSkillFrontMatter, resolveSkillIndex, skills, type SkillIndex } from '../../src/agents/skills.js';
 import { spawnSync } from 'node:child_process';
 
 const skillMd = (name: string, description: string, body = 'Do the thing.') => `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
