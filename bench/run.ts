@@ -2,7 +2,8 @@
  * `npm run bench`: Keel's figures on this machine, printed as a table and written to bench/results/latest.json.
  * The scripted model answers at zero latency, so what is measured is Keel + Temporal + Docker overhead.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
@@ -217,17 +218,40 @@ async function baselineFigures(stack: TestStack) {
   });
 }
 
+async function coreFigures(stack: TestStack) {
+  return {
+    ...(await baselineFigures(stack)),
+    ...(await functionToolFigures(stack)),
+    ...(await sandboxFigures(stack)),
+    ...(await snapshotFigures(stack)),
+    ...(await resumeAfterKillFigures(stack)),
+  };
+}
+
+/**
+ * Each file in bench/figures/ is one group of figures: its default export takes the stack and returns named
+ * figures. `npm run bench -- NAME...` runs only the groups whose file name matches.
+ */
+async function moduleFigures(stack: TestStack): Promise<Record<string, unknown>> {
+  const dir = path.join(import.meta.dirname, 'figures');
+  const only = process.argv.slice(2);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+  const out: Record<string, unknown> = {};
+  for (const file of files) {
+    const group = (await import(pathToFileURL(path.join(dir, file)).href)) as { default: (stack: TestStack) => Promise<Record<string, unknown>> };
+    Object.assign(out, await group.default(stack));
+  }
+  return out;
+}
+
 async function main() {
   const stack = await startTestStack();
   try {
     const results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       at: new Date().toISOString(),
-      ...(await baselineFigures(stack)),
-      ...(await functionToolFigures(stack)),
-      ...(await sandboxFigures(stack)),
-      ...(await snapshotFigures(stack)),
-      ...(await resumeAfterKillFigures(stack)),
+      ...(process.argv.length > 2 ? {} : await coreFigures(stack)),
+      ...(await moduleFigures(stack)),
     };
     console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
     const out = path.join(import.meta.dirname, 'results', 'latest.json');

@@ -84,10 +84,8 @@ export function buildResponse(answer: ScriptedAnswer): WireResponse {
     background: false,
     error: null,
     incomplete_details: null,
-    access_programs: null,
     instructions: typeof r.instructions === 'string' ? r.instructions : null,
     max_output_tokens: typeof r.max_output_tokens === 'number' ? r.max_output_tokens : null,
-    max_tool_calls: null,
     metadata: (r.metadata as Record<string, string> | undefined) ?? {},
     model: typeof r.model === 'string' ? r.model : 'scripted',
     output: outputItems(answer),
@@ -135,7 +133,7 @@ function itemEvents(item: ResponseOutputItem, outputIndex: number): UnnumberedEv
     return [
       { type: 'response.output_item.added', ...at, item: { ...item, status: 'in_progress', arguments: '' } },
       { type: 'response.function_call_arguments.delta', ...at, item_id: itemId, delta: item.arguments },
-      { type: 'response.function_call_arguments.done', ...at, item_id: itemId, arguments: item.arguments },
+      { type: 'response.function_call_arguments.done', ...at, item_id: itemId, name: item.name, arguments: item.arguments },
       { type: 'response.output_item.done', ...at, item },
     ];
   }
