@@ -23,9 +23,17 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: ['node:*', 'fs', 'path', 'child_process', 'os', 'crypto', 'http', 'net'], message: 'Workflow code must not import Node APIs.' },
-          { group: ['../agents/agent', '../agents/tool', '../activities/*', '../sandbox/*', '../dev/*'], allowTypeImports: true, message: 'Workflow code sees only AgentSpecs and activity types.' },
+          { group: ['../agents/agent.js', '../agents/tool.js', '../activities/*', '../sandbox/*', '../embedded/*', '../testing/*'], allowTypeImports: true, message: 'Workflow code sees only AgentSpecs and activity types.' },
         ],
       }],
+    },
+  },
+  {
+    // The testing kit (keel/testing) sits on top of the product: only it, the CLI's dev/demo commands and tests use it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/testing/**', 'src/cli.ts', 'src/cli/**', 'src/workflows/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' }] }],
     },
   },
 );

@@ -8,10 +8,11 @@ import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import type { Agent } from './agents/agent.js';
 import { KeelClient, RunFailedError } from './client.js';
-import { runDemo } from './demo/run-demo.js';
-import { demoAgents } from './demo/agents.js';
-import { demoScripts } from './demo/scripts.js';
-import { startDevStack, webUiLink } from './dev/stack.js';
+import { runDemo } from './testing/demo/run-demo.js';
+import { demoAgents } from './testing/demo/agents.js';
+import { demoScripts } from './testing/demo/scripts.js';
+import { startScriptedModelServer } from './testing/scripted-model.js';
+import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
 import type { RunStatus } from './workflows/run-state.js';
@@ -115,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return runDemo();
     case 'dev': {
-      const stack = await startDevStack({ agents: await loadAgents(values.agents), scripts: demoScripts, log: (l) => console.log(l) });
+      const stack = await startDevStack({ agents: await loadAgents(values.agents), offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.log(l) });
       console.log(`Keel dev stack ready: Temporal ${stack.address}${stack.uiUrl ? `, Web UI ${stack.uiUrl}` : ''}. Ctrl-C stops it.`);
       await Promise.race([waitForSignal(), stack.runWorker]);
       await stack.close();
@@ -147,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
       }
       // With --wait and no server to talk to, run on an embedded stack for the length of the command.
       const embedded = values.wait && !process.env.TEMPORAL_ADDRESS && !(await reachable('localhost:7233'))
-        ? await startDevStack({ agents: await loadAgents(values.agents), scripts: demoScripts, log: (l) => console.error(l) })
+        ? await startDevStack({ agents: await loadAgents(values.agents), offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.error(l) })
         : undefined;
       try {
         const client = embedded?.client ?? (await connectClient());

@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowFailedError, type ConnectionLike, type Work
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Agent } from './agents/agent.js';
 import { KeelError } from './errors.js';
-import { ulid } from './dev/ulid.js';
+import { ulid } from './util/ulid.js';
 import {
   DEFAULT_TASK_QUEUE,
   WORKFLOW_TYPE,

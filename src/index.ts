@@ -28,5 +28,3 @@ export { KeelError, SandboxError, ModelError } from './errors.js';
 export type { RunState, RunItem, RunStatus } from './workflows/run-state.js';
 export { parseRunState, RUN_STATE_VERSION } from './workflows/run-state.js';
 export { FAILURE_TYPES } from './workflows/agent-run.js';
-export { startScriptedModelServer } from './dev/scripted-model.js';
-export type { Script } from './dev/script.js';

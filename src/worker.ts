@@ -12,7 +12,7 @@ import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
-import { keelPaths } from './dev/paths.js';
+import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
 import { LocalSnapshotStore } from './sandbox/snapshots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';

@@ -20,7 +20,7 @@ import { runCapabilitySandboxTool } from './capability-tools.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { mountMemory } from './memory.js';
 import type { MemoryStore } from '../storage/memory-store.js';
-import { crashPoint } from '../dev/crash-point.js';
+import { crashPoint } from './crash-point.js';
 import { capText } from './text.js';
 import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';

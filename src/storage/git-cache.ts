@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { keelHome } from '../dev/paths.js';
+import { keelHome } from '../util/paths.js';
 import { KeelError } from '../errors.js';
 
 export function gitCacheDir(): string {

@@ -8,7 +8,7 @@ import type { temporal as protoTypes } from '@temporalio/proto';
 
 const { temporal } = proto;
 import type { KeelClient } from '../../src/client.js';
-import type { ScriptStats } from '../../src/dev/scripted-model.js';
+import type { ScriptStats } from '../../src/testing/scripted-model.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
 import type { TestStack } from './stack.js';
 import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProcessOptions } from './spawn-worker.js';

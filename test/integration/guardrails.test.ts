@@ -10,7 +10,7 @@ import { Agent, type AgentOptions } from '../../src/agents/agent.js';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../../src/agents/guardrails.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
-import type { Script } from '../../src/dev/script.js';
+import type { Script } from '../../src/testing/script.js';
 import type { CreateWorkerOptions } from '../../src/worker.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
 import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';

@@ -6,8 +6,8 @@ import OpenAI from 'openai';
 import { zodTextFormat } from 'openai/helpers/zod';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { z } from 'zod';
-import type { Script } from '../../src/dev/script.js';
-import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model.js';
+import type { Script } from '../../src/testing/script.js';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
 
 /** Request counts of a stats record (without the input-size figure). */
 const counts = (s: { requests: number; perStep: Record<number, number> }) => ({ requests: s.requests, perStep: s.perStep });

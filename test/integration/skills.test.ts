@@ -13,7 +13,7 @@ import { SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { gitRepo, localDir } from '../../src/agents/manifest.js';
 import { skills } from '../../src/agents/skills.js';
-import type { Script } from '../../src/dev/script.js';
+import type { Script } from '../../src/testing/script.js';
 import { capturingOpenAI } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';

@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeelError } from '../../src/errors.js';
-import { countModelTurns, loadScriptFile, parseScript, stepUsage, textDeltas } from '../../src/dev/script.js';
+import { countModelTurns, loadScriptFile, parseScript, stepUsage, textDeltas } from '../../src/testing/script.js';
 
 describe('parseScript', () => {
   test('accepts every step field', () => {

@@ -1,7 +1,7 @@
 // Unit tests for ULID generation (src/dev/ulid.ts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ulid, ULID_ALPHABET } from '../../src/dev/ulid.js';
+import { ulid, ULID_ALPHABET } from '../../src/util/ulid.js';
 
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 

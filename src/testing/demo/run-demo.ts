@@ -2,11 +2,12 @@
  * `keel demo` / `npm run demo`: start the embedded stack, run the weather agent and the sandbox fixer agent to
  * completion, print what happened with links into the Web UI, shut down.
  */
-import { RunFailedError } from '../client.js';
-import { startDevStack, webUiLink, type DevStack } from '../dev/stack.js';
-import type { RunState } from '../workflows/run-state.js';
+import { RunFailedError } from '../../client.js';
+import { startDevStack, webUiLink, type DevStack } from '../../embedded/stack.js';
+import type { RunState } from '../../workflows/run-state.js';
 import { DEMO_REPO_DIR, demoAgents, fixerAgent, weatherAgent } from './agents.js';
 import { demoScripts } from './scripts.js';
+import { startScriptedModelServer } from '../scripted-model.js';
 import { seedDemoRepo } from './seed.js';
 
 function report(stack: DevStack, state: RunState): void {
@@ -29,7 +30,7 @@ async function runOne(stack: DevStack, agent: typeof weatherAgent, input: string
 
 export async function runDemo(): Promise<number> {
   seedDemoRepo(DEMO_REPO_DIR);
-  const stack = await startDevStack({ agents: demoAgents, scripts: demoScripts, log: (l) => console.log(l) });
+  const stack = await startDevStack({ agents: demoAgents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.log(l) });
   try {
     const weather = await runOne(stack, weatherAgent, 'What is the weather in Paris?');
     report(stack, weather);

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-import { keelPaths } from './paths.js';
+import { keelPaths } from '../util/paths.js';
 
 /** The `temporal` binary: TEMPORAL_CLI_PATH, then the one set-up placed under .keel/bin, then PATH. */
 export function findTemporalCli(): string | undefined {

@@ -9,8 +9,6 @@ import OpenAI from 'openai';
 import type { Agent } from '../agents/agent.js';
 import { KeelClient } from '../client.js';
 import { createWorker, type KeelWorker } from '../worker.js';
-import type { Script } from './script.js';
-import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model.js';
 import { startEmbeddedTemporal } from './temporal.js';
 
 export interface DevStack {
@@ -20,14 +18,21 @@ export interface DevStack {
   address: string;
   /** Web UI base URL, when the embedded server runs it. */
   uiUrl?: string;
-  model?: ScriptedModelServer;
+  model?: DevModel;
   runWorker: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A model endpoint the stack uses instead of OpenAI when OPENAI_API_KEY is unset (the testing kit's scripted model). */
+export interface DevModel {
+  baseURL: string;
   close(): Promise<void>;
 }
 
 export interface DevStackOptions {
   agents: Agent[];
-  scripts: Record<string, Script>;
+  /** Started only when OPENAI_API_KEY is unset. */
+  offlineModel?: () => Promise<DevModel>;
   /** Say what starts, one line each. */
   log?: (line: string) => void;
 }
@@ -46,10 +51,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     env = await startEmbeddedTemporal({ port: 7233 });
     address = env.address;
   }
-  let model: ScriptedModelServer | undefined;
+  let model: DevModel | undefined;
   let openai: OpenAI | undefined;
-  if (!process.env.OPENAI_API_KEY) {
-    model = await startScriptedModelServer({ scripts: options.scripts });
+  if (!process.env.OPENAI_API_KEY && options.offlineModel) {
+    model = await options.offlineModel();
     openai = new OpenAI({ apiKey: 'scripted', baseURL: model.baseURL, maxRetries: 0 });
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }

@@ -3,10 +3,10 @@
  * small seeded git repository. With OPENAI_API_KEY set they use a real model; otherwise the scripted one.
  */
 import { z } from 'zod';
-import { Agent, SandboxAgent } from '../agents/agent.js';
-import { filesystem, shell } from '../agents/capabilities.js';
-import { gitRepo } from '../agents/manifest.js';
-import { tool } from '../agents/tool.js';
+import { Agent, SandboxAgent } from '../../agents/agent.js';
+import { filesystem, shell } from '../../agents/capabilities.js';
+import { gitRepo } from '../../agents/manifest.js';
+import { tool } from '../../agents/tool.js';
 
 const scripted = !process.env.OPENAI_API_KEY;
 

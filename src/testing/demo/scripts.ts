@@ -1,7 +1,7 @@
 /**
  * What the scripted model answers for the demo agents: the same tool calls a real model would make.
  */
-import type { Script } from '../dev/script.js';
+import type { Script } from '../script.js';
 
 export const demoScripts: Record<string, Script> = {
   'demo-weather': {
