@@ -90,7 +90,11 @@ func (a *agent) dispatch(req *request) {
 		a.kill(req.Target)
 		a.conn.reply(req.ID, nil, nil)
 	case "read", "write", "remove", "list", "stat", "tar_in", "tar_out":
-		a.fileOp(req)
+		if a.user.switching && !a.user.fsuid {
+			a.relayFileOp(req)
+		} else {
+			a.fileOp(req)
+		}
 	default:
 		a.conn.reply(req.ID, nil, refuse("bad_request", "unknown op %q", req.Op))
 	}
@@ -158,6 +162,9 @@ func (a *agent) commandEnv(extra map[string]string, marker string) []string {
 type identity struct {
 	uid, gid  int
 	switching bool
+	// fsuid: the kernel honours a thread's fsuid (gVisor does not); without it file operations run in a child
+	// process that is the sandbox user (relay.go).
+	fsuid bool
 }
 
 func newIdentity(uid, gid int) (identity, error) {
@@ -168,7 +175,7 @@ func newIdentity(uid, gid int) (identity, error) {
 	if err := syscall.Setgroups([]int{}); err != nil {
 		return identity{}, fmt.Errorf("setgroups: %w (the agent needs CAP_SETGID)", err)
 	}
-	return identity{uid: uid, gid: gid, switching: true}, nil
+	return identity{uid: uid, gid: gid, switching: true, fsuid: probeFS(uid, gid)}, nil
 }
 
 func (id identity) credential() *syscall.Credential {
