@@ -98,7 +98,9 @@ export async function attachAgent(container: Docker.Container, pingTimeoutMs = 5
     throw mapDockerError(err, container.id);
   }
   const stdout = new PassThrough();
-  demux(socket, (chunk) => (stdout.write(chunk) ? undefined : drainOnce(stdout)), () => undefined).then(
+  // The agent's stderr carries only its own diagnostics (never command output): shown with KEEL_AGENT_DEBUG=1.
+  const onStderr = (chunk: Buffer) => void (process.env.KEEL_AGENT_DEBUG === '1' && process.stderr.write(`[keel-agent ${container.id.slice(0, 12)}] ${chunk}`));
+  demux(socket, (chunk) => (stdout.write(chunk) ? undefined : drainOnce(stdout)), onStderr).then(
     () => stdout.end(),
     (err: unknown) => stdout.destroy(err as Error),
   );
