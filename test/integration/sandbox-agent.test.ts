@@ -32,9 +32,9 @@ describeTiers('an image with nothing but busybox', (tier) => {
   });
 
   test('runs commands with its sh, and has no python, bash or tar', async () => {
-    const r = await sandbox.exec({ cmd: 'echo "$0 $(id -u)"; ls /bin | wc -l; python3 -V; bash -c true; tar --help', timeoutMs: 10_000 });
-    assert.match(r.stdout, /^sh 1000\n\s*12\n/);
-    assert.match(r.stderr, /python3: not found[\s\S]*bash: not found[\s\S]*tar: not found/);
+    const r = await sandbox.exec({ cmd: 'echo "$0 $(id -u)"; ls /bin | wc -l; ls /usr/bin/python3 /bin/bash /bin/tar /usr/bin/tar', timeoutMs: 10_000 });
+    assert.match(r.stdout, /^\/bin\/sh 1000\n\s*12\n/);
+    assert.equal(r.stderr.match(/No such file or directory/g)?.length, 4, r.stderr);
   });
 
   test('file tools, snapshots and restore work without any of them', async () => {
@@ -146,7 +146,7 @@ describe('the warm pool (Docker)', () => {
       (await short.create(options('test:pool-expire'))).remove();
       await short.pool!.settled();
       const ls = () => docker.listContainers({ all: true, filters: { label: [`${LABELS.pool}`, `${LABELS.scope}=test-pool`] } });
-      const idleIds = (await ls()).map((c) => c.Id);
+      const idleIds = (await ls()).map((c) => c.Id).filter((id) => short.pool!.has((s) => s.id === id));
       assert.ok(idleIds.length >= 1);
       await new Promise((r) => setTimeout(r, 2_500));
       const left = (await ls()).map((c) => c.Id);
