@@ -15,15 +15,16 @@ import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
+import { formatTree } from './run-tree.js';
 import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
   dev                                   run the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground
   worker                                run a worker against TEMPORAL_ADDRESS
   run <agent> <input> [--wait] [--id ID] [--context JSON]
-  approve <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]
+  approve <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]   (--all: every pending call in the run's tree)
   reject  <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]
-  state <runId> [--json]
+  state <runId> [--json]                 the run and its child runs (agent tools, fan-out items)
   ls [--status STATUS] [--agent NAME]
   cancel <runId>
   resume --from state.json [--id ID]
@@ -82,8 +83,11 @@ async function decide(decision: 'approve' | 'reject', positionals: string[], val
   const client = await connectClient();
   const options = { by: values.by, reason: values.reason as string | undefined, always: Boolean(values.always) };
   const results = values.all ? await client.decideAll(runId, decision, options) : [await client[decision](runId, callId, options)];
-  if (results.length === 0) console.log(`run ${runId} has no pending approvals`);
-  for (const r of results) console.log(`${r.decision === 'approve' ? 'approved' : 'rejected'} ${r.callId}${r.stillPending.length ? ` (still pending: ${r.stillPending.join(', ')})` : ''}`);
+  if (results.length === 0) console.log(`run ${runId} (and its children) has no pending approvals`);
+  for (const r of results) {
+    const at = 'runId' in r && r.runId !== runId ? ` in ${r.runId}` : '';
+    console.log(`${r.decision === 'approve' ? 'approved' : 'rejected'} ${r.callId}${at}${r.stillPending.length ? ` (still pending: ${r.stillPending.join(', ')})` : ''}`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -168,14 +172,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'state': {
       if (!rest[0]) usage('state needs a run id');
-      const state = await (await connectClient()).getState(rest[0]);
+      const client = await connectClient();
+      const state = await client.getState(rest[0]);
       if (values.json) {
         console.log(JSON.stringify(state, null, 2));
       } else {
-        console.log(`${state.runId}  agent=${state.agent}  status=${state.status}  turn=${state.turn}  tokens=${state.usage.totalTokens}`);
-        for (const p of state.pendingApprovals) console.log(`  pending ${p.callId} ${p.tool} ${p.arguments}`);
+        // The run and its children (agent tools, fan-out items), one line each, pending approvals under each.
+        for (const line of formatTree(await client.getTree(rest[0]))) console.log(line);
         if (state.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(state.finalOutput)}`);
-        if (state.error) console.log(`  error: ${state.error.type}: ${state.error.message}`);
       }
       return state.status === 'failed' ? 1 : 0;
     }
