@@ -3,11 +3,12 @@
  * `<parentId>/<callId>`; its final output is the tool result. Several calls in one turn run concurrently because
  * the turn runs its calls concurrently.
  */
-import type { ToolSpec } from '../agents/spec.js';
-import type { RunToolResult } from '../activities/types.js';
-import { quick } from './activities.js';
-import { childOutput, runChild } from './child-runs.js';
-import type { RunState, ToolCallItem } from './run-state.js';
+import type { ToolSpec } from '../../agents/spec.js';
+import type { RunToolResult } from '../../activities/types.js';
+import { quick } from '../activities.js';
+import { childOutput, runChild } from '../child-runs.js';
+import type { ToolCallItem } from '../run-state.js';
+import type { Run } from './run.js';
 
 const errorResult = (output: string): RunToolResult => ({ output, isError: true, guardrails: [] });
 
@@ -26,11 +27,12 @@ async function childInput(agent: string, tool: ToolSpec, call: ToolCallItem): Pr
     : { ok: false, error: `Error: ${tool.name} needs {"input": "<what to ask the ${tool.agent!.name} agent>"}` };
 }
 
-export async function runAgentTool(state: RunState, workflowId: string, agent: string, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
+export async function runAgentTool(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
+  const { state, workflowId } = run;
   const runId = `${workflowId}/${call.callId}`;
   // A model that repeats a call id must not reach an earlier child (its workflow id is taken).
   if (state.children.some((c) => c.runId === runId)) return errorResult(`Error: call id ${call.callId} was already used; call ${tool.name} again.`);
-  const input = await childInput(agent, tool, call);
+  const input = await childInput(run.spec.name, tool, call);
   if (!input.ok) return errorResult(input.error);
   const parent = { runId: workflowId, rootId: state.parent?.rootId ?? workflowId, callId: call.callId };
   const child = await runChild(
