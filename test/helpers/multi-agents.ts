@@ -59,7 +59,7 @@ export const fanItem = new SandboxAgent({
 
 /** Step 0 runs a command long enough for the test to kill the worker while every started item is inside it. */
 export const fanItemScript: Script = {
-  steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'sleep 4; echo slept' } }] }, { message: 'item done' }],
+  steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'sleep 8; echo slept' } }] }, { message: 'item done' }],
 };
 
 /** What a worker process registers (the module's contract with worker-process.ts). */
