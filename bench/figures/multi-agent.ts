@@ -54,9 +54,12 @@ export default async function multiAgentFigures(stack: TestStack): Promise<Recor
     const one: number[] = [];
     const twenty: number[] = [];
     const cpu: number[] = [];
+    const oneCpu: number[] = [];
     let last = '';
     for (let i = 0; i < 3; i++) {
-      one.push((await timedJob(client, agent, 1)).ms);
+      const single = await timedJob(client, agent, 1);
+      one.push(single.ms);
+      oneCpu.push(single.cpuMs);
       const t = await timedJob(client, agent, 20);
       twenty.push(t.ms);
       cpu.push(t.cpuMs);
@@ -73,6 +76,7 @@ export default async function multiAgentFigures(stack: TestStack): Promise<Recor
       fanOut20ChildMedianMs: round(shape.childMedianMs),
       // CPU this process spent per 20-child job, and the machine's load: with a zero-latency model the 20 children
       // have no waiting to overlap, so the job is as fast as the CPU the worker (and the Temporal server) gets.
+      fanOut1WorkerCpuMs: round(median(oneCpu)),
       fanOut20WorkerCpuMs: round(median(cpu)),
       loadAverage1m: round(loadavg()[0]),
     };
