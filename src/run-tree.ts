@@ -26,7 +26,14 @@ export async function readTree(runId: string, query: (runId: string) => Promise<
     const status = record.status === 'queued' ? 'running' : record.status;
     return { runId, agent: record.agent, status, record, children: [] };
   }
-  const state = await query(runId);
+  let state: RunState;
+  try {
+    state = await query(runId);
+  } catch (err) {
+    if (!record) throw err;
+    // A child whose workflow is not started yet (or not answering): its parent's record is what there is.
+    return { runId, agent: record.agent, status: 'running', record, children: [] };
+  }
   const children = await Promise.all(state.children.map((c) => readTree(c.runId, query, c)));
   return { runId, agent: state.agent, status: state.status, state, record, children };
 }
