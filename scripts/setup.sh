@@ -47,6 +47,9 @@ fi
 # The in-sandbox agent (a static Go binary Keel mounts into every sandbox).
 bash scripts/build-agent.sh >/dev/null
 
+# nginx, the TLS-terminating gRPC proxy of the TLS/mTLS connection tests.
+bash scripts/ensure-nginx.sh
+
 # 3. Docker engine and 4. the sandbox image (skipped with KEEL_SKIP_DOCKER=1 for machines without Docker).
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
