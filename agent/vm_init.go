@@ -45,6 +45,9 @@ func vmInit(args []string) int {
 		err = vmMounts(cfg)
 	}
 	if err == nil {
+		err = consoleStdio()
+	}
+	if err == nil {
 		err = loopbackUp()
 	}
 	if err != nil {
@@ -105,6 +108,26 @@ func vmMounts(cfg vmConfig) error {
 		}
 		if err := syscall.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
 			return fmt.Errorf("mount %s: %w", m.target, err)
+		}
+	}
+	return nil
+}
+
+// consoleStdio points fds 0-2 at /dev/null and the console (the kernel may have found no console to give init).
+func consoleStdio() error {
+	null, err := syscall.Open("/dev/null", syscall.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	console, err := syscall.Open("/dev/console", syscall.O_WRONLY, 0)
+	if err != nil {
+		console = null
+	}
+	for fd, from := range []int{null, console, console} {
+		if from != fd {
+			if err := syscall.Dup3(from, fd, 0); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -12,6 +12,8 @@ image=${1:-${KEEL_SANDBOX_IMAGE:-keel-sandbox:latest}}
 out="$PWD/.keel/microvm"
 say() { echo "build-microvm: $*" >&2; }
 die() { say "$*"; exit 1; }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"; docker rm -f "keel-mvm-export-$$" >/dev/null 2>&1 || true' EXIT
 
 # 1. Host packages: QEMU (system + img), busybox-static, lz4, cpio, e2fsprogs.
 missing=()
@@ -33,9 +35,9 @@ kpkg=${KEEL_MICROVM_KERNEL:-$(apt-cache depends linux-image-cloud-amd64 2>/dev/n
 [ -n "$kpkg" ] || die "cannot resolve linux-image-cloud-amd64 (run apt-get update)"
 kver=${kpkg#linux-image-}
 kdir="$out/kernel-$kver"
-if [ ! -f "$kdir/vmlinux" ] || [ ! -f "$kdir/initrd.img" ] || [ "$kdir/initrd.img" -ot scripts/microvm-init.sh ]; then
+if [ ! -f "$kdir/vmlinux" ]; then
   say "preparing kernel $kver"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  tmp="$scratch/kernel"; mkdir "$tmp"
   (cd "$tmp" && apt-get download -q "$kpkg" >/dev/null 2>&1) || die "apt-get download $kpkg failed"
   dpkg -x "$tmp"/linux-image-*.deb "$tmp/pkg"
   # The bzImage's payload is LZ4; the ELF inside is PVH-capable, so QEMU boots it without real mode or decompression.
@@ -46,21 +48,25 @@ at = data.find(b'\x02\x21\x4c\x18')
 if at < 0: sys.exit('no LZ4 payload in ' + sys.argv[1])
 open(sys.argv[2], 'wb').write(data[at:])
 PY
-  mkdir -p "$kdir"
-  lz4 -dcq "$tmp/payload.lz4" > "$kdir/vmlinux.tmp" 2>/dev/null || true # trailing bytes after the frame are fine
-  [ "$(head -c4 "$kdir/vmlinux.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || die "unpacked kernel is not an ELF"
-  mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
-  ird="$tmp/initramfs"; mods="$tmp/pkg/lib/modules/$kver/kernel"
-  mkdir -p "$ird"/{bin,dev,proc,sys,newroot,lib/modules}
-  cp /bin/busybox "$ird/bin/"
+  mkdir -p "$kdir/modules"
+  lz4 -dcq "$tmp/payload.lz4" > "$tmp/vmlinux" 2>/dev/null || true # trailing bytes after the frame are fine
+  [ "$(head -c4 "$tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || die "unpacked kernel is not an ELF"
+  mods="$tmp/pkg/lib/modules/$kver/kernel"
   for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_mmio drivers/block/virtio_blk \
            drivers/char/virtio_console; do
-    cp "$mods/$m.ko" "$ird/lib/modules/" || die "module $m missing from $kpkg"
+    cp "$mods/$m.ko" "$kdir/modules/" || die "module $m missing from $kpkg"
   done
+  chmod 0644 "$tmp/vmlinux" && mv "$tmp/vmlinux" "$kdir/vmlinux"
+fi
+# The initramfs: busybox-static, the modules, /init; rebuilt when this script or the init script changes.
+if [ ! -f "$kdir/initrd.img" ] || [ "$kdir/initrd.img" -ot scripts/microvm-init.sh ] || [ "$kdir/initrd.img" -ot "$0" ]; then
+  ird="$scratch/initramfs"
+  mkdir -p "$ird"/{bin,dev,proc,sys,newroot,lib/modules}
+  mknod -m 0600 "$ird/dev/console" c 5 1
+  cp /bin/busybox "$ird/bin/" && cp "$kdir"/modules/*.ko "$ird/lib/modules/"
   install -m 0755 scripts/microvm-init.sh "$ird/init"
   (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) > "$kdir/initrd.img.tmp"
-  mv "$kdir/initrd.img.tmp" "$kdir/initrd.img"
-  chmod 0644 "$kdir/vmlinux" "$kdir/initrd.img"
+  chmod 0644 "$kdir/initrd.img.tmp" && mv "$kdir/initrd.img.tmp" "$kdir/initrd.img"
 fi
 
 # 3. The agent (static Go binary) and the image.
@@ -75,7 +81,7 @@ rootfs="$out/rootfs/$key.ext4"
 if [ ! -f "$rootfs" ]; then
   [ "$(id -u)" = 0 ] || die "building the root filesystem needs root (file ownership must survive docker export)"
   say "building the root filesystem of $image ($key)"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"; docker rm -f "keel-mvm-export-$$" >/dev/null 2>&1 || true' EXIT
+  tmp="$scratch/rootfs"; mkdir "$tmp"
   docker create --name "keel-mvm-export-$$" "$image" true >/dev/null
   mkdir "$tmp/root"
   docker export "keel-mvm-export-$$" | tar -C "$tmp/root" -x --numeric-owner
@@ -98,5 +104,9 @@ cat > "$manifest.tmp" <<JSON
  "kernel":"$kdir/vmlinux","initrd":"$kdir/initrd.img","rootfs":"$rootfs"}
 JSON
 mv "$manifest.tmp" "$manifest"
+# Bases no manifest names any more (an older image or agent) go; running VMs keep theirs open.
+for f in "$out"/rootfs/*.ext4; do
+  grep -qF "\"$f\"" "$out"/images/*.json || rm -f "$f"
+done
 chmod 0755 "$out" "$out/images" "$out/rootfs" "$kdir"
 echo "$manifest"
