@@ -48,5 +48,6 @@ fi
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
+  bash scripts/build-microvm.sh >/dev/null # microVM tier: kernel, initramfs, root filesystem of the sandbox image
 fi
 say "ready"

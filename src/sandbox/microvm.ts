@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { AgentClient } from './agent-client.js';
 import { AgentSandbox } from './agent-sandbox.js';
+import { AgentConnections } from './connections.js';
 import { resolveLimits } from './hardening.js';
 import { kvmGroup, resolveAccel, type AccelChoice } from './microvm-accel.js';
 import { loadImage, microvmDir, type MicroVMImage, type VMConfig } from './microvm-image.js';
@@ -61,7 +62,7 @@ export class MicroVMSandboxClient implements SandboxClient {
   private readonly bootTimeoutMs: number;
   private readonly images = new Map<string, Promise<MicroVMImage>>();
   /** One agent connection per VM per process: QEMU's socket serves one client at a time. */
-  private readonly connections = new Map<string, Promise<AgentClient>>();
+  private readonly connections = new AgentConnections();
 
   constructor(options: MicroVMSandboxClientOptions = {}) {
     this.dir = options.dir ?? microvmDir();
@@ -116,11 +117,9 @@ export class MicroVMSandboxClient implements SandboxClient {
       await vm.prepareVmDir(dir, image, config, runAs);
       pid = await vm.launchQemu(dir, this.qemu, buildQemuArgs({ kernel: image.kernel, accel, limits }), runAs);
       await vm.writeMeta(dir, vm.newMeta(id, pid, accel, options.image, options.labels));
-      const booted = connectAgent(id, dir, Date.now() + this.bootTimeoutMs);
-      this.connections.set(id, booted);
-      await booted;
+      const deadline = Date.now() + this.bootTimeoutMs;
+      await this.connections.get(id, () => connectAgent(id, dir, deadline));
     } catch (err) {
-      this.connections.delete(id);
       const why = await vm.bootDiagnostics(dir);
       await vm.destroyVm(dir, pid).catch(() => undefined);
       throw new SandboxError('sandbox_unavailable', `microVM ${id} did not start: ${(err as Error).message} (${why})`, { cause: err });
@@ -129,27 +128,15 @@ export class MicroVMSandboxClient implements SandboxClient {
   }
 
   /** The shared connection to a VM's agent, connecting (again) when there is none or it closed. */
-  async connection(id: string): Promise<AgentClient> {
-    const existing = this.connections.get(id);
-    if (existing) {
-      const client = await existing.catch(() => undefined);
-      if (client && !client.closed) return client;
-      if (this.connections.get(id) === existing) this.connections.delete(id);
-    }
-    let conn = this.connections.get(id);
-    if (!conn) {
-      const dir = join(await this.stateDir(), id);
-      conn = (async () => {
-        if (!(await this.isRunning(id))) throw new SandboxError('sandbox_gone', `microVM ${id} is gone`);
-        return connectAgent(id, dir, Date.now() + 30_000);
-      })();
-      this.connections.set(id, conn);
-      conn.catch(() => this.connections.delete(id));
-    }
-    return conn;
+  connection(id: string): Promise<AgentClient> {
+    return this.connections.get(id, async () => {
+      const meta = await this.isRunning(id);
+      if (!meta) throw new SandboxError('sandbox_gone', `microVM ${id} is gone`);
+      return connectAgent(id, join(await this.stateDir(), id), Date.now() + 30_000);
+    });
   }
 
-  private async isRunning(id: string): Promise<VMMetaOrNone> {
+  private async isRunning(id: string): Promise<vm.VMMeta | undefined> {
     if (!vm.VM_ID.test(id)) return undefined;
     const dir = join(await this.stateDir(), id);
     const meta = await vm.readMeta(dir);
@@ -164,9 +151,7 @@ export class MicroVMSandboxClient implements SandboxClient {
   /** Kills a VM and removes its directory. */
   async destroy(id: string): Promise<void> {
     if (!vm.VM_ID.test(id)) return;
-    const conn = this.connections.get(id);
-    this.connections.delete(id);
-    void conn?.then((c) => c.close(), () => undefined);
+    await this.connections.drop(id);
     const dir = join(await this.stateDir(), id);
     await vm.destroyVm(dir, (await vm.readMeta(dir))?.pid);
   }
@@ -185,13 +170,9 @@ export class MicroVMSandboxClient implements SandboxClient {
 
   /** Drops this process's agent connections (the VMs keep running). */
   async close(): Promise<void> {
-    const conns = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(conns.map((c) => c.then((client) => client.close(), () => undefined)));
+    await this.connections.closeAll();
   }
 }
-
-type VMMetaOrNone = vm.VMMeta | undefined;
 
 /** Connects to a VM's agent socket (QEMU creates it at start) and waits for the agent to answer a ping. */
 async function connectAgent(id: string, dir: string, deadline: number): Promise<AgentClient> {
