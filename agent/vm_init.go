@@ -54,6 +54,7 @@ func vmInit(args []string) int {
 		vmFatal(err)
 	}
 	_ = syscall.Sethostname([]byte("keel-sandbox"))
+	vmLog("guest set up")
 	if cfg.Probe {
 		fmt.Println("keel-vm-probe-ok")
 		vmPowerOff()
@@ -68,6 +69,12 @@ func vmInit(args []string) int {
 	}
 	superviseAgent(port, cfg)
 	return 0
+}
+
+// vmLog writes one line with the guest's uptime to the console (console.log in the VM's directory on the host).
+func vmLog(what string) {
+	up, _ := os.ReadFile("/proc/uptime")
+	fmt.Fprintf(os.Stderr, "keel-agent vm-init: %s at %s s\n", what, strings.Fields(string(up) + " ?")[0])
 }
 
 func readVMConfig() (vmConfig, error) {
