@@ -25,6 +25,8 @@ export { KeelClient, RunFailedError } from './client.js';
 export { createWorker } from './worker.js';
 export type { CreateWorkerOptions, KeelWorker } from './worker.js';
 export { KeelError, SandboxError, ModelError } from './errors.js';
+export { MicroVMSandboxClient } from './sandbox/microvm.js';
+export type { MicroVMSandboxClientOptions } from './sandbox/microvm.js';
 export type { RunState, RunItem, RunStatus } from './workflows/run-state.js';
 export { parseRunState, RUN_STATE_VERSION } from './workflows/run-state.js';
 export { FAILURE_TYPES } from './workflows/agent-run.js';
