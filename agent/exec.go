@@ -228,7 +228,7 @@ func (a *agent) start(req *request, argv []string, cwd, marker string) (*os.Proc
 // its stdin from the host. The returned channel closes when both outputs have ended.
 func (a *agent) pumpOutputs(req *request, pipes commandPipes, stdout, stderr *capture) chan struct{} {
 	if pipes.stdin != nil {
-		box := a.conn.openInbox(req.ID)
+		box := a.conn.inboxOf(req.ID)
 		go func() {
 			defer a.conn.closeInbox(req.ID)
 			io.Copy(pipes.stdin, &inboxReader{c: a.conn, id: req.ID, box: box})

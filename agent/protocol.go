@@ -160,6 +160,10 @@ func (c *conn) route(req *request, dispatch func(*request)) {
 			}
 		}
 	default:
+		if req.Op == "tar_in" || (req.Op == "exec" && req.Stdin) {
+			// Before the handler starts: the host sends input right behind the request.
+			c.openInbox(req.ID)
+		}
 		go dispatch(req)
 	}
 }
@@ -173,6 +177,14 @@ func (c *conn) openInbox(id string) *inbox {
 	box := &inbox{ch: make(chan []byte, window*2)}
 	c.inputs.Store(id, box)
 	return box
+}
+
+// inboxOf is the inbox route opened for request id.
+func (c *conn) inboxOf(id string) *inbox {
+	if box, ok := c.inputs.Load(id); ok {
+		return box.(*inbox)
+	}
+	return c.openInbox(id)
 }
 
 func (b *inbox) push(data []byte, eof bool) {

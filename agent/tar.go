@@ -103,7 +103,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Every entry must land inside the workspace once symlinks already on disk are followed; the first one that
 // would not stops the extraction with path_escape.
 func (a *agent) tarIn(req *request) error {
-	box := a.conn.openInbox(req.ID)
+	box := a.conn.inboxOf(req.ID)
 	defer a.conn.closeInbox(req.ID)
 	input := &inboxReader{c: a.conn, id: req.ID, box: box}
 	defer io.Copy(io.Discard, input) // drain what the host still sends, so its stream completes

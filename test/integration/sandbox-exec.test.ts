@@ -151,12 +151,15 @@ describe('sandbox exec', () => {
     assert.ok(beats >= 1, `onProgress called ${beats} times`);
   });
 
-  test('the host kills from outside when the in-sandbox timeout cannot act', async () => {
-    // Freezing the wrapper (the command's parent) stops its own timeout; the host backstop must still end it.
-    const r = await run('kill -STOP $PPID; sleep 109', { timeoutMs: 500 });
-    assert.equal(r.exitCode, 124);
-    assert.equal(r.timedOut, true);
-    assert.match(r.stderr, /killed from outside/);
+  test('a command cannot stop, signal or trace the agent that runs it; its timeout holds', async () => {
+    // The agent runs as root (with only setuid/setgid/kill), the command as uid 1000: freezing or killing its
+    // parent is refused, so the agent's own timeout still ends it.
+    const r = await run('kill -STOP $PPID; echo stop=$?; kill -9 1 $PPID; echo kill=$?; cat /proc/$PPID/environ; echo env=$?; sleep 109', { timeoutMs: 1500 });
+    assert.deepEqual([r.exitCode, r.timedOut], [124, true]);
+    assert.match(r.stdout, /stop=1\nkill=1\n/);
+    assert.match(r.stdout, /env=1/);
+    assert.match(r.stderr, /Operation not permitted/);
+    assert.match(r.stderr, /Permission denied/);
     assert.doesNotMatch(await processes(), /sleep 109/);
   });
 
