@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the microVM initramfs (built by scripts/build-microvm.sh): loads the virtio modules the Debian kernel
-# keeps as modules, mounts the sandbox's root disk, hands the per-VM config (appended to the initramfs by the host)
+# keeps as modules, mounts the sandbox's root disk read-only, hands the per-VM config (appended to the initramfs by the host)
 # to the root on a root-only tmpfs, and switches to the Keel agent as PID 1 (`keel-agent vm-init`).
 B=/bin/busybox
 $B mount -t devtmpfs devtmpfs /dev
@@ -10,7 +10,7 @@ for m in virtio_ring virtio virtio_mmio virtio_blk virtio_console; do
 done
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 1000 ]; do $B usleep 10000; i=$((i+1)); done
-if ! $B mount -t ext4 -o rw,nosuid /dev/vda /newroot; then
+if ! $B mount -t ext4 -o ro,nosuid,nodev /dev/vda /newroot; then
   echo "keel-init: cannot mount the root disk"; $B poweroff -f
 fi
 $B mount -t tmpfs -o mode=0755,nosuid,nodev,size=8m tmpfs /newroot/run

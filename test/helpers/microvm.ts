@@ -33,3 +33,12 @@ export async function microvmClient(): Promise<MicroVMSandboxClient> {
 export async function microvmManifest(): Promise<MicroVMImage> {
   return JSON.parse(await readFile(await buildMicroVM(), 'utf8')) as MicroVMImage;
 }
+
+/** The microVM tier of the per-tier sandbox suites (test/helpers/sandbox-tiers.ts). */
+export const microvmTier = {
+  name: 'microvm',
+  client: new MicroVMSandboxClient(),
+  ready: async (): Promise<void> => {
+    await buildMicroVM();
+  },
+};

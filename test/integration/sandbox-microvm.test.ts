@@ -48,7 +48,7 @@ describe('microVM sandboxes', () => {
   let sandbox: MicroVMSandbox;
   before(async () => {
     client = await microvmClient();
-    const limits = { memoryBytes: 512 * MiB, nanoCpus: 1e9, workspaceBytes: 64 * MiB };
+    const limits = { memoryBytes: 512 * MiB, nanoCpus: 1e9, workspaceBytes: 64 * MiB, pidsLimit: 64 };
     sandbox = (await client.create({ image, labels: labels(), env: { GREETING: 'hello from the host' }, limits })) as MicroVMSandbox;
   });
   after(async () => {
@@ -74,7 +74,9 @@ describe('microVM sandboxes', () => {
     // The host's checkout and Keel's state are not in the guest, and nothing is mounted from the host.
     assert.equal((await sandbox.exec({ cmd: `test -e ${process.cwd()} || test -e ${client.dir}` })).exitCode, 1);
     assert.doesNotMatch(await sh(sandbox, 'cat /proc/mounts'), /9p|virtiofs|nfs|fuse/);
-    assert.equal((await sandbox.exec({ cmd: 'touch /etc/x || touch /.keel/x' })).exitCode, 1, 'the root is not writable by the sandbox user');
+    assert.match(await sh(sandbox, "grep ' / ' /proc/mounts"), /^\/dev\/vda \/ ext4 ro,/, 'the root disk is mounted read-only');
+    assert.match((await sandbox.exec({ cmd: 'touch /var/tmp/x' })).stderr, /Read-only file system/);
+    assert.equal(await sh(sandbox, 'ulimit -u; nproc; free -m | awk \'/Mem:/ { print ($2 > 400 && $2 <= 512) }\''), '64\n1\n1', 'pids, vCPU and memory limits');
     const qemu = await qemuOf(client, sandbox.id);
     const uid = Number(/^Uid:\s+(\d+)/m.exec(qemu.status)![1]);
     if (process.getuid?.() === 0) assert.ok(uid >= 0x30000000, `QEMU runs as uid ${uid}`);
