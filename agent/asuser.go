@@ -43,14 +43,8 @@ func setFS(uid, gid int) error {
 // that catches children that left the command's process group with setsid. Environments are read as the
 // sandbox user (another user's /proc/<pid>/environ is closed to us without CAP_SYS_PTRACE, by design).
 func (a *agent) killMarked(marker string) {
-	tag := []byte("KEEL_EXEC_ID=" + marker)
-	self := os.Getpid()
 	for round := 0; round < 3; round++ {
-		var pids []int
-		a.asUser(func() error {
-			pids = markedPids(tag, self)
-			return nil
-		})
+		pids := a.markedPidsAsUser(marker)
 		for _, pid := range pids {
 			if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
 				syscall.Kill(-pid, syscall.SIGKILL)

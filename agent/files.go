@@ -98,7 +98,13 @@ func (a *agent) workdir(p string) (string, error) {
 		p = "."
 	}
 	var dir string
-	err := a.asUser(func() error {
+	check := a.asUser
+	if !a.user.fsuid {
+		// No per-thread fsuid (gVisor): check as the agent. The command's own chdir happens after it became the
+		// sandbox user, so the kernel still judges the directory as that user.
+		check = func(fn func() error) error { return fn() }
+	}
+	err := check(func() error {
 		real, err := a.resolve(p)
 		if err != nil {
 			return err

@@ -40,6 +40,7 @@ type request struct {
 	EOF       bool              `json:"eof,omitempty"`
 	Target    string            `json:"target,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	raw       []byte            // the request line as received (relayed to a file-op child)
 }
 
 // frame is every frame the agent sends. Each request gets exactly one final frame (Result or Error set);
@@ -75,11 +76,23 @@ type conn struct {
 	out    *bufio.Writer
 	mu     sync.Mutex
 	inputs sync.Map // request id -> *inbox (stdin chunks from the host)
+	relays sync.Map // request id -> io.Writer (a file-op child's stdin: the host's acks go there)
 	credit sync.Map // request id -> chan struct{} (acks from the host for our stream chunks)
 }
 
 func newConn(w io.Writer) *conn {
 	return &conn{out: bufio.NewWriterSize(w, 128<<10)}
+}
+
+// sendRaw writes a frame line produced elsewhere (a file-op child's reply) as one write.
+func (c *conn) sendRaw(line []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.out.Write(line)
+	if len(line) == 0 || line[len(line)-1] != '\n' {
+		c.out.WriteByte('\n')
+	}
+	c.out.Flush()
 }
 
 func (c *conn) send(f frame) {
@@ -119,6 +132,7 @@ func (c *conn) readLoop(r io.Reader, dispatch func(*request)) error {
 			if jerr := json.Unmarshal(line, &req); jerr != nil {
 				c.send(frame{Error: refuse("bad_request", "unparseable frame: %v", jerr)})
 			} else {
+				req.raw = line
 				c.route(&req, dispatch)
 			}
 		}
@@ -147,6 +161,10 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 
 // route handles flow-control frames inline (they must never wait) and starts a goroutine for everything else.
 func (c *conn) route(req *request, dispatch func(*request)) {
+	if w, ok := c.relays.Load(req.ID); ok && req.Op == "ack" {
+		w.(io.Writer).Write(req.raw)
+		return
+	}
 	switch req.Op {
 	case "stdin":
 		if box, ok := c.inputs.Load(req.ID); ok {

@@ -37,6 +37,7 @@ func serve(args []string) int {
 	uid := fs.Int("uid", 1000, "uid commands and file operations run as (when the agent runs as root)")
 	gid := fs.Int("gid", 1000, "gid commands and file operations run as (when the agent runs as root)")
 	idle := fs.Int("idle-exit-ms", 0, "exit when not claimed within this many ms (warm-pool sandboxes); 0: never")
+	nproc := fs.Int("nproc", 0, "RLIMIT_NPROC for commands (processes of their uid); 0: unchanged")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,6 +45,14 @@ func serve(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keel-agent: %v\n", err)
 		return 1
+	}
+	if *nproc > 0 {
+		// Inherited by every command: a fork bomb stops at this many processes of the sandbox user, before it
+		// can starve the engine's pids limit that the agent (and gVisor's kernel) live under too.
+		lim := syscall.Rlimit{Cur: uint64(*nproc), Max: uint64(*nproc)}
+		if err := syscall.Setrlimit(rlimitNproc, &lim); err != nil {
+			fmt.Fprintf(os.Stderr, "keel-agent: RLIMIT_NPROC: %v\n", err)
+		}
 	}
 	if *idle > 0 {
 		go a.exitUnlessClaimed(time.Duration(*idle) * time.Millisecond)
@@ -90,7 +99,11 @@ func (a *agent) dispatch(req *request) {
 		a.kill(req.Target)
 		a.conn.reply(req.ID, nil, nil)
 	case "read", "write", "remove", "list", "stat", "tar_in", "tar_out":
-		a.fileOp(req)
+		if a.user.switching && !a.user.fsuid {
+			a.relayFileOp(req)
+		} else {
+			a.fileOp(req)
+		}
 	default:
 		a.conn.reply(req.ID, nil, refuse("bad_request", "unknown op %q", req.Op))
 	}
@@ -158,6 +171,9 @@ func (a *agent) commandEnv(extra map[string]string, marker string) []string {
 type identity struct {
 	uid, gid  int
 	switching bool
+	// fsuid: the kernel honours a thread's fsuid (gVisor does not); without it file operations run in a child
+	// process that is the sandbox user (relay.go).
+	fsuid bool
 }
 
 func newIdentity(uid, gid int) (identity, error) {
@@ -168,7 +184,7 @@ func newIdentity(uid, gid int) (identity, error) {
 	if err := syscall.Setgroups([]int{}); err != nil {
 		return identity{}, fmt.Errorf("setgroups: %w (the agent needs CAP_SETGID)", err)
 	}
-	return identity{uid: uid, gid: gid, switching: true}, nil
+	return identity{uid: uid, gid: gid, switching: true, fsuid: probeFS(uid, gid)}, nil
 }
 
 func (id identity) credential() *syscall.Credential {
@@ -177,3 +193,6 @@ func (id identity) credential() *syscall.Credential {
 	}
 	return &syscall.Credential{Uid: uint32(id.uid), Gid: uint32(id.gid), Groups: []uint32{}}
 }
+
+// rlimitNproc is RLIMIT_NPROC on Linux (the syscall package does not name it).
+const rlimitNproc = 6

@@ -7,7 +7,7 @@ import type { Capability } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail } from './guardrails.js';
 import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
-import type { SandboxLimits } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
 
 export interface RunContext {
   agent: string;
@@ -85,6 +85,8 @@ export interface SandboxOptions {
   /** Network access (off by default). */
   network?: boolean;
   limits?: Partial<SandboxLimits>;
+  /** `runsc` runs the sandbox under gVisor (a user-space kernel; no network). Default: the engine's runtime. */
+  runtime?: SandboxRuntime;
   /** Keep the container after the run ends (for debugging). */
   keepContainer?: boolean;
   /** Per-command default timeout. Default 60 s. */

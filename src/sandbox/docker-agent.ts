@@ -91,12 +91,16 @@ async function collect(stream: Readable): Promise<Buffer> {
 export async function attachAgent(container: Docker.Container, pingTimeoutMs = 5_000): Promise<AgentClient> {
   let socket: Duplex;
   try {
+    // Attaching to a stopped container succeeds and then says nothing: ask first.
+    if (!(await container.inspect()).State.Running) throw new SandboxError('sandbox_gone', `sandbox ${container.id} is not running`);
     socket = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
   } catch (err) {
     throw mapDockerError(err, container.id);
   }
   const stdout = new PassThrough();
-  demux(socket, (chunk) => (stdout.write(chunk) ? undefined : drainOnce(stdout)), () => undefined).then(
+  // The agent's stderr carries only its own diagnostics (never command output): shown with KEEL_AGENT_DEBUG=1.
+  const onStderr = (chunk: Buffer) => void (process.env.KEEL_AGENT_DEBUG === '1' && process.stderr.write(`[keel-agent ${container.id.slice(0, 12)}] ${chunk}`));
+  demux(socket, (chunk) => (stdout.write(chunk) ? undefined : drainOnce(stdout)), onStderr).then(
     () => stdout.end(),
     (err: unknown) => stdout.destroy(err as Error),
   );
@@ -107,7 +111,8 @@ export async function attachAgent(container: Docker.Container, pingTimeoutMs = 5
     await client.ping(pingTimeoutMs);
   } catch (err) {
     await client.close();
-    throw err;
+    const lost = await lostReason(container);
+    throw lost instanceof SandboxError && lost.code === 'sandbox_gone' ? lost : err;
   }
   return client;
 }

@@ -30,6 +30,11 @@ export const LABELS = {
 
 /** The agent's private state (journal): a root-only tmpfs the sandbox user cannot read or write. */
 export const AGENT_STATE = '/run/keel';
+/**
+ * Under gVisor the engine's pids limit also counts the sandbox kernel's own threads (sentry, gofer), and a sentry
+ * that cannot make a thread takes the whole sandbox down: they get this much room on top of the commands' limit.
+ */
+export const GVISOR_PIDS_OVERHEAD = 256;
 /** All the agent needs: run commands as another user (setuid/setgid) and kill them (they are not its uid). */
 export const AGENT_CAPABILITIES = ['SETUID', 'SETGID', 'KILL'];
 
@@ -82,6 +87,8 @@ export function buildContainerOptions(plan: ContainerPlan): ContainerCreateOptio
     ? { [LABELS.pool]: plan.pool.key }
     : { [LABELS.workflowId]: options.labels.workflowId, [LABELS.runId]: options.labels.runId };
   const serve = ['serve', '--workspace', WORKSPACE, '--state', AGENT_STATE, '--home', SANDBOX_HOME, '--uid', '1000', '--gid', '1000'];
+  // Commands get a process cap a little under the engine's, so the agent can still fork and kill at the limit.
+  serve.push('--nproc', String(Math.max(1, limits.pidsLimit - 8)));
   if (plan.pool) serve.push('--idle-exit-ms', String(plan.pool.idleExitMs));
   return {
     Image: options.image,
@@ -120,7 +127,7 @@ export function buildContainerOptions(plan: ContainerPlan): ContainerCreateOptio
       Mounts: [{ Type: 'volume', Source: plan.agentVolume, Target: AGENT_DIR, ReadOnly: true, VolumeOptions: NO_COPY }],
       // Protocol frames (file contents included) must not pile up in the engine's logs.
       LogConfig: { Type: 'none', Config: {} },
-      PidsLimit: limits.pidsLimit,
+      PidsLimit: limits.pidsLimit + (options.runtime === 'runsc' ? GVISOR_PIDS_OVERHEAD : 0),
       Memory: limits.memoryBytes,
       MemorySwap: limits.memoryBytes,
       NanoCpus: limits.nanoCpus,
