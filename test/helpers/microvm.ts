@@ -1,4 +1,4 @@
-// The microVM tier for tests: builds (or finds cached) the kernel, initramfs and root filesystem for the sandbox
+// The microVM tier for tests: builds (or finds cached) the kernel, initramfs and root filesystem of a sandbox
 // image with scripts/build-microvm.sh, then returns a client. Fails with the script's own message when it cannot.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -6,22 +6,28 @@ import { promisify } from 'node:util';
 import { defaultSandboxImage } from '../../src/agents/registry.js';
 import { MicroVMSandboxClient } from '../../src/sandbox/microvm.js';
 import type { MicroVMImage } from '../../src/sandbox/microvm-image.js';
-import { requireImage } from './sandbox-fixture.js';
+import { docker, requireImage } from './sandbox-fixture.js';
 
 const run = promisify(execFile);
-let built: Promise<string> | undefined;
+const built = new Map<string, Promise<string>>();
+/** The busybox-only image the agent suite uses (scripts/build-minimal-image.sh). */
+const MINIMAL_IMAGE = 'keel-sandbox-minimal:latest';
 
-/** Builds the microVM files for the default sandbox image once per process; resolves to the manifest's path. */
-export function buildMicroVM(): Promise<string> {
-  built ??= requireImage().then(async () => {
-    try {
-      const { stdout } = await run('bash', ['scripts/build-microvm.sh', defaultSandboxImage()], { maxBuffer: 1 << 20 });
-      return stdout.trim().split('\n').pop()!;
-    } catch (err) {
-      throw new Error(`scripts/build-microvm.sh failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
-    }
-  });
-  return built;
+/** Builds the microVM files for `image` once per process; resolves to the manifest's path. */
+export function buildMicroVM(image = defaultSandboxImage()): Promise<string> {
+  let manifest = built.get(image);
+  if (!manifest) {
+    manifest = requireImage().then(async () => {
+      try {
+        const { stdout } = await run('bash', ['scripts/build-microvm.sh', image], { maxBuffer: 1 << 20 });
+        return stdout.trim().split('\n').pop()!;
+      } catch (err) {
+        throw new Error(`scripts/build-microvm.sh ${image} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+      }
+    });
+    built.set(image, manifest);
+  }
+  return manifest;
 }
 
 /** A client for microVM sandboxes of the default image (accelerator chosen as in production: auto). */
@@ -38,7 +44,10 @@ export async function microvmManifest(): Promise<MicroVMImage> {
 export const microvmTier = {
   name: 'microvm',
   client: new MicroVMSandboxClient(),
+  /** Builds the VM files of the images the suites use (the minimal one once its suite has built it). */
   ready: async (): Promise<void> => {
     await buildMicroVM();
+    const minimal = await docker.getImage(MINIMAL_IMAGE).inspect().then(() => true, () => false);
+    if (minimal) await buildMicroVM(MINIMAL_IMAGE);
   },
 };
