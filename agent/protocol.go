@@ -19,7 +19,7 @@ const maxFrameBytes = 64 << 20
 const window = 16
 
 // chunkBytes is the payload size of streamed data frames.
-const chunkBytes = 64 << 10
+const chunkBytes = 256 << 10
 
 // request is every frame the host sends; which fields matter depends on Op.
 type request struct {

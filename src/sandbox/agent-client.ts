@@ -12,7 +12,7 @@ import type { DirEntry, ExecResult } from './types.js';
 export const AGENT_PROTOCOL_VERSION = '1';
 /** Stdin/stream chunks in flight before the sender waits for an ack (the agent's `window`). */
 const WINDOW = 16;
-const CHUNK_BYTES = 64 * 1024;
+const CHUNK_BYTES = 256 * 1024;
 
 export interface AgentInfo {
   version: string;

@@ -143,7 +143,7 @@ describe('the warm pool (Docker)', () => {
   test('idle containers expire', async () => {
     const short = new DockerSandboxClient({ docker, pool: { size: 1, idleMs: 1_000 } });
     try {
-      (await short.create(options('test:pool-expire'))).remove();
+      await (await short.create(options('test:pool-expire'))).remove();
       await short.pool!.settled();
       const ls = () => docker.listContainers({ all: true, filters: { label: [`${LABELS.pool}`, `${LABELS.scope}=test-pool`] } });
       const idleIds = (await ls()).map((c) => c.Id).filter((id) => short.pool!.has((s) => s.id === id));

@@ -61,7 +61,8 @@ describeTiers('sandbox files', (tier) => {
       { name: 'link', type: 'symlink', size: 7 },
     ]);
     assert.equal((await sandbox.readFile('a/link')).toString(), 'hello\n');
-    assert.equal((await sandbox.exec({ cmd: 'stat -c %u a/b/c.txt' })).stdout, '1000\n');
+    // find, not stat: gVisor's 2022 build answers coreutils' statx with EINVAL.
+    assert.equal((await sandbox.exec({ cmd: "find a/b/c.txt -printf '%U\\n'" })).stdout, '1000\n');
   });
 
   test('reports missing files, directories and oversized reads', async () => {
@@ -101,7 +102,7 @@ describeTiers('sandbox files', (tier) => {
     await assert.rejects(sandbox.removeFile('root/tmp/x'), isCode('path_escape'));
     await assert.rejects(sandbox.putArchive(Buffer.alloc(1024), '../tmp'), isCode('path_escape'));
     await assert.rejects(sandbox.exec({ cmd: 'pwd', workdir: 'root' }), isCode('path_escape'));
-    assert.equal((await sandbox.exec({ cmd: 'ls /tmp/x 2>&1; true' })).stdout.includes('No such file'), true);
+    assert.equal((await sandbox.exec({ cmd: 'test -e /tmp/x && echo exists || echo absent' })).stdout, 'absent\n');
   });
 
   test('exports the workspace as a tar and extracts one back', async () => {
@@ -140,7 +141,7 @@ describeTiers('sandbox files', (tier) => {
       await using fresh = await createTierSandbox(tier, 'files-restore');
       await fresh.putArchive(await store.get(info.id));
       assert.equal((await fresh.readFile('snap/state.txt')).toString(), 'turn 3');
-      assert.equal((await fresh.exec({ cmd: 'stat -c %u snap/state.txt' })).stdout, '1000\n');
+      assert.equal((await fresh.exec({ cmd: "find snap/state.txt -printf '%U\\n'" })).stdout, '1000\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
