@@ -56,5 +56,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/build-sandbox-image.sh
   bash scripts/build-minimal-image.sh >/dev/null
   bash scripts/ensure-gvisor.sh || say "gVisor (runtime runsc) is unavailable: its sandbox tests will fail"
+  bash scripts/build-microvm.sh >/dev/null # microVM tier: kernel, initramfs, root filesystem of the sandbox image
 fi
 say "ready"

@@ -37,6 +37,8 @@ export type { ChildRun, ParentRef } from './workflows/tree.js';
 export type { RunTreeNode, TreeApproval } from './run-tree.js';
 export { DockerSandboxClient } from './sandbox/docker.js';
 export type { DockerSandboxClientOptions } from './sandbox/docker.js';
+export { MicroVMSandboxClient } from './sandbox/microvm.js';
+export type { MicroVMSandboxClientOptions } from './sandbox/microvm.js';
 export { UnixLocalSandboxClient } from './sandbox/unix-local.js';
 export { AgentClient } from './sandbox/agent-client.js';
 export type { PoolOptions } from './sandbox/pool.js';

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe } from 'node:test';
 import type { SandboxClient, SandboxCreateOptions, SandboxLimits, StartedSandbox } from '../../src/sandbox/types.js';
 import { client as dockerClient, image, requireImage } from './sandbox-fixture.js';
+import { microvmTier } from './microvm.js';
 
 export interface SandboxTier {
   name: string;
@@ -20,6 +21,7 @@ export interface SandboxTier {
 const TIERS: SandboxTier[] = [
   { name: 'docker', client: dockerClient, ready: requireImage },
   { name: 'gvisor', client: dockerClient, options: { runtime: 'runsc' }, ready: requireImage },
+  microvmTier,
 ];
 
 /** Registers another tier (the microVM tier does, from its own helper). */
@@ -32,9 +34,9 @@ export function sandboxTiers(): SandboxTier[] {
   return only ? TIERS.filter((t) => only.includes(t.name)) : TIERS;
 }
 
-/** Runs `suite` once per tier, inside `describe('<title> [<tier>]')`. */
-export function describeTiers(title: string, suite: (tier: SandboxTier) => void): void {
-  for (const tier of sandboxTiers()) describe(`${title} [${tier.name}]`, () => suite(tier));
+/** Runs `suite` once per tier (those `which` accepts), inside `describe('<title> [<tier>]')`. */
+export function describeTiers(title: string, suite: (tier: SandboxTier) => void, which: (tier: SandboxTier) => boolean = () => true): void {
+  for (const tier of sandboxTiers().filter(which)) describe(`${title} [${tier.name}]`, () => suite(tier));
 }
 
 /** Creates a sandbox on `tier` labelled `test:<suite>`. */

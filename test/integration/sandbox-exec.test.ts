@@ -63,7 +63,7 @@ describeTiers('sandbox exec', (tier) => {
     let peak = before;
     const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
     const timer = setInterval(sample, 50);
-    const r = await run("head -c 100000000 /dev/zero | tr '\\0' a; echo tail-end", { maxOutputBytes: 4096 }).finally(() =>
+    const r = await run("head -c 100000000 /dev/zero | tr '\\0' a; echo tail-end", { maxOutputBytes: 4096, timeoutMs: 120_000 }).finally(() =>
       clearInterval(timer),
     );
     sample();
