@@ -1,0 +1,35 @@
+/**
+ * The default memory scope: per tenant and user when the run's context names them, so one tenant's memory never
+ * reaches another's instructions. An explicit `scope` option wins; a context naming neither shares 'default'.
+ */
+import { createHash } from 'node:crypto';
+
+const MAX = 128;
+
+/** `context.tenant`/`tenantId` and `context.user`/`userId`, as strings, when present. */
+function owner(context: unknown): { tenant?: string; user?: string } {
+  if (!context || typeof context !== 'object') return {};
+  const c = context as Record<string, unknown>;
+  const pick = (...keys: string[]) => {
+    const v = keys.map((k) => c[k]).find((x) => typeof x === 'string' || typeof x === 'number');
+    return v === undefined ? undefined : String(v);
+  };
+  return { tenant: pick('tenant', 'tenantId'), user: pick('user', 'userId') };
+}
+
+/** Injective escaping into the store's safe alphabet: every byte outside [A-Za-z0-9-] (including '_') becomes _XX. */
+function escapeName(name: string): string {
+  return Array.from(Buffer.from(name, 'utf8'), (b) => {
+    const ch = String.fromCharCode(b);
+    return /[A-Za-z0-9-]/.test(ch) ? ch : `_${b.toString(16).padStart(2, '0')}`;
+  }).join('');
+}
+
+export function defaultMemoryScope(context: unknown): string {
+  const { tenant, user } = owner(context);
+  if (tenant === undefined && user === undefined) return 'default';
+  const parts = [tenant === undefined ? undefined : `tenant-${escapeName(tenant)}`, user === undefined ? undefined : `user-${escapeName(user)}`];
+  const scope = parts.filter(Boolean).join('.');
+  if (scope.length <= MAX) return scope;
+  return `h-${createHash('sha256').update(scope).digest('hex')}`; // long ids: a hash keeps names distinct and safe
+}
