@@ -1,8 +1,9 @@
 /**
  * The default memory scope: per tenant and user when the run's context names them, so one tenant's memory never
  * reaches another's instructions. An explicit `scope` option wins; a context naming neither shares 'default'.
+ * No Node APIs: workflow code imports memory.ts.
  */
-import { createHash } from 'node:crypto';
+import { KeelError } from '../errors.js';
 
 const MAX = 128;
 
@@ -19,7 +20,7 @@ function owner(context: unknown): { tenant?: string; user?: string } {
 
 /** Injective escaping into the store's safe alphabet: every byte outside [A-Za-z0-9-] (including '_') becomes _XX. */
 function escapeName(name: string): string {
-  return Array.from(Buffer.from(name, 'utf8'), (b) => {
+  return Array.from(new TextEncoder().encode(name), (b) => {
     const ch = String.fromCharCode(b);
     return /[A-Za-z0-9-]/.test(ch) ? ch : `_${b.toString(16).padStart(2, '0')}`;
   }).join('');
@@ -30,6 +31,6 @@ export function defaultMemoryScope(context: unknown): string {
   if (tenant === undefined && user === undefined) return 'default';
   const parts = [tenant === undefined ? undefined : `tenant-${escapeName(tenant)}`, user === undefined ? undefined : `user-${escapeName(user)}`];
   const scope = parts.filter(Boolean).join('.');
-  if (scope.length <= MAX) return scope;
-  return `h-${createHash('sha256').update(scope).digest('hex')}`; // long ids: a hash keeps names distinct and safe
+  if (scope.length > MAX) throw new KeelError('bad_usage', `the run context's tenant/user is too long for a memory scope (${scope.length} > ${MAX} characters once escaped); give memory({ scope }) instead`);
+  return scope;
 }
