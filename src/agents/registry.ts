@@ -61,6 +61,11 @@ export class AgentRegistry {
     return [...this.agents.keys()];
   }
 
+  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
+  manifests(): unknown[] {
+    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
+  }
+
   get(name: string): Agent {
     const agent = this.agents.get(name);
     if (!agent) {
