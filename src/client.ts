@@ -4,7 +4,8 @@
  * Web UI see exactly what this client sees.
  */
 import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, type PayloadCodec } from '@temporalio/common';
+import { codecFromEnv, dataConverterFor } from './codec.js';
 import type { Agent } from './agents/agent.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
@@ -28,6 +29,8 @@ export interface KeelClientOptions {
   taskQueue?: string;
   /** How long to wait for the server when connecting. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Payload encryption; default from KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE (none when unset). `false` = none. */
+  codec?: PayloadCodec | false;
 }
 
 export interface StartRunOptions {
@@ -83,7 +86,8 @@ export class KeelClient {
         address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
         connectTimeout: options.connectTimeoutMs ?? 10_000,
       }));
-    const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+    const codec = options.codec === false ? undefined : (options.codec ?? codecFromEnv());
+    const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: dataConverterFor(codec) });
     return new KeelClient(client, options.taskQueue);
   }
 

@@ -10,6 +10,8 @@ import type { Agent } from '../agents/agent.js';
 import { KeelClient } from '../client.js';
 import { createWorker, type KeelWorker } from '../worker.js';
 import { startEmbeddedTemporal } from './temporal.js';
+import { codecFromEnv, dataConverterFor } from '../codec.js';
+import { startCodecServer } from '../cli/codec-server.js';
 
 export interface DevStack {
   client: KeelClient;
@@ -46,9 +48,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   let env: TestWorkflowEnvironment | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
+  const codec = codecFromEnv();
+  const codecServer = codec ? await startCodecServer({ codec }) : undefined;
+  if (codecServer) log(`payloads are encrypted (KEEL_CODEC_KEY); the Web UI decodes them through ${codecServer.url}`);
   if (!address) {
     log('starting the embedded Temporal dev server (SQLite in .keel/, Web UI on http://localhost:8233) ...');
-    env = await startEmbeddedTemporal({ port: 7233 });
+    env = await startEmbeddedTemporal({ port: 7233, uiCodecEndpoint: codecServer?.url });
     address = env.address;
   }
   let model: DevModel | undefined;
@@ -59,10 +64,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }
   const connection = await NativeConnection.connect({ address });
-  const worker = await createWorker({ agents: options.agents, connection, openai });
+  const worker = await createWorker({ agents: options.agents, connection, openai, codec: codec ?? false });
   log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
   const runWorker = worker.run();
-  const client = new KeelClient(new Client({ connection }), worker.taskQueue);
+  const client = new KeelClient(new Client({ connection, dataConverter: dataConverterFor(codec) }), worker.taskQueue);
   return {
     client,
     worker,
@@ -76,6 +81,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await connection.close();
       await model?.close();
       await env?.teardown();
+      await codecServer?.close();
     },
   };
 }

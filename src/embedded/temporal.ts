@@ -23,6 +23,8 @@ export interface EmbeddedTemporalOptions {
   /** Web UI port; default 8233. `null` turns the UI off. */
   uiPort?: number | null;
   namespace?: string;
+  /** The Web UI decodes payloads through this codec server (`keel codec-server`). */
+  uiCodecEndpoint?: string;
 }
 
 export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {}): Promise<TestWorkflowEnvironment> {
@@ -40,7 +42,10 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
       ...(uiPort !== null ? { ui: true, uiPort } : { ui: false }),
       searchAttributes: KEEL_SEARCH_ATTRIBUTES,
       // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
-      extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
+      extraArgs: [
+        ...['--log-level', 'error', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
+        ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+      ],
     },
   });
 }
