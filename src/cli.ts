@@ -15,21 +15,26 @@ import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
+import { keygenCommand } from './cli/keygen.js';
+import { codecServerCommand } from './cli/codec-server.js';
 import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
   dev                                   run the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground
   worker                                run a worker against TEMPORAL_ADDRESS
   run <agent> <input> [--wait] [--id ID] [--context JSON]
-  approve <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]
-  reject  <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]
+  approve <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always] [--key FILE]
+  reject  <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always] [--key FILE]
+  keygen approver --out FILE [--name NAME] | keygen codec [--name ID]
+  codec-server [--port 8888] [--host 127.0.0.1] [--ui-origin URL,...]   decode payloads for the Web UI (KEEL_CODEC_KEY)
   state <runId> [--json]
   ls [--status STATUS] [--agent NAME]
   cancel <runId>
   resume --from state.json [--id ID]
   fork <runId> --turn N [--id ID]
   demo                                  run the demo agents end to end and shut down
-options: --agents FILE (a module exporting \`agents\`; default: the demo agents; or KEEL_AGENTS)`;
+options: --agents FILE (a module exporting \`agents\`; default: the demo agents; or KEEL_AGENTS)
+env: KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE encrypt payloads; KEEL_APPROVER_KEY is the default --key`;
 
 class UsageError extends Error {}
 
@@ -80,7 +85,8 @@ async function decide(decision: 'approve' | 'reject', positionals: string[], val
   if (typeof values.by !== 'string' || !values.by) usage(`${decision} needs --by NAME (who decides)`);
   if (!callId && !values.all) usage(`${decision} needs a callId or --all`);
   const client = await connectClient();
-  const options = { by: values.by, reason: values.reason as string | undefined, always: Boolean(values.always) };
+  const key = (values.key as string | undefined) ?? process.env.KEEL_APPROVER_KEY;
+  const options = { by: values.by, reason: values.reason as string | undefined, always: Boolean(values.always), key };
   const results = values.all ? await client.decideAll(runId, decision, options) : [await client[decision](runId, callId, options)];
   if (results.length === 0) console.log(`run ${runId} has no pending approvals`);
   for (const r of results) console.log(`${r.decision === 'approve' ? 'approved' : 'rejected'} ${r.callId}${r.stillPending.length ? ` (still pending: ${r.stillPending.join(', ')})` : ''}`);
@@ -104,6 +110,12 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       turn: { type: 'string' },
       agents: { type: 'string' },
+      key: { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'ui-origin': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -162,6 +174,10 @@ async function main(argv: string[]): Promise<number> {
         await embedded?.close();
       }
     }
+    case 'keygen':
+      return keygenCommand(rest[0], values);
+    case 'codec-server':
+      return codecServerCommand(values);
     case 'approve':
     case 'reject':
       await decide(command, rest, values);

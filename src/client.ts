@@ -6,6 +6,8 @@
 import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, type PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, dataConverterFor } from './codec.js';
+import type { KeyObject } from 'node:crypto';
+import { loadPrivateKey, signDecision, type SignedDecisionFields } from './agents/approver-keys.js';
 import type { Agent } from './agents/agent.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
@@ -48,6 +50,8 @@ export interface DecisionOptions {
   reason?: string;
   /** Apply to this tool for the rest of the run. */
   always?: boolean;
+  /** The approver's Ed25519 private key (PEM text, a file holding it, or a KeyObject): signs the decision. */
+  key?: string | KeyObject;
 }
 
 export interface RunSummary {
@@ -56,6 +60,12 @@ export interface RunSummary {
   status?: string;
   totalTokens?: number;
   startTime: Date;
+}
+
+/** The signature block of a decision, signed now with `key`. */
+function signedBy(fields: Omit<SignedDecisionFields, 'time'>, key: string | KeyObject): { time: string; value: string } {
+  const time = new Date().toISOString();
+  return { time, value: signDecision({ ...fields, time }, typeof key === 'string' ? loadPrivateKey(key) : key) };
 }
 
 /** A run that ended without a final output; `type` is the failure type (e.g. MaxTurnsExceeded), `state` the RunState. */
@@ -157,9 +167,8 @@ export class KeelClient {
 
   private async decide(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
     try {
-      return await this.handle(runId).executeUpdate(decideUpdate, {
-        args: [{ callId, decision, approver: o.by, reason: o.reason, always: o.always }],
-      });
+      const fields = { runId, callId, decision, approver: o.by, reason: o.reason, always: o.always };
+      return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...fields, signature: o.key ? signedBy(fields, o.key) : undefined }] });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);

@@ -16,6 +16,8 @@ import { functionToolActivity } from './tools.js';
 import { offload } from './text.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
+import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
+import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
@@ -72,6 +74,12 @@ export function createActivities(deps: ActivityDeps) {
         return true; // unparseable arguments will fail validation anyway; asking costs nothing
       }
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
+    },
+    /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
+    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput }) {
+      const d = input.decision;
+      const fields = { runId: input.runId, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
     runInputGuardrails: guardrails.runInputGuardrails,

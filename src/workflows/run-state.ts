@@ -42,6 +42,18 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     reason: z.string().optional(),
     at: z.string(),
     via: z.enum(['signal', 'update', 'timeout', 'always']),
+    /** Set when the decision was signed: the fingerprint of the approver key that verified it. */
+    verifiedKey: z.string().optional(),
+  }),
+  /** A decision that did not count (unsigned or forged, for an agent with approver keys): kept for audit. */
+  z.object({
+    type: z.literal('approval_refused'),
+    callId: z.string(),
+    decision: z.enum(['approve', 'reject']),
+    approver: z.string(),
+    why: z.string(),
+    at: z.string(),
+    via: z.enum(['signal', 'update']),
   }),
   z.object({ type: z.literal('guardrail'), kind: GuardrailKind, name: z.string(), tripped: z.boolean(), callId: z.string().optional(), info: z.unknown().optional() }),
   z.object({
