@@ -1,10 +1,13 @@
 /**
  * A SandboxClient for machines without Docker, chosen explicitly: each command runs under bubblewrap (`bwrap`)
  * in fresh namespaces (no network, own pids, uid 1000) with the host's /usr read-only and the sandbox's own
- * directories bound at /workspace, /tmp and /home/keel. Weaker than the Docker sandbox: no memory, CPU, pids or
- * workspace-size limits, and nothing outlives its command (each command gets its own pid namespace). Needs bwrap,
- * python3 and tar on the host. When the worker runs as root, bwrap runs as uid 1000, so base directories must be
- * traversable by that user (the default, under the system temp directory, is).
+ * directories bound at /workspace, /tmp and /home/keel. No user namespaces inside (`--disable-userns`), a new
+ * session (no TIOCSTI into the worker's terminal), killed with its parent. Resource limits are rlimits set with
+ * prlimit (address space = memoryBytes, processes = pidsLimit per uid, file size = workspaceBytes, no core files):
+ * weaker than the Docker sandbox's cgroups (no CPU rate, no workspace total, no memory accounting across
+ * processes), and nothing outlives its command (each command gets its own pid namespace). docs/security.md lists
+ * what it does not isolate. Needs bwrap, prlimit, python3 and tar on the host. When the worker runs as root, bwrap
+ * runs as uid 1000, so base directories must be traversable by that user (the default, under the temp dir, is).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,9 +18,9 @@ import type { Readable } from 'node:stream';
 import { keelVersion } from '../version.js';
 import { SandboxError } from '../errors.js';
 import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target.js';
-import { SANDBOX_HOME, WORKSPACE } from './hardening.js';
+import { resolveLimits, SANDBOX_HOME, WORKSPACE } from './hardening.js';
 import { TargetSandbox } from './target-sandbox.js';
-import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, SandboxLimits, StartedSandbox } from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */
@@ -31,6 +34,13 @@ interface Meta {
   env: Record<string, string>;
   network: boolean;
   version: string;
+  /** Absent in sandboxes made before limits existed: the defaults apply. */
+  limits?: SandboxLimits;
+}
+
+/** rlimits for one command, set by prlimit inside the sandbox (bwrap itself must start unhindered). */
+function rlimitPrefix(limits: SandboxLimits): string[] {
+  return ['prlimit', `--as=${limits.memoryBytes}`, `--nproc=${limits.pidsLimit}`, `--fsize=${limits.workspaceBytes}`, '--nofile=4096', '--core=0', '--'];
 }
 
 const ID = /^local-[0-9a-f-]{36}$/;
@@ -53,7 +63,7 @@ class BwrapExecTarget implements ExecTarget {
   ) {}
 
   private args(): string[] {
-    const args = ['--unshare-all', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
+    const args = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
     if (this.meta.network) args.push('--share-net');
     for (const path of [...HOST_READONLY, ...(this.meta.network ? HOST_NETWORK_FILES : [])]) {
       args.push('--ro-bind-try', path, path);
@@ -78,7 +88,8 @@ class BwrapExecTarget implements ExecTarget {
       const at = entry.indexOf('=');
       env[entry.slice(0, at)] = entry.slice(at + 1);
     }
-    const child = spawn(this.bwrap, [...this.args(), '--', ...spec.argv], {
+    const argv = [...rlimitPrefix(this.meta.limits ?? resolveLimits()), ...spec.argv];
+    const child = spawn(this.bwrap, [...this.args(), '--', ...argv], {
       env,
       stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(isRoot() ? { uid: UID, gid: UID } : {}),
@@ -163,7 +174,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
     this.bwrap = options.bwrap ?? 'bwrap';
   }
 
-  /** `image` and `limits` are ignored: commands run on the host's own /usr, without resource limits. */
+  /** `image` is ignored (commands run on the host's own /usr); `limits` become rlimits (see the file header). */
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     const id = `local-${randomUUID()}`;
     const dir = join(this.baseDir, id);
@@ -174,8 +185,9 @@ export class UnixLocalSandboxClient implements SandboxClient {
     await writeFile(join(dir, 'etc/passwd'), `keel:x:${UID}:${UID}:keel:${SANDBOX_HOME}:/bin/bash\n`);
     await writeFile(join(dir, 'etc/group'), `keel:x:${UID}:\n`);
     if (isRoot()) for (const sub of ['workspace', 'tmp', 'home']) await chown(join(dir, sub), UID, UID);
-    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion };
-    await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta));
+    const limits = resolveLimits(options.limits);
+    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion, limits };
+    await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta), { mode: 0o600 }); // env may hold resolved secrets
     await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
     const target = new BwrapExecTarget(id, dir, meta, this.bwrap);
     const sandbox = new UnixLocalSandbox(target, dir);

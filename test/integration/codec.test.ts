@@ -44,12 +44,15 @@ test('encrypted payloads: no plaintext in raw history; CLI and codec server deco
   const queue = queueFor('codec');
   const worker = await stack.worker([agent], queue, { codec });
   const client = new KeelClient(new Client({ connection: stack.clientConnection, dataConverter: dataConverterFor(codec) }), queue);
-  const id = await worker.runUntil(async () => {
+  await worker.runUntil(async () => {
     const id = await client.startRun(agent, INPUT);
     assert.equal((await client.result(id)).finalOutput, 'PLAINTEXT-OUTPUT-91bc');
-    return id;
+    await checkRun(id, queue, KEY, codec, INPUT, client);
   });
+});
 
+/** What the raw history, the CLI and the codec server show of run `id` (queries need the worker running). */
+async function checkRun(id: string, queue: string, KEY: string, codec: AesGcmCodec, INPUT: string, client: KeelClient) {
   const [history] = await historyChain(client.temporal, id);
   const raw = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
   assert.ok(raw.length > 500);
@@ -79,4 +82,4 @@ test('encrypted payloads: no plaintext in raw history; CLI and codec server deco
   } finally {
     await server.close();
   }
-});
+}
