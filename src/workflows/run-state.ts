@@ -106,6 +106,8 @@ export const SandboxSessionSchema = z.object({
   /** Workspace-changing tool calls (commands, writes, patches) since the last snapshot (told to the model if the container is lost). */
   commandsSinceSnapshot: z.number().default(0),
   removed: z.boolean().default(false),
+  /** The agent whose sandbox spec made this session; a handoff to another sandbox agent replaces the session. */
+  agent: z.string().optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 
