@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, CodecError } from '../codec.js';
 import { KeelError } from '../errors.js';
+import { str, type Command, type Values } from './command.js';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
@@ -91,11 +92,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 }
 
 /** The command: serves until SIGINT/SIGTERM. */
-export async function codecServerCommand(values: { port?: string; host?: string; 'ui-origin'?: string }): Promise<number> {
+async function codecServerCommand(values: Values): Promise<number> {
   const codec = codecFromEnv();
   if (!codec) throw new KeelError('bad_usage', 'codec-server needs KEEL_CODEC_KEY or KEEL_CODEC_KEY_FILE');
-  const uiOrigins = values['ui-origin']?.split(',').map((s) => s.trim());
-  const server = await startCodecServer({ codec, port: values.port ? Number(values.port) : 8888, host: values.host, uiOrigins });
+  const uiOrigins = str(values, 'ui-origin')?.split(',').map((s) => s.trim());
+  const port = Number(str(values, 'port') ?? 8888);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeelError('bad_usage', `--port must be a port number`);
+  const server = await startCodecServer({ codec, port, host: str(values, 'host'), uiOrigins });
   console.log(`codec server on ${server.url} (point the Web UI's codec endpoint at it)`);
   await new Promise((resolve) => {
     process.once('SIGINT', resolve);
@@ -104,3 +107,10 @@ export async function codecServerCommand(values: { port?: string; host?: string;
   await server.close();
   return 0;
 }
+
+export const codecServer: Command = {
+  name: 'codec-server',
+  usage: 'codec-server [--port 8888] [--host 127.0.0.1] [--ui-origin URL,...]   decrypt payloads for the Web UI (KEEL_CODEC_KEY)',
+  options: { port: { type: 'string' }, host: { type: 'string' }, 'ui-origin': { type: 'string' } },
+  run: (_args, values) => codecServerCommand(values),
+};

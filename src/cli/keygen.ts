@@ -7,8 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { generateApproverKey } from '../agents/approver-keys.js';
 import { generateCodecKey } from '../codec.js';
 import { KeelError } from '../errors.js';
+import { str, type Command } from './command.js';
 
-export async function keygenCommand(kind: string | undefined, values: { out?: string; name?: string }): Promise<number> {
+async function keygenCommand(kind: string | undefined, values: { out?: string; name?: string }): Promise<number> {
   if (kind === 'codec') {
     console.log(generateCodecKey(values.name));
     return 0;
@@ -24,3 +25,10 @@ export async function keygenCommand(kind: string | undefined, values: { out?: st
   console.log(line);
   return 0;
 }
+
+export const keygen: Command = {
+  name: 'keygen',
+  usage: 'keygen approver --out FILE [--name NAME] | keygen codec [--name ID]   an approver key pair, or a payload-encryption key',
+  options: { out: { type: 'string' }, name: { type: 'string' } },
+  run: ([kind], values) => keygenCommand(kind, { out: str(values, 'out'), name: str(values, 'name') }),
+};
