@@ -12,10 +12,12 @@ import { ls, state } from './cli/inspect.js';
 import { cancel, fork, resume } from './cli/lifecycle.js';
 import { run } from './cli/run.js';
 import { worker } from './cli/worker.js';
+import { keygen } from './cli/keygen.js';
+import { codecServer } from './cli/codec-server.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, demo];
+const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, demo, keygen, codecServer];
 
 function usageText(): string {
   return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');

@@ -4,7 +4,10 @@
  * Web UI see exactly what this client sees.
  */
 import { Client, WorkflowFailedError, type ConnectionLike, type DataConverter, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, type PayloadCodec } from '@temporalio/common';
+import { codecFromEnv, dataConverterFor } from './codec.js';
+import type { KeyObject } from 'node:crypto';
+import { loadPrivateKey, signDecision, type SignedDecisionFields } from './agents/approver-keys.js';
 import type { Agent } from './agents/agent.js';
 import { checkStarted, rootCause, type StartCheck } from './client-start-check.js';
 import { connectClient, temporalTarget } from './connection.js';
@@ -37,6 +40,8 @@ export interface KeelClientOptions {
   taskQueue?: string;
   /** How long to wait for the server when connecting. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Payload encryption; default from KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE (none when unset). `false` = none. */
+  codec?: PayloadCodec | false;
 }
 
 export interface StartRunOptions {
@@ -63,6 +68,8 @@ export interface DecisionOptions {
   reason?: string;
   /** Apply to this tool for the rest of the run. */
   always?: boolean;
+  /** The approver's Ed25519 private key (PEM text, a file holding it, or a KeyObject): signs the decision. */
+  key?: string | KeyObject;
 }
 
 export interface RunSummary {
@@ -71,6 +78,12 @@ export interface RunSummary {
   status?: string;
   totalTokens?: number;
   startTime: Date;
+}
+
+/** The signature block of a decision, signed now with `key`. */
+function signedBy(fields: Omit<SignedDecisionFields, 'time'>, key: string | KeyObject): { time: string; value: string } {
+  const time = new Date().toISOString();
+  return { time, value: signDecision({ ...fields, time }, typeof key === 'string' ? loadPrivateKey(key) : key) };
 }
 
 /** A run that ended without a final output; `type` is the failure type (e.g. MaxTurnsExceeded), `state` the RunState. */
@@ -98,7 +111,8 @@ export class KeelClient {
   static async connect(options: KeelClientOptions = {}): Promise<KeelClient> {
     const target = temporalTarget({ address: options.address, namespace: options.namespace });
     const connection = options.connection ?? (await connectClient(target, options.connectTimeoutMs));
-    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter });
+    const codec = options.codec === false ? undefined : (options.codec ?? codecFromEnv());
+    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec) });
     return new KeelClient(client, options.taskQueue);
   }
 
@@ -221,11 +235,11 @@ export class KeelClient {
     }
   }
 
+  /** Sends the decision to `runId`; with a key, signed for that run (a signature binds run, call and decision). */
   private async decideAt(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
     try {
-      return await this.handle(runId).executeUpdate(decideUpdate, {
-        args: [{ callId, decision, approver: o.by, reason: o.reason, always: o.always }],
-      });
+      const fields = { runId, callId, decision, approver: o.by, reason: o.reason, always: o.always };
+      return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...fields, signature: o.key ? signedBy(fields, o.key) : undefined }] });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);

@@ -21,6 +21,9 @@ import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import { siblingModule } from './module-path.js';
+import type { SecretsProvider } from './activities/secrets.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { codecFromEnv, dataConverterFor } from './codec.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -43,6 +46,10 @@ export interface CreateWorkerOptions {
   /** How often to remove containers whose run has ended. Default 60 s; 0 = only at start. */
   reapIntervalMs?: number;
   maxToolOutputBytes?: number;
+  /** Where `secret('NAME')` references are resolved; default the worker's environment variables. */
+  secrets?: SecretsProvider;
+  /** Payload encryption; default from KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE (none when unset). `false` = none. */
+  codec?: PayloadCodec | false;
 }
 
 export interface KeelWorker {
@@ -105,16 +112,19 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     hostName: hostId,
     sandboxScope: scope,
     maxToolOutputBytes: options.maxToolOutputBytes,
+    secrets: options.secrets,
   });
+  const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const main = await Worker.create({
     connection,
+    dataConverter,
     namespace,
     taskQueue,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
-  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
+  const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
 
   const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, scope!, options.reapIntervalMs ?? 60_000) : undefined;
   const run = async () => {

@@ -16,6 +16,9 @@ import { sandboxActivities } from './sandbox.js';
 import { functionToolActivity } from './tools.js';
 import { offload } from './text.js';
 import type { RunToolInput, RunToolResult } from './types.js';
+import { SecretVault, type SecretsProvider } from './secrets.js';
+import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
+import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
@@ -31,16 +34,19 @@ export interface ActivityDeps {
   /** The Temporal namespace's id, labelled on sandboxes so only this namespace's reapers judge them. */
   sandboxScope?: string;
   maxToolOutputBytes?: number;
+  /** Where `secret()` references are looked up; default the worker's environment. */
+  secrets?: SecretsProvider;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
+  const vault = new SecretVault(deps.secrets);
   const model = modelActivities(deps);
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
   const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
-    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope })
+    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
     : undefined;
   const needSandbox = (): NonNullable<typeof sandbox> => {
     if (!sandbox) throw new Error('this worker has no sandbox client (Docker is not available to it)');
@@ -55,7 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
       const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runFunctionTool(input);
-      const { text, blob } = await offload(result.output, deps.blobs);
+      const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
       return blob ? { ...result, output: text, blob } : result;
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
@@ -69,6 +75,12 @@ export function createActivities(deps: ActivityDeps) {
         return true; // unparseable arguments will fail validation anyway; asking costs nothing
       }
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
+    },
+    /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
+    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput }) {
+      const d = input.decision;
+      const fields = { runId: input.runId, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
     ...multiAgentActivities(deps),

@@ -13,6 +13,7 @@ import type { Manifest, ManifestEntry } from '../agents/manifest.js';
 import { KeelError } from '../errors.js';
 import { gitCheckout, gitClone, insideDir } from '../storage/git-cache.js';
 import type { StartedSandbox } from '../sandbox/types.js';
+import { SecretVault } from './secrets.js';
 
 const CONCURRENCY = 4;
 
@@ -41,7 +42,7 @@ function tarOf(files: { name: string; content?: string; mode?: number; type: 'fi
   return p as unknown as Readable;
 }
 
-async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry): Promise<void> {
+async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry, vault: SecretVault): Promise<void> {
   const clean = path.posix.normalize(dest).replace(/^\/+/, '');
   if (clean.startsWith('..') || clean === '') throw new KeelError('bad_usage', `manifest path '${dest}' must stay inside /workspace`);
   switch (entry.type) {
@@ -52,13 +53,14 @@ async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: Ma
     case 'localDir':
       return sandbox.putArchive(await tarDirectory(entry.path, clean));
     case 'gitRepo': {
+      const auth = entry.auth ? await vault.resolve(entry.auth) : undefined;
       if (entry.subdir !== undefined) {
-        const checkout = await gitCheckout(entry.url, entry.ref);
+        const checkout = await gitCheckout(entry.url, entry.ref, { auth });
         return sandbox.putArchive(await tarDirectory(insideDir(checkout, entry.subdir), clean));
       }
       const tmp = await mkdtemp(path.join(tmpdir(), 'keel-git-'));
       try {
-        await gitClone(entry.url, entry.ref, tmp);
+        await gitClone(entry.url, entry.ref, tmp, auth);
         await sandbox.putArchive(await tarDirectory(tmp, clean));
       } finally {
         await rm(tmp, { recursive: true, force: true });
@@ -72,13 +74,13 @@ function parents(p: string): { name: string; type: 'directory' }[] {
   return parts.map((_, i) => ({ name: parts.slice(0, i + 1).join('/'), type: 'directory' as const }));
 }
 
-export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest): Promise<void> {
+export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest, vault = new SecretVault()): Promise<void> {
   const entries = Object.entries(manifest.entries ?? {});
   let next = 0;
   const worker = async () => {
     while (next < entries.length) {
       const [dest, entry] = entries[next++];
-      await materializeEntry(sandbox, dest, entry);
+      await materializeEntry(sandbox, dest, entry, vault);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));

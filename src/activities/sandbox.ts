@@ -16,6 +16,7 @@ import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/ty
 import type { BlobStore } from '../storage/blob-store.js';
 import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
+import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import { mountMemory } from './memory.js';
@@ -38,6 +39,8 @@ export interface SandboxDeps {
   maxToolOutputBytes: number;
   /** Labels this worker's sandboxes as its namespace's (see SandboxLabels.scope). */
   scope?: string;
+  /** Resolves `secret()` references and scrubs their values from outputs and snapshots. */
+  vault: SecretVault;
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -67,14 +70,14 @@ export function sandboxActivities(deps: SandboxDeps) {
     const sandbox = await deps.sandboxes.create({
       image: input.spec.image,
       labels: { workflowId: input.workflowId, runId: input.runId, scope: deps.scope },
-      env: input.spec.manifest.env,
+      env: await deps.vault.resolveEnv(input.spec.manifest.env),
       network: input.spec.network,
       limits: input.spec.limits,
       runtime: input.spec.runtime,
     });
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
-      else await materializeManifest(sandbox, input.spec.manifest);
+      else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
       if (input.memory && !input.restoreSnapshot) await mountMemory(sandbox, deps.memory, input.memory);
       const session: SandboxSession = {
         containerId: sandbox.id,
@@ -200,7 +203,9 @@ export function sandboxActivities(deps: SandboxDeps) {
           throw err;
         }
       });
-      const output = await capText(notice ? `${notice}\n${result.output}` : result.output, deps.maxToolOutputBytes * 2, deps.blobs);
+      await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
+      const text = deps.vault.redact(notice ? `${notice}\n${result.output}` : result.output);
+      const output = await capText(text, deps.maxToolOutputBytes * 2, deps.blobs);
       return { ...result, output, ...(session ? { sandbox: session } : {}) };
     },
 
@@ -212,7 +217,8 @@ export function sandboxActivities(deps: SandboxDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
       try {
-        const info = await deps.snapshots.put(await sandbox.exportWorkspace());
+        await deps.vault.learn(deps.registry?.manifests());
+        const info = await deps.snapshots.put(deps.vault.mask(await sandbox.exportWorkspace()));
         return { ...info, turn: input.turn, at: new Date().toISOString() };
       } finally {
         clearInterval(heartbeat);

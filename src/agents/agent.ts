@@ -3,6 +3,7 @@
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
 import type { z } from 'zod';
+import type { ApproverKey } from './approver-keys.js';
 import type { Capability } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail } from './guardrails.js';
 import type { Manifest } from './manifest.js';
@@ -55,8 +56,13 @@ export interface AgentOptions {
   maxConsecutiveToolFailures?: number;
   inputGuardrails?: InputGuardrail[];
   outputGuardrails?: OutputGuardrail[];
-  /** Who may decide approvals; anyone when absent. */
-  approvers?: string[];
+  /**
+   * Who may decide approvals; anyone when absent. Plain names are names, not identities (whoever calls may type
+   * them); `{ name, publicKey }` entries (or `approverKeyring`) make decisions count only when signed by that key.
+   */
+  approvers?: (string | ApproverKey)[];
+  /** A keyring file (lines `name ed25519:<base64>`) of approvers whose signed decisions count. */
+  approverKeyring?: string;
   approvalTimeout?: ApprovalTimeout;
   /** Text the model gets for a rejected call; `{reason}` and `{approver}` are filled in. */
   rejectionMessage?: string;

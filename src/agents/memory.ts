@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { RunContext } from './agent.js';
 import type { Capability } from './capabilities.js';
+import { defaultMemoryScope } from './memory-scope.js';
 
 export interface MemoryLayout {
   memory: string;
@@ -25,7 +26,10 @@ export const DEFAULT_MEMORY_LAYOUT: MemoryLayout = {
 };
 
 export interface MemoryOptions {
-  /** Which memory a run uses: a fixed name or one derived from the run's context (a user, a project). Default 'default'. */
+  /**
+   * Which memory a run uses: a fixed name or one derived from the run's context (a user, a project). Default: per
+   * tenant and user when the context has `tenant`/`tenantId` or `user`/`userId`, else 'default' (docs/security.md).
+   */
   scope?: string | ((ctx: RunContext) => string);
   /** `read-only` serves cheap runs: they read memory but add nothing. Default `read-write`. */
   mode?: 'read-write' | 'read-only';
@@ -73,7 +77,7 @@ export function memory(options: MemoryOptions = {}): Capability {
 }
 
 export function memorySpecOf(agent: string, options: MemoryOptions, ctx: RunContext): MemorySpec {
-  const scope = typeof options.scope === 'function' ? options.scope(ctx) : (options.scope ?? 'default');
+  const scope = typeof options.scope === 'function' ? options.scope(ctx) : (options.scope ?? defaultMemoryScope(ctx.context));
   return {
     agent,
     scope,

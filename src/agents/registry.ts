@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { KeelError } from '../errors.js';
 import { Agent, SandboxAgent, type RunContext } from './agent.js';
 import { approvalSpecOf } from './approval.js';
+import { readKeyring, type ApproverKey } from './approver-keys.js';
 import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails.js';
 import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools.js';
@@ -43,6 +44,14 @@ const AGENT_TOOL_PARAMETERS = {
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
   return rest;
+}
+
+/** Approver names, and their keys when the agent has any (inline or from a keyring file). */
+function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approverKeys'> {
+  if (!o.approvers && !o.approverKeyring) return {};
+  const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
+  const names = [...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)])];
+  return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
 }
 
 /** Agents by name, plus lookups of their tools and guardrails for activities. */
@@ -93,6 +102,11 @@ export class AgentRegistry {
 
   names(): string[] {
     return [...this.agents.keys()];
+  }
+
+  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
+  manifests(): unknown[] {
+    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
   }
 
   get(name: string): Agent {
@@ -203,7 +217,7 @@ export class AgentRegistry {
       maxConsecutiveToolFailures: o.maxConsecutiveToolFailures ?? 3,
       inputGuardrails: (o.inputGuardrails ?? []).map((g) => ({ name: g.name, mode: g.mode ?? 'parallel' })),
       outputGuardrails: (o.outputGuardrails ?? []).map((g) => g.name),
-      approvers: o.approvers,
+      ...approversOf(o),
       approvalTimeout: o.approvalTimeout ? { ms: o.approvalTimeout.ms, onExpiry: o.approvalTimeout.onExpiry ?? 'reject' } : undefined,
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),

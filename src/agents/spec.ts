@@ -69,6 +69,8 @@ export interface AgentSpec {
   inputGuardrails: { name: string; mode: 'parallel' | 'blocking' }[];
   outputGuardrails: string[];
   approvers?: string[];
+  /** When present, decisions must be signed by one of these keys (verified in an activity). Public keys only. */
+  approverKeys?: { name: string; publicKey: string }[];
   approvalTimeout?: Required<ApprovalTimeout>;
   rejectionMessage: string;
   capabilities: string[];

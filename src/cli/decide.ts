@@ -7,15 +7,16 @@ import { connectClient, str, usage, type Command } from './command.js';
 function decideCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
-    usage: `${decision} <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always]   (--all: every pending call in the run's tree)`,
-    options: { all: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' }, always: { type: 'boolean' } },
+    usage: `${decision} <runId> [<callId>|--all] --by NAME [--reason TEXT] [--always] [--key FILE]   (--all: every pending call in the run's tree; --key or KEEL_APPROVER_KEY: sign with the approver's key)`,
+    options: { all: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' }, always: { type: 'boolean' }, key: { type: 'string' } },
     async run([runId, callId], values) {
       if (!runId) usage(`${decision} needs a run id`);
       const by = str(values, 'by');
       if (!by) usage(`${decision} needs --by NAME (who decides)`);
       if (!callId && !values.all) usage(`${decision} needs a callId or --all`);
       const client = await connectClient();
-      const options = { by, reason: str(values, 'reason'), always: Boolean(values.always) };
+      const key = str(values, 'key') ?? process.env.KEEL_APPROVER_KEY;
+      const options = { by, reason: str(values, 'reason'), always: Boolean(values.always), key };
       const results = values.all ? await client.decideAll(runId, decision, options) : [await client[decision](runId, callId, options)];
       if (results.length === 0) console.log(`run ${runId} (and its children) has no pending approvals`);
       for (const r of results) {

@@ -10,6 +10,8 @@ import type { Agent } from '../agents/agent.js';
 import { KeelClient } from '../client.js';
 import { createWorker, type KeelWorker } from '../worker.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal.js';
+import { codecFromEnv, dataConverterFor } from '../codec.js';
+import { startCodecServer } from '../cli/codec-server.js';
 
 export interface DevStack {
   client: KeelClient;
@@ -48,9 +50,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   let env: EmbeddedTemporal | undefined;
   let target = temporalTarget();
+  const codec = codecFromEnv();
+  const codecServer = codec && !options.uiCodecEndpoint ? await startCodecServer({ codec }) : undefined;
+  if (codecServer) log(`payloads are encrypted (KEEL_CODEC_KEY); the Web UI decodes them through ${codecServer.url}`);
   if (!temporalConfigured()) {
     log('starting the embedded Temporal dev server (SQLite in .keel/, Web UI on http://localhost:8233) ...');
-    env = await startEmbeddedTemporal({ port: 7233, uiCodecEndpoint: options.uiCodecEndpoint });
+    env = await startEmbeddedTemporal({ port: 7233, uiCodecEndpoint: options.uiCodecEndpoint ?? codecServer?.url });
     target = temporalTarget({ address: env.address });
   }
   const address = target.connection.address;
@@ -62,10 +67,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }
   const connection = await connectWorker(target);
-  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai });
+  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai, codec: codec ?? false });
   log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
   const runWorker = worker.run();
-  const client = new KeelClient(new Client({ connection, namespace: target.namespace }), worker.taskQueue);
+  const client = new KeelClient(new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(codec) }), worker.taskQueue);
   return {
     client,
     worker,
@@ -79,6 +84,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await connection.close();
       await model?.close();
       await env?.teardown();
+      await codecServer?.close();
     },
   };
 }

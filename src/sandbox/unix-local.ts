@@ -2,7 +2,8 @@
  * A SandboxClient for machines without Docker, chosen explicitly: the sandbox's agent runs under bubblewrap
  * (`bwrap`) in fresh namespaces (no network, own pids, uid 1000) with the host's /usr read-only and the sandbox's
  * own directories bound at /workspace, /tmp, /home/keel and /run/keel (the agent's state), and runs every
- * command there. Weaker than the Docker sandbox: no memory, CPU, pids or workspace-size limits; the agent runs
+ * command there, with no user namespaces inside, a new session, and rlimits from the sandbox's limits. Weaker than
+ * the Docker sandbox: rlimits instead of cgroups (no CPU rate, no workspace total); the agent runs
  * as the same uid as the commands (they could signal it or rewrite its journal); and the agent, with anything
  * the commands left running, lives as long as the worker process that started it (the next worker starts a new
  * one on the same directory). Needs bwrap on the host. When the worker runs as root, bwrap runs as uid 1000, so
@@ -21,8 +22,8 @@ import { AgentClient } from './agent-client.js';
 import { agentBinary } from './agent-binary.js';
 import { AgentSandbox } from './agent-sandbox.js';
 import { AgentConnections } from './connections.js';
-import { AGENT_STATE as STATE, SANDBOX_HOME, WORKSPACE } from './hardening.js';
-import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
+import { AGENT_STATE as STATE, resolveLimits, SANDBOX_HOME, WORKSPACE } from './hardening.js';
+import type { SandboxClient, SandboxCreateOptions, SandboxLabels, SandboxLimits, StartedSandbox } from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */
@@ -36,6 +37,17 @@ interface Meta {
   env: Record<string, string>;
   network: boolean;
   version: string;
+  /** Absent in sandboxes made before limits existed: the defaults apply. */
+  limits?: SandboxLimits;
+}
+
+/**
+ * The sandbox's limits as rlimits on its agent and so on every command (prlimit from the host's /usr): address
+ * space = memoryBytes, processes = pidsLimit for uid 1000, file size = workspaceBytes, no core files. Weaker than
+ * cgroups (no CPU rate, no workspace total, no memory accounting across processes); docs/security.md says so.
+ */
+function rlimitPrefix(limits: SandboxLimits): string[] {
+  return ['/usr/bin/prlimit', `--as=${limits.memoryBytes}`, `--nproc=${limits.pidsLimit}`, `--fsize=${limits.workspaceBytes}`, '--nofile=4096', '--core=0', '--'];
 }
 
 const ID = /^local-[0-9a-f-]{36}$/;
@@ -50,7 +62,8 @@ const isRoot = (): boolean => process.getuid?.() === 0;
 
 /** bwrap's arguments for one sandbox directory: fresh namespaces, the host's /usr read-only, its own dirs bound. */
 function bwrapArgs(dir: string, meta: Meta, agentBin: string): string[] {
-  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
+  // No user namespaces inside (--disable-userns), a new session (no TIOCSTI into the worker's terminal).
+  const args = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
   if (meta.network) args.push('--share-net');
   for (const path of [...HOST_READONLY, ...(meta.network ? HOST_NETWORK_FILES : [])]) args.push('--ro-bind-try', path, path);
   args.push('--ro-bind', join(dir, 'etc/passwd'), '/etc/passwd', '--ro-bind', join(dir, 'etc/group'), '/etc/group');
@@ -58,7 +71,7 @@ function bwrapArgs(dir: string, meta: Meta, agentBin: string): string[] {
   args.push('--bind', join(dir, 'workspace'), WORKSPACE, '--bind', join(dir, 'tmp'), '/tmp');
   args.push('--bind', join(dir, 'home'), SANDBOX_HOME, '--bind', join(dir, 'state'), STATE, '--chdir', '/');
   args.push('--ro-bind', agentBin, AGENT);
-  return [...args, '--', AGENT, 'serve', '--workspace', WORKSPACE, '--state', STATE, '--home', SANDBOX_HOME];
+  return [...args, '--', ...rlimitPrefix(meta.limits ?? resolveLimits()), AGENT, 'serve', '--workspace', WORKSPACE, '--state', STATE, '--home', SANDBOX_HOME];
 }
 
 /** Starts a sandbox directory's agent under bwrap (it lives as long as this worker process) and claims it. */
@@ -129,7 +142,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
     this.bwrap = options.bwrap ?? 'bwrap';
   }
 
-  /** `image` and `limits` are ignored: commands run on the host's own /usr, without resource limits. */
+  /** `image` is ignored (commands run on the host's own /usr); `limits` become rlimits. */
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     const id = `local-${randomUUID()}`;
     const dir = join(this.baseDir, id);
@@ -140,8 +153,8 @@ export class UnixLocalSandboxClient implements SandboxClient {
     await writeFile(join(dir, 'etc/passwd'), `keel:x:${UID}:${UID}:keel:${SANDBOX_HOME}:/bin/bash\n`);
     await writeFile(join(dir, 'etc/group'), `keel:x:${UID}:\n`);
     if (isRoot()) for (const sub of ['workspace', 'tmp', 'home', 'state']) await chown(join(dir, sub), UID, UID);
-    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion };
-    await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta));
+    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion, limits: resolveLimits(options.limits) };
+    await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta), { mode: 0o600 }); // env may hold resolved secrets
     await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
     const sandbox = this.sandboxOf(id, dir, meta);
     try {

@@ -14,9 +14,10 @@ export function gitCacheDir(): string {
   return path.join(keelHome(), 'git-cache');
 }
 
-function git(args: string[], cwd?: string): Promise<string> {
+function git(args: string[], cwd?: string, extraEnv: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', ...extraEnv };
+    const child = spawn('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,24 +39,25 @@ async function exists(p: string): Promise<boolean> {
 const inFlight = new Map<string, Promise<string>>();
 
 /** A checkout of `url` at `ref` (default branch when absent), cloned once per worker and reused. */
-export function gitCheckout(url: string, ref?: string, cacheDir = gitCacheDir()): Promise<string> {
+export function gitCheckout(url: string, ref?: string, options: { cacheDir?: string; auth?: string } = {}): Promise<string> {
+  const cacheDir = options.cacheDir ?? gitCacheDir();
   const key = createHash('sha256').update(`${url}\0${ref ?? ''}`).digest('hex').slice(0, 24);
   const dir = path.join(cacheDir, key);
   let pending = inFlight.get(dir);
   if (!pending) {
-    pending = checkout(url, ref, dir).finally(() => inFlight.delete(dir));
+    pending = checkout(url, ref, dir, options.auth).finally(() => inFlight.delete(dir));
     inFlight.set(dir, pending);
   }
   return pending;
 }
 
-async function checkout(url: string, ref: string | undefined, dir: string): Promise<string> {
+async function checkout(url: string, ref: string | undefined, dir: string, auth?: string): Promise<string> {
   if (await exists(path.join(dir, '.git'))) return dir;
   await mkdir(path.dirname(dir), { recursive: true });
   // Clone beside the final folder and rename, so another process never sees a half-made checkout.
   const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   try {
-    await gitClone(url, ref, tmp);
+    await gitClone(url, ref, tmp, auth);
     await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
       if (!(await exists(path.join(dir, '.git')))) throw err; // someone else won the race: use theirs
     });
@@ -65,11 +67,16 @@ async function checkout(url: string, ref: string | undefined, dir: string): Prom
   }
 }
 
-/** Clones `url` into `dir` (a new or empty folder) and checks out `ref` when given. */
-export async function gitClone(url: string, ref: string | undefined, dir: string): Promise<void> {
+/**
+ * Clones `url` into `dir` (a new or empty folder) and checks out `ref` when given. A credential (`auth`, or one
+ * written into the URL) goes to git as an HTTP header through its environment, so the clone's .git/config and
+ * error messages hold the bare URL only.
+ */
+export async function gitClone(url: string, ref: string | undefined, dir: string, auth?: string): Promise<void> {
   if (url.startsWith('-')) throw new KeelError('bad_usage', `bad git url '${url}'`);
   if (ref?.startsWith('-')) throw new KeelError('bad_usage', `bad git ref '${ref}'`);
-  await git(['clone', '--quiet', '--', url, dir]);
+  const { bare, credential } = splitCredential(url);
+  await git(['clone', '--quiet', '--', bare, dir], undefined, authHeaderEnv(auth ?? credential));
   if (ref) await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref, '--'], dir);
 }
 
@@ -83,4 +90,22 @@ export function insideDir(root: string, sub: string): string {
   const full = path.resolve(root, sub);
   if (full !== root && !full.startsWith(root + path.sep)) throw new KeelError('bad_usage', `path '${sub}' leaves ${root}`);
   return full;
+}
+
+/** `url` without its `user:password@` part, and that part. */
+export function splitCredential(url: string): { bare: string; credential?: string } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/@]*)@(.*)$/i.exec(url);
+  if (!m) return { bare: url };
+  return { bare: m[1] + m[3], credential: decodeURIComponent(m[2]) };
+}
+
+/** Git config through the environment (not argv, not .git/config): an Authorization header for HTTP remotes. */
+function authHeaderEnv(credential: string | undefined): Record<string, string> {
+  if (!credential) return {};
+  const userPass = credential.includes(':') ? credential : `x-access-token:${credential}`;
+  return {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(userPass).toString('base64')}`,
+  };
 }

@@ -40,6 +40,7 @@ export function applyDecision(
   input: ApprovalSignal & { decision: Decision },
   via: ApprovalItem['via'],
   at: string,
+  verifiedKey?: string,
 ): PendingApproval[] {
   const decidedCalls = state.pendingApprovals.filter((p) => p.callId === input.callId);
   const tool = decidedCalls[0]?.tool;
@@ -57,6 +58,7 @@ export function applyDecision(
       ...(input.reason ? { reason: input.reason } : {}),
       at,
       via: call.callId === input.callId ? via : 'always',
+      ...(verifiedKey ? { verifiedKey } : {}),
     });
   }
   const decidedIds = new Set(decidedCalls.map((c) => c.callId));
@@ -81,6 +83,7 @@ export function applyStandingDecision(state: RunState, call: { callId: string; n
     ...(origin?.reason ? { reason: origin.reason } : {}),
     at,
     via: 'always',
+    ...(origin?.verifiedKey ? { verifiedKey: origin.verifiedKey } : {}),
   };
   state.items.push(item);
   return item;

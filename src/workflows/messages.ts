@@ -16,6 +16,11 @@ export interface ApprovalSignal {
   reason?: string;
   /** Apply the same decision to this tool for the rest of the run (alwaysApprove / alwaysReject). */
   always?: boolean;
+  /**
+   * The approver's Ed25519 signature over `{runId, callId, decision, approver, reason, time}` (see
+   * agents/approver-keys.ts). Required when the agent has approver keys; ignored otherwise.
+   */
+  signature?: { time: string; value: string };
 }
 
 export interface DecideInput extends ApprovalSignal {

@@ -51,6 +51,18 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     reason: z.string().optional(),
     at: z.string(),
     via: z.enum(['signal', 'update', 'timeout', 'always']),
+    /** Set when the decision was signed: the fingerprint of the approver key that verified it. */
+    verifiedKey: z.string().optional(),
+  }),
+  /** A decision that did not count (unsigned or forged, for an agent with approver keys): kept for audit. */
+  z.object({
+    type: z.literal('approval_refused'),
+    callId: z.string(),
+    decision: z.enum(['approve', 'reject']),
+    approver: z.string(),
+    why: z.string(),
+    at: z.string(),
+    via: z.enum(['signal', 'update']),
   }),
   z.object({ type: z.literal('guardrail'), kind: GuardrailKind, name: z.string(), tripped: z.boolean(), callId: z.string().optional(), info: z.unknown().optional() }),
   z.object({
@@ -103,6 +115,8 @@ export const SandboxSessionSchema = z.object({
   /** Workspace-changing tool calls (commands, writes, patches) since the last snapshot (told to the model if the container is lost). */
   commandsSinceSnapshot: z.number().default(0),
   removed: z.boolean().default(false),
+  /** The agent whose sandbox spec made this session; a handoff to another sandbox agent replaces the session. */
+  agent: z.string().optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 

@@ -4,12 +4,15 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure, log } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
 import type { RunToolInput, RunToolResult } from '../activities/types.js';
 import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
 import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
+
+/** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
+export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
 
 export class SandboxRouter {
   private spec?: SandboxSpec;
@@ -40,13 +43,34 @@ export class SandboxRouter {
     return tree ? `The workspace (/workspace) contains:\n${tree}` : undefined;
   }
 
-  /** Creates the run's container if the agent has a sandbox and the run has none yet. */
+  /**
+   * Creates the run's container if the agent has a sandbox and the run has none yet. A handoff to another sandbox
+   * agent replaces the session (snapshot, remove, then a fresh one from the new agent's own spec), so its image,
+   * manifest, limits and network setting hold; sessions from before that rule (no `agent`) are kept as they were.
+   */
   async ensure(agent: AgentSpec, restoreSnapshot?: string): Promise<void> {
     if (!agent.sandbox) return;
+    const current = this.state.sandbox;
+    const foreign = current && !current.removed && current.agent !== undefined && current.agent !== agent.name;
+    const replace = foreign && patched(OWN_SANDBOX_PER_AGENT);
+    if (replace) await this.retire(current);
     this.spec = agent.sandbox;
     this.memory = agent.memory;
     if (this.state.sandbox && !this.state.sandbox.removed) return;
-    this.state.sandbox = await this.create(`sandbox ${agent.sandbox.image}`, restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
+    const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
+    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore)), agent: agent.name };
+  }
+
+  /** Snapshots and removes the previous agent's session (its snapshot stays in `state.snapshots`). */
+  private async retire(session: SandboxSession): Promise<void> {
+    await this.snapshot(this.state.turn);
+    const remove = { summary: `sandbox remove (handoff from ${session.agent})` };
+    try {
+      await this.serial(() => this.host(session.taskQueue).destroySandbox.executeWithOptions(remove, [{ session, turn: this.state.turn }]));
+    } catch (err) {
+      log.warn('sandbox removal on handoff failed; the reaper will remove it', { error: String(err) });
+    }
+    session.removed = true;
   }
 
   /** A new container on whichever worker picks this up, from the manifest or a snapshot. */
@@ -83,7 +107,7 @@ export class SandboxRouter {
       notice = await this.moveHost();
       result = await attempt();
     }
-    if (result.sandbox) this.state.sandbox = result.sandbox;
+    if (result.sandbox) this.state.sandbox = { ...result.sandbox, agent: this.state.sandbox.agent };
     if (changesWorkspace(tool.name, result)) this.state.sandbox.commandsSinceSnapshot++;
     return notice ? { ...result, output: `${notice}\n${result.output}` } : result;
   }
@@ -92,7 +116,7 @@ export class SandboxRouter {
   private async moveHost(): Promise<string> {
     const lost = this.state.sandbox!;
     log.warn('sandbox host lost; restoring on another host', { host: lost.host, snapshot: lost.lastSnapshot?.id });
-    this.state.sandbox = await this.create('sandbox restore (host lost)', lost.lastSnapshot?.id);
+    this.state.sandbox = { ...(await this.create('sandbox restore (host lost)', lost.lastSnapshot?.id)), agent: lost.agent };
     this.state.sandbox.lastSnapshot = lost.lastSnapshot;
     return restoredNotice('host', lost);
   }

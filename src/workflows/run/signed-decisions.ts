@@ -1,0 +1,39 @@
+/**
+ * Decisions for agents with approver keys: each must carry the approver's signature, verified by an activity
+ * (workflow code has no crypto) before it is applied. A refused decision is kept as an `approval_refused` audit
+ * item; it never changes what was approved. Agents without keys never reach this file (names, not identities).
+ */
+import { ApplicationFailure } from '@temporalio/workflow';
+import { quick } from '../activities.js';
+import { applyDecision, decisionProblem, type Decision } from '../approvals.js';
+import type { ApprovalSignal, DecideInput } from '../messages.js';
+import { nowIso, type Run } from './run.js';
+
+export const hasApproverKeys = (run: Run): boolean => Boolean(run.spec?.approverKeys?.length);
+
+export function unsignedProblem(run: Run, input: ApprovalSignal): string | undefined {
+  if (!hasApproverKeys(run) || input?.signature) return undefined;
+  return `decisions for agent ${run.spec.name} must be signed by an approver's key (keel approve --key FILE); this one is unsigned`;
+}
+
+/** Verifies `input`; applies it when it holds (and is still decidable), else records the refusal. Returns why not. */
+export async function applySigned(run: Run, input: ApprovalSignal & { decision: Decision }, via: 'signal' | 'update'): Promise<string | undefined> {
+  const { state, spec } = run;
+  const check = input?.signature
+    ? await quick.verifyApproval({ runId: run.workflowId, keys: spec.approverKeys ?? [], decision: input })
+    : { ok: false as const, reason: unsignedProblem(run, input) ?? 'unsigned' };
+  if (!check.ok) {
+    state.items.push({ type: 'approval_refused', callId: String(input.callId), decision: input.decision, approver: String(input.approver), why: check.reason, at: nowIso(), via });
+    return check.reason;
+  }
+  const problem = decisionProblem(state, spec, input); // decided by someone else while verifying?
+  if (problem) return problem;
+  applyDecision(state, input, via, nowIso(), check.fingerprint);
+  return undefined;
+}
+
+/** The `decide` update's handler for agents with keys: throws (to the caller) when the decision does not count. */
+export async function decideSigned(run: Run, decide: DecideInput): Promise<void> {
+  const problem = await applySigned(run, decide, 'update');
+  if (problem) throw ApplicationFailure.create({ type: 'UnverifiedDecision', message: problem, nonRetryable: true });
+}
