@@ -49,4 +49,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
 fi
+# 5. Test servers: Jaeger (tracing tests, built from its Go module) and Chromium (the Web UI test).
+bash scripts/ensure-jaeger.sh >/dev/null && bash scripts/ensure-chromium.sh >/dev/null
 say "ready"

@@ -15,6 +15,7 @@ import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
+import { auditCommand } from './cli/audit.js';
 import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
@@ -28,6 +29,7 @@ const USAGE = `usage: keel <command> [options]
   cancel <runId>
   resume --from state.json [--id ID]
   fork <runId> --turn N [--id ID]
+  audit <runId> [--format md|json]      everything the run did, from its history (model calls, commands, diffs, approvals)
   demo                                  run the demo agents end to end and shut down
 options: --agents FILE (a module exporting \`agents\`; default: the demo agents; or KEEL_AGENTS)`;
 
@@ -104,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       turn: { type: 'string' },
       agents: { type: 'string' },
+      format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -206,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(await (await connectClient()).fork(rest[0], turn, { id: values.id }));
       return 0;
     }
+    case 'audit':
+      return auditCommand(await connectClient(), rest[0], values.format);
     default:
       usage(`unknown command '${command}'`);
   }

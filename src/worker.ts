@@ -20,6 +20,9 @@ import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import { siblingModule } from './module-path.js';
+import { instrumentActivities, telemetrySinks } from './observability/instrument.js';
+import { KeelMetrics, metricsPortFromEnv, startMetricsServer, type MetricsServer } from './observability/metrics.js';
+import { WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from './observability/tracing.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -42,6 +45,8 @@ export interface CreateWorkerOptions {
   /** How often to remove containers whose run has ended. Default 60 s; 0 = only at start. */
   reapIntervalMs?: number;
   maxToolOutputBytes?: number;
+  /** Serve Prometheus metrics on this port (0 = any free port); default KEEL_METRICS_PORT, else no endpoint. */
+  metricsPort?: number;
 }
 
 export interface KeelWorker {
@@ -50,6 +55,8 @@ export interface KeelWorker {
   run(): Promise<void>;
   runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T>;
   shutdown(): void;
+  /** Where the Prometheus endpoint answers, when one is on. */
+  readonly metricsUrl?: string;
 }
 
 export function defaultOpenAI(): OpenAI {
@@ -76,7 +83,12 @@ const HEARTBEAT_THROTTLE = '2 seconds';
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: siblingModule(import.meta.url, './workflows/index.js'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
+    // Always bundled, so one bundle serves workers with and without tracing (without, its spans go nowhere).
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE],
+    logger: quietLogger,
+  });
   return bundle;
 }
 
@@ -91,7 +103,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
-  const activities = createActivities({
+  const tracing = setupTracing();
+  const metricsPort = options.metricsPort ?? metricsPortFromEnv();
+  const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
+  const plain = createActivities({
     registry: new AgentRegistry(options.agents, memory),
     memory,
     openai: options.openai ?? defaultOpenAI(),
@@ -104,6 +119,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     sandboxScope: scope,
     maxToolOutputBytes: options.maxToolOutputBytes,
   });
+  const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;
+  const observed = { interceptors: tracing.interceptors, sinks: { ...tracing.sinks, ...telemetrySinks(metrics) } };
   const main = await Worker.create({
     connection,
     namespace,
@@ -111,8 +128,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    ...observed,
   });
-  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
+  const host = await Worker.create({ connection, namespace, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
+  const metricsServer: MetricsServer | undefined = metrics ? await startMetricsServer(metrics, metricsPort!) : undefined;
 
   const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, scope!, options.reapIntervalMs ?? 60_000) : undefined;
   const run = async () => {
@@ -120,6 +139,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       await Promise.all([main.run(), host.run()]);
     } finally {
       reaper?.stop();
+      await metricsServer?.close();
+      await tracing.flush();
     }
   };
   const shutdown = () => {
@@ -128,6 +149,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   return {
     taskQueue,
     hostQueue,
+    metricsUrl: metricsServer?.url,
     run,
     shutdown,
     async runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T> {
