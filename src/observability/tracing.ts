@@ -3,7 +3,6 @@
  * standard `OTEL_*` variables say (on when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
  * is set), plus Temporal's interceptors so Keel's spans sit inside the workflow and activity spans of a run.
  */
-import { createRequire } from 'node:module';
 import { trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource, envDetectorSync } from '@opentelemetry/resources';
@@ -16,12 +15,13 @@ import {
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import { siblingModule } from '../module-path.js';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions.js';
 
 export const TRACER_NAME = 'keel';
 
-/** The module the workflow bundler adds to every workflow: Temporal's workflow span interceptors. */
-export const WORKFLOW_INTERCEPTOR_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/** The module the workflow bundler adds to every workflow: Temporal's workflow span interceptors, replay-safe. */
+export const WORKFLOW_INTERCEPTOR_MODULE = siblingModule(import.meta.url, '../workflows/tracing-interceptors.js');
 
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
