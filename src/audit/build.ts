@@ -11,8 +11,7 @@ import type { AuditError, HistoryEvent } from './events.js';
 import { deriveCommands, deriveFileChanges } from './tool-effects.js';
 
 type Scheduled = Extract<HistoryEvent, { kind: 'activity_scheduled' }>;
-/** The call-model input as old (spec inline) and new (pinned spec by ref) workflows send it. */
-type ModelInput = Omit<CallModelInput, 'spec'> & { spec?: AgentSpec; specRef?: string; agent?: string; model?: string };
+type ModelInput = CallModelInput;
 
 const OUTCOME_STATUS: Record<string, string> = { completed: 'completed', failed: 'failed', cancelled: 'cancelled', terminated: 'terminated', timed_out: 'timed_out' };
 
@@ -93,6 +92,7 @@ class AuditBuilder {
   }
 
   private resolved(spec: AgentSpec): void {
+    if (spec.ref) this.specs.set(spec.ref, spec);
     if (this.specs.has(spec.version)) return;
     this.specs.set(spec.version, spec);
     this.doc.agents.push({ name: spec.name, version: spec.version, model: spec.model });
@@ -102,7 +102,7 @@ class AuditBuilder {
   private specOf(input: ModelInput): AgentSpec | undefined {
     if (input.spec) return input.spec;
     const ref = input.specRef;
-    return (ref && this.specs.get(ref)) || [...this.specs.values()].reverse().find((s) => s.name === input.agent);
+    return ref && (this.specs.get(ref.ref) ?? [...this.specs.values()].reverse().find((s) => s.name === ref.agent));
   }
 
   private modelCallBase(s: Scheduled): ModelCallRecord {
@@ -113,9 +113,9 @@ class AuditBuilder {
     return {
       turn: input.turn,
       purpose: s.activity === 'compactConversation' ? 'compaction' : 'turn',
-      agent: input.agent ?? spec?.name ?? 'unknown',
-      model: input.model ?? spec?.model ?? 'unknown',
-      specVersion: spec?.version ?? input.specRef,
+      agent: spec?.name ?? input.specRef?.agent ?? 'unknown',
+      model: spec?.model ?? input.specRef?.model ?? 'unknown',
+      specVersion: spec?.version,
       startedAt: s.at,
       sent: {
         instructions: spec && [spec.instructions, input.instructionsSuffix].filter(Boolean).join('\n\n'),

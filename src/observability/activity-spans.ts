@@ -27,8 +27,7 @@ export interface SpanShape {
 interface ModelInputLike {
   spec?: { name?: string; model?: string };
   /** The agent and model when the input refers to a pinned spec instead of carrying it. */
-  agent?: string;
-  model?: string;
+  specRef?: { agent: string; model: string };
   workflowId?: string;
   turn?: number;
 }
@@ -59,14 +58,14 @@ export function activitySpan(activity: string, input: unknown): SpanShape {
 }
 
 function modelSpan(activity: string, i: ModelInputLike): SpanShape {
-  const model = i.model ?? i.spec?.model ?? 'unknown';
+  const model = i.specRef?.model ?? i.spec?.model ?? 'unknown';
   return {
     name: `chat ${model}`,
     attributes: compact({
       [GEN_AI.operation]: 'chat',
       [GEN_AI.system]: 'openai',
       [GEN_AI.requestModel]: model,
-      [GEN_AI.agentName]: i.agent ?? i.spec?.name,
+      [GEN_AI.agentName]: i.specRef?.agent ?? i.spec?.name,
       'keel.run_id': i.workflowId,
       'keel.turn': i.turn,
       'keel.model_call.purpose': activity === 'callModel' ? 'turn' : activity === 'compactConversation' ? 'compaction' : 'memory',

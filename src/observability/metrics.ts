@@ -47,8 +47,8 @@ export class KeelMetrics {
   /** Counts what a finished activity reports (tokens, tool outcome). */
   observeActivity(activity: string, input: unknown, result: unknown, failed: boolean): void {
     if (activity === 'callModel' || activity === 'compactConversation') {
-      const i = input as { spec?: { name: string; model: string }; agent?: string; model?: string };
-      const labels = { agent: i.agent ?? i.spec?.name ?? 'unknown', model: i.model ?? i.spec?.model ?? 'unknown' };
+      const i = input as { spec?: { name: string; model: string }; specRef?: { agent: string; model: string } };
+      const labels = { agent: i.specRef?.agent ?? i.spec?.name ?? 'unknown', model: i.specRef?.model ?? i.spec?.model ?? 'unknown' };
       this.modelCalls.inc({ ...labels, outcome: failed ? 'failed' : 'ok' });
       const usage = (result as { usage?: { inputTokens: number; outputTokens: number } } | undefined)?.usage;
       if (usage) {
