@@ -17,6 +17,7 @@ import {
   type AgentRunResult,
   type DecideResult,
 } from './workflows/messages.js';
+import { codeSpan } from './workflows/summaries.js';
 import { inputText, modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
@@ -220,7 +221,8 @@ export function runMetadata(input: AgentRunInput): { staticSummary: string; stat
   const brief = oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine;
   const how = input.state ? (input.restoreSnapshot ? 'resumed/forked from a snapshot' : 'resumed/forked') : 'asked';
   return {
-    staticSummary: `${input.agent} · ${brief || '(no input)'}`,
+    // Markdown in the Web UI: the input goes in a code span, so `<tags>` and `--` show as typed.
+    staticSummary: `${input.agent} · ${brief ? codeSpan(brief) : '(no input)'}`,
     staticDetails: `Agent **${input.agent}**, ${how}:\n\n\`\`\`\`\n${asked.slice(0, 4000).replace(/`{4,}/g, '```')}\n\`\`\`\``,
   };
 }

@@ -19,7 +19,7 @@ function brief(text: string, max: number): string {
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 
-/** The arguments a person recognises a call by: the command line, the path, the patched files, else the JSON. */
+/** The arguments a person recognises a call by: the command line, the path, the patched files, else `key=value, ...`. */
 export function briefArguments(tool: string, args: string, max = 80): string {
   let parsed: Record<string, unknown> | undefined;
   try {
@@ -33,7 +33,8 @@ export function briefArguments(tool: string, args: string, max = 80): string {
     return brief([...parsed.patch.matchAll(/^\*\*\* (Add|Update|Delete) File: (.+)$/gm)].map((m) => `${m[1][0]} ${m[2]}`).join(', '), max);
   }
   if (typeof parsed?.path === 'string') return brief(parsed.path, max);
-  return brief(args, max);
+  if (!parsed) return brief(args, max);
+  return brief(Object.entries(parsed).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '), max);
 }
 
 export function toolSummary(call: { name: string; arguments: string }): string {
