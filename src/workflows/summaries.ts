@@ -63,6 +63,6 @@ export function pendingDetails(pending: PendingApproval[], runId: string): strin
   const lines = pending.map((p) => `- **${p.tool}** ${codeSpan(p.callId)}: ${codeSpan(p.arguments.slice(0, 200))}`);
   const commands = pending.map((p) => `keel approve ${runId} ${p.callId} --by YOUR_NAME`);
   if (pending.length > 1) commands.push(`keel approve ${runId} --all --by YOUR_NAME`);
-  const header = `⏸ **Awaiting approval (${pending.length})**: a human must decide before the run continues.`;
+  const header = `**Awaiting approval (${pending.length})**: a human must decide before the run continues.`;
   return [header, lines.join('\n'), 'Approve (or `keel reject` with the same arguments):', ['```', ...commands, '```'].join('\n')].join('\n\n');
 }
