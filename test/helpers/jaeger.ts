@@ -4,9 +4,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../../src/embedded/temporal.js';
 import { waitFor } from './runs.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -47,17 +47,6 @@ export interface Jaeger {
   /** Traces of `service` (each a list of spans). */
   traces(service: string): Promise<JaegerSpan[][]>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startJaeger(): Promise<Jaeger> {
