@@ -58,4 +58,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-gvisor.sh || say "gVisor (runtime runsc) is unavailable: its sandbox tests will fail"
   bash scripts/build-microvm.sh >/dev/null # microVM tier: kernel, initramfs, root filesystem of the sandbox image
 fi
+# 5. Test servers: Jaeger (tracing tests, built from its Go module) and Chromium (the Web UI test).
+bash scripts/ensure-jaeger.sh >/dev/null && bash scripts/ensure-chromium.sh >/dev/null
 say "ready"

@@ -14,10 +14,11 @@ import { run } from './cli/run.js';
 import { worker } from './cli/worker.js';
 import { keygen } from './cli/keygen.js';
 import { codecServer } from './cli/codec-server.js';
+import { audit } from './cli/audit.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, demo, keygen, codecServer];
+const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, audit, demo, keygen, codecServer];
 
 function usageText(): string {
   return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');

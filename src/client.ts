@@ -27,7 +27,8 @@ import {
   type FanOutInput,
   type FanOutResult,
 } from './workflows/messages.js';
-import { modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
+import { codeSpan } from './workflows/summaries.js';
+import { inputText, modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {
@@ -191,7 +192,7 @@ export class KeelClient {
 
   private async start(input: AgentRunInput, id?: string): Promise<string> {
     const workflowId = id ?? `${input.agent}-${ulid()}`;
-    await this.temporal.workflow.start(WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
+    await this.temporal.workflow.start(WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input], ...runMetadata(input) });
     return workflowId;
   }
 
@@ -292,6 +293,22 @@ export class KeelClient {
     }
     return out;
   }
+}
+
+/**
+ * What the Web UI shows for a run before opening it (its list entry and header): which agent, what it was asked.
+ * Static: set once at start, so it stays what the user asked even after a handoff.
+ */
+export function runMetadata(input: AgentRunInput): { staticSummary: string; staticDetails: string } {
+  const asked = typeof input.input === 'string' ? input.input : inputText(input.state?.items ?? input.input);
+  const oneLine = asked.replace(/\s+/g, ' ').trim();
+  const brief = oneLine.length > 120 ? `${oneLine.slice(0, 119)}…` : oneLine;
+  const how = input.state ? (input.restoreSnapshot ? 'resumed/forked from a snapshot' : 'resumed/forked') : 'asked';
+  return {
+    // Markdown in the Web UI: the input goes in a code span, so `<tags>` and `--` show as typed.
+    staticSummary: `${input.agent} · ${brief ? codeSpan(brief) : '(no input)'}`,
+    staticDetails: `Agent **${input.agent}**, ${how}:\n\n\`\`\`\`\n${asked.slice(0, 4000).replace(/`{4,}/g, '```')}\n\`\`\`\``,
+  };
 }
 
 /** Items recorded up to the end of turn `turn`; a compaction summary stands for the turns it replaced, which can no longer be cut apart. */

@@ -39,6 +39,8 @@ export type { StartManyOptions } from './client.js';
 export type { FanOutResult, FanOutItemResult, AgentRunResult } from './workflows/messages.js';
 export type { ChildRun, ParentRef } from './workflows/tree.js';
 export type { RunTreeNode, TreeApproval } from './run-tree.js';
+export { auditRun, renderAuditJson, renderAuditMarkdown } from './audit/index.js';
+export type { AuditDocument, AuditOptions } from './audit/index.js';
 export { DockerSandboxClient } from './sandbox/docker.js';
 export type { DockerSandboxClientOptions } from './sandbox/docker.js';
 export { MicroVMSandboxClient } from './sandbox/microvm.js';

@@ -24,6 +24,9 @@ import { siblingModule } from './module-path.js';
 import type { SecretsProvider } from './activities/secrets.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, dataConverterFor } from './codec.js';
+import { instrumentActivities, telemetrySinks } from './observability/instrument.js';
+import { KeelMetrics, metricsPortFromEnv, startMetricsServer, type MetricsServer } from './observability/metrics.js';
+import { WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from './observability/tracing.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -50,6 +53,8 @@ export interface CreateWorkerOptions {
   secrets?: SecretsProvider;
   /** Payload encryption; default from KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE (none when unset). `false` = none. */
   codec?: PayloadCodec | false;
+  /** Serve Prometheus metrics on this port (0 = any free port); default KEEL_METRICS_PORT, else no endpoint. */
+  metricsPort?: number;
 }
 
 export interface KeelWorker {
@@ -58,6 +63,8 @@ export interface KeelWorker {
   run(): Promise<void>;
   runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T>;
   shutdown(): void;
+  /** Where the Prometheus endpoint answers, when one is on. */
+  readonly metricsUrl?: string;
 }
 
 export function defaultOpenAI(): OpenAI {
@@ -84,7 +91,12 @@ const HEARTBEAT_THROTTLE = '2 seconds';
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: siblingModule(import.meta.url, './workflows/index.js'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
+    // Always bundled, so one bundle serves workers with and without tracing (without, its spans go nowhere).
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE],
+    logger: quietLogger,
+  });
   return bundle;
 }
 
@@ -100,7 +112,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
-  const activities = createActivities({
+  const tracing = setupTracing();
+  const metricsPort = options.metricsPort ?? metricsPortFromEnv();
+  const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
+  const plain = createActivities({
     registry: new AgentRegistry(options.agents, memory),
     memory,
     openai: options.openai ?? defaultOpenAI(),
@@ -115,6 +130,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     secrets: options.secrets,
   });
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
+  const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;
+  const observed = { interceptors: tracing.interceptors, sinks: { ...tracing.sinks, ...telemetrySinks(metrics) } };
   const main = await Worker.create({
     connection,
     dataConverter,
@@ -123,8 +140,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    ...observed,
   });
-  const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE });
+  const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
+  const metricsServer: MetricsServer | undefined = metrics ? await startMetricsServer(metrics, metricsPort!) : undefined;
 
   const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, scope!, options.reapIntervalMs ?? 60_000) : undefined;
   const run = async () => {
@@ -133,6 +152,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     } finally {
       reaper?.stop();
       await sandboxes?.close?.(); // warm-pool containers go with their worker
+      await metricsServer?.close();
+      await tracing.flush();
     }
   };
   const shutdown = () => {
@@ -141,6 +162,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   return {
     taskQueue,
     hostQueue,
+    metricsUrl: metricsServer?.url,
     run,
     shutdown,
     async runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T> {

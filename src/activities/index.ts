@@ -15,6 +15,7 @@ import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
 import { functionToolActivity } from './tools.js';
 import { offload } from './text.js';
+import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
 import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
@@ -41,9 +42,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const vault = new SecretVault(deps.secrets);
-  const model = modelActivities(deps);
+  const specs = new PinnedSpecs(deps.blobs);
+  const model = modelActivities({ ...deps, specs });
   const guardrails = guardrailActivities(deps);
-  const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
+  const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs }) });
   const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
@@ -55,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
 
   const activities = {
     async resolveAgent(input: { agent: string; workflowId: string; context?: unknown }) {
-      return deps.registry.resolve(input.agent, { agent: input.agent, workflowId: input.workflowId, context: input.context });
+      return specs.pin(await deps.registry.resolve(input.agent, { agent: input.agent, workflowId: input.workflowId, context: input.context }));
     },
     callModel: model.callModel,
     compactConversation: model.compactConversation,

@@ -9,6 +9,8 @@ import type { AgentRegistry } from '../agents/registry.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RunItem } from '../workflows/run-state.js';
 import { toModelError } from './failures.js';
+import type { PinnedSpecs } from './pinned-specs.js';
+import type { AgentSpec } from '../agents/spec.js';
 import { offload } from './text.js';
 import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
@@ -16,6 +18,7 @@ import type { CallModelInput, CallModelResult, CompactInput, CompactResult } fro
 export type ModelApi = 'responses' | 'chat';
 
 export interface ModelDeps {
+  specs: PinnedSpecs;
   openai: OpenAI;
   modelApi: ModelApi;
   blobs: BlobStore;
@@ -46,9 +49,9 @@ async function imageUrls(blobs: BlobStore, items: RunItem[]): Promise<ImageUrls>
   return urls;
 }
 
-function validateFinal(deps: ModelDeps, input: CallModelInput, text: string): CallModelResult['final'] {
-  if (!input.spec.outputSchema) return { ok: true, value: text };
-  const outputType = deps.registry.get(input.spec.name).options.outputType;
+function validateFinal(deps: ModelDeps, spec: AgentSpec, text: string): CallModelResult['final'] {
+  if (!spec.outputSchema) return { ok: true, value: text };
+  const outputType = deps.registry.get(spec.name).options.outputType;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -65,7 +68,7 @@ const COMPACTION_PROMPT =
   'decisions made, files and commands involved, and what remains to be done. Be concise; do not invent anything.';
 
 /** One model request over `items` with the spec's instructions, tools and output schema. */
-export type ModelRequest = (input: Pick<CallModelInput, 'spec' | 'instructionsSuffix'>, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
+export type ModelRequest = (input: { spec: AgentSpec; instructionsSuffix?: string }, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
 
 /** Items as the model must see them: blob-held tool outputs and messages restored in full. */
 async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[]> {
@@ -150,12 +153,13 @@ export function modelActivities(deps: ModelDeps) {
 
     async callModel(input: CallModelInput): Promise<CallModelResult> {
       const ctx = Context.current();
+      const spec = input.spec ?? (await deps.specs.get(input.specRef!.ref));
       const items = await loadHistory(deps.blobs, input.history);
       const historyRef = await deps.blobs.put(JSON.stringify(items));
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
       try {
-        const turn = await request(input, items, ctx.cancellationSignal);
+        const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
         const out = await Promise.all(
           turn.items.map(async (item) => {
@@ -168,7 +172,7 @@ export function modelActivities(deps: ModelDeps) {
           items: out,
           usage: turn.usage,
           historyRef,
-          final: hasCalls ? undefined : validateFinal(deps, input, turn.text),
+          final: hasCalls ? undefined : validateFinal(deps, spec, turn.text),
         };
       } finally {
         clearInterval(heartbeat);

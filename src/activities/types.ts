@@ -7,7 +7,10 @@ import type { AgentSpec } from '../agents/spec.js';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state.js';
 
 export interface CallModelInput {
-  spec: AgentSpec;
+  /** The pinned spec inline (older runs, and the fallback when a worker's blob store lacks `specRef`). */
+  spec?: AgentSpec;
+  /** The pinned spec by blob ref (see PinnedSpecs), with what a reader of history needs without the blob. */
+  specRef?: { ref: string; agent: string; model: string };
   workflowId: string;
   turn: number;
   /** The conversation: items already stored under `baseRef` (a blob), then `delta`. */

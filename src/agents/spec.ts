@@ -58,6 +58,8 @@ export interface AgentSpec {
   name: string;
   /** Content hash of the definition: which version of the agent ran is a recorded fact. */
   version: string;
+  /** Blob-store ref of the spec as resolved for a run: model calls refer to it instead of carrying the spec. */
+  ref?: string;
   instructions: string;
   model: string;
   modelSettings: ModelSettings;

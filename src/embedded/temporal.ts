@@ -70,7 +70,8 @@ function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: stri
   return args;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (the OS picks it; it is free again when this returns). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -6,7 +6,7 @@
  * Read top-down: resolve the agent → turns until a final output (run/turn.ts) → finish (memory, snapshot,
  * sandbox removal). Failures end with a typed ApplicationFailure carrying the RunState.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { treeUsage } from './child-runs.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
@@ -14,12 +14,20 @@ import { finishMemory } from './run/finish.js';
 import { registerHandlers } from './run/handlers.js';
 import { fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
 import { answerOpenCalls, runTurn } from './run/turn.js';
+import { reportStatus, withSpan } from './run/telemetry.js';
 
 export { FAILURE_TYPES } from './run/run.js';
 
 export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const run = newRun(input);
   registerHandlers(run);
+  if (!input.state) reportStatus(input.agent, 'started');
+  const attributes = { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': run.state.agent, 'keel.run_id': run.workflowId };
+  // One span per execution (a continue-as-new starts the next); ending by continuing as new is not an error.
+  return withSpan(`invoke_agent ${run.state.agent}`, attributes, () => runAgent(run), (err) => err instanceof ContinueAsNew);
+}
+
+async function runAgent(run: Run): Promise<AgentRunResult> {
   run.spec = await resolveAgent(run, run.state.agent);
   try {
     await runToCompletion(run);

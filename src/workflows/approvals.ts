@@ -99,9 +99,3 @@ export function rejectionText(spec: AgentSpec, item: ApprovalItem): string {
     .replace('{reason}', item.reason ? ` (reason: ${item.reason})` : '')
     .replace('{approver}', item.approver);
 }
-
-/** A readable list for the Web UI's current details. */
-export function pendingDetails(pending: PendingApproval[]): string {
-  const lines = pending.map((p) => `- **${p.tool}** \`${p.callId}\`: \`${p.arguments.slice(0, 200)}\``);
-  return `Awaiting approval (${pending.length}):\n${lines.join('\n')}\n\nApprove: keel approve <runId> <callId> --by NAME`;
-}

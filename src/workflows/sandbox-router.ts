@@ -10,6 +10,7 @@ import type { RunToolInput, RunToolResult } from '../activities/types.js';
 import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
 import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
+import { toolSummary } from './summaries.js';
 
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
@@ -95,7 +96,7 @@ export class SandboxRouter {
         startToCloseTimeout: tool.timeoutMs,
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       }).runTool.executeWithOptions(
-        { summary: `tool ${tool.name}` },
+        { summary: toolSummary(input.call) },
         [{ ...input, sandbox: this.state.sandbox }],
       );
     let notice = '';

@@ -2,7 +2,6 @@
  * Event histories of runs, across continue-as-new: a run is a chain of Temporal executions under one workflow id,
  * each started with the previous one's runId (`continuedExecutionRunId`).
  */
-import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { temporal as protoTypes } from '@temporalio/proto';
 
@@ -10,17 +9,8 @@ const { temporal } = proto;
 
 type History = protoTypes.api.history.v1.IHistory;
 
-/** Histories of every execution of `workflowId`, oldest first. */
-export async function historyChain(client: Client, workflowId: string): Promise<History[]> {
-  const chain: History[] = [];
-  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
-  while (runId) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    chain.unshift(history);
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
-  }
-  return chain;
-}
+/** Histories of every execution of `workflowId`, oldest first (the audit's loader, shared). */
+export { historyChain } from '../../src/audit/history.js';
 
 /** Encoded size of a history, as the server stores and sends it. */
 export function historyBytes(history: History): number {

@@ -43,7 +43,8 @@ export function queueFor(name: string): string {
 
 let runtimeInstalled = false;
 
-export async function startTestStack(scripts: Record<string, Script> = {}): Promise<TestStack> {
+/** `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. */
+export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number } = {}): Promise<TestStack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -52,7 +53,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}): Prom
   let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
-    env = await startEmbeddedTemporal({ dbFile: null, uiPort: null });
+    env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null });
     address = env.address;
   }
   const connection = await NativeConnection.connect({ address });

@@ -5,7 +5,9 @@
 import { condition, setCurrentDetails } from '@temporalio/workflow';
 import type { ToolSpec } from '../../agents/spec.js';
 import { quick } from '../activities.js';
-import { applyDecision, applyStandingDecision, decisionFor, pendingDetails } from '../approvals.js';
+import { applyDecision, applyStandingDecision, decisionFor } from '../approvals.js';
+import { pendingDetails } from '../summaries.js';
+import { reportDecision, withSpan } from './telemetry.js';
 import { policyAllows, type ToolCallItem } from '../run-state.js';
 import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
 
@@ -25,13 +27,27 @@ export async function needsApproval(run: Run, tool: ToolSpec, call: ToolCallItem
   }
 }
 
-/** Waits until every call in `callIds` is decided, honouring the agent's approval timeout. */
+/** Waits until every call in `callIds` is decided (in an approval-wait span), honouring the agent's approval timeout. */
 export async function awaitDecisions(run: Run, callIds: string[]): Promise<void> {
+  if (callIds.every((id) => decisionFor(run.state, id))) return;
+  const pending = run.state.pendingApprovals.filter((p) => callIds.includes(p.callId));
+  const attributes = { 'keel.approval.call_ids': callIds, 'keel.approval.tools': pending.map((p) => p.tool), 'gen_ai.agent.name': run.spec.name };
+  await withSpan('approval_wait', attributes, async (span) => {
+    await waitForDecisions(run, callIds);
+    const decisions = callIds.map((id) => decisionFor(run.state, id));
+    span.setAttributes({ 'keel.approval.decisions': decisions.map((d) => d?.decision ?? 'none'), 'keel.approval.approvers': decisions.map((d) => d?.approver ?? '') });
+    for (const p of pending) {
+      const d = decisionFor(run.state, p.callId);
+      if (d) reportDecision(run.spec.name, p.tool, d.decision, p.requestedAt, d.at);
+    }
+  });
+}
+
+async function waitForDecisions(run: Run, callIds: string[]): Promise<void> {
   const { state } = run;
   const decided = () => callIds.every((id) => decisionFor(state, id));
-  if (decided()) return;
   setStatus(run, 'awaiting_approval');
-  setCurrentDetails(pendingDetails(state.pendingApprovals));
+  setCurrentDetails(pendingDetails(state.pendingApprovals, run.workflowId));
   await run.sandbox.snapshot(state.turn);
   const timeout = run.spec.approvalTimeout;
   const inTime = timeout ? await condition(decided, timeout.ms) : (await condition(decided), true);

@@ -6,26 +6,32 @@ import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import type { CallModelResult } from '../../activities/types.js';
 import { model, quick } from '../activities.js';
 import { addUsage, compactionCut, inputText, modelTurns } from '../run-state.js';
+import { modelSummary } from '../summaries.js';
 import { conversation, fail, FAILURE_TYPES, type Run } from './run.js';
 
-/** One model call for the current turn. */
+/**
+ * One model call for the current turn. It refers to the pinned spec by ref rather than repeating it in every
+ * call's input; a worker whose blob store lacks the ref (or the conversation) gets it all inline once.
+ */
 export async function callModel(run: Run): Promise<CallModelResult> {
   const { spec, state } = run;
+  let inline = !spec.ref;
   const args = () => ({
-    spec,
+    ...(inline ? { spec } : { specRef: { ref: spec.ref!, agent: spec.name, model: spec.model } }),
     workflowId: run.workflowId,
     turn: state.turn,
     history: conversation(run),
     instructionsSuffix: run.sandbox.instructionsSuffix(),
   });
-  const summary = { summary: `model ${spec.model} · turn ${state.turn}` };
+  const summary = { summary: modelSummary(spec.model, state.turn, state.items) };
   const length = state.items.length;
   let result: CallModelResult;
   try {
     result = await model.callModel.executeWithOptions(summary, [args()]);
   } catch (err) {
-    if (!run.cursor.ref || !isBlobMissing(err)) throw err;
-    run.cursor = { length: 0 }; // another host's blob store: send the whole conversation once
+    if ((!run.cursor.ref && inline) || !isBlobMissing(err)) throw err;
+    run.cursor = { length: 0 }; // another host's blob store: send the whole conversation and the spec once
+    inline = true;
     result = await model.callModel.executeWithOptions(summary, [args()]);
   }
   run.cursor = { ref: result.historyRef, length };

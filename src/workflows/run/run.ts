@@ -11,6 +11,7 @@ import type { AgentRunInput } from '../messages.js';
 import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
+import { reportStatus } from './telemetry.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -57,6 +58,7 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
 /** Sets the status, the search attributes and (except while awaiting approval) the Web UI's current details. */
 export function setStatus(run: Run, status: RunStatus): void {
   const { state } = run;
+  if (status !== state.status && status !== 'running') reportStatus(state.agent, status);
   state.status = status;
   upsertSearchAttributes([
     { key: KeelStatus, value: status },

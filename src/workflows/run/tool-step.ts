@@ -9,6 +9,7 @@ import { decisionFor, rejectionText } from '../approvals.js';
 import type { ToolCallItem, ToolResultItem } from '../run-state.js';
 import { runAgentTool } from './agent-tool.js';
 import { awaitDecisions, needsApproval } from './approval-wait.js';
+import { toolSummary } from '../summaries.js';
 import { fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 
 type Results = Map<string, RunToolResult>;
@@ -64,7 +65,7 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
   const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
   if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
   const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
-  return proxy.runTool.executeWithOptions({ summary: `tool ${tool.name}` }, [{ ...base, guardrails: tool.guardrails }]);
+  return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails }]);
 }
 
 /** Appends a call's guardrail items and result; trips the run on a tool guardrail or too many failures in a row. */

@@ -8,12 +8,18 @@ import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
 import { fail, FAILURE_TYPES, setStatus, type Run } from './run.js';
 import { runCalls } from './tool-step.js';
+import { withSpan } from './telemetry.js';
 
-/** Runs the next turn; true once the run has its final output. */
+/** Runs the next turn (in a `turn` span: its model call, tools and approval waits are children); true once the run has its final output. */
 export async function runTurn(run: Run, maxTurns: number): Promise<boolean> {
   const { state } = run;
   if (state.turn >= maxTurns) fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
   state.turn++;
+  return withSpan(`turn ${state.turn}`, { 'keel.turn': state.turn, 'gen_ai.agent.name': run.spec.name }, () => turnSteps(run));
+}
+
+async function turnSteps(run: Run): Promise<boolean> {
+  const { state } = run;
   await compactIfNeeded(run);
   const turn = await modelTurn(run);
   state.contextTokens = turn.usage.inputTokens + turn.usage.outputTokens;
