@@ -89,6 +89,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
   for (const item of items) {
     if (item.type === 'tool_call') {
       if (!assistant) {
+        flushImages();
         assistant = { role: 'assistant', content: null, tool_calls: [] };
         out.push(assistant);
       }
@@ -102,6 +103,8 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
       continue;
     }
     if (item.type === 'tool_result') {
+      // Tool results close the assistant message: the next turn's calls start a new one.
+      assistant = undefined;
       out.push({ role: 'tool', tool_call_id: item.callId, content: item.output });
       const url = item.image && images.get(item.image.blob);
       if (url) pendingImages.push(url);
