@@ -91,11 +91,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
+  const modelApi = options.modelApi ?? modelApiFromEnv();
+  const registry = new AgentRegistry(options.agents, memory, { modelApi });
   const activities = createActivities({
-    registry: new AgentRegistry(options.agents, memory),
+    registry,
     memory,
     openai: options.openai ?? defaultOpenAI(),
-    modelApi: options.modelApi ?? modelApiFromEnv(),
+    modelApi,
     blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
     sandboxes,
     snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
@@ -120,6 +122,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       await Promise.all([main.run(), host.run()]);
     } finally {
       reaper?.stop();
+      await registry.mcp.closeAll(); // stops stdio MCP servers
     }
   };
   const shutdown = () => {

@@ -14,6 +14,17 @@ import type { FunctionTool } from './tool.js';
 import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
+import { McpConnections } from '../activities/mcp-connections.js';
+import type { McpServer } from './mcp.js';
+import type { HostedTool } from './hosted-tools.js';
+import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
+
+export interface RegistryOptions {
+  /** MCP connections, shared by resolution and calls; one set per worker. */
+  mcp?: McpConnections;
+  /** The API the worker's model activities use: hosted tools are an error on `chat`. */
+  modelApi?: 'responses' | 'chat';
+}
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
@@ -39,11 +50,17 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
+  readonly mcp: McpConnections;
+  private readonly modelApi: 'responses' | 'chat';
+
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
     agents: Agent[],
     private readonly memoryStore?: MemoryStore,
+    options: RegistryOptions = {},
   ) {
+    this.mcp = options.mcp ?? new McpConnections();
+    this.modelApi = options.modelApi ?? 'responses';
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -74,9 +91,20 @@ export class AgentRegistry {
   }
 
   functionTool(agentName: string, toolName: string): FunctionTool | undefined {
-    const agent = this.get(agentName);
-    const tools = [...(agent.options.tools ?? []), ...this.capabilities(agentName).flatMap((c) => c.tools ?? [])];
-    return tools.find((t) => t.name === toolName);
+    return functionToolsOf(this.get(agentName)).find((t) => t.name === toolName);
+  }
+
+  mcpServer(agentName: string, serverName: string): McpServer | undefined {
+    return mcpServerOf(this.get(agentName), serverName);
+  }
+
+  hostedMcp(agentName: string, serverLabel: string): HostedTool | undefined {
+    return hostedMcpOf(this.get(agentName), serverLabel);
+  }
+
+  /** A hosted MCP server's headers as defined (literals or env refs), resolved by the model activity. */
+  hostedMcpHeaders(agentName: string, serverLabel: string): HostedTool['headers'] {
+    return this.hostedMcp(agentName, serverLabel)?.headers;
   }
 
   /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
@@ -150,6 +178,16 @@ export class AgentRegistry {
     const capabilities = o.capabilities ?? [];
     const mem = await this.resolveMemory(agent, ctx);
     const resolved = await this.resolveCapabilities(agent, ctx);
+    const hosted = hostedSpecs(agent, this.modelApi);
+    const tools = [
+      ...this.functionToolSpecs(agent),
+      ...this.sandboxToolSpecs(agent),
+      ...(await mcpToolSpecs(agent, this.mcp)),
+      ...hosted.approvals,
+      ...this.handoffToolSpecs(agent),
+    ];
+    checkToolNames(name, tools);
+    checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
@@ -159,7 +197,8 @@ export class AgentRegistry {
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       modelSettings: o.modelSettings ?? {},
-      tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
+      tools,
+      ...(hosted.configs.length ? { hostedTools: hosted.configs } : {}),
       handoffs: (o.handoffs ?? []).map((h) => {
         const target = typeof h === 'string' ? this.get(h) : h;
         return {
@@ -187,8 +226,7 @@ export class AgentRegistry {
   }
 
   private functionToolSpecs(agent: Agent): ToolSpec[] {
-    const tools = [...(agent.options.tools ?? []), ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
-    return tools.map((t) => ({
+    return functionToolsOf(agent).map((t) => ({
       name: t.name,
       description: t.description,
       parameters: jsonSchema(t.parameters),

@@ -9,7 +9,9 @@ import type { ModelSettings, ApprovalTimeout } from './agent.js';
 import type { Manifest } from './manifest.js';
 import type { SandboxLimits } from '../sandbox/types.js';
 
-export type ToolKind = 'function' | 'sandbox' | 'handoff';
+import type { HostedToolConfig } from './hosted-tools.js';
+
+export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'mcp' | 'hosted_mcp';
 
 export interface ToolSpec {
   name: string;
@@ -21,6 +23,16 @@ export interface ToolSpec {
   timeoutMs: number;
   /** Tool guardrails to run around this tool (by name, resolved in the activity). */
   guardrails: { input: string[]; output: string[] };
+  /** MCP tools: the server, the tool's own name there, and the hash of its definition when the run resolved it. */
+  mcp?: McpToolPin;
+  /** Hosted MCP approval requests: the server label they come from. */
+  hosted?: { serverLabel: string };
+}
+
+export interface McpToolPin {
+  server: string;
+  tool: string;
+  hash: string;
 }
 
 export interface HandoffSpec {
@@ -48,6 +60,8 @@ export interface AgentSpec {
   model: string;
   modelSettings: ModelSettings;
   tools: ToolSpec[];
+  /** Hosted tools as the Responses API takes them (hosted MCP headers are added on the worker, never pinned). */
+  hostedTools?: HostedToolConfig[];
   handoffs: HandoffSpec[];
   outputSchema?: Record<string, unknown>;
   maxTurns: number;
