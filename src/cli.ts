@@ -174,6 +174,7 @@ async function main(argv: string[]): Promise<number> {
       } else {
         console.log(`${state.runId}  agent=${state.agent}  status=${state.status}  turn=${state.turn}  tokens=${state.usage.totalTokens}`);
         for (const p of state.pendingApprovals) console.log(`  pending ${p.callId} ${p.tool} ${p.arguments}`);
+        for (const i of state.items) if (i.type === 'hosted_call') console.log(`  hosted ${i.kind} ${i.id}: ${i.summary}`);
         if (state.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(state.finalOutput)}`);
         if (state.error) console.log(`  error: ${state.error.type}: ${state.error.message}`);
       }
