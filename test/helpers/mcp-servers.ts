@@ -3,10 +3,10 @@
  * node_modules, and the hostile one in this folder. HTTP servers get a free port and are stopped by `close`.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { mcpStdio, type McpServer, type McpStdioOptions } from '../../src/agents/mcp.js';
 
 const require = createRequire(import.meta.url);
@@ -26,17 +26,6 @@ export const filesystemStdio = (name: string, dir: string, extra: Extra = {}): M
 
 export const hostileStdio = (name: string, extra: Extra = {}): McpServer =>
   mcpStdio({ name, command: process.execPath, args: ['--import', 'tsx', HOSTILE], ...extra });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The "everything" server over Streamable HTTP (`/mcp`) or legacy SSE (`/sse`), on a free port. */
 export async function startEverythingHttp(transport: 'streamableHttp' | 'sse'): Promise<{ url: string; close: () => Promise<void> }> {
