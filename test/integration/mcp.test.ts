@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
-import { mcpHttp, mcpSse } from '../../src/agents/mcp.js';
+import { mcpHttp, mcpSse, mcpStdio } from '../../src/agents/mcp.js';
 import type { AgentSpec } from '../../src/agents/spec.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
@@ -197,6 +197,24 @@ describe('MCP servers', () => {
     assert.ok(result instanceof RunFailedError, String(result));
     assert.match(result.message, /two tools are named 'echo': a function tool and MCP server 'everything' \(its tool 'echo'\)/);
     assert.equal(stack.model.stats('mcp-clash').requests, 0, 'the model was never called');
+  });
+
+  test('a server that dies at start fails the run with its stderr, after the usual retries', async () => {
+    const dead = mcpStdio({ name: 'dead', command: process.execPath, args: ['-e', 'console.error("no licence key"); process.exit(2)'] });
+    const agent = new Agent({ name: 'mcp-dead', instructions: 'x', model: 'mcp-dead', mcpServers: [dead] });
+    stack.model.setScript('mcp-dead', { steps: [{ message: 'never' }] });
+    const queue = queueFor('mcp-dead');
+    const worker = await stack.worker([agent], queue);
+    const client = stack.client(queue);
+    const { result, state } = await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'go');
+      const result = await client.result(id).catch((err: unknown) => err);
+      return { result, state: await client.getState(id) };
+    });
+    assert.ok(result instanceof RunFailedError, String(result));
+    assert.match(result.message, /could not connect to MCP server 'dead': .*no licence key/);
+    assert.equal(state.status, 'failed');
+    assert.equal(stack.model.stats('mcp-dead').requests, 0);
   });
 
   test('a server that changes a tool during the run is noticed: the call is refused with the reason', async () => {
