@@ -16,6 +16,7 @@ import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
 import { approveSignal } from '../../src/workflows/messages.js';
 import type { RunState } from '../../src/workflows/run-state.js';
+import { runCli } from '../helpers/cli.js';
 import { everythingStdio, startEverythingHttp } from '../helpers/mcp-servers.js';
 import { capturingOpenAI, waitFor, waitForStatus } from '../helpers/runs.js';
 import { sandboxWorker } from '../helpers/sandbox.js';
@@ -101,6 +102,10 @@ describe('hosted tools', () => {
       await assert.rejects(client.reject(id, 'mcpr_1_1', { by: 'mallory' }), /mallory may not decide for agent hosted/);
       await client.reject(id, 'mcpr_1_1', { by: 'ann', reason: 'never delete' });
       await client.result(id);
+      const cli = await runCli(stack, queue, ['state', id]);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout, /^ {2}hosted web_search_call ws_0_0: web search "keel temporal"$/m, 'keel state lists hosted items');
+      assert.match(cli.stdout, /^ {2}hosted mcp_call mcp_1_0: mcp wiki\.ask_question/m);
       return { id, state: await client.getState(id) };
     });
     assert.equal(state.finalOutput, 'done');
