@@ -12,10 +12,7 @@ import { withFailureMapping } from './failures.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
-import { functionToolActivity } from './tools.js';
-import { mcpToolActivity } from './mcp.js';
-import { hostedApprovalToolName, HOSTED_APPROVED, isHostedTool } from '../agents/hosted-tools.js';
-import { modelToolName } from '../agents/mcp.js';
+import { workerToolActivity } from './mcp.js';
 import { offload } from './text.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 
@@ -40,25 +37,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities(deps);
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
-  const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
-  const runMcpTool = mcpToolActivity({ ...deps, maxToolOutputBytes });
-  /** The hosted MCP server whose approval requests go by this tool name. */
-  const hostedFor = (agent: string, tool: string) =>
-    (deps.registry.get(agent).options.tools ?? []).filter(isHostedTool).find((h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === tool);
-  /** The MCP server offering this tool name (from the cached lists), for its approval setting. */
-  const mcpServerFor = async (agent: string, tool: string) => {
-    for (const server of deps.registry.get(agent).options.mcpServers ?? []) {
-      const tools = await deps.registry.mcp.tools(agent, server).catch(() => []);
-      if (tools.some((t) => modelToolName(server, t.name) === tool)) return server;
-    }
-    return undefined;
-  };
-  /** Non-sandbox tools: function tools, approved hosted MCP requests (the API runs those), MCP tools. */
-  const runWorkerTool = async (input: RunToolInput): Promise<RunToolResult> => {
-    if (deps.registry.functionTool(input.agent, input.call.name)) return runFunctionTool(input);
-    if (hostedFor(input.agent, input.call.name)) return { output: HOSTED_APPROVED, isError: false, guardrails: [] };
-    return (await runMcpTool(input)) ?? runFunctionTool(input);
-  };
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope })
     : undefined;
@@ -83,8 +62,8 @@ export function createActivities(deps: ActivityDeps) {
       const setting =
         tool?.needsApproval ??
         deps.registry.sandboxApproval(input.agent, input.tool as never) ??
-        hostedFor(input.agent, input.tool)?.needsApproval ??
-        (await mcpServerFor(input.agent, input.tool))?.needsApproval;
+        deps.registry.hostedMcpByToolName(input.agent, input.tool)?.needsApproval ??
+        (await deps.registry.mcpToolByName(input.agent, input.tool))?.server.needsApproval;
       if (typeof setting !== 'function') return Boolean(setting);
       let args: unknown;
       try {

@@ -6,12 +6,13 @@
 import { Context } from '@temporalio/activity';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { modelToolName, type McpServer } from '../agents/mcp.js';
+import type { McpServer } from '../agents/mcp.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { capText } from './text.js';
-import { errorResult, guardedCall, parseToolArguments, toolChecks, type ToolDeps } from './tools.js';
+import { errorResult, functionToolActivity, guardedCall, parseToolArguments, toolChecks, type ToolDeps } from './tools.js';
+import { HOSTED_APPROVED } from '../agents/hosted-tools.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -23,12 +24,8 @@ async function locate(deps: ToolDeps, input: RunToolInput): Promise<{ server: Mc
     const server = deps.registry.mcpServer(input.agent, input.mcp.server);
     return server ? { server, pin: input.mcp } : undefined;
   }
-  for (const server of deps.registry.get(input.agent).options.mcpServers ?? []) {
-    const tools = await deps.registry.mcp.tools(input.agent, server).catch(() => []);
-    const found = tools.find((t) => modelToolName(server, t.name) === input.call.name);
-    if (found) return { server, pin: { tool: found.name } };
-  }
-  return undefined;
+  const found = await deps.registry.mcpToolByName(input.agent, input.call.name);
+  return found && { server: found.server, pin: { tool: found.tool } };
 }
 
 /** An error text when the server's tool is gone or differs from the one the run resolved; undefined when it matches. */
@@ -60,6 +57,17 @@ async function toResult(result: CallToolResult, blobs: BlobStore): Promise<RunTo
   if (texts.length === 0 && result.structuredContent !== undefined) texts.push(JSON.stringify(result.structuredContent));
   const output = texts.join('\n');
   return { output: result.isError ? `Error: ${output || 'the tool reported an error'}` : output, isError: Boolean(result.isError), guardrails: [], ...(image ? { image } : {}) };
+}
+
+/** Non-sandbox tools: function tools, approved hosted MCP requests (the API runs those), MCP tools. */
+export function workerToolActivity(deps: ToolDeps) {
+  const runFunctionTool = functionToolActivity(deps);
+  const runMcpTool = mcpToolActivity(deps);
+  return async function runWorkerTool(input: RunToolInput): Promise<RunToolResult> {
+    if (deps.registry.functionTool(input.agent, input.call.name)) return runFunctionTool(input);
+    if (deps.registry.hostedMcpByToolName(input.agent, input.call.name)) return { output: HOSTED_APPROVED, isError: false, guardrails: [] };
+    return (await runMcpTool(input)) ?? runFunctionTool(input);
+  };
 }
 
 /** Runs an MCP tool call, or returns undefined when the call names no MCP tool of the agent. */

@@ -15,9 +15,9 @@ import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOption
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { McpConnections } from '../activities/mcp-connections.js';
-import type { McpServer } from './mcp.js';
-import type { HostedTool } from './hosted-tools.js';
-import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
+import { modelToolName, type McpServer } from './mcp.js';
+import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
+import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, hostedToolsOf, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
 
 export interface RegistryOptions {
   /** MCP connections, shared by resolution and calls; one set per worker. */
@@ -100,6 +100,21 @@ export class AgentRegistry {
 
   hostedMcp(agentName: string, serverLabel: string): HostedTool | undefined {
     return hostedMcpOf(this.get(agentName), serverLabel);
+  }
+
+  /** The hosted MCP server whose approval requests go by `toolName` (see hostedApprovalToolName). */
+  hostedMcpByToolName(agentName: string, toolName: string): HostedTool | undefined {
+    return hostedToolsOf(this.get(agentName)).find((h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === toolName);
+  }
+
+  /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
+  async mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
+    for (const server of this.get(agentName).options.mcpServers ?? []) {
+      const tools = await this.mcp.tools(agentName, server).catch(() => []);
+      const found = tools.find((t) => modelToolName(server, t.name) === toolName);
+      if (found) return { server, tool: found.name };
+    }
+    return undefined;
   }
 
   /** A hosted MCP server's headers as defined (literals or env refs), resolved by the model activity. */
