@@ -70,7 +70,8 @@ function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: stri
   return args;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
