@@ -8,6 +8,7 @@ import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
@@ -61,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
       const tool = deps.registry.functionTool(input.agent, input.tool);
       const setting =
         tool?.needsApproval ??
+        deps.registry.agentTool(input.agent, input.tool)?.needsApproval ??
         deps.registry.sandboxApproval(input.agent, input.tool as never) ??
         deps.registry.hostedMcpByToolName(input.agent, input.tool)?.needsApproval ??
         (await deps.registry.mcpToolByName(input.agent, input.tool))?.server.needsApproval;
@@ -74,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     ...memory,
+    ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),

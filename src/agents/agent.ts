@@ -9,6 +9,8 @@ import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
 import type { HostedTool } from './hosted-tools.js';
 import type { McpServer } from './mcp.js';
+import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
+import type { Handoff } from './handoff.js';
 import type { SandboxLimits } from '../sandbox/types.js';
 
 export interface RunContext {
@@ -49,15 +51,17 @@ export interface AgentOptions {
   /** Model name; defaults to KEEL_MODEL, then 'gpt-4.1-mini'. */
   model?: string;
   modelSettings?: ModelSettings;
-  /** Function tools, and hosted tools (`webSearchTool()`, `hostedMcpTool({...})`, ...: Responses API only). */
+  /** Function tools, other agents as tools (`other.asTool({...})`, each call a child run), and hosted tools
+   * (`webSearchTool()`, `hostedMcpTool({...})`, ...: Responses API only). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tools of any parameter schema
-  tools?: (FunctionTool<any> | HostedTool)[];
+  tools?: (FunctionTool<any> | AgentTool<any> | HostedTool)[];
   /** MCP servers whose tools the agent gets (`mcpStdio`, `mcpHttp`, `mcpSse`). */
   mcpServers?: McpServer[];
   /** Structured final output, validated; an invalid one is fed back to the model once. */
   outputType?: z.ZodType;
-  /** Agents (or registered agent names) this one may transfer to with `transfer_to_<name>`. */
-  handoffs?: (Agent | string)[];
+  /** Agents (or registered agent names, or `handoff(agent, options)`) this one may transfer to with `transfer_to_<name>`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handoffs of any input schema
+  handoffs?: (Agent | string | Handoff<any>)[];
   handoffDescription?: string;
   /** Default 10. */
   maxTurns?: number;
@@ -90,6 +94,10 @@ export class Agent {
   }
   get name(): string {
     return this.options.name;
+  }
+  /** This agent as a tool for another agent: each call runs it as a child run and returns its final output. */
+  asTool<I extends z.ZodType>(options: AgentToolOptions<I>): AgentTool<I> {
+    return agentTool(this, options);
   }
 }
 

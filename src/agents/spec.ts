@@ -11,7 +11,7 @@ import type { SandboxLimits } from '../sandbox/types.js';
 
 import type { HostedToolConfig } from './hosted-tools.js';
 
-export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'mcp' | 'hosted_mcp';
+export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent' | 'mcp' | 'hosted_mcp';
 
 export interface ToolSpec {
   name: string;
@@ -23,6 +23,8 @@ export interface ToolSpec {
   timeoutMs: number;
   /** Tool guardrails to run around this tool (by name, resolved in the activity). */
   guardrails: { input: string[]; output: string[] };
+  /** Kind `agent`: the sub-agent each call runs as a child run. */
+  agent?: AgentToolSpec;
   /** MCP tools: the server, the tool's own name there, and the hash of its definition when the run resolved it. */
   mcp?: McpToolPin;
   /** Hosted MCP approval requests: the server label they come from. */
@@ -35,10 +37,20 @@ export interface McpToolPin {
   hash: string;
 }
 
+export interface AgentToolSpec {
+  /** The sub-agent's name (registered on the same workers). */
+  name: string;
+  /** Whether the arguments have a user schema (validated by the `agentToolInput` activity); else `{ input }`. */
+  customInput: boolean;
+  maxTurns?: number;
+}
+
 export interface HandoffSpec {
   agent: string;
   toolName: string;
   description: string;
+  /** Set when the handoff has an `inputType`, `onHandoff` or `inputFilter`: the `prepareHandoff` activity runs them. */
+  prepare?: { input: boolean; hook: boolean; filter: boolean };
 }
 
 export interface SandboxSpec {

@@ -16,7 +16,7 @@ const DEFAULT_MCP_TIMEOUT_MS = 60_000;
 
 /** The agent's function tools: its own (hosted tools left out) and its capabilities'. */
 export function functionToolsOf(agent: Agent): FunctionTool[] {
-  const own = (agent.options.tools ?? []).filter((t): t is FunctionTool => !isHostedTool(t));
+  const own = (agent.options.tools ?? []).filter((t): t is FunctionTool => t.kind === 'function');
   return [...own, ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
 }
 
@@ -87,6 +87,7 @@ const ORIGIN: Record<ToolSpec['kind'], string> = {
   function: 'a function tool',
   sandbox: 'a sandbox tool',
   handoff: 'a handoff',
+  agent: 'an agent tool',
   mcp: 'MCP server',
   hosted_mcp: 'hosted MCP server',
 };
