@@ -63,6 +63,7 @@ export function formatTree(node: RunTreeNode, depth = 0): string[] {
   const head = `${pad}${node.runId}  agent=${node.agent}  status=${status}${s ? `  turn=${s.turn}` : ''}  tokens=${tokens}`;
   const lines = [head];
   for (const p of s?.pendingApprovals ?? []) lines.push(`${pad}  pending ${p.callId} ${p.tool} ${p.arguments}`);
+  for (const i of s?.items ?? []) if (i.type === 'hosted_call') lines.push(`${pad}  hosted ${i.kind} ${i.id}: ${i.summary}`);
   const error = s?.error ?? node.record?.error;
   if (error) lines.push(`${pad}  error: ${error.type}: ${error.message}`);
   return [...lines, ...node.children.flatMap((c) => formatTree(c, depth + 1))];

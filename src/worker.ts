@@ -115,11 +115,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const tracing = setupTracing();
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
+  const modelApi = options.modelApi ?? modelApiFromEnv();
+  const registry = new AgentRegistry(options.agents, memory, { modelApi });
   const plain = createActivities({
-    registry: new AgentRegistry(options.agents, memory),
+    registry,
     memory,
     openai: options.openai ?? defaultOpenAI(),
-    modelApi: options.modelApi ?? modelApiFromEnv(),
+    modelApi,
     blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
     sandboxes,
     snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
@@ -152,6 +154,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     } finally {
       reaper?.stop();
       await sandboxes?.close?.(); // warm-pool containers go with their worker
+      await registry.mcp.closeAll(); // stops stdio MCP servers
       await metricsServer?.close();
       await tracing.flush();
     }

@@ -13,7 +13,7 @@ import { withFailureMapping } from './failures.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
-import { functionToolActivity } from './tools.js';
+import { workerToolActivity } from './mcp.js';
 import { offload } from './text.js';
 import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
@@ -46,7 +46,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs }) });
-  const runFunctionTool = functionToolActivity({ ...deps, maxToolOutputBytes });
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
     : undefined;
@@ -62,13 +62,18 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runFunctionTool(input);
+      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
       const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
       return blob ? { ...result, output: text, blob } : result;
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
-      const setting = tool?.needsApproval ?? deps.registry.agentTool(input.agent, input.tool)?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
+      const setting =
+        tool?.needsApproval ??
+        deps.registry.agentTool(input.agent, input.tool)?.needsApproval ??
+        deps.registry.sandboxApproval(input.agent, input.tool as never) ??
+        deps.registry.hostedMcpByToolName(input.agent, input.tool)?.needsApproval ??
+        (await deps.registry.mcpToolByName(input.agent, input.tool))?.server.needsApproval;
       if (typeof setting !== 'function') return Boolean(setting);
       let args: unknown;
       try {

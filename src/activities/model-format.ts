@@ -4,7 +4,9 @@
  */
 import type OpenAI from 'openai';
 import type { AgentSpec } from '../agents/spec.js';
-import type { RunItem } from '../workflows/run-state.js';
+import type { RunItem, UsageDelta } from '../workflows/run-state.js';
+import { HOSTED_APPROVED } from '../agents/hosted-tools.js';
+import { approvalItems, fromOutputItem, toInputItem } from './model-items.js';
 
 type ResponseInput = OpenAI.Responses.ResponseInputItem;
 type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
@@ -30,6 +32,8 @@ export function transcript(items: RunItem[]): string {
           return `tool ${i.name} returned${i.isError ? ' an error' : ''}: ${i.output}`;
         case 'compaction':
           return `earlier summary: ${i.summary}`;
+        case 'hosted_call':
+          return `assistant used ${i.summary}`;
         case 'handoff':
           return `handoff from ${i.from} to ${i.to}`;
         case 'approval':
@@ -44,15 +48,27 @@ export function transcript(items: RunItem[]): string {
 
 export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseInput[] {
   const out: ResponseInput[] = [];
+  const hostedCalls = new Map(items.flatMap((i) => (i.type === 'tool_call' && i.hosted ? [[i.callId, i] as const] : [])));
   for (const item of items) {
     switch (item.type) {
       case 'message':
         out.push({ type: 'message', role: item.role, content: item.content });
         break;
+      case 'reasoning':
+      case 'hosted_call':
+        out.push(toInputItem(item));
+        break;
       case 'tool_call':
-        out.push({ type: 'function_call', call_id: item.callId, name: item.name, arguments: item.arguments });
+        // A hosted approval request goes back together with its decision (at its result).
+        if (!item.hosted) out.push({ type: 'function_call', call_id: item.callId, name: item.name, arguments: item.arguments });
         break;
       case 'tool_result': {
+        const hosted = hostedCalls.get(item.callId);
+        if (hosted) {
+          const approve = !item.isError && item.output === HOSTED_APPROVED;
+          out.push(...approvalItems(hosted, approve, approve ? undefined : item.output));
+          break;
+        }
         const url = item.image && images.get(item.image.blob);
         out.push({
           type: 'function_call_output',
@@ -89,6 +105,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
   for (const item of items) {
     if (item.type === 'tool_call') {
       if (!assistant) {
+        flushImages();
         assistant = { role: 'assistant', content: null, tool_calls: [] };
         out.push(assistant);
       }
@@ -102,6 +119,8 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
       continue;
     }
     if (item.type === 'tool_result') {
+      // Tool results close the assistant message: the next turn's calls start a new one.
+      assistant = undefined;
       out.push({ role: 'tool', tool_call_id: item.callId, content: item.output });
       const url = item.image && images.get(item.image.blob);
       if (url) pendingImages.push(url);
@@ -121,12 +140,15 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
   return out;
 }
 
+/** Tools the model calls as functions (hosted MCP approval pseudo-tools are not among them). */
+const callable = (spec: AgentSpec) => spec.tools.filter((t) => t.kind !== 'hosted_mcp');
+
 export function responsesTools(spec: AgentSpec): OpenAI.Responses.FunctionTool[] {
-  return spec.tools.map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters, strict: false }));
+  return callable(spec).map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters, strict: false }));
 }
 
 export function chatTools(spec: AgentSpec): OpenAI.Chat.ChatCompletionTool[] {
-  return spec.tools.map((t) => ({
+  return callable(spec).map((t) => ({
     type: 'function',
     function: { name: t.name, description: t.description, parameters: t.parameters, strict: false },
   }));
@@ -135,7 +157,9 @@ export function chatTools(spec: AgentSpec): OpenAI.Chat.ChatCompletionTool[] {
 export interface ParsedTurn {
   items: RunItem[];
   text: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: UsageDelta;
+  /** Set when the API stopped early (`max_output_tokens`, `content_filter`). */
+  incomplete?: string;
 }
 
 export function fromResponse(response: OpenAI.Responses.Response, agent: string): ParsedTurn {
@@ -148,12 +172,22 @@ export function fromResponse(response: OpenAI.Responses.Response, agent: string)
       items.push({ type: 'message', role: 'assistant', content, agent });
     } else if (out.type === 'function_call') {
       items.push({ type: 'tool_call', callId: out.call_id, name: out.name, arguments: out.arguments, agent });
+    } else {
+      const item = fromOutputItem(out, agent);
+      if (item) items.push(item);
     }
   }
+  const u = response.usage;
   return {
     items,
     text,
-    usage: { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 },
+    usage: {
+      inputTokens: u?.input_tokens ?? 0,
+      outputTokens: u?.output_tokens ?? 0,
+      cachedInputTokens: u?.input_tokens_details?.cached_tokens ?? 0,
+      reasoningTokens: u?.output_tokens_details?.reasoning_tokens ?? 0,
+    },
+    ...(response.status === 'incomplete' ? { incomplete: response.incomplete_details?.reason ?? 'unknown reason' } : {}),
   };
 }
 
@@ -170,6 +204,12 @@ export function fromChatCompletion(completion: OpenAI.Chat.ChatCompletion, agent
   return {
     items,
     text,
-    usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+    usage: {
+      inputTokens: completion.usage?.prompt_tokens ?? 0,
+      outputTokens: completion.usage?.completion_tokens ?? 0,
+      cachedInputTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+      reasoningTokens: completion.usage?.completion_tokens_details?.reasoning_tokens ?? 0,
+    },
+    ...(completion.choices[0]?.finish_reason === 'length' ? { incomplete: 'max_output_tokens' } : {}),
   };
 }

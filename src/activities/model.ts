@@ -11,8 +11,10 @@ import type { RunItem } from '../workflows/run-state.js';
 import { toModelError } from './failures.js';
 import type { PinnedSpecs } from './pinned-specs.js';
 import type { AgentSpec } from '../agents/spec.js';
-import { offload } from './text.js';
-import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
+import { HISTORY_INLINE_BYTES, offload } from './text.js';
+import { fromChatCompletion, fromResponse, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
+import { shrinkItem } from './model-items.js';
+import { chatParams, responsesParams } from './model-request.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
 export type ModelApi = 'responses' | 'chat';
@@ -74,10 +76,20 @@ export type ModelRequest = (input: { spec: AgentSpec; instructionsSuffix?: strin
 async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[]> {
   return Promise.all(
     items.map(async (item) => {
-      if ((item.type !== 'tool_result' && item.type !== 'message') || !item.blob) return item;
+      if (!('blob' in item) || !item.blob || item.type === 'compaction') return item;
       const full = await blobs.get(item.blob);
       if (!full) return item; // the preview is all this host has
-      return item.type === 'tool_result' ? { ...item, output: full.toString('utf8') } : { ...item, content: full.toString('utf8') };
+      const text = full.toString('utf8');
+      switch (item.type) {
+        case 'tool_result':
+          return { ...item, output: text };
+        case 'message':
+          return { ...item, content: text };
+        case 'reasoning':
+          return { ...item, encryptedContent: text };
+        case 'hosted_call':
+          return { ...item, item: JSON.parse(text) as Record<string, unknown> };
+      }
     }),
   );
 }
@@ -88,46 +100,41 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
-    const s = spec.modelSettings;
     try {
       if (deps.modelApi === 'chat') {
-        const completion = await deps.openai.chat.completions.create(
-          {
-            model: spec.model,
-            messages: toChatMessages(instructions, items, images),
-            ...(spec.tools.length ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
-            temperature: s.temperature,
-            top_p: s.topP,
-            max_completion_tokens: s.maxOutputTokens,
-            ...(spec.outputSchema
-              ? { response_format: { type: 'json_schema', json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false } } }
-              : {}),
-          },
-          { signal },
-        );
+        const completion = await deps.openai.chat.completions.create(chatParams(spec, instructions, items, images), { signal });
         return fromChatCompletion(completion, spec.name);
       }
-      const response = await deps.openai.responses.create(
-        {
-          model: spec.model,
-          instructions,
-          input: toResponsesInput(items, images),
-          ...(spec.tools.length ? { tools: responsesTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
-          temperature: s.temperature,
-          top_p: s.topP,
-          max_output_tokens: s.maxOutputTokens,
-          store: false,
-          ...(spec.outputSchema
-            ? { text: { format: { type: 'json_schema', name: 'final_output', schema: spec.outputSchema, strict: false } } }
-            : {}),
-        },
-        { signal },
-      );
+      const response = await deps.openai.responses.create(responsesParams(spec, deps.registry, instructions, items, images), { signal });
       return fromResponse(response, spec.name);
     } catch (err) {
       throw toModelError(err);
     }
   };
+}
+
+/** An incomplete response is not a turn to act on: the run fails with the API's reason. */
+function rejectIncomplete(turn: ParsedTurn): void {
+  if (!turn.incomplete) return;
+  const hint = turn.incomplete === 'max_output_tokens' ? ' (raise modelSettings.maxOutputTokens or lower reasoning effort)' : '';
+  throw ApplicationFailure.create({ type: 'ModelIncomplete', message: `the model's response is incomplete: ${turn.incomplete}${hint}`, nonRetryable: true });
+}
+
+/** Keeps long message text, encrypted reasoning and hosted-tool payloads out of history (blob refs instead). */
+async function offloadItem(item: RunItem, blobs: BlobStore): Promise<RunItem> {
+  if (item.type === 'message') {
+    const { text, blob } = await offload(item.content, blobs);
+    return blob ? { ...item, content: text, blob } : item;
+  }
+  if (item.type === 'reasoning' && item.encryptedContent && item.encryptedContent.length > HISTORY_INLINE_BYTES) {
+    const { encryptedContent, ...rest } = item;
+    return { ...rest, blob: await blobs.put(encryptedContent) };
+  }
+  if (item.type === 'hosted_call') {
+    const shrunk = shrinkItem(item.item);
+    if (shrunk.cut) return { ...item, item: shrunk.value as Record<string, unknown>, blob: await blobs.put(JSON.stringify(item.item)) };
+  }
+  return item;
 }
 
 export function modelActivities(deps: ModelDeps) {
@@ -160,14 +167,9 @@ export function modelActivities(deps: ModelDeps) {
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
       try {
         const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal);
+        rejectIncomplete(turn);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
-        const out = await Promise.all(
-          turn.items.map(async (item) => {
-            if (item.type !== 'message') return item;
-            const { text, blob } = await offload(item.content, deps.blobs);
-            return blob ? { ...item, content: text, blob } : item;
-          }),
-        );
+        const out = await Promise.all(turn.items.map((item) => offloadItem(item, deps.blobs)));
         return {
           items: out,
           usage: turn.usage,

@@ -3,8 +3,8 @@
  * workflow code can import them.
  */
 import type { MemorySpec } from '../agents/memory.js';
-import type { AgentSpec } from '../agents/spec.js';
-import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef } from '../workflows/run-state.js';
+import type { AgentSpec, McpToolPin } from '../agents/spec.js';
+import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef, UsageDelta } from '../workflows/run-state.js';
 
 export interface CallModelInput {
   /** The pinned spec inline (older runs, and the fallback when a worker's blob store lacks `specRef`). */
@@ -31,13 +31,13 @@ export interface CompactInput {
 export interface CompactResult {
   summary: string;
   blob: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: UsageDelta;
 }
 
 export interface CallModelResult {
   /** Assistant messages and tool calls of this turn. */
   items: RunItem[];
-  usage: { inputTokens: number; outputTokens: number };
+  usage: UsageDelta;
   /** Ref of the conversation including this turn's input (not its output). */
   historyRef?: string;
   /** Set when the turn has no tool calls: the final output, parsed and validated when the agent has an outputType. */
@@ -53,6 +53,8 @@ export interface RunToolInput {
   sandbox?: SandboxSession;
   sandboxSpec?: AgentSpec['sandbox'];
   guardrails: { input: string[]; output: string[] };
+  /** MCP tools: the server and tool the run pinned (the call is refused if the server's tool changed since). */
+  mcp?: McpToolPin;
 }
 
 export interface ToolTripwire {

@@ -8,6 +8,8 @@ import type { Capability } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail } from './guardrails.js';
 import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
+import type { HostedTool } from './hosted-tools.js';
+import type { McpServer } from './mcp.js';
 import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
 import type { Handoff } from './handoff.js';
 import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
@@ -26,7 +28,16 @@ export interface ModelSettings {
   topP?: number;
   maxOutputTokens?: number;
   parallelToolCalls?: boolean;
-  toolChoice?: 'auto' | 'required' | 'none';
+  /** `auto`, `required`, `none`, or the name of one of the agent's tools (a hosted tool by its type, e.g. `web_search`). */
+  toolChoice?: 'auto' | 'required' | 'none' | (string & {});
+  /** Reasoning models: effort and summary. With it, encrypted reasoning is requested and sent back each turn. */
+  reasoning?: { effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'; summary?: 'auto' | 'concise' | 'detailed' };
+  /** Responses API: what the API does when the input exceeds the context window. */
+  truncation?: 'auto' | 'disabled';
+  /** Responses API `text.verbosity`. */
+  verbosity?: 'low' | 'medium' | 'high';
+  /** Extra request body fields for the provider, merged last (e.g. `{ service_tier: 'flex' }`). Must be JSON. */
+  extra?: Record<string, unknown>;
 }
 
 export interface ApprovalTimeout {
@@ -41,9 +52,12 @@ export interface AgentOptions {
   /** Model name; defaults to KEEL_MODEL, then 'gpt-4.1-mini'. */
   model?: string;
   modelSettings?: ModelSettings;
-  /** Function tools, and other agents as tools (`other.asTool({...})`, each call a child run). */
+  /** Function tools, other agents as tools (`other.asTool({...})`, each call a child run), and hosted tools
+   * (`webSearchTool()`, `hostedMcpTool({...})`, ...: Responses API only). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tools of any parameter schema
-  tools?: (FunctionTool<any> | AgentTool<any>)[];
+  tools?: (FunctionTool<any> | AgentTool<any> | HostedTool)[];
+  /** MCP servers whose tools the agent gets (`mcpStdio`, `mcpHttp`, `mcpSse`). */
+  mcpServers?: McpServer[];
   /** Structured final output, validated; an invalid one is fed back to the model once. */
   outputType?: z.ZodType;
   /** Agents (or registered agent names, or `handoff(agent, options)`) this one may transfer to with `transfer_to_<name>`. */

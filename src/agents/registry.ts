@@ -17,6 +17,17 @@ import { handoff as plainHandoff, type Handoff } from './handoff.js';
 import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
+import { McpConnections } from '../activities/mcp-connections.js';
+import { modelToolName, type McpServer } from './mcp.js';
+import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
+import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, hostedToolsOf, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
+
+export interface RegistryOptions {
+  /** MCP connections, shared by resolution and calls; one set per worker. */
+  mcp?: McpConnections;
+  /** The API the worker's model activities use: hosted tools are an error on `chat`. */
+  modelApi?: 'responses' | 'chat';
+}
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
@@ -58,11 +69,17 @@ function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approv
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
+  readonly mcp: McpConnections;
+  private readonly modelApi: 'responses' | 'chat';
+
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
     agents: Agent[],
     private readonly memoryStore?: MemoryStore,
+    options: RegistryOptions = {},
   ) {
+    this.mcp = options.mcp ?? new McpConnections();
+    this.modelApi = options.modelApi ?? 'responses';
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -122,12 +139,35 @@ export class AgentRegistry {
   }
 
   functionTool(agentName: string, toolName: string): FunctionTool | undefined {
-    return this.functionToolsOf(this.get(agentName)).find((t) => t.name === toolName);
+    return functionToolsOf(this.get(agentName)).find((t) => t.name === toolName);
   }
 
-  private functionToolsOf(agent: Agent): FunctionTool[] {
-    const own = (agent.options.tools ?? []).filter((t): t is FunctionTool => t.kind === 'function');
-    return [...own, ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
+  mcpServer(agentName: string, serverName: string): McpServer | undefined {
+    return mcpServerOf(this.get(agentName), serverName);
+  }
+
+  hostedMcp(agentName: string, serverLabel: string): HostedTool | undefined {
+    return hostedMcpOf(this.get(agentName), serverLabel);
+  }
+
+  /** The hosted MCP server whose approval requests go by `toolName` (see hostedApprovalToolName). */
+  hostedMcpByToolName(agentName: string, toolName: string): HostedTool | undefined {
+    return hostedToolsOf(this.get(agentName)).find((h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === toolName);
+  }
+
+  /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
+  async mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
+    for (const server of this.get(agentName).options.mcpServers ?? []) {
+      const tools = await this.mcp.tools(agentName, server).catch(() => []);
+      const found = tools.find((t) => modelToolName(server, t.name) === toolName);
+      if (found) return { server, tool: found.name };
+    }
+    return undefined;
+  }
+
+  /** A hosted MCP server's headers as defined (literals or env refs), resolved by the model activity. */
+  hostedMcpHeaders(agentName: string, serverLabel: string): HostedTool['headers'] {
+    return this.hostedMcp(agentName, serverLabel)?.headers;
   }
 
   /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
@@ -201,6 +241,17 @@ export class AgentRegistry {
     const capabilities = o.capabilities ?? [];
     const mem = await this.resolveMemory(agent, ctx);
     const resolved = await this.resolveCapabilities(agent, ctx);
+    const hosted = hostedSpecs(agent, this.modelApi);
+    const tools = [
+      ...this.functionToolSpecs(agent),
+      ...this.agentToolSpecs(agent),
+      ...this.sandboxToolSpecs(agent),
+      ...(await mcpToolSpecs(agent, this.mcp)),
+      ...hosted.approvals,
+      ...this.handoffToolSpecs(agent),
+    ];
+    checkToolNames(name, tools);
+    checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
@@ -210,7 +261,8 @@ export class AgentRegistry {
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       modelSettings: o.modelSettings ?? {},
-      tools: [...this.functionToolSpecs(agent), ...this.agentToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
+      tools,
+      ...(hosted.configs.length ? { hostedTools: hosted.configs } : {}),
       handoffs: this.handoffSpecs(agent),
       outputSchema: o.outputType ? jsonSchema(o.outputType) : undefined,
       maxTurns: o.maxTurns ?? 10,
@@ -231,7 +283,7 @@ export class AgentRegistry {
   }
 
   private functionToolSpecs(agent: Agent): ToolSpec[] {
-    return this.functionToolsOf(agent).map((t) => ({
+    return functionToolsOf(agent).map((t) => ({
       name: t.name,
       description: t.description,
       parameters: jsonSchema(t.parameters),

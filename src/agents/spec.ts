@@ -9,7 +9,9 @@ import type { ModelSettings, ApprovalTimeout } from './agent.js';
 import type { Manifest } from './manifest.js';
 import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
 
-export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent';
+import type { HostedToolConfig } from './hosted-tools.js';
+
+export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent' | 'mcp' | 'hosted_mcp';
 
 export interface ToolSpec {
   name: string;
@@ -23,6 +25,16 @@ export interface ToolSpec {
   guardrails: { input: string[]; output: string[] };
   /** Kind `agent`: the sub-agent each call runs as a child run. */
   agent?: AgentToolSpec;
+  /** MCP tools: the server, the tool's own name there, and the hash of its definition when the run resolved it. */
+  mcp?: McpToolPin;
+  /** Hosted MCP approval requests: the server label they come from. */
+  hosted?: { serverLabel: string };
+}
+
+export interface McpToolPin {
+  server: string;
+  tool: string;
+  hash: string;
 }
 
 export interface AgentToolSpec {
@@ -64,6 +76,8 @@ export interface AgentSpec {
   model: string;
   modelSettings: ModelSettings;
   tools: ToolSpec[];
+  /** Hosted tools as the Responses API takes them (hosted MCP headers are added on the worker, never pinned). */
+  hostedTools?: HostedToolConfig[];
   handoffs: HandoffSpec[];
   outputSchema?: Record<string, unknown>;
   maxTurns: number;

@@ -33,6 +33,8 @@ function item(i: RunItem): string {
     case 'guardrail': return `**guardrail** ${i.kind} ${code(i.name)}: ${i.tripped ? 'TRIPPED' : 'passed'}`;
     case 'handoff': return `**handoff** ${i.from} → ${i.to}`;
     case 'compaction': return `**compaction** summary of ${i.replacedItems} items:\n${fence(i.summary)}`;
+    case 'reasoning': return `**reasoning** ${code(i.id)}${i.summary.length ? `:\n${fence(i.summary.join('\n'))}` : ' (encrypted)'}`;
+    case 'hosted_call': return `**hosted tool** ${code(i.kind)} ${code(i.id)}${i.status ? ` (${i.status})` : ''}: ${code(i.summary)}`;
   }
 }
 

@@ -103,7 +103,8 @@ export function parsePatch(text: string): PatchOperation[] {
   let ended = false;
   while (i < lines.length) {
     const raw = lines[i];
-    const t = raw.trimEnd();
+    // Markers and file headers may be padded with whitespace, as models write them (the reference parser trims too).
+    const t = raw.trim();
     const lineNo = i + 1;
     if (t === END) {
       ended = true;
@@ -133,8 +134,8 @@ export function parsePatch(text: string): PatchOperation[] {
       const path = checkPath(t.slice(UPDATE.length), lineNo);
       i++;
       let moveTo: string | undefined;
-      if (i < lines.length && lines[i].startsWith(MOVE)) {
-        moveTo = checkPath(lines[i].trimEnd().slice(MOVE.length), i + 1);
+      if (i < lines.length && lines[i].trim().startsWith(MOVE)) {
+        moveTo = checkPath(lines[i].trim().slice(MOVE.length), i + 1);
         i++;
       }
       const parsed = parseHunks(lines, i, path);
@@ -152,6 +153,7 @@ export function parsePatch(text: string): PatchOperation[] {
     );
   }
   if (!ended) throw new PatchError(lines.length, `expected '${END}' before the end of the patch`);
+  if (ops.length === 0) throw new PatchError(i, `the patch has no file operations: expected '${ADD}', '${DELETE}' or '${UPDATE}' between the markers`);
   for (; i < lines.length; i++) {
     const t = lines[i].trim();
     if (t === '' || FENCE.test(t) || (heredocTag !== undefined && t.replace(/^['"]|['"]$/g, '') === heredocTag)) continue;
@@ -180,7 +182,7 @@ function parseHunks(lines: string[], start: number, path: string): { hunks: Hunk
   for (; i < lines.length; i++) {
     const l = lines[i];
     const t = l.trimEnd();
-    if (t === EOF_MARK) {
+    if (t.trim() === EOF_MARK) {
       if (!current) throw new PatchError(i + 1, `'${EOF_MARK}' must end a hunk, but there is no hunk before it`);
       current.endOfFile = true;
       close();
@@ -224,7 +226,7 @@ function parseHunks(lines: string[], start: number, path: string): { hunks: Hunk
 }
 
 function isHeader(line: string): boolean {
-  const t = line.trimEnd();
+  const t = line.trim();
   return t === END || t.startsWith(ADD) || t.startsWith(DELETE) || t.startsWith(UPDATE) || t.startsWith(MOVE);
 }
 
@@ -461,6 +463,10 @@ export async function applyPatch(text: string, fs: PatchFs): Promise<PatchResult
     }
   }
 
+  const changed = [...state].some(([path, content]) => content !== original.get(path));
+  if (!changed) {
+    throw new PatchError(ops[0].line, 'the patch changes nothing: every file would keep its content. Check that the + lines differ from the - lines');
+  }
   // Everything validated: now write, then remove (so a move never loses the file if the write fails).
   for (const [path, content] of state) {
     if (content !== null && content !== original.get(path)) await fs.write(path, content);

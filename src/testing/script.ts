@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
+import { ScriptExpectSchema, ScriptItemSchema } from './script-items.js';
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
 const count = z.number().int().min(0);
@@ -32,8 +33,16 @@ export const ScriptStepSchema = z
     message: z.string().optional(),
     toolCalls: z.array(ScriptToolCallSchema).optional(),
     output: jsonObject.optional(),
+    /** Responses API items before the message and tool calls: reasoning, hosted tool calls, MCP items. */
+    items: z.array(ScriptItemSchema).optional(),
+    /** Answer with status `incomplete` for this reason (Responses) or finish_reason `length` (Chat). */
+    incomplete: z.enum(['max_output_tokens', 'content_filter']).optional(),
+    /** What the request for this step must contain; a request without it gets a 400 naming what is missing. */
+    expect: ScriptExpectSchema.optional(),
     delayMs: count.optional(),
-    usage: z.strictObject({ inputTokens: count.optional(), outputTokens: count.optional() }).optional(),
+    usage: z
+      .strictObject({ inputTokens: count.optional(), outputTokens: count.optional(), cachedTokens: count.optional(), reasoningTokens: count.optional() })
+      .optional(),
     error: ScriptErrorSchema.optional(),
   })
   .check((ctx) => {
@@ -41,8 +50,8 @@ export const ScriptStepSchema = z
     if (step.message !== undefined && step.output !== undefined) {
       ctx.issues.push({ code: 'custom', input: step, path: ['output'], message: 'use either message or output, not both' });
     }
-    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error) {
-      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls or error' });
+    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error && !step.items?.length && !step.incomplete) {
+      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls, items, incomplete or error' });
     }
   });
 

@@ -44,7 +44,7 @@ export function buildChatCompletion(answer: ScriptedAnswer): ChatCompletion {
         refusal: null,
         ...(calls.length ? { tool_calls: calls } : {}),
       },
-      finish_reason: calls.length ? 'tool_calls' : 'stop',
+      finish_reason: answer.step.incomplete ? 'length' : calls.length ? 'tool_calls' : 'stop',
       logprobs: null,
     }],
     usage: usage(answer),

@@ -13,6 +13,7 @@ import type {
   Tool,
 } from 'openai/resources/responses/responses';
 import { stepText, stepUsage, textDeltas, type ScriptStep } from './script.js';
+import { outputItem } from './script-items.js';
 
 /** A `Response` as sent on the wire (`output_text` is a convenience the SDK adds on the client side). */
 export type WireResponse = Omit<Response, 'output_text'>;
@@ -48,8 +49,8 @@ export function scriptedCallId(stepIndex: number, callIndex: number): string {
 
 function outputItems(answer: ScriptedAnswer): ResponseOutputItem[] {
   const { step, stepIndex } = answer;
-  const items: ResponseOutputItem[] = [];
-  const text = stepText(step) ?? (step.toolCalls?.length ? undefined : '');
+  const items: ResponseOutputItem[] = (step.items ?? []).map((item, i) => outputItem(item, stepIndex, i));
+  const text = stepText(step) ?? (step.toolCalls?.length || step.items?.length || step.incomplete ? undefined : '');
   if (text !== undefined) {
     const part: ResponseOutputText = { type: 'output_text', text, annotations: [], logprobs: [] };
     const message: ResponseOutputMessage = {
@@ -79,11 +80,11 @@ export function buildResponse(answer: ScriptedAnswer): WireResponse {
     id: answer.id,
     object: 'response',
     created_at: answer.createdAt,
-    status: 'completed',
+    status: answer.step.incomplete ? 'incomplete' : 'completed',
     completed_at: answer.createdAt,
     background: false,
     error: null,
-    incomplete_details: null,
+    incomplete_details: answer.step.incomplete ? { reason: answer.step.incomplete } : null,
     instructions: typeof r.instructions === 'string' ? r.instructions : null,
     max_output_tokens: typeof r.max_output_tokens === 'number' ? r.max_output_tokens : null,
     metadata: (r.metadata as Record<string, string> | undefined) ?? {},
@@ -91,7 +92,7 @@ export function buildResponse(answer: ScriptedAnswer): WireResponse {
     output: outputItems(answer),
     parallel_tool_calls: r.parallel_tool_calls !== false,
     previous_response_id: typeof r.previous_response_id === 'string' ? r.previous_response_id : null,
-    reasoning: { effort: null, summary: null },
+    reasoning: (r.reasoning as WireResponse['reasoning'] | undefined) ?? { effort: null, summary: null },
     service_tier: 'default',
     temperature: typeof r.temperature === 'number' ? r.temperature : 1,
     text: (r.text as ResponseTextConfig | undefined) ?? { format: { type: 'text' }, verbosity: 'medium' },
@@ -99,12 +100,12 @@ export function buildResponse(answer: ScriptedAnswer): WireResponse {
     tools: Array.isArray(r.tools) ? (r.tools as Tool[]) : [],
     top_logprobs: 0,
     top_p: typeof r.top_p === 'number' ? r.top_p : 1,
-    truncation: 'disabled',
+    truncation: r.truncation === 'auto' ? 'auto' : 'disabled',
     usage: {
       input_tokens: usage.inputTokens,
-      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+      input_tokens_details: { cached_tokens: answer.step.usage?.cachedTokens ?? 0, cache_write_tokens: 0 },
       output_tokens: usage.outputTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: answer.step.usage?.reasoningTokens ?? 0 },
       total_tokens: usage.inputTokens + usage.outputTokens,
     },
   };

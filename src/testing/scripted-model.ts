@@ -12,6 +12,7 @@ import { buildChatCompletion, chatCompletionChunks } from './scripted-model-chat
 import { buildResponse, responseStreamEvents, type ScriptedAnswer } from './scripted-model-responses.js';
 import { KeelError } from '../errors.js';
 import { countModelTurns, parseScript, stepUsage, type Script } from './script.js';
+import { unmetExpectation } from './script-items.js';
 
 export interface ScriptedModelServerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -170,6 +171,9 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
         return; // the client went away; nobody to answer
       }
     }
+
+    const unmet = unmetExpectation(step.expect, request);
+    if (unmet) throw new HttpError(400, `script '${name}' step ${stepIndex}: ${unmet}`);
 
     if (step.error) {
       const key = `${name}\0${stepIndex}`;

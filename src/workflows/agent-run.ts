@@ -6,7 +6,7 @@
  * Read top-down: resolve the agent → turns until a final output (run/turn.ts) → finish (memory, snapshot,
  * sandbox removal). Failures end with a typed ApplicationFailure carrying the RunState.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { treeUsage } from './child-runs.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
@@ -28,7 +28,14 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
 }
 
 async function runAgent(run: Run): Promise<AgentRunResult> {
-  run.spec = await resolveAgent(run, run.state.agent);
+  try {
+    run.spec = await resolveAgent(run, run.state.agent);
+  } catch (err) {
+    // A spec that cannot be resolved (tool name clash, hosted tool on the Chat API, MCP server down) fails the run
+    // with its reason and status; runs recorded before this change let the activity failure end them as it came.
+    if (!patched(RESOLVE_FAILS_CLEANLY)) throw err;
+    return endWithFailure(run, err);
+  }
   try {
     await runToCompletion(run);
     const { state } = run;
@@ -49,6 +56,8 @@ async function runToCompletion(run: Run): Promise<void> {
   setStatus(run, 'completed');
   await run.sandbox.close(run.state.turn, run.spec);
 }
+
+const RESOLVE_FAILS_CLEANLY = 'keel-resolve-fails-cleanly';
 
 /** Marks the continue-as-new throw, which must leave the run untouched (no status change, no sandbox close). */
 class ContinuedAsNew {
@@ -73,7 +82,7 @@ async function endWithFailure(run: Run, err: unknown): Promise<never> {
   const cancelled = isCancellation(err);
   await CancellationScope.nonCancellable(async () => {
     setStatus(run, cancelled ? 'cancelled' : 'failed');
-    await run.sandbox.close(run.state.turn, run.spec);
+    if (run.spec) await run.sandbox.close(run.state.turn, run.spec); // no spec: the agent never resolved
   });
   if (cancelled || run.state.error) throw err;
   // An activity that failed for good (say, a 400 from the model API): fail the run with its own type and message.

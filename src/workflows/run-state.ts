@@ -21,7 +21,39 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     /** Long content lives in the blob store; `content` is then a preview. */
     blob: z.string().optional(),
   }),
-  z.object({ type: z.literal('tool_call'), callId: z.string(), name: z.string(), arguments: z.string(), agent: z.string() }),
+  z.object({
+    type: z.literal('tool_call'),
+    callId: z.string(),
+    name: z.string(),
+    arguments: z.string(),
+    agent: z.string(),
+    /** A hosted MCP server's approval request (callId is the request's id): answered with an approval response. */
+    hosted: z.object({ serverLabel: z.string(), tool: z.string() }).optional(),
+  }),
+  /** A reasoning model's reasoning: the summary to read, and the encrypted content sent back on later turns. */
+  z.object({
+    type: z.literal('reasoning'),
+    id: z.string(),
+    summary: z.array(z.string()),
+    encryptedContent: z.string().optional(),
+    /** Long encrypted content lives in the blob store (`encryptedContent` is then absent). */
+    blob: z.string().optional(),
+    agent: z.string(),
+  }),
+  /** An item of a tool the API ran itself (web search, file search, code interpreter, image generation, MCP). */
+  z.object({
+    type: z.literal('hosted_call'),
+    id: z.string(),
+    /** The API's item type: `web_search_call`, `mcp_call`, `mcp_list_tools`, `image_generation_call`, ... */
+    kind: z.string(),
+    status: z.string().optional(),
+    /** One line for people: what was searched, called or made. */
+    summary: z.string(),
+    /** The API's item as it came (large fields cut when `blob` holds the whole). */
+    item: z.record(z.string(), z.unknown()),
+    blob: z.string().optional(),
+    agent: z.string(),
+  }),
   z.object({
     type: z.literal('tool_result'),
     callId: z.string(),
@@ -89,6 +121,10 @@ export const UsageSchema = z.object({
   outputTokens: z.number(),
   totalTokens: z.number(),
   requests: z.number().default(0),
+  /** Input tokens the provider served from its prompt cache, summed over requests. */
+  cachedInputTokens: z.number().optional(),
+  /** Output tokens spent on reasoning, summed over requests. */
+  reasoningTokens: z.number().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
@@ -176,7 +212,7 @@ export function initialRunState(args: { runId: string; agent: string; input: str
     turn: 0,
     items,
     pendingApprovals: [],
-    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 },
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0, cachedInputTokens: 0, reasoningTokens: 0 },
     sandbox: undefined,
     snapshots: [],
     agentVersions: {},
@@ -191,12 +227,22 @@ export function initialRunState(args: { runId: string; agent: string; input: str
   };
 }
 
-export function addUsage(usage: Usage, delta: { inputTokens: number; outputTokens: number }): Usage {
+/** One request's token counts (cached and reasoning counts where the provider reports them). */
+export interface UsageDelta {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+  reasoningTokens?: number;
+}
+
+export function addUsage(usage: Usage, delta: UsageDelta): Usage {
   return {
     inputTokens: usage.inputTokens + delta.inputTokens,
     outputTokens: usage.outputTokens + delta.outputTokens,
     totalTokens: usage.totalTokens + delta.inputTokens + delta.outputTokens,
     requests: usage.requests + 1,
+    cachedInputTokens: (usage.cachedInputTokens ?? 0) + (delta.cachedInputTokens ?? 0),
+    reasoningTokens: (usage.reasoningTokens ?? 0) + (delta.reasoningTokens ?? 0),
   };
 }
 
@@ -232,7 +278,8 @@ export function policyAllows(policy: { allow: { source: string; flags: string }[
   return policy.allow.some((p) => new RegExp(p.source, p.flags).test(subject));
 }
 
-const isModelItem = (i: RunItem) => (i.type === 'message' && i.role === 'assistant') || i.type === 'tool_call';
+const isModelItem = (i: RunItem) =>
+  (i.type === 'message' && i.role === 'assistant') || i.type === 'tool_call' || i.type === 'reasoning' || i.type === 'hosted_call';
 
 /** Indices where model turns start (a model turn = a maximal run of assistant-produced items). */
 export function turnStarts(items: RunItem[]): number[] {

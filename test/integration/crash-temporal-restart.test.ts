@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -24,18 +24,7 @@ import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, type KeelWorker } from '../../src/worker.js';
 import { assertPaidOnce, atRest } from '../helpers/crash.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
-
-/** A port that was free a moment ago (the restarted server must come back on the same one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../src/embedded/temporal.js';
 
 /** Event ids and types of a history, to compare what was stored before and after the restart. */
 function eventSummary(history: { events?: { eventId?: unknown; eventType?: unknown }[] | null }): string[] {

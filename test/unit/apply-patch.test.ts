@@ -332,3 +332,41 @@ describe('applyPatch', () => {
     assert.deepEqual(m.files(), { empty: 'x\n', full: '' });
   });
 });
+
+describe('applyPatch: variations models write', () => {
+  test('markers and file headers padded with whitespace are accepted, as the reference parser accepts them', async () => {
+    const m = memFs({ a: 'one\ntwo\n', old: 'x\n' });
+    const text = [
+      '  *** Begin Patch ',
+      ' *** Update File: a  ',
+      '@@',
+      ' one',
+      '-two',
+      '+TWO',
+      '\t*** End of File',
+      '   *** Delete File: old',
+      '  *** Add File: new.txt',
+      '+hello',
+      ' *** End Patch  ',
+    ].join('\n');
+    const result = await applyPatch(text, m.fs);
+    assert.deepEqual(result, { added: ['new.txt'], updated: ['a'], deleted: ['old'], moved: [] });
+    assert.deepEqual(m.files(), { a: 'one\nTWO\n', 'new.txt': 'hello\n' });
+  });
+
+  test('a padded Move to header moves the file', async () => {
+    const m = memFs({ a: 'one\n' });
+    await applyPatch(patch('*** Update File: a', '  *** Move to: b ', '-one', '+uno'), m.fs);
+    assert.deepEqual(m.files(), { b: 'uno\n' });
+  });
+
+  test('a patch whose + lines equal its - lines is one clear error and writes nothing', async () => {
+    const m = memFs({ a: 'one\ntwo\n' });
+    await rejectsAt(applyPatch(patch('*** Update File: a', '-two', '+two'), m.fs), 2, /the patch changes nothing/);
+    assert.deepEqual(m.log, []);
+  });
+
+  test('a patch with no file operations says so', () => {
+    throwsAt(() => parsePatch(patch()), 2, /no file operations/);
+  });
+});

@@ -33,7 +33,13 @@ describe('RunState schema', () => {
 describe('RunState reducers', () => {
   test('usage adds up and counts requests', () => {
     const u = addUsage(addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 10, outputTokens: 5 }), { inputTokens: 1, outputTokens: 2 });
-    assert.deepEqual(u, { inputTokens: 11, outputTokens: 7, totalTokens: 18, requests: 2 });
+    assert.deepEqual(u, { inputTokens: 11, outputTokens: 7, totalTokens: 18, requests: 2, cachedInputTokens: 0, reasoningTokens: 0 });
+  });
+
+  test('usage sums cached and reasoning tokens per request', () => {
+    const one = addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 100, outputTokens: 50, cachedInputTokens: 80, reasoningTokens: 30 });
+    const two = addUsage(one, { inputTokens: 120, outputTokens: 10, cachedInputTokens: 100, reasoningTokens: 4 });
+    assert.deepEqual(two, { inputTokens: 220, outputTokens: 60, totalTokens: 280, requests: 2, cachedInputTokens: 180, reasoningTokens: 34 });
   });
 
   test('initial state starts from the input message', () => {

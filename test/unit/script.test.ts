@@ -27,7 +27,7 @@ describe('parseScript', () => {
     ['tool name type', { steps: [{ message: 'a' }, { toolCalls: [{ name: 3, arguments: {} }] }] }, 'invalid script: steps[1].toolCalls[0].name: Invalid input: expected string, received number'],
     ['arguments as array', { steps: [{ toolCalls: [{ name: 'x', arguments: [] }] }] }, 'invalid script: steps[0].toolCalls[0].arguments: expected a JSON object'],
     ['misspelled key', { steps: [{ toolcalls: [] }] }, 'invalid script: steps[0]: Unrecognized key: "toolcalls"'],
-    ['empty step', { steps: [{}] }, 'invalid script: steps[0]: a step needs message, output, toolCalls or error'],
+    ['empty step', { steps: [{}] }, 'invalid script: steps[0]: a step needs message, output, toolCalls, items, incomplete or error'],
     ['message and output', { steps: [{ message: 'a', output: {} }] }, 'invalid script: steps[0].output: use either message or output, not both'],
     ['error status', { steps: [{ error: { status: 200 } }] }, 'invalid script: steps[0].error.status: Too small: expected number to be >=400'],
     ['negative delay', { steps: [{ message: 'a', delayMs: -1 }] }, 'invalid script: steps[0].delayMs: Too small: expected number to be >=0'],

@@ -65,7 +65,8 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
   const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
   if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
   const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
-  return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails }]);
+  // MCP tools carry their pin, so the activity refuses a tool the server changed since the run resolved it.
+  return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails, ...(tool.mcp ? { mcp: tool.mcp } : {}) }]);
 }
 
 /** Appends a call's guardrail items and result; trips the run on a tool guardrail or too many failures in a row. */

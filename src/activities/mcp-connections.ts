@@ -1,0 +1,149 @@
+/**
+ * Connections to MCP servers through the official SDK, one per (agent, server) per worker, reused across runs
+ * and calls. A connection whose transport closes (the server died) is dropped and made again on next use.
+ * Tool lists are cached per connection and dropped when the server says `notifications/tools/list_changed`.
+ */
+import { createHash } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { resolveSecret, type McpServer, type SecretValue } from '../agents/mcp.js';
+
+/** One tool as a server lists it, with the hash a run pins. */
+export interface McpToolDef {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  hash: string;
+}
+
+interface Connection {
+  client: Client;
+  tools?: McpToolDef[];
+  /** The last bytes the server wrote to stderr (stdio), for error messages. */
+  stderr: () => string;
+}
+
+const CONNECT_TIMEOUT_MS = 20_000;
+const STDERR_TAIL = 2_000;
+
+export function toolHash(tool: { name: string; description?: string; inputSchema: unknown }): string {
+  const canonical = JSON.stringify({ name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema });
+  return 'sha256:' + createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+function resolveAll(values: Record<string, SecretValue> | undefined, what: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, resolveSecret(v, `${what} ${k}`)]));
+}
+
+function transportFor(server: McpServer): { transport: Transport; stderr: () => string } {
+  if (server.transport === 'stdio') {
+    // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
+    const env = { ...getDefaultEnvironment(), ...resolveAll(server.env, `MCP server '${server.name}' env`) };
+    const transport = new StdioClientTransport({ command: server.command, args: server.args, env, cwd: server.cwd, stderr: 'pipe' });
+    let tail = '';
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    });
+    return { transport, stderr: () => tail.trim() };
+  }
+  const headers = resolveAll(server.headers, `MCP server '${server.name}' header`);
+  const url = new URL(server.url);
+  const transport =
+    server.transport === 'http'
+      ? new StreamableHTTPClientTransport(url, { requestInit: { headers } })
+      : new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } });
+  return { transport, stderr: () => '' };
+}
+
+export class McpConnections {
+  private readonly connections = new Map<string, Promise<Connection>>();
+
+  private key(agent: string, server: McpServer): string {
+    return `${agent}\0${server.name}`;
+  }
+
+  private connect(agent: string, server: McpServer): Promise<Connection> {
+    const key = this.key(agent, server);
+    const existing = this.connections.get(key);
+    if (existing) return existing;
+    const made = (async () => {
+      const { transport, stderr } = transportFor(server);
+      const client = new Client({ name: 'keel', version: '1' }, { capabilities: {} });
+      const connection: Connection = { client, stderr };
+      client.onclose = () => {
+        if (this.connections.get(key) === made) this.connections.delete(key);
+      };
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+        connection.tools = undefined;
+      });
+      try {
+        await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+      } catch (err) {
+        this.connections.delete(key);
+        await client.close().catch(() => undefined);
+        throw new Error(`could not connect to MCP server '${server.name}': ${describe(err)}${stderrNote(stderr())}`);
+      }
+      return connection;
+    })();
+    this.connections.set(key, made);
+    made.catch(() => undefined);
+    return made;
+  }
+
+  /** The server's tools; `fresh` asks the server again instead of using the cached list. */
+  async tools(agent: string, server: McpServer, options: { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
+    const connection = await this.connect(agent, server);
+    if (connection.tools && !options.fresh) return connection.tools;
+    const tools: McpToolDef[] = [];
+    let cursor: string | undefined;
+    try {
+      do {
+        const page = await connection.client.listTools(cursor ? { cursor } : undefined, { timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS });
+        for (const t of page.tools) {
+          const def = { name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> };
+          tools.push({ ...def, hash: toolHash(def) });
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    } catch (err) {
+      throw new Error(`MCP server '${server.name}' did not list its tools: ${describe(err)}${stderrNote(connection.stderr())}`);
+    }
+    connection.tools = tools;
+    return tools;
+  }
+
+  /** Calls a tool; transport failures, timeouts and malformed results throw with the server named. */
+  async call(
+    agent: string,
+    server: McpServer,
+    tool: string,
+    args: Record<string, unknown>,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<CallToolResult> {
+    const connection = await this.connect(agent, server);
+    try {
+      return (await connection.client.callTool({ name: tool, arguments: args }, undefined, { timeout: options.timeoutMs, signal: options.signal })) as CallToolResult;
+    } catch (err) {
+      throw new Error(`MCP server '${server.name}' failed on ${tool}: ${describe(err)}${stderrNote(connection.stderr())}`);
+    }
+  }
+
+  /** Closes every connection (stdio servers are stopped). */
+  async closeAll(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(all.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function stderrNote(tail: string): string {
+  return tail ? ` (server stderr: ${tail.slice(-500)})` : '';
+}

@@ -1,0 +1,69 @@
+// Unit tests of tool-kind definitions and the checks a resolved spec passes (pure logic; the servers and the
+// API are exercised in test/integration/mcp.test.ts and hosted-tools.test.ts).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from '../../src/agents/agent.js';
+import { hostedMcpTool, webSearchTool, fileSearchTool } from '../../src/agents/hosted-tools.js';
+import { filterAllows, mcpHttp, mcpStdio, modelToolName } from '../../src/agents/mcp.js';
+import type { ToolSpec } from '../../src/agents/spec.js';
+import { checkToolChoice, checkToolNames, hostedSpecs } from '../../src/agents/tool-kinds.js';
+import { matchesSubset } from '../../src/testing/script-items.js';
+
+const spec = (name: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({
+  name, description: '', parameters: {}, kind: 'function', approval: { mode: 'never' }, timeoutMs: 1, guardrails: { input: [], output: [] }, ...extra,
+});
+
+describe('MCP definitions', () => {
+  test('filters allow, block, or decide by function', () => {
+    assert.equal(filterAllows(undefined, { name: 'x' }), true);
+    assert.equal(filterAllows({ allow: ['a'] }, { name: 'b' }), false);
+    assert.equal(filterAllows({ block: ['b'] }, { name: 'b' }), false);
+    assert.equal(filterAllows({ block: ['b'] }, { name: 'c' }), true);
+    assert.equal(filterAllows((t) => t.name.startsWith('read'), { name: 'read_file' }), true);
+  });
+
+  test('model tool names are prefixed and made legal for the API', () => {
+    const server = mcpStdio({ name: 's', command: 'x', toolNamePrefix: 'fs_' });
+    assert.equal(modelToolName(server, 'read.file/v2'), 'fs_read_file_v2');
+  });
+
+  test('bad server definitions fail where they are written', () => {
+    assert.throws(() => mcpStdio({ name: 'bad name', command: 'x' }), /MCP server name 'bad name'/);
+    assert.throws(() => mcpHttp({ name: 'h', url: 'not a url' }), /Invalid URL/);
+  });
+});
+
+describe('spec checks', () => {
+  test('two tools under one name name both origins', () => {
+    const tools = [spec('echo'), spec('echo', { kind: 'mcp', mcp: { server: 'ev', tool: 'echo', hash: 'h' } })];
+    assert.throws(() => checkToolNames('a', tools), /agent 'a': two tools are named 'echo': a function tool and MCP server 'ev' \(its tool 'echo'\)/);
+    assert.doesNotThrow(() => checkToolNames('a', [spec('one'), spec('two')]));
+  });
+
+  test('toolChoice must name a tool the agent has (hosted tools by type)', () => {
+    assert.doesNotThrow(() => checkToolChoice('a', 'echo', [spec('echo')], []));
+    assert.doesNotThrow(() => checkToolChoice('a', 'web_search', [], [{ type: 'web_search' }]));
+    assert.throws(() => checkToolChoice('a', 'web_search', [], []), /toolChoice names 'web_search'/);
+  });
+
+  test('hosted tools are an error on the Chat API and give hosted MCP an approval pseudo-tool', () => {
+    const agent = new Agent({ name: 'h', instructions: 'x', tools: [webSearchTool(), hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://w.example/mcp' })] });
+    assert.throws(() => hostedSpecs(agent, 'chat'), /agent 'h' has hosted tools \(web_search, mcp\), which only the Responses API runs/);
+    const { configs, approvals } = hostedSpecs(agent, 'responses');
+    assert.deepEqual(configs.map((c) => c.type), ['web_search', 'mcp']);
+    assert.deepEqual(approvals.map((a) => [a.name, a.kind, a.approval.mode]), [['hosted_mcp_wiki', 'hosted_mcp', 'always']]);
+  });
+
+  test('hosted tool definitions check their input', () => {
+    assert.throws(() => hostedMcpTool({ serverLabel: 'x' }), /exactly one of serverUrl and connectorId/);
+    assert.throws(() => fileSearchTool({ vectorStoreIds: [] }), /at least one vector store/);
+  });
+});
+
+describe('scripted expectations', () => {
+  test('subset matching', () => {
+    assert.equal(matchesSubset({ a: 1, b: { c: 2, d: 3 } }, { b: { c: 2 } }), true);
+    assert.equal(matchesSubset({ a: [1, 2] }, { a: [1] }), false);
+    assert.equal(matchesSubset(undefined, { a: 1 }), false);
+  });
+});
