@@ -49,4 +49,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
 fi
+# 5. Redis (Debian redis-server), the broker for live token deltas; tests and `keel dev` start their own.
+bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granularity only"
 say "ready"

@@ -15,6 +15,8 @@ import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
+import { chat } from './cli/chat.js';
+import { watchRun } from './cli/watch.js';
 import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
@@ -28,6 +30,8 @@ const USAGE = `usage: keel <command> [options]
   cancel <runId>
   resume --from state.json [--id ID]
   fork <runId> --turn N [--id ID]
+  watch <runId> [--after SEQ]           follow a run live; exits with its exit code
+  chat <agent> [--id ID] [--context JSON]  an interactive conversation (Ctrl-D ends it)
   demo                                  run the demo agents end to end and shut down
 options: --agents FILE (a module exporting \`agents\`; default: the demo agents; or KEEL_AGENTS)`;
 
@@ -67,6 +71,15 @@ function reachable(address: string): Promise<boolean> {
   });
 }
 
+function parseContext(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    usage('--context must be JSON');
+  }
+}
+
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', resolve);
@@ -104,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       turn: { type: 'string' },
       agents: { type: 'string' },
+      after: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -138,14 +152,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const [agent, input] = rest;
       if (!agent || input === undefined) usage('run needs <agent> and <input>');
-      let context: unknown;
-      if (values.context !== undefined) {
-        try {
-          context = JSON.parse(values.context);
-        } catch {
-          usage('--context must be JSON');
-        }
-      }
+      const context = parseContext(values.context);
       // With --wait and no server to talk to, run on an embedded stack for the length of the command.
       const embedded = values.wait && !process.env.TEMPORAL_ADDRESS && !(await reachable('localhost:7233'))
         ? await startDevStack({ agents: await loadAgents(values.agents), offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.error(l) })
@@ -184,6 +191,11 @@ async function main(argv: string[]): Promise<number> {
       for (const r of runs) console.log(`${r.runId}  ${r.agent ?? '-'}  ${r.status ?? '-'}  ${r.totalTokens ?? 0} tokens  ${r.startTime.toISOString()}`);
       return 0;
     }
+    case 'watch':
+      return liveCommand(watchCommand(rest, values.after));
+    case 'chat':
+      if (!rest[0]) usage('chat needs an agent name');
+      return liveCommand(async (client) => chat(client, rest[0], { id: values.id, context: parseContext(values.context) }));
     case 'cancel':
       if (!rest[0]) usage('cancel needs a run id');
       await (await connectClient()).cancel(rest[0]);
@@ -209,6 +221,22 @@ async function main(argv: string[]): Promise<number> {
     default:
       usage(`unknown command '${command}'`);
   }
+}
+
+/** Runs a command that needs a client, closing the client's broker connection after it. */
+async function liveCommand(fn: (client: KeelClient) => Promise<number>): Promise<number> {
+  const client = await connectClient();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function watchCommand(rest: string[], after: string | undefined): (client: KeelClient) => Promise<number> {
+  if (!rest[0]) usage('watch needs a run id');
+  if (after !== undefined && !/^\d+$/.test(after)) usage('--after must be an event number');
+  return (client) => watchRun(client, rest[0], { after: after === undefined ? undefined : Number(after) });
 }
 
 export { webUiLink };

@@ -6,8 +6,13 @@
 import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Agent } from './agents/agent.js';
+import type { ConversationOptions } from './agents/spec.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
+import { DeltaBroker } from './live/broker.js';
+import type { RunEvent } from './live/events.js';
+import { endConversationSignal, sendUpdate, type SendResult } from './live/messages.js';
+import { streamRun, type StreamOptions } from './live/stream.js';
 import {
   DEFAULT_TASK_QUEUE,
   WORKFLOW_TYPE,
@@ -28,6 +33,8 @@ export interface KeelClientOptions {
   taskQueue?: string;
   /** How long to wait for the server when connecting. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Redis URL of the token-delta broker; default KEEL_REDIS_URL. Without one, `stream` yields items but no token deltas. */
+  redisUrl?: string;
 }
 
 export interface StartRunOptions {
@@ -38,6 +45,10 @@ export interface StartRunOptions {
   continueAsNewEveryTurns?: number;
   /** How long the sandbox's host may take to pick up work before the run moves to another host. Default 30 s. */
   hostPickupTimeoutMs?: number;
+  /** Keep the run open after each answer for `send` (overrides the agent's `conversation`). */
+  conversation?: ConversationOptions | boolean;
+  /** `false` turns token deltas off for this run (they are on when the worker has a broker). */
+  streamTokens?: boolean;
 }
 
 export interface DecisionOptions {
@@ -70,10 +81,14 @@ export class RunFailedError extends Error {
 export class KeelClient {
   readonly temporal: Client;
   readonly taskQueue: string;
+  /** The token-delta broker, when this client has one. */
+  readonly broker?: DeltaBroker;
+  private ownsBroker = false;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE) {
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker } = {}) {
     this.temporal = client;
     this.taskQueue = taskQueue;
+    this.broker = options.broker;
   }
 
   static async connect(options: KeelClientOptions = {}): Promise<KeelClient> {
@@ -84,7 +99,16 @@ export class KeelClient {
         connectTimeout: options.connectTimeoutMs ?? 10_000,
       }));
     const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
-    return new KeelClient(client, options.taskQueue);
+    const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
+    const broker = redisUrl ? await DeltaBroker.connect(redisUrl) : undefined;
+    const keel = new KeelClient(client, options.taskQueue, { broker });
+    keel.ownsBroker = Boolean(broker);
+    return keel;
+  }
+
+  /** Closes what `connect` opened for this client (the broker connection). */
+  async close(): Promise<void> {
+    if (this.ownsBroker) await this.broker?.close();
   }
 
   private handle(runId: string): WorkflowHandle {
@@ -94,8 +118,37 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs } = options;
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs }, options.id);
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens } = options;
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens }, options.id);
+  }
+
+  /**
+   * The run's events in order: items as they land, approvals requested, status changes, and token deltas where the
+   * worker and this client have a broker. Pass the last `seq` you saw as `after` to resume with no gap or duplicate.
+   */
+  stream(runId: string, options: StreamOptions = {}): AsyncGenerator<RunEvent> {
+    return streamRun(this.handle(runId), this.broker, this.temporal.options.namespace, options);
+  }
+
+  /** Sends user input to a run and returns the answer to it (a conversation's next answer). */
+  async send<T = unknown>(runId: string, text: string): Promise<T> {
+    return (await this.sendInput(runId, text)).output as T;
+  }
+
+  /** `send`, with the turn and event `seq` of the answer. */
+  async sendInput(runId: string, text: string): Promise<SendResult> {
+    try {
+      return await this.handle(runId).executeUpdate(sendUpdate, { args: [{ text }] });
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
+      throw err;
+    }
+  }
+
+  /** Closes a conversation: it finishes what it was sent and ends. */
+  async endConversation(runId: string): Promise<void> {
+    await this.handle(runId).signal(endConversationSignal);
   }
 
   /** Starts a new run from an exported RunState (`keel state --json`), optionally from a workspace snapshot. */

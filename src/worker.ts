@@ -18,6 +18,7 @@ import { LocalSnapshotStore } from './sandbox/snapshots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
 import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
+import { DeltaBroker } from './live/broker.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import { siblingModule } from './module-path.js';
 
@@ -42,6 +43,8 @@ export interface CreateWorkerOptions {
   /** How often to remove containers whose run has ended. Default 60 s; 0 = only at start. */
   reapIntervalMs?: number;
   maxToolOutputBytes?: number;
+  /** Redis URL (or a connected broker) for token deltas; default KEEL_REDIS_URL; `false` or unset: no token streaming. */
+  broker?: DeltaBroker | string | false;
 }
 
 export interface KeelWorker {
@@ -91,11 +94,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
+  const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
+  const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const activities = createActivities({
     registry: new AgentRegistry(options.agents, memory),
     memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi: options.modelApi ?? modelApiFromEnv(),
+    broker,
     blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
     sandboxes,
     snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
@@ -120,6 +126,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       await Promise.all([main.run(), host.run()]);
     } finally {
       reaper?.stop();
+      // A broker we connected is ours to close; one passed in belongs to the caller.
+      if (typeof brokerOption === 'string') await broker?.close();
     }
   };
   const shutdown = () => {

@@ -11,12 +11,15 @@ import type { RunItem } from '../workflows/run-state.js';
 import { toModelError } from './failures.js';
 import { offload } from './text.js';
 import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
+import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
 export type ModelApi = 'responses' | 'chat';
 
 export interface ModelDeps {
   openai: OpenAI;
+  /** Where token deltas go while the model generates; without one, model calls do not stream. */
+  broker?: DeltaBroker;
   modelApi: ModelApi;
   blobs: BlobStore;
   registry: AgentRegistry;
@@ -60,12 +63,21 @@ function validateFinal(deps: ModelDeps, input: CallModelInput, text: string): Ca
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
 }
 
+function deltaTarget(ctx: Context, input: CallModelInput): DeltaTarget {
+  return { namespace: ctx.info.workflowNamespace ?? ctx.info.activityNamespace, workflowId: input.workflowId, turn: input.turn, attempt: ctx.info.attempt };
+}
+
 const COMPACTION_PROMPT =
   'Summarize the conversation so far so that the work can continue from the summary alone: the task, facts learned, ' +
   'decisions made, files and commands involved, and what remains to be done. Be concise; do not invent anything.';
 
-/** One model request over `items` with the spec's instructions, tools and output schema. */
-export type ModelRequest = (input: Pick<CallModelInput, 'spec' | 'instructionsSuffix'>, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
+/** One model request over `items` with the spec's instructions, tools and output schema; `onText` gets the text as it streams. */
+export type ModelRequest = (
+  input: Pick<CallModelInput, 'spec' | 'instructionsSuffix'>,
+  items: RunItem[],
+  signal: AbortSignal,
+  onText?: (delta: string) => void,
+) => Promise<ParsedTurn>;
 
 /** Items as the model must see them: blob-held tool outputs and messages restored in full. */
 async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[]> {
@@ -79,48 +91,60 @@ async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[
   );
 }
 
+type RequestParts = { spec: CallModelInput['spec']; instructions: string; items: RunItem[]; images: ImageUrls };
+
+function chatBody({ spec, instructions, items, images }: RequestParts) {
+  const s = spec.modelSettings;
+  return {
+    model: spec.model,
+    messages: toChatMessages(instructions, items, images),
+    ...(spec.tools.length ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
+    temperature: s.temperature,
+    top_p: s.topP,
+    max_completion_tokens: s.maxOutputTokens,
+    ...(spec.outputSchema
+      ? { response_format: { type: 'json_schema' as const, json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false } } }
+      : {}),
+  };
+}
+
+function responsesBody({ spec, instructions, items, images }: RequestParts) {
+  const s = spec.modelSettings;
+  return {
+    model: spec.model,
+    instructions,
+    input: toResponsesInput(items, images),
+    ...(spec.tools.length ? { tools: responsesTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
+    temperature: s.temperature,
+    top_p: s.topP,
+    max_output_tokens: s.maxOutputTokens,
+    store: false,
+    ...(spec.outputSchema ? { text: { format: { type: 'json_schema' as const, name: 'final_output', schema: spec.outputSchema, strict: false } } } : {}),
+  };
+}
+
+async function chatTurn(openai: OpenAI, parts: RequestParts, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+  if (!onText) return fromChatCompletion(await openai.chat.completions.create(chatBody(parts), { signal }), parts.spec.name);
+  const stream = openai.chat.completions.stream({ ...chatBody(parts), stream_options: { include_usage: true } }, { signal });
+  stream.on('content', (delta) => onText(delta));
+  return fromChatCompletion(await stream.finalChatCompletion(), parts.spec.name);
+}
+
+async function responsesTurn(openai: OpenAI, parts: RequestParts, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+  if (!onText) return fromResponse(await openai.responses.create(responsesBody(parts), { signal }), parts.spec.name);
+  const stream = openai.responses.stream(responsesBody(parts), { signal });
+  stream.on('response.output_text.delta', (event) => onText(event.delta));
+  return fromResponse(await stream.finalResponse(), parts.spec.name);
+}
+
 export function createModelRequest(deps: ModelDeps): ModelRequest {
-  return async function request(input, shortItems, signal) {
+  return async function request(input, shortItems, signal, onText) {
     const items = await expandBlobs(deps.blobs, shortItems);
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
-    const images = await imageUrls(deps.blobs, items);
-    const s = spec.modelSettings;
+    const parts = { spec, instructions, items, images: await imageUrls(deps.blobs, items) };
     try {
-      if (deps.modelApi === 'chat') {
-        const completion = await deps.openai.chat.completions.create(
-          {
-            model: spec.model,
-            messages: toChatMessages(instructions, items, images),
-            ...(spec.tools.length ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
-            temperature: s.temperature,
-            top_p: s.topP,
-            max_completion_tokens: s.maxOutputTokens,
-            ...(spec.outputSchema
-              ? { response_format: { type: 'json_schema', json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false } } }
-              : {}),
-          },
-          { signal },
-        );
-        return fromChatCompletion(completion, spec.name);
-      }
-      const response = await deps.openai.responses.create(
-        {
-          model: spec.model,
-          instructions,
-          input: toResponsesInput(items, images),
-          ...(spec.tools.length ? { tools: responsesTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: s.toolChoice } : {}),
-          temperature: s.temperature,
-          top_p: s.topP,
-          max_output_tokens: s.maxOutputTokens,
-          store: false,
-          ...(spec.outputSchema
-            ? { text: { format: { type: 'json_schema', name: 'final_output', schema: spec.outputSchema, strict: false } } }
-            : {}),
-        },
-        { signal },
-      );
-      return fromResponse(response, spec.name);
+      return deps.modelApi === 'chat' ? await chatTurn(deps.openai, parts, signal, onText) : await responsesTurn(deps.openai, parts, signal, onText);
     } catch (err) {
       throw toModelError(err);
     }
@@ -154,8 +178,9 @@ export function modelActivities(deps: ModelDeps) {
       const historyRef = await deps.blobs.put(JSON.stringify(items));
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
+      const sink = input.streamTokens !== false && deps.broker ? deps.broker.sink(deltaTarget(ctx, input)) : undefined;
       try {
-        const turn = await request(input, items, ctx.cancellationSignal);
+        const turn = await request(input, items, ctx.cancellationSignal, sink && ((delta) => sink.push(delta)));
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
         const out = await Promise.all(
           turn.items.map(async (item) => {
@@ -172,6 +197,7 @@ export function modelActivities(deps: ModelDeps) {
         };
       } finally {
         clearInterval(heartbeat);
+        await sink?.end();
       }
     },
   };

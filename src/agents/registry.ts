@@ -158,6 +158,7 @@ export class AgentRegistry {
       model: mem?.model ?? o.model ?? defaultModel(),
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
+      ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),
       modelSettings: o.modelSettings ?? {},
       tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
       handoffs: (o.handoffs ?? []).map((h) => {
