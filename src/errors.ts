@@ -13,7 +13,9 @@ export type KeelErrorCode =
   | 'invalid_output'
   | 'guardrail_tripwire'
   | 'approval_timeout'
-  | 'state_version';
+  | 'state_version'
+  /** Temporal (or another server Keel needs) does not answer. */
+  | 'unreachable';
 
 export class KeelError extends Error {
   readonly code: KeelErrorCode | SandboxErrorCode;
