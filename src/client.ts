@@ -11,7 +11,7 @@ import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
 import { DeltaBroker } from './live/broker.js';
 import type { RunEvent } from './live/events.js';
-import { endConversationSignal, sendUpdate, type SendResult } from './live/messages.js';
+import { endConversationSignal, sendUpdate, type SendResult } from './workflows/messages.js';
 import { streamRun, type StreamOptions } from './live/stream.js';
 import {
   DEFAULT_TASK_QUEUE,

@@ -25,6 +25,8 @@ export function describeCall(name: string, args: string): string {
 export class EventPrinter {
   /** The model text streamed so far for the turn being generated. */
   private streamed?: { turn: number; attempt: number; text: string };
+  /** The last turn whose model text was printed whole: its trailing deltas are not printed again. */
+  private printedTurn = 0;
   /** The last status the run reported. */
   status?: RunStatus;
   lastSeq = 0;
@@ -40,7 +42,10 @@ export class EventPrinter {
     if (event.type === 'delta') return this.delta(event.turn, event.attempt, event.text);
     if (event.type === 'gap') return this.line(`[events ${event.from}..${event.to} are no longer held by the run]`);
     if (event.type === 'turn') return this.line(`── turn ${event.turn} · ${event.agent}`);
-    if (event.type === 'item') return this.item(event.item);
+    if (event.type === 'item') {
+      if (event.item.type === 'message' && event.item.role === 'assistant') this.printedTurn = event.turn;
+      return this.item(event.item);
+    }
     if (event.type === 'approval_requested') {
       const a = event.approval;
       this.line(`⏸ waiting for approval: ${describeCall(a.tool, a.arguments)}`);
@@ -54,6 +59,7 @@ export class EventPrinter {
   }
 
   private delta(turn: number, attempt: number, text: string): void {
+    if (turn <= this.printedTurn) return;
     if (!this.streamed || this.streamed.turn !== turn || this.streamed.attempt !== attempt) {
       if (this.streamed) this.write('\n');
       this.streamed = { turn, attempt, text: '' };

@@ -78,18 +78,22 @@ export class DeltaBroker {
   }
 
   /**
-   * Deltas of a run after stream id `from` ('0-0' for all retained), until `stop()` returns true. A dedicated
-   * connection per reader, as blocking reads hold their connection.
+   * Deltas of a run after stream id `from` ('0-0' for all retained), until `stop()` says so: 'now', or 'drain' to
+   * read what is already there first (a model call publishes all its deltas before its result reaches the run).
+   * A dedicated connection per reader, as blocking reads hold their connection.
    */
-  async *read(namespace: string, workflowId: string, from: string, stop: () => boolean): AsyncGenerator<RawDelta> {
+  async *read(namespace: string, workflowId: string, from: string, stop: () => 'now' | 'drain' | undefined): AsyncGenerator<RawDelta> {
     const reader = this.client.duplicate();
     reader.on('error', () => undefined);
     await reader.connect();
     const key = deltaKey(namespace, workflowId);
     let cursor = from;
     try {
-      while (!stop()) {
-        const reply = (await reader.xRead({ key, id: cursor }, { BLOCK: 250, COUNT: 500 })) as
+      for (let last = false; !last; ) {
+        const why = stop();
+        if (why === 'now') return;
+        last = why === 'drain';
+        const reply = (await reader.xRead({ key, id: cursor }, last ? { COUNT: 10_000 } : { BLOCK: 250, COUNT: 500 })) as
           | { name: string; messages: { id: string; message: Record<string, string> }[] }[]
           | null;
         for (const message of reply?.[0]?.messages ?? []) {

@@ -1,7 +1,8 @@
 /**
  * The client side of `client.stream(runId)`: durable events from the run itself (query first, then a waiting update
  * only when there is nothing new), merged with token deltas from the broker. Deltas of a model turn whose output
- * already landed are dropped, so a late or resumed subscriber sees no stale text.
+ * already landed when the subscriber joined are dropped, so a late or resumed subscriber sees no stale text; a
+ * live subscriber gets every delta, sometimes just after the item that holds the whole text.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -10,7 +11,7 @@ import { KeelError } from '../errors.js';
 import type { DeltaBroker } from './broker.js';
 import type { DeltaEvent, EventsPage, RunEvent } from './events.js';
 import { abortable, mergeSources, type Source } from './merge.js';
-import { eventsQuery, LIVE_FAILURES, waitEventsUpdate } from './messages.js';
+import { eventsQuery, LIVE_FAILURES, waitEventsUpdate } from '../workflows/messages.js';
 
 export interface StreamOptions {
   /** Resume after this event `seq` (0 = from the start). */
@@ -24,7 +25,7 @@ export interface StreamOptions {
 /** Shared between the two sources: how far the durable side got. */
 interface Progress {
   seq: number;
-  /** Highest turn whose model output landed: deltas of it and earlier turns are stale. */
+  /** Highest turn whose model output had landed when the subscriber joined: deltas of it and earlier are stale. */
   modelTurn: number;
   done: boolean;
 }
@@ -67,9 +68,6 @@ function durableSource(handle: WorkflowHandle, progress: Progress): Source<RunEv
       }
       for (const event of page.events) {
         progress.seq = event.seq;
-        if (event.type === 'item' && (event.item.type === 'tool_call' || (event.item.type === 'message' && event.item.role === 'assistant'))) {
-          progress.modelTurn = Math.max(progress.modelTurn, event.turn);
-        }
         yield event;
       }
       if (page.done && progress.seq >= page.lastSeq) {
@@ -87,8 +85,11 @@ function isTransient(err: unknown): boolean {
 
 function deltaSource(broker: DeltaBroker, namespace: string, runId: string, progress: Progress): Source<RunEvent> {
   return async function* (signal) {
-    for await (const d of broker.read(namespace, runId, '0-0', () => signal.aborted || progress.done)) {
-      if (d.turn <= progress.modelTurn) continue;
+    const stop = () => (signal.aborted ? 'now' : progress.done ? 'drain' : undefined);
+    // Deltas of turns whose output had landed when this subscriber joined are stale; later ones may trail their item.
+    const joinedAfterTurn = progress.modelTurn;
+    for await (const d of broker.read(namespace, runId, '0-0', stop)) {
+      if (d.turn <= joinedAfterTurn) continue;
       const event: DeltaEvent = { type: 'delta', seq: progress.seq, turn: d.turn, attempt: d.attempt, index: d.index, text: d.text, publishedAt: d.publishedAt };
       yield event;
     }

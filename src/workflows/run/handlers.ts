@@ -5,6 +5,7 @@
 import { setHandler } from '@temporalio/workflow';
 import { applyDecision, decisionProblem, validateDecide } from '../approvals.js';
 import { approveSignal, decideUpdate, rejectSignal, runStateQuery, type ApprovalSignal, type DecideResult } from '../messages.js';
+import { registerLiveHandlers, syncEvents } from './live.js';
 import { nowIso, type Run } from './run.js';
 
 export function registerHandlers(run: Run): void {
@@ -13,6 +14,7 @@ export function registerHandlers(run: Run): void {
   const onSignal = (decision: 'approve' | 'reject') => (payload: ApprovalSignal) => {
     // Signals cannot answer the sender, so an invalid one is dropped (the update `decide` reports why).
     if (decisionProblem(state, run.spec, payload) === undefined) applyDecision(state, { ...payload, decision }, 'signal', nowIso());
+    syncEvents(run);
   };
   setHandler(approveSignal, onSignal('approve'));
   setHandler(rejectSignal, onSignal('reject'));
@@ -20,8 +22,10 @@ export function registerHandlers(run: Run): void {
     decideUpdate,
     (decide): DecideResult => {
       applyDecision(state, decide, 'update', nowIso());
+      syncEvents(run);
       return { callId: decide.callId, decision: decide.decision, stillPending: state.pendingApprovals.map((p) => p.callId) };
     },
     { validator: (decide) => validateDecide(state, run.spec, decide) },
   );
+  registerLiveHandlers(run);
 }

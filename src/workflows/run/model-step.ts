@@ -6,7 +6,7 @@ import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import type { CallModelResult } from '../../activities/types.js';
 import { model, quick } from '../activities.js';
 import { addUsage, compactionCut, inputText, modelTurns } from '../run-state.js';
-import { conversation, fail, FAILURE_TYPES, type Run } from './run.js';
+import { conversation, fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 
 /** One model call for the current turn. */
 export async function callModel(run: Run): Promise<CallModelResult> {
@@ -17,6 +17,7 @@ export async function callModel(run: Run): Promise<CallModelResult> {
     turn: state.turn,
     history: conversation(run),
     instructionsSuffix: run.sandbox.instructionsSuffix(),
+    ...(run.input.streamTokens === false ? { streamTokens: false } : {}),
   });
   const summary = { summary: `model ${spec.model} · turn ${state.turn}` };
   const length = state.items.length;
@@ -50,6 +51,7 @@ export async function compactIfNeeded(run: Run): Promise<void> {
   ]);
   const replaced = state.items.slice(0, cut);
   state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns: modelTurns(replaced), blob: r.blob }, ...state.items.slice(cut)];
+  run.live.events.compacted(state, cut, nowIso());
   state.usage = addUsage(state.usage, r.usage);
   state.contextTokens = 0;
   run.cursor = { length: 0 };
