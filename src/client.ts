@@ -3,7 +3,7 @@
  * public surface (workflow `agentRun`, update `decide`, query `runState`), so the `temporal` CLI and the
  * Web UI see exactly what this client sees.
  */
-import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Agent } from './agents/agent.js';
 import type { ConversationOptions } from './agents/spec.js';
@@ -142,6 +142,8 @@ export class KeelClient {
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
+      // Temporal answers an update to a closed run as "not found".
+      if (err instanceof WorkflowNotFoundError) throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
       throw err;
     }
   }

@@ -5,7 +5,7 @@
  * live subscriber gets every delta, sometimes just after the item that holds the whole text.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { KeelError } from '../errors.js';
 import type { DeltaBroker } from './broker.js';
@@ -45,6 +45,8 @@ async function nextPage(handle: WorkflowHandle, after: number, signal: AbortSign
     if (updateRejection(err) === LIVE_FAILURES.badCursor) {
       throw new KeelError('bad_usage', `cursor ${after} is ahead of run ${handle.workflowId} (its last event is ${page.lastSeq})`);
     }
+    // The execution closed (ended or continued as new) while the update was on its way: the next query tells.
+    if (err instanceof WorkflowNotFoundError || updateRejection(err)) return { ...page, continuing: true };
     throw err;
   }
 }
@@ -57,8 +59,6 @@ function durableSource(handle: WorkflowHandle, progress: Progress): Source<RunEv
         page = await nextPage(handle, progress.seq, signal);
       } catch (err) {
         if (signal.aborted) return;
-        if (err instanceof KeelError) throw err;
-        if (updateRejection(err)) continue; // EventsReady / RunClosed: the next query has them
         if (!isTransient(err)) throw err;
         await sleep(100); // a continued run whose first task has not run yet
         continue;
@@ -80,7 +80,7 @@ function durableSource(handle: WorkflowHandle, progress: Progress): Source<RunEv
 
 function isTransient(err: unknown): boolean {
   const text = String((err as Error)?.message ?? err);
-  return /not found|hasn't started|no poller|did not start|deadline/i.test(text);
+  return /hasn't started|not started|no poller|deadline/i.test(text);
 }
 
 function deltaSource(broker: DeltaBroker, namespace: string, runId: string, progress: Progress): Source<RunEvent> {
