@@ -4,6 +4,7 @@
  * Web UI see exactly what this client sees.
  */
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Agent } from './agents/agent.js';
 import type { ConversationOptions } from './agents/spec.js';
@@ -11,13 +12,16 @@ import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
 import { DeltaBroker } from './live/broker.js';
 import type { RunEvent } from './live/events.js';
-import { endConversationSignal, sendUpdate, type SendResult } from './workflows/messages.js';
 import { streamRun, type StreamOptions } from './live/stream.js';
 import {
   DEFAULT_TASK_QUEUE,
   WORKFLOW_TYPE,
   decideUpdate,
+  endConversationSignal,
+  LIVE_FAILURES,
   runStateQuery,
+  sendUpdate,
+  type SendResult,
   type AgentRunInput,
   type AgentRunResult,
   type DecideResult,
@@ -135,17 +139,32 @@ export class KeelClient {
     return (await this.sendInput(runId, text)).output as T;
   }
 
-  /** `send`, with the turn and event `seq` of the answer. */
+  /** `send`, with the turn and event `seq` of the answer. Retried while the run continues as new. */
   async sendInput(runId: string, text: string): Promise<SendResult> {
-    try {
-      return await this.handle(runId).executeUpdate(sendUpdate, { args: [{ text }] });
-    } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
-      // Temporal answers an update to a closed run as "not found".
-      if (err instanceof WorkflowNotFoundError) throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handle(runId).executeUpdate(sendUpdate, { args: [{ text }] });
+      } catch (err) {
+        if (attempt < 50 && (await this.continuing(runId, err))) {
+          await sleep(100);
+          continue;
+        }
+        const cause = (err as { cause?: unknown }).cause;
+        if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
+        // Temporal answers an update to a closed run as "not found".
+        if (err instanceof WorkflowNotFoundError) throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
+        throw err;
+      }
     }
+  }
+
+  /** Whether an update failed only because the run was between two executions (continue-as-new). */
+  private async continuing(runId: string, err: unknown): Promise<boolean> {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure) return cause.type === LIVE_FAILURES.continuing;
+    if (!(err instanceof WorkflowNotFoundError)) return false;
+    const described = await this.handle(runId).describe().catch(() => undefined);
+    return described?.status.name === 'RUNNING';
   }
 
   /** Closes a conversation: it finishes what it was sent and ends. */

@@ -100,4 +100,4 @@ export const sendUpdate = defineUpdate<SendResult, [SendInput]>('send');
 export const endConversationSignal = defineSignal('endConversation');
 
 /** Update rejection types the client branches on. */
-export const LIVE_FAILURES = { eventsReady: 'EventsReady', runClosed: 'RunClosed', badCursor: 'BadCursor', badInput: 'BadInput' } as const;
+export const LIVE_FAILURES = { eventsReady: 'EventsReady', runClosed: 'RunClosed', continuing: 'Continuing', badCursor: 'BadCursor', badInput: 'BadInput' } as const;

@@ -38,7 +38,7 @@ function validateSend(run: Run, input: SendInput): void {
   const text = (input as SendInput | undefined)?.text;
   if (typeof text !== 'string' || !text.trim()) reject(LIVE_FAILURES.badInput, 'send needs non-empty text');
   if (text.length > MAX_INPUT_CHARS) reject(LIVE_FAILURES.badInput, `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
-  if (run.live.continuing) reject(LIVE_FAILURES.runClosed, 'the conversation is continuing as new: send again');
+  if (run.live.continuing) reject(LIVE_FAILURES.continuing, 'the conversation is continuing as new: send again');
   if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) reject(LIVE_FAILURES.runClosed, `run ${run.workflowId} has ended`);
 }
 
