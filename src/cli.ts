@@ -13,6 +13,7 @@ import { demoAgents } from './testing/demo/agents.js';
 import { demoScripts } from './testing/demo/scripts.js';
 import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
+import { startDevRedis } from './embedded/redis.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
 import { chat } from './cli/chat.js';
@@ -130,10 +131,12 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return runDemo();
     case 'dev': {
+      const redis = await startDevRedis((l) => console.log(l));
       const stack = await startDevStack({ agents: await loadAgents(values.agents), offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.log(l) });
       console.log(`Keel dev stack ready: Temporal ${stack.address}${stack.uiUrl ? `, Web UI ${stack.uiUrl}` : ''}. Ctrl-C stops it.`);
       await Promise.race([waitForSignal(), stack.runWorker]);
       await stack.close();
+      await redis?.close();
       return 0;
     }
     case 'worker': {

@@ -104,7 +104,7 @@ export class KeelClient {
       }));
     const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
-    const broker = redisUrl ? await DeltaBroker.connect(redisUrl) : undefined;
+    const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
     const keel = new KeelClient(client, options.taskQueue, { broker });
     keel.ownsBroker = Boolean(broker);
     return keel;

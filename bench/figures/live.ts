@@ -27,7 +27,8 @@ function agents(stack: TestStack) {
   stack.model.setScript('bench-live-loop', {
     steps: [...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }],
   });
-  stack.model.setScript('bench-live-text', { steps: [{ message: LONG_ANSWER }] });
+  // The delay lets the subscriber be listening before the first delta, so the figure is the broker path, not joining.
+  stack.model.setScript('bench-live-text', { steps: [{ message: LONG_ANSWER, delayMs: 300 }] });
   stack.model.setScript('bench-live-chat', { steps: Array.from({ length: SENDS + 1 }, (_, i) => ({ message: `answer ${i}` })) });
   const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => i });
   return [

@@ -77,3 +77,19 @@ export async function startRedisServer(options: { binary?: string; readyTimeoutM
     },
   };
 }
+
+/**
+ * For `keel dev`: a Redis of its own when KEEL_REDIS_URL is unset and redis-server is installed, its URL put into
+ * KEEL_REDIS_URL for the worker. Without redis-server, runs stream at item granularity.
+ */
+export async function startDevRedis(log: (line: string) => void): Promise<RedisServer | undefined> {
+  if (process.env.KEEL_REDIS_URL) return undefined;
+  if (!findRedisServer()) {
+    log('no redis-server (scripts/ensure-redis.sh installs it): streams carry items but no token deltas');
+    return undefined;
+  }
+  const server = await startRedisServer();
+  process.env.KEEL_REDIS_URL = server.url;
+  log(`token deltas through Redis at ${server.url} (for keel watch / chat in another shell: export KEEL_REDIS_URL=${server.url})`);
+  return server;
+}

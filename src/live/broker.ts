@@ -52,6 +52,21 @@ export class DeltaBroker {
     return new DeltaBroker(await connect(url), url);
   }
 
+  /** `connect`, or undefined (with one warning) when the broker does not answer within `timeoutMs`: streams then carry items only. */
+  static async tryConnect(url: string, timeoutMs = 3_000): Promise<DeltaBroker | undefined> {
+    const client = createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } }) as RedisClientType;
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.quit();
+      return await DeltaBroker.connect(url);
+    } catch (err) {
+      console.warn(`keel: no token deltas: the broker at ${url} does not answer (${String(err)})`);
+      await client.disconnect().catch(() => undefined);
+      return undefined;
+    }
+  }
+
   /** A sink for one model call's deltas. Publishing failures are logged and dropped. */
   sink(target: DeltaTarget): DeltaSink {
     const key = deltaKey(target.namespace, target.workflowId);
