@@ -8,6 +8,8 @@ import type { KeelClient } from '../client.js';
 import type { RunEvent } from '../live/events.js';
 import { isTerminal } from '../live/events.js';
 import { EventPrinter, exitCodeFor } from './render.js';
+import { connectClient, str, usage, type Command } from './command.js';
+import { parseContext } from './run.js';
 
 export interface ChatOptions {
   id?: string;
@@ -65,3 +67,19 @@ export async function chat(client: KeelClient, agent: string, options: ChatOptio
   await streaming;
   return exitCodeFor(printer?.status);
 }
+
+export const chatCommand: Command = {
+  name: 'chat',
+  usage: 'chat <agent> [--id ID] [--context JSON]   an interactive conversation, streaming; /approve, /reject; Ctrl-D ends it',
+  options: { id: { type: 'string' }, context: { type: 'string' } },
+  async run([agent], values) {
+    if (!agent) usage('chat needs an agent name');
+    const context = parseContext(values);
+    const client = await connectClient();
+    try {
+      return await chat(client, agent, { id: str(values, 'id'), context });
+    } finally {
+      await client.close();
+    }
+  },
+};

@@ -5,6 +5,7 @@
 import type { KeelClient } from '../client.js';
 import { isTerminal } from '../live/events.js';
 import { EventPrinter, exitCodeFor } from './render.js';
+import { connectClient, str, usage, type Command } from './command.js';
 
 export interface WatchOptions {
   after?: number;
@@ -21,3 +22,20 @@ export async function watchRun(client: KeelClient, runId: string, options: Watch
   const status = printer.status ?? (await client.getState(runId)).status;
   return isTerminal(status) ? exitCodeFor(status) : 1;
 }
+
+export const watch: Command = {
+  name: 'watch',
+  usage: 'watch <runId> [--after SEQ]      follow a run live (token text with KEEL_REDIS_URL); exits with its exit code',
+  options: { after: { type: 'string' } },
+  async run([runId], values) {
+    if (!runId) usage('watch needs a run id');
+    const after = str(values, 'after');
+    if (after !== undefined && !/^\d+$/.test(after)) usage('--after must be an event number');
+    const client = await connectClient();
+    try {
+      return await watchRun(client, runId, { after: after === undefined ? undefined : Number(after) });
+    } finally {
+      await client.close();
+    }
+  },
+};
