@@ -28,7 +28,7 @@ function agents(stack: TestStack) {
     steps: [...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }],
   });
   // The delay lets the subscriber be listening before the first delta, so the figure is the broker path, not joining.
-  stack.model.setScript('bench-live-text', { steps: [{ message: LONG_ANSWER, delayMs: 300 }] });
+  stack.model.setScript('bench-live-text', { steps: [{ message: LONG_ANSWER, delayMs: 1_500 }] });
   stack.model.setScript('bench-live-chat', { steps: Array.from({ length: SENDS + 1 }, (_, i) => ({ message: `answer ${i}` })) });
   const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => i });
   return [
