@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../util/free-port.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 
@@ -21,16 +21,6 @@ export function findRedisServer(): string | undefined {
   return dirs.map((d) => path.join(d, 'redis-server')).find((p) => existsSync(p));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPong(url: string, deadline: number, output: () => string): Promise<void> {
   for (;;) {

@@ -8,26 +8,21 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { KeelClient } from '../../src/client.js';
-import type { RedisServer } from '../../src/embedded/redis.js';
-import { DeltaBroker } from '../../src/live/broker.js';
 import { liveAgents, liveScripts } from '../helpers/live-agents.js';
-import { startTestRedis } from '../helpers/redis.js';
+import { startTestBroker, type TestBroker } from '../helpers/redis.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 
 let stack: TestStack;
-let redis: RedisServer;
-let broker: DeltaBroker;
+let live: TestBroker;
 before(async () => {
   stack = await startTestStack(liveScripts);
-  redis = await startTestRedis();
-  broker = await DeltaBroker.connect(redis.url);
+  live = await startTestBroker();
 });
 after(async () => {
-  await broker?.close();
-  await redis?.close();
+  await live?.close();
   await stack?.close();
 });
 
@@ -38,7 +33,7 @@ interface Cli {
 }
 
 function startCli(queue: string, args: string[]): Cli {
-  const env = { ...process.env, TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, KEEL_REDIS_URL: redis.url };
+  const env = { ...process.env, TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, KEEL_REDIS_URL: live.redis.url };
   const child = spawn(process.execPath, [CLI, ...args], { env });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -49,8 +44,8 @@ function startCli(queue: string, args: string[]): Cli {
 
 test('keel watch shows turns, tool calls, the approval to give with its exact command, streamed text; exits 0, or 1 for a failed run', async () => {
   const queue = queueFor('live watch');
-  const worker = await stack.worker(Object.values(liveAgents), queue, { broker });
-  const client = new KeelClient(new Client({ connection: stack.clientConnection }), queue, { broker });
+  const worker = await stack.worker(Object.values(liveAgents), queue, { broker: live.broker });
+  const client = new KeelClient(new Client({ connection: stack.clientConnection }), queue, { broker: live.broker });
   await worker.runUntil(async () => {
     const runId = await client.startRun('live_vault', 'open the north door');
     const watch = startCli(queue, ['watch', runId]);
@@ -75,7 +70,7 @@ test('keel watch shows turns, tool calls, the approval to give with its exact co
 
 test('keel chat holds a conversation driven through stdin and ends it at end of input', async () => {
   const queue = queueFor('live chat');
-  const worker = await stack.worker(Object.values(liveAgents), queue, { broker });
+  const worker = await stack.worker(Object.values(liveAgents), queue, { broker: live.broker });
   await worker.runUntil(async () => {
     const chat = startCli(queue, ['chat', 'live_chat', '--id', `chat-${queue}`]);
     chat.child.stdin.write('hello there\n');

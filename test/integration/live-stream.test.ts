@@ -6,25 +6,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeelClient } from '../../src/client.js';
 import { Client } from '@temporalio/client';
-import { DeltaBroker } from '../../src/live/broker.js';
 import type { RunEvent } from '../../src/live/events.js';
 import { liveAgents, liveScripts } from '../helpers/live-agents.js';
-import { startTestRedis } from '../helpers/redis.js';
+import { startTestBroker, type TestBroker } from '../helpers/redis.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
-import type { RedisServer } from '../../src/embedded/redis.js';
 
 let stack: TestStack;
-let redis: RedisServer;
-let broker: DeltaBroker;
+let live: TestBroker;
 
 before(async () => {
   stack = await startTestStack(liveScripts);
-  redis = await startTestRedis();
-  broker = await DeltaBroker.connect(redis.url);
+  live = await startTestBroker();
 });
 after(async () => {
-  await broker?.close();
-  await redis?.close();
+  await live?.close();
   await stack?.close();
 });
 
@@ -32,8 +27,8 @@ const durableSeqs = (events: RunEvent[]) => events.filter((e) => e.type !== 'del
 
 test('a subscriber that disconnects at the approval wait resumes from its cursor with no gap and no duplicate; deltas come through Redis', async () => {
   const queue = queueFor('live stream resume');
-  const worker = await stack.worker(Object.values(liveAgents), queue, { broker });
-  const client = new KeelClient(new Client({ connection: stack.clientConnection }), queue, { broker });
+  const worker = await stack.worker(Object.values(liveAgents), queue, { broker: live.broker });
+  const client = new KeelClient(new Client({ connection: stack.clientConnection }), queue, { broker: live.broker });
   await worker.runUntil(async () => {
     const runId = await client.startRun('live_vault', 'open the north door');
     const first: RunEvent[] = [];
