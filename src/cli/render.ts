@@ -73,9 +73,11 @@ export class EventPrinter {
     switch (item.type) {
       case 'message':
         if (item.role !== 'assistant') return this.options.showUserMessages ? this.line(`${item.role}: ${oneLine(item.content, 400)}`) : undefined;
-        if (this.streamed && this.streamed.text === item.content) {
+        // The item is the whole text: finish what streamed so far (the rest of its deltas are not printed).
+        if (this.streamed && item.content.startsWith(this.streamed.text)) {
+          this.write(`${item.content.slice(this.streamed.text.length)}\n`);
           this.streamed = undefined;
-          return this.write('\n');
+          return;
         }
         this.endStream();
         return this.line(item.content);

@@ -65,7 +65,10 @@ test('the printer prints streamed text once, drops deltas that trail their item,
     { ...base, seq: 4, type: 'approval_requested', approval: { callId: 'c9', tool: 'exec_command', arguments: '{"cmd":"ls -la"}', agent: 'a', requestedAt: at } },
   ];
   for (const e of events) printer.print(e);
+  printer.print({ type: 'delta', seq: 4, turn: 2, attempt: 1, index: 0, text: 'Par', publishedAt: 0 });
+  printer.print({ ...base, turn: 2, seq: 5, type: 'item', item: { type: 'message', role: 'assistant', content: 'Partial then whole', agent: 'a' } });
   assert.equal(out.split('Hello world').length, 2);
+  assert.ok(out.includes('Partial then whole\n') && !out.includes('ParPartial'), out);
   assert.ok(!out.includes('late'));
   assert.ok(out.includes('→ $ ls -la'));
   assert.ok(out.includes('keel approve run-1 c9 --by NAME'));
