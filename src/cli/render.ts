@@ -41,7 +41,8 @@ export class EventPrinter {
     if (event.type !== 'delta') this.lastSeq = event.seq;
     if (event.type === 'delta') return this.delta(event.turn, event.attempt, event.text);
     if (event.type === 'gap') return this.line(`[events ${event.from}..${event.to} are no longer held by the run]`);
-    if (event.type === 'turn') return this.line(`── turn ${event.turn} · ${event.agent}`);
+    // A turn's header can arrive after its first deltas (they take the faster path): do not break the text for it.
+    if (event.type === 'turn') return this.streamed?.turn === event.turn ? undefined : this.line(`── turn ${event.turn} · ${event.agent}`);
     if (event.type === 'item') {
       if (event.item.type === 'message' && event.item.role === 'assistant') this.printedTurn = event.turn;
       return this.item(event.item);

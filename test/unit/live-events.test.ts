@@ -66,7 +66,8 @@ test('the printer prints streamed text once, drops deltas that trail their item,
   ];
   for (const e of events) printer.print(e);
   printer.print({ type: 'delta', seq: 4, turn: 2, attempt: 1, index: 0, text: 'Par', publishedAt: 0 });
-  printer.print({ ...base, turn: 2, seq: 5, type: 'item', item: { type: 'message', role: 'assistant', content: 'Partial then whole', agent: 'a' } });
+  printer.print({ ...base, turn: 2, seq: 5, type: 'turn' }); // its header arrives after its first delta
+  printer.print({ ...base, turn: 2, seq: 6, type: 'item', item: { type: 'message', role: 'assistant', content: 'Partial then whole', agent: 'a' } });
   assert.equal(out.split('Hello world').length, 2);
   assert.ok(out.includes('Partial then whole\n') && !out.includes('ParPartial'), out);
   assert.ok(!out.includes('late'));
