@@ -44,10 +44,19 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# The in-sandbox agent (a static Go binary Keel mounts into every sandbox).
+bash scripts/build-agent.sh >/dev/null
+
+# nginx, the TLS-terminating gRPC proxy of the TLS/mTLS connection tests.
+bash scripts/ensure-nginx.sh
+
 # 3. Docker engine and 4. the sandbox image (skipped with KEEL_SKIP_DOCKER=1 for machines without Docker).
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
+  bash scripts/build-minimal-image.sh >/dev/null
+  bash scripts/ensure-gvisor.sh || say "gVisor (runtime runsc) is unavailable: its sandbox tests will fail"
+  bash scripts/build-microvm.sh >/dev/null # microVM tier: kernel, initramfs, root filesystem of the sandbox image
 fi
 # 5. Redis (Debian redis-server), the broker for live token deltas; tests and `keel dev` start their own.
 bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granularity only"

@@ -130,6 +130,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       reaper?.stop();
       // A broker we connected is ours to close; one passed in belongs to the caller.
       if (typeof brokerOption === 'string') await broker?.close();
+      await sandboxes?.close?.(); // warm-pool containers go with their worker
     }
   };
   const shutdown = () => {

@@ -9,6 +9,7 @@ import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
@@ -62,7 +63,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
-      const setting = tool?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
+      const setting = tool?.needsApproval ?? deps.registry.agentTool(input.agent, input.tool)?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
       if (typeof setting !== 'function') return Boolean(setting);
       let args: unknown;
       try {
@@ -73,6 +74,7 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     ...memory,
+    ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),

@@ -39,8 +39,9 @@ export function newRun(input: AgentRunInput): Run {
   // A conversation continued as new while it waited for input still waits for input.
   const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state
-    ? { ...input.state, runId: info.workflowId, status }
+    ? { ...input.state, runId: info.workflowId, status, children: input.state.children ?? [] } // states from before children existed
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
+  if (input.parent && !input.state) state.parent = input.parent;
   return {
     workflowId: info.workflowId,
     input,
