@@ -60,4 +60,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
 fi
 # 5. Test servers: Jaeger (tracing tests, built from its Go module) and Chromium (the Web UI test).
 bash scripts/ensure-jaeger.sh >/dev/null && bash scripts/ensure-chromium.sh >/dev/null
+# 5. Redis (Debian redis-server), the broker for live token deltas; tests and `keel dev` start their own.
+bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granularity only"
 say "ready"

@@ -3,16 +3,21 @@
  * public surface (workflow `agentRun`, update `decide`, query `runState`), so the `temporal` CLI and the
  * Web UI see exactly what this client sees.
  */
-import { Client, WorkflowFailedError, type ConnectionLike, type DataConverter, type WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeyObject } from 'node:crypto';
+import { Client, WorkflowFailedError, WorkflowNotFoundError, type ConnectionLike, type DataConverter, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, type PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, dataConverterFor } from './codec.js';
-import type { KeyObject } from 'node:crypto';
 import { loadPrivateKey, signDecision, type SignedDecisionFields } from './agents/approver-keys.js';
 import type { Agent } from './agents/agent.js';
+import type { ConversationOptions } from './agents/spec.js';
 import { checkStarted, rootCause, type StartCheck } from './client-start-check.js';
 import { connectClient, temporalTarget } from './connection.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
+import { DeltaBroker } from './live/broker.js';
+import type { RunEvent } from './live/events.js';
+import { streamRun, type StreamOptions } from './live/stream.js';
 import { approvalOwner, readTree, treeApprovals, type RunTreeNode, type TreeApproval } from './run-tree.js';
 import {
   DEFAULT_TASK_QUEUE,
@@ -20,7 +25,11 @@ import {
   MAX_FAN_OUT_INPUTS,
   WORKFLOW_TYPE,
   decideUpdate,
+  endConversationSignal,
+  LIVE_FAILURES,
   runStateQuery,
+  sendUpdate,
+  type SendResult,
   type AgentRunInput,
   type AgentRunResult,
   type DecideResult,
@@ -43,6 +52,8 @@ export interface KeelClientOptions {
   connectTimeoutMs?: number;
   /** Payload encryption; default from KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE (none when unset). `false` = none. */
   codec?: PayloadCodec | false;
+  /** Redis URL of the token-delta broker; default KEEL_REDIS_URL. Without one, `stream` yields items but no token deltas. */
+  redisUrl?: string;
 }
 
 export interface StartRunOptions {
@@ -53,6 +64,10 @@ export interface StartRunOptions {
   continueAsNewEveryTurns?: number;
   /** How long the sandbox's host may take to pick up work before the run moves to another host. Default 30 s. */
   hostPickupTimeoutMs?: number;
+  /** Keep the run open after each answer for `send` (overrides the agent's `conversation`). */
+  conversation?: ConversationOptions | boolean;
+  /** `false` turns token deltas off for this run (they are on when the worker has a broker). */
+  streamTokens?: boolean;
 }
 
 export interface StartManyOptions {
@@ -102,10 +117,14 @@ export class RunFailedError extends Error {
 export class KeelClient {
   readonly temporal: Client;
   readonly taskQueue: string;
+  /** The token-delta broker, when this client has one. */
+  readonly broker?: DeltaBroker;
+  private ownsBroker = false;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE) {
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker } = {}) {
     this.temporal = client;
     this.taskQueue = taskQueue;
+    this.broker = options.broker;
   }
 
   /** Connects through Temporal's environment configuration (profile file, TEMPORAL_* variables); see connection.ts. */
@@ -114,7 +133,16 @@ export class KeelClient {
     const connection = options.connection ?? (await connectClient(target, options.connectTimeoutMs));
     const codec = options.codec === false ? undefined : (options.codec ?? codecFromEnv());
     const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec) });
-    return new KeelClient(client, options.taskQueue);
+    const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
+    const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
+    const keel = new KeelClient(client, options.taskQueue, { broker });
+    keel.ownsBroker = Boolean(broker);
+    return keel;
+  }
+
+  /** Closes what `connect` opened for this client (the broker connection). */
+  async close(): Promise<void> {
+    if (this.ownsBroker) await this.broker?.close();
   }
 
   private handle(runId: string): WorkflowHandle {
@@ -124,8 +152,54 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs } = options;
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs }, options.id);
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens } = options;
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens }, options.id);
+  }
+
+  /**
+   * The run's events in order: items as they land, approvals requested, status changes, and token deltas where the
+   * worker and this client have a broker. Pass the last `seq` you saw as `after` to resume with no gap or duplicate.
+   */
+  stream(runId: string, options: StreamOptions = {}): AsyncGenerator<RunEvent> {
+    return streamRun(this.handle(runId), this.broker, this.temporal.options.namespace, options);
+  }
+
+  /** Sends user input to a run and returns the answer to it (a conversation's next answer). */
+  async send<T = unknown>(runId: string, text: string): Promise<T> {
+    return (await this.sendInput(runId, text)).output as T;
+  }
+
+  /** `send`, with the turn and event `seq` of the answer. Retried while the run continues as new. */
+  async sendInput(runId: string, text: string): Promise<SendResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handle(runId).executeUpdate(sendUpdate, { args: [{ text }] });
+      } catch (err) {
+        if (attempt < 50 && (await this.continuing(runId, err))) {
+          await sleep(100);
+          continue;
+        }
+        const cause = (err as { cause?: unknown }).cause;
+        if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
+        // Temporal answers an update to a closed run as "not found".
+        if (err instanceof WorkflowNotFoundError) throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
+        throw err;
+      }
+    }
+  }
+
+  /** Whether an update failed only because the run was between two executions (continue-as-new). */
+  private async continuing(runId: string, err: unknown): Promise<boolean> {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure) return cause.type === LIVE_FAILURES.continuing;
+    if (!(err instanceof WorkflowNotFoundError)) return false;
+    const described = await this.handle(runId).describe().catch(() => undefined);
+    return described?.status.name === 'RUNNING';
+  }
+
+  /** Closes a conversation: it finishes what it was sent and ends. */
+  async endConversation(runId: string): Promise<void> {
+    await this.handle(runId).signal(endConversationSignal);
   }
 
   /** Starts a new run from an exported RunState (`keel state --json`), optionally from a workspace snapshot. */

@@ -19,6 +19,7 @@ import { LocalSnapshotStore } from './sandbox/snapshots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
 import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
+import { DeltaBroker } from './live/broker.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import { siblingModule } from './module-path.js';
 import type { SecretsProvider } from './activities/secrets.js';
@@ -55,6 +56,8 @@ export interface CreateWorkerOptions {
   codec?: PayloadCodec | false;
   /** Serve Prometheus metrics on this port (0 = any free port); default KEEL_METRICS_PORT, else no endpoint. */
   metricsPort?: number;
+  /** Redis URL (or a connected broker) for token deltas; default KEEL_REDIS_URL; `false` or unset: no token streaming. */
+  broker?: DeltaBroker | string | false;
 }
 
 export interface KeelWorker {
@@ -117,11 +120,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
   const modelApi = options.modelApi ?? modelApiFromEnv();
   const registry = new AgentRegistry(options.agents, memory, { modelApi });
+  const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
+  const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const plain = createActivities({
     registry,
     memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi,
+    broker,
     blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
     sandboxes,
     snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
@@ -153,6 +159,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       await Promise.all([main.run(), host.run()]);
     } finally {
       reaper?.stop();
+      // A broker we connected is ours to close; one passed in belongs to the caller.
+      if (typeof brokerOption === 'string') await broker?.close();
       await sandboxes?.close?.(); // warm-pool containers go with their worker
       await registry.mcp.closeAll(); // stops stdio MCP servers
       await metricsServer?.close();

@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
+import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   registry: AgentRegistry;
   openai: OpenAI;
   modelApi: ModelApi;
+  /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
+  broker?: DeltaBroker;
   blobs: BlobStore;
   /** Absent on workers without Docker: their sandbox activities fail with one clear error. */
   sandboxes?: SandboxClient;

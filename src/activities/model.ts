@@ -15,6 +15,7 @@ import { HISTORY_INLINE_BYTES, offload } from './text.js';
 import { fromChatCompletion, fromResponse, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
 import { shrinkItem } from './model-items.js';
 import { chatParams, responsesParams } from './model-request.js';
+import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
 export type ModelApi = 'responses' | 'chat';
@@ -22,6 +23,8 @@ export type ModelApi = 'responses' | 'chat';
 export interface ModelDeps {
   specs: PinnedSpecs;
   openai: OpenAI;
+  /** Where token deltas go while the model generates; without one, model calls do not stream. */
+  broker?: DeltaBroker;
   modelApi: ModelApi;
   blobs: BlobStore;
   registry: AgentRegistry;
@@ -65,12 +68,21 @@ function validateFinal(deps: ModelDeps, spec: AgentSpec, text: string): CallMode
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
 }
 
+function deltaTarget(ctx: Context, input: CallModelInput): DeltaTarget {
+  return { namespace: ctx.info.workflowNamespace ?? ctx.info.activityNamespace, workflowId: input.workflowId, turn: input.turn, attempt: ctx.info.attempt };
+}
+
 const COMPACTION_PROMPT =
   'Summarize the conversation so far so that the work can continue from the summary alone: the task, facts learned, ' +
   'decisions made, files and commands involved, and what remains to be done. Be concise; do not invent anything.';
 
-/** One model request over `items` with the spec's instructions, tools and output schema. */
-export type ModelRequest = (input: { spec: AgentSpec; instructionsSuffix?: string }, items: RunItem[], signal: AbortSignal) => Promise<ParsedTurn>;
+/** One model request over `items` with the spec's instructions, tools and output schema; `onText` gets the text as it streams. */
+export type ModelRequest = (
+  input: { spec: AgentSpec; instructionsSuffix?: string },
+  items: RunItem[],
+  signal: AbortSignal,
+  onText?: (delta: string) => void,
+) => Promise<ParsedTurn>;
 
 /** Items as the model must see them: blob-held tool outputs and messages restored in full. */
 async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[]> {
@@ -94,19 +106,36 @@ async function expandBlobs(blobs: BlobStore, items: RunItem[]): Promise<RunItem[
   );
 }
 
+type ChatBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+type ResponsesBody = OpenAI.Responses.ResponseCreateParamsNonStreaming;
+
+/** A Chat Completions turn; with `onText`, streamed (each text delta to `onText`) and then parsed whole. */
+async function chatTurn(openai: OpenAI, body: ChatBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+  if (!onText) return fromChatCompletion(await openai.chat.completions.create(body, { signal }), agent);
+  const { stream: _nonStreaming, ...params } = body;
+  const stream = openai.chat.completions.stream({ ...params, stream_options: { include_usage: true } }, { signal });
+  stream.on('content', (delta) => onText(delta));
+  return fromChatCompletion(await stream.finalChatCompletion(), agent);
+}
+
+/** A Responses API turn; with `onText`, streamed (each output-text delta to `onText`) and then parsed whole. */
+async function responsesTurn(openai: OpenAI, body: ResponsesBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+  if (!onText) return fromResponse(await openai.responses.create(body, { signal }), agent);
+  const { stream: _nonStreaming, ...params } = body;
+  const stream = openai.responses.stream(params, { signal });
+  stream.on('response.output_text.delta', (event) => onText(event.delta));
+  return fromResponse(await stream.finalResponse(), agent);
+}
+
 export function createModelRequest(deps: ModelDeps): ModelRequest {
-  return async function request(input, shortItems, signal) {
+  return async function request(input, shortItems, signal, onText) {
     const items = await expandBlobs(deps.blobs, shortItems);
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
     try {
-      if (deps.modelApi === 'chat') {
-        const completion = await deps.openai.chat.completions.create(chatParams(spec, instructions, items, images), { signal });
-        return fromChatCompletion(completion, spec.name);
-      }
-      const response = await deps.openai.responses.create(responsesParams(spec, deps.registry, instructions, items, images), { signal });
-      return fromResponse(response, spec.name);
+      if (deps.modelApi === 'chat') return await chatTurn(deps.openai, chatParams(spec, instructions, items, images), spec.name, signal, onText);
+      return await responsesTurn(deps.openai, responsesParams(spec, deps.registry, instructions, items, images), spec.name, signal, onText);
     } catch (err) {
       throw toModelError(err);
     }
@@ -165,8 +194,9 @@ export function modelActivities(deps: ModelDeps) {
       const historyRef = await deps.blobs.put(JSON.stringify(items));
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
+      const sink = input.streamTokens !== false && deps.broker ? deps.broker.sink(deltaTarget(ctx, input)) : undefined;
       try {
-        const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal);
+        const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal, sink && ((delta) => sink.push(delta)));
         rejectIncomplete(turn);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
         const out = await Promise.all(turn.items.map((item) => offloadItem(item, deps.blobs)));
@@ -178,6 +208,7 @@ export function modelActivities(deps: ModelDeps) {
         };
       } finally {
         clearInterval(heartbeat);
+        await sink?.end();
       }
     },
   };

@@ -17,6 +17,8 @@ export interface CallModelInput {
   history: { baseRef?: string; baseLength: number; delta: RunItem[] };
   /** Appended to the instructions (the workspace file tree). */
   instructionsSuffix?: string;
+  /** `false` turns token deltas off for this call; otherwise the model streams when the worker has a broker. */
+  streamTokens?: boolean;
 }
 
 export interface CompactInput {

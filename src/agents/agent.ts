@@ -2,6 +2,7 @@
  * Agent definitions: user code, registered with the worker. A run never sees these objects directly; it sees
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
+import type { ConversationOptions } from './spec.js';
 import type { z } from 'zod';
 import type { ApproverKey } from './approver-keys.js';
 import type { Capability } from './capabilities.js';
@@ -87,6 +88,8 @@ export interface AgentOptions {
   toolExecution?: 'activity' | 'local';
   /** Capabilities that need no sandbox (for example memory in read-only mode). */
   capabilities?: Capability[];
+  /** Keep each run open after it answers, for `client.send` (a start option can override it). */
+  conversation?: boolean | ConversationOptions;
 }
 
 /** A plain agent: instructions, a model, function tools, handoffs, guardrails. */

@@ -260,6 +260,7 @@ export class AgentRegistry {
       model: mem?.model ?? o.model ?? defaultModel(),
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
+      ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),
       modelSettings: o.modelSettings ?? {},
       tools,
       ...(hosted.configs.length ? { hostedTools: hosted.configs } : {}),

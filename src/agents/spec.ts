@@ -66,6 +66,12 @@ export interface SandboxSpec {
   capabilityData?: Record<string, unknown>;
 }
 
+/** A run that stays open after answering, for more input (`client.send`). */
+export interface ConversationOptions {
+  /** Close the conversation after this long without input. Default 30 minutes. */
+  idleTimeoutMs?: number;
+}
+
 export interface AgentSpec {
   name: string;
   /** Content hash of the definition: which version of the agent ran is a recorded fact. */
@@ -95,4 +101,6 @@ export interface AgentSpec {
   /** How function tools run: as activities (default) or local activities (no task-queue round trip). */
   toolExecution?: 'activity' | 'local';
   sandbox?: SandboxSpec;
+  /** Set when the agent holds conversations (`conversation` option). */
+  conversation?: ConversationOptions;
 }

@@ -1,5 +1,6 @@
 /** `keel dev` (the embedded stack in the foreground) and `keel demo` (the demo agents end to end). */
 import { startDevStack } from '../embedded/stack.js';
+import { startDevRedis } from '../embedded/redis.js';
 import { demoAgents } from '../testing/demo/agents.js';
 import { runDemo } from '../testing/demo/run-demo.js';
 import { demoScripts } from '../testing/demo/scripts.js';
@@ -26,10 +27,12 @@ export const dev: Command = {
   usage: 'dev [--agents FILE]            the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground; default agents: the demo',
   options: { agents: { type: 'string' } },
   async run(_args, values) {
+    const redis = await startDevRedis((l) => console.log(l));
     const stack = await startCliStack(values, (l) => console.log(l));
     console.log(`Keel dev stack ready: Temporal ${stack.address}${stack.uiUrl ? `, Web UI ${stack.uiUrl}` : ''}. Ctrl-C stops it.`);
     await Promise.race([waitForSignal(), stack.runWorker]);
     await stack.close();
+    await redis?.close();
     return 0;
   },
 };

@@ -4,7 +4,8 @@ import { temporalConfigured, temporalTarget } from '../connection.js';
 import { connectClient, str, usage, type Command, type Values } from './command.js';
 import { startCliStack } from './dev.js';
 
-function parseContext(values: Values): unknown {
+/** `--context JSON`, parsed (bad usage when it is not JSON). */
+export function parseContext(values: Values): unknown {
   const raw = str(values, 'context');
   if (raw === undefined) return undefined;
   try {

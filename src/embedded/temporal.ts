@@ -6,8 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../util/free-port.js';
 import { KeelError } from '../errors.js';
 import { keelPaths } from '../util/paths.js';
 import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -70,17 +71,6 @@ function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: stri
   return args;
 }
 
-/** A free TCP port on loopback (the OS picks it; it is free again when this returns). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until the frontend accepts connections; fails with the server's own last words if it exits first. */
 async function waitForPort(child: ChildProcess, port: number, stderr: () => string): Promise<void> {

@@ -15,6 +15,8 @@ import { registerHandlers } from './run/handlers.js';
 import { fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
 import { answerOpenCalls, runTurn } from './run/turn.js';
 import { reportStatus, withSpan } from './run/telemetry.js';
+import { conversationOf, converse } from './run/conversation.js';
+import { hasWaitingInput, recordAnswer } from './run/live.js';
 
 export { FAILURE_TYPES } from './run/run.js';
 
@@ -47,14 +49,26 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
 }
 
 async function runToCompletion(run: Run): Promise<void> {
-  setStatus(run, 'running');
-  await run.sandbox.ensure(run.spec, run.input.restoreSnapshot);
-  if (run.input.state) await answerOpenCalls(run);
   const maxTurns = run.input.maxTurns ?? run.spec.maxTurns;
-  while (!(await runTurn(run, maxTurns))) await continueAsNewIfDue(run);
+  const idle = run.input.conversationIdle;
+  if (!idle) setStatus(run, 'running');
+  await run.sandbox.ensure(run.spec, run.input.restoreSnapshot);
+  if (!idle) {
+    if (run.input.state) await answerOpenCalls(run);
+    while (!(await runTurn(run, run.live.turnLimit ?? maxTurns))) await continueAsNewIfDue(run);
+  }
+  if (conversationOf(run)) await converse(run, maxTurns, (atIdle) => continueAsNewIfDue(run, atIdle));
   await finishMemory(run);
   setStatus(run, 'completed');
+  recordAnswer(run);
   await run.sandbox.close(run.state.turn, run.spec);
+  await releaseHandlers(run);
+}
+
+/** Lets waiting subscribers and senders return before the run ends (they would otherwise get an error). */
+async function releaseHandlers(run: Run): Promise<void> {
+  run.live.closing = true;
+  await condition(allHandlersFinished);
 }
 
 const RESOLVE_FAILS_CLEANLY = 'keel-resolve-fails-cleanly';
@@ -64,14 +78,20 @@ class ContinuedAsNew {
   constructor(readonly cause: unknown) {}
 }
 
-/** Continues as new when Temporal suggests it (history size) or every N turns; the RunState and sandbox carry over. */
-async function continueAsNewIfDue(run: Run): Promise<void> {
+/**
+ * Continues as new when Temporal suggests it (history size) or every N turns; the RunState, the sandbox and the
+ * event log carry over. Not while a `send` waits for its answer (it could not be answered from the next execution).
+ */
+async function continueAsNewIfDue(run: Run, idle = false): Promise<void> {
   const every = run.input.continueAsNewEveryTurns;
   if (!workflowInfo().continueAsNewSuggested && !(every && run.state.turn % every === 0)) return;
+  if (hasWaitingInput(run)) return;
+  run.live.continuing = true;
   await condition(allHandlersFinished);
   run.state.continuedAsNew++;
+  const carried = { eventLog: run.live.events.carry(), conversationIdle: idle || undefined, turnLimit: idle ? undefined : run.live.turnLimit };
   try {
-    await continueAsNew<typeof agentRun>({ ...run.input, agent: run.state.agent, state: run.state, restoreSnapshot: undefined, historyCursor: run.cursor });
+    await continueAsNew<typeof agentRun>({ ...run.input, agent: run.state.agent, state: run.state, restoreSnapshot: undefined, historyCursor: run.cursor, ...carried });
   } catch (err) {
     throw new ContinuedAsNew(err);
   }
@@ -80,14 +100,17 @@ async function continueAsNewIfDue(run: Run): Promise<void> {
 /** Records the end (cancelled or failed), snapshots and removes the sandbox, and rethrows as a typed failure. */
 async function endWithFailure(run: Run, err: unknown): Promise<never> {
   const cancelled = isCancellation(err);
+  // An activity that failed for good (say, a 400 from the model API) fails the run with its own type and message.
+  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+  const typed = run.state.error !== undefined;
+  if (!cancelled && !typed) run.state.error = { type: cause?.type ?? 'Error', message: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
   await CancellationScope.nonCancellable(async () => {
     setStatus(run, cancelled ? 'cancelled' : 'failed');
     if (run.spec) await run.sandbox.close(run.state.turn, run.spec); // no spec: the agent never resolved
+    await releaseHandlers(run);
   });
-  if (cancelled || run.state.error) throw err;
-  // An activity that failed for good (say, a 400 from the model API): fail the run with its own type and message.
-  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-  return fail(run, cause?.type ?? 'Error', cause?.message ?? (err instanceof Error ? err.message : String(err)));
+  if (cancelled || typed) throw err;
+  return fail(run, run.state.error!.type, run.state.error!.message);
 }
 
 export type { GuardrailItem, RunItem };

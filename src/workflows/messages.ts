@@ -3,6 +3,8 @@
  * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ConversationOptions } from '../agents/spec.js';
+import type { EventLogState, EventsPage } from '../live/events.js';
 import type { RunItem, RunState } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
 
@@ -57,6 +59,16 @@ export interface AgentRunInput {
   continueAsNewEveryTurns?: number;
   /** How long the sandbox's host may take to pick up an activity before the run moves to another host. Default 30 s. */
   hostPickupTimeoutMs?: number;
+  /** Stay open after each answer for `send` (overrides the agent's `conversation`). */
+  conversation?: ConversationOptions | boolean;
+  /** `false` turns token deltas off for this run. */
+  streamTokens?: boolean;
+  /** Continue-as-new: the event log so far, so event numbers go on where they were. */
+  eventLog?: EventLogState;
+  /** Continue-as-new of a conversation waiting for input: wait again instead of calling the model. */
+  conversationIdle?: boolean;
+  /** Continue-as-new in the middle of a conversation's answer: the turn by which it must be final. */
+  turnLimit?: number;
   /** Set when a parent run (agent tool) or fan-out job started this run. */
   parent?: ParentRef;
 }
@@ -100,3 +112,31 @@ export interface FanOutResult {
   failed: number;
   usage: RunState['usage'];
 }
+
+// The live surface: events by cursor (a query, no history), waiting for the next ones (an update that answers only
+// when there is something new, without a timer, so an idle subscriber costs no history), conversation input.
+
+export interface SendInput {
+  text: string;
+}
+
+export interface SendResult {
+  /** The answer to this input (the run's output after the turn that answered it). */
+  output: unknown;
+  /** The model turn that produced the answer. */
+  turn: number;
+  /** The event `seq` of that answer's status event. */
+  seq: number;
+}
+
+/** Events after a `seq`, at once. */
+export const eventsQuery = defineQuery<EventsPage, [number]>('events');
+/** Events after a `seq`, waiting until there are some. Rejected (no history) when some exist already. */
+export const waitEventsUpdate = defineUpdate<EventsPage, [number]>('waitEvents');
+/** Adds user input to a run (a conversation waiting for input, or a run between turns or paused on an approval). */
+export const sendUpdate = defineUpdate<SendResult, [SendInput]>('send');
+/** Closes a conversation: it answers what it was sent and ends. */
+export const endConversationSignal = defineSignal('endConversation');
+
+/** Update rejection types the client branches on. */
+export const LIVE_FAILURES = { eventsReady: 'EventsReady', runClosed: 'RunClosed', continuing: 'Continuing', badCursor: 'BadCursor', badInput: 'BadInput' } as const;

@@ -113,7 +113,8 @@ export type ApprovalItem = Extract<RunItem, { type: 'approval' }>;
 export type ToolCallItem = Extract<RunItem, { type: 'tool_call' }>;
 export type ToolResultItem = Extract<RunItem, { type: 'tool_result' }>;
 
-export const RunStatusSchema = z.enum(['running', 'awaiting_approval', 'completed', 'failed', 'cancelled']);
+/** `awaiting_input`: a conversation answered and waits for the next `send`. */
+export const RunStatusSchema = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const UsageSchema = z.object({

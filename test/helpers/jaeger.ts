@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { freePort } from '../../src/embedded/temporal.js';
+import { freePort } from '../../src/util/free-port.js';
 import { waitFor } from './runs.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

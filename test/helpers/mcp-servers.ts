@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../src/embedded/temporal.js';
+import { freePort } from '../../src/util/free-port.js';
 import { mcpStdio, type McpServer, type McpStdioOptions } from '../../src/agents/mcp.js';
 
 const require = createRequire(import.meta.url);

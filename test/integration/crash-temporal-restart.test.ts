@@ -24,7 +24,7 @@ import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, type KeelWorker } from '../../src/worker.js';
 import { assertPaidOnce, atRest } from '../helpers/crash.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
-import { freePort } from '../../src/embedded/temporal.js';
+import { freePort } from '../../src/util/free-port.js';
 
 /** Event ids and types of a history, to compare what was stored before and after the restart. */
 function eventSummary(history: { events?: { eventId?: unknown; eventType?: unknown }[] | null }): string[] {

@@ -14,7 +14,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
-import { freePort } from '../../src/embedded/temporal.js';
+import { freePort } from '../../src/util/free-port.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 

@@ -5,6 +5,7 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { applyDecision, decisionProblem, validateDecide } from '../approvals.js';
 import { approveSignal, decideUpdate, rejectSignal, runStateQuery, type ApprovalSignal, type DecideResult } from '../messages.js';
+import { registerLiveHandlers, syncEvents } from './live.js';
 import { nowIso, type Run } from './run.js';
 import { applySigned, decideSigned, hasApproverKeys, unsignedProblem } from './signed-decisions.js';
 
@@ -17,6 +18,7 @@ export function registerHandlers(run: Run): void {
     if (decisionProblem(state, run.spec, payload) !== undefined) return;
     if (hasApproverKeys(run)) await applySigned(run, { ...payload, decision }, 'signal');
     else applyDecision(state, { ...payload, decision }, 'signal', nowIso());
+    syncEvents(run);
   };
   setHandler(approveSignal, onSignal('approve'));
   setHandler(rejectSignal, onSignal('reject'));
@@ -25,6 +27,7 @@ export function registerHandlers(run: Run): void {
     async (decide): Promise<DecideResult> => {
       if (hasApproverKeys(run)) await decideSigned(run, decide);
       else applyDecision(state, decide, 'update', nowIso());
+      syncEvents(run);
       return { callId: decide.callId, decision: decide.decision, stillPending: state.pendingApprovals.map((p) => p.callId) };
     },
     {
@@ -35,4 +38,5 @@ export function registerHandlers(run: Run): void {
       },
     },
   );
+  registerLiveHandlers(run);
 }

@@ -7,7 +7,7 @@ import type { CallModelResult } from '../../activities/types.js';
 import { model, quick } from '../activities.js';
 import { addUsage, compactionCut, inputText, modelTurns } from '../run-state.js';
 import { modelSummary } from '../summaries.js';
-import { conversation, fail, FAILURE_TYPES, type Run } from './run.js';
+import { conversation, fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 
 /**
  * One model call for the current turn. It refers to the pinned spec by ref rather than repeating it in every
@@ -22,6 +22,7 @@ export async function callModel(run: Run): Promise<CallModelResult> {
     turn: state.turn,
     history: conversation(run),
     instructionsSuffix: run.sandbox.instructionsSuffix(),
+    ...(run.input.streamTokens === false ? { streamTokens: false } : {}),
   });
   const summary = { summary: modelSummary(spec.model, state.turn, state.items) };
   const length = state.items.length;
@@ -56,6 +57,7 @@ export async function compactIfNeeded(run: Run): Promise<void> {
   ]);
   const replaced = state.items.slice(0, cut);
   state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns: modelTurns(replaced), blob: r.blob }, ...state.items.slice(cut)];
+  run.live.events.compacted(state, cut, nowIso());
   state.usage = addUsage(state.usage, r.usage);
   state.contextTokens = 0;
   run.cursor = { length: 0 };

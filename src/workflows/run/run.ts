@@ -10,6 +10,7 @@ import { quick } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
 import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
+import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
 import { reportStatus } from './telemetry.js';
 
@@ -29,13 +30,17 @@ export interface Run {
   spec: AgentSpec;
   readonly sandbox: SandboxRouter;
   cursor: HistoryCursor;
+  /** Event log and conversation inbox (run/live.ts). */
+  readonly live: LiveState;
 }
 
 /** The run's context from its input: a fresh RunState, or the one carried by continue-as-new / resume / fork. */
 export function newRun(input: AgentRunInput): Run {
   const info = workflowInfo();
+  // A conversation continued as new while it waited for input still waits for input.
+  const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state
-    ? { ...input.state, runId: info.workflowId, status: 'running', children: input.state.children ?? [] } // states from before children existed
+    ? { ...input.state, runId: info.workflowId, status, children: input.state.children ?? [] } // states from before children existed
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
   if (input.parent && !input.state) state.parent = input.parent;
   return {
@@ -45,6 +50,7 @@ export function newRun(input: AgentRunInput): Run {
     spec: undefined as unknown as AgentSpec,
     sandbox: new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs),
     cursor: (input.state && input.historyCursor) || { length: 0 },
+    live: newLiveState(input.eventLog, input.turnLimit),
   };
 }
 
@@ -66,6 +72,7 @@ export function setStatus(run: Run, status: RunStatus): void {
     { key: KeelTotalTokens, value: state.usage.totalTokens },
   ]);
   if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${state.usage.totalTokens} tokens`);
+  run.live.events.sync(state, nowIso());
 }
 
 /** Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). */

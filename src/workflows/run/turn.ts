@@ -6,7 +6,8 @@ import { addUsage, unansweredCalls, type ToolCallItem } from '../run-state.js';
 import { acceptFinal } from './finish.js';
 import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
-import { fail, FAILURE_TYPES, setStatus, type Run } from './run.js';
+import { syncEvents, takeInput } from './live.js';
+import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
 import { runCalls } from './tool-step.js';
 import { withSpan } from './telemetry.js';
 
@@ -14,7 +15,9 @@ import { withSpan } from './telemetry.js';
 export async function runTurn(run: Run, maxTurns: number): Promise<boolean> {
   const { state } = run;
   if (state.turn >= maxTurns) fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
+  takeInput(run);
   state.turn++;
+  run.live.events.emit(state, { type: 'turn', turn: state.turn }, nowIso());
   return withSpan(`turn ${state.turn}`, { 'keel.turn': state.turn, 'gen_ai.agent.name': run.spec.name }, () => turnSteps(run));
 }
 
@@ -35,6 +38,7 @@ async function turnSteps(run: Run): Promise<boolean> {
 export async function answerCalls(run: Run, calls: ToolCallItem[]): Promise<void> {
   const handoffs = handoffCalls(run, calls);
   await runCalls(run, calls.filter((c) => !handoffs.includes(c)));
+  syncEvents(run);
   await run.sandbox.snapshotIfChanged(run.state.turn);
   if (handoffs.length) await handoff(run, handoffs[0], handoffs.slice(1));
 }

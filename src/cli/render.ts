@@ -1,0 +1,114 @@
+/**
+ * Turns run events into readable terminal lines for `keel watch` and `keel chat`: turns, tool calls with their
+ * command lines, approvals waiting with the exact command to decide them, and the model's text as it streams.
+ */
+import type { RunEvent } from '../live/events.js';
+import type { RunItem, RunStatus } from '../workflows/run-state.js';
+
+const oneLine = (text: string, max = 200) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+/** A tool call as a person reads it: the command line of a shell call, else name and arguments. */
+export function describeCall(name: string, args: string): string {
+  try {
+    const parsed = JSON.parse(args) as Record<string, unknown>;
+    if (name === 'exec_command' && typeof parsed.cmd === 'string') return `$ ${parsed.cmd}`;
+    if (typeof parsed.path === 'string' && Object.keys(parsed).length <= 2) return `${name} ${parsed.path}`;
+  } catch {
+    // shown raw below
+  }
+  return `${name} ${oneLine(args, 160)}`;
+}
+
+export class EventPrinter {
+  /** The model text streamed so far for the turn being generated. */
+  private streamed?: { turn: number; attempt: number; text: string };
+  /** The last turn whose model text was printed whole: its trailing deltas are not printed again. */
+  private printedTurn = 0;
+  /** The last status the run reported. */
+  status?: RunStatus;
+  lastSeq = 0;
+
+  constructor(
+    private readonly runId: string,
+    private readonly write: (text: string) => void,
+    private readonly options: { showUserMessages?: boolean } = {},
+  ) {}
+
+  print(event: RunEvent): void {
+    if (event.type !== 'delta') this.lastSeq = event.seq;
+    if (event.type === 'delta') return this.delta(event.turn, event.attempt, event.text);
+    if (event.type === 'gap') return this.line(`[events ${event.from}..${event.to} are no longer held by the run]`);
+    // A turn's header can arrive after its first deltas (they take the faster path): do not break the text for it.
+    if (event.type === 'turn') return this.streamed?.turn === event.turn ? undefined : this.line(`── turn ${event.turn} · ${event.agent}`);
+    if (event.type === 'item') {
+      if (event.item.type === 'message' && event.item.role === 'assistant') this.printedTurn = event.turn;
+      return this.item(event.item);
+    }
+    if (event.type === 'approval_requested') {
+      const a = event.approval;
+      this.line(`⏸ waiting for approval: ${describeCall(a.tool, a.arguments)}`);
+      this.line(`   approve: keel approve ${this.runId} ${a.callId} --by NAME`);
+      return this.line(`   reject:  keel reject ${this.runId} ${a.callId} --by NAME --reason TEXT`);
+    }
+    this.status = event.status;
+    if (event.status === 'completed') return this.line('✔ completed');
+    if (event.status === 'failed') return this.line(`✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}`);
+    if (event.status === 'cancelled') return this.line('✘ cancelled');
+  }
+
+  private delta(turn: number, attempt: number, text: string): void {
+    if (turn <= this.printedTurn) return;
+    if (!this.streamed || this.streamed.turn !== turn || this.streamed.attempt !== attempt) {
+      if (this.streamed) this.write('\n');
+      this.streamed = { turn, attempt, text: '' };
+      this.write(attempt > 1 ? '[model call retried] ' : '');
+    }
+    this.streamed.text += text;
+    this.write(text);
+  }
+
+  private item(item: RunItem): void {
+    switch (item.type) {
+      case 'message':
+        if (item.role !== 'assistant') return this.options.showUserMessages ? this.line(`${item.role}: ${oneLine(item.content, 400)}`) : undefined;
+        // The item is the whole text: finish what streamed so far (the rest of its deltas are not printed).
+        if (this.streamed && item.content.startsWith(this.streamed.text)) {
+          this.write(`${item.content.slice(this.streamed.text.length)}\n`);
+          this.streamed = undefined;
+          return;
+        }
+        this.endStream();
+        return this.line(item.content);
+      case 'tool_call':
+        return this.line(`→ ${describeCall(item.name, item.arguments)}`);
+      case 'tool_result':
+        return this.line(`${item.isError ? '✗' : '←'} ${item.name}: ${oneLine(item.output)}`);
+      case 'approval':
+        return this.line(`${item.decision === 'approve' ? '✓ approved' : '✗ rejected'} ${item.callId} by ${item.approver}${item.reason ? ` (${item.reason})` : ''}`);
+      case 'handoff':
+        return this.line(`⇢ handoff ${item.from} → ${item.to}`);
+      case 'guardrail':
+        return this.line(`guardrail ${item.name} (${item.kind}): ${item.tripped ? 'TRIPPED' : 'passed'}`);
+      case 'compaction':
+        return this.line(`[${item.replacedItems} earlier items compacted into a summary]`);
+    }
+  }
+
+  private endStream(): void {
+    if (this.streamed) this.write('\n');
+    this.streamed = undefined;
+  }
+
+  private line(text: string): void {
+    this.endStream();
+    this.write(`${text}\n`);
+  }
+}
+
+/** The exit code for a run's final status: 0 completed, 1 failed or cancelled. */
+export function exitCodeFor(status: RunStatus | undefined): number {
+  return status === 'completed' ? 0 : 1;
+}
