@@ -49,4 +49,6 @@ if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
 fi
+# 5. The S3-compatible server of the storage tests (SeaweedFS, built from its pinned Go module once).
+bash scripts/ensure-s3.sh >/dev/null
 say "ready"
