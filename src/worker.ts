@@ -14,9 +14,9 @@ import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
-import { LocalSnapshotStore } from './sandbox/snapshots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
-import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { storesFromEnv } from './storage/config.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import { siblingModule } from './module-path.js';
@@ -31,6 +31,7 @@ export interface CreateWorkerOptions {
   modelApi?: ModelApi;
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
+  /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
   snapshots?: SnapshotStore;
   blobs?: BlobStore;
   /** Where agent memory lives between runs; default .keel/memory. */
@@ -91,14 +92,15 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
+  const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
   const activities = createActivities({
     registry: new AgentRegistry(options.agents, memory),
     memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi: options.modelApi ?? modelApiFromEnv(),
-    blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
+    blobs: options.blobs ?? stores!.blobs,
     sandboxes,
-    snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
+    snapshots: options.snapshots ?? stores!.snapshots,
     hostQueue,
     hostName: hostId,
     sandboxScope: scope,

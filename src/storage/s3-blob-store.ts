@@ -21,6 +21,13 @@ export interface S3Location {
   prefix: string;
 }
 
+/** One clear line for a failed request: operation, key, the server's error name and HTTP status. */
+function s3Failure(op: string, key: string, err: unknown): Error {
+  const status = err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined;
+  const name = err instanceof Error ? err.name : 'Error';
+  return new Error(`S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
 function isNotFound(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
   return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404;
@@ -33,9 +40,10 @@ export class S3BlobStore implements BlobStore {
     const bytes = toBytes(data);
     const ref = `sha256:${sha256Hex(bytes)}`;
     if (await this.has(ref)) return ref;
-    await this.at.client.send(
-      new PutObjectCommand({ Bucket: this.at.bucket, Key: this.key(ref), Body: bytes, ContentLength: bytes.length }),
-    );
+    const key = this.key(ref);
+    await this.at.client
+      .send(new PutObjectCommand({ Bucket: this.at.bucket, Key: key, Body: bytes, ContentLength: bytes.length }))
+      .catch((err: unknown) => Promise.reject(s3Failure('PUT', key, err)));
     return ref;
   }
 
@@ -45,7 +53,7 @@ export class S3BlobStore implements BlobStore {
       return verified(ref, Buffer.from(await out.Body!.transformToByteArray()));
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw err instanceof S3ServiceException ? s3Failure('GET', this.key(ref), err) : err;
     }
   }
 
@@ -55,7 +63,7 @@ export class S3BlobStore implements BlobStore {
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
-      throw err;
+      throw s3Failure('HEAD', this.key(ref), err);
     }
   }
 
