@@ -16,6 +16,7 @@ import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
 import type { BlobStore } from './storage/blob-store.js';
+import { CachedBlobStore } from './storage/blob-cache.js';
 import { storesFromEnv } from './storage/config.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
@@ -98,7 +99,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi: options.modelApi ?? modelApiFromEnv(),
-    blobs: options.blobs ?? stores!.blobs,
+    blobs: new CachedBlobStore(options.blobs ?? stores!.blobs),
     sandboxes,
     snapshots: options.snapshots ?? stores!.snapshots,
     hostQueue,

@@ -2,12 +2,13 @@
  * The `callModel` activity: one model turn through the `openai` package (Responses API by default, Chat
  * Completions for compatible servers). The client's own retries are off; Temporal retries per failures.ts.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
+import { appendHistory, loadHistory } from './conversation.js';
 import { toModelError } from './failures.js';
 import { offload } from './text.js';
 import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
@@ -22,26 +23,22 @@ export interface ModelDeps {
   registry: AgentRegistry;
 }
 
-export async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
-  if (!history.baseRef) return history.delta;
-  const base = await blobs.get(history.baseRef);
-  if (!base) {
-    // The workflow answers this by sending the whole conversation once.
-    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob ${history.baseRef} is not in this worker's blob store`, nonRetryable: true });
-  }
-  const items = JSON.parse(base.toString('utf8')) as RunItem[];
-  if (items.length !== history.baseLength) {
-    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob has ${items.length} items, expected ${history.baseLength}`, nonRetryable: true });
-  }
-  return [...items, ...history.delta];
-}
+/** Data URLs by image blob ref, so an image is read and base64-encoded once per worker, not every turn. */
+const dataUrls = new WeightedLru<string>(128 * 1024 * 1024, (s) => s.length);
 
 async function imageUrls(blobs: BlobStore, items: RunItem[]): Promise<ImageUrls> {
   const urls: ImageUrls = new Map();
   for (const item of items) {
     if (item.type !== 'tool_result' || !item.image) continue;
-    const bytes = await blobs.get(item.image.blob);
-    if (bytes) urls.set(item.image.blob, `data:${item.image.mediaType};base64,${bytes.toString('base64')}`);
+    const ref = item.image.blob;
+    let url = dataUrls.get(ref);
+    if (!url) {
+      const bytes = await blobs.get(ref);
+      if (!bytes) continue;
+      url = `data:${item.image.mediaType};base64,${bytes.toString('base64')}`;
+      dataUrls.set(ref, url);
+    }
+    urls.set(ref, url);
   }
   return urls;
 }
@@ -151,7 +148,7 @@ export function modelActivities(deps: ModelDeps) {
     async callModel(input: CallModelInput): Promise<CallModelResult> {
       const ctx = Context.current();
       const items = await loadHistory(deps.blobs, input.history);
-      const historyRef = await deps.blobs.put(JSON.stringify(items));
+      const historyRef = await appendHistory(deps.blobs, input.history, items);
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
       try {
