@@ -9,6 +9,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
 import { withFailureMapping } from './failures.js';
+import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
@@ -30,10 +31,13 @@ export interface ActivityDeps {
   /** The Temporal namespace's id, labelled on sandboxes so only this namespace's reapers judge them. */
   sandboxScope?: string;
   maxToolOutputBytes?: number;
+  /** How long failing model calls and transient Keel errors are retried (default: KEEL_MODEL_RETRY_* or 1 h). */
+  retry?: RetrySettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
+  const retry = deps.retry ?? retrySettingsFromEnv();
   const model = modelActivities(deps);
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest(deps) });
@@ -76,5 +80,5 @@ export function createActivities(deps: ActivityDeps) {
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
   };
-  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never)])) as typeof activities;
+  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)])) as typeof activities;
 }

@@ -10,6 +10,7 @@ import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
 import { appendHistory, loadHistory } from './conversation.js';
 import { toModelError } from './failures.js';
+import { ModelError } from '../errors.js';
 import { offload } from './text.js';
 import { chatTools, fromChatCompletion, fromResponse, responsesTools, toChatMessages, toResponsesInput, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
@@ -99,7 +100,7 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
           },
           { signal },
         );
-        return fromChatCompletion(completion, spec.name);
+        return parseTurn(() => fromChatCompletion(checkChatComplete(completion), spec.name));
       }
       const response = await deps.openai.responses.create(
         {
@@ -117,11 +118,40 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
         },
         { signal },
       );
-      return fromResponse(response, spec.name);
+      return parseTurn(() => fromResponse(checkResponseComplete(response), spec.name));
     } catch (err) {
       throw toModelError(err);
     }
   };
+}
+
+/** An answer the model could not finish fails as such (type ModelOutputIncomplete), never as a truncated output. */
+function incomplete(reason: string): ModelError {
+  return new ModelError(`the model's answer is incomplete (${reason}); raise maxOutputTokens or shorten the task`, { retryable: false, kind: 'incomplete' });
+}
+
+function checkResponseComplete(response: OpenAI.Responses.Response): OpenAI.Responses.Response {
+  if (response.status === 'incomplete') throw incomplete(response.incomplete_details?.reason ?? 'status: incomplete');
+  if (response.status === 'failed') {
+    throw new ModelError(`the model call failed: ${response.error?.message ?? 'status: failed'}`, { retryable: true, kind: 'http', status: 500 });
+  }
+  return response;
+}
+
+function checkChatComplete(completion: OpenAI.Chat.ChatCompletion): OpenAI.Chat.ChatCompletion {
+  const reason = completion.choices?.[0]?.finish_reason;
+  if (reason === 'length' || reason === 'content_filter') throw incomplete(`finish_reason: ${reason}`);
+  return completion;
+}
+
+/** A response of a shape Keel cannot read is not retried: the call was paid for and would be paid again. */
+function parseTurn(parse: () => ParsedTurn): ParsedTurn {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(`the model's response could not be read: ${err instanceof Error ? err.message : String(err)}`, { retryable: false, kind: 'invalid_response', cause: err });
+  }
 }
 
 export function modelActivities(deps: ModelDeps) {
