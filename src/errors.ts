@@ -14,6 +14,8 @@ export type KeelErrorCode =
   | 'guardrail_tripwire'
   | 'approval_timeout'
   | 'state_version'
+  /** Temporal (or another server Keel needs) does not answer. */
+  | 'unreachable'
   /** A dependency that may come back (a git remote, the Docker engine, an agent not yet deployed): retried. */
   | 'transient';
 

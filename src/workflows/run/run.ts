@@ -1,0 +1,88 @@
+/**
+ * One run's mutable context inside the workflow: its RunState, the pinned AgentSpec of the agent now in charge,
+ * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
+ * changes is visible at the call site.
+ */
+import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { AgentSpec } from '../../agents/spec.js';
+import type { CallModelInput } from '../../activities/types.js';
+import { quick } from '../activities.js';
+import type { AgentRunInput } from '../messages.js';
+import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
+import { SandboxRouter } from '../sandbox-router.js';
+import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
+
+export const nowIso = (): string => new Date().toISOString();
+
+/** What the blob store already holds of the conversation, so each model call sends only what is new. */
+export interface HistoryCursor {
+  ref?: string;
+  length: number;
+}
+
+export interface Run {
+  readonly workflowId: string;
+  readonly input: AgentRunInput;
+  readonly state: RunState;
+  /** The agent in charge; replaced on handoff. Unset only before the first `resolveAgent`. */
+  spec: AgentSpec;
+  readonly sandbox: SandboxRouter;
+  cursor: HistoryCursor;
+}
+
+/** The run's context from its input: a fresh RunState, or the one carried by continue-as-new / resume / fork. */
+export function newRun(input: AgentRunInput): Run {
+  const info = workflowInfo();
+  const state: RunState = input.state
+    ? { ...input.state, runId: info.workflowId, status: 'running' }
+    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
+  return {
+    workflowId: info.workflowId,
+    input,
+    state,
+    spec: undefined as unknown as AgentSpec,
+    sandbox: new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs),
+    cursor: (input.state && input.historyCursor) || { length: 0 },
+  };
+}
+
+/** Resolves `agent` to its AgentSpec through an activity (so it is pinned in history) and records its version. */
+export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> {
+  const resolved = await quick.resolveAgent({ agent, workflowId: run.workflowId, context: run.state.context });
+  run.state.agentVersions[agent] = resolved.version;
+  return resolved;
+}
+
+/** Sets the status, the search attributes and (except while awaiting approval) the Web UI's current details. */
+export function setStatus(run: Run, status: RunStatus): void {
+  const { state } = run;
+  state.status = status;
+  upsertSearchAttributes([
+    { key: KeelStatus, value: status },
+    { key: KeelAgent, value: state.agent },
+    { key: KeelTotalTokens, value: state.usage.totalTokens },
+  ]);
+  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${state.usage.totalTokens} tokens`);
+}
+
+/** Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). */
+export function fail(run: Run, type: string, message: string): never {
+  run.state.error = { type, message };
+  throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [run.state] });
+}
+
+/** The conversation for an activity: what the blob store holds by ref, plus the items since. */
+export function conversation(run: Run): CallModelInput['history'] {
+  return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(run.cursor.length) };
+}
+
+/** Failure types a caller can branch on (ApplicationFailure.type). */
+export const FAILURE_TYPES = {
+  maxTurns: 'MaxTurnsExceeded',
+  toolFailures: 'TooManyToolFailures',
+  invalidOutput: 'InvalidOutput',
+  input: 'InputGuardrailTripwire',
+  output: 'OutputGuardrailTripwire',
+  tool: 'ToolGuardrailTripwire',
+  approvalTimeout: 'ApprovalTimeout',
+} as const;

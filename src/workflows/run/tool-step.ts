@@ -1,0 +1,79 @@
+/**
+ * The tool half of a turn: each call is checked (unknown tool, approval), free calls run at once and concurrently,
+ * calls awaiting approval run once decided, and results land in call order with their guardrail items.
+ */
+import type { ToolSpec } from '../../agents/spec.js';
+import type { RunToolResult } from '../../activities/types.js';
+import { localTools, tools } from '../activities.js';
+import { decisionFor, rejectionText } from '../approvals.js';
+import type { ToolCallItem, ToolResultItem } from '../run-state.js';
+import { awaitDecisions, needsApproval } from './approval-wait.js';
+import { fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
+
+type Results = Map<string, RunToolResult>;
+
+/** Runs one turn's tool calls and appends their results in call order. */
+export async function runCalls(run: Run, calls: ToolCallItem[]): Promise<void> {
+  const results: Results = new Map();
+  const { asked, free } = await triage(run, calls, results);
+  await Promise.all([
+    ...free.map(async ({ tool, call }) => results.set(call.callId, await execute(run, tool, call))),
+    asked.length ? runOnceDecided(run, asked, results) : Promise.resolve(),
+  ]);
+  for (const call of calls) recordResult(run, call, results.get(call.callId)!);
+}
+
+/** Sorts calls into unknown (answered at once), awaiting approval (recorded as pending) and free to run. */
+async function triage(run: Run, calls: ToolCallItem[], results: Results) {
+  const { spec, state } = run;
+  const asked: ToolCallItem[] = [];
+  const free: { tool: ToolSpec; call: ToolCallItem }[] = [];
+  for (const call of calls) {
+    const tool = spec.tools.find((t) => t.name === call.name && t.kind !== 'handoff');
+    if (!tool) {
+      const known = spec.tools.map((t) => t.name).join(', ');
+      results.set(call.callId, { output: `Error: there is no tool named '${call.name}'. Available tools: ${known}.`, isError: true, guardrails: [] });
+    } else if (await needsApproval(run, tool, call)) {
+      asked.push(call);
+      state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: spec.name, requestedAt: nowIso() });
+    } else {
+      free.push({ tool, call });
+    }
+  }
+  return { asked, free };
+}
+
+async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results): Promise<void> {
+  await awaitDecisions(run, asked.map((c) => c.callId));
+  await Promise.all(
+    asked.map(async (call) => {
+      const decision = decisionFor(run.state, call.callId)!;
+      if (decision.decision === 'approve') return results.set(call.callId, await execute(run, run.spec.tools.find((t) => t.name === call.name)!, call));
+      results.set(call.callId, { output: rejectionText(run.spec, decision), isError: false, guardrails: [] });
+    }),
+  );
+}
+
+/** Runs one call where its kind runs: sandbox tools on the container's host, function tools on the shared queue. */
+async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
+  const { spec, state } = run;
+  const standing = state.standingDecisions[tool.name];
+  if (standing === 'reject') return { output: rejectionText(spec, decisionFor(state, call.callId)!), isError: false, guardrails: [] };
+  const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
+  if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
+  const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
+  return proxy.runTool.executeWithOptions({ summary: `tool ${tool.name}` }, [{ ...base, guardrails: tool.guardrails }]);
+}
+
+/** Appends a call's guardrail items and result; trips the run on a tool guardrail or too many failures in a row. */
+function recordResult(run: Run, call: ToolCallItem, r: RunToolResult): void {
+  const { spec, state } = run;
+  state.items.push(...r.guardrails);
+  const item: ToolResultItem = { type: 'tool_result', callId: call.callId, name: call.name, output: r.output, isError: r.isError, ...(r.blob ? { blob: r.blob } : {}), ...(r.image ? { image: r.image } : {}) };
+  state.items.push(item);
+  if (r.tripwire) fail(run, FAILURE_TYPES.tool, `tool guardrail ${r.tripwire.name} tripped on ${call.name}: ${JSON.stringify(r.tripwire.info ?? null)}`);
+  state.consecutiveToolFailures = r.isError ? state.consecutiveToolFailures + 1 : 0;
+  if (state.consecutiveToolFailures >= spec.maxConsecutiveToolFailures) {
+    fail(run, FAILURE_TYPES.toolFailures, `${state.consecutiveToolFailures} consecutive tool calls failed; last: ${call.name}: ${r.output.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * One turn: compaction if due → model call → either the final output, or the tool calls (with approvals and
+ * guardrails) → a workspace snapshot if they changed it → a handoff if one was asked for.
+ */
+import { addUsage, unansweredCalls, type ToolCallItem } from '../run-state.js';
+import { acceptFinal } from './finish.js';
+import { handoff, handoffCalls } from './handoff.js';
+import { compactIfNeeded, modelTurn } from './model-step.js';
+import { fail, FAILURE_TYPES, setStatus, type Run } from './run.js';
+import { runCalls } from './tool-step.js';
+
+/** Runs the next turn; true once the run has its final output. */
+export async function runTurn(run: Run, maxTurns: number): Promise<boolean> {
+  const { state } = run;
+  if (state.turn >= maxTurns) fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
+  state.turn++;
+  await compactIfNeeded(run);
+  const turn = await modelTurn(run);
+  state.contextTokens = turn.usage.inputTokens + turn.usage.outputTokens;
+  state.items.push(...turn.items);
+  state.usage = addUsage(state.usage, turn.usage);
+  setStatus(run, 'running');
+  if (turn.final) return acceptFinal(run, turn.final);
+  await answerCalls(run, turn.items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
+  return false;
+}
+
+/** Runs a turn's tool calls, snapshots the workspace if they changed it (fork starts from there), then hands off. */
+export async function answerCalls(run: Run, calls: ToolCallItem[]): Promise<void> {
+  const handoffs = handoffCalls(run, calls);
+  await runCalls(run, calls.filter((c) => !handoffs.includes(c)));
+  await run.sandbox.snapshotIfChanged(run.state.turn);
+  if (handoffs.length) await handoff(run, handoffs[0], handoffs.slice(1));
+}
+
+/** A state exported mid-turn (say, while a call awaited approval) first answers that turn's open calls. */
+export async function answerOpenCalls(run: Run): Promise<void> {
+  const { state } = run;
+  const open = unansweredCalls(state.items);
+  state.pendingApprovals = state.pendingApprovals.filter((p) => !open.some((c) => c.callId === p.callId));
+  if (open.length) await answerCalls(run, open);
+}
