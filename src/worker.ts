@@ -12,6 +12,7 @@ import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
+import type { RetrySettings } from './activities/retry-policy.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
@@ -44,6 +45,8 @@ export interface CreateWorkerOptions {
   /** How often to remove containers whose run has ended. Default 60 s; 0 = only at start. */
   reapIntervalMs?: number;
   maxToolOutputBytes?: number;
+  /** How long failing model calls are retried; default KEEL_MODEL_RETRY_* (1 h deadline, 1 s to 60 s backoff). */
+  modelRetry?: RetrySettings;
 }
 
 export interface KeelWorker {
@@ -73,7 +76,7 @@ export function modelApiFromEnv(): ModelApi {
  * A cancel reaches an activity only in the answer to a heartbeat, and the SDK otherwise sends heartbeats at most
  * every 0.8 x heartbeatTimeout (24 s): this bound makes a cancelled model call or command stop within seconds.
  */
-const HEARTBEAT_THROTTLE = '2 seconds';
+const HEARTBEAT_THROTTLE = '1 second';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
@@ -106,6 +109,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     hostName: hostId,
     sandboxScope: scope,
     maxToolOutputBytes: options.maxToolOutputBytes,
+    retry: options.modelRetry,
   });
   const main = await Worker.create({
     connection,

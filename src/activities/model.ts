@@ -180,7 +180,7 @@ export function modelActivities(deps: ModelDeps) {
       const items = await loadHistory(deps.blobs, input.history);
       const historyRef = await appendHistory(deps.blobs, input.history, items);
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
-      const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
+      const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
       try {
         const turn = await request(input, items, ctx.cancellationSignal);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
