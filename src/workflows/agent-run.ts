@@ -6,7 +6,9 @@
  * Read top-down: resolve the agent → turns until a final output (run/turn.ts) → finish (memory, snapshot,
  * sandbox removal). Failures end with a typed ApplicationFailure carrying the RunState.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, TemporalFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo,
+} from '@temporalio/workflow';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
 import { finishMemory } from './run/finish.js';
@@ -15,6 +17,9 @@ import { fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
 import { answerOpenCalls, runTurn } from './run/turn.js';
 
 export { FAILURE_TYPES } from './run/run.js';
+
+/** Patch id: runs that failed on a bug before this change keep replaying as they were recorded. */
+const BUGS_FAIL_THE_TASK = 'keel-bugs-fail-the-workflow-task';
 
 export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const run = newRun(input);
@@ -61,6 +66,9 @@ async function continueAsNewIfDue(run: Run): Promise<void> {
 /** Records the end (cancelled or failed), snapshots and removes the sandbox, and rethrows as a typed failure. */
 async function endWithFailure(run: Run, err: unknown): Promise<never> {
   const cancelled = isCancellation(err);
+  // A bug in workflow code (a TypeError, not a failure Temporal or Keel raised): fail the workflow task instead of
+  // the run. Temporal retries the task, so the run waits, unchanged, until a fixed deploy replays it to the end.
+  if (!cancelled && !(err instanceof TemporalFailure) && patched(BUGS_FAIL_THE_TASK)) throw err;
   await CancellationScope.nonCancellable(async () => {
     setStatus(run, cancelled ? 'cancelled' : 'failed');
     await run.sandbox.close(run.state.turn, run.spec);
