@@ -15,6 +15,7 @@ import { startScriptedModelServer } from './testing/scripted-model.js';
 import { startDevStack, webUiLink } from './embedded/stack.js';
 import { KeelError } from './errors.js';
 import { createWorker } from './worker.js';
+import { gcCommand } from './cli/gc.js';
 import type { RunStatus } from './workflows/run-state.js';
 
 const USAGE = `usage: keel <command> [options]
@@ -28,6 +29,7 @@ const USAGE = `usage: keel <command> [options]
   cancel <runId>
   resume --from state.json [--id ID]
   fork <runId> --turn N [--id ID]
+  gc [--dry-run] [--min-age HOURS]      delete blobs and snapshots no retained run references (default min age 24 h)
   demo                                  run the demo agents end to end and shut down
 options: --agents FILE (a module exporting \`agents\`; default: the demo agents; or KEEL_AGENTS)`;
 
@@ -105,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       turn: { type: 'string' },
       agents: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      'dry-run': { type: 'boolean' },
+      'min-age': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -206,6 +210,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(await (await connectClient()).fork(rest[0], turn, { id: values.id }));
       return 0;
     }
+    case 'gc':
+      console.log(await gcCommand((await connectClient()).temporal, { dryRun: values['dry-run'], minAgeHours: values['min-age'] }));
+      return 0;
     default:
       usage(`unknown command '${command}'`);
   }
