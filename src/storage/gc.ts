@@ -5,7 +5,6 @@
  * retained: a run whose history Temporal deleted no longer holds anything.
  */
 import type { BlobStore } from './blob-store.js';
-import type { ConversationChunk } from '../activities/conversation.js';
 import type { TreeSnapshotStore } from './tree-snapshot-store.js';
 
 const BLOB_REF = /(?<!tree:)sha256:[0-9a-f]{64}/g;
@@ -38,17 +37,19 @@ function* strings(value: unknown, depth = 0): Generator<string> {
   else if (typeof value === 'object') for (const v of Object.values(value)) yield* strings(v, depth + 1);
 }
 
-/** Adds the chunks a conversation chunk chains to (runs continued as new keep only their latest ref). */
-async function followConversations(blobs: BlobStore, marked: Set<string>): Promise<void> {
+/**
+ * Marks what marked blobs name in turn: a conversation chunk its predecessor and the outputs its items offloaded,
+ * a capped output preview the whole output. Runs continued as new keep only their latest refs in history.
+ */
+async function followContents(blobs: BlobStore, marked: Set<string>): Promise<void> {
   const queue = [...marked];
   while (queue.length) {
-    const ref = queue.pop()!;
-    const bytes = await blobs.get(ref).catch(() => undefined);
-    if (!bytes || !bytes.subarray(0, 40).toString('utf8').includes('"kind":"keel.conversation"')) continue;
-    const prev = (JSON.parse(bytes.toString('utf8')) as ConversationChunk).prev;
-    if (prev && !marked.has(prev)) {
-      marked.add(prev);
-      queue.push(prev);
+    const bytes = await blobs.get(queue.pop()!).catch(() => undefined);
+    if (!bytes) continue;
+    for (const m of bytes.toString('latin1').matchAll(BLOB_REF)) {
+      if (marked.has(m[0])) continue;
+      marked.add(m[0]);
+      queue.push(m[0]);
     }
   }
 }
@@ -74,7 +75,7 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
       for (const m of s.matchAll(BLOB_REF)) blobRefs.add(m[0]);
     }
   }
-  await followConversations(o.blobs, blobRefs);
+  await followContents(o.blobs, blobRefs);
   const snapshotObjects = new Set<string>();
   for (const id of snapshotIds) await o.snapshots.references(id, snapshotObjects).catch(() => undefined);
   const report: GcReport = { runs, kept: { blobs: blobRefs.size, snapshotObjects: snapshotObjects.size }, deleted: { objects: 0, bytes: 0 }, dryRun: o.dryRun };
