@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// `npx keel`: the built CLI (dist/). In a checkout without a build, `npm run keel -- ...` runs the sources through tsx.
-import { runCli } from '../dist/cli.js';
-
-runCli(process.argv.slice(2));
+// The `keel` command: the CLI from the built package (dist/). In a checkout, `npm run keel -- ...` runs the sources.
+import '../dist/main.js';

@@ -3,9 +3,11 @@
  * public surface (workflow `agentRun`, update `decide`, query `runState`), so the `temporal` CLI and the
  * Web UI see exactly what this client sees.
  */
-import { Client, Connection, WorkflowFailedError, type ConnectionLike, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type ConnectionLike, type DataConverter, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Agent } from './agents/agent.js';
+import { checkStarted, rootCause, type StartCheck } from './client-start-check.js';
+import { connectClient, temporalTarget } from './connection.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
 import {
@@ -22,8 +24,10 @@ import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens
 
 export interface KeelClientOptions {
   connection?: ConnectionLike;
-  /** Used when no connection is given; default TEMPORAL_ADDRESS or localhost:7233. */
+  /** Used when no connection is given; default from Temporal's environment configuration, else localhost:7233. */
   address?: string;
+  /** Payload conversion (e.g. an encryption codec); must match the workers'. */
+  dataConverter?: DataConverter;
   namespace?: string;
   taskQueue?: string;
   /** How long to wait for the server when connecting. Default 10 s. */
@@ -76,14 +80,11 @@ export class KeelClient {
     this.taskQueue = taskQueue;
   }
 
+  /** Connects through Temporal's environment configuration (profile file, TEMPORAL_* variables); see connection.ts. */
   static async connect(options: KeelClientOptions = {}): Promise<KeelClient> {
-    const connection =
-      options.connection ??
-      (await Connection.connect({
-        address: options.address ?? process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
-        connectTimeout: options.connectTimeoutMs ?? 10_000,
-      }));
-    const client = new Client({ connection, namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+    const target = temporalTarget({ address: options.address, namespace: options.namespace });
+    const connection = options.connection ?? (await connectClient(target, options.connectTimeoutMs));
+    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter });
     return new KeelClient(client, options.taskQueue);
   }
 
@@ -135,6 +136,14 @@ export class KeelClient {
     return workflowId;
   }
 
+  /**
+   * Waits (up to `timeoutMs`) until a worker resolved the run's agent; throws KeelError `agent_not_found` (with the
+   * agents the worker knows) when it cannot, and says 'no-worker-yet' when no worker picked the run up in time.
+   */
+  checkStarted(runId: string, timeoutMs = 5_000): Promise<StartCheck> {
+    return checkStarted(this.handle(runId), timeoutMs);
+  }
+
   approve(runId: string, callId: string, options: DecisionOptions): Promise<DecideResult> {
     return this.decide(runId, callId, 'approve', options);
   }
@@ -179,7 +188,7 @@ export class KeelClient {
           throw new RunFailedError(cause.message, cause.type ?? 'Error', state, { cause: err });
         }
         if (cause instanceof CancelledFailure) throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });
-        throw new RunFailedError(cause?.message ?? err.message, cause?.name ?? 'Error', undefined, { cause: err });
+        throw new RunFailedError(rootCause(err), cause?.name ?? 'Error', undefined, { cause: err });
       }
       throw err;
     }

@@ -13,6 +13,7 @@ import { AgentRegistry } from './agents/registry.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
 import type { RetrySettings } from './activities/retry-policy.js';
+import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
@@ -25,7 +26,7 @@ import { siblingModule } from './module-path.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
-  /** Defaults to TEMPORAL_ADDRESS (or localhost:7233). */
+  /** Default: from Temporal's environment configuration (profile file, TEMPORAL_* variables), else localhost:7233. */
   connection?: NativeConnection;
   namespace?: string;
   taskQueue?: string;
@@ -88,8 +89,9 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 const quietLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never;
 
 export async function createWorker(options: CreateWorkerOptions): Promise<KeelWorker> {
-  const connection = options.connection ?? (await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' }));
-  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const target = temporalTarget({ namespace: options.namespace });
+  const connection = options.connection ?? (await connectWorker(target));
+  const namespace = target.namespace;
   const taskQueue = options.taskQueue ?? process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;

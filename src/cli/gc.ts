@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { KeelError } from '../errors.js';
+import { connectClient, str, type Command } from './command.js';
 import { storesFromEnv } from '../storage/config.js';
 import { collectGarbage, type GcReport } from '../storage/gc.js';
 
@@ -32,3 +33,14 @@ export async function gcCommand(client: Client, options: { dryRun?: boolean; min
   });
   return `${formatGcReport(report)} (${stores.where})`;
 }
+
+export const gc: Command = {
+  name: 'gc',
+  usage: 'gc [--dry-run] [--min-age HOURS]  deletes blobs and snapshots no retained run references (objects younger than 24 h stay)',
+  options: { 'dry-run': { type: 'boolean' }, 'min-age': { type: 'string' } },
+  async run(_positionals, values) {
+    const client = (await connectClient()).temporal;
+    console.log(await gcCommand(client, { dryRun: values['dry-run'] === true, minAgeHours: str(values, 'min-age') }));
+    return 0;
+  },
+};

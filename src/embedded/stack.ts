@@ -3,13 +3,13 @@
  * is set), the scripted model server (unless OPENAI_API_KEY is set), and a Keel worker.
  */
 import { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { connectWorker, temporalConfigured, temporalTarget } from '../connection.js';
 import OpenAI from 'openai';
 import type { Agent } from '../agents/agent.js';
 import { KeelClient } from '../client.js';
 import { createWorker, type KeelWorker } from '../worker.js';
-import { startEmbeddedTemporal } from './temporal.js';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal.js';
 
 export interface DevStack {
   client: KeelClient;
@@ -31,6 +31,8 @@ export interface DevModel {
 
 export interface DevStackOptions {
   agents: Agent[];
+  /** The Web UI decodes payloads through this codec server. */
+  uiCodecEndpoint?: string;
   /** Started only when OPENAI_API_KEY is unset. */
   offlineModel?: () => Promise<DevModel>;
   /** Say what starts, one line each. */
@@ -44,13 +46,14 @@ export function webUiLink(uiUrl: string, runId: string, namespace = 'default'): 
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const log = options.log ?? (() => undefined);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  let env: TestWorkflowEnvironment | undefined;
-  let address = process.env.TEMPORAL_ADDRESS;
-  if (!address) {
+  let env: EmbeddedTemporal | undefined;
+  let target = temporalTarget();
+  if (!temporalConfigured()) {
     log('starting the embedded Temporal dev server (SQLite in .keel/, Web UI on http://localhost:8233) ...');
-    env = await startEmbeddedTemporal({ port: 7233 });
-    address = env.address;
+    env = await startEmbeddedTemporal({ port: 7233, uiCodecEndpoint: options.uiCodecEndpoint });
+    target = temporalTarget({ address: env.address });
   }
+  const address = target.connection.address;
   let model: DevModel | undefined;
   let openai: OpenAI | undefined;
   if (!process.env.OPENAI_API_KEY && options.offlineModel) {
@@ -58,16 +61,16 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     openai = new OpenAI({ apiKey: 'scripted', baseURL: model.baseURL, maxRetries: 0 });
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }
-  const connection = await NativeConnection.connect({ address });
-  const worker = await createWorker({ agents: options.agents, connection, openai });
+  const connection = await connectWorker(target);
+  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai });
   log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
   const runWorker = worker.run();
-  const client = new KeelClient(new Client({ connection }), worker.taskQueue);
+  const client = new KeelClient(new Client({ connection, namespace: target.namespace }), worker.taskQueue);
   return {
     client,
     worker,
     address,
-    uiUrl: env ? 'http://localhost:8233' : undefined,
+    uiUrl: env?.uiUrl,
     model,
     runWorker,
     async close() {

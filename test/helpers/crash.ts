@@ -3,10 +3,7 @@
  * stack, killed for real, plus the checks every crash test makes (each recorded model step paid for once).
  */
 import assert from 'node:assert/strict';
-import proto from '@temporalio/proto';
 import type { temporal as protoTypes } from '@temporalio/proto';
-
-const { temporal } = proto;
 import type { KeelClient } from '../../src/client.js';
 import type { ScriptStats } from '../../src/testing/scripted-model.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';

@@ -1,20 +1,19 @@
 /**
  * The integration-test stack, started once per test file: a real Temporal dev server (the `temporal` CLI via
- * @temporalio/testing, or TEMPORAL_ADDRESS when set), the scripted model server driven through the real `openai`
+ * src/embedded/temporal.ts, or TEMPORAL_ADDRESS when set), the scripted model server driven through the real `openai`
  * client, and a workflow bundle shared by every worker. Each test gets its own task queue.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
 import type { Agent } from '../../src/agents/agent.js';
 import { KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
-import { startEmbeddedTemporal } from '../../src/embedded/temporal.js';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../src/embedded/temporal.js';
 import { localStores } from '../../src/storage/config.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker.js';
@@ -22,7 +21,7 @@ import { LABELS } from '../../src/sandbox/hardening.js';
 import Docker from 'dockerode';
 
 export interface TestStack {
-  env?: TestWorkflowEnvironment;
+  env?: EmbeddedTemporal;
   /** The Temporal frontend's address (for a second connection, or a CLI child process's TEMPORAL_ADDRESS). */
   address: string;
   connection: NativeConnection;
@@ -49,7 +48,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}): Prom
     runtimeInstalled = true;
   }
   const model = await startScriptedModelServer({ scripts });
-  let env: TestWorkflowEnvironment | undefined;
+  let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
     env = await startEmbeddedTemporal({ dbFile: null, uiPort: null });

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import proto from '@temporalio/proto';
-import type { temporal as protoTypes } from '@temporalio/proto';
 
 const { temporal } = proto;
 import type OpenAI from 'openai';

@@ -10,7 +10,6 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { z } from 'zod';
@@ -18,7 +17,7 @@ import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { KeelClient } from '../../src/client.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
-import { startEmbeddedTemporal } from '../../src/embedded/temporal.js';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../src/embedded/temporal.js';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
@@ -111,7 +110,7 @@ describe('Temporal restart', () => {
       return outcome;
     };
 
-    let env: TestWorkflowEnvironment = await start();
+    let env: EmbeddedTemporal = await start();
     let up = true;
     const stack = await connect();
     let workerOutcome = '';

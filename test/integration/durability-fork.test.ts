@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { tool } from '../../src/agents/tool.js';
-import { runCli } from '../helpers/cli.js';
+import { assertBadUsage, runCli } from '../helpers/cli.js';
 import { historyChain } from '../helpers/history.js';
 import { waitForStatus } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
@@ -26,11 +26,6 @@ after(async () => {
 });
 
 /** A one-line error on stderr and exit code 2. */
-function assertBadUsage(r: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `expected one line:\n${r.stderr}`);
-  assert.match(r.stderr, pattern);
-}
 
 describe('export, import and fork', () => {
   test('keel state --json, then keel resume --from, continues the run on another queue without repeating turns', async () => {

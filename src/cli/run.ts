@@ -1,0 +1,52 @@
+/** `keel run <agent> <input>`: starts a run, checks a worker took it, and with --wait prints the final output. */
+import { createConnection } from 'node:net';
+import { temporalConfigured, temporalTarget } from '../connection.js';
+import { connectClient, str, usage, type Command, type Values } from './command.js';
+import { startCliStack } from './dev.js';
+
+function parseContext(values: Values): unknown {
+  const raw = str(values, 'context');
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    usage('--context must be JSON');
+  }
+}
+
+/** Whether something accepts TCP connections at host:port (a running `keel dev`). */
+function reachable(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port: Number(port) });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+export const run: Command = {
+  name: 'run',
+  usage: 'run <agent> <input> [--wait] [--id ID] [--context JSON] [--agents FILE]',
+  options: { wait: { type: 'boolean' }, id: { type: 'string' }, context: { type: 'string' }, agents: { type: 'string' } },
+  async run([agent, input], values) {
+    if (!agent || input === undefined) usage('run needs <agent> and <input>');
+    const context = parseContext(values);
+    // With --wait and no server to talk to, run on an embedded stack for the length of the command.
+    const local = values.wait && !temporalConfigured() && !(await reachable(temporalTarget().connection.address));
+    const embedded = local ? await startCliStack(values, (l) => console.error(l)) : undefined;
+    try {
+      const client = embedded?.client ?? (await connectClient());
+      const id = await client.startRun(agent, input, { id: str(values, 'id'), context });
+      if ((await client.checkStarted(id)) === 'no-worker-yet') console.error(`keel: no worker has picked up ${id} yet; it starts when one polls task queue '${client.taskQueue}'`);
+      console.log(id);
+      if (!values.wait) return 0;
+      const result = await client.result(id);
+      console.log(typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput, null, 2));
+      return 0;
+    } finally {
+      await embedded?.close();
+    }
+  },
+};

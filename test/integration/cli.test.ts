@@ -1,0 +1,89 @@
+/**
+ * The CLI as a user meets it (the built bin, in child processes): workers load agents from .ts and .mjs files,
+ * bad usage and unreachable servers are one line, an unknown agent fails at once with the known ones, and
+ * `run --wait` prints a failed run's real cause.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { assertBadUsage, assertOneLineError, runCli, runCliWith } from '../helpers/cli.js';
+import { startCliWorker, type CliWorker } from '../helpers/cli-worker.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+
+const REPO = path.resolve(import.meta.dirname, '..', '..');
+const dist = (file: string) => pathToFileURL(path.join(REPO, 'dist', file)).href;
+
+let stack: TestStack;
+let dir: string;
+before(async () => {
+  stack = await startTestStack();
+  dir = mkdtempSync(path.join(stack.dataDir, 'cli-'));
+  stack.model.setScript('cli-echo', { steps: [{ message: 'hello from the agents file' }] });
+  stack.model.setScript('cli-bad', { steps: [{ error: { status: 400, times: 99 } }] });
+});
+after(async () => {
+  await stack?.close();
+});
+
+function agentsSource(name: string): string {
+  return [
+    `import { Agent } from '${dist('index.js')}';`,
+    `export const agents = [`,
+    `  new Agent({ name: '${name}', instructions: 'Say hello.', model: 'cli-echo' }),`,
+    `  new Agent({ name: '${name}-bad', instructions: 'Fail.', model: 'cli-bad' }),`,
+    `];`,
+  ].join('\n');
+}
+
+async function withWorker<T>(file: string, queue: string, fn: (w: CliWorker) => Promise<T>): Promise<T> {
+  const worker = await startCliWorker(file, { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test' });
+  try {
+    return await fn(worker);
+  } finally {
+    await worker.stop();
+  }
+}
+
+describe('keel CLI', () => {
+  test('a worker loads agents from a TypeScript file; run --wait prints the output; unknown agents fail at once', async () => {
+    const file = path.join(dir, 'agents.ts');
+    writeFileSync(file, `import type { Agent as A } from '${dist('index.js')}';\n${agentsSource('ts-greeter')}\nconst _typed: A[] = agents;\n`);
+    const queue = queueFor('cli-ts');
+    await withWorker(file, queue, async () => {
+      const ok = await runCli(stack, queue, ['run', 'ts-greeter', 'hi', '--wait']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /hello from the agents file/);
+
+      const unknown = await runCli(stack, queue, ['run', 'nobody', 'hi']);
+      assertBadUsage(unknown, /no agent named 'nobody'.*known: ts-greeter, ts-greeter-bad/);
+
+      const failed = await runCli(stack, queue, ['run', 'ts-greeter-bad', 'hi', '--wait']);
+      assertOneLineError(failed, 1, /^keel: run failed: .*model API error 400/);
+    });
+  });
+
+  test('a worker loads agents from an .mjs file', async () => {
+    const file = path.join(dir, 'agents.mjs');
+    writeFileSync(file, agentsSource('mjs-greeter'));
+    const queue = queueFor('cli-mjs');
+    await withWorker(file, queue, async () => {
+      const ok = await runCli(stack, queue, ['run', 'mjs-greeter', 'hi', '--wait']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /hello from the agents file/);
+    });
+  });
+
+  test('bad usage and an unreachable server are one line each, for every command', async () => {
+    assertBadUsage(await runCliWith(['worker'], { KEEL_AGENTS: '' }), /^keel: worker needs --agents FILE/);
+    assertBadUsage(await runCliWith(['worker', '--agents', path.join(dir, 'missing.ts')], {}), /does not exist/);
+    assertBadUsage(await runCliWith(['frobnicate'], {}), /^keel: unknown command 'frobnicate'/);
+    assertBadUsage(await runCliWith(['run', '--bogus'], {}), /^keel: Unknown option '--bogus'/);
+    const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:9' };
+    const file = path.join(dir, 'agents.mjs');
+    for (const args of [['worker', '--agents', file], ['state', 'x'], ['run', 'a', 'b']]) {
+      assertOneLineError(await runCliWith(args, nowhere), 1, /^keel: cannot reach Temporal at 127\.0\.0\.1:9 /);
+    }
+  });
+});
