@@ -70,7 +70,8 @@ function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: stri
   return args;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (test helpers start their servers on one too). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -8,7 +8,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
 import { KeelError } from '../errors.js';
 import { LocalSnapshotStore } from '../sandbox/snapshots.js';
-import type { SnapshotStore } from '../sandbox/types.js';
 import { keelPaths } from '../util/paths.js';
 import { LocalBlobStore, type BlobStore } from './blob-store.js';
 import { S3BlobStore } from './s3-blob-store.js';

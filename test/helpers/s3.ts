@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort } from '../../src/embedded/temporal.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
@@ -21,17 +22,6 @@ export interface S3Server {
   /** The environment a worker needs to use this server: KEEL_STORE, KEEL_S3_ENDPOINT, AWS credentials. */
   env(prefix?: string): Record<string, string>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function isFree(port: number): Promise<boolean> {
