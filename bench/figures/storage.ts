@@ -1,7 +1,8 @@
 /**
  * Storage figures: bytes a snapshot stores when one 10 KB file of a 50 MB workspace changed (incremental tree
  * snapshots, worker side, over the same tar stream a sandbox exports), and conversation bytes stored per turn of
- * real runs (10 and 300 turns) next to what whole-conversation blobs per turn would have stored.
+ * real runs (10 and 300 turns) next to what whole-conversation blobs per turn would have stored; and how long a
+ * run takes to resume after its worker is SIGKILLed mid model call.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,9 @@ import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { localStores } from '../../src/storage/config.js';
 import { TreeSnapshotStore } from '../../src/storage/tree-snapshot-store.js';
 import { queueFor, type TestStack } from '../../test/helpers/stack.js';
+import { crashAgents } from '../../test/helpers/crash-agents.js';
+import { eventMs, WorkerProcesses } from '../../test/helpers/crash.js';
+import { waitFor } from '../../test/helpers/runs.js';
 
 const tarOf = (dir: string) => spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
 
@@ -79,6 +83,37 @@ async function conversationBytes(stack: TestStack, turns: number): Promise<{ now
   }
 }
 
+/**
+ * A worker process is SIGKILLed while a model call is in flight; a fresh worker starts on the same host. Measured
+ * from the kill to the next result recorded in the run's history (the retried call's ActivityTaskCompleted), minus
+ * the scripted answer's own delay. Bounded by the model activity's heartbeat timeout (3 s; heartbeats every second
+ * while the call is in flight): Temporal only learns that the worker died when its heartbeats stop.
+ */
+async function resumeAfterKillFigures(stack: TestStack) {
+  const workers = new WorkerProcesses(stack);
+  const agent = crashAgents.bench;
+  const script = agent.options.model!;
+  const delayMs = 500;
+  const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
+  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
+  const queue = queueFor('bench-kill');
+  const client = stack.client(queue);
+  try {
+    const first = await workers.start(queue, 'bench-host');
+    const id = await client.startRun(agent, 'go');
+    await waitFor('the second model call to be in flight', () => stack.model.stats(script).perStep[1] >= 1, 120_000);
+    const killedAt = await first.kill();
+    await workers.start(queue, 'bench-host');
+    await client.result(id);
+    const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
+    if (!next) throw new Error('no activity result recorded after the kill');
+    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs };
+  } finally {
+    await workers.stopAll();
+  }
+}
+
 export default async function storageFigures(stack: TestStack): Promise<Record<string, number | string>> {
   const snapshots = await snapshotFigures();
   const at10 = await conversationBytes(stack, 10);
@@ -89,5 +124,6 @@ export default async function storageFigures(stack: TestStack): Promise<Record<s
     conversationBytesPerTurnAt300: at300.now,
     conversationBytesPerTurnAt10Before: at10.before,
     conversationBytesPerTurnAt300Before: at300.before,
+    ...(await resumeAfterKillFigures(stack)),
   };
 }
