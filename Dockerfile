@@ -1,9 +1,25 @@
-# The Keel worker image (docker-compose's keel-worker). Sandboxes run as sibling containers via the host socket.
+# The Keel worker image (docker-compose's keel-worker): Keel installed from its own packed tarball, exactly as a
+# user's `npm install keel` would, running as the unprivileged `node` user. Sandboxes are sibling containers on
+# the host engine through the mounted socket (the container user needs the socket's group: see docker-compose.yml).
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --no-audit --no-fund
+COPY src ./src
+COPY bin ./bin
+COPY sandbox ./sandbox
+COPY docs ./docs
+COPY README.md ./
+RUN npm run build && npm pack --ignore-scripts --pack-destination /tmp
+
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git tar ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
-CMD ["node", "--import", "tsx", "src/cli.ts", "worker"]
+COPY --from=build /tmp/keel-*.tgz /tmp/
+RUN echo '{"name":"keel-worker","private":true,"type":"module"}' > package.json \
+ && npm install --omit=dev --no-audit --no-fund /tmp/keel-*.tgz && rm /tmp/keel-*.tgz \
+ && mkdir -p /data && chown node:node /data
+USER node
+ENV KEEL_HOME=/data
+# KEEL_AGENTS names the module exporting `agents` (mounted into the container; see docker-compose.yml).
+CMD ["npx", "keel", "worker"]

@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "ensure-docker: $*"; }
 
+# docker-compose, for the test that checks docker-compose.yml (`docker-compose config`; no registry to start it here).
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing docker-compose with apt-get"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
+
 if docker info >/dev/null 2>&1; then
   exit 0
 fi

@@ -44,6 +44,9 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# nginx, the TLS-terminating gRPC proxy of the TLS/mTLS connection tests.
+bash scripts/ensure-nginx.sh
+
 # 3. Docker engine and 4. the sandbox image (skipped with KEEL_SKIP_DOCKER=1 for machines without Docker).
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh

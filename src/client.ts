@@ -10,14 +10,19 @@ import { checkStarted, rootCause, type StartCheck } from './client-start-check.j
 import { connectClient, temporalTarget } from './connection.js';
 import { KeelError } from './errors.js';
 import { ulid } from './util/ulid.js';
+import { approvalOwner, readTree, treeApprovals, type RunTreeNode, type TreeApproval } from './run-tree.js';
 import {
   DEFAULT_TASK_QUEUE,
+  FAN_OUT_WORKFLOW_TYPE,
+  MAX_FAN_OUT_INPUTS,
   WORKFLOW_TYPE,
   decideUpdate,
   runStateQuery,
   type AgentRunInput,
   type AgentRunResult,
   type DecideResult,
+  type FanOutInput,
+  type FanOutResult,
 } from './workflows/messages.js';
 import { modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
@@ -42,6 +47,15 @@ export interface StartRunOptions {
   continueAsNewEveryTurns?: number;
   /** How long the sandbox's host may take to pick up work before the run moves to another host. Default 30 s. */
   hostPickupTimeoutMs?: number;
+}
+
+export interface StartManyOptions {
+  /** Workflow id of the job; default `<agent>-many-<ulid>`. Item runs are `<id>/<index>`. */
+  id?: string;
+  /** Item runs at once. Default 4. */
+  concurrency?: number;
+  context?: unknown;
+  maxTurns?: number;
 }
 
 export interface DecisionOptions {
@@ -130,6 +144,37 @@ export class KeelClient {
     return this.start({ agent: forked.agent, input: [], state: forked, restoreSnapshot: snapshot?.id }, options.id);
   }
 
+  /**
+   * Runs `agent` once per input as a fan-out job (workflow `fanOut`): each item its own child run (and sandbox),
+   * at most `concurrency` at once. Returns the job's id; `resultMany` gives every item's outcome in input order.
+   */
+  async startMany(agent: Agent | string, inputs: string[], options: StartManyOptions = {}): Promise<string> {
+    const name = typeof agent === 'string' ? agent : agent.name;
+    if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== 'string')) throw new KeelError('bad_usage', 'startMany needs an array of input strings');
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
+    if (inputs.length > MAX_FAN_OUT_INPUTS) throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
+    const workflowId = options.id ?? `${name}-many-${ulid()}`;
+    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns };
+    await this.temporal.workflow.start(FAN_OUT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
+    return workflowId;
+  }
+
+  /** Waits for a fan-out job: every item's outcome in input order (failed items included), and the summed usage. */
+  async resultMany(jobId: string): Promise<FanOutResult> {
+    return (await this.handle(jobId).result()) as FanOutResult;
+  }
+
+  /** The run (or fan-out job) and its descendants, read live. */
+  getTree(rootId: string): Promise<RunTreeNode> {
+    return readTree(rootId, (id) => this.getState(id));
+  }
+
+  /** Approvals pending anywhere in the tree under `rootId`, each with the run that asked. */
+  async pendingInTree(rootId: string): Promise<TreeApproval[]> {
+    return treeApprovals(await this.getTree(rootId));
+  }
+
   private async start(input: AgentRunInput, id?: string): Promise<string> {
     const workflowId = id ?? `${input.agent}-${ulid()}`;
     await this.temporal.workflow.start(WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
@@ -152,15 +197,31 @@ export class KeelClient {
     return this.decide(runId, callId, 'reject', options);
   }
 
-  /** Decides every pending call of a run. */
-  async decideAll(runId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<DecideResult[]> {
-    const state = await this.getState(runId);
-    const results: DecideResult[] = [];
-    for (const p of state.pendingApprovals) results.push(await this.decide(runId, p.callId, decision, options));
+  /**
+   * Decides every pending call in the tree under `rootId` (the run and its descendants), each at the run that
+   * asked, so that run's approver rules apply. Results carry the deciding run's id.
+   */
+  async decideAll(rootId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<(DecideResult & { runId: string })[]> {
+    const results: (DecideResult & { runId: string })[] = [];
+    for (const p of await this.pendingInTree(rootId)) {
+      results.push({ ...(await this.decideAt(p.runId, p.callId, decision, options)), runId: p.runId });
+    }
     return results;
   }
 
+  /** Decides `callId` at the run in the tree under `runId` that asked for it (the run itself first). */
   private async decide(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+    try {
+      return await this.decideAt(runId, callId, decision, o);
+    } catch (err) {
+      if (!(err instanceof KeelError) || !err.message.startsWith('no pending approval')) throw err;
+      const owner = approvalOwner(await this.getTree(runId), callId);
+      if (owner === runId) throw err;
+      return this.decideAt(owner, callId, decision, o);
+    }
+  }
+
+  private async decideAt(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
     try {
       return await this.handle(runId).executeUpdate(decideUpdate, {
         args: [{ callId, decision, approver: o.by, reason: o.reason, always: o.always }],

@@ -8,6 +8,7 @@ import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
@@ -63,7 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
-      const setting = tool?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
+      const setting = tool?.needsApproval ?? deps.registry.agentTool(input.agent, input.tool)?.needsApproval ?? deps.registry.sandboxApproval(input.agent, input.tool as never);
       if (typeof setting !== 'function') return Boolean(setting);
       let args: unknown;
       try {
@@ -74,6 +75,7 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     ...memory,
+    ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),

@@ -7,6 +7,8 @@ import type { Capability } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail } from './guardrails.js';
 import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
+import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
+import type { Handoff } from './handoff.js';
 import type { SandboxLimits } from '../sandbox/types.js';
 
 export interface RunContext {
@@ -38,12 +40,14 @@ export interface AgentOptions {
   /** Model name; defaults to KEEL_MODEL, then 'gpt-4.1-mini'. */
   model?: string;
   modelSettings?: ModelSettings;
+  /** Function tools, and other agents as tools (`other.asTool({...})`, each call a child run). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tools of any parameter schema
-  tools?: FunctionTool<any>[];
+  tools?: (FunctionTool<any> | AgentTool<any>)[];
   /** Structured final output, validated; an invalid one is fed back to the model once. */
   outputType?: z.ZodType;
-  /** Agents (or registered agent names) this one may transfer to with `transfer_to_<name>`. */
-  handoffs?: (Agent | string)[];
+  /** Agents (or registered agent names, or `handoff(agent, options)`) this one may transfer to with `transfer_to_<name>`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handoffs of any input schema
+  handoffs?: (Agent | string | Handoff<any>)[];
   handoffDescription?: string;
   /** Default 10. */
   maxTurns?: number;
@@ -76,6 +80,10 @@ export class Agent {
   }
   get name(): string {
     return this.options.name;
+  }
+  /** This agent as a tool for another agent: each call runs it as a child run and returns its final output. */
+  asTool<I extends z.ZodType>(options: AgentToolOptions<I>): AgentTool<I> {
+    return agentTool(this, options);
   }
 }
 

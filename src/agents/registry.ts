@@ -11,6 +11,8 @@ import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrail
 import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools.js';
 import type { AgentSpec, ToolSpec } from './spec.js';
 import type { FunctionTool } from './tool.js';
+import type { AgentTool } from './agent-tool.js';
+import { handoff as plainHandoff, type Handoff } from './handoff.js';
 import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
@@ -29,6 +31,14 @@ export function defaultSandboxImage(): string {
 export function handoffToolName(agent: string): string {
   return `transfer_to_${agent}`;
 }
+
+/** Arguments of an agent tool without a user schema: the sub-agent's input text. */
+const AGENT_TOOL_PARAMETERS = {
+  type: 'object',
+  properties: { input: { type: 'string', description: 'What to ask the agent' } },
+  required: ['input'],
+  additionalProperties: false,
+};
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
@@ -54,7 +64,31 @@ export class AgentRegistry {
     if (existing === agent) return;
     if (existing) throw new KeelError('bad_usage', `two different agents are named '${agent.name}'`);
     this.agents.set(agent.name, agent);
-    for (const h of agent.options.handoffs ?? []) if (typeof h !== 'string') this.add(h);
+    for (const h of this.handoffsOf(agent)) if (typeof h.agent !== 'string') this.add(h.agent);
+    for (const t of this.agentToolsOf(agent)) this.add(t.agent);
+  }
+
+  /** The agent's handoffs, each as a `Handoff` (a plain agent or name is one without options). */
+  private handoffsOf(agent: Agent): Handoff[] {
+    return (agent.options.handoffs ?? []).map((h) => (typeof h === 'string' || h instanceof Agent ? plainHandoff(h) : h));
+  }
+
+  private agentToolsOf(agent: Agent): AgentTool[] {
+    return (agent.options.tools ?? []).filter((t): t is AgentTool => t.kind === 'agent');
+  }
+
+  /** The handoff of `agentName` whose tool is `toolName`, with the target agent's name. */
+  handoff(agentName: string, toolName: string): { handoff: Handoff; target: Agent } | undefined {
+    for (const h of this.handoffsOf(this.get(agentName))) {
+      const target = typeof h.agent === 'string' ? this.get(h.agent) : h.agent;
+      if ((h.toolName ?? handoffToolName(target.name)) === toolName) return { handoff: h, target };
+    }
+    return undefined;
+  }
+
+  /** The agent tool of `agentName` named `toolName`. */
+  agentTool(agentName: string, toolName: string): AgentTool | undefined {
+    return this.agentToolsOf(this.get(agentName)).find((t) => t.name === toolName);
   }
 
   names(): string[] {
@@ -74,9 +108,12 @@ export class AgentRegistry {
   }
 
   functionTool(agentName: string, toolName: string): FunctionTool | undefined {
-    const agent = this.get(agentName);
-    const tools = [...(agent.options.tools ?? []), ...this.capabilities(agentName).flatMap((c) => c.tools ?? [])];
-    return tools.find((t) => t.name === toolName);
+    return this.functionToolsOf(this.get(agentName)).find((t) => t.name === toolName);
+  }
+
+  private functionToolsOf(agent: Agent): FunctionTool[] {
+    const own = (agent.options.tools ?? []).filter((t): t is FunctionTool => t.kind === 'function');
+    return [...own, ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
   }
 
   /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
@@ -159,15 +196,8 @@ export class AgentRegistry {
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       modelSettings: o.modelSettings ?? {},
-      tools: [...this.functionToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
-      handoffs: (o.handoffs ?? []).map((h) => {
-        const target = typeof h === 'string' ? this.get(h) : h;
-        return {
-          agent: target.name,
-          toolName: handoffToolName(target.name),
-          description: target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
-        };
-      }),
+      tools: [...this.functionToolSpecs(agent), ...this.agentToolSpecs(agent), ...this.sandboxToolSpecs(agent), ...this.handoffToolSpecs(agent)],
+      handoffs: this.handoffSpecs(agent),
       outputSchema: o.outputType ? jsonSchema(o.outputType) : undefined,
       maxTurns: o.maxTurns ?? 10,
       maxConsecutiveToolFailures: o.maxConsecutiveToolFailures ?? 3,
@@ -187,8 +217,7 @@ export class AgentRegistry {
   }
 
   private functionToolSpecs(agent: Agent): ToolSpec[] {
-    const tools = [...(agent.options.tools ?? []), ...(agent.options.capabilities ?? []).flatMap((c) => c.tools ?? [])];
-    return tools.map((t) => ({
+    return this.functionToolsOf(agent).map((t) => ({
       name: t.name,
       description: t.description,
       parameters: jsonSchema(t.parameters),
@@ -243,13 +272,41 @@ export class AgentRegistry {
     return [...specs.values()];
   }
 
-  private handoffToolSpecs(agent: Agent): ToolSpec[] {
-    return (agent.options.handoffs ?? []).map((h) => {
-      const target = typeof h === 'string' ? this.get(h) : h;
+  /** Each call starts the sub-agent as a child run; the child's run has its own limits, so no tool timeout. */
+  private agentToolSpecs(agent: Agent): ToolSpec[] {
+    return this.agentToolsOf(agent).map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.input ? jsonSchema(t.input) : AGENT_TOOL_PARAMETERS,
+      kind: 'agent',
+      approval: approvalSpecOf(t.needsApproval as never),
+      timeoutMs: 0,
+      guardrails: { input: [], output: [] },
+      agent: { name: t.agent.name, customInput: Boolean(t.input), ...(t.maxTurns ? { maxTurns: t.maxTurns } : {}) },
+    }));
+  }
+
+  private handoffSpecs(agent: Agent): AgentSpec['handoffs'] {
+    return this.handoffsOf(agent).map((h) => {
+      const target = typeof h.agent === 'string' ? this.get(h.agent) : h.agent;
+      const prepare = { input: Boolean(h.inputType), hook: Boolean(h.onHandoff), filter: Boolean(h.inputFilter) };
       return {
-        name: handoffToolName(target.name),
-        description: target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
-        parameters: { type: 'object', properties: {}, additionalProperties: false },
+        agent: target.name,
+        toolName: h.toolName ?? handoffToolName(target.name),
+        description: h.description ?? target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
+        // Absent for plain handoffs, so their specs (and versions) are what they were before handoff options existed.
+        ...(prepare.input || prepare.hook || prepare.filter ? { prepare } : {}),
+      };
+    });
+  }
+
+  private handoffToolSpecs(agent: Agent): ToolSpec[] {
+    return this.handoffSpecs(agent).map((h) => {
+      const inputType = this.handoff(agent.name, h.toolName)?.handoff.inputType;
+      return {
+        name: h.toolName,
+        description: h.description,
+        parameters: inputType ? jsonSchema(inputType) : { type: 'object', properties: {}, additionalProperties: false },
         kind: 'handoff',
         approval: { mode: 'never' },
         timeoutMs: 0,

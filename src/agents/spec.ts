@@ -9,7 +9,7 @@ import type { ModelSettings, ApprovalTimeout } from './agent.js';
 import type { Manifest } from './manifest.js';
 import type { SandboxLimits } from '../sandbox/types.js';
 
-export type ToolKind = 'function' | 'sandbox' | 'handoff';
+export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent';
 
 export interface ToolSpec {
   name: string;
@@ -21,12 +21,24 @@ export interface ToolSpec {
   timeoutMs: number;
   /** Tool guardrails to run around this tool (by name, resolved in the activity). */
   guardrails: { input: string[]; output: string[] };
+  /** Kind `agent`: the sub-agent each call runs as a child run. */
+  agent?: AgentToolSpec;
+}
+
+export interface AgentToolSpec {
+  /** The sub-agent's name (registered on the same workers). */
+  name: string;
+  /** Whether the arguments have a user schema (validated by the `agentToolInput` activity); else `{ input }`. */
+  customInput: boolean;
+  maxTurns?: number;
 }
 
 export interface HandoffSpec {
   agent: string;
   toolName: string;
   description: string;
+  /** Set when the handoff has an `inputType`, `onHandoff` or `inputFilter`: the `prepareHandoff` activity runs them. */
+  prepare?: { input: boolean; hook: boolean; filter: boolean };
 }
 
 export interface SandboxSpec {

@@ -1,22 +1,23 @@
 /** `keel state` and `keel ls`: what a run is doing, and which runs there are. */
+import { formatTree } from '../run-tree.js';
 import type { RunStatus } from '../workflows/run-state.js';
 import { connectClient, str, usage, type Command } from './command.js';
 
 export const state: Command = {
   name: 'state',
-  usage: 'state <runId> [--json]         the RunState (same as the runState query)',
+  usage: 'state <runId> [--json]         the run and its child runs (--json: its RunState, as the runState query)',
   options: { json: { type: 'boolean' } },
   async run([runId], values) {
     if (!runId) usage('state needs a run id');
-    const s = await (await connectClient()).getState(runId);
+    const client = await connectClient();
+    const s = await client.getState(runId);
     if (values.json) {
       console.log(JSON.stringify(s, null, 2));
       return s.status === 'failed' ? 1 : 0;
     }
-    console.log(`${s.runId}  agent=${s.agent}  status=${s.status}  turn=${s.turn}  tokens=${s.usage.totalTokens}`);
-    for (const p of s.pendingApprovals) console.log(`  pending ${p.callId} ${p.tool} ${p.arguments}`);
+    // One line per run (agent tools, fan-out items under their parent), pending approvals and errors under each.
+    for (const line of formatTree(await client.getTree(runId))) console.log(line);
     if (s.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(s.finalOutput)}`);
-    if (s.error) console.log(`  error: ${s.error.type}: ${s.error.message}`);
     return s.status === 'failed' ? 1 : 0;
   },
 };

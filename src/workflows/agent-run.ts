@@ -9,6 +9,7 @@
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, TemporalFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo,
 } from '@temporalio/workflow';
+import { treeUsage } from './child-runs.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
 import { finishMemory } from './run/finish.js';
@@ -27,7 +28,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   run.spec = await resolveAgent(run, run.state.agent);
   try {
     await runToCompletion(run);
-    return { runId: run.workflowId, agent: run.state.agent, finalOutput: run.state.finalOutput, usage: run.state.usage, turns: run.state.turn };
+    const { state } = run;
+    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state) };
   } catch (err) {
     if (err instanceof ContinuedAsNew) throw err.cause;
     return endWithFailure(run, err);

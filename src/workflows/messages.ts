@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunItem, RunState } from './run-state.js';
+import type { ChildRun, ParentRef } from './tree.js';
 
 export const WORKFLOW_TYPE = 'agentRun';
 export const DEFAULT_TASK_QUEUE = 'keel';
@@ -51,6 +52,8 @@ export interface AgentRunInput {
   continueAsNewEveryTurns?: number;
   /** How long the sandbox's host may take to pick up an activity before the run moves to another host. Default 30 s. */
   hostPickupTimeoutMs?: number;
+  /** Set when a parent run (agent tool) or fan-out job started this run. */
+  parent?: ParentRef;
 }
 
 /** Result of a completed run. */
@@ -60,4 +63,35 @@ export interface AgentRunResult {
   finalOutput: unknown;
   usage: RunState['usage'];
   turns: number;
+  /** `usage` plus every descendant run's usage. */
+  treeUsage?: RunState['usage'];
+}
+
+export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';
+/** The most inputs one fan-out job takes: each child adds events to the job's history. */
+export const MAX_FAN_OUT_INPUTS = 1000;
+
+/** Input of the `fanOut` workflow (`client.startMany`). */
+export interface FanOutInput {
+  agent: string;
+  inputs: string[];
+  /** Children running at once. Default 4. */
+  concurrency?: number;
+  context?: unknown;
+  maxTurns?: number;
+  /** Set when a parent started this job. */
+  parent?: ParentRef;
+}
+
+/** One input's outcome, in input order. */
+export type FanOutItemResult = ChildRun & { index: number };
+
+/** Result of a fan-out job: every item's outcome (failures included) and the summed usage. */
+export interface FanOutResult {
+  runId: string;
+  agent: string;
+  items: FanOutItemResult[];
+  completed: number;
+  failed: number;
+  usage: RunState['usage'];
 }

@@ -4,6 +4,7 @@
  * No Node APIs here: this module is part of the workflow bundle.
  */
 import { z } from 'zod';
+import { ChildRunSchema, ParentRefSchema } from './tree.js';
 
 export const RUN_STATE_VERSION = 1;
 /** Versions this code can read. Add a migration in `parseRunState` before bumping. */
@@ -32,7 +33,15 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     /** An image given back to the model (view_image), stored in the blob store by hash. */
     image: z.object({ mediaType: z.string(), blob: z.string() }).optional(),
   }),
-  z.object({ type: z.literal('handoff'), callId: z.string(), from: z.string(), to: z.string(), version: z.string() }),
+  z.object({
+    type: z.literal('handoff'),
+    callId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    version: z.string(),
+    /** Set when an input filter cut the history: the whole history before the handoff, as a blob. */
+    filteredBlob: z.string().optional(),
+  }),
   z.object({
     type: z.literal('approval'),
     callId: z.string(),
@@ -124,6 +133,10 @@ export const RunStateSchema = z.object({
   context: z.unknown().optional(),
   startedAt: z.string(),
   continuedAsNew: z.number().default(0),
+  /** Runs this one started (agent tools, fan-out items), with their status and, once ended, usage. */
+  children: z.array(ChildRunSchema).default([]),
+  /** Set on a child run: who started it. */
+  parent: ParentRefSchema.optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -160,6 +173,7 @@ export function initialRunState(args: { runId: string; agent: string; input: str
     context: args.context,
     startedAt: args.now,
     continuedAsNew: 0,
+    children: [],
   };
 }
 

@@ -34,8 +34,9 @@ export interface Run {
 export function newRun(input: AgentRunInput): Run {
   const info = workflowInfo();
   const state: RunState = input.state
-    ? { ...input.state, runId: info.workflowId, status: 'running' }
+    ? { ...input.state, runId: info.workflowId, status: 'running', children: input.state.children ?? [] } // states from before children existed
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
+  if (input.parent && !input.state) state.parent = input.parent;
   return {
     workflowId: info.workflowId,
     input,

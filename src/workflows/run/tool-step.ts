@@ -7,6 +7,7 @@ import type { RunToolResult } from '../../activities/types.js';
 import { localTools, tools } from '../activities.js';
 import { decisionFor, rejectionText } from '../approvals.js';
 import type { ToolCallItem, ToolResultItem } from '../run-state.js';
+import { runAgentTool } from './agent-tool.js';
 import { awaitDecisions, needsApproval } from './approval-wait.js';
 import { fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 
@@ -54,11 +55,12 @@ async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results)
   );
 }
 
-/** Runs one call where its kind runs: sandbox tools on the container's host, function tools on the shared queue. */
+/** Runs one call where its kind runs: sandbox tools on the container's host, function tools on the shared queue, agent tools as child runs. */
 async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
   const { spec, state } = run;
   const standing = state.standingDecisions[tool.name];
   if (standing === 'reject') return { output: rejectionText(spec, decisionFor(state, call.callId)!), isError: false, guardrails: [] };
+  if (tool.kind === 'agent') return runAgentTool(run, tool, call);
   const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
   if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
   const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });

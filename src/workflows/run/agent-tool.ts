@@ -1,0 +1,44 @@
+/**
+ * Agent tools inside the parent run: a call of a tool of kind `agent` becomes a child run of the sub-agent with id
+ * `<parentId>/<callId>`; its final output is the tool result. Several calls in one turn run concurrently because
+ * the turn runs its calls concurrently.
+ */
+import type { ToolSpec } from '../../agents/spec.js';
+import type { RunToolResult } from '../../activities/types.js';
+import { quick } from '../activities.js';
+import { childOutput, runChild } from '../child-runs.js';
+import type { ToolCallItem } from '../run-state.js';
+import type { Run } from './run.js';
+
+const errorResult = (output: string): RunToolResult => ({ output, isError: true, guardrails: [] });
+
+/** The sub-agent's input: `{ input }` read here, a user schema validated by an activity. */
+async function childInput(agent: string, tool: ToolSpec, call: ToolCallItem): Promise<{ ok: true; input: string } | { ok: false; error: string }> {
+  if (tool.agent!.customInput) return quick.agentToolInput({ agent, tool: tool.name, arguments: call.arguments });
+  let args: unknown;
+  try {
+    args = JSON.parse(call.arguments || '{}');
+  } catch {
+    return { ok: false, error: `Error: the arguments for ${tool.name} are not valid JSON. Call it again with {"input": "..."}.` };
+  }
+  const input = (args as { input?: unknown } | null)?.input;
+  return typeof input === 'string' && input.trim() !== ''
+    ? { ok: true, input }
+    : { ok: false, error: `Error: ${tool.name} needs {"input": "<what to ask the ${tool.agent!.name} agent>"}` };
+}
+
+export async function runAgentTool(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
+  const { state, workflowId } = run;
+  const runId = `${workflowId}/${call.callId}`;
+  // A model that repeats a call id must not reach an earlier child (its workflow id is taken).
+  if (state.children.some((c) => c.runId === runId)) return errorResult(`Error: call id ${call.callId} was already used; call ${tool.name} again.`);
+  const input = await childInput(run.spec.name, tool, call);
+  if (!input.ok) return errorResult(input.error);
+  const parent = { runId: workflowId, rootId: state.parent?.rootId ?? workflowId, callId: call.callId };
+  const child = await runChild(
+    state.children,
+    { runId, agent: tool.agent!.name, callId: call.callId, status: 'running' },
+    { agent: tool.agent!.name, input: input.input, context: state.context, maxTurns: tool.agent!.maxTurns, parent },
+  );
+  return { ...childOutput(child), guardrails: [] };
+}
