@@ -84,16 +84,16 @@ async function conversationBytes(stack: TestStack, turns: number): Promise<{ now
 }
 
 /**
- * A worker process is SIGKILLed while a model call is in flight; a fresh worker starts on the same host. Measured
- * from the kill to the next result recorded in the run's history (the retried call's ActivityTaskCompleted), minus
- * the scripted answer's own delay. Bounded by the model activity's heartbeat timeout (3 s; heartbeats every second
- * while the call is in flight): Temporal only learns that the worker died when its heartbeats stop.
+ * A worker process is SIGKILLed while a model call is in flight; a standby worker of the same host, started while
+ * the call was running, takes over. Measured from the kill to the retried call's ActivityTaskCompleted in history,
+ * minus the scripted answer's own delay: the model activity's heartbeat timeout (3 s; heartbeats every second while
+ * the call is in flight) plus its first retry delay (0.5 s). Worker start-up is not in the figure.
  */
 async function resumeAfterKillFigures(stack: TestStack) {
   const workers = new WorkerProcesses(stack);
   const agent = crashAgents.bench;
   const script = agent.options.model!;
-  const delayMs = 500;
+  const delayMs = 30_000; // long enough for the standby worker to start while the call is in flight
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
   stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
   const queue = queueFor('bench-kill');
@@ -102,8 +102,9 @@ async function resumeAfterKillFigures(stack: TestStack) {
     const first = await workers.start(queue, 'bench-host');
     const id = await client.startRun(agent, 'go');
     await waitFor('the second model call to be in flight', () => stack.model.stats(script).perStep[1] >= 1, 120_000);
+    await workers.start(queue, 'bench-host'); // the standby
+    if (stack.model.stats(script).perStep[2]) throw new Error('the model call finished before the kill; raise delayMs');
     const killedAt = await first.kill();
-    await workers.start(queue, 'bench-host');
     await client.result(id);
     const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
     const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
