@@ -11,8 +11,6 @@ import { siblingModule } from '../src/module-path.js';
 import { Agent, SandboxAgent } from '../src/agents/agent.js';
 import { shell } from '../src/agents/capabilities.js';
 import { tool } from '../src/agents/tool.js';
-import { DockerSandboxClient } from '../src/sandbox/docker.js';
-import { LocalSnapshotStore } from '../src/sandbox/snapshots.js';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
 import { historyBytes, historyChain } from '../test/helpers/history.js';
 import { sandboxWorker } from '../test/helpers/sandbox.js';
@@ -94,63 +92,6 @@ async function functionToolFigures(stack: TestStack) {
   });
 }
 
-async function sandboxFigures(stack: TestStack) {
-  const sandboxes = new DockerSandboxClient();
-  const snapshots = new LocalSnapshotStore(path.join(stack.dataDir, 'bench-snapshots'));
-  stack.model.setScript('bench-sandbox', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo first' } }] }, { message: 'done' }] });
-  const agent = new SandboxAgent({ name: 'benchsb', instructions: 'bench', model: 'bench-sandbox', capabilities: [shell()] });
-  const queue = queueFor('bench-sandbox');
-  const worker = await stack.worker([agent], queue, { sandboxes, snapshots });
-  const client = stack.client(queue);
-  const firstOutput = await worker.runUntil(async () => {
-    const samples: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      const id = await client.startRun(agent, 'go');
-      await client.result(id);
-      const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-      const ms = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-      const started = events[0];
-      // The second completed activity after the sandbox exists is the command (resolve, create, model, tool).
-      const toolDone = events.filter((e) => e.activityTaskCompletedEventAttributes)[3];
-      samples.push(ms(toolDone) - ms(started));
-    }
-    return samples;
-  });
-
-  const sb = await sandboxes.create({ image: process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest', labels: { workflowId: 'bench', runId: 'bench' } });
-  try {
-    const exec: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const t0 = performance.now();
-      await sb.exec({ cmd: 'true' });
-      exec.push(performance.now() - t0);
-    }
-    await sb.exec({ cmd: 'head -c 52428800 /dev/urandom > /workspace/blob.bin', timeoutMs: 60_000 });
-    let t0 = performance.now();
-    const snap = await snapshots.put(await sb.exportWorkspace());
-    const snapshotMs = performance.now() - t0;
-    const target = await sandboxes.create({ image: process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest', labels: { workflowId: 'bench', runId: 'bench' } });
-    try {
-      t0 = performance.now();
-      await target.putArchive(await snapshots.get(snap.id));
-      const restoreMs = performance.now() - t0;
-      return {
-        sandboxFirstOutputMedianMs: round(pct(firstOutput, 50)),
-        sandboxFirstOutputP95Ms: round(pct(firstOutput, 95)),
-        execRoundTripMedianMs: round(pct(exec, 50)),
-        execRoundTripP95Ms: round(pct(exec, 95)),
-        snapshotMs: round(snapshotMs),
-        restoreMs: round(restoreMs),
-        snapshotBytes: snap.bytes,
-      };
-    } finally {
-      await target.remove();
-    }
-  } finally {
-    await sb.remove();
-  }
-}
-
 /** A sandbox run whose turns each write a small file: snapshot bytes per turn (each snapshot is a whole-workspace tar). */
 async function snapshotFigures(stack: TestStack) {
   const turns = 10;
@@ -188,7 +129,6 @@ async function coreFigures(stack: TestStack) {
   return {
     ...(await baselineFigures(stack)),
     ...(await functionToolFigures(stack)),
-    ...(await sandboxFigures(stack)),
     ...(await snapshotFigures(stack)),
   };
 }

@@ -44,6 +44,9 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# The in-sandbox agent (a static Go binary Keel mounts into every sandbox).
+bash scripts/build-agent.sh >/dev/null
+
 # nginx, the TLS-terminating gRPC proxy of the TLS/mTLS connection tests.
 bash scripts/ensure-nginx.sh
 
@@ -51,6 +54,9 @@ bash scripts/ensure-nginx.sh
 if [ "${KEEL_SKIP_DOCKER:-0}" != 1 ]; then
   bash scripts/ensure-docker.sh
   bash scripts/build-sandbox-image.sh
+  bash scripts/build-minimal-image.sh >/dev/null
+  bash scripts/ensure-gvisor.sh || say "gVisor (runtime runsc) is unavailable: its sandbox tests will fail"
+  bash scripts/build-microvm.sh >/dev/null # microVM tier: kernel, initramfs, root filesystem of the sandbox image
 fi
 # 5. The S3-compatible server of the storage tests (SeaweedFS, built from its pinned Go module once).
 bash scripts/ensure-s3.sh >/dev/null

@@ -129,6 +129,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       await Promise.all([main.run(), host.run()]);
     } finally {
       reaper?.stop();
+      await sandboxes?.close?.(); // warm-pool containers go with their worker
     }
   };
   const shutdown = () => {

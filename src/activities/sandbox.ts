@@ -70,6 +70,7 @@ export function sandboxActivities(deps: SandboxDeps) {
       env: input.spec.manifest.env,
       network: input.spec.network,
       limits: input.spec.limits,
+      runtime: input.spec.runtime,
     });
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));

@@ -9,7 +9,7 @@ import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
 import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
 import type { Handoff } from './handoff.js';
-import type { SandboxLimits } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
 
 export interface RunContext {
   agent: string;
@@ -93,6 +93,8 @@ export interface SandboxOptions {
   /** Network access (off by default). */
   network?: boolean;
   limits?: Partial<SandboxLimits>;
+  /** `runsc` runs the sandbox under gVisor (a user-space kernel; no network). Default: the engine's runtime. */
+  runtime?: SandboxRuntime;
   /** Keep the container after the run ends (for debugging). */
   keepContainer?: boolean;
   /** Per-command default timeout. Default 60 s. */

@@ -333,6 +333,7 @@ export class AgentRegistry {
       image: o.sandbox?.image ?? defaultSandboxImage(),
       network: o.sandbox?.network ?? false,
       limits: o.sandbox?.limits ?? {},
+      ...(o.sandbox?.runtime ? { runtime: o.sandbox.runtime } : {}),
       keepContainer: o.sandbox?.keepContainer ?? false,
       commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,
       manifest: { entries: manifestEntries, env: o.manifest?.env ?? {} },

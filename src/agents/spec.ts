@@ -7,7 +7,7 @@ import type { CompactionSpec } from './compaction.js';
 import type { MemorySpec } from './memory.js';
 import type { ModelSettings, ApprovalTimeout } from './agent.js';
 import type { Manifest } from './manifest.js';
-import type { SandboxLimits } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
 
 export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent';
 
@@ -45,6 +45,8 @@ export interface SandboxSpec {
   image: string;
   network: boolean;
   limits: Partial<SandboxLimits>;
+  /** The Docker runtime (`runsc`: gVisor); absent means the engine's default. */
+  runtime?: SandboxRuntime;
   keepContainer: boolean;
   commandTimeoutMs: number;
   manifest: Manifest;

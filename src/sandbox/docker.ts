@@ -1,31 +1,49 @@
 /**
- * The Docker implementation of SandboxClient. A sandbox is just a labelled container: everything a later activity
- * needs (workspace, journal) lives in it, so `attach(id)` is enough to carry on from any worker on the same host.
+ * The Docker implementation of SandboxClient (and, with `runtime: 'runsc'`, the gVisor tier). A sandbox is a
+ * labelled container whose main process is the in-sandbox agent; everything a later activity needs (workspace,
+ * journal, running commands) lives in it, so `attach(id)` is enough to carry on from any worker on the same engine.
  */
 import Docker from 'dockerode';
 import { SandboxError } from '../errors.js';
-import { DockerExecTarget } from './docker-exec.js';
+import type { AgentClient } from './agent-client.js';
+import { AgentSandbox } from './agent-sandbox.js';
+import { AgentConnections } from './connections.js';
+import { agentVolume, attachAgent } from './docker-agent.js';
 import { mapDockerError } from './docker-errors.js';
-import { execCollect } from './exec-target.js';
-import { buildContainerOptions, LABELS } from './hardening.js';
-import { TargetSandbox } from './target-sandbox.js';
+import { buildContainerOptions, checkOptions, LABELS } from './hardening.js';
+import { WarmPool, type PoolOptions } from './pool.js';
 import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface DockerSandboxClientOptions {
   /** Defaults to a client for the local socket, or DOCKER_HOST when set. */
   docker?: Docker;
-  /** How long create() waits for the container to accept execs. Default 15 s. */
+  /** How long create() waits for the agent to answer. Default 15 s. */
   startTimeoutMs?: number;
+  /** Keep started sandboxes ready per shape (image, limits, network, runtime); off unless size > 0. */
+  pool?: PoolOptions;
 }
 
 /** A running sandbox container. */
-export class DockerSandbox extends TargetSandbox {
-  constructor(readonly container: Docker.Container) {
-    super(new DockerExecTarget(container));
+export class DockerSandbox extends AgentSandbox {
+  constructor(
+    readonly container: Docker.Container,
+    private readonly connect: (container: Docker.Container) => Promise<AgentClient>,
+    private readonly forget: (id: string) => Promise<void>,
+  ) {
+    super();
+  }
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  protected agent(): Promise<AgentClient> {
+    return this.connect(this.container);
   }
 
   /** Force-removes the container; removing one that is already gone is fine. */
   async remove(): Promise<void> {
+    await this.forget(this.id);
     try {
       await this.container.remove({ force: true, v: true });
     } catch (err) {
@@ -39,52 +57,60 @@ export class DockerSandbox extends TargetSandbox {
 /** Creates, re-attaches to and reaps hardened sandbox containers on one Docker engine. */
 export class DockerSandboxClient implements SandboxClient {
   readonly docker: Docker;
+  readonly pool?: WarmPool<DockerSandbox>;
   private readonly startTimeoutMs: number;
+  private readonly connections = new AgentConnections();
 
   constructor(options: DockerSandboxClientOptions | Docker = {}) {
     const opts: DockerSandboxClientOptions = options instanceof Docker ? { docker: options } : options;
     this.docker = opts.docker ?? new Docker();
     this.startTimeoutMs = opts.startTimeoutMs ?? 15_000;
+    if (opts.pool && opts.pool.size > 0) this.pool = new WarmPool(opts.pool, (o, key) => this.start(o, key));
   }
 
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
-    let container: Docker.Container;
+    checkOptions(options);
+    const pooled = this.pool?.take(options);
+    const sandbox = pooled ?? (await this.start(options));
     try {
-      container = await this.docker.createContainer(buildContainerOptions(options));
-    } catch (err) {
-      if (/no such image/i.test(String((err as Error).message))) {
-        throw new SandboxError(
-          'sandbox_unavailable',
-          `sandbox image ${options.image} not found; build it with scripts/build-sandbox-image.sh`,
-          { cause: err },
-        );
-      }
-      throw mapDockerError(err, '(new)');
-    }
-    const sandbox = new DockerSandbox(container);
-    try {
-      await container.start();
-      await this.waitUntilReady(container);
+      await (await this.connection(sandbox.container)).claim(options.env ?? {}, claimLabels(options.labels));
     } catch (err) {
       await sandbox.remove().catch(() => undefined);
-      throw mapDockerError(err, container.id);
+      throw err;
     }
     return sandbox;
   }
 
-  private async waitUntilReady(container: Docker.Container): Promise<void> {
-    const deadline = Date.now() + this.startTimeoutMs;
-    for (;;) {
-      const probe = await execCollect(new DockerExecTarget(container), ['true']).then(
-        (r) => (r.exitCode === 0 ? undefined : `exit ${r.exitCode}: ${r.stderr}`),
-        (err: unknown) => (err as Error).message,
+  /** Starts a container and waits for its agent; a pool member when `poolKey` is set (owner left to claim). */
+  private async start(options: SandboxCreateOptions, poolKey?: string): Promise<DockerSandbox> {
+    const volume = await agentVolume(this.docker, options.image);
+    const idleExitMs = this.pool ? this.pool.idleMs + 60_000 : 0;
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(
+        buildContainerOptions({ options, agentVolume: volume, pool: poolKey ? { key: poolKey, idleExitMs } : undefined }),
       );
-      if (probe === undefined) return;
-      if (Date.now() > deadline) {
-        throw new SandboxError('sandbox_unavailable', `sandbox ${container.id} did not accept commands: ${probe}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    } catch (err) {
+      throw createError(err, options);
     }
+    const sandbox = this.sandboxOf(container);
+    try {
+      await container.start();
+      await this.connection(container);
+    } catch (err) {
+      await sandbox.remove().catch(() => undefined);
+      throw startError(err, container.id, options);
+    }
+    return sandbox;
+  }
+
+  private sandboxOf(container: Docker.Container): DockerSandbox {
+    return new DockerSandbox(container, (c) => this.connection(c), (id) => this.connections.drop(id));
+  }
+
+  /** The shared connection to a container's agent, attaching (again) when there is none or it closed. */
+  private connection(container: Docker.Container): Promise<AgentClient> {
+    return this.connections.get(container.id, () => attachAgent(container, this.startTimeoutMs));
   }
 
   async attach(id: string): Promise<StartedSandbox | undefined> {
@@ -92,7 +118,7 @@ export class DockerSandboxClient implements SandboxClient {
     try {
       const info = await container.inspect();
       if (!info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1') return undefined;
-      return new DockerSandbox(this.docker.getContainer(info.Id));
+      return this.sandboxOf(this.docker.getContainer(info.Id));
     } catch (err) {
       const mapped = mapDockerError(err, id);
       if (mapped.code === 'sandbox_gone') return undefined;
@@ -108,11 +134,56 @@ export class DockerSandboxClient implements SandboxClient {
       });
     const removed: string[] = [];
     for (const info of listed) {
-      const labels = { workflowId: info.Labels[LABELS.workflowId] ?? '', runId: info.Labels[LABELS.runId] ?? '', scope: info.Labels[LABELS.scope] };
-      if (await isLive(labels)) continue;
-      await new DockerSandbox(this.docker.getContainer(info.Id)).remove();
+      const labels = await this.ownerOf(info);
+      if (labels === 'keep' || (labels && (await isLive(labels)))) continue;
+      await this.sandboxOf(this.docker.getContainer(info.Id)).remove();
       removed.push(info.Id);
     }
     return removed;
   }
+
+  /**
+   * Who owns a container: its labels, or for a warm-pool container the owner its agent was claimed by. An
+   * unclaimed pool container is kept while it runs (its agent exits when unclaimed too long): undefined = remove.
+   */
+  private async ownerOf(info: Docker.ContainerInfo): Promise<SandboxLabels | 'keep' | undefined> {
+    const l = info.Labels;
+    if (l[LABELS.workflowId] !== undefined) return { workflowId: l[LABELS.workflowId], runId: l[LABELS.runId] ?? '', scope: l[LABELS.scope] };
+    if (l[LABELS.pool] === undefined || info.State !== 'running') return undefined;
+    if (this.pool?.has((s) => s.id === info.Id)) return 'keep';
+    const agent = await this.connection(this.docker.getContainer(info.Id)).catch(() => undefined);
+    const claimed = agent && (await agent.ping().catch(() => undefined));
+    if (!claimed?.claimed) return 'keep';
+    const owner = claimed.labels ?? {};
+    return { workflowId: owner.workflowId ?? '', runId: owner.runId ?? '', scope: owner.scope };
+  }
+
+  /** Removes the warm pool's idle containers and drops agent connections. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    await this.connections.closeAll();
+  }
+}
+
+function claimLabels(labels: SandboxLabels): Record<string, string> {
+  return { workflowId: labels.workflowId, runId: labels.runId, ...(labels.scope ? { scope: labels.scope } : {}) };
+}
+
+function createError(err: unknown, options: SandboxCreateOptions): SandboxError {
+  const message = String((err as Error).message);
+  if (/no such image/i.test(message)) {
+    return new SandboxError('sandbox_unavailable', `sandbox image ${options.image} not found; build it with scripts/build-sandbox-image.sh`, { cause: err });
+  }
+  if (/unknown or invalid runtime/i.test(message)) {
+    return new SandboxError('sandbox_unavailable', `the Docker engine has no runtime '${options.runtime}'; run scripts/ensure-gvisor.sh`, { cause: err });
+  }
+  return mapDockerError(err, '(new)');
+}
+
+function startError(err: unknown, id: string, options: SandboxCreateOptions): SandboxError {
+  const mapped = mapDockerError(err, id);
+  if (options.runtime === 'runsc') {
+    return new SandboxError('sandbox_unavailable', `the gVisor sandbox did not start: ${mapped.message}`, { cause: err });
+  }
+  return mapped;
 }

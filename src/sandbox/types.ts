@@ -1,6 +1,7 @@
 /**
- * The sandbox layer's public contract. Nothing here knows about Temporal: activities attach to a sandbox by
- * its id on every call, so a sandbox must be reachable from its id alone (the container is the state).
+ * The sandbox layer's public contract, one for every tier (Docker, gVisor, bubblewrap, microVM). Nothing here
+ * knows about Temporal: activities attach to a sandbox by its id on every call, so a sandbox must be reachable
+ * from its id alone (the sandbox, with the agent inside it, is the state).
  */
 import type { Readable } from 'node:stream';
 
@@ -35,7 +36,14 @@ export interface SandboxCreateOptions {
   /** Network access is off unless an agent opts in. */
   network?: boolean;
   limits?: Partial<SandboxLimits>;
+  /**
+   * The container runtime (Docker tier): `runc` (the engine's default) or `runsc` (gVisor: a user-space kernel
+   * between the sandbox and the host; needs scripts/ensure-gvisor.sh, no network).
+   */
+  runtime?: SandboxRuntime;
 }
+
+export type SandboxRuntime = 'runc' | 'runsc';
 
 export interface ExecOptions {
   cmd: string;
@@ -86,6 +94,8 @@ export interface StartedSandbox extends AsyncDisposable {
 
 export interface SandboxClient {
   create(options: SandboxCreateOptions): Promise<StartedSandbox>;
+  /** Releases what the client holds beyond its sandboxes (warm-pool containers, connections). */
+  close?(): Promise<void>;
   /** Reconnects to a live sandbox; undefined when it is gone (removed, killed, host lost). */
   attach(id: string): Promise<StartedSandbox | undefined>;
   /** Removes labelled sandboxes whose workflow is not live. Returns the removed ids. */

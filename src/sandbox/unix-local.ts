@@ -1,22 +1,27 @@
 /**
- * A SandboxClient for machines without Docker, chosen explicitly: each command runs under bubblewrap (`bwrap`)
- * in fresh namespaces (no network, own pids, uid 1000) with the host's /usr read-only and the sandbox's own
- * directories bound at /workspace, /tmp and /home/keel. Weaker than the Docker sandbox: no memory, CPU, pids or
- * workspace-size limits, and nothing outlives its command (each command gets its own pid namespace). Needs bwrap,
- * python3 and tar on the host. When the worker runs as root, bwrap runs as uid 1000, so base directories must be
- * traversable by that user (the default, under the system temp directory, is).
+ * A SandboxClient for machines without Docker, chosen explicitly: the sandbox's agent runs under bubblewrap
+ * (`bwrap`) in fresh namespaces (no network, own pids, uid 1000) with the host's /usr read-only and the sandbox's
+ * own directories bound at /workspace, /tmp, /home/keel and /run/keel (the agent's state), and runs every
+ * command there. Weaker than the Docker sandbox: no memory, CPU, pids or workspace-size limits; the agent runs
+ * as the same uid as the commands (they could signal it or rewrite its journal); and the agent, with anything
+ * the commands left running, lives as long as the worker process that started it (the next worker starts a new
+ * one on the same directory). Needs bwrap on the host. When the worker runs as root, bwrap runs as uid 1000, so
+ * base directories must be traversable by that user (the default, under the system temp directory, is).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { keelVersion } from '../version.js';
 import { SandboxError } from '../errors.js';
-import { execCollect, type ExecTarget, type ProcessSpec, type RunningProcess, type Sink } from './exec-target.js';
-import { SANDBOX_HOME, WORKSPACE } from './hardening.js';
-import { TargetSandbox } from './target-sandbox.js';
+import { AgentClient } from './agent-client.js';
+import { agentBinary } from './agent-binary.js';
+import { AgentSandbox } from './agent-sandbox.js';
+import { AgentConnections } from './connections.js';
+import { AGENT_STATE as STATE, SANDBOX_HOME, WORKSPACE } from './hardening.js';
 import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
@@ -35,120 +40,80 @@ interface Meta {
 
 const ID = /^local-[0-9a-f-]{36}$/;
 const UID = 1000;
+/** Where the agent binary is bound inside the sandbox. */
+const AGENT = '/.keel-agent';
 /** Host paths every sandbox sees read-only: programs and libraries, plus the little of /etc they need. */
 const HOST_READONLY = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/etc/alternatives', '/etc/ssl',
   '/etc/ca-certificates', '/etc/ld.so.cache', '/etc/localtime'];
 const HOST_NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-/** Runs processes of one sandbox directory under bwrap. */
-class BwrapExecTarget implements ExecTarget {
-  private readonly children = new Map<string, ChildProcess>();
+/** bwrap's arguments for one sandbox directory: fresh namespaces, the host's /usr read-only, its own dirs bound. */
+function bwrapArgs(dir: string, meta: Meta, agentBin: string): string[] {
+  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
+  if (meta.network) args.push('--share-net');
+  for (const path of [...HOST_READONLY, ...(meta.network ? HOST_NETWORK_FILES : [])]) args.push('--ro-bind-try', path, path);
+  args.push('--ro-bind', join(dir, 'etc/passwd'), '/etc/passwd', '--ro-bind', join(dir, 'etc/group'), '/etc/group');
+  args.push('--proc', '/proc', '--dev', '/dev', '--hostname', 'keel-sandbox');
+  args.push('--bind', join(dir, 'workspace'), WORKSPACE, '--bind', join(dir, 'tmp'), '/tmp');
+  args.push('--bind', join(dir, 'home'), SANDBOX_HOME, '--bind', join(dir, 'state'), STATE, '--chdir', '/');
+  args.push('--ro-bind', agentBin, AGENT);
+  return [...args, '--', AGENT, 'serve', '--workspace', WORKSPACE, '--state', STATE, '--home', SANDBOX_HOME];
+}
 
+/** Starts a sandbox directory's agent under bwrap (it lives as long as this worker process) and claims it. */
+async function startAgent(bwrap: string, dir: string, meta: Meta): Promise<AgentClient> {
+  const child = spawn(bwrap, bwrapArgs(dir, meta, agentBinary().path), {
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(isRoot() ? { uid: UID, gid: UID } : {}),
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4096)));
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new SandboxError('sandbox_unavailable', `${bwrap} not found; install bubblewrap (apt-get install bubblewrap)`)
+          : new SandboxError('sandbox_unavailable', `bwrap failed: ${err.message}`, { cause: err }),
+      ),
+    );
+  });
+  await spawned;
+  const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+  const client = new AgentClient(stream, {
+    lostError: async () => new SandboxError(existsSync(join(dir, 'meta.json')) ? 'sandbox_unavailable' : 'sandbox_gone', `the sandbox agent exited: ${stderr.trim()}`),
+  });
+  try {
+    await client.ping(10_000);
+    await client.claim(meta.env, { workflowId: meta.labels.workflowId, runId: meta.labels.runId });
+  } catch (err) {
+    child.kill('SIGKILL');
+    const hint = isRoot() ? ` (as root, bwrap runs as uid ${UID}: every parent of the sandbox directory must be traversable by it)` : '';
+    throw new SandboxError('sandbox_unavailable', `bwrap cannot run the sandbox agent: ${(err as Error).message} ${stderr.trim()}${hint}`);
+  }
+  return client;
+}
+
+/** A sandbox directory whose agent runs under bwrap. */
+export class UnixLocalSandbox extends AgentSandbox {
   constructor(
     readonly id: string,
     private readonly dir: string,
-    private readonly meta: Meta,
-    private readonly bwrap: string,
-  ) {}
-
-  private args(): string[] {
-    const args = ['--unshare-all', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
-    if (this.meta.network) args.push('--share-net');
-    for (const path of [...HOST_READONLY, ...(this.meta.network ? HOST_NETWORK_FILES : [])]) {
-      args.push('--ro-bind-try', path, path);
-    }
-    args.push('--ro-bind', join(this.dir, 'etc/passwd'), '/etc/passwd', '--ro-bind', join(this.dir, 'etc/group'), '/etc/group');
-    args.push('--proc', '/proc', '--dev', '/dev', '--hostname', 'keel-sandbox');
-    args.push('--bind', join(this.dir, 'workspace'), WORKSPACE, '--bind', join(this.dir, 'tmp'), '/tmp');
-    args.push('--bind', join(this.dir, 'home'), SANDBOX_HOME, '--chdir', WORKSPACE);
-    return args;
-  }
-
-  async start(spec: ProcessSpec): Promise<RunningProcess> {
-    const exists = await readFile(join(this.dir, 'meta.json')).then(() => true, () => false);
-    if (!exists) throw new SandboxError('sandbox_gone', `sandbox ${this.id} is gone (no directory ${this.dir})`);
-    const env: Record<string, string> = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: SANDBOX_HOME,
-      LANG: 'C.UTF-8',
-      ...this.meta.env,
-    };
-    for (const entry of spec.env ?? []) {
-      const at = entry.indexOf('=');
-      env[entry.slice(0, at)] = entry.slice(at + 1);
-    }
-    const child = spawn(this.bwrap, [...this.args(), '--', ...spec.argv], {
-      env,
-      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      ...(isRoot() ? { uid: UID, gid: UID } : {}),
-    });
-    const marker = env.KEEL_EXEC_ID;
-    if (marker) this.children.set(marker, child);
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'ENOENT'
-            ? new SandboxError('sandbox_unavailable', `${this.bwrap} not found; install bubblewrap (apt-get install bubblewrap)`)
-            : new SandboxError('exec_failed', `bwrap failed: ${err.message}`, { cause: err }),
-        ),
-      );
-      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : null)));
-    });
-    if (spec.stdin !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined); // the process may exit without reading all of it
-      if (Buffer.isBuffer(spec.stdin)) child.stdin.end(spec.stdin);
-      else spec.stdin.pipe(child.stdin);
-    }
-    let detached = false;
-    const done = Promise.all([pump(child.stdout!, spec.onStdout), pump(child.stderr!, spec.onStderr), exited])
-      .then(([, , code]) => (detached ? null : code))
-      .catch((err: unknown) => {
-        if (detached) return null;
-        throw err;
-      })
-      .finally(() => {
-        if (marker) this.children.delete(marker);
-      });
-    return {
-      done,
-      detach() {
-        detached = true;
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      },
-    };
-  }
-
-  /** Killing bwrap tears down the command's pid namespace, and with it every process the command started. */
-  async killMarked(marker: string): Promise<void> {
-    this.children.get(marker)?.kill('SIGKILL');
-  }
-
-  killAll(): void {
-    for (const child of this.children.values()) child.kill('SIGKILL');
-  }
-}
-
-async function pump(stream: Readable, sink: Sink): Promise<void> {
-  for await (const chunk of stream) await sink(chunk as Buffer);
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1, SIGSEGV: 11, SIGABRT: 6, SIGPIPE: 13 } as Record<string, number>)[signal] ?? 0;
-}
-
-/** A sandbox directory, run command by command under bwrap. */
-export class UnixLocalSandbox extends TargetSandbox {
-  constructor(
-    private readonly local: BwrapExecTarget,
-    private readonly dir: string,
+    private readonly connect: () => Promise<AgentClient>,
+    private readonly stop: () => Promise<void>,
   ) {
-    super(local);
+    super();
+  }
+
+  protected async agent(): Promise<AgentClient> {
+    if (!existsSync(join(this.dir, 'meta.json'))) throw new SandboxError('sandbox_gone', `sandbox ${this.id} is gone (no directory ${this.dir})`);
+    return this.connect();
   }
 
   async remove(): Promise<void> {
-    this.local.killAll();
+    await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
@@ -157,6 +122,7 @@ export class UnixLocalSandbox extends TargetSandbox {
 export class UnixLocalSandboxClient implements SandboxClient {
   readonly baseDir: string;
   private readonly bwrap: string;
+  private readonly agents = new AgentConnections();
 
   constructor(options: UnixLocalSandboxClientOptions = {}) {
     this.baseDir = options.baseDir ?? join(tmpdir(), 'keel-sandboxes');
@@ -170,30 +136,46 @@ export class UnixLocalSandboxClient implements SandboxClient {
     await mkdir(this.baseDir, { recursive: true, mode: 0o711 });
     // As root, bwrap runs as uid 1000, which must be able to reach the bind sources.
     if (isRoot()) await chmod(this.baseDir, (await stat(this.baseDir)).mode | 0o011);
-    for (const sub of ['workspace', 'tmp', 'home', 'etc']) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
+    for (const sub of ['workspace', 'tmp', 'home', 'etc', 'state']) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
     await writeFile(join(dir, 'etc/passwd'), `keel:x:${UID}:${UID}:keel:${SANDBOX_HOME}:/bin/bash\n`);
     await writeFile(join(dir, 'etc/group'), `keel:x:${UID}:\n`);
-    if (isRoot()) for (const sub of ['workspace', 'tmp', 'home']) await chown(join(dir, sub), UID, UID);
+    if (isRoot()) for (const sub of ['workspace', 'tmp', 'home', 'state']) await chown(join(dir, sub), UID, UID);
     const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion };
     await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta));
     await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
-    const target = new BwrapExecTarget(id, dir, meta, this.bwrap);
-    const sandbox = new UnixLocalSandbox(target, dir);
-    const probe = await execCollect(target, ['true']).catch((err: unknown) => err as Error);
-    if (probe instanceof Error || probe.exitCode !== 0) {
+    const sandbox = this.sandboxOf(id, dir, meta);
+    try {
+      await this.connection(id, dir, meta);
+    } catch (err) {
       await sandbox.remove();
-      const why = probe instanceof Error ? probe.message : probe.stderr.trim();
-      const hint = isRoot() ? ` (as root, bwrap runs as uid ${UID}: every parent of ${this.baseDir} must be traversable by it)` : '';
-      throw new SandboxError('sandbox_unavailable', `bwrap cannot run sandbox ${id}: ${why}${hint}`);
+      throw err;
     }
     return sandbox;
+  }
+
+  private sandboxOf(id: string, dir: string, meta: Meta): UnixLocalSandbox {
+    return new UnixLocalSandbox(id, dir, () => this.connection(id, dir, meta), () => this.stop(id));
+  }
+
+  /** This process's agent for a sandbox directory, started on first use (and again if it exited). */
+  private connection(id: string, dir: string, meta: Meta): Promise<AgentClient> {
+    return this.agents.get(id, () => startAgent(this.bwrap, dir, meta));
+  }
+
+  /** Closing the agent's stdin ends it, and bwrap's pid namespace with everything the commands left running. */
+  private stop(id: string): Promise<void> {
+    return this.agents.drop(id);
+  }
+
+  async close(): Promise<void> {
+    await this.agents.closeAll();
   }
 
   async attach(id: string): Promise<StartedSandbox | undefined> {
     if (!ID.test(id)) return undefined;
     const dir = join(this.baseDir, id);
     const meta = await readMeta(dir);
-    return meta && new UnixLocalSandbox(new BwrapExecTarget(id, dir, meta, this.bwrap), dir);
+    return meta && this.sandboxOf(id, dir, meta);
   }
 
   async reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]> {
@@ -202,6 +184,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
     for (const id of names.filter((n) => ID.test(n))) {
       const meta = await readMeta(join(this.baseDir, id));
       if (!meta || (await isLive(meta.labels))) continue;
+      await this.stop(id);
       await rm(join(this.baseDir, id), { recursive: true, force: true });
       removed.push(id);
     }

@@ -3,26 +3,38 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keelVersion as version } from '../../src/version.js';
-import { buildContainerOptions, DEFAULT_LIMITS, resolveLimits } from '../../src/sandbox/hardening.js';
+import { SandboxError } from '../../src/errors.js';
+import { buildContainerOptions as build, DEFAULT_LIMITS, resolveLimits } from '../../src/sandbox/hardening.js';
+import type { SandboxCreateOptions } from '../../src/sandbox/types.js';
 
 const base = { image: 'keel-sandbox:test', labels: { workflowId: 'wf-1', runId: 'run-1' } };
+const buildContainerOptions = (options: SandboxCreateOptions) => build({ options, agentVolume: 'keel-agent-test' });
 
 describe('buildContainerOptions', () => {
   test('hardens by default', () => {
     const o = buildContainerOptions(base);
     const h = o.HostConfig!;
     assert.equal(o.Image, 'keel-sandbox:test');
-    assert.deepEqual(o.Cmd, ['sleep', 'infinity']);
-    assert.equal(o.User, '1000:1000');
-    assert.equal(o.WorkingDir, '/workspace');
+    // The main process is the agent: root with only what it needs to run commands as uid 1000 and kill them.
+    assert.deepEqual(o.Entrypoint, ['/keel/keel-agent']);
+    assert.deepEqual(o.Cmd!.slice(0, 1), ['serve']);
+    assert.ok((o.Cmd as string[]).join(' ').includes('--uid 1000 --gid 1000'));
+    assert.equal(o.User, '0:0');
+    assert.equal(o.WorkingDir, '/');
+    assert.equal(o.OpenStdin, true);
+    assert.equal(o.StdinOnce, false);
+    assert.equal(o.Tty, false);
     assert.equal(h.NetworkMode, 'none');
     assert.deepEqual(h.CapDrop, ['ALL']);
+    assert.deepEqual(h.CapAdd, ['SETUID', 'SETGID', 'KILL']);
     assert.deepEqual(h.SecurityOpt, ['no-new-privileges']);
     assert.equal(h.ReadonlyRootfs, true);
     assert.equal(h.Init, true);
     assert.equal(h.Privileged, undefined);
-    assert.equal(h.CapAdd, undefined);
     assert.equal(h.Binds, undefined);
+    assert.deepEqual(h.Mounts?.map((m) => [m.Source, m.Target, m.ReadOnly]), [['keel-agent-test', '/keel', true]]);
+    assert.equal(h.LogConfig?.Type, 'none');
+    assert.equal(h.Runtime, undefined);
   });
 
   test('applies the default limits, with swap equal to memory', () => {
@@ -38,7 +50,9 @@ describe('buildContainerOptions', () => {
     assert.doesNotMatch(h.Tmpfs!['/workspace'], /noexec/);
     assert.match(h.Tmpfs!['/home/keel'], /(^|,)size=67108864(,|$)/);
     assert.match(h.Tmpfs!['/home/keel'], /(^|,)uid=1000(,|$)/);
-    assert.deepEqual(Object.keys(h.Tmpfs!).sort(), ['/home/keel', '/tmp', '/workspace']);
+    assert.match(h.Tmpfs!['/run/keel'], /mode=0700/);
+    assert.doesNotMatch(h.Tmpfs!['/run/keel'], /uid=1000/);
+    assert.deepEqual(Object.keys(h.Tmpfs!).sort(), ['/home/keel', '/run/keel', '/tmp', '/workspace']);
   });
 
   test('passes custom limits through', () => {
@@ -61,8 +75,20 @@ describe('buildContainerOptions', () => {
     });
   });
 
-  test('turns env into KEY=value entries', () => {
-    assert.deepEqual(buildContainerOptions({ ...base, env: { A: '1', B: 'x=y' } }).Env, ['A=1', 'B=x=y']);
+  test('keeps env out of the container config (the agent gets it at claim)', () => {
+    assert.deepEqual(buildContainerOptions({ ...base, env: { A: '1', B: 'x=y' } }).Env, []);
+  });
+
+  test('labels a warm-pool container with its pool, not an owner, and lets its agent exit unclaimed', () => {
+    const o = build({ options: base, agentVolume: 'v', pool: { key: 'shape', idleExitMs: 5000 } });
+    assert.equal(o.Labels!['keel.pool'], 'shape');
+    assert.equal(o.Labels!['keel.workflow-id'], undefined);
+    assert.deepEqual((o.Cmd as string[]).slice(-2), ['--idle-exit-ms', '5000']);
+  });
+
+  test('selects the gVisor runtime, and refuses it with a network', () => {
+    assert.equal(buildContainerOptions({ ...base, runtime: 'runsc' }).HostConfig!.Runtime, 'runsc');
+    assert.throws(() => buildContainerOptions({ ...base, runtime: 'runsc', network: true }), (e: SandboxError) => /gVisor.*network/.test(e.message));
   });
 
   test('enables the network only on request', () => {

@@ -1,0 +1,3 @@
+module keel.dev/agent
+
+go 1.24
