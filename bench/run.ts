@@ -12,10 +12,7 @@ import { Agent, SandboxAgent } from '../src/agents/agent.js';
 import { shell } from '../src/agents/capabilities.js';
 import { tool } from '../src/agents/tool.js';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
-import { crashAgents } from '../test/helpers/crash-agents.js';
-import { eventMs, WorkerProcesses } from '../test/helpers/crash.js';
 import { historyBytes, historyChain } from '../test/helpers/history.js';
-import { waitFor } from '../test/helpers/runs.js';
 import { sandboxWorker } from '../test/helpers/sandbox.js';
 
 const pct = (xs: number[], p: number) => {
@@ -95,37 +92,6 @@ async function functionToolFigures(stack: TestStack) {
   });
 }
 
-/**
- * A worker process is SIGKILLed while a model call is in flight; a fresh worker starts on the same host. Measured
- * from the kill to the next result recorded in the run's history (the retried call's ActivityTaskCompleted), minus
- * the scripted answer's own delay. Bounded by the model activity's heartbeat timeout: Temporal only learns that the
- * worker died when its heartbeats stop.
- */
-async function resumeAfterKillFigures(stack: TestStack) {
-  const workers = new WorkerProcesses(stack);
-  const agent = crashAgents.bench;
-  const script = agent.options.model!;
-  const delayMs = 500;
-  const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
-  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
-  const queue = queueFor('bench-kill');
-  const client = stack.client(queue);
-  try {
-    const first = await workers.start(queue, 'bench-host');
-    const id = await client.startRun(agent, 'go');
-    await waitFor('the second model call to be in flight', () => stack.model.stats(script).perStep[1] >= 1, 120_000);
-    const killedAt = await first.kill();
-    await workers.start(queue, 'bench-host');
-    await client.result(id);
-    const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
-    if (!next) throw new Error('no activity result recorded after the kill');
-    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs };
-  } finally {
-    await workers.stopAll();
-  }
-}
-
 /** A sandbox run whose turns each write a small file: snapshot bytes per turn (each snapshot is a whole-workspace tar). */
 async function snapshotFigures(stack: TestStack) {
   const turns = 10;
@@ -164,7 +130,6 @@ async function coreFigures(stack: TestStack) {
     ...(await baselineFigures(stack)),
     ...(await functionToolFigures(stack)),
     ...(await snapshotFigures(stack)),
-    ...(await resumeAfterKillFigures(stack)),
   };
 }
 

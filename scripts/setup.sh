@@ -62,4 +62,6 @@ fi
 bash scripts/ensure-jaeger.sh >/dev/null && bash scripts/ensure-chromium.sh >/dev/null
 # 5. Redis (Debian redis-server), the broker for live token deltas; tests and `keel dev` start their own.
 bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granularity only"
+# 5. The S3-compatible server of the storage tests (SeaweedFS, built from its pinned Go module once).
+bash scripts/ensure-s3.sh >/dev/null
 say "ready"

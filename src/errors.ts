@@ -15,7 +15,9 @@ export type KeelErrorCode =
   | 'approval_timeout'
   | 'state_version'
   /** Temporal (or another server Keel needs) does not answer. */
-  | 'unreachable';
+  | 'unreachable'
+  /** A dependency that may come back (a git remote, the Docker engine, an agent not yet deployed): retried. */
+  | 'transient';
 
 export class KeelError extends Error {
   readonly code: KeelErrorCode | SandboxErrorCode;
@@ -43,15 +45,24 @@ export class SandboxError extends KeelError {
   }
 }
 
-/** Thrown by the model layer; `retryable` follows HTTP semantics (408/409/429/5xx). */
+/**
+ * What went wrong with a model call: an HTTP error, no connection, a response Keel cannot read (never retried:
+ * it was paid for and would be paid again), or an answer the model could not finish (`status: incomplete`,
+ * `finish_reason: length`): a typed failure, never a truncated final output.
+ */
+export type ModelErrorKind = 'http' | 'network' | 'invalid_response' | 'incomplete';
+
+/** Thrown by the model layer; `retryable` follows HTTP semantics (408/409/429/5xx) and network errors. */
 export class ModelError extends KeelError {
   readonly status?: number;
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
-  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
+  readonly kind: ModelErrorKind;
+  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown; kind?: ModelErrorKind }) {
     super('model_error', message, { cause: options.cause });
     this.status = options.status;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.kind = options.kind ?? (options.status ? 'http' : 'network');
   }
 }

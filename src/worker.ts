@@ -12,12 +12,14 @@ import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
+import type { RetrySettings } from './activities/retry-policy.js';
 import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
-import { LocalSnapshotStore } from './sandbox/snapshots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
-import { LocalBlobStore, type BlobStore } from './storage/blob-store.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { CachedBlobStore } from './storage/blob-cache.js';
+import { storesFromEnv } from './storage/config.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DeltaBroker } from './live/broker.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
@@ -39,6 +41,7 @@ export interface CreateWorkerOptions {
   modelApi?: ModelApi;
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
+  /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
   snapshots?: SnapshotStore;
   blobs?: BlobStore;
   /** Where agent memory lives between runs; default .keel/memory. */
@@ -58,6 +61,8 @@ export interface CreateWorkerOptions {
   metricsPort?: number;
   /** Redis URL (or a connected broker) for token deltas; default KEEL_REDIS_URL; `false` or unset: no token streaming. */
   broker?: DeltaBroker | string | false;
+  /** How long failing model calls are retried; default KEEL_MODEL_RETRY_* (1 h deadline, 1 s to 60 s backoff). */
+  modelRetry?: RetrySettings;
 }
 
 export interface KeelWorker {
@@ -89,7 +94,7 @@ export function modelApiFromEnv(): ModelApi {
  * A cancel reaches an activity only in the answer to a heartbeat, and the SDK otherwise sends heartbeats at most
  * every 0.8 x heartbeatTimeout (24 s): this bound makes a cancelled model call or command stop within seconds.
  */
-const HEARTBEAT_THROTTLE = '2 seconds';
+const HEARTBEAT_THROTTLE = '1 second';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per process. */
@@ -122,20 +127,22 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const registry = new AgentRegistry(options.agents, memory, { modelApi });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
+  const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
   const plain = createActivities({
     registry,
     memory,
     openai: options.openai ?? defaultOpenAI(),
     modelApi,
     broker,
-    blobs: options.blobs ?? new LocalBlobStore(keelPaths.blobs()),
+    blobs: new CachedBlobStore(options.blobs ?? stores!.blobs),
     sandboxes,
-    snapshots: options.snapshots ?? new LocalSnapshotStore(keelPaths.snapshots()),
+    snapshots: options.snapshots ?? stores!.snapshots,
     hostQueue,
     hostName: hostId,
     sandboxScope: scope,
     maxToolOutputBytes: options.maxToolOutputBytes,
     secrets: options.secrets,
+    retry: options.modelRetry,
   });
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;

@@ -1,9 +1,11 @@
 /**
  * The activity boundary's error policy: which failures Temporal retries, and after how long.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { KeelError, ModelError } from '../errors.js';
+import { DEFAULT_RETRY, retryDecision, type RetryDecision, type RetrySettings } from './retry-policy.js';
 
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 
@@ -35,36 +37,68 @@ export function toModelError(err: unknown): ModelError {
     });
   }
   if (err instanceof ModelError) return err;
+  if (err instanceof SyntaxError) {
+    // The server answered with something that is not JSON: asking again would pay again for the same answer.
+    return new ModelError(`the model's response could not be parsed: ${err.message}`, { retryable: false, kind: 'invalid_response', cause: err });
+  }
   return new ModelError(`model call failed: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
 }
 
+/** This attempt's retry decision, from the activity's attempt number and the time since its first attempt. */
+function decideRetry(settings: RetrySettings, retryAfterMs?: number): RetryDecision {
+  let attempt = 1;
+  let elapsedMs = 0;
+  try {
+    const info = Context.current().info;
+    attempt = info.attempt;
+    elapsedMs = Date.now() - info.scheduledTimestampMs;
+  } catch {
+    // outside an activity (unit tests): the first attempt
+  }
+  return retryDecision(settings, attempt, elapsedMs, retryAfterMs);
+}
+
+const MODEL_FAILURE_TYPE: Record<ModelError['kind'], string> = {
+  http: 'ModelError',
+  network: 'ModelError',
+  invalid_response: 'ModelResponseInvalid',
+  incomplete: 'ModelIncomplete',
+};
+
+/** A failure retried on Keel's own schedule (capped backoff until the deadline), then given up on clearly. */
+function retriedFailure(type: string, message: string, settings: RetrySettings, details: unknown, retryAfterMs?: number): ApplicationFailure {
+  const d = decideRetry(settings, retryAfterMs);
+  if (!d.retry) return ApplicationFailure.create({ type, message: `${message} (${d.reason})`, nonRetryable: true, details: [details] });
+  return ApplicationFailure.create({ type, message, nonRetryable: false, nextRetryDelay: d.delayMs, details: [details] });
+}
+
+/** Keel errors whose cause may go away: a lost or busy container, a git remote or engine hiccup, a rolling deploy. */
+const TRANSIENT_CODES = new Set(['sandbox_unavailable', 'sandbox_gone', 'transient', 'agent_not_found']);
+
 /** Converts errors to ApplicationFailures whose retry behaviour matches their kind. */
-export function toActivityFailure(err: unknown): unknown {
+export function toActivityFailure(err: unknown, retry: RetrySettings = DEFAULT_RETRY): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof ModelError) {
-    return ApplicationFailure.create({
-      type: 'ModelError',
-      message: err.message,
-      nonRetryable: !err.retryable,
-      nextRetryDelay: err.retryAfterMs !== undefined ? Math.max(1, err.retryAfterMs) : undefined,
-      details: [{ status: err.status }],
-    });
+    const type = MODEL_FAILURE_TYPE[err.kind];
+    const details = { status: err.status, kind: err.kind };
+    if (!err.retryable) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true, details: [details] });
+    return retriedFailure(type, err.message, retry, details, err.retryAfterMs);
   }
   if (err instanceof KeelError) {
     // A container lost mid-operation: the retry restores it from the last snapshot (attachOrRestore).
-    const retryable = err.code === 'sandbox_unavailable' || err.code === 'sandbox_gone';
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !retryable, details: [{ code: err.code }] });
+    if (TRANSIENT_CODES.has(err.code)) return retriedFailure(err.name, err.message, retry, { code: err.code });
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ code: err.code }] });
   }
   return err;
 }
 
 /** Wraps an activity so that every error leaves it through `toActivityFailure`. */
-export function withFailureMapping<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function withFailureMapping<A extends unknown[], R>(fn: (...args: A) => Promise<R>, retry?: RetrySettings): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await fn(...args);
     } catch (err) {
-      throw toActivityFailure(err);
+      throw toActivityFailure(err, retry);
     }
   };
 }

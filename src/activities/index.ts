@@ -11,6 +11,7 @@ import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
 import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
+import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
@@ -40,11 +41,14 @@ export interface ActivityDeps {
   maxToolOutputBytes?: number;
   /** Where `secret()` references are looked up; default the worker's environment. */
   secrets?: SecretsProvider;
+  /** How long failing model calls and transient Keel errors are retried (default: KEEL_MODEL_RETRY_* or 1 h). */
+  retry?: RetrySettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const vault = new SecretVault(deps.secrets);
+  const retry = deps.retry ?? retrySettingsFromEnv();
   const specs = new PinnedSpecs(deps.blobs);
   const model = modelActivities({ ...deps, specs });
   const guardrails = guardrailActivities(deps);
@@ -100,5 +104,5 @@ export function createActivities(deps: ActivityDeps) {
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
   };
-  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never)])) as typeof activities;
+  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)])) as typeof activities;
 }

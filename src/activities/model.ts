@@ -2,12 +2,14 @@
  * The `callModel` activity: one model turn through the `openai` package (Responses API by default, Chat
  * Completions for compatible servers). The client's own retries are off; Temporal retries per failures.ts.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
+import { appendHistory, loadHistory } from './conversation.js';
 import { toModelError } from './failures.js';
 import type { PinnedSpecs } from './pinned-specs.js';
 import type { AgentSpec } from '../agents/spec.js';
@@ -16,6 +18,7 @@ import { fromChatCompletion, fromResponse, transcript, type ImageUrls, type Pars
 import { shrinkItem } from './model-items.js';
 import { chatParams, responsesParams } from './model-request.js';
 import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
+import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
 export type ModelApi = 'responses' | 'chat';
@@ -30,26 +33,22 @@ export interface ModelDeps {
   registry: AgentRegistry;
 }
 
-export async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
-  if (!history.baseRef) return history.delta;
-  const base = await blobs.get(history.baseRef);
-  if (!base) {
-    // The workflow answers this by sending the whole conversation once.
-    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob ${history.baseRef} is not in this worker's blob store`, nonRetryable: true });
-  }
-  const items = JSON.parse(base.toString('utf8')) as RunItem[];
-  if (items.length !== history.baseLength) {
-    throw ApplicationFailure.create({ type: 'BlobMissing', message: `conversation blob has ${items.length} items, expected ${history.baseLength}`, nonRetryable: true });
-  }
-  return [...items, ...history.delta];
-}
+/** Data URLs by image blob ref, so an image is read and base64-encoded once per worker, not every turn. */
+const dataUrls = new WeightedLru<string>(128 * 1024 * 1024, (s) => s.length);
 
 async function imageUrls(blobs: BlobStore, items: RunItem[]): Promise<ImageUrls> {
   const urls: ImageUrls = new Map();
   for (const item of items) {
     if (item.type !== 'tool_result' || !item.image) continue;
-    const bytes = await blobs.get(item.image.blob);
-    if (bytes) urls.set(item.image.blob, `data:${item.image.mediaType};base64,${bytes.toString('base64')}`);
+    const ref = item.image.blob;
+    let url = dataUrls.get(ref);
+    if (!url) {
+      const bytes = await blobs.get(ref);
+      if (!bytes) continue;
+      url = `data:${item.image.mediaType};base64,${bytes.toString('base64')}`;
+      dataUrls.set(ref, url);
+    }
+    urls.set(ref, url);
   }
   return urls;
 }
@@ -111,20 +110,28 @@ type ResponsesBody = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
 /** A Chat Completions turn; with `onText`, streamed (each text delta to `onText`) and then parsed whole. */
 async function chatTurn(openai: OpenAI, body: ChatBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
-  if (!onText) return fromChatCompletion(await openai.chat.completions.create(body, { signal }), agent);
+  if (!onText) {
+    const completion = await openai.chat.completions.create(body, { signal });
+    return parseTurn(() => fromChatCompletion(checkChatComplete(completion), agent));
+  }
   const { stream: _nonStreaming, ...params } = body;
   const stream = openai.chat.completions.stream({ ...params, stream_options: { include_usage: true } }, { signal });
   stream.on('content', (delta) => onText(delta));
-  return fromChatCompletion(await stream.finalChatCompletion(), agent);
+  const completion = await stream.finalChatCompletion();
+  return parseTurn(() => fromChatCompletion(checkChatComplete(completion), agent));
 }
 
 /** A Responses API turn; with `onText`, streamed (each output-text delta to `onText`) and then parsed whole. */
 async function responsesTurn(openai: OpenAI, body: ResponsesBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
-  if (!onText) return fromResponse(await openai.responses.create(body, { signal }), agent);
+  if (!onText) {
+    const response = await openai.responses.create(body, { signal });
+    return parseTurn(() => fromResponse(checkResponseComplete(response), agent));
+  }
   const { stream: _nonStreaming, ...params } = body;
   const stream = openai.responses.stream(params, { signal });
   stream.on('response.output_text.delta', (event) => onText(event.delta));
-  return fromResponse(await stream.finalResponse(), agent);
+  const response = await stream.finalResponse();
+  return parseTurn(() => fromResponse(checkResponseComplete(response), agent));
 }
 
 export function createModelRequest(deps: ModelDeps): ModelRequest {
@@ -166,6 +173,34 @@ async function offloadItem(item: RunItem, blobs: BlobStore): Promise<RunItem> {
   return item;
 }
 
+/** An answer the model could not finish fails as such (type ModelIncomplete), never as a truncated output. */
+function incomplete(reason: string): ModelError {
+  return new ModelError(`the model's answer is incomplete (${reason}); raise maxOutputTokens or shorten the task`, { retryable: false, kind: 'incomplete' });
+}
+
+function checkResponseComplete(response: OpenAI.Responses.Response): OpenAI.Responses.Response {
+  if (response.status === 'failed') {
+    throw new ModelError(`the model call failed: ${response.error?.message ?? 'status: failed'}`, { retryable: true, kind: 'http', status: 500 });
+  }
+  return response;
+}
+
+function checkChatComplete(completion: OpenAI.Chat.ChatCompletion): OpenAI.Chat.ChatCompletion {
+  const reason = completion.choices?.[0]?.finish_reason;
+  if (reason === 'length' || reason === 'content_filter') throw incomplete(`finish_reason: ${reason}`);
+  return completion;
+}
+
+/** A response of a shape Keel cannot read is not retried: the call was paid for and would be paid again. */
+function parseTurn(parse: () => ParsedTurn): ParsedTurn {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(`the model's response could not be read: ${err instanceof Error ? err.message : String(err)}`, { retryable: false, kind: 'invalid_response', cause: err });
+  }
+}
+
 export function modelActivities(deps: ModelDeps) {
   const request = createModelRequest(deps);
 
@@ -191,9 +226,9 @@ export function modelActivities(deps: ModelDeps) {
       const ctx = Context.current();
       const spec = input.spec ?? (await deps.specs.get(input.specRef!.ref));
       const items = await loadHistory(deps.blobs, input.history);
-      const historyRef = await deps.blobs.put(JSON.stringify(items));
+      const historyRef = await appendHistory(deps.blobs, input.history, items);
       // Heartbeats let a cancel reach the call, and let Temporal notice a dead worker within the heartbeat timeout.
-      const heartbeat = setInterval(() => ctx.heartbeat(), 2_000);
+      const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
       const sink = input.streamTokens !== false && deps.broker ? deps.broker.sink(deltaTarget(ctx, input)) : undefined;
       try {
         const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal, sink && ((delta) => sink.push(delta)));

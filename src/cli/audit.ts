@@ -1,11 +1,10 @@
 /**
  * `keel audit <runId> [--format md|json]`: the run's audit document on stdout, read from its Temporal history and
- * the local blob store (.keel/blobs, or KEEL_HOME).
+ * the workers' blob store (KEEL_STORE, else .keel/blobs under KEEL_HOME).
  */
 import { auditRun, renderAuditJson, renderAuditMarkdown } from '../audit/index.js';
 import { codecFromEnv, dataConverterFor } from '../codec.js';
-import { LocalBlobStore } from '../storage/blob-store.js';
-import { keelPaths } from '../util/paths.js';
+import { storesFromEnv } from '../storage/config.js';
 import { connectClient, str, usage, type Command } from './command.js';
 
 export const audit: Command = {
@@ -19,7 +18,7 @@ export const audit: Command = {
     const client = await connectClient();
     // The same codec the client decodes with (KEEL_CODEC_KEY / KEEL_CODEC_KEY_FILE), so encrypted histories read.
     const dataConverter = dataConverterFor(codecFromEnv());
-    const doc = await auditRun(client.temporal, runId, { blobs: new LocalBlobStore(keelPaths.blobs()), dataConverter });
+    const doc = await auditRun(client.temporal, runId, { blobs: storesFromEnv().blobs, dataConverter });
     process.stdout.write(format === 'json' ? renderAuditJson(doc) : renderAuditMarkdown(doc));
     return 0;
   },

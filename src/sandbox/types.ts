@@ -106,6 +106,8 @@ export interface SnapshotInfo {
   id: string;
   sha256: string;
   bytes: number;
+  /** Bytes newly written to the store for this snapshot (incremental stores write only what changed). */
+  storedBytes?: number;
 }
 
 /** Where workspace tars go. Local directory by default; an S3-compatible store fits the same shape. */

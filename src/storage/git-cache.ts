@@ -14,6 +14,9 @@ export function gitCacheDir(): string {
   return path.join(keelHome(), 'git-cache');
 }
 
+/** git's messages for a remote that may answer later (network, DNS, server errors): retried, not a bad URL. */
+const TRANSIENT_GIT = /could not resolve host|connection (refused|reset|timed out)|timed out|early eof|unexpected disconnect|the remote end hung up|HTTP 5\d\d|error: 5\d\d|RPC failed|temporary failure/i;
+
 function git(args: string[], cwd?: string, extraEnv: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', ...extraEnv };
@@ -24,7 +27,9 @@ function git(args: string[], cwd?: string, extraEnv: Record<string, string> = {}
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => reject(new KeelError('bad_usage', `cannot run git: ${err.message}`)));
     child.on('close', (code) =>
-      code === 0 ? resolve(stdout.trim()) : reject(new KeelError('bad_usage', `git ${args.join(' ')} failed: ${stderr.trim() || `exit ${code}`}`)),
+      code === 0
+        ? resolve(stdout.trim())
+        : reject(new KeelError(TRANSIENT_GIT.test(stderr) ? 'transient' : 'bad_usage', `git ${args.join(' ')} failed: ${stderr.trim() || `exit ${code}`}`)),
     );
   });
 }

@@ -12,11 +12,15 @@ export const quick = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumAttempts: 5 },
 });
 
-/** Model calls: long, heartbeating (so cancellation reaches them), retried per the failure mapping. */
+/**
+ * Model calls: long, and heartbeating every second while in flight, so a dead worker is noticed within the
+ * heartbeat timeout and the call retried elsewhere at once. Attempts are unlimited: the activity itself sets each
+ * retry's delay (capped backoff) and gives up at the retry deadline (activities/retry-policy.ts, default 1 h).
+ */
 export const model = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /** How long a sandbox host may take to pick up work before the run treats it as lost. */

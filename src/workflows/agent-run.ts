@@ -6,7 +6,7 @@
  * Read top-down: resolve the agent → turns until a final output (run/turn.ts) → finish (memory, snapshot,
  * sandbox removal). Failures end with a typed ApplicationFailure carrying the RunState.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { treeUsage } from './child-runs.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
@@ -19,6 +19,9 @@ import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
 
 export { FAILURE_TYPES } from './run/run.js';
+
+/** Patch id: runs that failed on a bug before this change keep replaying as they were recorded. */
+const BUGS_FAIL_THE_TASK = 'keel-bugs-fail-the-workflow-task';
 
 export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const run = newRun(input);
@@ -100,6 +103,9 @@ async function continueAsNewIfDue(run: Run, idle = false): Promise<void> {
 /** Records the end (cancelled or failed), snapshots and removes the sandbox, and rethrows as a typed failure. */
 async function endWithFailure(run: Run, err: unknown): Promise<never> {
   const cancelled = isCancellation(err);
+  // A bug in workflow code (a TypeError, not a failure Temporal or Keel raised): fail the workflow task instead of
+  // the run. Temporal retries the task, so the run waits, unchanged, until a fixed deploy replays it to the end.
+  if (!cancelled && !(err instanceof TemporalFailure) && patched(BUGS_FAIL_THE_TASK)) throw err;
   // An activity that failed for good (say, a 400 from the model API) fails the run with its own type and message.
   const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
   const typed = run.state.error !== undefined;

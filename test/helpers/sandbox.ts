@@ -2,12 +2,11 @@
  * Helpers for integration tests of sandbox runs: a worker with real Docker sandboxes (sharing the stack's
  * snapshot store, as workers sharing S3 would), container probes, and the tool results a run recorded.
  */
-import * as path from 'node:path';
 import Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import type { Agent } from '../../src/agents/agent.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
+import { localStores } from '../../src/storage/config.js';
 import type { RunState, ToolResultItem } from '../../src/workflows/run-state.js';
 import type { CreateWorkerOptions, KeelWorker } from '../../src/worker.js';
 import { requireImage } from './sandbox-fixture.js';
@@ -54,7 +53,7 @@ export async function isRunning(containerId: string, needle: string): Promise<bo
 
 /** Paths of the entries in a snapshot of the stack's (default) snapshot store. */
 export async function snapshotFiles(stack: TestStack, id: string): Promise<string[]> {
-  const tar = await new LocalSnapshotStore(path.join(stack.dataDir, 'snapshots')).get(id);
+  const tar = await localStores(stack.dataDir).snapshots.get(id);
   const names: string[] = [];
   const ex = extract();
   tar.pipe(ex);

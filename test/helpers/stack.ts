@@ -14,8 +14,7 @@ import { KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../src/embedded/temporal.js';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
-import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { localStores } from '../../src/storage/config.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
@@ -61,6 +60,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
   const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
   const bundle = await workflowBundle();
+  const stores = localStores(dataDir);
   return {
     env,
     address,
@@ -78,8 +78,8 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
         modelApi: 'responses',
         workflowBundle: bundle,
         sandboxes: false,
-        blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
-        snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
+        blobs: stores.blobs,
+        snapshots: stores.snapshots,
         memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
         reapIntervalMs: 0,
         ...options,

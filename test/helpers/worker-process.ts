@@ -12,8 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
 import type { Agent } from '../../src/agents/agent.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
-import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
-import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { localStores, storesFromEnv } from '../../src/storage/config.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker } from '../../src/worker.js';
 import { READY_LINE } from './spawn-worker.js';
@@ -45,8 +44,8 @@ async function main() {
       openai: new OpenAI({ apiKey: 'test', baseURL, maxRetries: 0 }),
       modelApi: 'responses',
       sandboxes: new DockerSandboxClient(),
-      blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
-      snapshots: new LocalSnapshotStore(path.join(dataDir, 'snapshots')),
+      // KEEL_STORE (s3://...) shares blobs and snapshots between hosts; otherwise they live in the data directory.
+      ...(process.env.KEEL_STORE ? storesFromEnv() : localStores(dataDir)),
       memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
       ...(bundlePath ? { workflowBundle: { code: readFileSync(bundlePath, 'utf8') } } : {}),
       reapIntervalMs: 0,

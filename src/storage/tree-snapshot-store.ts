@@ -1,0 +1,246 @@
+/**
+ * Incremental workspace snapshots over a BlobStore (local directory or S3): the workspace tar the sandbox streams
+ * out is taken apart into content-addressed chunks and directory trees (snapshot-tree.ts), and put back together
+ * as a tar on restore. Only objects the store does not already hold are written, so a turn that changed one file
+ * stores about that file. Restore rebuilds the exact tree: modes, owners, mtimes, symlinks, hard links, empty dirs.
+ */
+import { once } from 'node:events';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar, { type Header, type Pack } from 'tar-stream';
+import { SandboxError } from '../errors.js';
+import type { SnapshotInfo, SnapshotStore } from '../sandbox/types.js';
+import { sha256Hex, type BlobStore } from './blob-store.js';
+import {
+  CHUNK_BYTES, SNAPSHOT_ID, dirAt, isDir, newDir, pathParts,
+  type DirNode, type EntryMeta, type EntryType, type StoredSnapshot, type StoredTree, type TreeEntry,
+} from './snapshot-tree.js';
+
+type HeaderArg = Parameters<Pack['entry']>[0];
+type TarEntry = Readable & { header: Header };
+
+/** How long "this object exists" is believed without asking the store again (well under gc's minimum age). */
+const KNOWN_TTL_MS = 10 * 60_000;
+const KNOWN_MAX = 200_000;
+
+function metaOf(h: Partial<Header>): EntryMeta {
+  return { mode: h.mode ?? 0o644, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime?.getTime() ?? 0 };
+}
+
+export class TreeSnapshotStore implements SnapshotStore {
+  private readonly known = new Map<string, number>();
+
+  /** `legacy` serves ids of whole-tar snapshots written before snapshots were incremental. */
+  constructor(
+    readonly objects: BlobStore,
+    private readonly legacy?: SnapshotStore,
+  ) {}
+
+  async put(input: Readable): Promise<SnapshotInfo> {
+    const session = { stored: 0, tarBytes: 0 };
+    const root = newDir();
+    const extract = tar.extract();
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        session.tarBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const piping = pipeline(input, meter, extract);
+    piping.catch(() => {}); // surfaced by the iteration below or by the await after it
+    for await (const entry of extract) await this.addEntry(root, entry as unknown as TarEntry, session);
+    await piping;
+    const tree = await this.storeDir(root, session);
+    const snapshot: StoredSnapshot = { v: 1, kind: 'keel.snapshot', root: root.meta, tree, tarBytes: session.tarBytes };
+    const ref = await this.store(Buffer.from(JSON.stringify(snapshot)), session);
+    return { id: `tree:${ref}`, sha256: ref.slice('sha256:'.length), bytes: session.tarBytes, storedBytes: session.stored };
+  }
+
+  async get(id: string): Promise<Readable> {
+    if (!SNAPSHOT_ID.test(id)) {
+      if (this.legacy) return this.legacy.get(id);
+      throw new SandboxError('not_found', `not a snapshot id: ${JSON.stringify(id)}`);
+    }
+    const snapshot = await this.snapshotObject(id);
+    const pack = tar.pack();
+    const out = new PassThrough();
+    const fail = (err: unknown) => {
+      out.destroy(err as Error);
+      pack.destroy();
+    };
+    void (async () => {
+      for await (const bytes of pack as AsyncIterable<Buffer>) if (!out.write(bytes)) await once(out, 'drain');
+      out.end();
+    })().catch(fail);
+    this.writeTar(pack, snapshot).then(() => pack.finalize(), fail);
+    return out;
+  }
+
+  async has(id: string): Promise<boolean> {
+    const m = SNAPSHOT_ID.exec(id);
+    if (!m) return this.legacy?.has(id) ?? false;
+    return this.objects.has(m[1]);
+  }
+
+  /** Every object a snapshot consists of (its own object, trees and chunks), for `keel gc`. */
+  async references(id: string, into: Set<string> = new Set()): Promise<Set<string>> {
+    const m = SNAPSHOT_ID.exec(id);
+    if (!m) return into;
+    into.add(m[1]);
+    const walk = async (treeRef: string): Promise<void> => {
+      if (into.has(treeRef)) return;
+      into.add(treeRef);
+      for (const e of (await this.json<StoredTree>(treeRef)).entries) {
+        for (const c of e.chunks ?? []) into.add(c);
+        if (e.tree) await walk(e.tree);
+      }
+    };
+    await walk((await this.snapshotObject(id)).tree);
+    return into;
+  }
+
+  private async addEntry(root: DirNode, entry: TarEntry, session: { stored: number }): Promise<void> {
+    const h = entry.header;
+    const parts = pathParts(h.name);
+    const type = (h.type === 'contiguous-file' ? 'file' : h.type) as EntryType;
+    if (parts.length === 0) {
+      if (type === 'directory') root.meta = metaOf(h);
+      entry.resume();
+      return;
+    }
+    const name = parts.pop()!;
+    const parent = dirAt(root, parts);
+    if (type === 'directory') {
+      const existing = parent.children.get(name);
+      if (existing && isDir(existing)) existing.meta = metaOf(h);
+      else parent.children.set(name, newDir(metaOf(h)));
+      entry.resume();
+      return;
+    }
+    const node: TreeEntry = { name, type, ...metaOf(h) };
+    if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
+    else entry.resume();
+    if (type === 'symlink') node.linkname = h.linkname ?? '';
+    if (type === 'link') node.linkname = pathParts(h.linkname ?? '').join('/');
+    if (h.devmajor || h.devminor) Object.assign(node, { devmajor: h.devmajor, devminor: h.devminor });
+    parent.children.set(name, node);
+  }
+
+  /** A file's content as chunk blobs of CHUNK_BYTES. */
+  private async storeContent(stream: Readable, session: { stored: number }): Promise<{ size: number; chunks: string[] }> {
+    const chunks: string[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let size = 0;
+    const flush = async () => {
+      chunks.push(await this.store(Buffer.concat(pending), session));
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      size += piece.length;
+      let rest = piece;
+      while (pendingBytes + rest.length >= CHUNK_BYTES) {
+        const take = CHUNK_BYTES - pendingBytes;
+        pending.push(rest.subarray(0, take));
+        pendingBytes += take;
+        rest = rest.subarray(take);
+        await flush();
+      }
+      if (rest.length) {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
+    }
+    if (pendingBytes) await flush();
+    return { size, chunks };
+  }
+
+  /** Stores a directory's subtrees, then the directory itself; returns its ref. */
+  private async storeDir(dir: DirNode, session: { stored: number }): Promise<string> {
+    const entries: TreeEntry[] = [];
+    for (const [name, child] of [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      entries.push(isDir(child) ? { name, type: 'directory', ...child.meta, tree: await this.storeDir(child, session) } : child);
+    }
+    const tree: StoredTree = { v: 1, entries };
+    return this.store(Buffer.from(JSON.stringify(tree)), session);
+  }
+
+  /** Writes an object unless the store already has it; counts what was written. */
+  private async store(bytes: Buffer, session: { stored: number }): Promise<string> {
+    const ref = `sha256:${sha256Hex(bytes)}`;
+    const seen = this.known.get(ref);
+    if (seen !== undefined && Date.now() - seen < KNOWN_TTL_MS) return ref;
+    if (!(await this.objects.has(ref))) {
+      await this.objects.put(bytes);
+      session.stored += bytes.length;
+    }
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
+    this.known.set(ref, Date.now());
+    return ref;
+  }
+
+  private async json<T>(ref: string): Promise<T> {
+    const bytes = await this.objects.get(ref);
+    if (!bytes) throw new SandboxError('not_found', `snapshot object ${ref} is missing from the store`);
+    return JSON.parse(bytes.toString('utf8')) as T;
+  }
+
+  private async snapshotObject(id: string): Promise<StoredSnapshot> {
+    const ref = SNAPSHOT_ID.exec(id)![1];
+    if (!(await this.objects.has(ref))) throw new SandboxError('not_found', `snapshot ${id} not found`);
+    const snapshot = await this.json<StoredSnapshot>(ref);
+    if (snapshot.kind !== 'keel.snapshot') throw new SandboxError('not_found', `${id} is not a snapshot`);
+    return snapshot;
+  }
+
+  /** Directories before their contents; hard links last, after the files they name. */
+  private async writeTar(pack: Pack, snapshot: StoredSnapshot): Promise<void> {
+    await addToPack(pack, header('./', 'directory', snapshot.root));
+    const links: HeaderArg[] = [];
+    const walk = async (treeRef: string, prefix: string): Promise<void> => {
+      for (const e of (await this.json<StoredTree>(treeRef)).entries) {
+        const name = `${prefix}${e.name}`;
+        if (e.type === 'directory') {
+          await addToPack(pack, header(`${name}/`, 'directory', e));
+          await walk(e.tree!, `${name}/`);
+        } else if (e.type === 'link') {
+          links.push({ ...header(name, 'link', e), linkname: e.linkname });
+        } else if (e.type === 'file') {
+          await addFile(pack, header(name, 'file', e, e.size), e.chunks ?? [], (ref) => this.chunk(ref));
+        } else {
+          await addToPack(pack, { ...header(name, e.type, e), linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor });
+        }
+      }
+    };
+    await walk(snapshot.tree, '');
+    for (const link of links) await addToPack(pack, link);
+  }
+
+  private async chunk(ref: string): Promise<Buffer> {
+    const bytes = await this.objects.get(ref);
+    if (!bytes) throw new SandboxError('not_found', `snapshot chunk ${ref} is missing from the store`);
+    return bytes;
+  }
+}
+
+function header(name: string, type: EntryType, meta: EntryMeta, size = 0): HeaderArg {
+  return { name, type, size, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: new Date(meta.mtime) };
+}
+
+function addToPack(pack: Pack, h: HeaderArg): Promise<void> {
+  return new Promise((resolve, reject) => pack.entry(h, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Streams a file's chunks into the pack, one chunk in memory at a time. */
+async function addFile(pack: Pack, h: HeaderArg, chunks: string[], read: (ref: string) => Promise<Buffer>): Promise<void> {
+  let settle!: (err?: Error | null) => void;
+  const finished = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+  finished.catch(() => {}); // awaited below unless a chunk read fails first
+  const sink = pack.entry(h, settle);
+  for (const ref of chunks) {
+    if (!sink.write(await read(ref))) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+  }
+  sink.end(undefined as never);
+  await finished;
+}
