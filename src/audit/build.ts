@@ -159,12 +159,22 @@ class AuditBuilder {
   }
 
   /** The whole conversation a model call was sent: the blob history refers to, then the delta. */
+  /** A stored conversation: a chain of chunks (each names the one before), or a whole array from older versions. */
+  private assembled(ref: string): RunItem[] | undefined {
+    const text = this.blobs.get(ref);
+    if (!text) return undefined;
+    const parsed = JSON.parse(text) as RunItem[] | { kind: string; prev?: string; items: RunItem[] };
+    if (Array.isArray(parsed)) return parsed;
+    const before = parsed.prev ? this.assembled(parsed.prev) : [];
+    return before && [...before, ...parsed.items];
+  }
+
   private conversation(history: CallModelInput['history'] | undefined): RunItem[] {
     if (!history) return [];
     let base: RunItem[] = [];
     if (history.baseRef) {
-      const text = this.blobs.get(history.baseRef);
-      if (text) base = JSON.parse(text) as RunItem[];
+      const assembled = this.assembled(history.baseRef);
+      if (assembled) base = assembled;
       else this.gap(`conversation blob ${history.baseRef} (${history.baseLength} items) is not in this blob store`);
     }
     return [...base, ...history.delta].map((i) => this.expand(i));

@@ -26,10 +26,10 @@ export async function auditRun(client: Client, runId: string, options: AuditOpti
 
 const REF = /^sha256:[0-9a-f]{64}$/;
 
-/** Refs under `baseRef` / `blob` keys anywhere in `value` (images excluded: the audit names them, not shows them). */
+/** Refs under `baseRef` / `blob` / `prev` (conversation chunks) keys anywhere in `value` (images excluded: named, not shown). */
 function collectRefs(value: unknown, into: Set<string>, key = ''): void {
   if (typeof value === 'string') {
-    if ((key === 'baseRef' || key === 'blob') && REF.test(value)) into.add(value);
+    if ((key === 'baseRef' || key === 'blob' || key === 'prev') && REF.test(value)) into.add(value);
   } else if (Array.isArray(value)) {
     for (const v of value) collectRefs(v, into);
   } else if (value && typeof value === 'object') {
@@ -50,7 +50,7 @@ async function referencedBlobs(events: HistoryEvent[], store: BlobStore): Promis
       if (!bytes) continue;
       const text = bytes.toString('utf8');
       texts.set(ref, text);
-      if (text.startsWith('[')) {
+      if (text.startsWith('[') || text.startsWith('{"v":1,"kind":"keel.conversation"')) {
         try {
           collectRefs(JSON.parse(text), next);
         } catch {

@@ -42,6 +42,15 @@ const add = tool({ name: 'add', description: 'adds', parameters: z.object({ a: z
 export const agents = [new Agent({ name: '${name}', instructions: 'Add.', model: 'packed', tools: [add] })];
 `;
 
+/** The ```ts block that follows `<!-- readme-example: NAME` in README.md, verbatim (or the next one, `n` blocks on). */
+function readmeBlock(name: string, n = 0): string {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const from = readme.indexOf(`<!-- readme-example: ${name}`);
+  assert.ok(from >= 0, `README.md has no example named ${name}`);
+  const blocks = [...readme.slice(from).matchAll(/```ts\n([\s\S]*?)```/g)];
+  return blocks[n][1];
+}
+
 describe('the packed package', () => {
   test('ships built JavaScript with types and no test or dev-only code', () => {
     const installed = path.join(project, 'node_modules', 'keel');
@@ -83,4 +92,24 @@ console.log(JSON.stringify(await client.result(id)));
       }
     });
   }
+
+  test("README's agents and client examples run verbatim from the installed package", async () => {
+    writeFileSync(path.join(project, 'readme-agents.ts'), readmeBlock('agents'));
+    writeFileSync(path.join(project, 'readme-client.ts'), `${readmeBlock('agents', 1)}\nconsole.log(JSON.stringify(result.finalOutput));\n`);
+    stack.model.setScript('gpt-4.1-mini', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Oslo is sunny; your invoice question goes to billing.' }] });
+    const queue = queueFor('packed-readme');
+    const env = { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test' };
+    const bin = path.join(project, 'node_modules', 'keel', 'bin', 'keel.js');
+    const worker = await startCliWorker('./readme-agents.ts', env, { bin, cwd: project });
+    try {
+      const tsx = path.join(project, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+      const out = execFileSync(process.execPath, [tsx, 'readme-client.ts'], { cwd: project, env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.match(out, /Oslo is sunny/);
+      const viaCli = await runCliWith(['run', 'triage', 'Weather in Oslo?', '--wait'], env, project, bin);
+      assert.equal(viaCli.code, 0, viaCli.stderr);
+      assert.match(viaCli.stdout, /Oslo is sunny/);
+    } finally {
+      await worker.stop();
+    }
+  });
 });
