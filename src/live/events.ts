@@ -73,8 +73,11 @@ export interface EventLogState {
 
 /** Events held in memory (and answered from) per execution; a slower subscriber gets a `gap` event. */
 export const EVENT_LOG_LIMIT = 1000;
-/** Events carried across continue-as-new. */
-export const EVENT_CARRY_LIMIT = 200;
+/**
+ * Events carried across continue-as-new. They ride in every new execution's input, so this bounds what a long run
+ * pays per continue-as-new (200 made a 300-turn run's history 3x larger); a subscriber further behind gets `gap`.
+ */
+export const EVENT_CARRY_LIMIT = 50;
 const TERMINAL: RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 export function isTerminal(status: RunStatus): boolean {

@@ -85,7 +85,7 @@ describe('long runs', () => {
       // but do not trend up. Without compaction the last segment is ~3.5x the first and keeps growing.
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       // The first segments are smaller: the live event log carried across continue-as-new fills up to its bound
-      // (EVENT_CARRY_LIMIT events, ~45 turns) first. From then on, no segment may grow much past the settled size.
+      // (EVENT_CARRY_LIMIT events, ~10 turns) first. From then on, no segment may grow much past the settled size.
       const settled = segments.slice(10);
       assert.ok(Math.max(...settled) < settled[0] * 1.5, `a segment grew to ${Math.max(...settled)} B from ${settled[0]} B`);
       const [middle, last] = [mean(segments.slice(20, 40)), mean(segments.slice(40))];
