@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import * as path from 'node:path';
 import { freePort } from '../util/free-port.js';
+import { Connection } from '@temporalio/client';
 import { KeelError } from '../errors.js';
 import { keelPaths } from '../util/paths.js';
 import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -52,6 +53,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const address = `127.0.0.1:${port}`;
   await waitForPort(child, port, () => stderr);
+  await waitForFrontend(child, address, options.namespace ?? 'default');
   return {
     address,
     uiUrl: uiPort === null ? undefined : `http://localhost:${uiPort}`,
@@ -82,6 +84,32 @@ async function waitForPort(child: ChildProcess, port: number, stderr: () => stri
   }
   child.kill('SIGKILL');
   throw new KeelError('unreachable', `the Temporal dev server did not listen on port ${port} within 60 s`);
+}
+
+/**
+ * The port accepts connections before the frontend serves ("Frontend is not healthy yet"): wait until a real call
+ * (GetSystemInfo, what every client makes first, then the namespace) answers.
+ */
+async function waitForFrontend(child: ChildProcess, address: string, namespace: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode})`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new KeelError('unreachable', `the Temporal dev server at ${address} did not become healthy within 60 s: ${last}`);
 }
 
 function accepts(port: number): Promise<boolean> {
