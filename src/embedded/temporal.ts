@@ -52,8 +52,13 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const address = `127.0.0.1:${port}`;
-  await waitForPort(child, port, () => stderr);
-  await waitForFrontend(child, address, options.namespace ?? 'default');
+  try {
+    await waitForPort(child, port, () => stderr);
+    await waitForFrontend(child, address, options.namespace ?? 'default');
+  } catch (err) {
+    await stop(child); // a server that never became healthy is not left behind
+    throw err;
+  }
   return {
     address,
     uiUrl: uiPort === null ? undefined : `http://localhost:${uiPort}`,

@@ -55,8 +55,17 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
     env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null });
     address = env.address;
   }
-  const connection = await NativeConnection.connect({ address });
-  const clientConnection = await Connection.connect({ address });
+  let connection: NativeConnection;
+  let clientConnection: Connection;
+  try {
+    connection = await NativeConnection.connect({ address });
+    clientConnection = await Connection.connect({ address });
+  } catch (err) {
+    // Nothing may outlive a failed start: a leaked server would keep the test process (and CI) alive.
+    await model.close();
+    await env?.teardown();
+    throw err;
+  }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
   const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
   const bundle = await workflowBundle();
