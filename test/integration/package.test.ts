@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import { startCliWorker } from '../helpers/cli-worker.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
+const execFileAsync = promisify(execFile);
 const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Record<'dependencies' | 'devDependencies', Record<string, string>>;
 /** The version this repository pins, so the scratch project installs what CI tested. */
 const versionOf = (name: string) => manifest.dependencies[name] ?? manifest.devDependencies[name];
@@ -81,7 +83,9 @@ console.log(JSON.stringify(await client.result(id)));
       const bin = path.join(project, 'node_modules', 'keel', 'bin', 'keel.js');
       const worker = await startCliWorker(`./${file}`, env, { bin, cwd: project });
       try {
-        const viaLibrary = JSON.parse(execFileSync(process.execPath, ['client.mjs', name], { cwd: project, env: { ...process.env, ...env }, encoding: 'utf8' })) as { finalOutput: string; turns: number };
+        // Asynchronously: the scripted model server lives in this process and must keep answering meanwhile.
+        const { stdout } = await execFileAsync(process.execPath, ['client.mjs', name], { cwd: project, env: { ...process.env, ...env }, encoding: 'utf8' });
+        const viaLibrary = JSON.parse(stdout) as { finalOutput: string; turns: number };
         assert.equal(viaLibrary.finalOutput, 'the sum is 5');
         assert.equal(viaLibrary.turns, 2);
         const viaCli = await runCliWith(['run', name, 'What is 2 + 3?', '--wait'], env, project, bin);
@@ -103,7 +107,7 @@ console.log(JSON.stringify(await client.result(id)));
     const worker = await startCliWorker('./readme-agents.ts', env, { bin, cwd: project });
     try {
       const tsx = path.join(project, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-      const out = execFileSync(process.execPath, [tsx, 'readme-client.ts'], { cwd: project, env: { ...process.env, ...env }, encoding: 'utf8' });
+      const { stdout: out } = await execFileAsync(process.execPath, [tsx, 'readme-client.ts'], { cwd: project, env: { ...process.env, ...env }, encoding: 'utf8' });
       assert.match(out, /Oslo is sunny/);
       const viaCli = await runCliWith(['run', 'triage', 'Weather in Oslo?', '--wait'], env, project, bin);
       assert.equal(viaCli.code, 0, viaCli.stderr);
