@@ -92,8 +92,23 @@ export interface AgentOptions {
   conversation?: boolean | ConversationOptions;
 }
 
+/**
+ * Brands that make `instanceof` work across copies of this module: a worker that loads a TypeScript agents file
+ * through tsx's `tsImport` gets a second instance of Keel's classes, and an Agent from one must still be an Agent.
+ */
+const AGENT_BRAND = Symbol.for('keel.Agent');
+const SANDBOX_AGENT_BRAND = Symbol.for('keel.SandboxAgent');
+
+function branded(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
 /** A plain agent: instructions, a model, function tools, handoffs, guardrails. */
 export class Agent {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, AGENT_BRAND);
+  }
+  readonly [AGENT_BRAND] = true;
   readonly options: AgentOptions;
   constructor(options: AgentOptions) {
     if (!/^[a-zA-Z0-9_-]{1,48}$/.test(options.name)) {
@@ -132,6 +147,10 @@ export interface SandboxAgentOptions extends AgentOptions {
 
 /** An agent with its own hardened container per run, workspace at /workspace. */
 export class SandboxAgent extends Agent {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return branded(value, SANDBOX_AGENT_BRAND);
+  }
+  readonly [SANDBOX_AGENT_BRAND] = true;
   declare readonly options: SandboxAgentOptions;
   constructor(options: SandboxAgentOptions) {
     super(options);
