@@ -23,7 +23,7 @@ import { agentBinary } from './agent-binary.js';
 import { AgentSandbox } from './agent-sandbox.js';
 import { AgentConnections } from './connections.js';
 import { AGENT_STATE as STATE, resolveLimits, SANDBOX_HOME, WORKSPACE } from './hardening.js';
-import type { SandboxClient, SandboxCreateOptions, SandboxLabels, SandboxLimits, StartedSandbox } from './types.js';
+import type { ExecOptions, ExecResult, SandboxClient, SandboxCreateOptions, SandboxLabels, SandboxLimits, StartedSandbox } from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */
@@ -42,12 +42,13 @@ interface Meta {
 }
 
 /**
- * The sandbox's limits as rlimits on its agent and so on every command (prlimit from the host's /usr): address
- * space = memoryBytes, processes = pidsLimit for uid 1000, file size = workspaceBytes, no core files. Weaker than
+ * The sandbox's limits as rlimits on its agent and so on every command (prlimit from the host's /usr): processes
+ * = pidsLimit for uid 1000, file size = workspaceBytes, no core files; the address-space cap (memoryBytes) is set
+ * per command by `exec`. Weaker than
  * cgroups (no CPU rate, no workspace total, no memory accounting across processes); docs/security.md says so.
  */
 function rlimitPrefix(limits: SandboxLimits): string[] {
-  return ['/usr/bin/prlimit', `--as=${limits.memoryBytes}`, `--nproc=${limits.pidsLimit}`, `--fsize=${limits.workspaceBytes}`, '--nofile=4096', '--core=0', '--'];
+  return ['/usr/bin/prlimit', `--nproc=${limits.pidsLimit}`, `--fsize=${limits.workspaceBytes}`, '--nofile=4096', '--core=0', '--'];
 }
 
 const ID = /^local-[0-9a-f-]{36}$/;
@@ -116,8 +117,14 @@ export class UnixLocalSandbox extends AgentSandbox {
     private readonly dir: string,
     private readonly connect: () => Promise<AgentClient>,
     private readonly stop: () => Promise<void>,
+    /** The address-space cap of each command (the agent itself cannot take one: Go reserves more at start). */
+    private readonly memoryBytes: number,
   ) {
     super();
+  }
+
+  async exec(options: ExecOptions): Promise<ExecResult> {
+    return super.exec({ ...options, cmd: `ulimit -v ${Math.floor(this.memoryBytes / 1024)} 2>/dev/null; ${options.cmd}` });
   }
 
   protected async agent(): Promise<AgentClient> {
@@ -167,7 +174,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
   }
 
   private sandboxOf(id: string, dir: string, meta: Meta): UnixLocalSandbox {
-    return new UnixLocalSandbox(id, dir, () => this.connection(id, dir, meta), () => this.stop(id));
+    return new UnixLocalSandbox(id, dir, () => this.connection(id, dir, meta), () => this.stop(id), (meta.limits ?? resolveLimits()).memoryBytes);
   }
 
   /** This process's agent for a sandbox directory, started on first use (and again if it exited). */
