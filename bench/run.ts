@@ -2,7 +2,7 @@
  * `npm run bench`: Keel's figures on this machine, printed as a table and written to bench/results/latest.json.
  * The scripted model answers at zero latency, so what is measured is Keel + Temporal + Docker overhead.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -161,7 +161,9 @@ async function main() {
     console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
     const out = path.join(import.meta.dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+    // A filtered run (`npm run bench -- sandbox`) updates its figures and keeps the others already recorded.
+    const previous = process.argv.length > 2 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    writeFileSync(out, JSON.stringify({ ...previous, ...results }, null, 2) + '\n');
     console.log(`written to ${out}`);
   } finally {
     await stack.close();

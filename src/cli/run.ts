@@ -1,10 +1,16 @@
 /** `keel run <agent> <input>`: starts a run, checks a worker took it, and with --wait prints the final output. */
-import { createConnection } from 'node:net';
+import { acceptsConnections } from '../util/free-port.js';
 import { temporalConfigured, temporalTarget } from '../connection.js';
 import { connectClient, str, usage, type Command, type Values } from './command.js';
 import { startCliStack } from './dev.js';
 
 /** `--context JSON`, parsed (bad usage when it is not JSON). */
+/** Whether something listens at host:port (a running `keel dev`). */
+function reachable(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return acceptsConnections(Number(port), host);
+}
+
 export function parseContext(values: Values): unknown {
   const raw = str(values, 'context');
   if (raw === undefined) return undefined;
@@ -15,17 +21,6 @@ export function parseContext(values: Values): unknown {
   }
 }
 
-/** Whether something accepts TCP connections at host:port (a running `keel dev`). */
-function reachable(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port: Number(port) });
-    socket.setTimeout(1_000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
 
 export const run: Command = {
   name: 'run',

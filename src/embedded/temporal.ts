@@ -6,9 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import * as path from 'node:path';
-import { freePort } from '../util/free-port.js';
+import { acceptsConnections, freePort } from '../util/free-port.js';
 import { Connection } from '@temporalio/client';
 import { KeelError } from '../errors.js';
 import { keelPaths } from '../util/paths.js';
@@ -84,7 +83,7 @@ async function waitForPort(child: ChildProcess, port: number, stderr: () => stri
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode}): ${stderr().trim().split('\n').pop()}`);
-    if (await accepts(port)) return;
+    if (await acceptsConnections(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
@@ -117,13 +116,6 @@ async function waitForFrontend(child: ChildProcess, address: string, namespace: 
   throw new KeelError('unreachable', `the Temporal dev server at ${address} did not become healthy within 60 s: ${last}`);
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,7 +5,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { acceptsConnections, freePort } from '../../src/util/free-port.js';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -59,16 +59,6 @@ http {
 `;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts nginx as a TLS (or, with `mutual`, mTLS) front for `upstream` (host:port of a plaintext gRPC server). */
 export async function startTlsProxy(upstream: string, mutual: boolean): Promise<TlsProxy> {
@@ -90,15 +80,9 @@ export async function startTlsProxy(upstream: string, mutual: boolean): Promise<
 }
 
 async function waitForListen(port: number, child: ChildProcess): Promise<void> {
-  const { createConnection } = await import('node:net');
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) return;
+    if (await acceptsConnections(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nginx did not listen on ${port}`);
