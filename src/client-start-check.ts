@@ -12,7 +12,8 @@ export async function checkStarted(handle: WorkflowHandle, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const d = await handle.describe();
-    if (d.status.name === 'FAILED' || d.status.name === 'TERMINATED') await throwFailure(handle);
+    // A run that failed after resolving its agent (e.g. a model error) is the caller's to report, not "unknown agent".
+    if (d.status.name === 'FAILED' || d.status.name === 'TERMINATED') return (await firstActivityCompleted(handle)) ? 'resolved' : throwFailure(handle);
     if (d.status.name !== 'RUNNING') return 'resolved';
     const resolving = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'resolveAgent');
     const failure = resolving?.lastFailure?.message;

@@ -82,7 +82,9 @@ describeTiers('sandbox exec', (tier) => {
     // Under TCG (software-emulated microVM) forking is ~10x slower: the bomb needs longer to reach its limit.
     const timeoutMs = tier.name === 'microvm' ? 30_000 : 5000;
     const started = Date.now();
-    const r = await bombed.exec({ cmd: ':(){ :|:& };:', timeoutMs }).catch((err: unknown) => err as SandboxError);
+    // The foreground sleep keeps the command alive until its timeout, so the bomb has all that time to reach the
+    // limit (the bare bomb returns at once and only gets the agent's one-second linger grace: too short under TCG).
+    const r = await bombed.exec({ cmd: ':(){ :|:& };:; sleep 120', timeoutMs }).catch((err: unknown) => err as SandboxError);
     assert.ok(Date.now() - started < timeoutMs + 3000, `took ${Date.now() - started} ms`);
     if (r instanceof SandboxError) {
       assert.equal(tier.options?.runtime, 'runsc', `only gVisor may lose the sandbox: ${r.message}`);
