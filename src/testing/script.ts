@@ -58,6 +58,8 @@ export const ScriptStepSchema = z
 /** A whole script: the model's turns in order (step 0 answers a conversation with no model turns yet). */
 export const ScriptSchema = z.strictObject({
   description: z.string().optional(),
+  /** Keep every request's body, for `requests(name)` (tests that check what reached the model from another process). */
+  recordRequests: z.boolean().optional(),
   steps: z.array(ScriptStepSchema).min(1, { error: 'a script needs at least one step' }),
 });
 

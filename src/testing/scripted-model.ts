@@ -31,6 +31,13 @@ export interface ScriptStats {
   maxInputTokens: number;
 }
 
+/** A request a script with `recordRequests` received: the step it asked for, when, and its JSON body. */
+export interface RecordedRequest {
+  step: number;
+  at: number;
+  body: Record<string, unknown>;
+}
+
 /** A running scripted model server. Disposable: `await using server = await startScriptedModelServer()`. */
 export interface ScriptedModelServer {
   /** For the `openai` client: `http://HOST:PORT/v1`. */
@@ -40,9 +47,11 @@ export interface ScriptedModelServer {
   setScript(name: string, script: Script): void;
   /** Stats of one script, or the sum over all scripts when no name is given. */
   stats(name?: string): ScriptStats;
+  /** The requests a script with `recordRequests: true` received, in arrival order (empty for other scripts). */
+  requests(name: string): RecordedRequest[];
   /** Stats of every script that has been requested, by name. */
   allStats(): Record<string, ScriptStats>;
-  /** Clears stats and scripted-error counters (so error steps fire again). */
+  /** Clears stats, recorded requests and scripted-error counters (so error steps fire again). */
   resetStats(): void;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -112,11 +121,13 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   const scripts = new Map<string, Script>();
   const stats = new Map<string, { requests: number; perStep: Map<number, number>; maxInputTokens: number }>();
   const errorsFired = new Map<string, number>(); // key: `${script}\0${step}`
+  const recorded = new Map<string, RecordedRequest[]>();
 
   const setScript = (name: string, script: Script) => {
     if (!name || name.includes('/')) throw new KeelError('bad_usage', `invalid script name '${name}'`);
     scripts.set(name, parseScript(script));
     stats.delete(name);
+    recorded.delete(name);
     for (const key of errorsFired.keys()) if (key.startsWith(`${name}\0`)) errorsFired.delete(key);
   };
   for (const [name, script] of Object.entries(options.scripts ?? {})) setScript(name, script);
@@ -137,6 +148,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   };
   const resetStats = () => {
     stats.clear();
+    recorded.clear();
     errorsFired.clear();
   };
 
@@ -157,6 +169,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     stats.set(name, s);
     s.requests++;
     s.perStep.set(stepIndex, (s.perStep.get(stepIndex) ?? 0) + 1);
+    if (script.recordRequests) recorded.set(name, recorded.get(name) ?? []).get(name)!.push({ step: stepIndex, at: Date.now(), body: request });
 
     const step = script.steps[stepIndex];
     if (!step) throw new HttpError(400, `script '${name}' has no step ${stepIndex} (it has ${script.steps.length})`);
@@ -261,6 +274,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     port,
     setScript,
     stats: (name) => (name === undefined ? totalStats() : statsOf(name)),
+    requests: (name) => [...(recorded.get(name) ?? [])],
     allStats,
     resetStats,
     close,

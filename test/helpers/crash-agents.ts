@@ -26,6 +26,10 @@ export const crashAgents = {
   exactlyOnce: sandboxAgent('crash_once'),
   /** bench/run.ts: resumeAfterWorkerKillMs. */
   bench: sandboxAgent('bench_kill'),
+  /** Two hosts sharing only Temporal and S3; host A killed mid-run (test/integration/multi-host.test.ts). */
+  multiHost: sandboxAgent('multi_host'),
+  /** bench/run.ts: crossHostResumeMs. */
+  benchCrossHost: sandboxAgent('bench_cross_host'),
 };
 
 /** What a worker process registers (the module's contract with worker-process.ts). */

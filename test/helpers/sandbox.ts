@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import type { Agent } from '../../src/agents/agent.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import { LABELS } from '../../src/sandbox/hardening.js';
 import { localStores } from '../../src/storage/config.js';
 import type { RunState, ToolResultItem } from '../../src/workflows/run-state.js';
 import type { CreateWorkerOptions, KeelWorker } from '../../src/worker.js';
@@ -34,6 +35,13 @@ export async function containerExists(id: string): Promise<boolean> {
 /** Removes a run's container behind Keel's back, as an operator or a crashed engine would. */
 export async function removeBehindKeelsBack(id: string): Promise<void> {
   await docker.getContainer(id).remove({ force: true });
+}
+
+/** Removes a run's containers, found by Keel's labels (what a lost host takes along). Returns their ids. */
+export async function removeRunContainers(workflowId: string): Promise<string[]> {
+  const listed = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workflowId}=${workflowId}`] } });
+  await Promise.all(listed.map((c) => removeBehindKeelsBack(c.Id)));
+  return listed.map((c) => c.Id);
 }
 
 /** The run's tool results, in order. */

@@ -20,8 +20,10 @@ export interface WorkerProcessOptions {
   hostId: string;
   /** The scripted model server's base URL. */
   baseURL: string;
-  /** Blobs, snapshots and memory, shared by all worker processes of a test. */
+  /** Blobs, snapshots and memory (and KEEL_HOME): shared by the worker processes of a test unless each gets its own. */
   dataDir: string;
+  /** Extra environment, e.g. KEEL_STORE and S3 credentials (test/helpers/s3.ts `env()`). */
+  env?: Record<string, string>;
   /** A module exporting `agents`; default test/helpers/crash-agents.ts. */
   agentsModule?: string;
   /** A prebuilt workflow bundle (see writeWorkflowBundle). */
@@ -59,9 +61,12 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     KEEL_HOST_ID: options.hostId,
     OPENAI_BASE_URL: options.baseURL,
     KEEL_DATA_DIR: options.dataDir,
+    KEEL_HOME: options.dataDir,
     KEEL_TEST_AGENTS: options.agentsModule ?? path.join(import.meta.dirname, 'crash-agents.ts'),
   };
   delete env.KEEL_CRASH_POINT;
+  delete env.KEEL_STORE; // a host's store is what the test gives it, never the test process's
+  Object.assign(env, options.env);
   delete env.NODE_TEST_CONTEXT; // the child is a worker, not a test file reporting to our runner
   if (options.bundlePath) env.KEEL_WORKFLOW_BUNDLE = options.bundlePath;
   if (options.crashPoint) env.KEEL_CRASH_POINT = options.crashPoint;
