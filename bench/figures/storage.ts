@@ -2,7 +2,7 @@
  * Storage figures: bytes a snapshot stores when one 10 KB file of a 50 MB workspace changed (incremental tree
  * snapshots, worker side, over the same tar stream a sandbox exports), and conversation bytes stored per turn of
  * real runs (10 and 300 turns) next to what whole-conversation blobs per turn would have stored; and how long a
- * run takes to resume after its worker is SIGKILLed mid model call.
+ * run takes to resume after its worker is SIGKILLed mid model call, on the same host and on another host.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,8 @@ import { queueFor, type TestStack } from '../../test/helpers/stack.js';
 import { crashAgents } from '../../test/helpers/crash-agents.js';
 import { eventMs, WorkerProcesses } from '../../test/helpers/crash.js';
 import { waitFor } from '../../test/helpers/runs.js';
+import { startS3Server } from '../../test/helpers/s3.js';
+import { removeRunContainers } from '../../test/helpers/sandbox.js';
 
 const tarOf = (dir: string) => spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
 
@@ -89,7 +91,7 @@ async function conversationBytes(stack: TestStack, turns: number): Promise<{ now
  * minus the scripted answer's own delay: the model activity's heartbeat timeout (3 s; heartbeats every second while
  * the call is in flight) plus its first retry delay (0.5 s). Worker start-up is not in the figure.
  */
-async function resumeAfterKillFigures(stack: TestStack) {
+export async function resumeAfterKillFigures(stack: TestStack) {
   const workers = new WorkerProcesses(stack);
   const agent = crashAgents.bench;
   const script = agent.options.model!;
@@ -108,10 +110,56 @@ async function resumeAfterKillFigures(stack: TestStack) {
     await client.result(id);
     const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
     const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
+    const retried = events.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 && eventMs(e) >= killedAt);
     if (!next) throw new Error('no activity result recorded after the kill');
-    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs };
+    // The retry's start (when the new worker took the call over) isolates detection from the call's own work.
+    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs, retryStartAfterWorkerKillMs: retried ? eventMs(retried) - killedAt : -1 };
   } finally {
     await workers.stopAll();
+  }
+}
+
+/** The first activity completed after `killedAt` whose type is `type`: its completion time in ms since the epoch. */
+async function completedAfter(stack: TestStack, queue: string, id: string, killedAt: number, type: string): Promise<number> {
+  const events = (await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+  const scheduled = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name]] : [])));
+  const done = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === type);
+  if (!done) throw new Error(`no ${type} completed after the kill`);
+  return eventMs(done);
+}
+
+/**
+ * Two hosts sharing only Temporal and an S3 bucket (SeaweedFS); host A is killed (worker SIGKILLed, container
+ * removed) while a model call is in flight on it. Measured from the kill to the completion, on host B, of the
+ * command that call asked for, minus the scripted answer's delay: the model activity's heartbeat timeout, the
+ * workflow task's sticky queue timeout, the host pickup timeout (3 s here; 30 s by default) and restoring the
+ * snapshot into a new container on B.
+ */
+export async function crossHostResumeFigures(stack: TestStack) {
+  const s3 = await startS3Server();
+  const workers = new WorkerProcesses(stack);
+  const agent = crashAgents.benchCrossHost;
+  const script = agent.options.model!;
+  const delayMs = 20_000; // long enough for host B to start while the call is in flight on A
+  const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
+  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('cat log')] }, { message: 'done' }] });
+  const queue = queueFor('bench-cross-host');
+  const client = stack.client(queue);
+  try {
+    const a = await workers.startHost(queue, 'a', s3.env('bench'));
+    const id = await client.startRun(agent, 'go', { hostPickupTimeoutMs: 3_000 });
+    await waitFor('the second model call to be in flight', () => stack.model.stats(script).perStep[1] >= 1, 120_000);
+    await workers.startHost(queue, 'b', s3.env('bench'));
+    if (stack.model.stats(script).perStep[2]) throw new Error('the model call finished before the kill; raise delayMs');
+    const killedAt = await a.worker.kill();
+    await removeRunContainers(id);
+    await client.result(id);
+    const state = await client.getState(id);
+    if (state.sandbox?.taskQueue !== `${queue}@b`) throw new Error(`the run did not move to host B: ${state.sandbox?.taskQueue}`);
+    return { crossHostResumeMs: (await completedAfter(stack, queue, id, killedAt, 'runTool')) - killedAt - delayMs };
+  } finally {
+    await workers.stopAll();
+    await s3.stop();
   }
 }
 
@@ -126,5 +174,6 @@ export default async function storageFigures(stack: TestStack): Promise<Record<s
     conversationBytesPerTurnAt10Before: at10.before,
     conversationBytesPerTurnAt300Before: at300.before,
     ...(await resumeAfterKillFigures(stack)),
+    ...(await crossHostResumeFigures(stack)),
   };
 }

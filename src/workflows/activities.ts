@@ -14,13 +14,15 @@ export const quick = proxyActivities<Activities>({
 
 /**
  * Model calls: long, and heartbeating every second while in flight, so a dead worker is noticed within the
- * heartbeat timeout and the call retried elsewhere at once. Attempts are unlimited: the activity itself sets each
- * retry's delay (capped backoff) and gives up at the retry deadline (activities/retry-policy.ts, default 1 h).
+ * heartbeat timeout (2.5 beats: one late beat on a busy worker is not a death) and the call retried elsewhere
+ * 0.1 s later. Attempts are unlimited: the activity itself sets each retry's delay after an error (capped backoff)
+ * and gives up at the retry deadline (activities/retry-policy.ts, default 1 h); the initial interval only applies
+ * to a timeout, i.e. a lost worker.
  */
 export const model = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  heartbeatTimeout: '2500 milliseconds',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /** How long a sandbox host may take to pick up work before the run treats it as lost. */

@@ -3,6 +3,9 @@
  * stack, killed for real, plus the checks every crash test makes (each recorded model step paid for once).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import type { temporal as protoTypes } from '@temporalio/proto';
 import type { KeelClient } from '../../src/client.js';
 import type { ScriptStats } from '../../src/testing/scripted-model.js';
@@ -13,6 +16,7 @@ import { spawnWorker, writeWorkflowBundle, type WorkerProcess, type WorkerProces
 /** Spawns worker processes against `stack` and stops whatever is still running at the end. */
 export class WorkerProcesses {
   private readonly started: WorkerProcess[] = [];
+  private readonly homes: string[] = [];
   private bundle?: Promise<string>;
 
   constructor(private readonly stack: TestStack) {}
@@ -35,8 +39,19 @@ export class WorkerProcesses {
     return worker;
   }
 
+  /**
+   * A worker process that is a host of its own: its own KEEL_HOME (a fresh directory, removed by stopAll) and host
+   * queue; `env` says what it shares with the others (KEEL_STORE and S3 credentials).
+   */
+  async startHost(taskQueue: string, hostId: string, env: Record<string, string>): Promise<{ worker: WorkerProcess; home: string }> {
+    const home = mkdtempSync(path.join(tmpdir(), `keel-host-${hostId}-`));
+    this.homes.push(home);
+    return { worker: await this.start(taskQueue, hostId, { env, dataDir: home }), home };
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all(this.started.map((w) => w.stop()));
+    for (const home of this.homes.splice(0)) rmSync(home, { recursive: true, force: true });
   }
 }
 

@@ -7,9 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { RecordedRequest } from '../../src/testing/scripted-model.js';
 import { crashAgents } from '../helpers/crash-agents.js';
@@ -23,7 +21,6 @@ import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 let stack: TestStack;
 let s3: S3Server;
 let workers: WorkerProcesses;
-const homes: string[] = [];
 before(async () => {
   await requireImage();
   [stack, s3] = await Promise.all([startTestStack(), startS3Server()]);
@@ -32,19 +29,12 @@ before(async () => {
 after(async () => {
   await workers?.stopAll();
   await Promise.all([stack?.close(), s3?.stop()]);
-  for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 /** About 24 KB of numbered lines: over the 2 KB kept in history, under the 32 KB cap on what the model gets. */
 const BIG = Array.from({ length: 2000 }, (_, i) => `line ${100000 + i}`).join('\n');
 const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
-
-function newHome(name: string): string {
-  const home = mkdtempSync(path.join(tmpdir(), `keel-host-${name}-`));
-  homes.push(home);
-  return home;
-}
 
 /** Every file under `dir` (what a host kept locally). */
 const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
@@ -67,10 +57,7 @@ test('host A dies mid-run; host B continues from the last snapshot with A\'s lar
   });
   const queue = queueFor('multi-host');
   const prefix = `multi-host-${Date.now().toString(36)}`;
-  const hosts = await Promise.all(['a', 'b'].map(async (name) => {
-    const home = newHome(name);
-    return { name, home, worker: await workers.start(queue, name, { env: s3.env(prefix), dataDir: home }) };
-  }));
+  const hosts = await Promise.all(['a', 'b'].map(async (name) => ({ name, ...(await workers.startHost(queue, name, s3.env(prefix))) })));
   const client = stack.client(queue);
   const id = await client.startRun(agent, 'go', { hostPickupTimeoutMs: 3_000 });
   const before = await waitFor('a snapshot, then the third model call in flight', async () => {
