@@ -334,7 +334,8 @@ export class KeelClient {
       if (err instanceof WorkflowFailedError) {
         const cause = err.cause;
         if (cause instanceof ApplicationFailure) {
-          const state = cause.details?.[0] as RunState | undefined;
+          // A state too large for the failure is left out of it (workflows/run/run.ts `fail`): ask the run.
+          const state = (cause.details?.[0] as RunState | undefined) ?? (await this.getState(runId).catch(() => undefined));
           throw new RunFailedError(cause.message, cause.type ?? 'Error', state, { cause: err });
         }
         if (cause instanceof CancelledFailure) throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });

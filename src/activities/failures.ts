@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { KeelError, ModelError } from '../errors.js';
+import { capError } from '../util/cap.js';
 import { DEFAULT_RETRY, retryDecision, type RetryDecision, type RetrySettings } from './retry-policy.js';
 
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
@@ -92,13 +93,13 @@ export function toActivityFailure(err: unknown, retry: RetrySettings = DEFAULT_R
   return err;
 }
 
-/** Wraps an activity so that every error leaves it through `toActivityFailure`. */
+/** Wraps an activity so that every error leaves it through `toActivityFailure`, capped to fit a Temporal payload. */
 export function withFailureMapping<A extends unknown[], R>(fn: (...args: A) => Promise<R>, retry?: RetrySettings): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await fn(...args);
     } catch (err) {
-      throw toActivityFailure(err, retry);
+      throw capError(toActivityFailure(capError(err), retry));
     }
   };
 }

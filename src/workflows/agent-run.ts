@@ -94,7 +94,7 @@ async function continueAsNewIfDue(run: Run, idle = false): Promise<void> {
   run.state.continuedAsNew++;
   const carried = { eventLog: run.live.events.carry(), conversationIdle: idle || undefined, turnLimit: idle ? undefined : run.live.turnLimit };
   try {
-    await continueAsNew<typeof agentRun>({ ...run.input, agent: run.state.agent, state: run.state, restoreSnapshot: undefined, historyCursor: run.cursor, ...carried });
+    await continueAsNew<typeof agentRun>({ ...run.input, agent: run.state.agent, state: run.state, restoreSnapshot: undefined, historyCursor: run.cursor, pinnedSpecs: run.pinned, ...carried });
   } catch (err) {
     throw new ContinuedAsNew(err);
   }

@@ -3,7 +3,7 @@
  * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ConversationOptions } from '../agents/spec.js';
+import type { AgentSpec, ConversationOptions } from '../agents/spec.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
 import type { RunItem, RunState } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
@@ -71,6 +71,8 @@ export interface AgentRunInput {
   turnLimit?: number;
   /** Set when a parent run (agent tool) or fan-out job started this run. */
   parent?: ParentRef;
+  /** Continue-as-new: the AgentSpecs this run resolved, by agent name, so the run keeps them for its whole life. */
+  pinnedSpecs?: Record<string, AgentSpec>;
 }
 
 /** Result of a completed run. */

@@ -3,7 +3,7 @@
  * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
  * changes is visible at the call site.
  */
-import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput } from '../../activities/types.js';
 import { quick } from '../activities.js';
@@ -13,6 +13,7 @@ import { SandboxRouter } from '../sandbox-router.js';
 import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
 import { reportStatus } from './telemetry.js';
+import { capMiddle } from '../../util/cap.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -28,6 +29,8 @@ export interface Run {
   readonly state: RunState;
   /** The agent in charge; replaced on handoff. Unset only before the first `resolveAgent`. */
   spec: AgentSpec;
+  /** Every AgentSpec this run resolved, by agent name: pinned for the run's life, carried by continue-as-new. */
+  readonly pinned: Record<string, AgentSpec>;
   readonly sandbox: SandboxRouter;
   cursor: HistoryCursor;
   /** Event log and conversation inbox (run/live.ts). */
@@ -48,16 +51,28 @@ export function newRun(input: AgentRunInput): Run {
     input,
     state,
     spec: undefined as unknown as AgentSpec,
+    pinned: { ...input.pinnedSpecs },
     sandbox: new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs),
     cursor: (input.state && input.historyCursor) || { length: 0 },
     live: newLiveState(input.eventLog, input.turnLimit),
   };
 }
 
-/** Resolves `agent` to its AgentSpec through an activity (so it is pinned in history) and records its version. */
+/** Patch id: an agent this run resolved before is not resolved again (a handoff back to it keeps its spec). */
+const PIN_AGENT_SPECS = 'keel-pin-agent-specs';
+
+/**
+ * The AgentSpec of `agent` for this run: the one it resolved before (also in an earlier execution, carried by
+ * continue-as-new), else resolved now through an activity (so it is pinned in history) with its version recorded.
+ * A changed registration therefore never changes a running run.
+ */
 export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> {
+  const pinned = run.pinned[agent];
+  // Carried by continue-as-new: the input says so, no marker needed; within one execution, only past the patch.
+  if (pinned && (pinned === run.input.pinnedSpecs?.[agent] || patched(PIN_AGENT_SPECS))) return pinned;
   const resolved = await quick.resolveAgent({ agent, workflowId: run.workflowId, context: run.state.context });
   run.state.agentVersions[agent] = resolved.version;
+  run.pinned[agent] = resolved;
   return resolved;
 }
 
@@ -75,10 +90,17 @@ export function setStatus(run: Run, status: RunStatus): void {
   run.live.events.sync(state, nowIso());
 }
 
-/** Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). */
+/** The largest RunState a failure carries; a larger one stays readable through the `runState` query. */
+const MAX_FAILURE_STATE_CHARS = 1024 * 1024;
+
+/**
+ * Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). The message
+ * is capped and an oversized state left out, so the failure always fits Temporal's payload limit.
+ */
 export function fail(run: Run, type: string, message: string): never {
-  run.state.error = { type, message };
-  throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [run.state] });
+  run.state.error = { type, message: capMiddle(message) };
+  const details = JSON.stringify(run.state).length <= MAX_FAILURE_STATE_CHARS ? [run.state] : [];
+  throw ApplicationFailure.create({ type, message: run.state.error.message, nonRetryable: true, details });
 }
 
 /** The conversation for an activity: what the blob store holds by ref, plus the items since. */
