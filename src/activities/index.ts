@@ -102,6 +102,7 @@ export function createActivities(deps: ActivityDeps) {
     runOutputGuardrails: guardrails.runOutputGuardrails,
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
+    keepSandbox: (input: Parameters<NonNullable<typeof sandbox>['keepSandbox']>[0]) => needSandbox().keepSandbox(input),
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
   };
   return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)])) as typeof activities;

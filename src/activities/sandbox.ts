@@ -225,6 +225,15 @@ export function sandboxActivities(deps: SandboxDeps) {
       }
     },
 
+    /** Marks the run's container as kept (named, skipped by the reaper); its name, or undefined where kept as is. */
+    async keepSandbox(input: SnapshotSandboxInput): Promise<string | undefined> {
+      const sandbox = await deps.sandboxes.attach(input.session.containerId);
+      if (!sandbox) {
+        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+      }
+      return deps.sandboxes.keep?.(input.session.containerId);
+    },
+
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       await sandbox?.remove();

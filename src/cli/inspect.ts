@@ -18,6 +18,8 @@ export const state: Command = {
     // One line per run (agent tools, fan-out items under their parent), pending approvals and errors under each.
     for (const line of formatTree(await client.getTree(runId))) console.log(line);
     if (s.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(s.finalOutput)}`);
+    const kept = s.sandbox?.kept;
+    if (kept) console.log(`  sandbox kept: container ${kept.name ?? s.sandbox!.containerId.slice(0, 12)} on ${s.sandbox!.host} (${kept.reason})`);
     return s.status === 'failed' ? 1 : 0;
   },
 };

@@ -126,6 +126,20 @@ export class DockerSandboxClient implements SandboxClient {
     }
   }
 
+  /**
+   * Docker labels cannot change after creation, so a kept container is marked by its name, `keel-kept-<id>`,
+   * which the reaper skips. Returns the name.
+   */
+  async keep(id: string): Promise<string> {
+    const name = `${KEPT_PREFIX}${id.slice(0, 12)}`;
+    const container = this.docker.getContainer(id);
+    if ((await container.inspect()).Name === `/${name}`) return name;
+    await container.rename({ name }).catch((err: unknown) => {
+      throw mapDockerError(err, id);
+    });
+    return name;
+  }
+
   async reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]> {
     const listed = await this.docker
       .listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } })
@@ -134,6 +148,7 @@ export class DockerSandboxClient implements SandboxClient {
       });
     const removed: string[] = [];
     for (const info of listed) {
+      if (info.Names.some((n) => n.startsWith(`/${KEPT_PREFIX}`))) continue;
       const labels = await this.ownerOf(info);
       if (labels === 'keep' || (labels && (await isLive(labels)))) continue;
       await this.sandboxOf(this.docker.getContainer(info.Id)).remove();
@@ -164,6 +179,9 @@ export class DockerSandboxClient implements SandboxClient {
     await this.connections.closeAll();
   }
 }
+
+/** Name prefix of containers kept after their run. */
+export const KEPT_PREFIX = 'keel-kept-';
 
 function claimLabels(labels: SandboxLabels): Record<string, string> {
   return { workflowId: labels.workflowId, runId: labels.runId, ...(labels.scope ? { scope: labels.scope } : {}) };

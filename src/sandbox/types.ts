@@ -98,7 +98,12 @@ export interface SandboxClient {
   close?(): Promise<void>;
   /** Reconnects to a live sandbox; undefined when it is gone (removed, killed, host lost). */
   attach(id: string): Promise<StartedSandbox | undefined>;
-  /** Removes labelled sandboxes whose workflow is not live. Returns the removed ids. */
+  /**
+   * Marks a sandbox as kept after its run (`keepContainer`, or a final snapshot that failed): the reaper leaves it
+   * alone and it is named for people to find. Clients without it leave the sandbox as it is.
+   */
+  keep?(id: string): Promise<string>;
+  /** Removes labelled sandboxes whose workflow is not live, except kept ones. Returns the removed ids. */
   reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]>;
 }
 

@@ -44,7 +44,8 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
   try {
     await runToCompletion(run);
     const { state } = run;
-    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state) };
+    const kept = state.sandbox?.kept && { containerId: state.sandbox.containerId, host: state.sandbox.host, ...state.sandbox.kept };
+    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}) };
   } catch (err) {
     if (err instanceof ContinuedAsNew) throw err.cause;
     return endWithFailure(run, err);

@@ -84,6 +84,8 @@ export interface AgentRunResult {
   turns: number;
   /** `usage` plus every descendant run's usage. */
   treeUsage?: RunState['usage'];
+  /** Set when the run's container was kept at the end (`keepContainer`, or its last snapshot failed). */
+  keptSandbox?: { containerId: string; host: string; reason: string; name?: string };
 }
 
 export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';

@@ -154,6 +154,8 @@ export const SandboxSessionSchema = z.object({
   removed: z.boolean().default(false),
   /** The agent whose sandbox spec made this session; a handoff to another sandbox agent replaces the session. */
   agent: z.string().optional(),
+  /** Set when the run ended with the container kept (`keepContainer`, or its last snapshot failed): why, and its name. */
+  kept: z.object({ reason: z.string(), name: z.string().optional() }).optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 

@@ -12,6 +12,9 @@ import { restoredNotice, type RunState, type SandboxSession } from './run-state.
 import type { MemorySpec } from '../agents/memory.js';
 import { toolSummary } from './summaries.js';
 
+/** Patch id: at run end a container is kept (named, left by the reaper) for `keepContainer` or a failed last snapshot. */
+export const KEEP_SANDBOX = 'keel-keep-sandbox';
+
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
 
@@ -122,8 +125,8 @@ export class SandboxRouter {
     return restoredNotice('host', lost);
   }
 
-  /** Snapshots /workspace; failures are logged, not fatal (the previous snapshot still stands). */
-  snapshot(turn: number): Promise<void> {
+  /** Snapshots /workspace; failures are logged, not fatal (the previous snapshot still stands). False when it failed. */
+  snapshot(turn: number): Promise<boolean> {
     return this.serial(() => this.snapshotNow(turn));
   }
 
@@ -132,30 +135,48 @@ export class SandboxRouter {
     if (this.state.sandbox?.commandsSinceSnapshot) await this.snapshot(turn);
   }
 
-  private async snapshotNow(turn: number): Promise<void> {
+  private async snapshotNow(turn: number): Promise<boolean> {
     const session = this.state.sandbox;
-    if (!session || session.removed) return;
+    if (!session || session.removed) return true;
     try {
       const ref = await this.host(session.taskQueue).snapshotSandbox.executeWithOptions({ summary: `snapshot turn ${turn}` }, [{ session, turn }]);
       session.lastSnapshot = ref;
       session.commandsSinceSnapshot = 0;
       this.state.snapshots.push(ref);
+      return true;
     } catch (err) {
       log.warn('snapshot failed', { error: String(err) });
+      return false;
     }
   }
 
-  /** At run end: snapshot, then remove the container unless the agent keeps it. */
+  /**
+   * At run end: snapshot, then remove the container, unless the agent keeps it or the snapshot failed (the
+   * container then holds the only copy of the final workspace): it is kept, and the RunState says so and why.
+   */
   async close(turn: number, agent: AgentSpec): Promise<void> {
     const session = this.state.sandbox;
     if (!session || session.removed) return;
-    await this.snapshot(turn);
+    const saved = await this.snapshot(turn);
+    const keep = agent.sandbox?.keepContainer ? 'keepContainer' : saved ? undefined : 'the last snapshot failed; the container holds the final workspace';
+    if (keep && patched(KEEP_SANDBOX)) return this.keep(session, turn, keep);
     if (agent.sandbox?.keepContainer) return;
     try {
       await this.host(session.taskQueue).destroySandbox.executeWithOptions({ summary: 'sandbox remove' }, [{ session, turn }]);
       session.removed = true;
     } catch (err) {
       log.warn('sandbox removal failed; the reaper will remove it', { error: String(err) });
+    }
+  }
+
+  /** Marks the container kept on its host; if that fails too (the host is gone), the state still says what happened. */
+  private async keep(session: SandboxSession, turn: number, reason: string): Promise<void> {
+    try {
+      const name = await this.serial(() => this.host(session.taskQueue).keepSandbox.executeWithOptions({ summary: 'sandbox kept' }, [{ session, turn }]));
+      session.kept = { reason, ...(name ? { name } : {}) };
+    } catch (err) {
+      log.warn('marking the sandbox kept failed', { error: String(err) });
+      session.kept = { reason: `${reason} (marking it kept failed: ${String(err)})` };
     }
   }
 }
