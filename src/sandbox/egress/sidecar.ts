@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import { SandboxError } from '../../errors.js';
 import { mapDockerError } from '../docker-errors.js';
 import { AGENT_DIR, AGENT_PATH, NO_COPY } from '../docker-agent.js';
 import { egressAllowlist, hostAddresses } from './policy.js';
@@ -60,9 +61,18 @@ export async function startEgress(docker: Docker, network: SandboxNetwork, image
     if (!ip) throw new Error(`the egress proxy has no address on ${name}`);
     return { network: name, env: proxyEnv(`http://${ip}:${PROXY_PORT}`) };
   } catch (err) {
-    await removeEgress(docker, name);
-    throw mapDockerError(err, '(egress network)');
+    await removeEgress(docker, name).catch(() => undefined);
+    throw egressError(err);
   }
+}
+
+/** Retryable (the engine may recover, sandboxes may end): an exhausted address pool is the usual cause. */
+function egressError(err: unknown): SandboxError {
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = /address pool/i.test(message)
+    ? " (every networked sandbox has its own network: give dockerd more, smaller pools, e.g. \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 28}] in daemon.json)"
+    : '';
+  return new SandboxError('sandbox_unavailable', `could not set up the sandbox's egress network: ${message}${hint}`, { cause: err });
 }
 
 function proxyEnv(url: string): Record<string, string> {
