@@ -45,6 +45,13 @@ async function runAndSearch(agent: Agent, options: Parameters<TestStack['worker'
   });
 }
 
+/** An agent with a hosted MCP tool whose Authorization header is `secret(secretName)`; its model answers `answer`. */
+function hostedAgent(name: string, secretName: string, answer: string): Agent {
+  stack.model.setScript(name, { steps: [{ message: answer }] });
+  const wiki = hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp', headers: { Authorization: secret(secretName) } });
+  return new Agent({ name, instructions: 'x', model: name, tools: [wiki] });
+}
+
 describe('secret() in headers', () => {
   test('an MCP HTTP server receives the secret header; history holds none of its bytes', async () => {
     const everything = await startEverythingHttp('streamableHttp');
@@ -70,13 +77,7 @@ describe('secret() in headers', () => {
   });
 
   test("a hosted MCP tool's request carries the secret header; history holds none of its bytes", async () => {
-    stack.model.setScript('hosted-secret', { steps: [{ message: 'ok' }] });
-    const agent = new Agent({
-      name: 'hosted-secret',
-      instructions: 'x',
-      model: 'hosted-secret',
-      tools: [hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp', headers: { Authorization: secret('KEEL_TEST_HOSTED_AUTH') } })],
-    });
+    const agent = hostedAgent('hosted-secret', 'KEEL_TEST_HOSTED_AUTH', 'ok');
     const { openai, requests } = capturingOpenAI(stack.model.baseURL);
     const { result, sightings } = await runAndSearch(agent, { openai });
     assert.equal((result as { finalOutput?: unknown }).finalOutput, 'ok', String(result));
@@ -86,13 +87,7 @@ describe('secret() in headers', () => {
   });
 
   test('a header secret the worker does not have fails the run with one clear error', async () => {
-    stack.model.setScript('hosted-missing', { steps: [{ message: 'never' }] });
-    const agent = new Agent({
-      name: 'hosted-missing',
-      instructions: 'x',
-      model: 'hosted-missing',
-      tools: [hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp', headers: { Authorization: secret('KEEL_TEST_NOT_SET') } })],
-    });
+    const agent = hostedAgent('hosted-missing', 'KEEL_TEST_NOT_SET', 'never');
     const { result } = await runAndSearch(agent);
     assert.ok(result instanceof RunFailedError, String(result));
     assert.match(result.message, /hosted MCP 'wiki' header Authorization: secret 'KEEL_TEST_NOT_SET' is not set on this worker/);
