@@ -30,7 +30,7 @@ export interface DockerSandboxClientOptions {
 interface EgressHandle {
   network: string;
   env?: Record<string, string>;
-  remove(): Promise<void>;
+  remove(): Promise<unknown>;
 }
 
 /** A running sandbox container. */
@@ -108,7 +108,7 @@ export class DockerSandboxClient implements SandboxClient {
         buildContainerOptions({ options, agentVolume: volume, pool: poolKey ? { key: poolKey, idleExitMs } : undefined, egressNetwork: egress?.network }),
       );
     } catch (err) {
-      if (egress) await removeEgress(this.docker, egress.network).catch(() => undefined);
+      if (egress) await removeEgress(this.docker, egress.network);
       throw createError(err, options);
     }
     const sandbox = this.sandboxOf(container, egress);

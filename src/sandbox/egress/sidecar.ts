@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { SandboxError } from '../../errors.js';
-import { mapDockerError } from '../docker-errors.js';
 import { AGENT_DIR, AGENT_PATH, NO_COPY } from '../docker-agent.js';
 import { egressAllowlist, hostAddresses } from './policy.js';
 import type { SandboxNetwork } from '../types.js';
@@ -61,7 +60,7 @@ export async function startEgress(docker: Docker, network: SandboxNetwork, image
     if (!ip) throw new Error(`the egress proxy has no address on ${name}`);
     return { network: name, env: proxyEnv(`http://${ip}:${PROXY_PORT}`) };
   } catch (err) {
-    await removeEgress(docker, name).catch(() => undefined);
+    await removeEgress(docker, name);
     throw egressError(err);
   }
 }
@@ -107,16 +106,19 @@ function sidecarOptions(name: string, network: SandboxNetwork, image: string, ag
   };
 }
 
-/** Removes a sandbox's proxy sidecar and network; what is already gone is fine. */
-export async function removeEgress(docker: Docker, network: string): Promise<void> {
+/**
+ * Removes a sandbox's proxy sidecar and network; what is already gone is fine. Never throws: a network that cannot
+ * go yet (its sandbox is still being removed) is left to the reaper. True when nothing is left.
+ */
+export async function removeEgress(docker: Docker, network: string): Promise<boolean> {
   const sidecars = await docker.listContainers({ all: true, filters: { label: [`${EGRESS_LABELS.of}=${network}`, `${EGRESS_LABELS.proxy}=1`] } }).catch(() => []);
   await Promise.all(sidecars.map((s) => docker.getContainer(s.Id).remove({ force: true }).catch(() => undefined)));
-  await docker
-    .getNetwork(network)
-    .remove()
-    .catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 404) throw mapDockerError(err, network);
-    });
+  try {
+    await docker.getNetwork(network).remove();
+    return true;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode === 404;
+  }
 }
 
 /** How long a new egress network may exist without its sandbox container (the sandbox is being created). */
@@ -130,8 +132,7 @@ export async function reapEgress(docker: Docker, now = Date.now()): Promise<stri
     if (now - Date.parse(n.Created) < GRACE_MS) continue;
     const users = await docker.listContainers({ all: true, filters: { label: [`${EGRESS_LABELS.of}=${n.Name}`] } });
     if (users.some((c) => c.Labels[EGRESS_LABELS.proxy] === undefined)) continue;
-    await removeEgress(docker, n.Name);
-    removed.push(n.Name);
+    if (await removeEgress(docker, n.Name)) removed.push(n.Name);
   }
   return removed;
 }
