@@ -67,6 +67,14 @@ function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approv
   return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
 }
 
+/** What the model is told of its sandbox's network, so it does not try what will be refused. */
+function networkInstructions(network: SandboxNetwork): string {
+  if (network === false) return 'The sandbox has no network access.';
+  const allow = network === true ? ['*'] : network.allow;
+  if (allow.includes('*')) return 'The sandbox reaches public hosts through an HTTP(S) proxy that is already configured; raw IP addresses, private and host addresses are refused.';
+  return `The sandbox reaches only these hosts, through an HTTP(S) proxy that is already configured: ${allow.join(', ')}. Other hosts are refused.`;
+}
+
 /** The agent's network setting, or one clear error naming the agent when it is malformed. */
 function checkedNetwork(agent: string, network: SandboxNetwork | undefined): SandboxNetwork {
   const problem = networkProblem(network);
@@ -261,9 +269,10 @@ export class AgentRegistry {
     ];
     checkToolNames(name, tools);
     checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
+    const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
+      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
         .filter(Boolean)
         .join('\n\n'),
       model: mem?.model ?? o.model ?? defaultModel(),
@@ -284,7 +293,7 @@ export class AgentRegistry {
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
       compaction: capabilities.find((c) => c.compaction)?.compaction,
-      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined,
+      sandbox,
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
     const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
