@@ -68,6 +68,8 @@ class AuditBuilder {
 
   private started(e: Extract<HistoryEvent, { kind: 'started' }>): void {
     const input = e.input as AgentRunInput;
+    // A continued execution does not resolve its agents again: they come pinned in its input.
+    for (const spec of Object.values(input.pinnedSpecs ?? {})) this.resolved(spec);
     if (this.doc.startedAt) {
       this.doc.continuedAsNew++;
       return;
