@@ -12,6 +12,7 @@ import { SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { DockerSandboxClient, KEPT_PREFIX } from '../../src/sandbox/docker.js';
 import { localStores } from '../../src/storage/config.js';
+import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/runs.js';
 import { containerExists, docker, removeBehindKeelsBack, sandboxWorker } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
@@ -43,7 +44,7 @@ test('a run whose last snapshot fails keeps its container, marked, and says so i
   const queue = queueFor('kept-failed');
   const worker = await sandboxWorker(stack, [agent], queue, { blobs: stores.blobs, snapshots: stores.snapshots });
   const client = stack.client(queue);
-  const { id, result, state } = await worker.runUntil(async () => {
+  const { id, result, state, cli } = await worker.runUntil(async () => {
     const id = await client.startRun(agent, 'go');
     await waitFor('the second model call', () => stack.model.stats('kept-failed').perStep[1] >= 1, 60_000);
     // The snapshot store breaks after the first turn's snapshot: its objects directory becomes a file.
@@ -51,7 +52,8 @@ test('a run whose last snapshot fails keeps its container, marked, and says so i
     rmSync(objects, { recursive: true, force: true });
     mkdirSync(path.dirname(objects), { recursive: true });
     writeFileSync(objects, 'not a directory');
-    return { id, result: await client.result(id), state: await client.getState(id) };
+    const result = await client.result(id);
+    return { id, result, state: await client.getState(id), cli: await runCli(stack, queue, ['state', id]) };
   });
   const container = state.sandbox!.containerId;
   kept.push(container);
@@ -60,6 +62,7 @@ test('a run whose last snapshot fails keeps its container, marked, and says so i
   assert.match(result.keptSandbox!.reason, /last snapshot failed/);
   assert.equal(state.sandbox!.kept?.name, `${KEPT_PREFIX}${container.slice(0, 12)}`);
   assert.equal(state.sandbox!.removed, false);
+  assert.match(cli.stdout, new RegExp(`sandbox kept: container ${KEPT_PREFIX}${container.slice(0, 12)} on .* \\(the last snapshot failed`), cli.stdout + cli.stderr);
   assert.equal(state.sandbox!.lastSnapshot?.turn, 1, 'the snapshot before the breakage is the last one');
 
   assert.deepEqual(await reapClosedRun(id), [], 'the reaper leaves a kept container');
