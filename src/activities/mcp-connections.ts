@@ -1,6 +1,7 @@
 /**
  * Connections to MCP servers through the official SDK, one per (agent, server) per worker, reused across runs
- * and calls. A connection whose transport closes (the server died) is dropped and made again on next use.
+ * and calls; a server that runs inside a sandbox (`inSandbox`) has one per (agent, server, sandbox), closed with
+ * the sandbox. A connection whose transport closes (the server died) is dropped and made again on next use.
  * Tool lists are cached per connection and dropped when the server says `notifications/tools/list_changed`.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +12,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { resolveSecret, type McpServer, type SecretValue } from '../agents/mcp.js';
+import type { StartedSandbox } from '../sandbox/types.js';
+import { SandboxStdioTransport } from './mcp-sandbox-transport.js';
 
 /** One tool as a server lists it, with the hash a run pins. */
 export interface McpToolDef {
@@ -39,7 +42,19 @@ function resolveAll(values: Record<string, SecretValue> | undefined, what: strin
   return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, resolveSecret(v, `${what} ${k}`)]));
 }
 
-function transportFor(server: McpServer): { transport: Transport; stderr: () => string } {
+/** Options of every lookup: `sandbox` is where an `inSandbox` server runs (required for those). */
+export interface McpTarget {
+  sandbox?: StartedSandbox;
+}
+
+function transportFor(server: McpServer, sandbox: StartedSandbox | undefined): { transport: Transport; stderr: () => string } {
+  if (server.transport === 'stdio' && server.inSandbox) {
+    if (!sandbox) throw new Error(`MCP server '${server.name}' runs inside the sandbox, and this call has none`);
+    // The sandbox's own environment (manifest env) plus what the definition names; nothing of the worker's.
+    const env = resolveAll(server.env, `MCP server '${server.name}' env`);
+    const transport = new SandboxStdioTransport(sandbox, { argv: [server.command, ...(server.args ?? [])], env, workdir: server.cwd });
+    return { transport, stderr: () => transport.stderr() };
+  }
   if (server.transport === 'stdio') {
     // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
     const env = { ...getDefaultEnvironment(), ...resolveAll(server.env, `MCP server '${server.name}' env`) };
@@ -62,16 +77,16 @@ function transportFor(server: McpServer): { transport: Transport; stderr: () => 
 export class McpConnections {
   private readonly connections = new Map<string, Promise<Connection>>();
 
-  private key(agent: string, server: McpServer): string {
-    return `${agent}\0${server.name}`;
+  private key(agent: string, server: McpServer, sandbox: StartedSandbox | undefined): string {
+    return `${agent}\0${server.name}${sandbox ? `\0${sandbox.id}` : ''}`;
   }
 
-  private connect(agent: string, server: McpServer): Promise<Connection> {
-    const key = this.key(agent, server);
+  private connect(agent: string, server: McpServer, sandbox: StartedSandbox | undefined): Promise<Connection> {
+    const key = this.key(agent, server, server.transport === 'stdio' && server.inSandbox ? sandbox : undefined);
     const existing = this.connections.get(key);
     if (existing) return existing;
     const made = (async () => {
-      const { transport, stderr } = transportFor(server);
+      const { transport, stderr } = transportFor(server, sandbox);
       const client = new Client({ name: 'keel', version: '1' }, { capabilities: {} });
       const connection: Connection = { client, stderr };
       client.onclose = () => {
@@ -95,8 +110,8 @@ export class McpConnections {
   }
 
   /** The server's tools; `fresh` asks the server again instead of using the cached list. */
-  async tools(agent: string, server: McpServer, options: { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
-    const connection = await this.connect(agent, server);
+  async tools(agent: string, server: McpServer, options: McpTarget & { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
+    const connection = await this.connect(agent, server, options.sandbox);
     if (connection.tools && !options.fresh) return connection.tools;
     const tools: McpToolDef[] = [];
     let cursor: string | undefined;
@@ -122,9 +137,9 @@ export class McpConnections {
     server: McpServer,
     tool: string,
     args: Record<string, unknown>,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    options: McpTarget & { timeoutMs: number; signal?: AbortSignal },
   ): Promise<CallToolResult> {
-    const connection = await this.connect(agent, server);
+    const connection = await this.connect(agent, server, options.sandbox);
     try {
       return (await connection.client.callTool({ name: tool, arguments: args }, undefined, { timeout: options.timeoutMs, signal: options.signal })) as CallToolResult;
     } catch (err) {
@@ -132,11 +147,20 @@ export class McpConnections {
     }
   }
 
+  /** Closes the connections to servers inside sandbox `id` (it is being removed). */
+  async closeSandbox(id: string): Promise<void> {
+    await this.close([...this.connections.keys()].filter((k) => k.endsWith(`\0${id}`)));
+  }
+
   /** Closes every connection (stdio servers are stopped). */
   async closeAll(): Promise<void> {
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(all.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
+    await this.close([...this.connections.keys()]);
+  }
+
+  private async close(keys: string[]): Promise<void> {
+    const closing = keys.map((k) => this.connections.get(k)!);
+    for (const k of keys) this.connections.delete(k);
+    await Promise.all(closing.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
   }
 }
 
