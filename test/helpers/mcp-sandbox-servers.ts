@@ -27,10 +27,10 @@ export function gitServerSite(): string {
 
 type Extra = Omit<McpStdioOptions, 'command' | 'args' | 'name' | 'inSandbox'>;
 
-/** Manifest entries that put the git server's packages and the crash server into the workspace. */
-export function serverEntries(): Record<string, ManifestEntry> {
-  const crash = readFileSync(path.join(root, 'test/helpers/mcp-crash-server.py'), 'utf8');
-  return { [SITE_IN_WORKSPACE]: localDir(gitServerSite()), '.mcp/crash.py': file(crash) };
+/** Manifest entries that put the git server's packages (34 MB: only for tests that use it) or the crash server into the workspace. */
+export function serverEntries(which: 'git' | 'crash'): Record<string, ManifestEntry> {
+  if (which === 'git') return { [SITE_IN_WORKSPACE]: localDir(gitServerSite()) };
+  return { '.mcp/crash.py': file(readFileSync(path.join(root, 'test/helpers/mcp-crash-server.py'), 'utf8')) };
 }
 
 /** The reference git server, inside the sandbox. */

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { file } from '../../src/agents/manifest.js';
-import type { McpServer } from '../../src/agents/mcp.js';
+import { mcpStdio, type McpServer } from '../../src/agents/mcp.js';
 import type { AgentSpec } from '../../src/agents/spec.js';
 import type { KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
@@ -43,7 +43,7 @@ async function activityResult<T>(client: KeelClient, runId: string, type: string
 
 const GIT_ENV = { GIT_AUTHOR_NAME: 'k', GIT_AUTHOR_EMAIL: 'k@example.invalid', GIT_COMMITTER_NAME: 'k', GIT_COMMITTER_EMAIL: 'k@example.invalid' };
 
-function sandboxAgent(name: string, servers: McpServer[], extra: Record<string, ReturnType<typeof file>> = {}): SandboxAgent {
+function sandboxAgent(name: string, servers: McpServer[], files: 'git' | 'crash' = 'git'): SandboxAgent {
   return new SandboxAgent({
     name,
     instructions: 'x',
@@ -51,7 +51,7 @@ function sandboxAgent(name: string, servers: McpServer[], extra: Record<string, 
     approvers: ['ann'],
     maxTurns: 8,
     capabilities: [shell()],
-    manifest: { entries: { ...serverEntries(), 'repo/hello.txt': file('hello\n'), ...extra }, env: GIT_ENV },
+    manifest: { entries: { ...serverEntries(files), 'repo/hello.txt': file('hello\n') }, env: GIT_ENV },
     mcpServers: servers,
   });
 }
@@ -141,5 +141,59 @@ describe('MCP servers inside the sandbox', () => {
     const onWorker = new Agent({ name: 'mcp-wk-git', instructions: 'x', model: 'mcp-wk-git', mcpServers: [gitOnWorker('git', { toolFilter: { allow: ['git_log'] } })] });
     const w = await run('mcp-wk-git', onWorker, { steps: [{ toolCalls: [{ name: 'git_log', arguments: { repo_path: hostRepo } }] }, { message: 'done' }] });
     assert.match(w.outputs[0], /HOST SECRET COMMIT/);
+  });
+
+  test('an approval-gated tool of the in-sandbox server waits for the decision; the free one runs at once', async () => {
+    const git = gitInSandbox('git', { toolFilter: { allow: ['git_add', 'git_commit', 'git_log'] }, needsApproval: (args) => 'message' in args });
+    const agent = sandboxAgent('mcp-sb-approve', [git]);
+    const r = await run(
+      'mcp-sb-approve',
+      agent,
+      {
+        steps: [
+          { toolCalls: [{ name: 'exec_command', arguments: { cmd: `${INIT_REPO} && echo more > b.txt` } }] },
+          { toolCalls: [{ name: 'git_add', arguments: { repo_path: '/workspace/repo', files: ['b.txt'] } }, { name: 'git_commit', arguments: { repo_path: '/workspace/repo', message: 'second commit' } }] },
+          { toolCalls: [{ name: 'git_log', arguments: { repo_path: '/workspace/repo' } }] },
+          { message: 'done' },
+        ],
+      },
+      async (client, id) => {
+        const waiting = await waitForStatus(client, id, 'awaiting_approval', 120_000);
+        assert.deepEqual(waiting.pendingApprovals.map((p) => p.tool), ['git_commit']);
+        await client.approve(id, 'call_1_1', { by: 'ann' });
+      },
+    );
+    assert.ok(!(r.result instanceof Error), String(r.result));
+    const decisions = r.state.items.filter((i) => i.type === 'approval');
+    assert.deepEqual(decisions.map((d) => [d.callId, d.decision]), [['call_1_1', 'approve']]);
+    assert.match(r.outputs[1], /b\.txt|staged/i);
+    assert.match(r.outputs[2], /second commit|Changes committed/i);
+    assert.match(r.outputs[3], /second commit[\s\S]*first commit/);
+  });
+
+  test('a server that crashes mid-call is a tool error; the next call gets a fresh server and the run goes on', async () => {
+    const agent = sandboxAgent('mcp-sb-crash', [crashInSandbox('crashy')], 'crash');
+    const r = await run('mcp-sb-crash', agent, {
+      steps: [{ toolCalls: [{ name: 'crash', arguments: {} }] }, { toolCalls: [{ name: 'ok', arguments: {} }] }, { message: 'carried on' }],
+    });
+    assert.ok(!(r.result instanceof Error), String(r.result));
+    assert.equal(r.state.status, 'completed');
+    const [crashed, answered] = toolResults(r.state);
+    assert.equal(crashed.isError, true);
+    assert.match(crashed.output, /^Error: MCP server 'crashy' failed on crash: .*boom: the crash tool was called \(pid \d+, uid 1000\)/s);
+    assert.match(crashed.output, /exited with code 3/);
+    assert.equal(answered.isError, false);
+    assert.match(answered.output, /^fine from pid \d+$/);
+  });
+
+  test('a server that cannot start fails the run with its reason once the sandbox exists, and the sandbox is removed', async () => {
+    const agent = sandboxAgent('mcp-sb-broken', [mcpStdio({ name: 'git', command: 'no-such-python', args: ['-m', 'mcp_server_git'], inSandbox: true })], 'crash');
+    const r = await run('mcp-sb-broken', agent, { steps: [{ message: 'never' }] });
+    assert.ok(r.result instanceof Error);
+    assert.equal(r.state.status, 'failed');
+    assert.equal(r.state.error?.type, 'McpServerUnavailable');
+    assert.match(r.state.error!.message, /could not connect to MCP server 'git'.*no-such-python/s);
+    assert.equal(r.requests.length, 0, 'the model was never called');
+    assert.equal(await containerExists(r.state.sandbox!.containerId), false);
   });
 });
