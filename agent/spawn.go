@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"syscall"
 	"time"
 )
 
@@ -54,15 +53,7 @@ func (a *agent) runSpawned(req *request, argv []string, cwd string) error {
 	ended := make(chan struct{})
 	defer close(ended)
 	outs := a.pumpSpawned(req, run, pipes, stderr, ended)
-	exited := make(chan int, 1)
-	go func() {
-		st, werr := p.Wait()
-		if werr != nil {
-			exited <- -1
-			return
-		}
-		exited <- exitCode(st.Sys().(syscall.WaitStatus))
-	}()
+	exited := waitExit(p)
 	var code int
 	killed := false
 	select {

@@ -105,7 +105,10 @@ export class McpConnections {
       return connection;
     })();
     this.connections.set(key, made);
-    made.catch(() => undefined);
+    // Whatever failed (a transport that could not be made, a missing env var), the next use tries again.
+    made.catch(() => {
+      if (this.connections.get(key) === made) this.connections.delete(key);
+    });
     return made;
   }
 

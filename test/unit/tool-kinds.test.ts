@@ -39,12 +39,12 @@ describe('MCP servers inside the sandbox', () => {
 
   test('need a sandbox agent: one clear error at resolution otherwise', async () => {
     const plain = new Agent({ name: 'plain', instructions: 'x', mcpServers: [server] });
-    await assert.rejects(new AgentRegistry([plain]).resolve('plain', { agent: 'plain' }), /MCP server 'git' has inSandbox: true, but the agent has no sandbox/);
+    await assert.rejects(new AgentRegistry([plain]).resolve('plain', { agent: 'plain', workflowId: 'w', context: undefined }), /MCP server 'git' has inSandbox: true, but the agent has no sandbox/);
   });
 
   test('are named in the resolved spec, not listed (nothing is started before the sandbox exists)', async () => {
     const agent = new SandboxAgent({ name: 'sb', instructions: 'x', mcpServers: [server], modelSettings: { toolChoice: 'git_log' } });
-    const resolved = await new AgentRegistry([agent]).resolve('sb', { agent: 'sb' });
+    const resolved = await new AgentRegistry([agent]).resolve('sb', { agent: 'sb', workflowId: 'w', context: undefined });
     assert.deepEqual(resolved.sandboxMcpServers, ['git']);
     assert.equal(resolved.tools.filter((t) => t.kind === 'mcp').length, 0);
   });
