@@ -19,8 +19,8 @@ import type { KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
 import { createSandbox } from '../helpers/sandbox-fixture.js';
 import { crashInSandbox, gitInSandbox, gitOnWorker, serverEntries } from '../helpers/mcp-sandbox-servers.js';
-import { capturingOpenAI, waitForStatus } from '../helpers/runs.js';
-import { containerExists, sandboxWorker, toolResults } from '../helpers/sandbox.js';
+import { capturingOpenAI, waitFor, waitForStatus } from '../helpers/runs.js';
+import { containerExists, removeBehindKeelsBack, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -143,9 +143,10 @@ describe('MCP servers inside the sandbox', () => {
     assert.match(w.outputs[0], /HOST SECRET COMMIT/);
   });
 
-  test('an approval-gated tool of the in-sandbox server waits for the decision; the free one runs at once', async () => {
+  test('an approval-gated tool waits for the decision; a sandbox lost meanwhile is restored and its server started anew', async () => {
     const git = gitInSandbox('git', { toolFilter: { allow: ['git_add', 'git_commit', 'git_log'] }, needsApproval: (args) => 'message' in args });
     const agent = sandboxAgent('mcp-sb-approve', [git]);
+    let lost = '';
     const r = await run(
       'mcp-sb-approve',
       agent,
@@ -160,6 +161,13 @@ describe('MCP servers inside the sandbox', () => {
       async (client, id) => {
         const waiting = await waitForStatus(client, id, 'awaiting_approval', 120_000);
         assert.deepEqual(waiting.pendingApprovals.map((p) => p.tool), ['git_commit']);
+        // The wait's snapshot holds the staged file; then the container (and the server in it) goes away.
+        const snapshotted = await waitFor('the approval-wait snapshot', async () => {
+          const state = await client.getState(id);
+          return state.snapshots.some((sn) => sn.turn === 2) && state;
+        }, 60_000);
+        lost = snapshotted.sandbox!.containerId;
+        await removeBehindKeelsBack(lost);
         await client.approve(id, 'call_1_1', { by: 'ann' });
       },
     );
@@ -167,7 +175,9 @@ describe('MCP servers inside the sandbox', () => {
     const decisions = r.state.items.filter((i) => i.type === 'approval');
     assert.deepEqual(decisions.map((d) => [d.callId, d.decision]), [['call_1_1', 'approve']]);
     assert.match(r.outputs[1], /b\.txt|staged/i);
-    assert.match(r.outputs[2], /second commit|Changes committed/i);
+    assert.match(r.outputs[2], /The sandbox container was lost; the workspace was restored from the snapshot of turn 2/);
+    assert.match(r.outputs[2], /Changes committed/i);
+    assert.notEqual(r.state.sandbox!.containerId, lost, 'the run moved to the restored container');
     assert.match(r.outputs[3], /second commit[\s\S]*first commit/);
   });
 
