@@ -114,7 +114,7 @@ describe('MCP servers inside the sandbox', () => {
         { toolCalls: [{ name: 'exec_command', arguments: { cmd: INIT_REPO } }] },
         { toolCalls: [{ name: 'git_log', arguments: { repo_path: '/workspace/repo' } }, { name: 'git_status', arguments: { repo_path: '/workspace/repo' } }] },
         { toolCalls: [{ name: 'git_log', arguments: { repo_path: hostRepo } }] },
-        { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ps -eo uid,args | grep "[m]cp_server_git"' } }] },
+        { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ps -eo uid,args | grep "[m]cp_server_git"; echo NET; tail -n +3 /proc/$(pgrep -u 1000 -x python3 | head -1)/net/dev | cut -d: -f1' } }] },
         { message: 'done' },
       ],
     });
@@ -126,6 +126,7 @@ describe('MCP servers inside the sandbox', () => {
     assert.equal(toolResults(r.state)[3].isError, true, r.outputs[3]);
     assert.doesNotMatch(r.outputs[3], /HOST SECRET/, 'the server in the sandbox cannot read the host repository');
     assert.match(r.outputs[4], /^\s*1000 .*python3 -m mcp_server_git/m, 'the server runs in the sandbox as its user');
+    assert.deepEqual(r.outputs[4].split('NET\n')[1].trim().split(/\s+/), ['lo'], 'the server has no network but loopback (the sandbox has none)');
     // Not at resolution: the spec names the server; its tools were listed and pinned once the sandbox existed.
     assert.deepEqual(r.resolved.sandboxMcpServers, ['git']);
     assert.equal(r.resolved.tools.filter((t) => t.kind === 'mcp').length, 0);
