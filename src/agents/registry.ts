@@ -18,6 +18,8 @@ import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOption
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { McpConnections } from '../activities/mcp-connections.js';
+import { networkProblem } from '../sandbox/egress/policy.js';
+import type { SandboxNetwork } from '../sandbox/types.js';
 import { modelToolName, type McpServer } from './mcp.js';
 import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
 import {
@@ -75,6 +77,21 @@ function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approv
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
   const names = [...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)])];
   return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
+}
+
+/** What the model is told of its sandbox's network, so it does not try what will be refused. */
+function networkInstructions(network: SandboxNetwork): string {
+  if (network === false) return 'The sandbox has no network access.';
+  const allow = network === true ? ['*'] : network.allow;
+  if (allow.includes('*')) return 'The sandbox reaches public hosts through an HTTP(S) proxy that is already configured; raw IP addresses, private and host addresses are refused.';
+  return `The sandbox reaches only these hosts, through an HTTP(S) proxy that is already configured: ${allow.join(', ')}. Other hosts are refused.`;
+}
+
+/** The agent's network setting, or one clear error naming the agent when it is malformed. */
+function checkedNetwork(agent: string, network: SandboxNetwork | undefined): SandboxNetwork {
+  const problem = networkProblem(network);
+  if (problem) throw new KeelError('bad_usage', `agent '${agent}': sandbox.${problem}`);
+  return network ?? false;
 }
 
 /** Agents by name, plus lookups of their tools and guardrails for activities. */
@@ -275,9 +292,10 @@ export class AgentRegistry {
     checkToolNames(name, tools);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
+    const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
+      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
         .filter(Boolean)
         .join('\n\n'),
       model: mem?.model ?? o.model ?? defaultModel(),
@@ -298,7 +316,7 @@ export class AgentRegistry {
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
       compaction: capabilities.find((c) => c.compaction)?.compaction,
-      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined,
+      sandbox,
       ...(sandboxMcpServersOf(agent).length ? { sandboxMcpServers: sandboxMcpServersOf(agent) } : {}),
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
@@ -422,7 +440,7 @@ export class AgentRegistry {
     });
     return {
       image: o.sandbox?.image ?? defaultSandboxImage(),
-      network: o.sandbox?.network ?? false,
+      network: checkedNetwork(agent.name, o.sandbox?.network),
       limits: o.sandbox?.limits ?? {},
       ...(o.sandbox?.runtime ? { runtime: o.sandbox.runtime } : {}),
       keepContainer: o.sandbox?.keepContainer ?? false,
