@@ -89,12 +89,20 @@ describe('MCP servers inside the sandbox', () => {
       assert.equal(out.length, 6 + 3 * 1024 * 1024);
       assert.ok(out.startsWith('hello\nxxx'));
 
-      const noisy = await sandbox.spawn({ cmd: 'id -u >&2; head -c 300000 /dev/zero | tr "\\0" e >&2; sleep 600', stderrBytes: 1000, onStdout: () => undefined });
+      let live = '';
+      const noisy = await sandbox.spawn({
+        cmd: 'id -u >&2; head -c 300000 /dev/zero | tr "\\0" e >&2; sleep 600',
+        stderrBytes: 1000,
+        onStdout: () => undefined,
+        onStderr: (c) => (live += c.toString()),
+      });
+      await waitFor('stderr to pass the live budget', () => live.length >= 64 * 1024, 60_000);
       await noisy.kill();
       const killed = await noisy.exited;
       assert.equal(killed.killed, true);
       assert.ok(killed.stderr.length < 1200, `stderr bounded (${killed.stderr.length})`);
       assert.match(killed.stderr, /^1000\n/, 'runs as the sandbox user');
+      assert.equal(live.length, 64 * 1024, 'only the first 64 KiB of stderr is streamed live');
 
       await assert.rejects(sandbox.spawn({ argv: ['no-such-program'], onStdout: () => undefined }).then((p) => p.exited), /not found/);
     } finally {
