@@ -30,6 +30,7 @@ import { codecFromEnv, dataConverterFor } from './codec.js';
 import { instrumentActivities, telemetrySinks } from './observability/instrument.js';
 import { KeelMetrics, metricsPortFromEnv, startMetricsServer, type MetricsServer } from './observability/metrics.js';
 import { WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from './observability/tracing.js';
+import { checkedCacheSize, workflowCacheSizeFromEnv } from './worker-cache.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -63,6 +64,8 @@ export interface CreateWorkerOptions {
   broker?: DeltaBroker | string | false;
   /** How long failing model calls are retried; default KEEL_MODEL_RETRY_* (1 h deadline, 1 s to 60 s backoff). */
   modelRetry?: RetrySettings;
+  /** Runs kept in the workflow cache (least recently used evicted; an evicted run replays when it wakes); default KEEL_WORKFLOW_CACHE_SIZE, else 100. */
+  workflowCacheSize?: number;
 }
 
 export interface KeelWorker {
@@ -155,6 +158,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    maxCachedWorkflows: options.workflowCacheSize !== undefined ? checkedCacheSize(options.workflowCacheSize) : workflowCacheSizeFromEnv(),
     ...observed,
   });
   const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });

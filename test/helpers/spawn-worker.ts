@@ -29,6 +29,10 @@ export interface WorkerProcessOptions {
   /** KEEL_CRASH_POINT for this process (src/dev/crash-point.ts). */
   crashPoint?: string;
   readyTimeoutMs?: number;
+  /** More environment for the worker (say, KEEL_WORKFLOW_CACHE_SIZE). */
+  env?: Record<string, string>;
+  /** More Node options for the worker (say, `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 }
 
 export interface WorkerProcess {
@@ -65,8 +69,9 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   delete env.NODE_TEST_CONTEXT; // the child is a worker, not a test file reporting to our runner
   if (options.bundlePath) env.KEEL_WORKFLOW_BUNDLE = options.bundlePath;
   if (options.crashPoint) env.KEEL_CRASH_POINT = options.crashPoint;
+  Object.assign(env, options.env);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ENTRY], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
