@@ -76,6 +76,8 @@ export interface KeelWorker {
   shutdown(): void;
   /** Where the Prometheus endpoint answers, when one is on. */
   readonly metricsUrl?: string;
+  /** Runs in this worker's workflow cache now (at most `workflowCacheSize`). */
+  cachedRuns(): number;
 }
 
 export function defaultOpenAI(): OpenAI {
@@ -187,6 +189,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     metricsUrl: metricsServer?.url,
     run,
     shutdown,
+    cachedRuns: () => main.getStatus().numCachedWorkflows,
     async runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T> {
       const running = run();
       try {

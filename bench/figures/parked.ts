@@ -49,7 +49,8 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
     // In waves, as runs that wait days park over time: the waves measure parked runs, not 1,000 runs at work at once.
     for (let wave = 0; wave < RUNS / IN_FLIGHT; wave++) {
       ids.push(...(await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => client.startRun(parkedAgent, `note ${wave}.${i}`)))));
-      await waitFor(`${ids.length} runs to park`, async () => (await parkedCount(client, queue)) >= ids.length, 5 * 60_000);
+      await waitFor(`${ids.length} runs to park`, async () => (await parkedCount(client, queue)) >= ids.length, 10 * 60_000);
+      console.log(`parked: ${ids.length} runs, worker RSS ${memoryMb(worker.pid, 'VmRSS')} MB`);
     }
     const parkMs = performance.now() - t0;
     const parkedMb = memoryMb(worker.pid, 'VmRSS');
@@ -57,6 +58,9 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
     await eachLimited(ids, IN_FLIGHT, (id) => client.approve(id, PARKED_CALL_ID, { by: 'bench' }));
     await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
     return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM') };
+  } catch (err) {
+    console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
+    throw err;
   } finally {
     await workers.stopAll();
   }
