@@ -162,7 +162,7 @@ export class KeelClient {
    * worker and this client have a broker. Pass the last `seq` you saw as `after` to resume with no gap or duplicate.
    */
   stream(runId: string, options: StreamOptions = {}): AsyncGenerator<RunEvent> {
-    return streamRun(this.handle(runId), this.broker, this.temporal.options.namespace, options);
+    return streamRun((id) => this.handle(id), runId, this.broker, this.temporal.options.namespace, options);
   }
 
   /** Sends user input to a run and returns the answer to it (a conversation's next answer). */

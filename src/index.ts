@@ -48,9 +48,10 @@ export { auditRun, renderAuditJson, renderAuditMarkdown } from './audit/index.js
 export type { AuditDocument, AuditOptions } from './audit/index.js';
 export { DockerSandboxClient } from './sandbox/docker.js';
 export type { DockerSandboxClientOptions } from './sandbox/docker.js';
+export type { EgressOptions } from './sandbox/egress/sidecar.js';
 export { MicroVMSandboxClient } from './sandbox/microvm.js';
 export type { MicroVMSandboxClientOptions } from './sandbox/microvm.js';
 export { UnixLocalSandboxClient } from './sandbox/unix-local.js';
 export { AgentClient } from './sandbox/agent-client.js';
 export type { PoolOptions } from './sandbox/pool.js';
-export type { SandboxClient, StartedSandbox, SandboxCreateOptions, SandboxRuntime, SandboxLimits } from './sandbox/types.js';
+export type { SandboxClient, StartedSandbox, SandboxCreateOptions, SandboxRuntime, SandboxLimits, SandboxNetwork } from './sandbox/types.js';

@@ -48,11 +48,13 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const vault = new SecretVault(deps.secrets);
+  // MCP connections resolve `secret()` headers and env through this vault, so their values are scrubbed too.
+  deps.registry.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
   const specs = new PinnedSpecs(deps.blobs);
-  const model = modelActivities({ ...deps, specs });
+  const model = modelActivities({ ...deps, specs, vault });
   const guardrails = guardrailActivities(deps);
-  const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs }) });
+  const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
   const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })

@@ -10,7 +10,9 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { resolveSecret, type McpServer, type SecretValue } from '../agents/mcp.js';
+import { resolveSecrets, type McpServer } from '../agents/mcp.js';
+import { SecretVault } from './secrets.js';
+import { KeelError } from '../errors.js';
 
 /** One tool as a server lists it, with the hash a run pins. */
 export interface McpToolDef {
@@ -35,14 +37,11 @@ export function toolHash(tool: { name: string; description?: string; inputSchema
   return 'sha256:' + createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-function resolveAll(values: Record<string, SecretValue> | undefined, what: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, resolveSecret(v, `${what} ${k}`)]));
-}
-
-function transportFor(server: McpServer): { transport: Transport; stderr: () => string } {
+/** Secrets are resolved here, when the connection is made, and never leave the worker's memory. */
+async function transportFor(server: McpServer, vault: SecretVault): Promise<{ transport: Transport; stderr: () => string }> {
   if (server.transport === 'stdio') {
     // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
-    const env = { ...getDefaultEnvironment(), ...resolveAll(server.env, `MCP server '${server.name}' env`) };
+    const env = { ...getDefaultEnvironment(), ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)) };
     const transport = new StdioClientTransport({ command: server.command, args: server.args, env, cwd: server.cwd, stderr: 'pipe' });
     let tail = '';
     transport.stderr?.on('data', (chunk: Buffer) => {
@@ -50,7 +49,7 @@ function transportFor(server: McpServer): { transport: Transport; stderr: () => 
     });
     return { transport, stderr: () => tail.trim() };
   }
-  const headers = resolveAll(server.headers, `MCP server '${server.name}' header`);
+  const headers = await resolveSecrets(server.headers, `MCP server '${server.name}' header`, vault);
   const url = new URL(server.url);
   const transport =
     server.transport === 'http'
@@ -61,6 +60,11 @@ function transportFor(server: McpServer): { transport: Transport; stderr: () => 
 
 export class McpConnections {
   private readonly connections = new Map<string, Promise<Connection>>();
+  /**
+   * Resolves `secret()` header and env values. createActivities gives it the worker's vault, so the values it
+   * hands out are also scrubbed from tool outputs; until then, secrets come from the worker's environment.
+   */
+  vault = new SecretVault();
 
   private key(agent: string, server: McpServer): string {
     return `${agent}\0${server.name}`;
@@ -71,7 +75,11 @@ export class McpConnections {
     const existing = this.connections.get(key);
     if (existing) return existing;
     const made = (async () => {
-      const { transport, stderr } = transportFor(server);
+      const { transport, stderr } = await transportFor(server, this.vault).catch((err: unknown) => {
+        this.connections.delete(key);
+        // A missing secret or env value: a configuration error, not worth retrying.
+        throw new KeelError('bad_usage', `could not connect to MCP server '${server.name}': ${describe(err)}`, { cause: err });
+      });
       const client = new Client({ name: 'keel', version: '1' }, { capabilities: {} });
       const connection: Connection = { client, stderr };
       client.onclose = () => {

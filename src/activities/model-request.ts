@@ -3,7 +3,7 @@
  * Hosted MCP headers are added here, on the worker, from the agent definition: they never enter the spec.
  */
 import type OpenAI from 'openai';
-import { resolveSecret } from '../agents/mcp.js';
+import { resolveSecrets, type SecretResolver } from '../agents/mcp.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { AgentSpec } from '../agents/spec.js';
 import type { RunItem } from '../workflows/run-state.js';
@@ -35,26 +35,28 @@ function chatToolChoice(spec: AgentSpec): ChatParams['tool_choice'] {
   return { type: 'function', function: { name: choice } };
 }
 
-/** The spec's hosted tools, hosted MCP ones with their headers resolved on this worker. */
-function hostedTools(spec: AgentSpec, registry: AgentRegistry): OpenAI.Responses.Tool[] {
-  return (spec.hostedTools ?? []).map((config) => {
-    if (config.type !== 'mcp') return config;
-    const headers = registry.hostedMcpHeaders(spec.name, config.server_label);
-    if (!headers) return config;
-    const resolved = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, resolveSecret(v, `hosted MCP '${config.server_label}' header ${k}`)]));
-    return { ...config, headers: resolved };
-  });
+/** The spec's hosted tools, hosted MCP ones with their headers (`secret()` included) resolved on this worker, per request. */
+export function hostedTools(spec: AgentSpec, registry: AgentRegistry, secrets: SecretResolver): Promise<OpenAI.Responses.Tool[]> {
+  return Promise.all(
+    (spec.hostedTools ?? []).map(async (config) => {
+      if (config.type !== 'mcp') return config;
+      const headers = registry.hostedMcpHeaders(spec.name, config.server_label);
+      if (!headers) return config;
+      return { ...config, headers: await resolveSecrets(headers, `hosted MCP '${config.server_label}' header`, secrets) };
+    }),
+  );
 }
 
+/** `hosted`: the spec's hosted tools with their headers resolved (hostedTools). */
 export function responsesParams(
   spec: AgentSpec,
-  registry: AgentRegistry,
+  hosted: OpenAI.Responses.Tool[],
   instructions: string,
   items: RunItem[],
   images: ImageUrls,
 ): ResponsesParams {
   const s = spec.modelSettings;
-  const tools = [...responsesTools(spec), ...hostedTools(spec, registry)];
+  const tools = [...responsesTools(spec), ...hosted];
   const format = spec.outputSchema ? { format: { type: 'json_schema' as const, name: 'final_output', schema: spec.outputSchema, strict: false } } : {};
   const text = s.verbosity || spec.outputSchema ? { text: { ...format, ...(s.verbosity ? { verbosity: s.verbosity } : {}) } } : {};
   return {

@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
+import type { SecretResolver } from '../agents/mcp.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
@@ -16,7 +17,7 @@ import type { AgentSpec } from '../agents/spec.js';
 import { HISTORY_INLINE_BYTES, offload } from './text.js';
 import { fromChatCompletion, fromResponse, transcript, type ImageUrls, type ParsedTurn } from './model-format.js';
 import { shrinkItem } from './model-items.js';
-import { chatParams, responsesParams } from './model-request.js';
+import { chatParams, hostedTools, responsesParams } from './model-request.js';
 import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
@@ -31,6 +32,8 @@ export interface ModelDeps {
   modelApi: ModelApi;
   blobs: BlobStore;
   registry: AgentRegistry;
+  /** Resolves `secret()` headers of hosted MCP tools (the worker's vault). */
+  vault?: SecretResolver;
 }
 
 /** Data URLs by image blob ref, so an image is read and base64-encoded once per worker, not every turn. */
@@ -140,9 +143,11 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
     const { spec } = input;
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
+    // Outside the try: a missing header secret is a configuration error, not a model error to retry.
+    const hosted = deps.modelApi === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault ?? deps.registry.mcp.vault);
     try {
       if (deps.modelApi === 'chat') return await chatTurn(deps.openai, chatParams(spec, instructions, items, images), spec.name, signal, onText);
-      return await responsesTurn(deps.openai, responsesParams(spec, deps.registry, instructions, items, images), spec.name, signal, onText);
+      return await responsesTurn(deps.openai, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);
     } catch (err) {
       throw toModelError(err);
     }

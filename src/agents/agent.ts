@@ -13,7 +13,7 @@ import type { HostedTool } from './hosted-tools.js';
 import type { McpServer } from './mcp.js';
 import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
 import type { Handoff } from './handoff.js';
-import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxNetwork, SandboxRuntime } from '../sandbox/types.js';
 
 export interface RunContext {
   agent: string;
@@ -128,8 +128,12 @@ export class Agent {
 export interface SandboxOptions {
   /** Image to run; defaults to KEEL_SANDBOX_IMAGE, then keel-sandbox:latest. */
   image?: string;
-  /** Network access (off by default). */
-  network?: boolean;
+  /**
+   * Network access, off by default. `{ allow: ['pypi.org', '*.github.com'] }`: only those host names, through the
+   * sandbox's egress proxy; `true`: any public host name through it. Never the worker's host, private networks or
+   * cloud metadata addresses (docs/security.md). Docker tier only (`true` on UnixLocal shares the host's network).
+   */
+  network?: SandboxNetwork;
   limits?: Partial<SandboxLimits>;
   /** `runsc` runs the sandbox under gVisor (a user-space kernel; no network). Default: the engine's runtime. */
   runtime?: SandboxRuntime;

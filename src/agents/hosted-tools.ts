@@ -55,7 +55,11 @@ export interface HostedMcpOptions {
   allowedTools?: OpenAI.Responses.Tool.Mcp['allowed_tools'];
   /** When the API asks before a call (default `always`); each ask becomes a Keel approval. */
   requireApproval?: OpenAI.Responses.Tool.Mcp['require_approval'];
-  /** Literal values stay on the worker; `fromEnv('NAME')` reads the worker's environment per request. */
+  /**
+   * Sent to the server with every model request; resolved on the worker per request and never in the spec or
+   * history: literals stay in the worker's memory, `secret('NAME')` comes from its SecretsProvider, `fromEnv('NAME')`
+   * from its environment.
+   */
   headers?: Record<string, SecretValue>;
   /** Keel's decision on the API's approval requests: default a human decides (`true`); a policy or function may decide. */
   needsApproval?: ApprovalSetting<Record<string, unknown>>;

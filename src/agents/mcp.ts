@@ -2,28 +2,51 @@
  * MCP servers declared on an agent: `mcpServers: [mcpStdio({...}), mcpHttp({...}), mcpSse({...})]`.
  * The definitions (commands, URLs, env, headers) stay in the worker's memory; a run's AgentSpec pins only each
  * tool's name, schema and a hash of its definition, so no secret in `env` or `headers` reaches history.
+ * Header and env values may be `secret('NAME')` (the worker's SecretsProvider) or `fromEnv('NAME')`.
  */
 import type { ApprovalSetting } from './approval.js';
 import type { ToolGuardrail } from './guardrails.js';
+import { isSecretRef, type MaybeSecret, type SecretRef } from './secret.js';
+import { KeelError } from '../errors.js';
 
 /** A value read from the worker's environment when the connection is made, never stored in the spec. */
 export interface EnvRef {
   readonly env: string;
 }
 
-/** A header or environment value: a literal (kept on the worker) or a reference to a worker env var. */
-export type SecretValue = string | EnvRef;
+/**
+ * A header or environment value: a literal (kept on the worker), `secret('NAME')` (looked up through the worker's
+ * SecretsProvider at connection/request time, and scrubbed from tool outputs like every secret), or `fromEnv`.
+ */
+export type SecretValue = string | EnvRef | SecretRef;
 
 /** Refers to the worker's environment variable `name` (resolved on the worker, at connect time). */
 export function fromEnv(name: string): EnvRef {
   return { env: name };
 }
 
-export function resolveSecret(value: SecretValue, what: string): string {
-  if (typeof value === 'string') return value;
+/** Where `secret()` values are looked up: the worker's SecretVault. */
+export interface SecretResolver {
+  resolve(value: MaybeSecret): Promise<string>;
+}
+
+export async function resolveSecret(value: SecretValue, what: string, secrets: SecretResolver): Promise<string> {
+  if (typeof value === 'string' || isSecretRef(value)) {
+    try {
+      return await secrets.resolve(value);
+    } catch (err) {
+      throw new KeelError('bad_usage', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
   const found = process.env[value.env];
-  if (found === undefined) throw new Error(`${what} refers to the environment variable ${value.env}, which is not set on this worker`);
+  if (found === undefined) throw new KeelError('bad_usage', `${what} refers to the environment variable ${value.env}, which is not set on this worker`);
   return found;
+}
+
+/** Every value of a header or env map resolved (see resolveSecret). */
+export async function resolveSecrets(values: Record<string, SecretValue> | undefined, what: string, secrets: SecretResolver): Promise<Record<string, string>> {
+  const entries = await Promise.all(Object.entries(values ?? {}).map(async ([k, v]) => [k, await resolveSecret(v, `${what} ${k}`, secrets)] as const));
+  return Object.fromEntries(entries);
 }
 
 /** Which of a server's tools the agent gets. A function gets each tool's name and description. */

@@ -18,6 +18,8 @@ import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOption
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { McpConnections } from '../activities/mcp-connections.js';
+import { networkProblem } from '../sandbox/egress/policy.js';
+import type { SandboxNetwork } from '../sandbox/types.js';
 import { modelToolName, type McpServer } from './mcp.js';
 import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
 import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, hostedToolsOf, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
@@ -63,6 +65,13 @@ function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approv
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
   const names = [...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)])];
   return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
+}
+
+/** The agent's network setting, or one clear error naming the agent when it is malformed. */
+function checkedNetwork(agent: string, network: SandboxNetwork | undefined): SandboxNetwork {
+  const problem = networkProblem(network);
+  if (problem) throw new KeelError('bad_usage', `agent '${agent}': sandbox.${problem}`);
+  return network ?? false;
 }
 
 /** Agents by name, plus lookups of their tools and guardrails for activities. */
@@ -398,7 +407,7 @@ export class AgentRegistry {
     });
     return {
       image: o.sandbox?.image ?? defaultSandboxImage(),
-      network: o.sandbox?.network ?? false,
+      network: checkedNetwork(agent.name, o.sandbox?.network),
       limits: o.sandbox?.limits ?? {},
       ...(o.sandbox?.runtime ? { runtime: o.sandbox.runtime } : {}),
       keepContainer: o.sandbox?.keepContainer ?? false,

@@ -7,7 +7,7 @@ import type { CompactionSpec } from './compaction.js';
 import type { MemorySpec } from './memory.js';
 import type { ModelSettings, ApprovalTimeout } from './agent.js';
 import type { Manifest } from './manifest.js';
-import type { SandboxLimits, SandboxRuntime } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxNetwork, SandboxRuntime } from '../sandbox/types.js';
 
 import type { HostedToolConfig } from './hosted-tools.js';
 
@@ -55,7 +55,8 @@ export interface HandoffSpec {
 
 export interface SandboxSpec {
   image: string;
-  network: boolean;
+  /** `false`, `true` (any public name through the egress proxy) or `{ allow }` (only those names). */
+  network: SandboxNetwork;
   limits: Partial<SandboxLimits>;
   /** The Docker runtime (`runsc`: gVisor); absent means the engine's default. */
   runtime?: SandboxRuntime;

@@ -4,9 +4,9 @@
  */
 import type { AgentSpec } from '../agents/spec.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult, GuardrailsResult, RunToolInput, RunToolResult } from '../activities/types.js';
-import type { AgentRunInput, AgentRunResult } from '../workflows/messages.js';
+import type { AgentRunInput, AgentRunResult, FanOutInput } from '../workflows/messages.js';
 import type { ApprovalItem, RunItem, RunState, Usage } from '../workflows/run-state.js';
-import { AUDIT_VERSION, type ApprovalRecord, type AuditDocument, type ModelCallRecord, type ToolCallRecord } from './document.js';
+import { AUDIT_VERSION, type ApprovalRecord, type AuditDocument, type ChildRunRecord, type ModelCallRecord, type ToolCallRecord } from './document.js';
 import type { AuditError, HistoryEvent } from './events.js';
 import { deriveCommands, deriveFileChanges } from './tool-effects.js';
 
@@ -25,12 +25,13 @@ class AuditBuilder {
   private doc: AuditDocument = {
     auditVersion: AUDIT_VERSION, runId: '', agent: '', agents: [], status: 'running', startedAt: '', input: '', continuedAsNew: 0,
     modelCalls: [], toolCalls: [], commands: [], fileChanges: [], approvals: [], guardrails: [], handoffs: [], sandbox: [],
-    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, gaps: [],
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, children: [], gaps: [],
   };
   private scheduled = new Map<number, Scheduled>();
   private specs = new Map<string, AgentSpec>();
   private calls = new Map<string, ToolCallRecord>();
   private approvals = new Map<string, ApprovalRecord>();
+  private children = new Map<number, ChildRunRecord>();
   private guardrailKeys = new Set<string>();
   private lastStatus?: string;
   private shown = 0;
@@ -49,7 +50,20 @@ class AuditBuilder {
       case 'search_attributes': this.lastStatus = e.status ?? this.lastStatus; return;
       case 'cancel_requested': this.doc.cancelRequested = { at: e.at, by: e.identity }; return;
       case 'closed': return this.closed(e);
+      case 'child_started': return this.childStarted(e);
+      case 'child_closed': return this.childClosed(e);
     }
+  }
+
+  private childStarted(e: Extract<HistoryEvent, { kind: 'child_started' }>): void {
+    const record: ChildRunRecord = { runId: e.runId, agent: (e.input as AgentRunInput | undefined)?.agent ?? 'unknown', status: 'running', startedAt: e.at };
+    this.children.set(e.eventId, record);
+    this.doc.children.push(record);
+  }
+
+  private childClosed(e: Extract<HistoryEvent, { kind: 'child_closed' }>): void {
+    const record = this.children.get(e.initiatedEventId);
+    if (record) Object.assign(record, { status: OUTCOME_STATUS[e.outcome], endedAt: e.at, error: e.error });
   }
 
   private started(e: Extract<HistoryEvent, { kind: 'started' }>): void {
@@ -60,6 +74,11 @@ class AuditBuilder {
     }
     this.doc.startedAt = e.at;
     this.doc.agent = input.state?.rootAgent ?? input.agent;
+    const job = e.input as Partial<FanOutInput>;
+    if (Array.isArray(job.inputs)) {
+      this.doc.input = `a fan-out job over ${job.inputs.length} inputs:\n${job.inputs.join('\n')}`;
+      return;
+    }
     const items = typeof input.input === 'string' ? [{ type: 'message', role: 'user', content: input.input } as RunItem] : (input.state?.items ?? input.input);
     this.doc.input = items.filter((i) => i.type === 'message' && i.role === 'user').map((i) => (i as { content: string }).content).join('\n');
   }

@@ -30,8 +30,20 @@ export interface AuditDocument {
   handoffs: { callId: string; from: string; to: string; version: string }[];
   sandbox: { operation: string; at: string; summary?: string; error?: string }[];
   usage: Usage;
+  /** Runs this run started (agent tools, fan-out items), each with its own audit when the tree was read. */
+  children: ChildRunRecord[];
   /** Things the document could not show in full (blobs this store does not hold). */
   gaps: string[];
+}
+
+export interface ChildRunRecord {
+  runId: string;
+  agent: string;
+  status: string;
+  startedAt: string;
+  endedAt?: string;
+  error?: AuditError;
+  audit?: AuditDocument;
 }
 
 export interface ModelCallRecord {

@@ -95,7 +95,28 @@ async function decodeEvent(c: LoadedDataConverter, e: Event): Promise<HistoryEve
     const a = e.workflowExecutionCancelRequestedEventAttributes;
     return { kind: 'cancel_requested', at, identity: a.identity || undefined, cause: a.cause || undefined };
   }
-  return closedEvent(c, e, at);
+  return (await childEvent(c, e, at, id)) ?? closedEvent(c, e, at);
+}
+
+/** A child run (agent tool, fan-out item) being started or ending. */
+async function childEvent(c: LoadedDataConverter, e: Event, at: string, id: number): Promise<HistoryEvent | undefined> {
+  const init = e.startChildWorkflowExecutionInitiatedEventAttributes;
+  if (init) return { kind: 'child_started', eventId: id, at, runId: init.workflowId ?? '', input: await first(c, init.input) };
+  const ended = (initiated: unknown, outcome: Extract<HistoryEvent, { kind: 'child_closed' }>['outcome'], error?: AuditError): HistoryEvent =>
+    ({ kind: 'child_closed', initiatedEventId: Number(initiated), at, outcome, error });
+  if (e.childWorkflowExecutionCompletedEventAttributes) return ended(e.childWorkflowExecutionCompletedEventAttributes.initiatedEventId, 'completed');
+  if (e.childWorkflowExecutionFailedEventAttributes) {
+    const a = e.childWorkflowExecutionFailedEventAttributes;
+    return ended(a.initiatedEventId, 'failed', await failure(c, a.failure));
+  }
+  if (e.childWorkflowExecutionCanceledEventAttributes) return ended(e.childWorkflowExecutionCanceledEventAttributes.initiatedEventId, 'cancelled');
+  if (e.childWorkflowExecutionTerminatedEventAttributes) return ended(e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
+  if (e.childWorkflowExecutionTimedOutEventAttributes) return ended(e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed_out');
+  if (e.startChildWorkflowExecutionFailedEventAttributes) {
+    const a = e.startChildWorkflowExecutionFailedEventAttributes;
+    return ended(a.initiatedEventId, 'failed', { message: `the child could not be started (${String(a.cause)})`, type: 'StartChildFailed' });
+  }
+  return undefined;
 }
 
 async function closedEvent(c: LoadedDataConverter, e: Event, at: string): Promise<HistoryEvent | undefined> {

@@ -2,7 +2,7 @@
  * `auditRun`: the audit document of a run, from its Temporal history (every execution across continue-as-new)
  * and the blobs that history refers to. Works on running, completed, failed and cancelled runs alike.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { BlobStore } from '../storage/blob-store.js';
 import { buildAudit } from './build.js';
@@ -15,13 +15,28 @@ export interface AuditOptions {
   blobs: BlobStore;
   /** The data converter the workers use (its payload codec decodes history); default Temporal's. */
   dataConverter?: DataConverter;
+  /** Audit the run's child runs too, each in its record (default true). */
+  tree?: boolean;
 }
 
 export async function auditRun(client: Client, runId: string, options: AuditOptions): Promise<AuditDocument> {
   const events = await loadRunEvents(client, runId, options.dataConverter);
   const doc = buildAudit(events, await referencedBlobs(events, options.blobs));
   doc.runId = runId;
+  if (options.tree !== false) await auditChildren(client, doc, options);
   return doc;
+}
+
+/** Each child's own audit, in start order (a child whose history is gone is named in `gaps`). */
+async function auditChildren(client: Client, doc: AuditDocument, options: AuditOptions): Promise<void> {
+  for (const child of doc.children) {
+    try {
+      child.audit = await auditRun(client, child.runId, options);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      doc.gaps.push(`child run ${child.runId}: its history is no longer held by Temporal`);
+    }
+  }
 }
 
 const REF = /^sha256:[0-9a-f]{64}$/;

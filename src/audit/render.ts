@@ -3,7 +3,7 @@
  * arguments) goes inside fenced blocks whose fence is longer than any backtick run in it, so it cannot break out.
  */
 import type { RunItem } from '../workflows/run-state.js';
-import type { ApprovalRecord, AuditDocument, ModelCallRecord } from './document.js';
+import type { ApprovalRecord, AuditDocument, ChildRunRecord, ModelCallRecord } from './document.js';
 
 export function renderAuditJson(doc: AuditDocument): string {
   return JSON.stringify(doc, null, 2) + '\n';
@@ -38,8 +38,8 @@ function item(i: RunItem): string {
   }
 }
 
-function modelCall(m: ModelCallRecord, n: number): string {
-  const head = `### ${n}. ${m.purpose === 'turn' ? `Turn ${m.turn ?? '?'}` : 'Compaction'} — ${code(m.model)} (${m.agent}) · ${m.startedAt}`;
+function modelCall(m: ModelCallRecord, n: number, h: Heading): string {
+  const head = `${h(3)} ${n}. ${m.purpose === 'turn' ? `Turn ${m.turn ?? '?'}` : 'Compaction'} — ${code(m.model)} (${m.agent}) · ${m.startedAt}`;
   const parts = [head];
   if (m.sent.instructions !== undefined && n === 1) parts.push(`Instructions:\n${fence(m.sent.instructions)}`);
   if (m.sent.tools.length) parts.push(`Tools offered: ${m.sent.tools.map(code).join(', ')}`);
@@ -62,9 +62,9 @@ function approval(a: ApprovalRecord): string {
   return `- ${code(a.tool)} ${code(a.callId)} ${code(a.arguments)}: **${a.decision ?? 'undecided'}** by ${who} at ${a.decidedAt ?? '?'}${wait} via ${a.via ?? '?'}${why}${client}; identity verified: ${a.identityVerified ? `yes (key ${code(a.verifiedKey ?? '?')})` : 'no'}${(a.refused ?? []).map((r) => `\n  - refused: ${r.decision} claimed by ${code(r.approver)} via ${r.via} at ${r.at}: ${r.why}`).join('')}`;
 }
 
-function header(doc: AuditDocument): string[] {
+function header(doc: AuditDocument, h: Heading): string[] {
   const lines = [
-    `# Audit of run ${code(doc.runId)}`,
+    `${h(1)} Audit of run ${code(doc.runId)}`,
     '',
     `- Agent: ${code(doc.agent)}; versions: ${doc.agents.map((a) => `${a.name} ${code(a.version)} (${a.model})`).join(', ') || 'unknown'}`,
     `- Status: **${doc.status}**; started ${doc.startedAt}${doc.endedAt ? `, ended ${doc.endedAt}` : ''}${doc.continuedAsNew ? `; continued as new ${doc.continuedAsNew}×` : ''}`,
@@ -72,26 +72,38 @@ function header(doc: AuditDocument): string[] {
   ];
   if (doc.cancelRequested) lines.push(`- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`);
   if (doc.error) lines.push(`- Error: ${doc.error.type ?? 'Error'}: ${code(doc.error.message)}`);
-  lines.push('', '## Input', '', fence(doc.input));
-  if (doc.finalOutput !== undefined) lines.push('', '## Final output', '', fence(typeof doc.finalOutput === 'string' ? doc.finalOutput : JSON.stringify(doc.finalOutput, null, 2)));
+  lines.push('', `${h(2)} Input`, '', fence(doc.input));
+  if (doc.finalOutput !== undefined) lines.push('', `${h(2)} Final output`, '', fence(typeof doc.finalOutput === 'string' ? doc.finalOutput : JSON.stringify(doc.finalOutput, null, 2)));
   return lines;
 }
 
-export function renderAuditMarkdown(doc: AuditDocument): string {
-  const out = header(doc);
-  out.push('', `## Approvals (${doc.approvals.length})`, '', doc.approvals.map(approval).join('\n') || '_none_');
-  out.push('', `## Commands (${doc.commands.length})`);
-  for (const c of doc.commands) out.push('', `### ${code(c.cmd)}${c.workdir ? ` in ${code(c.workdir)}` : ''} — exit ${c.exitCode ?? '?'} (${code(c.callId)})`, '', fence(c.output));
-  out.push('', `## File changes (${doc.fileChanges.length})`);
-  for (const f of doc.fileChanges) out.push('', `### ${f.tool} ${f.paths.map(code).join(', ')}${f.applied ? '' : ' (not applied)'} (${code(f.callId)})`, '', fence(f.diff, 'diff'));
-  out.push('', `## Guardrails (${doc.guardrails.length})`, '');
+/** `#` × level, deeper for a child run's document nested in its parent's. */
+type Heading = (level: number) => string;
+
+function child(c: ChildRunRecord): string {
+  return `- ${code(c.runId)} ${code(c.agent)}: **${c.status}**, started ${c.startedAt}${c.endedAt ? `, ended ${c.endedAt}` : ''}${c.error ? `: ${c.error.type ?? 'Error'}: ${code(c.error.message)}` : ''}`;
+}
+
+/** The run's document; its children's documents follow, one heading level deeper each generation (to 6). */
+export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
+  const h: Heading = (level) => '#'.repeat(Math.min(6, level + depth));
+  const out = header(doc, h);
+  out.push('', `${h(2)} Approvals (${doc.approvals.length})`, '', doc.approvals.map(approval).join('\n') || '_none_');
+  out.push('', `${h(2)} Commands (${doc.commands.length})`);
+  for (const c of doc.commands) out.push('', `${h(3)} ${code(c.cmd)}${c.workdir ? ` in ${code(c.workdir)}` : ''} — exit ${c.exitCode ?? '?'} (${code(c.callId)})`, '', fence(c.output));
+  out.push('', `${h(2)} File changes (${doc.fileChanges.length})`);
+  for (const f of doc.fileChanges) out.push('', `${h(3)} ${f.tool} ${f.paths.map(code).join(', ')}${f.applied ? '' : ' (not applied)'} (${code(f.callId)})`, '', fence(f.diff, 'diff'));
+  out.push('', `${h(2)} Guardrails (${doc.guardrails.length})`, '');
   out.push(doc.guardrails.map((g) => `- ${g.kind} ${code(g.name)}${g.callId ? ` on ${code(g.callId)}` : ''}: ${g.tripped ? '**TRIPPED**' : 'passed'}${g.info !== undefined ? ` ${code(JSON.stringify(g.info))}` : ''}`).join('\n') || '_none_');
-  out.push('', `## Handoffs (${doc.handoffs.length})`, '', doc.handoffs.map((h) => `- ${h.from} → ${h.to} (${code(h.version)})`).join('\n') || '_none_');
-  out.push('', `## Tool calls (${doc.toolCalls.length})`, '');
+  out.push('', `${h(2)} Handoffs (${doc.handoffs.length})`, '', doc.handoffs.map((h) => `- ${h.from} → ${h.to} (${code(h.version)})`).join('\n') || '_none_');
+  out.push('', `${h(2)} Tool calls (${doc.toolCalls.length})`, '');
   out.push(doc.toolCalls.map((t) => `- ${code(t.tool)} ${code(t.callId)} ${code(t.arguments)} → ${t.error ? `failed: ${code(t.error.message)}` : t.output === undefined ? 'no result' : t.isError ? 'error' : 'ok'}`).join('\n') || '_none_');
-  out.push('', `## Model calls (${doc.modelCalls.length})`);
-  doc.modelCalls.forEach((m, i) => out.push('', modelCall(m, i + 1)));
-  if (doc.sandbox.length) out.push('', '## Sandbox', '', doc.sandbox.map((s) => `- ${s.at} ${s.operation}${s.summary ? ` (${s.summary})` : ''}${s.error ? `: failed: ${code(s.error)}` : ''}`).join('\n'));
-  if (doc.gaps.length) out.push('', '## Gaps', '', doc.gaps.map((g) => `- ${g}`).join('\n'));
+  out.push('', `${h(2)} Model calls (${doc.modelCalls.length})`);
+  doc.modelCalls.forEach((m, i) => out.push('', modelCall(m, i + 1, h)));
+  if (doc.sandbox.length) out.push('', `${h(2)} Sandbox`, '', doc.sandbox.map((s) => `- ${s.at} ${s.operation}${s.summary ? ` (${s.summary})` : ''}${s.error ? `: failed: ${code(s.error)}` : ''}`).join('\n'));
+  if (doc.gaps.length) out.push('', `${h(2)} Gaps`, '', doc.gaps.map((g) => `- ${g}`).join('\n'));
+  const children = doc.children ?? [];
+  if (children.length) out.push('', `${h(2)} Child runs (${children.length})`, '', children.map(child).join('\n'));
+  for (const c of children) if (c.audit) out.push('', renderAuditMarkdown(c.audit, depth + 1).trimEnd());
   return out.join('\n') + '\n';
 }

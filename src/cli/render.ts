@@ -30,6 +30,8 @@ export class EventPrinter {
   /** The last status the run reported. */
   status?: RunStatus;
   lastSeq = 0;
+  /** One printer per descendant run (events tagged with `run`), writing indented under this one. */
+  private readonly descendants = new Map<string, EventPrinter>();
 
   constructor(
     private readonly runId: string,
@@ -38,6 +40,7 @@ export class EventPrinter {
   ) {}
 
   print(event: RunEvent): void {
+    if (event.type !== 'delta' && event.run) return this.descendant(event.run).print({ ...event, run: undefined });
     if (event.type !== 'delta') this.lastSeq = event.seq;
     if (event.type === 'delta') return this.delta(event.turn, event.attempt, event.text);
     if (event.type === 'gap') return this.line(`[events ${event.from}..${event.to} are no longer held by the run]`);
@@ -53,10 +56,35 @@ export class EventPrinter {
       this.line(`   approve: keel approve ${this.runId} ${a.callId} --by NAME`);
       return this.line(`   reject:  keel reject ${this.runId} ${a.callId} --by NAME --reason TEXT`);
     }
+    if (event.type === 'child') return this.child(event.child);
     this.status = event.status;
     if (event.status === 'completed') return this.line('✔ completed');
     if (event.status === 'failed') return this.line(`✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}`);
     if (event.status === 'cancelled') return this.line('✘ cancelled');
+  }
+
+  /** A child run's name under this one: its id without the root's prefix (`call_0_1`, `3`, `call_0_1/call_1_0`). */
+  private childName(runId: string): string {
+    return runId.startsWith(`${this.runId}/`) ? runId.slice(this.runId.length + 1) : runId;
+  }
+
+  private child(c: Extract<RunEvent, { type: 'child' }>['child']): void {
+    const who = `${c.agent} ${this.childName(c.runId)}`;
+    if (c.status === 'running') return this.line(`⑂ ${who} started`);
+    return this.line(`⑂ ${who} ${c.status}${c.error ? `: ${c.error.type}: ${c.error.message}` : ''}`);
+  }
+
+  private descendant(runId: string): EventPrinter {
+    let printer = this.descendants.get(runId);
+    if (!printer) {
+      const name = this.childName(runId);
+      const pad = `${'  '.repeat(name.split('/').length)}│ ${name} `;
+      const write = (text: string) => (this.endStream(), this.write(text.replace(/^(?=.)/gm, pad)));
+      // Approvals a descendant asks for are decided at the root (`keel approve` finds the run that asked).
+      printer = new EventPrinter(this.runId, write, this.options);
+      this.descendants.set(runId, printer);
+    }
+    return printer;
   }
 
   private delta(turn: number, attempt: number, text: string): void {

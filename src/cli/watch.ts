@@ -1,6 +1,6 @@
 /**
- * `keel watch <runId> [--after N] [--no-tokens]`: follows a run live until it ends and exits with its exit code
- * (0 completed, 1 failed or cancelled).
+ * `keel watch <runId> [--after N]`: follows a run live until it ends and exits with its exit code (0 completed,
+ * 1 failed or cancelled). Child runs (agent tools, fan-out items) are followed too, indented under their parent.
  */
 import type { KeelClient } from '../client.js';
 import { isTerminal } from '../live/events.js';
@@ -15,7 +15,7 @@ export interface WatchOptions {
 
 export async function watchRun(client: KeelClient, runId: string, options: WatchOptions = {}): Promise<number> {
   const printer = new EventPrinter(runId, options.write ?? ((t) => process.stdout.write(t)), { showUserMessages: true });
-  for await (const event of client.stream(runId, { after: options.after, tokens: options.tokens })) {
+  for await (const event of client.stream(runId, { after: options.after, tokens: options.tokens, tree: true })) {
     printer.print(event);
   }
   // Resumed after the last event: the status comes from the run's state.
@@ -25,7 +25,7 @@ export async function watchRun(client: KeelClient, runId: string, options: Watch
 
 export const watch: Command = {
   name: 'watch',
-  usage: 'watch <runId> [--after SEQ]      follow a run live (token text with KEEL_REDIS_URL); exits with its exit code',
+  usage: 'watch <runId> [--after SEQ]      follow a run and its child runs live (token text with KEEL_REDIS_URL); exits with its exit code',
   options: { after: { type: 'string' } },
   async run([runId], values) {
     if (!runId) usage('watch needs a run id');

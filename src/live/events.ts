@@ -5,6 +5,7 @@
  * No Node APIs here: the workflow bundle imports this module.
  */
 import type { PendingApproval, RunItem, RunState, RunStatus } from '../workflows/run-state.js';
+import type { ChildRun } from '../workflows/tree.js';
 
 export type DurableEventBody =
   /** An item landed in the run's record (model message, tool call or result, approval decision, handoff, guardrail, compaction). */
@@ -13,6 +14,8 @@ export type DurableEventBody =
   | { type: 'turn'; turn: number }
   /** A tool call waits for a human decision. */
   | { type: 'approval_requested'; approval: PendingApproval }
+  /** A child run (agent tool, fan-out item) started or ended: a tree-following subscriber opens or closes its stream. */
+  | { type: 'child'; child: Pick<ChildRun, 'runId' | 'agent' | 'status' | 'callId' | 'index' | 'error'> }
   /** The run's status changed; `output` on completion and on each conversation answer, `error` on failure. */
   | { type: 'status'; status: RunStatus; output?: unknown; error?: { type: string; message: string } };
 
@@ -41,6 +44,7 @@ export interface GapEvent {
   seq: number;
   from: number;
   to: number;
+  run?: string;
 }
 
 export type RunEvent = DurableEvent | DeltaEvent | GapEvent;
@@ -69,6 +73,8 @@ export interface EventLogState {
   status?: RunStatus;
   pendingSeen: string[];
   modelTurn: number;
+  /** The last status each child was reported with (absent in logs carried by older executions). */
+  childrenSeen?: Record<string, string>;
 }
 
 /** Events held in memory (and answered from) per execution; a slower subscriber gets a `gap` event. */
@@ -117,10 +123,21 @@ export class EventLog {
       if (!this.log.pendingSeen.includes(approval.callId)) this.emit(state, { type: 'approval_requested', approval }, at);
     }
     this.log.pendingSeen = state.pendingApprovals.map((p) => p.callId);
+    this.syncChildren(state, at);
     if (state.status !== this.log.status) {
       this.log.status = state.status;
       const extra = state.status === 'completed' || state.status === 'awaiting_input' ? { output: state.finalOutput } : state.status === 'failed' ? { error: state.error } : {};
       this.emit(state, { type: 'status', status: state.status, ...extra }, at);
+    }
+  }
+
+  /** One event per child whose status changed (queued fan-out items are not reported until they start). */
+  private syncChildren(state: RunState, at: string): void {
+    const seen = (this.log.childrenSeen ??= {});
+    for (const c of state.children ?? []) {
+      if (c.status === 'queued' || seen[c.runId] === c.status) continue;
+      seen[c.runId] = c.status;
+      this.emit(state, { type: 'child', child: { runId: c.runId, agent: c.agent, status: c.status, callId: c.callId, index: c.index, error: c.error } }, at);
     }
   }
 

@@ -1,21 +1,23 @@
 /**
  * Merges async sources into one async iterator, in arrival order. Each source gets an AbortSignal that fires when
  * the consumer stops (break / return) or another source fails; sources must stop reading when it fires.
+ * `more(value)` may add sources as values arrive (a tree whose branches are found while it is read).
  */
 export type Source<T> = (signal: AbortSignal) => AsyncIterable<T>;
 
-export async function* mergeSources<T>(sources: Source<T>[], signal?: AbortSignal): AsyncGenerator<T> {
+export async function* mergeSources<T>(sources: Source<T>[], signal?: AbortSignal, more: (value: T) => Source<T>[] = () => []): AsyncGenerator<T> {
   const stop = new AbortController();
   const queue: T[] = [];
   let wake: (() => void) | undefined;
   let failure: { error: unknown } | undefined;
-  let running = sources.length;
+  let running = 0;
   const notify = () => (wake?.(), (wake = undefined));
   const pump = async (source: Source<T>) => {
     try {
       for await (const value of source(stop.signal)) {
         if (stop.signal.aborted) break;
         queue.push(value);
+        for (const added of more(value)) start(added);
         notify();
       }
     } catch (error) {
@@ -25,8 +27,12 @@ export async function* mergeSources<T>(sources: Source<T>[], signal?: AbortSigna
       notify();
     }
   };
+  const start = (source: Source<T>) => {
+    running++;
+    void pump(source);
+  };
   signal?.addEventListener('abort', () => (stop.abort(), notify()), { once: true });
-  for (const source of sources) void pump(source);
+  for (const source of sources) start(source);
   try {
     for (;;) {
       if (stop.signal.aborted) return;

@@ -20,6 +20,11 @@ export interface StreamOptions {
   tokens?: boolean;
   /** Stops the stream. */
   signal?: AbortSignal;
+  /**
+   * Follow the run's children too (agent tools, fan-out items, and theirs): their events arrive tagged with `run`,
+   * and the stream ends when the whole tree has. Children's token deltas are not followed (their items are).
+   */
+  tree?: boolean;
 }
 
 /** Shared between the two sources: how far the durable side got. */
@@ -96,17 +101,37 @@ function deltaSource(broker: DeltaBroker, namespace: string, runId: string, prog
   };
 }
 
-/** Ordered events of a run: durable ones numbered by the run, token deltas in between where a broker is given. */
+/** Ordered events of one run: durable ones numbered by the run, token deltas in between where a broker is given. */
+function runSource(handle: WorkflowHandle, broker: DeltaBroker | undefined, namespace: string, options: StreamOptions, tag?: string): Source<RunEvent> {
+  return async function* (signal) {
+    const progress: Progress = { seq: options.after ?? 0, modelTurn: 0, done: false };
+    // Which turns' model output already landed, so stale deltas of a late or resumed subscriber are dropped.
+    try {
+      progress.modelTurn = (await abortable(handle.query(eventsQuery, progress.seq), signal)).modelTurn;
+    } catch (err) {
+      // A child that never started (its start failed): its parent's `child` event already says why.
+      if (tag && err instanceof WorkflowNotFoundError) return;
+      throw err;
+    }
+    const sources: Source<RunEvent>[] = [durableSource(handle, progress)];
+    if (broker && options.tokens !== false) sources.push(deltaSource(broker, namespace, handle.workflowId, progress));
+    for await (const event of mergeSources(sources, signal)) yield tag && event.type !== 'delta' && !event.run ? { ...event, run: tag } : event;
+  };
+}
+
+/** A run's events; with `tree`, its descendants' too, each followed from its start as soon as the run reports it. */
 export async function* streamRun(
-  handle: WorkflowHandle,
+  handleFor: (runId: string) => WorkflowHandle,
+  runId: string,
   broker: DeltaBroker | undefined,
   namespace: string,
   options: StreamOptions = {},
 ): AsyncGenerator<RunEvent> {
-  const progress: Progress = { seq: options.after ?? 0, modelTurn: 0, done: false };
-  // Which turns' model output already landed, so stale deltas of a late or resumed subscriber are dropped.
-  progress.modelTurn = (await handle.query(eventsQuery, progress.seq)).modelTurn;
-  const sources: Source<RunEvent>[] = [durableSource(handle, progress)];
-  if (broker && options.tokens !== false) sources.push(deltaSource(broker, namespace, handle.workflowId, progress));
-  yield* mergeSources(sources, options.signal);
+  const followed = new Set<string>([runId]);
+  const follow = (event: RunEvent): Source<RunEvent>[] => {
+    if (!options.tree || event.type !== 'child' || followed.has(event.child.runId)) return [];
+    followed.add(event.child.runId);
+    return [runSource(handleFor(event.child.runId), undefined, namespace, { after: 0 }, event.child.runId)];
+  };
+  yield* mergeSources([runSource(handleFor(runId), broker, namespace, options)], options.signal, follow);
 }

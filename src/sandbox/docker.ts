@@ -12,6 +12,7 @@ import { agentVolume, attachAgent } from './docker-agent.js';
 import { mapDockerError } from './docker-errors.js';
 import { buildContainerOptions, checkOptions, LABELS } from './hardening.js';
 import { WarmPool, type PoolOptions } from './pool.js';
+import { EGRESS_LABELS, reapEgress, removeEgress, startEgress, type Egress, type EgressOptions } from './egress/sidecar.js';
 import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface DockerSandboxClientOptions {
@@ -21,6 +22,15 @@ export interface DockerSandboxClientOptions {
   startTimeoutMs?: number;
   /** Keep started sandboxes ready per shape (image, limits, network, runtime); off unless size > 0. */
   pool?: PoolOptions;
+  /** Networked sandboxes' egress proxies: the outbound bridge, and a test hook (see EgressOptions). */
+  egress?: EgressOptions;
+}
+
+/** What a DockerSandbox knows of its egress network (its env only where this process made it). */
+interface EgressHandle {
+  network: string;
+  env?: Record<string, string>;
+  remove(): Promise<unknown>;
 }
 
 /** A running sandbox container. */
@@ -29,6 +39,8 @@ export class DockerSandbox extends AgentSandbox {
     readonly container: Docker.Container,
     private readonly connect: (container: Docker.Container) => Promise<AgentClient>,
     private readonly forget: (id: string) => Promise<void>,
+    /** A networked sandbox's own network and proxy (removed with it), and the environment that uses the proxy. */
+    readonly egress?: EgressHandle,
   ) {
     super();
   }
@@ -41,7 +53,7 @@ export class DockerSandbox extends AgentSandbox {
     return this.connect(this.container);
   }
 
-  /** Force-removes the container; removing one that is already gone is fine. */
+  /** Force-removes the container (and its egress network and proxy); removing one that is already gone is fine. */
   async remove(): Promise<void> {
     await this.forget(this.id);
     try {
@@ -51,6 +63,7 @@ export class DockerSandbox extends AgentSandbox {
       const mapped = mapDockerError(err, this.id);
       if (mapped.code !== 'sandbox_gone') throw mapped;
     }
+    await this.egress?.remove();
   }
 }
 
@@ -60,11 +73,13 @@ export class DockerSandboxClient implements SandboxClient {
   readonly pool?: WarmPool<DockerSandbox>;
   private readonly startTimeoutMs: number;
   private readonly connections = new AgentConnections();
+  private readonly egressOptions: EgressOptions;
 
   constructor(options: DockerSandboxClientOptions | Docker = {}) {
     const opts: DockerSandboxClientOptions = options instanceof Docker ? { docker: options } : options;
     this.docker = opts.docker ?? new Docker();
     this.startTimeoutMs = opts.startTimeoutMs ?? 15_000;
+    this.egressOptions = opts.egress ?? {};
     if (opts.pool && opts.pool.size > 0) this.pool = new WarmPool(opts.pool, (o, key) => this.start(o, key));
   }
 
@@ -73,7 +88,8 @@ export class DockerSandboxClient implements SandboxClient {
     const pooled = this.pool?.take(options);
     const sandbox = pooled ?? (await this.start(options));
     try {
-      await (await this.connection(sandbox.container)).claim(options.env ?? {}, claimLabels(options.labels));
+      // The proxy variables win: a manifest cannot point commands elsewhere (nor could it get out if it did).
+      await (await this.connection(sandbox.container)).claim({ ...options.env, ...sandbox.egress?.env }, claimLabels(options.labels));
     } catch (err) {
       await sandbox.remove().catch(() => undefined);
       throw err;
@@ -85,15 +101,17 @@ export class DockerSandboxClient implements SandboxClient {
   private async start(options: SandboxCreateOptions, poolKey?: string): Promise<DockerSandbox> {
     const volume = await agentVolume(this.docker, options.image);
     const idleExitMs = this.pool ? this.pool.idleMs + 60_000 : 0;
+    const egress = options.network ? await startEgress(this.docker, options.network, options.image, volume, this.egressOptions) : undefined;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(
-        buildContainerOptions({ options, agentVolume: volume, pool: poolKey ? { key: poolKey, idleExitMs } : undefined }),
+        buildContainerOptions({ options, agentVolume: volume, pool: poolKey ? { key: poolKey, idleExitMs } : undefined, egressNetwork: egress?.network }),
       );
     } catch (err) {
+      if (egress) await removeEgress(this.docker, egress.network);
       throw createError(err, options);
     }
-    const sandbox = this.sandboxOf(container);
+    const sandbox = this.sandboxOf(container, egress);
     try {
       await container.start();
       await this.connection(container);
@@ -104,8 +122,11 @@ export class DockerSandboxClient implements SandboxClient {
     return sandbox;
   }
 
-  private sandboxOf(container: Docker.Container): DockerSandbox {
-    return new DockerSandbox(container, (c) => this.connection(c), (id) => this.connections.drop(id));
+  /** `egress`: the sandbox's egress network, as started here or named by its container's label. */
+  private sandboxOf(container: Docker.Container, egress?: Egress | string): DockerSandbox {
+    const network = typeof egress === 'string' ? egress : egress?.network;
+    const handle = network ? { network, env: typeof egress === 'object' ? egress.env : undefined, remove: () => removeEgress(this.docker, network) } : undefined;
+    return new DockerSandbox(container, (c) => this.connection(c), (id) => this.connections.drop(id), handle);
   }
 
   /** The shared connection to a container's agent, attaching (again) when there is none or it closed. */
@@ -118,7 +139,7 @@ export class DockerSandboxClient implements SandboxClient {
     try {
       const info = await container.inspect();
       if (!info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1') return undefined;
-      return this.sandboxOf(this.docker.getContainer(info.Id));
+      return this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]);
     } catch (err) {
       const mapped = mapDockerError(err, id);
       if (mapped.code === 'sandbox_gone') return undefined;
@@ -136,9 +157,10 @@ export class DockerSandboxClient implements SandboxClient {
     for (const info of listed) {
       const labels = await this.ownerOf(info);
       if (labels === 'keep' || (labels && (await isLive(labels)))) continue;
-      await this.sandboxOf(this.docker.getContainer(info.Id)).remove();
+      await this.sandboxOf(this.docker.getContainer(info.Id), info.Labels[EGRESS_LABELS.of]).remove();
       removed.push(info.Id);
     }
+    await reapEgress(this.docker).catch((err: unknown) => console.warn(`keel: reaping egress networks: ${String(err)}`));
     return removed;
   }
 

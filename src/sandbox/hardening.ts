@@ -9,6 +9,8 @@ import { SandboxError } from '../errors.js';
 import type { SandboxCreateOptions, SandboxLimits } from './types.js';
 import { keelVersion } from '../version.js';
 import { AGENT_DIR, AGENT_PATH, NO_COPY } from './docker-agent.js';
+import { checkNetwork } from './egress/policy.js';
+import { EGRESS_LABELS } from './egress/sidecar.js';
 
 /** Where the workspace lives inside every sandbox. */
 export const WORKSPACE = '/workspace';
@@ -66,10 +68,13 @@ export interface ContainerPlan {
   agentVolume: string;
   /** Warm-pool containers: the pool's key, and how long the agent waits to be claimed before it exits. */
   pool?: { key: string; idleExitMs: number };
+  /** Networked sandboxes: their own egress network (egress/sidecar.ts), the only network they join. */
+  egressNetwork?: string;
 }
 
 /** Refuses option combinations the engine would get wrong silently. */
 export function checkOptions(options: SandboxCreateOptions): void {
+  checkNetwork(options.network);
   if (options.runtime === 'runsc' && options.network) {
     throw new SandboxError(
       'sandbox_unavailable',
@@ -82,6 +87,7 @@ export function checkOptions(options: SandboxCreateOptions): void {
 export function buildContainerOptions(plan: ContainerPlan): ContainerCreateOptions {
   const { options } = plan;
   checkOptions(options);
+  if (options.network && !plan.egressNetwork) throw new Error('a networked sandbox needs its egress network (startEgress)');
   const limits = resolveLimits(options.limits);
   const owner: Record<string, string> = plan.pool
     ? { [LABELS.pool]: plan.pool.key }
@@ -108,10 +114,12 @@ export function buildContainerOptions(plan: ContainerPlan): ContainerCreateOptio
       [LABELS.sandbox]: '1',
       ...owner,
       ...(options.labels.scope ? { [LABELS.scope]: options.labels.scope } : {}),
+      ...(plan.egressNetwork ? { [EGRESS_LABELS.of]: plan.egressNetwork } : {}),
       [LABELS.version]: keelVersion,
     },
     HostConfig: {
-      NetworkMode: options.network ? 'bridge' : 'none',
+      // Never a shared bridge: a networked sandbox's network reaches nothing but its egress proxy.
+      NetworkMode: plan.egressNetwork ?? 'none',
       ...(options.runtime && options.runtime !== 'runc' ? { Runtime: options.runtime } : {}),
       CapDrop: ['ALL'],
       CapAdd: AGENT_CAPABILITIES,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, realpath } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
-import { SandboxError } from '../errors.js';
+import { KeelError, SandboxError } from '../errors.js';
 import { AgentClient } from './agent-client.js';
 import { AgentSandbox } from './agent-sandbox.js';
 import { AgentConnections } from './connections.js';
@@ -100,7 +100,7 @@ export class MicroVMSandboxClient implements SandboxClient {
 
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     if (options.network) {
-      throw new SandboxError('sandbox_unavailable', 'microVM sandboxes have no network device; use network: false, or the Docker tier for a networked sandbox');
+      throw new KeelError('bad_usage', 'microVM sandboxes have no network device; use network: false, or the Docker tier for a networked sandbox (network: true or { allow })');
     }
     const limits = resolveLimits(options.limits);
     const image = await this.image(options.image);

@@ -33,8 +33,12 @@ export interface SandboxCreateOptions {
   /** Recorded as container labels so orphans can be found and reaped. */
   labels: SandboxLabels;
   env?: Record<string, string>;
-  /** Network access is off unless an agent opts in. */
-  network?: boolean;
+  /**
+   * Network access, off unless an agent opts in. Docker tier: `{ allow }` reaches only those host names through
+   * the sandbox's egress proxy; `true` reaches any public name the same way; never the host, private ranges or
+   * link-local metadata addresses (docs/security.md). Other tiers refuse `{ allow }`.
+   */
+  network?: SandboxNetwork;
   limits?: Partial<SandboxLimits>;
   /**
    * The container runtime (Docker tier): `runc` (the engine's default) or `runsc` (gVisor: a user-space kernel
@@ -44,6 +48,9 @@ export interface SandboxCreateOptions {
 }
 
 export type SandboxRuntime = 'runc' | 'runsc';
+
+/** `false`: no network; `true`: any public host name; `{ allow }`: only these names (`pypi.org`, `*.github.com`). */
+export type SandboxNetwork = boolean | { allow: string[] };
 
 export interface ExecOptions {
   cmd: string;

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { keelVersion } from '../version.js';
-import { SandboxError } from '../errors.js';
+import { KeelError, SandboxError } from '../errors.js';
 import { AgentClient } from './agent-client.js';
 import { agentBinary } from './agent-binary.js';
 import { AgentSandbox } from './agent-sandbox.js';
@@ -151,6 +151,9 @@ export class UnixLocalSandboxClient implements SandboxClient {
 
   /** `image` is ignored (commands run on the host's own /usr); `limits` become rlimits. */
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
+    if (typeof options.network === 'object') {
+      throw new KeelError('bad_usage', "UnixLocal sandboxes cannot enforce network: { allow }: their network is the host's own (network: true) or none. Use the Docker tier for an egress allowlist");
+    }
     const id = `local-${randomUUID()}`;
     const dir = join(this.baseDir, id);
     await mkdir(this.baseDir, { recursive: true, mode: 0o711 });
@@ -160,7 +163,7 @@ export class UnixLocalSandboxClient implements SandboxClient {
     await writeFile(join(dir, 'etc/passwd'), `keel:x:${UID}:${UID}:keel:${SANDBOX_HOME}:/bin/bash\n`);
     await writeFile(join(dir, 'etc/group'), `keel:x:${UID}:\n`);
     if (isRoot()) for (const sub of ['workspace', 'tmp', 'home', 'state']) await chown(join(dir, sub), UID, UID);
-    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network ?? false, version: keelVersion, limits: resolveLimits(options.limits) };
+    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network === true, version: keelVersion, limits: resolveLimits(options.limits) };
     await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta), { mode: 0o600 }); // env may hold resolved secrets
     await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
     const sandbox = this.sandboxOf(id, dir, meta);

@@ -22,8 +22,11 @@ import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { RunState } from './run-state.js';
 import { childUsage, sumUsage, type ChildRun } from './tree.js';
 
-/** Runs `agentRun` for `input` as child `record.runId`; resolves with the record once the child ended (never throws for the child's failure). */
-export async function runChild(children: ChildRun[], record: ChildRun, input: AgentRunInput): Promise<ChildRun> {
+/**
+ * Runs `agentRun` for `input` as child `record.runId`; resolves with the record once the child ended (never throws
+ * for the child's failure). `changed` is called once the child started and once it ended (the live event log).
+ */
+export async function runChild(children: ChildRun[], record: ChildRun, input: AgentRunInput, changed: () => void = () => undefined): Promise<ChildRun> {
   const entry = upsert(children, { ...record, status: 'running' });
   try {
     const handle = await startChild('agentRun', {
@@ -33,6 +36,7 @@ export async function runChild(children: ChildRun[], record: ChildRun, input: Ag
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       staticSummary: `${record.agent}${record.callId ? ` · ${record.callId}` : ''}${record.index !== undefined ? ` · item ${record.index}` : ''}`,
     });
+    changed();
     const result = (await handle.result()) as AgentRunResult;
     Object.assign(entry, { status: 'completed', finalOutput: result.finalOutput, usage: result.treeUsage ?? result.usage });
   } catch (err) {
@@ -43,6 +47,7 @@ export async function runChild(children: ChildRun[], record: ChildRun, input: Ag
     }
     Object.assign(entry, failureOf(err));
   }
+  changed();
   return entry;
 }
 

@@ -9,8 +9,10 @@ const { temporal } = proto;
 
 type History = protoTypes.api.history.v1.IHistory;
 
+import { historyChain } from '../../src/audit/history.js';
+
 /** Histories of every execution of `workflowId`, oldest first (the audit's loader, shared). */
-export { historyChain } from '../../src/audit/history.js';
+export { historyChain };
 
 /** Encoded size of a history, as the server stores and sends it. */
 export function historyBytes(history: History): number {
@@ -29,4 +31,16 @@ export function historyToObject(history: History): unknown {
 
 export function historyFromObject(json: unknown): History {
   return temporal.api.history.v1.History.fromObject(json as Record<string, unknown>);
+}
+
+/** Every execution's history of a run as the server stores it (protobuf bytes), for searching for leaked bytes. */
+export async function encodedHistories(client: Parameters<typeof historyChain>[0], workflowId: string): Promise<Buffer[]> {
+  const H = temporal.api.history.v1.History;
+  return (await historyChain(client, workflowId)).map((h) => Buffer.from(H.encode(h).finish()));
+}
+
+/** Where a secret's bytes (raw or base64) occur among `haystacks`, as "<where>: <form>" lines; empty when nowhere. */
+export function secretSightings(secrets: string[], haystacks: [string, Buffer][]): string[] {
+  const needles = secrets.flatMap((s) => [['raw', Buffer.from(s)], ['base64', Buffer.from(Buffer.from(s).toString('base64'))]] as const);
+  return haystacks.flatMap(([where, bytes]) => needles.filter(([, n]) => bytes.includes(n)).map(([form]) => `${where}: ${form}`));
 }

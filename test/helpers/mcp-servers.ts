@@ -3,6 +3,8 @@
  * node_modules, and the hostile one in this folder. HTTP servers get a free port and are stopped by `close`.
  */
 import { spawn } from 'node:child_process';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,5 +54,27 @@ export async function startEverythingHttp(transport: 'streamableHttp' | 'sse'): 
       child.kill('SIGTERM');
       await exited;
     },
+  };
+}
+
+/** A reverse proxy in front of an HTTP MCP server that records each request's headers (what the server received). */
+export async function recordingHeaders(target: string): Promise<{ url: string; headers: IncomingHttpHeaders[]; close: () => Promise<void> }> {
+  const upstream = new URL(target);
+  const headers: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    headers.push(req.headers);
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${upstream.pathname}`,
+    headers,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }

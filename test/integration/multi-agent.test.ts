@@ -15,6 +15,10 @@ import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
 import { KeelError } from '../../src/errors.js';
 import type { RunItem } from '../../src/workflows/run-state.js';
+import * as path from 'node:path';
+import { auditRun, renderAuditMarkdown } from '../../src/audit/index.js';
+import { watchRun } from '../../src/cli/watch.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { runCli } from '../helpers/cli.js';
 import { capturingOpenAI, scheduledActivities, waitFor } from '../helpers/runs.js';
 import { containerExists, sandboxWorker, toolResults } from '../helpers/sandbox.js';
@@ -87,6 +91,8 @@ describe('agents as tools', () => {
     const client = stack.client(queue);
     await (await stack.worker([lead], queue)).runUntil(async () => {
       const id = await client.startRun(lead, 'go');
+      let watched = '';
+      const watching = watchRun(client, id, { write: (t) => (watched += t) });
       const result = await client.result(id);
       assert.equal(result.finalOutput, 'all done');
       const state = await client.getState(id);
@@ -110,6 +116,22 @@ describe('agents as tools', () => {
       assert.equal(result.treeUsage!.totalTokens, state.usage.totalTokens + childTokens);
       assert.deepEqual(stack.model.stats('ma-helper').perStep, { 0: 3, 1: 3 });
       assert.equal(looked.length, 3);
+
+      // `keel watch` follows the tree live; the audit document holds each child's own audit.
+      assert.equal(await watching, 0);
+      for (const k of ['call_0_0', 'call_0_1', 'call_0_2']) {
+        assert.ok(watched.includes(`⑂ ma_helper ${k} started\n`), watched);
+        assert.ok(watched.includes(`  │ ${k} → lookup {"q":"x"}\n`), watched);
+        assert.ok(watched.includes(`  │ ${k} helped\n`), watched);
+        assert.ok(watched.includes(`  │ ${k} ✔ completed\n`), watched);
+      }
+      assert.equal(watched.trimEnd().split('\n').at(-1), '✔ completed');
+      const doc = await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
+      assert.deepEqual(doc.children.map((c) => [c.runId, c.agent, c.status]), kids.map((k) => [k, 'ma_helper', 'completed']));
+      assert.deepEqual(doc.children.map((c) => c.audit?.toolCalls.map((t) => t.tool)), [['lookup'], ['lookup'], ['lookup']]);
+      const markdown = renderAuditMarkdown(doc);
+      assert.match(markdown, /^## Child runs \(3\)$/m);
+      assert.equal(markdown.match(/^## Audit of run /gm)?.length, 3, 'each child document one heading level down');
     });
   });
 });
@@ -144,6 +166,14 @@ describe('fan-out', () => {
       assert.deepEqual(stack.model.stats('ma-item').perStep, { 0: 4 }, 'the tripped item never reached the model');
       const tree = await client.getTree(job);
       assert.deepEqual(tree.children.map((c) => c.status), ['completed', 'completed', 'failed', 'completed', 'completed']);
+      let watched = '';
+      assert.equal(await watchRun(client, job, { write: (t) => (watched += t) }), 0);
+      assert.match(watched, /^⑂ ma_item 2 failed: InputGuardrailTripwire: /m);
+      assert.equal(watched.match(/^ {2}│ \d ✔ completed$/gm)?.length, 4, watched);
+      const doc = await auditRun(client.temporal, job, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
+      assert.match(doc.input, /^a fan-out job over 5 inputs/);
+      assert.deepEqual(doc.children.map((c) => c.status), ['completed', 'completed', 'failed', 'completed', 'completed']);
+      assert.equal(doc.children[2].audit?.guardrails[0]?.tripped, true);
       await assert.rejects(client.startMany(item, ['a'], { concurrency: 0 }), /concurrency must be a positive integer/);
     });
   });

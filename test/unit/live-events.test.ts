@@ -74,3 +74,36 @@ test('the printer prints streamed text once, drops deltas that trail their item,
   assert.ok(out.includes('→ $ ls -la'));
   assert.ok(out.includes('keel approve run-1 c9 --by NAME'));
 });
+
+test('children are events when they start and end (queued fan-out items are not), each status once', () => {
+  const state = fresh();
+  const log = new EventLog();
+  state.children.push({ runId: 'r/0', agent: 'item', index: 0, status: 'queued' });
+  log.sync(state, at);
+  state.children[0].status = 'running';
+  log.sync(state, at);
+  log.sync(state, at);
+  state.children[0].status = 'failed';
+  state.children[0].error = { type: 'Boom', message: 'no' };
+  log.sync(state, at);
+  const children = log.page(0, { done: false, continuing: false }).events.flatMap((e) => (e.type === 'child' ? [[e.child.runId, e.child.status]] : []));
+  assert.deepEqual(children, [['r/0', 'running'], ['r/0', 'failed']]);
+});
+
+test('the printer indents a descendant\'s events under the run; their status is not the run\'s', () => {
+  let out = '';
+  const printer = new EventPrinter('root', (t) => (out += t));
+  const base = { at, agent: 'helper', turn: 1 };
+  printer.print({ ...base, agent: 'lead', seq: 1, type: 'child', child: { runId: 'root/call_1', agent: 'helper', status: 'running' } });
+  printer.print({ ...base, seq: 1, run: 'root/call_1', type: 'item', item: { type: 'tool_call', callId: 'c2', name: 'lookup', arguments: '{"q":"x"}', agent: 'helper' } });
+  printer.print({ ...base, seq: 2, run: 'root/call_1/call_3', type: 'approval_requested', approval: { callId: 'c7', tool: 'deploy', arguments: '{}', agent: 'helper', requestedAt: at } });
+  printer.print({ ...base, seq: 3, run: 'root/call_1', type: 'status', status: 'failed', error: { type: 'Boom', message: 'no' } });
+  assert.equal(printer.status, undefined);
+  assert.equal(printer.lastSeq, 1);
+  const lines = out.trimEnd().split('\n');
+  assert.equal(lines[0], '⑂ helper call_1 started');
+  assert.equal(lines[1], '  │ call_1 → lookup {"q":"x"}');
+  assert.equal(lines[2], '    │ call_1/call_3 ⏸ waiting for approval: deploy {}');
+  assert.equal(lines[3], '    │ call_1/call_3    approve: keel approve root c7 --by NAME');
+  assert.equal(lines.at(-1), '  │ call_1 ✘ failed: Boom: no');
+});

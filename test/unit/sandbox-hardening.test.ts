@@ -91,9 +91,25 @@ describe('buildContainerOptions', () => {
     assert.throws(() => buildContainerOptions({ ...base, runtime: 'runsc', network: true }), (e: SandboxError) => /gVisor.*network/.test(e.message));
   });
 
-  test('enables the network only on request', () => {
+  test('enables the network only on request, and then only its own egress network, never a shared bridge', () => {
     assert.equal(buildContainerOptions({ ...base, network: false }).HostConfig!.NetworkMode, 'none');
-    assert.notEqual(buildContainerOptions({ ...base, network: true }).HostConfig!.NetworkMode, 'none');
+    for (const network of [true, { allow: ['pypi.org'] }]) {
+      const o = build({ options: { ...base, network }, agentVolume: 'v', egressNetwork: 'keel-egress-1' });
+      assert.equal(o.HostConfig!.NetworkMode, 'keel-egress-1');
+      assert.equal(o.Labels!['keel.egress-network'], 'keel-egress-1');
+      assert.throws(() => buildContainerOptions({ ...base, network }), /needs its egress network/);
+    }
+  });
+
+  test('refuses a malformed allowlist with one clear error', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ allow: ['169.254.169.254'] }, /'169\.254\.169\.254' is an IP address/],
+      [{ allow: ['pypi.org/simple'] }, /'pypi\.org\/simple' is not a host name/],
+      [{ allow: 'pypi.org' }, /network must be false, true or \{ allow: string\[\] \}/],
+    ];
+    for (const [network, why] of bad) {
+      assert.throws(() => build({ options: { ...base, network: network as never }, agentVolume: 'v', egressNetwork: 'n' }), why);
+    }
   });
 });
 

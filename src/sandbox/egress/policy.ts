@@ -1,45 +1,44 @@
 /**
- * The egress allowlist of a networked sandbox: which host names it may reach, and which addresses are never
- * reachable whatever a name resolves to (the worker's host, link-local cloud metadata, private networks).
+ * The egress allowlist of a networked sandbox, as the worker checks and hands it to the sandbox's egress proxy
+ * (`keel-agent egress-proxy`, agent/egress*.go), which enforces it outside the sandbox: names are resolved there,
+ * raw IPs, loopback, private, link-local/metadata and the host's own addresses are refused whatever the list says.
  */
-import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import { KeelError } from '../../errors.js';
+import type { SandboxNetwork } from '../types.js';
 
-export interface EgressPolicy {
-  /** Host names, exact (`pypi.org`) or one-level-or-deeper wildcards (`*.github.com`, not `github.com` itself). */
-  allow: string[];
+/** A name `*.` pattern or exact host name: letters, digits, '-' and dots; `*` alone means any name. */
+const PATTERN = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/;
+
+/** The host names a network setting allows (`true`: any, `['*']`), or undefined for no network. */
+export function egressAllowlist(network: SandboxNetwork | undefined): string[] | undefined {
+  if (!network) return undefined;
+  return network === true ? ['*'] : network.allow;
 }
 
-/** Why a host may not be reached, or undefined when it may. */
-export function hostProblem(policy: EgressPolicy, host: string): string | undefined {
-  const name = host.toLowerCase().replace(/\.$/, '');
-  if (isIP(name.replace(/^\[|\]$/g, ''))) return `raw IP addresses are not allowed (${host}); use a host name on the allowlist`;
-  const allowed = policy.allow.some((pattern) => {
-    const p = pattern.toLowerCase();
-    return p.startsWith('*.') ? name.endsWith(p.slice(1)) && name.length > p.length - 1 : name === p;
-  });
-  return allowed ? undefined : `${host} is not on this sandbox's egress allowlist (${policy.allow.join(', ') || 'empty'})`;
-}
-
-const NEVER = new BlockList();
-NEVER.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local, including cloud metadata 169.254.169.254
-NEVER.addSubnet('fe80::', 10, 'ipv6');
-NEVER.addSubnet('fd00:ec2::', 32, 'ipv6'); // AWS IPv6 metadata
-NEVER.addSubnet('0.0.0.0', 8, 'ipv4');
-NEVER.addSubnet('100.100.100.200', 32, 'ipv4'); // Alibaba metadata
-
-const INTERNAL = new BlockList();
-INTERNAL.addSubnet('127.0.0.0', 8, 'ipv4');
-INTERNAL.addAddress('::1', 'ipv6');
-INTERNAL.addSubnet('10.0.0.0', 8, 'ipv4');
-INTERNAL.addSubnet('172.16.0.0', 12, 'ipv4');
-INTERNAL.addSubnet('192.168.0.0', 16, 'ipv4');
-INTERNAL.addSubnet('100.64.0.0', 10, 'ipv4');
-INTERNAL.addSubnet('fc00::', 7, 'ipv6');
-
-/** Why an address an allowed name resolved to may not be reached (DNS pointing at the host or metadata). */
-export function addressProblem(address: string, allowInternal: boolean): string | undefined {
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-  if (NEVER.check(address, family)) return `${address} is a link-local or metadata address and is never reachable from a sandbox`;
-  if (!allowInternal && INTERNAL.check(address, family)) return `${address} is a loopback or private address and is not reachable from a sandbox`;
+/** Why a network setting is malformed, or undefined. Raw IPs are refused here already: the proxy would anyway. */
+export function networkProblem(network: unknown): string | undefined {
+  if (network === undefined || typeof network === 'boolean') return undefined;
+  const allow = (network as { allow?: unknown } | null)?.allow;
+  if (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string')) return 'network must be false, true or { allow: string[] }';
+  for (const name of allow as string[]) {
+    if (isIP(name.replace(/^\[|\]$/g, ''))) return `network.allow entry '${name}' is an IP address; list host names (the proxy refuses raw IPs)`;
+    if (!PATTERN.test(name.toLowerCase())) return `network.allow entry '${name}' is not a host name or '*.domain' pattern`;
+  }
   return undefined;
+}
+
+/** Throws one clear error for a malformed network setting. */
+export function checkNetwork(network: unknown): void {
+  const problem = networkProblem(network);
+  if (problem) throw new KeelError('bad_usage', problem);
+}
+
+/** This host's own addresses: refused by the proxy even where they are public (a routed host address). */
+export function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .map((i) => i?.address.replace(/%.*$/, ''))
+    .filter((a): a is string => Boolean(a));
 }

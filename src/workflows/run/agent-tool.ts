@@ -8,6 +8,7 @@ import type { RunToolResult } from '../../activities/types.js';
 import { quick } from '../activities.js';
 import { childOutput, runChild } from '../child-runs.js';
 import type { ToolCallItem } from '../run-state.js';
+import { syncEvents } from './live.js';
 import type { Run } from './run.js';
 
 const errorResult = (output: string): RunToolResult => ({ output, isError: true, guardrails: [] });
@@ -39,6 +40,7 @@ export async function runAgentTool(run: Run, tool: ToolSpec, call: ToolCallItem)
     state.children,
     { runId, agent: tool.agent!.name, callId: call.callId, status: 'running' },
     { agent: tool.agent!.name, input: input.input, context: state.context, maxTurns: tool.agent!.maxTurns, parent },
+    () => syncEvents(run),
   );
   return { ...childOutput(child), guardrails: [] };
 }

@@ -3,9 +3,10 @@
  * `events` query and `waitEvents` update subscribers read it through, and the `send` inbox that adds user input
  * between turns. None of it issues commands, so runs recorded before it replay unchanged.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import { isTerminal, type EventsPage } from '../../live/events.js';
-import { endConversationSignal, eventsQuery, LIVE_FAILURES, sendUpdate, waitEventsUpdate, type SendInput, type SendResult } from '../messages.js';
+import { condition, setHandler } from '@temporalio/workflow';
+import { isTerminal } from '../../live/events.js';
+import { registerEventHandlers, rejectLive } from '../event-handlers.js';
+import { endConversationSignal, LIVE_FAILURES, sendUpdate, type SendInput, type SendResult } from '../messages.js';
 import { nowIso, type Run } from './run.js';
 
 /** Inputs longer than this are refused (a conversation message, not a file upload). */
@@ -18,28 +19,12 @@ export function syncEvents(run: Run): void {
   run.live.events.sync(run.state, nowIso());
 }
 
-function page(run: Run, after: number): EventsPage {
-  return run.live.events.page(after, { done: isTerminal(run.state.status), continuing: run.live.continuing });
-}
-
-function reject(type: string, message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
-}
-
-function validateWait(run: Run, after: number): void {
-  if (!Number.isInteger(after) || after < 0 || after > run.live.events.lastSeq) {
-    reject(LIVE_FAILURES.badCursor, `cursor ${String(after)} is not an event of this run (its last is ${run.live.events.lastSeq})`);
-  }
-  if (after < run.live.events.lastSeq) reject(LIVE_FAILURES.eventsReady, 'events are ready: query them');
-  if (run.live.closing || run.live.continuing || isTerminal(run.state.status)) reject(LIVE_FAILURES.runClosed, 'this execution is ending: query again');
-}
-
 function validateSend(run: Run, input: SendInput): void {
   const text = (input as SendInput | undefined)?.text;
-  if (typeof text !== 'string' || !text.trim()) reject(LIVE_FAILURES.badInput, 'send needs non-empty text');
-  if (text.length > MAX_INPUT_CHARS) reject(LIVE_FAILURES.badInput, `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
-  if (run.live.continuing) reject(LIVE_FAILURES.continuing, 'the conversation is continuing as new: send again');
-  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) reject(LIVE_FAILURES.runClosed, `run ${run.workflowId} has ended`);
+  if (typeof text !== 'string' || !text.trim()) rejectLive(LIVE_FAILURES.badInput, 'send needs non-empty text');
+  if (text.length > MAX_INPUT_CHARS) rejectLive(LIVE_FAILURES.badInput, `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
+  if (run.live.continuing) rejectLive(LIVE_FAILURES.continuing, 'the conversation is continuing as new: send again');
+  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) rejectLive(LIVE_FAILURES.runClosed, `run ${run.workflowId} has ended`);
 }
 
 async function onSend(run: Run, input: SendInput): Promise<SendResult> {
@@ -49,20 +34,12 @@ async function onSend(run: Run, input: SendInput): Promise<SendResult> {
   const answer = () => live.answers.find((a) => a.through >= ticket);
   await condition(() => Boolean(answer()) || live.closing || live.continuing);
   const found = answer();
-  if (!found) reject(LIVE_FAILURES.runClosed, `run ${run.workflowId} ended before it answered this input`);
+  if (!found) rejectLive(LIVE_FAILURES.runClosed, `run ${run.workflowId} ended before it answered this input`);
   return found!.result;
 }
 
 export function registerLiveHandlers(run: Run): void {
-  setHandler(eventsQuery, (after) => page(run, after));
-  setHandler(
-    waitEventsUpdate,
-    async (after) => {
-      await condition(() => run.live.events.lastSeq > after || run.live.closing || run.live.continuing);
-      return page(run, after);
-    },
-    { validator: (after) => validateWait(run, after) },
-  );
+  registerEventHandlers(run.live.events, () => ({ done: isTerminal(run.state.status), continuing: run.live.continuing, closing: run.live.closing }));
   setHandler(sendUpdate, (input) => onSend(run, input), { validator: (input) => validateSend(run, input) });
   setHandler(endConversationSignal, () => void (run.live.closeRequested = true));
 }
