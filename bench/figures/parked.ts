@@ -33,6 +33,12 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(Array.from({ length: limit }, lane));
 }
 
+/** KEEL_BENCH_WORKER_NODE_OPTIONS: Node options for the worker alone (say, --max-old-space-size=256). */
+function workerNodeOptions(): Record<string, string> {
+  const options = process.env.KEEL_BENCH_WORKER_NODE_OPTIONS;
+  return options ? { NODE_OPTIONS: options } : {};
+}
+
 async function parkedCount(client: KeelClient, queue: string): Promise<number> {
   return (await client.temporal.workflow.count(`TaskQueue="${queue}" AND KeelStatus="awaiting_approval"`)).count;
 }
@@ -42,7 +48,8 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
   const queue = queueFor(`bench-parked-${cacheSize}`);
   const client = stack.client(queue);
   try {
-    const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env: { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize) } });
+    const env = { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize), ...workerNodeOptions() };
+    const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env });
     const idleMb = memoryMb(worker.pid, 'VmRSS');
     const ids: string[] = [];
     const t0 = performance.now();
@@ -77,5 +84,6 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
     parkedRuns1000WorkerPeakRssMb: now.peakMb,
     parkedRuns1000StartAndParkMs: Math.round(now.parkMs),
     parkedRunsWorkflowCacheSize: cacheSize,
+    parkedRunsWorkerNodeOptions: process.env.KEEL_BENCH_WORKER_NODE_OPTIONS ?? '',
   };
 }
