@@ -47,7 +47,7 @@ export interface CreateWorkerOptions {
   blobs?: BlobStore;
   /** Where agent memory lives between runs; default .keel/memory. */
   memory?: MemoryStore;
-  /** Bundle once and share across workers (tests do). */
+  /** Bundle once and share across workers (tests do); give one with tracing interceptors to a worker with tracing on. */
   workflowBundle?: WorkflowBundle;
   /** Names this host's queue; default hostname plus a random suffix. */
   hostId?: string;
@@ -101,15 +101,24 @@ export function modelApiFromEnv(): ModelApi {
  */
 const HEARTBEAT_THROTTLE = '1 second';
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** The workflow bundle, built once per process. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
-    // Always bundled, so one bundle serves workers with and without tracing (without, its spans go nowhere).
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE],
-    logger: quietLogger,
-  });
+const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+/**
+ * The workflow bundle, built once per process. `tracing` (default true) adds Temporal's OpenTelemetry workflow
+ * interceptors; a worker with tracing off builds the bundle without them, as they (and the SDK they load) were
+ * instantiated for every run it created, whether their spans went anywhere or not. They add no commands, so
+ * histories replay on either bundle.
+ */
+export function workflowBundle(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = options.tracing ?? true;
+  let bundle = bundles.get(tracing);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
+      workflowInterceptorModules: tracing ? [WORKFLOW_INTERCEPTOR_MODULE] : [],
+      logger: quietLogger,
+    });
+    bundles.set(tracing, bundle);
+  }
   return bundle;
 }
 
@@ -157,7 +166,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     dataConverter,
     namespace,
     taskQueue,
-    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    workflowBundle: options.workflowBundle ?? (await workflowBundle({ tracing: tracing.enabled })),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     maxCachedWorkflows: options.workflowCacheSize !== undefined ? checkedCacheSize(options.workflowCacheSize) : workflowCacheSizeFromEnv(),
