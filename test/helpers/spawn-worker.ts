@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { tracingEnabled } from '../../src/observability/tracing.js';
 import { workflowBundle } from '../../src/worker.js';
 
 /** What worker-process.ts prints once it runs. */
@@ -51,7 +52,8 @@ export interface WorkerProcess {
 /** Writes the workflow bundle once so worker processes load it instead of each bundling for seconds. */
 export async function writeWorkflowBundle(dir: string): Promise<string> {
   const file = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(file, (await workflowBundle()).code);
+  // The one `keel worker` would build: worker processes inherit this process's OTEL_* variables.
+  writeFileSync(file, (await workflowBundle({ tracing: tracingEnabled() })).code);
   return file;
 }
 
