@@ -275,15 +275,7 @@ func (l *liveOutput) Write(p []byte) (int, error) {
 
 // await waits for the command and its output, enforcing the timeout, the linger rule and kill requests.
 func (a *agent) await(req *request, run *execRun, p *os.Process, outs chan struct{}) (code int, timedOut, lingering, aborted bool) {
-	exited := make(chan int, 1)
-	go func() {
-		st, err := p.Wait()
-		if err != nil {
-			exited <- -1
-			return
-		}
-		exited <- exitCode(st.Sys().(syscall.WaitStatus))
-	}()
+	exited := waitExit(p)
 	deadline := time.NewTimer(time.Duration(req.TimeoutMs) * time.Millisecond)
 	defer deadline.Stop()
 	code = -1
@@ -331,6 +323,20 @@ func (a *agent) await(req *request, run *execRun, p *os.Process, outs chan struc
 		code = 124
 	}
 	return code, timedOut, lingering, aborted
+}
+
+// waitExit delivers the process's exit code (-1 when it cannot be had) once it has ended.
+func waitExit(p *os.Process) chan int {
+	exited := make(chan int, 1)
+	go func() {
+		st, err := p.Wait()
+		if err != nil {
+			exited <- -1
+			return
+		}
+		exited <- exitCode(st.Sys().(syscall.WaitStatus))
+	}()
+	return exited
 }
 
 func exitCode(ws syscall.WaitStatus) int {

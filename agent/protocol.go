@@ -178,7 +178,7 @@ func (c *conn) route(req *request, dispatch func(*request)) {
 			}
 		}
 	default:
-		if req.Op == "tar_in" || (req.Op == "exec" && req.Stdin) {
+		if req.Op == "tar_in" || req.Op == "spawn" || (req.Op == "exec" && req.Stdin) {
 			// Before the handler starts: the host sends input right behind the request.
 			c.openInbox(req.ID)
 		}
@@ -224,6 +224,9 @@ type inboxReader struct {
 	box  *inbox
 	cur  []byte
 	done bool
+	// patient readers wait for input as long as it takes (a spawned server idles between requests), until stop closes.
+	patient bool
+	stop    <-chan struct{}
 }
 
 func (r *inboxReader) Read(p []byte) (int, error) {
@@ -233,10 +236,18 @@ func (r *inboxReader) Read(p []byte) (int, error) {
 		}
 		var chunk []byte
 		var ok bool
-		select {
-		case chunk, ok = <-r.box.ch:
-		case <-time.After(idleStreamTimeout):
-			return 0, refuse("io_error", "the host stopped sending input")
+		if r.patient {
+			select {
+			case chunk, ok = <-r.box.ch:
+			case <-r.stop:
+				return 0, io.EOF
+			}
+		} else {
+			select {
+			case chunk, ok = <-r.box.ch:
+			case <-time.After(idleStreamTimeout):
+				return 0, refuse("io_error", "the host stopped sending input")
+			}
 		}
 		if !ok {
 			r.done = true

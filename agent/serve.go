@@ -95,6 +95,8 @@ func (a *agent) dispatch(req *request) {
 		a.conn.reply(req.ID, nil, a.claim(req))
 	case "exec":
 		a.exec(req)
+	case "spawn":
+		a.spawn(req)
 	case "kill":
 		a.kill(req.Target)
 		a.conn.reply(req.ID, nil, nil)

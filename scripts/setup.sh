@@ -64,4 +64,6 @@ bash scripts/ensure-jaeger.sh >/dev/null && bash scripts/ensure-chromium.sh >/de
 bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granularity only"
 # 5. The S3-compatible server of the storage tests (SeaweedFS, built from its pinned Go module once).
 bash scripts/ensure-s3.sh >/dev/null
+# 5. The reference MCP git server (PyPI wheels for the sandbox's Python), run inside sandboxes by the in-sandbox MCP tests.
+bash scripts/ensure-mcp-git-server.sh >/dev/null || say "could not fetch mcp-server-git: the in-sandbox MCP tests will fail"
 say "ready"

@@ -15,10 +15,12 @@ import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities, type ModelApi } from './model.js';
 import { sandboxActivities } from './sandbox.js';
+import { sandboxMcpActivities } from './sandbox-mcp.js';
 import { workerToolActivity } from './mcp.js';
 import { offload } from './text.js';
 import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
+import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
 import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
@@ -75,9 +77,12 @@ export function createActivities(deps: ActivityDeps) {
       const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
       return blob ? { ...result, output: text, blob } : result;
     },
-    async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown }): Promise<boolean> {
+    async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
+      // An MCP tool's pin names its server (servers inside a sandbox cannot be found by listing here).
+      const mcpServer = input.mcp && deps.registry.mcpServer(input.agent, input.mcp.server);
       const setting =
+        mcpServer?.needsApproval ??
         tool?.needsApproval ??
         deps.registry.agentTool(input.agent, input.tool)?.needsApproval ??
         deps.registry.sandboxApproval(input.agent, input.tool as never) ??
@@ -102,6 +107,7 @@ export function createActivities(deps: ActivityDeps) {
     ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
+    ...sandboxMcpActivities({ ...deps, specs }),
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),

@@ -1,6 +1,7 @@
 /**
  * Connections to MCP servers through the official SDK, one per (agent, server) per worker, reused across runs
- * and calls. A connection whose transport closes (the server died) is dropped and made again on next use.
+ * and calls; a server that runs inside a sandbox (`inSandbox`) has one per (agent, server, sandbox), closed with
+ * the sandbox. A connection whose transport closes (the server died) is dropped and made again on next use.
  * Tool lists are cached per connection and dropped when the server says `notifications/tools/list_changed`.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +12,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { resolveSecrets, type McpServer } from '../agents/mcp.js';
+import type { StartedSandbox } from '../sandbox/types.js';
+import { SandboxStdioTransport } from './mcp-sandbox-transport.js';
 import { SecretVault } from './secrets.js';
 import { KeelError } from '../errors.js';
 
@@ -37,8 +40,20 @@ export function toolHash(tool: { name: string; description?: string; inputSchema
   return 'sha256:' + createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
+/** Options of every lookup: `sandbox` is where an `inSandbox` server runs (required for those). */
+export interface McpTarget {
+  sandbox?: StartedSandbox;
+}
+
 /** Secrets are resolved here, when the connection is made, and never leave the worker's memory. */
-async function transportFor(server: McpServer, vault: SecretVault): Promise<{ transport: Transport; stderr: () => string }> {
+async function transportFor(server: McpServer, vault: SecretVault, sandbox: StartedSandbox | undefined): Promise<{ transport: Transport; stderr: () => string }> {
+  if (server.transport === 'stdio' && server.inSandbox) {
+    if (!sandbox) throw new Error(`MCP server '${server.name}' runs inside the sandbox, and this call has none`);
+    // The sandbox's own environment (manifest env) plus what the definition names; nothing of the worker's.
+    const env = await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault);
+    const transport = new SandboxStdioTransport(sandbox, { argv: [server.command, ...(server.args ?? [])], env, workdir: server.cwd });
+    return { transport, stderr: () => transport.stderr() };
+  }
   if (server.transport === 'stdio') {
     // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
     const env = { ...getDefaultEnvironment(), ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)) };
@@ -66,16 +81,16 @@ export class McpConnections {
    */
   vault = new SecretVault();
 
-  private key(agent: string, server: McpServer): string {
-    return `${agent}\0${server.name}`;
+  private key(agent: string, server: McpServer, sandbox: StartedSandbox | undefined): string {
+    return `${agent}\0${server.name}${sandbox ? `\0${sandbox.id}` : ''}`;
   }
 
-  private connect(agent: string, server: McpServer): Promise<Connection> {
-    const key = this.key(agent, server);
+  private connect(agent: string, server: McpServer, sandbox: StartedSandbox | undefined): Promise<Connection> {
+    const key = this.key(agent, server, server.transport === 'stdio' && server.inSandbox ? sandbox : undefined);
     const existing = this.connections.get(key);
     if (existing) return existing;
     const made = (async () => {
-      const { transport, stderr } = await transportFor(server, this.vault).catch((err: unknown) => {
+      const { transport, stderr } = await transportFor(server, this.vault, sandbox).catch((err: unknown) => {
         this.connections.delete(key);
         // A missing secret or env value: a configuration error, not worth retrying.
         throw new KeelError('bad_usage', `could not connect to MCP server '${server.name}': ${describe(err)}`, { cause: err });
@@ -98,13 +113,16 @@ export class McpConnections {
       return connection;
     })();
     this.connections.set(key, made);
-    made.catch(() => undefined);
+    // Whatever failed (a transport that could not be made, a missing env var), the next use tries again.
+    made.catch(() => {
+      if (this.connections.get(key) === made) this.connections.delete(key);
+    });
     return made;
   }
 
   /** The server's tools; `fresh` asks the server again instead of using the cached list. */
-  async tools(agent: string, server: McpServer, options: { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
-    const connection = await this.connect(agent, server);
+  async tools(agent: string, server: McpServer, options: McpTarget & { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
+    const connection = await this.connect(agent, server, options.sandbox);
     if (connection.tools && !options.fresh) return connection.tools;
     const tools: McpToolDef[] = [];
     let cursor: string | undefined;
@@ -130,9 +148,9 @@ export class McpConnections {
     server: McpServer,
     tool: string,
     args: Record<string, unknown>,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    options: McpTarget & { timeoutMs: number; signal?: AbortSignal },
   ): Promise<CallToolResult> {
-    const connection = await this.connect(agent, server);
+    const connection = await this.connect(agent, server, options.sandbox);
     try {
       return (await connection.client.callTool({ name: tool, arguments: args }, undefined, { timeout: options.timeoutMs, signal: options.signal })) as CallToolResult;
     } catch (err) {
@@ -140,11 +158,20 @@ export class McpConnections {
     }
   }
 
+  /** Closes the connections to servers inside sandbox `id` (it is being removed). */
+  async closeSandbox(id: string): Promise<void> {
+    await this.close([...this.connections.keys()].filter((k) => k.endsWith(`\0${id}`)));
+  }
+
   /** Closes every connection (stdio servers are stopped). */
   async closeAll(): Promise<void> {
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(all.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
+    await this.close([...this.connections.keys()]);
+  }
+
+  private async close(keys: string[]): Promise<void> {
+    const closing = keys.map((k) => this.connections.get(k)!);
+    for (const k of keys) this.connections.delete(k);
+    await Promise.all(closing.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
   }
 }
 

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpServer } from '../agents/mcp.js';
+import type { McpTarget } from './mcp-connections.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -29,9 +30,9 @@ async function locate(deps: ToolDeps, input: RunToolInput): Promise<{ server: Mc
 }
 
 /** An error text when the server's tool is gone or differs from the one the run resolved; undefined when it matches. */
-async function pinProblem(deps: ToolDeps, agent: string, server: McpServer, pin: Partial<McpToolPin> & { tool: string }): Promise<string | undefined> {
+async function pinProblem(deps: ToolDeps, agent: string, server: McpServer, pin: Partial<McpToolPin> & { tool: string }, target: McpTarget): Promise<string | undefined> {
   if (!pin.hash) return undefined;
-  const current = (await deps.registry.mcp.tools(agent, server)).find((t) => t.name === pin.tool);
+  const current = (await deps.registry.mcp.tools(agent, server, target)).find((t) => t.name === pin.tool);
   if (!current) return `Error: MCP server '${server.name}' no longer offers the tool '${pin.tool}' (it changed its tools during this run).`;
   if (current.hash !== pin.hash) {
     return `Error: MCP server '${server.name}' changed the tool '${pin.tool}' during this run (pinned ${pin.hash}, now ${current.hash}); it was not called.`;
@@ -70,9 +71,12 @@ export function workerToolActivity(deps: ToolDeps) {
   };
 }
 
-/** Runs an MCP tool call, or returns undefined when the call names no MCP tool of the agent. */
+/**
+ * Runs an MCP tool call, or returns undefined when the call names no MCP tool of the agent. `target.sandbox` is the
+ * run's sandbox for servers inside it (the call then heartbeats: it runs on the host queue).
+ */
 export function mcpToolActivity(deps: ToolDeps) {
-  return async function runMcpTool(input: RunToolInput): Promise<RunToolResult | undefined> {
+  return async function runMcpTool(input: RunToolInput, target: McpTarget = {}): Promise<RunToolResult | undefined> {
     const found = await locate(deps, input);
     if (!found) return undefined;
     const { server, pin } = found;
@@ -80,14 +84,18 @@ export function mcpToolActivity(deps: ToolDeps) {
     const result = await guardedCall(input, checks, async (args) => {
       const parsed = parseToolArguments(input.call.name, ArgsSchema, args);
       if (!parsed.ok) return parsed.result;
+      const ctx = Context.current();
+      const heartbeat = target.sandbox && setInterval(() => ctx.heartbeat(), 1_000);
       try {
-        const problem = await pinProblem(deps, input.agent, server, pin);
+        const problem = await pinProblem(deps, input.agent, server, pin, target);
         if (problem) return errorResult(problem);
-        const signal = Context.current().cancellationSignal;
-        const raw = await deps.registry.mcp.call(input.agent, server, pin.tool, parsed.data, { timeoutMs: server.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal });
+        const options = { timeoutMs: server.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: ctx.cancellationSignal, ...target };
+        const raw = await deps.registry.mcp.call(input.agent, server, pin.tool, parsed.data, options);
         return await toResult(raw, deps.blobs);
       } catch (err) {
         return errorResult(`Error: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        if (heartbeat) clearInterval(heartbeat);
       }
     });
     return { ...result, output: await capText(result.output, deps.maxToolOutputBytes, deps.blobs) };

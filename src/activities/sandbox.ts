@@ -24,6 +24,7 @@ import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
 import { capText } from './text.js';
 import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools.js';
+import { mcpToolActivity } from './mcp.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 
 export interface SandboxDeps {
@@ -184,6 +185,28 @@ export function sandboxActivities(deps: SandboxDeps) {
     }
   }
 
+  async function runGuardedSandboxTool(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
+    const guardrails = deps.registry?.sandboxToolGuardrails(input.agent, input.call.name) ?? { input: [], output: [] };
+    return guardedCall(input, toolChecks(input, guardrails), async (args) => {
+      try {
+        return await runSandboxTool(sandbox, input, args);
+      } catch (err) {
+        // Refused paths, missing files and size limits are the model's to fix, not the run's.
+        if (err instanceof SandboxError && err.code !== 'sandbox_gone' && err.code !== 'sandbox_unavailable') {
+          return errorResult(`Error: ${err.message}`);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** A tool of an MCP server inside the sandbox: its server's guardrails and output handling, as on the worker. */
+  async function runMcpInSandbox(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
+    if (!deps.registry) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
+    const run = mcpToolActivity({ registry: deps.registry, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes });
+    return (await run(input, { sandbox })) ?? errorResult(`Error: the agent has no MCP server '${input.mcp?.server}'.`);
+  }
+
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
       return (await start(input)).session;
@@ -191,18 +214,7 @@ export function sandboxActivities(deps: SandboxDeps) {
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {
       const { sandbox, session, notice } = await attachOrRestore(input);
-      const guardrails = deps.registry?.sandboxToolGuardrails(input.agent, input.call.name) ?? { input: [], output: [] };
-      const result = await guardedCall(input, toolChecks(input, guardrails), async (args) => {
-        try {
-          return await runSandboxTool(sandbox, input, args);
-        } catch (err) {
-          // Refused paths, missing files and size limits are the model's to fix, not the run's.
-          if (err instanceof SandboxError && err.code !== 'sandbox_gone' && err.code !== 'sandbox_unavailable') {
-            return errorResult(`Error: ${err.message}`);
-          }
-          throw err;
-        }
-      });
+      const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
       await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
       const text = deps.vault.redact(notice ? `${notice}\n${result.output}` : result.output);
       const output = await capText(text, deps.maxToolOutputBytes * 2, deps.blobs);
@@ -226,6 +238,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     },
 
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
+      await deps.registry?.mcp.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       await sandbox?.remove();
     },

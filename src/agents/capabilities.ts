@@ -121,7 +121,7 @@ export function shell(options: ShellOptions = {}): Capability {
     name: 'shell',
     sandboxTools: ['exec_command'],
     instructions:
-      'You can run shell commands in the sandbox with exec_command (bash, working directory /workspace, no network). ' +
+      'You can run shell commands in the sandbox with exec_command (bash, working directory /workspace). ' +
       'Long outputs are truncated in the middle; prefer targeted commands (rg, head, tail).',
     approvals:
       needsApproval === undefined

@@ -72,8 +72,10 @@ export interface McpStdioOptions extends McpCommon {
   env?: Record<string, SecretValue>;
   cwd?: string;
   /**
-   * Run the server inside the agent's sandbox instead of on the worker. Not implemented yet: declaring it is an
-   * error at spec resolution (see docs/tools.md).
+   * Run the server inside the agent's sandbox (a SandboxAgent's) instead of on the worker: as the sandbox user,
+   * under its limits and network setting, with the sandbox's environment plus `env`. `command` is looked up in the
+   * image's system directories (or give an absolute path, e.g. under /workspace); `cwd` is relative to /workspace.
+   * Its tools are listed once the sandbox exists (see docs/tools.md).
    */
   inSandbox?: boolean;
 }

@@ -22,7 +22,19 @@ import { networkProblem } from '../sandbox/egress/policy.js';
 import type { SandboxNetwork } from '../sandbox/types.js';
 import { modelToolName, type McpServer } from './mcp.js';
 import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
-import { checkToolChoice, checkToolNames, functionToolsOf, hostedMcpOf, hostedSpecs, hostedToolsOf, mcpServerOf, mcpToolSpecs } from './tool-kinds.js';
+import {
+  checkToolChoice,
+  checkToolNames,
+  functionToolsOf,
+  hostedMcpOf,
+  hostedSpecs,
+  hostedToolsOf,
+  mcpServerOf,
+  mcpToolSpecs,
+  sandboxMcpServersOf,
+  sandboxMcpToolSpecs,
+} from './tool-kinds.js';
+import type { StartedSandbox } from '../sandbox/types.js';
 
 export interface RegistryOptions {
   /** MCP connections, shared by resolution and calls; one set per worker. */
@@ -65,6 +77,14 @@ function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approv
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
   const names = [...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)])];
   return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
+}
+
+/** What the model is told of its sandbox's network, so it does not try what will be refused. */
+function networkInstructions(network: SandboxNetwork): string {
+  if (network === false) return 'The sandbox has no network access.';
+  const allow = network === true ? ['*'] : network.allow;
+  if (allow.includes('*')) return 'The sandbox reaches public hosts through an HTTP(S) proxy that is already configured; raw IP addresses, private and host addresses are refused.';
+  return `The sandbox reaches only these hosts, through an HTTP(S) proxy that is already configured: ${allow.join(', ')}. Other hosts are refused.`;
 }
 
 /** The agent's network setting, or one clear error naming the agent when it is malformed. */
@@ -167,11 +187,21 @@ export class AgentRegistry {
   /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
   async mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
     for (const server of this.get(agentName).options.mcpServers ?? []) {
+      if (server.transport === 'stdio' && server.inSandbox) continue; // listed only with its sandbox; calls carry their pin
       const tools = await this.mcp.tools(agentName, server).catch(() => []);
       const found = tools.find((t) => modelToolName(server, t.name) === toolName);
       if (found) return { server, tool: found.name };
     }
     return undefined;
+  }
+
+  /** `spec` with the tools of its agent's MCP servers inside `sandbox`, listed fresh and checked like any resolved spec's. */
+  async withSandboxMcpTools(spec: AgentSpec, sandbox: StartedSandbox): Promise<AgentSpec> {
+    const listed = await sandboxMcpToolSpecs(this.get(spec.name), this.mcp, sandbox);
+    const tools = [...spec.tools.filter((t) => !t.mcp?.inSandbox), ...listed];
+    checkToolNames(spec.name, tools);
+    checkToolChoice(spec.name, spec.modelSettings.toolChoice, tools, spec.hostedTools ?? []);
+    return { ...spec, tools };
   }
 
   /** A hosted MCP server's headers as defined (literals or env refs), resolved by the model activity. */
@@ -260,10 +290,12 @@ export class AgentRegistry {
       ...this.handoffToolSpecs(agent),
     ];
     checkToolNames(name, tools);
-    checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
+    // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
+    if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
+    const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), mem?.text]
+      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
         .filter(Boolean)
         .join('\n\n'),
       model: mem?.model ?? o.model ?? defaultModel(),
@@ -284,7 +316,8 @@ export class AgentRegistry {
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
       compaction: capabilities.find((c) => c.compaction)?.compaction,
-      sandbox: agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined,
+      sandbox,
+      ...(sandboxMcpServersOf(agent).length ? { sandboxMcpServers: sandboxMcpServersOf(agent) } : {}),
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
     const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };

@@ -35,6 +35,8 @@ export interface McpToolPin {
   server: string;
   tool: string;
   hash: string;
+  /** The server runs inside the run's sandbox: calls go to the sandbox's host. */
+  inSandbox?: true;
 }
 
 export interface AgentToolSpec {
@@ -102,6 +104,11 @@ export interface AgentSpec {
   /** How function tools run: as activities (default) or local activities (no task-queue round trip). */
   toolExecution?: 'activity' | 'local';
   sandbox?: SandboxSpec;
+  /**
+   * MCP servers that run inside the sandbox (`mcpStdio({ inSandbox: true })`): their tools are listed once the
+   * sandbox exists and added to `tools` then (the run re-pins the spec), not at resolution.
+   */
+  sandboxMcpServers?: string[];
   /** Set when the agent holds conversations (`conversation` option). */
   conversation?: ConversationOptions;
 }

@@ -4,8 +4,9 @@
  * checks every resolved spec passes (one name per tool, a `toolChoice` that names a tool).
  */
 import { KeelError } from '../errors.js';
-import type { McpConnections } from '../activities/mcp-connections.js';
-import type { Agent } from './agent.js';
+import type { McpConnections, McpToolDef } from '../activities/mcp-connections.js';
+import type { StartedSandbox } from '../sandbox/types.js';
+import { SandboxAgent, type Agent } from './agent.js';
 import { approvalSpecOf } from './approval.js';
 import { hostedApprovalToolName, isHostedTool, type HostedTool, type HostedToolConfig } from './hosted-tools.js';
 import { filterAllows, modelToolName, type McpServer } from './mcp.js';
@@ -32,30 +33,55 @@ export function mcpServerOf(agent: Agent, name: string): McpServer | undefined {
   return (agent.options.mcpServers ?? []).find((s) => s.name === name);
 }
 
-/** Tool specs of every MCP server of the agent, listed fresh from the servers (this is the pinned list). */
+function inSandbox(server: McpServer): boolean {
+  return server.transport === 'stdio' && server.inSandbox === true;
+}
+
+/** One server's tools as the spec pins them (filtered, named for the model, with their definitions' hashes). */
+function serverToolSpecs(server: McpServer, tools: McpToolDef[]): ToolSpec[] {
+  return tools.filter((t) => filterAllows(server.toolFilter, t)).map((t) => ({
+    name: modelToolName(server, t.name),
+    description: t.description || `${t.name} (MCP server ${server.name})`,
+    parameters: t.inputSchema,
+    kind: 'mcp',
+    approval: approvalSpecOf(server.needsApproval as never),
+    timeoutMs: (server.timeoutMs ?? DEFAULT_MCP_TIMEOUT_MS) + 5_000,
+    guardrails: { input: (server.inputGuardrails ?? []).map((g) => g.name), output: (server.outputGuardrails ?? []).map((g) => g.name) },
+    mcp: { server: server.name, tool: t.name, hash: t.hash, ...(inSandbox(server) ? { inSandbox: true as const } : {}) },
+  }));
+}
+
+/**
+ * Tool specs of the agent's MCP servers that run on the worker, listed fresh (this is the pinned list). Servers
+ * inside the sandbox are only checked here; sandboxMcpToolSpecs lists them once the sandbox exists.
+ */
 export async function mcpToolSpecs(agent: Agent, connections: McpConnections): Promise<ToolSpec[]> {
-  const servers = agent.options.mcpServers ?? [];
   const names = new Set<string>();
   const specs: ToolSpec[] = [];
-  for (const server of servers) {
+  for (const server of agent.options.mcpServers ?? []) {
     if (names.has(server.name)) throw new KeelError('bad_usage', `agent '${agent.name}' has two MCP servers named '${server.name}'`);
     names.add(server.name);
-    if (server.transport === 'stdio' && server.inSandbox) {
-      throw new KeelError('bad_usage', `agent '${agent.name}': MCP server '${server.name}' has inSandbox: true, which this Keel does not support yet`);
+    if (inSandbox(server)) {
+      if (!(agent instanceof SandboxAgent)) {
+        throw new KeelError('bad_usage', `agent '${agent.name}': MCP server '${server.name}' has inSandbox: true, but the agent has no sandbox (use a SandboxAgent)`);
+      }
+      continue;
     }
-    const tools = await connections.tools(agent.name, server, { fresh: true });
-    for (const t of tools.filter((t) => filterAllows(server.toolFilter, t))) {
-      specs.push({
-        name: modelToolName(server, t.name),
-        description: t.description || `${t.name} (MCP server ${server.name})`,
-        parameters: t.inputSchema,
-        kind: 'mcp',
-        approval: approvalSpecOf(server.needsApproval as never),
-        timeoutMs: (server.timeoutMs ?? DEFAULT_MCP_TIMEOUT_MS) + 5_000,
-        guardrails: { input: (server.inputGuardrails ?? []).map((g) => g.name), output: (server.outputGuardrails ?? []).map((g) => g.name) },
-        mcp: { server: server.name, tool: t.name, hash: t.hash },
-      });
-    }
+    specs.push(...serverToolSpecs(server, await connections.tools(agent.name, server, { fresh: true })));
+  }
+  return specs;
+}
+
+/** Names of the agent's MCP servers that run inside its sandbox. */
+export function sandboxMcpServersOf(agent: Agent): string[] {
+  return (agent.options.mcpServers ?? []).filter(inSandbox).map((s) => s.name);
+}
+
+/** Tool specs of the agent's in-sandbox MCP servers, listed fresh from the servers running in `sandbox`. */
+export async function sandboxMcpToolSpecs(agent: Agent, connections: McpConnections, sandbox: StartedSandbox): Promise<ToolSpec[]> {
+  const specs: ToolSpec[] = [];
+  for (const server of (agent.options.mcpServers ?? []).filter(inSandbox)) {
+    specs.push(...serverToolSpecs(server, await connections.tools(agent.name, server, { fresh: true, sandbox })));
   }
   return specs;
 }

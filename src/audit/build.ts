@@ -86,7 +86,8 @@ class AuditBuilder {
   private completed(s: Scheduled | undefined, result: unknown, at: string): void {
     if (!s) return;
     switch (s.activity) {
-      case 'resolveAgent': return this.resolved(result as AgentSpec);
+      case 'resolveAgent':
+      case 'pinSandboxMcpTools': return this.resolved(result as AgentSpec); // the latter: the spec re-pinned with in-sandbox MCP tools
       case 'callModel': return this.modelCall(s, result as CallModelResult, at);
       case 'compactConversation': return this.compaction(s, result as CompactResult, at);
       case 'runTool': return this.toolResult(s.input as RunToolInput, result as RunToolResult, at);

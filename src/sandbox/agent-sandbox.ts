@@ -4,8 +4,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { AgentClient } from './agent-client.js';
+import { spawnProcess } from './agent-process.js';
 import { runCommand } from './exec.js';
-import type { DirEntry, ExecOptions, ExecResult, StartedSandbox } from './types.js';
+import type { DirEntry, ExecOptions, ExecResult, SandboxProcess, SpawnOptions, StartedSandbox } from './types.js';
 
 export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;
 
@@ -46,6 +47,10 @@ export abstract class AgentSandbox implements StartedSandbox {
 
   async exportWorkspace(): Promise<Readable> {
     return (await this.agent()).tarOut();
+  }
+
+  async spawn(options: SpawnOptions): Promise<SandboxProcess> {
+    return spawnProcess(await this.agent(), options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

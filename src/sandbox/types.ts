@@ -78,6 +78,40 @@ export interface ExecResult {
   replayed: boolean;
 }
 
+/** A long-lived process in the sandbox (`StartedSandbox.spawn`): runs as the sandbox user, under its limits. */
+export interface SpawnOptions {
+  /** The program and its arguments (looked up in the system directories), or `cmd` for the image's shell. */
+  argv?: string[];
+  cmd?: string;
+  /** Relative to /workspace, or absolute inside it. Default /workspace. */
+  workdir?: string;
+  env?: Record<string, string>;
+  /** Bytes of stderr kept (head and tail) for the exit result. Default 64 KiB. */
+  stderrBytes?: number;
+  onStdout: (chunk: Buffer) => void;
+  /** Stderr as it comes (the first 64 KiB; the rest only in the exit result). */
+  onStderr?: (chunk: Buffer) => void;
+}
+
+export interface ProcessExit {
+  exitCode: number;
+  stderr: string;
+  /** Ended by `kill`. */
+  killed: boolean;
+  durationMs: number;
+}
+
+export interface SandboxProcess {
+  readonly id: string;
+  /** Writes to the process's stdin; waits while the agent has too much unconsumed input. */
+  write(data: Buffer): Promise<void>;
+  closeStdin(): void;
+  /** Kills the process and its children; resolves once it has ended. */
+  kill(): Promise<void>;
+  /** Settles when the process ends (rejects when the sandbox or its connection is lost). */
+  readonly exited: Promise<ProcessExit>;
+}
+
 export interface DirEntry {
   name: string;
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -96,6 +130,8 @@ export interface StartedSandbox extends AsyncDisposable {
   putArchive(tar: Readable | Buffer, dest?: string): Promise<void>;
   /** A tar stream of /workspace. */
   exportWorkspace(): Promise<Readable>;
+  /** Starts a long-lived process with streamed stdin/stdout (an MCP server in the sandbox). */
+  spawn(options: SpawnOptions): Promise<SandboxProcess>;
   remove(): Promise<void>;
 }
 

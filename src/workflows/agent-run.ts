@@ -12,7 +12,7 @@ import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
 import { finishMemory } from './run/finish.js';
 import { registerHandlers } from './run/handlers.js';
-import { fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
+import { enterSandbox, fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
 import { answerOpenCalls, runTurn } from './run/turn.js';
 import { reportStatus, withSpan } from './run/telemetry.js';
 import { conversationOf, converse } from './run/conversation.js';
@@ -55,7 +55,7 @@ async function runToCompletion(run: Run): Promise<void> {
   const maxTurns = run.input.maxTurns ?? run.spec.maxTurns;
   const idle = run.input.conversationIdle;
   if (!idle) setStatus(run, 'running');
-  await run.sandbox.ensure(run.spec, run.input.restoreSnapshot);
+  await enterSandbox(run, run.input.restoreSnapshot);
   if (!idle) {
     if (run.input.state) await answerOpenCalls(run);
     while (!(await runTurn(run, run.live.turnLimit ?? maxTurns))) await continueAsNewIfDue(run);

@@ -62,6 +62,18 @@ export class SandboxRouter {
     this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore)), agent: agent.name };
   }
 
+  /**
+   * The spec with the tools of the agent's MCP servers inside the sandbox, which exist only once the sandbox does:
+   * listed on its host and pinned anew (the activity's result is the pinned list in history). No activity, and the
+   * spec as it was, for agents without such servers.
+   */
+  async withMcpTools(spec: AgentSpec): Promise<AgentSpec> {
+    const session = this.state.sandbox;
+    if (!spec.sandboxMcpServers?.length || !session || session.removed) return spec;
+    const summary = `list MCP tools in sandbox (${spec.sandboxMcpServers.join(', ')})`;
+    return this.serial(() => this.host(session.taskQueue).pinSandboxMcpTools.executeWithOptions({ summary }, [{ spec, session }]));
+  }
+
   /** Snapshots and removes the previous agent's session (its snapshot stays in `state.snapshots`). */
   private async retire(session: SandboxSession): Promise<void> {
     await this.snapshot(this.state.turn);
@@ -109,7 +121,7 @@ export class SandboxRouter {
       result = await attempt();
     }
     if (result.sandbox) this.state.sandbox = { ...result.sandbox, agent: this.state.sandbox.agent };
-    if (changesWorkspace(tool.name, result)) this.state.sandbox.commandsSinceSnapshot++;
+    if (changesWorkspace(tool, result)) this.state.sandbox.commandsSinceSnapshot++;
     return notice ? { ...result, output: `${notice}\n${result.output}` } : result;
   }
 
@@ -161,9 +173,11 @@ export class SandboxRouter {
 }
 
 /** Whether a sandbox tool call may have changed the workspace (what a lost container loses). */
-function changesWorkspace(tool: string, result: RunToolResult): boolean {
-  if (tool === 'exec_command') return result.executed === true;
-  return (tool === 'write_file' || tool === 'apply_patch') && !result.isError;
+function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
+  if (tool.name === 'exec_command') return result.executed === true;
+  // An MCP server inside the sandbox may write the workspace (a git server commits): count what it did.
+  if (tool.mcp?.inSandbox) return !result.isError;
+  return (tool.name === 'write_file' || tool.name === 'apply_patch') && !result.isError;
 }
 
 function isHostLost(err: unknown): boolean {

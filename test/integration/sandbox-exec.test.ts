@@ -86,7 +86,7 @@ describeTiers('sandbox exec', (tier) => {
     // The foreground sleep keeps the command alive until its timeout, so the bomb has all that time to reach the
     // limit (the bare bomb returns at once and only gets the agent's one-second linger grace: too short under TCG).
     const r = await bombed.exec({ cmd: ':(){ :|:& };:; sleep 120', timeoutMs }).catch((err: unknown) => err as SandboxError);
-    assert.ok(Date.now() - started < timeoutMs + 3000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < timeoutMs + 15_000, `took ${Date.now() - started} ms`);
     if (r instanceof SandboxError) {
       assert.equal(tier.options?.runtime, 'runsc', `only gVisor may lose the sandbox: ${r.message}`);
       assert.equal(r.code, 'sandbox_gone');

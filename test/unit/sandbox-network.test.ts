@@ -33,3 +33,13 @@ test('a malformed network setting fails the agent at resolution, naming it', asy
   const spec = await new AgentRegistry([ok]).resolve('net', { agent: 'net', workflowId: 'wf', context: undefined });
   assert.deepEqual(spec.sandbox?.network, { allow: ['pypi.org', '*.github.com'] });
 });
+
+test('the model is told what its sandbox can reach', async () => {
+  const told = async (network: unknown) => {
+    const agent = new SandboxAgent({ name: 'net', instructions: 'x', sandbox: { network: network as never } });
+    return (await new AgentRegistry([agent]).resolve('net', { agent: 'net', workflowId: 'wf', context: undefined })).instructions;
+  };
+  assert.match(await told(false), /The sandbox has no network access\./);
+  assert.match(await told(true), /reaches public hosts through an HTTP\(S\) proxy/);
+  assert.match(await told({ allow: ['pypi.org', '*.github.com'] }), /reaches only these hosts, through an HTTP\(S\) proxy that is already configured: pypi\.org, \*\.github\.com\. Other hosts are refused\./);
+});

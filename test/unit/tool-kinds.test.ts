@@ -2,7 +2,8 @@
 // API are exercised in test/integration/mcp.test.ts and hosted-tools.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from '../../src/agents/agent.js';
+import { Agent, SandboxAgent } from '../../src/agents/agent.js';
+import { AgentRegistry } from '../../src/agents/registry.js';
 import { hostedMcpTool, webSearchTool, fileSearchTool } from '../../src/agents/hosted-tools.js';
 import { filterAllows, mcpHttp, mcpStdio, modelToolName } from '../../src/agents/mcp.js';
 import type { ToolSpec } from '../../src/agents/spec.js';
@@ -30,6 +31,22 @@ describe('MCP definitions', () => {
   test('bad server definitions fail where they are written', () => {
     assert.throws(() => mcpStdio({ name: 'bad name', command: 'x' }), /MCP server name 'bad name'/);
     assert.throws(() => mcpHttp({ name: 'h', url: 'not a url' }), /Invalid URL/);
+  });
+});
+
+describe('MCP servers inside the sandbox', () => {
+  const server = mcpStdio({ name: 'git', command: 'python3', args: ['-m', 'mcp_server_git'], inSandbox: true });
+
+  test('need a sandbox agent: one clear error at resolution otherwise', async () => {
+    const plain = new Agent({ name: 'plain', instructions: 'x', mcpServers: [server] });
+    await assert.rejects(new AgentRegistry([plain]).resolve('plain', { agent: 'plain', workflowId: 'w', context: undefined }), /MCP server 'git' has inSandbox: true, but the agent has no sandbox/);
+  });
+
+  test('are named in the resolved spec, not listed (nothing is started before the sandbox exists)', async () => {
+    const agent = new SandboxAgent({ name: 'sb', instructions: 'x', mcpServers: [server], modelSettings: { toolChoice: 'git_log' } });
+    const resolved = await new AgentRegistry([agent]).resolve('sb', { agent: 'sb', workflowId: 'w', context: undefined });
+    assert.deepEqual(resolved.sandboxMcpServers, ['git']);
+    assert.equal(resolved.tools.filter((t) => t.kind === 'mcp').length, 0);
   });
 });
 

@@ -23,7 +23,7 @@ export async function needsApproval(run: Run, tool: ToolSpec, call: ToolCallItem
     case 'policy':
       return !policyAllows(tool.approval, call.arguments);
     case 'function':
-      return quick.checkApproval({ agent: spec.name, tool: tool.name, callId: call.callId, arguments: call.arguments, context: state.context });
+      return quick.checkApproval({ agent: spec.name, tool: tool.name, callId: call.callId, arguments: call.arguments, context: state.context, ...(tool.mcp ? { mcp: tool.mcp } : {}) });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { HandoffSpec } from '../../agents/spec.js';
 import { quick } from '../activities.js';
 import type { ToolCallItem, ToolResultItem } from '../run-state.js';
-import { conversation, resolveAgent, setStatus, type Run } from './run.js';
+import { conversation, enterSandbox, resolveAgent, setStatus, type Run } from './run.js';
 
 const IGNORED = 'Error: only one handoff per turn is taken; this one was ignored.';
 
@@ -21,7 +21,7 @@ export async function handoff(run: Run, call: ToolCallItem, others: ToolCallItem
   const from = run.spec.name;
   run.spec = await resolveAgent(run, target.agent);
   state.agent = run.spec.name;
-  await run.sandbox.ensure(run.spec);
+  await enterSandbox(run);
   state.items.push({ type: 'handoff', callId: call.callId, from, to: run.spec.name, version: run.spec.version });
   state.items.push({ type: 'tool_result', callId: call.callId, name: call.name, output: JSON.stringify({ assistant: run.spec.name }), isError: false });
   for (const extra of others) {
@@ -49,7 +49,7 @@ async function preparedHandoff(run: Run, target: HandoffSpec, call: ToolCallItem
   }
   run.spec = await resolveAgent(run, target.agent);
   state.agent = run.spec.name;
-  await run.sandbox.ensure(run.spec);
+  await enterSandbox(run);
   if (prepared.items) {
     state.items = prepared.items;
     run.cursor = { length: 0 };

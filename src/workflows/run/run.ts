@@ -61,6 +61,12 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
   return resolved;
 }
 
+/** Creates the agent's sandbox if it needs one, then pins the tools of the MCP servers that run inside it. */
+export async function enterSandbox(run: Run, restoreSnapshot?: string): Promise<void> {
+  await run.sandbox.ensure(run.spec, restoreSnapshot);
+  run.spec = await run.sandbox.withMcpTools(run.spec);
+}
+
 /** Sets the status, the search attributes and (except while awaiting approval) the Web UI's current details. */
 export function setStatus(run: Run, status: RunStatus): void {
   const { state } = run;

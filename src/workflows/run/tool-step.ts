@@ -64,6 +64,8 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
   if (tool.kind === 'agent') return runAgentTool(run, tool, call);
   const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
   if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
+  // MCP servers inside the sandbox are called on its host, in turn with its other tools.
+  if (tool.mcp?.inSandbox) return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox, mcp: tool.mcp }, tool);
   const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
   // MCP tools carry their pin, so the activity refuses a tool the server changed since the run resolved it.
   return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails, ...(tool.mcp ? { mcp: tool.mcp } : {}) }]);
