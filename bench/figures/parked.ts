@@ -39,6 +39,24 @@ function workerNodeOptions(): Record<string, string> {
   return options ? { NODE_OPTIONS: options } : {};
 }
 
+/**
+ * Approves `id`, retrying what a busy worker makes transient: the update's RPC deadline passing while the worker
+ * replays, or the server refusing it while a workflow task is being retried. Counted: `parkedRuns1000ApproveRetries`.
+ */
+async function approveRetrying(client: KeelClient, id: string, onRetry: () => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.approve(id, PARKED_CALL_ID, { by: 'bench' });
+      return;
+    } catch (err) {
+      if ((await client.getState(id)).pendingApprovals.length === 0) return; // the decision landed after all
+      if (attempt >= 5) throw err;
+      onRetry();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function parkedCount(client: KeelClient, queue: string): Promise<number> {
   return (await client.temporal.workflow.count(`TaskQueue="${queue}" AND KeelStatus="awaiting_approval"`)).count;
 }
@@ -62,9 +80,10 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
     const parkMs = performance.now() - t0;
     const parkedMb = memoryMb(worker.pid, 'VmRSS');
     const t1 = performance.now();
-    await eachLimited(ids, IN_FLIGHT, (id) => client.approve(id, PARKED_CALL_ID, { by: 'bench' }));
+    let retries = 0;
+    await eachLimited(ids, IN_FLIGHT, (id) => approveRetrying(client, id, () => retries++));
     await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
-    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM') };
+    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM'), retries };
   } catch (err) {
     console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
     throw err;
@@ -82,6 +101,7 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
     parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
     parkedRunsWorkerIdleRssMb: now.idleMb,
     parkedRuns1000WorkerPeakRssMb: now.peakMb,
+    parkedRuns1000ApproveRetries: now.retries,
     parkedRuns1000StartAndParkMs: Math.round(now.parkMs),
     parkedRunsWorkflowCacheSize: cacheSize,
     parkedRunsWorkerNodeOptions: process.env.KEEL_BENCH_WORKER_NODE_OPTIONS ?? '',
