@@ -37,7 +37,8 @@ import {
   type FanOutResult,
 } from './workflows/messages.js';
 import { codeSpan } from './workflows/summaries.js';
-import { inputText, modelTurns, parseRunState, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
+import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
+import { parseRunState } from './workflows/run-state-schema.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {

@@ -30,6 +30,7 @@ import { codecFromEnv, dataConverterFor } from './codec.js';
 import { instrumentActivities, telemetrySinks } from './observability/instrument.js';
 import { KeelMetrics, metricsPortFromEnv, startMetricsServer, type MetricsServer } from './observability/metrics.js';
 import { WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from './observability/tracing.js';
+import { checkedCacheSize, workflowCacheSizeFromEnv } from './worker-cache.js';
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -46,7 +47,7 @@ export interface CreateWorkerOptions {
   blobs?: BlobStore;
   /** Where agent memory lives between runs; default .keel/memory. */
   memory?: MemoryStore;
-  /** Bundle once and share across workers (tests do). */
+  /** Bundle once and share across workers (tests do); give one with tracing interceptors to a worker with tracing on. */
   workflowBundle?: WorkflowBundle;
   /** Names this host's queue; default hostname plus a random suffix. */
   hostId?: string;
@@ -63,6 +64,8 @@ export interface CreateWorkerOptions {
   broker?: DeltaBroker | string | false;
   /** How long failing model calls are retried; default KEEL_MODEL_RETRY_* (1 h deadline, 1 s to 60 s backoff). */
   modelRetry?: RetrySettings;
+  /** Runs kept in the workflow cache (least recently used evicted; an evicted run replays when it wakes); default KEEL_WORKFLOW_CACHE_SIZE, else 100. */
+  workflowCacheSize?: number;
 }
 
 export interface KeelWorker {
@@ -73,6 +76,8 @@ export interface KeelWorker {
   shutdown(): void;
   /** Where the Prometheus endpoint answers, when one is on. */
   readonly metricsUrl?: string;
+  /** Runs in this worker's workflow cache now (at most `workflowCacheSize`). */
+  cachedRuns(): number;
 }
 
 export function defaultOpenAI(): OpenAI {
@@ -96,15 +101,24 @@ export function modelApiFromEnv(): ModelApi {
  */
 const HEARTBEAT_THROTTLE = '1 second';
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** The workflow bundle, built once per process. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
-    // Always bundled, so one bundle serves workers with and without tracing (without, its spans go nowhere).
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE],
-    logger: quietLogger,
-  });
+const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+/**
+ * The workflow bundle, built once per process. `tracing` (default true) adds Temporal's OpenTelemetry workflow
+ * interceptors; a worker with tracing off builds the bundle without them, as they (and the SDK they load) were
+ * instantiated for every run it created, whether their spans went anywhere or not. They add no commands, so
+ * histories replay on either bundle.
+ */
+export function workflowBundle(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = options.tracing ?? true;
+  let bundle = bundles.get(tracing);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
+      workflowInterceptorModules: tracing ? [WORKFLOW_INTERCEPTOR_MODULE] : [],
+      logger: quietLogger,
+    });
+    bundles.set(tracing, bundle);
+  }
   return bundle;
 }
 
@@ -152,9 +166,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     dataConverter,
     namespace,
     taskQueue,
-    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    workflowBundle: options.workflowBundle ?? (await workflowBundle({ tracing: tracing.enabled })),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    maxCachedWorkflows: options.workflowCacheSize !== undefined ? checkedCacheSize(options.workflowCacheSize) : workflowCacheSizeFromEnv(),
     ...observed,
   });
   const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
@@ -183,6 +198,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     metricsUrl: metricsServer?.url,
     run,
     shutdown,
+    cachedRuns: () => main.getStatus().numCachedWorkflows,
     async runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T> {
       const running = run();
       try {

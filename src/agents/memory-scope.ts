@@ -5,6 +5,9 @@
  */
 import { KeelError } from '../errors.js';
 
+/** The agent that consolidates memories, in its own run (here: workflow code names it without loading memory.ts's zod schemas). */
+export const CONSOLIDATOR_AGENT = 'keel_memory_consolidator';
+
 const MAX = 128;
 
 /** `context.tenant`/`tenantId` and `context.user`/`userId`, as strings, when present. */

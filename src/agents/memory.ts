@@ -70,7 +70,7 @@ export const CONSOLIDATION_OUTPUT = z.object({
   memory_summary_md: z.string().describe('The new memory_summary.md: the most useful facts, short'),
 });
 
-export const CONSOLIDATOR_AGENT = 'keel_memory_consolidator';
+export { CONSOLIDATOR_AGENT } from './memory-scope.js';
 
 export function memory(options: MemoryOptions = {}): Capability {
   return { name: 'memory', memory: options };

@@ -4,7 +4,8 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, executeChild, startChild, workflowInfo } from '@temporalio/workflow';
-import { CONSOLIDATOR_AGENT, type MemorySpec } from '../agents/memory.js';
+import { CONSOLIDATOR_AGENT } from '../agents/memory-scope.js';
+import type { MemorySpec } from '../agents/memory.js';
 import { quick } from './activities.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 

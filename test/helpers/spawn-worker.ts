@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { tracingEnabled } from '../../src/observability/tracing.js';
 import { workflowBundle } from '../../src/worker.js';
 
 /** What worker-process.ts prints once it runs. */
@@ -22,7 +23,7 @@ export interface WorkerProcessOptions {
   baseURL: string;
   /** Blobs, snapshots and memory (and KEEL_HOME): shared by the worker processes of a test unless each gets its own. */
   dataDir: string;
-  /** Extra environment, e.g. KEEL_STORE and S3 credentials (test/helpers/s3.ts `env()`). */
+  /** Extra environment, e.g. KEEL_STORE and S3 credentials (test/helpers/s3.ts `env()`), KEEL_WORKFLOW_CACHE_SIZE. */
   env?: Record<string, string>;
   /** A module exporting `agents`; default test/helpers/crash-agents.ts. */
   agentsModule?: string;
@@ -31,6 +32,8 @@ export interface WorkerProcessOptions {
   /** KEEL_CRASH_POINT for this process (src/dev/crash-point.ts). */
   crashPoint?: string;
   readyTimeoutMs?: number;
+  /** More Node options for the worker (say, `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 }
 
 export interface WorkerProcess {
@@ -49,7 +52,8 @@ export interface WorkerProcess {
 /** Writes the workflow bundle once so worker processes load it instead of each bundling for seconds. */
 export async function writeWorkflowBundle(dir: string): Promise<string> {
   const file = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(file, (await workflowBundle()).code);
+  // The one `keel worker` would build: worker processes inherit this process's OTEL_* variables.
+  writeFileSync(file, (await workflowBundle({ tracing: tracingEnabled() })).code);
   return file;
 }
 
@@ -71,7 +75,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   if (options.bundlePath) env.KEEL_WORKFLOW_BUNDLE = options.bundlePath;
   if (options.crashPoint) env.KEEL_CRASH_POINT = options.crashPoint;
 
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ENTRY], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));

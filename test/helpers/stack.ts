@@ -18,6 +18,7 @@ import { localStores } from '../../src/storage/config.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
+import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
 
 export interface TestStack {
@@ -68,7 +69,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
   const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
-  const bundle = await workflowBundle();
+  const bundle = await workflowBundle({ tracing: tracingEnabled() }); // tracing tests set OTEL_* before starting the stack
   const stores = localStores(dataDir);
   return {
     env,

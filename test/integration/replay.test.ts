@@ -1,6 +1,6 @@
 /**
  * Replay safety: the recorded histories of representative runs (test/fixtures/histories, written by
- * scripts/record-histories.ts) replay against the current workflow bundle without nondeterminism, so a workflow
+ * scripts/record-histories.ts) replay against the current workflow bundle (with and without tracing) without nondeterminism, so a workflow
  * change that would break runs in flight fails here instead of in production.
  */
 import { test } from 'node:test';
@@ -20,10 +20,13 @@ test('recorded histories replay on the current workflow code', async () => {
   const histories = files.map((f) => ({ workflowId: f, history: historyFromObject(JSON.parse(readFileSync(path.join(DIR, f), 'utf8'))) }));
   const failures: string[] = [];
   let replayed = 0;
-  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
-    replayed++;
-    if (r.error) failures.push(`${r.workflowId}: ${r.error.name}: ${r.error.message}`);
+  // Workers with tracing on bundle the OpenTelemetry interceptors, workers with it off do not: both must replay.
+  for (const tracing of [true, false]) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle({ tracing }) }, histories)) {
+      replayed++;
+      if (r.error) failures.push(`${r.workflowId} (tracing ${tracing ? 'on' : 'off'}): ${r.error.name}: ${r.error.message}`);
+    }
   }
-  assert.equal(replayed, files.length);
+  assert.equal(replayed, 2 * files.length);
   assert.deepEqual(failures, [], `these recorded runs would break on this workflow code:\n${failures.join('\n')}`);
 });

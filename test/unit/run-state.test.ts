@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addUsage, initialRunState, parseRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state.js';
+import { addUsage, initialRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state.js';
+import { parseRunState } from '../../src/workflows/run-state-schema.js';
 import { itemsUpToTurn } from '../../src/client.js';
 
 const fixture = () => JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;

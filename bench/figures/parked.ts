@@ -1,0 +1,109 @@
+/**
+ * Parked runs: 1,000 runs of a plain Agent whose function tool needs approval, all parked on that approval, served
+ * by a worker in a process of its own. Runs start in waves of 50 (each parks before the next starts).
+ * `parkedRuns1000WorkerRssMb` is that process's resident memory while they wait; `parkedRuns1000ApproveAllMs` the
+ * time from approving all of them (50 decisions in flight) until every run completed. Measured with the default workflow cache (KEEL_WORKFLOW_CACHE_SIZE); set it above 1,000 to see what a
+ * cache that holds every run (Temporal's own default, sized from the heap limit) costs instead.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { KeelClient } from '../../src/client.js';
+import { workflowCacheSizeFromEnv } from '../../src/worker-cache.js';
+import { WorkerProcesses } from '../../test/helpers/crash.js';
+import { parkedAgent, parkedScript, PARKED_CALL_ID } from '../../test/helpers/parked-agents.js';
+import { waitFor } from '../../test/helpers/runs.js';
+import { queueFor, type TestStack } from '../../test/helpers/stack.js';
+
+const RUNS = 1000;
+const IN_FLIGHT = 50;
+const AGENTS_MODULE = path.join(import.meta.dirname, '..', '..', 'test', 'helpers', 'parked-agents.ts');
+
+/** Resident (`VmRSS`) or peak resident (`VmHWM`) memory of a process, in MB. */
+function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return Math.round(Number(line?.match(/\d+/)?.[0] ?? NaN) / 1024);
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+}
+
+/** KEEL_BENCH_WORKER_NODE_OPTIONS: Node options for the worker alone (say, --max-old-space-size=256). */
+function workerNodeOptions(): Record<string, string> {
+  const options = process.env.KEEL_BENCH_WORKER_NODE_OPTIONS;
+  return options ? { NODE_OPTIONS: options } : {};
+}
+
+/**
+ * Approves `id`, retrying what a busy worker makes transient: the update's RPC deadline passing while the worker
+ * replays, or the server refusing it while a workflow task is being retried. Counted: `parkedRuns1000ApproveRetries`.
+ */
+async function approveRetrying(client: KeelClient, id: string, onRetry: () => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.approve(id, PARKED_CALL_ID, { by: 'bench' });
+      return;
+    } catch (err) {
+      if ((await client.getState(id)).pendingApprovals.length === 0) return; // the decision landed after all
+      if (attempt >= 5) throw err;
+      onRetry();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+async function parkedCount(client: KeelClient, queue: string): Promise<number> {
+  return (await client.temporal.workflow.count(`TaskQueue="${queue}" AND KeelStatus="awaiting_approval"`)).count;
+}
+
+async function parkedRuns(stack: TestStack, cacheSize: number) {
+  const workers = new WorkerProcesses(stack);
+  const queue = queueFor(`bench-parked-${cacheSize}`);
+  const client = stack.client(queue);
+  try {
+    const env = { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize), ...workerNodeOptions() };
+    const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env });
+    const idleMb = memoryMb(worker.pid, 'VmRSS');
+    const ids: string[] = [];
+    const t0 = performance.now();
+    // In waves, as runs that wait days park over time: the waves measure parked runs, not 1,000 runs at work at once.
+    for (let wave = 0; wave < RUNS / IN_FLIGHT; wave++) {
+      ids.push(...(await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => client.startRun(parkedAgent, `note ${wave}.${i}`)))));
+      await waitFor(`${ids.length} runs to park`, async () => (await parkedCount(client, queue)) >= ids.length, 10 * 60_000);
+      console.log(`parked: ${ids.length} runs, worker RSS ${memoryMb(worker.pid, 'VmRSS')} MB`);
+    }
+    const parkMs = performance.now() - t0;
+    const parkedMb = memoryMb(worker.pid, 'VmRSS');
+    const t1 = performance.now();
+    let retries = 0;
+    await eachLimited(ids, IN_FLIGHT, (id) => approveRetrying(client, id, () => retries++));
+    await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
+    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM'), retries };
+  } catch (err) {
+    console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
+    throw err;
+  } finally {
+    await workers.stopAll();
+  }
+}
+
+export default async function parkedFigures(stack: TestStack): Promise<Record<string, number | string>> {
+  stack.model.setScript(parkedAgent.options.model!, parkedScript);
+  const cacheSize = workflowCacheSizeFromEnv();
+  const now = await parkedRuns(stack, cacheSize);
+  return {
+    parkedRuns1000WorkerRssMb: now.parkedMb,
+    parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
+    parkedRunsWorkerIdleRssMb: now.idleMb,
+    parkedRuns1000WorkerPeakRssMb: now.peakMb,
+    parkedRuns1000ApproveRetries: now.retries,
+    parkedRuns1000StartAndParkMs: Math.round(now.parkMs),
+    parkedRunsWorkflowCacheSize: cacheSize,
+    parkedRunsWorkerNodeOptions: process.env.KEEL_BENCH_WORKER_NODE_OPTIONS ?? '',
+  };
+}
