@@ -23,8 +23,12 @@ export function describeCall(name: string, args: string): string {
 }
 
 export class EventPrinter {
-  /** The model text streamed so far for the turn being generated. */
-  private streamed?: { turn: number; attempt: number; text: string };
+  /**
+   * The model text streamed so far for the turn being generated. `open`: the terminal line is still its text (a
+   * line printed in between, e.g. the previous turn's tool result arriving after the faster deltas, closes it; the
+   * text is kept so its item does not print it again).
+   */
+  private streamed?: { turn: number; attempt: number; text: string; open: boolean };
   /** The last turn whose model text was printed whole: its trailing deltas are not printed again. */
   private printedTurn = 0;
   /** The last status the run reported. */
@@ -47,7 +51,7 @@ export class EventPrinter {
     // A turn's header can arrive after its first deltas (they take the faster path): do not break the text for it.
     if (event.type === 'turn') return this.streamed?.turn === event.turn ? undefined : this.line(`── turn ${event.turn} · ${event.agent}`);
     if (event.type === 'item') {
-      if (event.item.type === 'message' && event.item.role === 'assistant') this.printedTurn = event.turn;
+      if (event.item.type === 'message' && event.item.role === 'assistant') return this.answer(event.turn, event.item.content);
       return this.item(event.item);
     }
     if (event.type === 'approval_requested') {
@@ -90,26 +94,33 @@ export class EventPrinter {
   private delta(turn: number, attempt: number, text: string): void {
     if (turn <= this.printedTurn) return;
     if (!this.streamed || this.streamed.turn !== turn || this.streamed.attempt !== attempt) {
-      if (this.streamed) this.write('\n');
-      this.streamed = { turn, attempt, text: '' };
+      this.endStream();
+      this.streamed = { turn, attempt, text: '', open: true };
       this.write(attempt > 1 ? '[model call retried] ' : '');
     }
     this.streamed.text += text;
+    this.streamed.open = true;
     this.write(text);
+  }
+
+  /** The turn's whole answer: only what its deltas did not already print. */
+  private answer(turn: number, content: string): void {
+    this.printedTurn = turn;
+    const streamed = this.streamed;
+    this.streamed = undefined;
+    if (streamed?.turn === turn && content.startsWith(streamed.text)) {
+      const rest = content.slice(streamed.text.length);
+      if (streamed.open) return this.write(`${rest}\n`);
+      return rest ? this.write(`${rest}\n`) : undefined;
+    }
+    if (streamed?.open) this.write('\n');
+    this.write(`${content}\n`);
   }
 
   private item(item: RunItem): void {
     switch (item.type) {
       case 'message':
-        if (item.role !== 'assistant') return this.options.showUserMessages ? this.line(`${item.role}: ${oneLine(item.content, 400)}`) : undefined;
-        // The item is the whole text: finish what streamed so far (the rest of its deltas are not printed).
-        if (this.streamed && item.content.startsWith(this.streamed.text)) {
-          this.write(`${item.content.slice(this.streamed.text.length)}\n`);
-          this.streamed = undefined;
-          return;
-        }
-        this.endStream();
-        return this.line(item.content);
+        return this.options.showUserMessages ? this.line(`${item.role}: ${oneLine(item.content, 400)}`) : undefined;
       case 'tool_call':
         return this.line(`→ ${describeCall(item.name, item.arguments)}`);
       case 'tool_result':
@@ -125,9 +136,10 @@ export class EventPrinter {
     }
   }
 
+  /** Ends the terminal line of streamed text (the text itself is kept for its item). */
   private endStream(): void {
-    if (this.streamed) this.write('\n');
-    this.streamed = undefined;
+    if (this.streamed?.open) this.write('\n');
+    if (this.streamed) this.streamed.open = false;
   }
 
   private line(text: string): void {

@@ -107,3 +107,15 @@ test('the printer indents a descendant\'s events under the run; their status is 
   assert.equal(lines[3], '    │ call_1/call_3    approve: keel approve root c7 --by NAME');
   assert.equal(lines.at(-1), '  │ call_1 ✘ failed: Boom: no');
 });
+
+test('deltas that overtake the previous turn\'s last items are not printed again by their answer', () => {
+  let out = '';
+  const printer = new EventPrinter('run-1', (t) => (out += t));
+  const base = { at, agent: 'a', turn: 1 };
+  printer.print({ type: 'delta', seq: 3, turn: 2, attempt: 1, index: 0, text: 'The vault holds ', publishedAt: 0 });
+  printer.print({ type: 'delta', seq: 3, turn: 2, attempt: 1, index: 1, text: 'gold.', publishedAt: 0 });
+  printer.print({ ...base, seq: 4, type: 'item', item: { type: 'tool_result', callId: 'c1', name: 'open_vault', output: 'open', isError: false } });
+  printer.print({ ...base, turn: 2, seq: 5, type: 'turn' });
+  printer.print({ ...base, turn: 2, seq: 6, type: 'item', item: { type: 'message', role: 'assistant', content: 'The vault holds gold.', agent: 'a' } });
+  assert.equal(out, 'The vault holds gold.\n← open_vault: open\n');
+});
