@@ -25,12 +25,15 @@ export function describeCall(name: string, args: string): string {
 export class EventPrinter {
   /**
    * The model text streamed so far for the turn being generated. `open`: the terminal line is still its text (a
-   * line printed in between, e.g. the previous turn's tool result arriving after the faster deltas, closes it; the
-   * text is kept so its item does not print it again).
+   * line printed in between closes it; the text is kept so its item does not print it again).
    */
   private streamed?: { turn: number; attempt: number; text: string; open: boolean };
   /** The last turn whose model text was printed whole: its trailing deltas are not printed again. */
   private printedTurn = 0;
+  /** The highest turn a durable event was printed for: deltas of later turns wait for it (see `delta`). */
+  private reachedTurn = 0;
+  /** Deltas that overtook their turn's durable events (they take the faster path), in arrival order. */
+  private held: Array<Extract<RunEvent, { type: 'delta' }>> = [];
   /** The last status the run reported. */
   status?: RunStatus;
   lastSeq = 0;
@@ -45,11 +48,16 @@ export class EventPrinter {
 
   print(event: RunEvent): void {
     if (event.type !== 'delta' && event.run) return this.descendant(event.run).print({ ...event, run: undefined });
-    if (event.type !== 'delta') this.lastSeq = event.seq;
-    if (event.type === 'delta') return this.delta(event.turn, event.attempt, event.text);
+    if (event.type === 'delta') return this.delta(event);
+    this.lastSeq = event.seq;
     if (event.type === 'gap') return this.line(`[events ${event.from}..${event.to} are no longer held by the run]`);
-    // A turn's header can arrive after its first deltas (they take the faster path): do not break the text for it.
-    if (event.type === 'turn') return this.streamed?.turn === event.turn ? undefined : this.line(`── turn ${event.turn} · ${event.agent}`);
+    this.durable(event);
+    // After the event's own line, so text of a turn never comes before what preceded it in the run.
+    this.reach(event.turn);
+  }
+
+  private durable(event: Extract<RunEvent, { seq: number; agent: string }>): void {
+    if (event.type === 'turn') return this.line(`── turn ${event.turn} · ${event.agent}`);
     if (event.type === 'item') {
       if (event.item.type === 'message' && event.item.role === 'assistant') return this.answer(event.turn, event.item.content);
       return this.item(event.item);
@@ -91,8 +99,23 @@ export class EventPrinter {
     return printer;
   }
 
-  private delta(turn: number, attempt: number, text: string): void {
+  /** Prints the deltas held for turns up to `turn`, now that the run's record has caught up with them. */
+  private reach(turn: number): void {
+    if (turn <= this.reachedTurn) return;
+    this.reachedTurn = turn;
+    const ready = this.held.filter((d) => d.turn <= turn);
+    this.held = this.held.filter((d) => d.turn > turn);
+    for (const d of ready) this.delta(d);
+  }
+
+  /**
+   * Deltas come through the broker, faster than the durable events before them (the previous turn's tool results,
+   * this turn's header): they are held until a durable event of their turn has been printed.
+   */
+  private delta(d: Extract<RunEvent, { type: 'delta' }>): void {
+    const { turn, attempt, text } = d;
     if (turn <= this.printedTurn) return;
+    if (turn > this.reachedTurn) return void this.held.push(d);
     if (!this.streamed || this.streamed.turn !== turn || this.streamed.attempt !== attempt) {
       this.endStream();
       this.streamed = { turn, attempt, text: '', open: true };

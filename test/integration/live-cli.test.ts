@@ -60,6 +60,8 @@ test('keel watch shows turns, tool calls, the approval to give with its exact co
       assert.ok(out.includes(line), `watch output has '${line}':\n${out}`);
     }
     assert.equal(out.split('The vault holds forty two gold bars').length, 2, `the answer is printed once:\n${out}`);
+    const order = ['← open_vault', '── turn 2', 'The vault holds'].map((text) => out.indexOf(text));
+    assert.deepEqual([...order].sort((a, b) => a - b), order, `the tool result, then turn 2, then its text:\n${out}`);
 
     const broken = await client.startRun('live_broken', 'fail please');
     const failedWatch = startCli(queue, ['watch', broken]);

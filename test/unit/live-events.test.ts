@@ -67,6 +67,7 @@ test('the printer prints streamed text once, drops deltas that trail their item,
   for (const e of events) printer.print(e);
   printer.print({ type: 'delta', seq: 4, turn: 2, attempt: 1, index: 0, text: 'Par', publishedAt: 0 });
   printer.print({ ...base, turn: 2, seq: 5, type: 'turn' }); // its header arrives after its first delta
+  assert.ok(out.includes('── turn 2 · a\nPar'), out);
   printer.print({ ...base, turn: 2, seq: 6, type: 'item', item: { type: 'message', role: 'assistant', content: 'Partial then whole', agent: 'a' } });
   assert.equal(out.split('Hello world').length, 2);
   assert.ok(out.includes('Partial then whole\n') && !out.includes('ParPartial'), out);
@@ -108,7 +109,7 @@ test('the printer indents a descendant\'s events under the run; their status is 
   assert.equal(lines.at(-1), '  │ call_1 ✘ failed: Boom: no');
 });
 
-test('deltas that overtake the previous turn\'s last items are not printed again by their answer', () => {
+test('deltas that overtake the previous turn\'s last items wait for their turn\'s header, and print once', () => {
   let out = '';
   const printer = new EventPrinter('run-1', (t) => (out += t));
   const base = { at, agent: 'a', turn: 1 };
@@ -117,5 +118,5 @@ test('deltas that overtake the previous turn\'s last items are not printed again
   printer.print({ ...base, seq: 4, type: 'item', item: { type: 'tool_result', callId: 'c1', name: 'open_vault', output: 'open', isError: false } });
   printer.print({ ...base, turn: 2, seq: 5, type: 'turn' });
   printer.print({ ...base, turn: 2, seq: 6, type: 'item', item: { type: 'message', role: 'assistant', content: 'The vault holds gold.', agent: 'a' } });
-  assert.equal(out, 'The vault holds gold.\n← open_vault: open\n');
+  assert.equal(out, '← open_vault: open\n── turn 2 · a\nThe vault holds gold.\n');
 });
