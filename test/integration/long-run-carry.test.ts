@@ -1,0 +1,82 @@
+/**
+ * What continue-as-new carries stays bounded without compaction: a run of many turns that continues as new every
+ * few turns carries only the items after the stored conversation (the rest by reference), so each
+ * WorkflowExecutionContinuedAsNew input stays about the same size; the model still receives the whole conversation,
+ * and the final state (client.getState) and the audit still have every item.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { Agent } from '../../src/agents/agent.js';
+import { tool } from '../../src/agents/tool.js';
+import { auditRun } from '../../src/audit/index.js';
+import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { continuedAsNewInputBytes, historyChain } from '../helpers/history.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+});
+
+/** ~1.5 KB per result, under the 2 KB a result keeps inline: without the carry by reference, inputs grow by it. */
+const note = tool({
+  name: 'note',
+  description: 'writes a note',
+  parameters: z.object({ i: z.number() }),
+  execute: ({ i }) => `note ${i}: ${'lorem ipsum '.repeat(125)}`,
+});
+
+const TURNS = 48;
+const EVERY = 3;
+
+describe('long runs without compaction', () => {
+  test(`a ${TURNS}-turn run continuing as new every ${EVERY} turns carries a bounded input, and loses no item`, async () => {
+    const steps = [...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'note', arguments: { i } }] })), { message: `done after ${TURNS}` }];
+    stack.model.setScript('carry-long', { steps, recordRequests: true });
+    const agent = new Agent({ name: 'carrylong', instructions: 'x', model: 'carry-long', tools: [note] });
+    const queue = queueFor('carry-long');
+    const worker = await stack.worker([agent], queue);
+    const client = stack.client(queue);
+    await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'go', { maxTurns: TURNS, continueAsNewEveryTurns: EVERY });
+      const result = await client.result(id);
+      assert.equal(result.finalOutput, `done after ${TURNS}`);
+
+      // The model got the whole conversation every turn: each step asked once, the last with every item.
+      const stats = stack.model.stats('carry-long');
+      assert.equal(stats.requests, TURNS);
+      assert.deepEqual(Object.values(stats.perStep), Array(TURNS).fill(1));
+      const last = stack.model.requests('carry-long').at(-1)!.body.input as unknown[];
+      assert.equal(last.length, 1 + 2 * (TURNS - 1), 'the last request holds the input, every call and every result');
+
+      // Each continue-as-new input: flat once the carried event log filled up (about 10 turns), not growing per turn.
+      const chain = await historyChain(client.temporal, id);
+      const inputs = chain.slice(0, -1).map((h) => continuedAsNewInputBytes(h));
+      assert.equal(inputs.length, Math.floor((TURNS - 1) / EVERY));
+      const settled = inputs.slice(5);
+      const growth = settled.at(-1)! - settled[0];
+      console.log(`continue-as-new input bytes: ${inputs.join(', ')}`);
+      assert.ok(growth < 4 * 1024, `carried input grew by ${growth} B over ${settled.length - 1} continue-as-news: ${inputs.join(', ')}`);
+
+      // The run holds only its recent items; getState reads the rest back from the blob store.
+      const recent = await client.getState(id, { items: 'recent' });
+      assert.ok(recent.archivedItems && recent.archivedItems.count > 2 * (TURNS - 2 * EVERY), JSON.stringify(recent.archivedItems));
+      assert.ok(recent.items.length <= 4 * EVERY, `the run holds ${recent.items.length} items`);
+      const state = await client.getState(id);
+      assert.equal(state.archivedItems, undefined);
+      assert.equal(state.items.length, 2 * TURNS);
+      const results = state.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output.split(':')[0]);
+      assert.deepEqual(results, Array.from({ length: TURNS - 1 }, (_, i) => `note ${i}`));
+
+      const doc = await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
+      assert.equal(doc.toolCalls.length, TURNS - 1);
+      assert.ok(doc.toolCalls.every((c, i) => c.output?.startsWith(`note ${i}:`)), 'every call has its output in the audit');
+      assert.deepEqual(doc.gaps, []);
+    });
+  });
+});
