@@ -22,7 +22,10 @@ export function utf8Bytes(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) i++; // a surrogate pair: 4 bytes, counted 2 + 2
+    if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 4 bytes for its 2 characters
+      i++;
+    }
     else if (c >= 0x800) bytes += 2;
     else if (c >= 0x80) bytes += 1;
   }

@@ -7,12 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { z } from 'zod';
-import { Agent } from '../../src/agents/agent.js';
-import { tool } from '../../src/agents/tool.js';
 import { auditRun } from '../../src/audit/index.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { continuedAsNewInputBytes, historyChain } from '../helpers/history.js';
+import { noteAgent, noteScript } from '../helpers/long-run.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -23,22 +21,13 @@ after(async () => {
   await stack?.close();
 });
 
-/** ~1.5 KB per result, under the 2 KB a result keeps inline: without the carry by reference, inputs grow by it. */
-const note = tool({
-  name: 'note',
-  description: 'writes a note',
-  parameters: z.object({ i: z.number() }),
-  execute: ({ i }) => `note ${i}: ${'lorem ipsum '.repeat(125)}`,
-});
-
 const TURNS = 48;
 const EVERY = 3;
 
 describe('long runs without compaction', () => {
   test(`a ${TURNS}-turn run continuing as new every ${EVERY} turns carries a bounded input, and loses no item`, async () => {
-    const steps = [...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'note', arguments: { i } }] })), { message: `done after ${TURNS}` }];
-    stack.model.setScript('carry-long', { steps, recordRequests: true });
-    const agent = new Agent({ name: 'carrylong', instructions: 'x', model: 'carry-long', tools: [note] });
+    stack.model.setScript('carry-long', noteScript(TURNS, true));
+    const agent = noteAgent('carrylong', 'carry-long', TURNS);
     const queue = queueFor('carry-long');
     const worker = await stack.worker([agent], queue);
     const client = stack.client(queue);
