@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { auditRun } from '../../src/audit/index.js';
+import { RunFailedError } from '../../src/client.js';
+import type { RunState } from '../../src/workflows/run-state.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { continuedAsNewInputBytes, historyChain } from '../helpers/history.js';
 import { noteAgent, noteScript } from '../helpers/long-run.js';
@@ -66,6 +68,25 @@ describe('long runs without compaction', () => {
       assert.equal(doc.toolCalls.length, TURNS - 1);
       assert.ok(doc.toolCalls.every((c, i) => c.output?.startsWith(`note ${i}:`)), 'every call has its output in the audit');
       assert.deepEqual(doc.gaps, []);
+    });
+  });
+
+  test('a long run that fails carries its state by reference in the failure; the client gives every item back', async () => {
+    stack.model.setScript('carry-fail', noteScript(40));
+    const agent = noteAgent('carryfail', 'carry-fail', 40);
+    const queue = queueFor('carry-fail');
+    const worker = await stack.worker([agent], queue);
+    const client = stack.client(queue);
+    await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'go', { maxTurns: 20, continueAsNewEveryTurns: EVERY });
+      const err = await client.result(id).then(() => assert.fail('the run should fail'), (e: unknown) => e);
+      assert.ok(err instanceof RunFailedError, String(err));
+      assert.equal(err.type, 'MaxTurnsExceeded');
+      const failure = (err.cause as { cause?: { details?: RunState[] } }).cause;
+      assert.ok(failure?.details?.[0]?.archivedItems, 'the failure carries the state as the run held it');
+      assert.equal(err.state?.archivedItems, undefined);
+      const results = err.state!.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output.split(':')[0]);
+      assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => `note ${i}`));
     });
   });
 });
