@@ -2,17 +2,22 @@
  * What continue-as-new carries stays bounded without compaction: a run of many turns that continues as new every
  * few turns carries only the items after the stored conversation (the rest by reference), so each
  * WorkflowExecutionContinuedAsNew input stays about the same size; the model still receives the whole conversation,
- * and the final state (client.getState) and the audit still have every item.
+ * and the final state (client.getState) and the audit still have every item. A failed long run's RunFailedError
+ * state has every item too, and a standing decision whose approval item was archived still names its approver.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { z } from 'zod';
+import { Agent } from '../../src/agents/agent.js';
+import { tool } from '../../src/agents/tool.js';
 import { auditRun } from '../../src/audit/index.js';
 import { RunFailedError } from '../../src/client.js';
 import type { RunState } from '../../src/workflows/run-state.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { continuedAsNewInputBytes, historyChain } from '../helpers/history.js';
-import { noteAgent, noteScript } from '../helpers/long-run.js';
+import { note, noteAgent, noteScript } from '../helpers/long-run.js';
+import { waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -87,6 +92,32 @@ describe('long runs without compaction', () => {
       assert.equal(err.state?.archivedItems, undefined);
       const results = err.state!.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output.split(':')[0]);
       assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => `note ${i}`));
+    });
+  });
+
+  test('a standing decision made before its approval item was archived still names who made it', async () => {
+    const deploy = tool({ name: 'deploy', description: 'deploys', parameters: z.object({ n: z.number() }), needsApproval: true, execute: ({ n }) => `deployed ${n}` });
+    // Notes in between, so no later approval item (each copies the origin's approver) is left when deploy comes again.
+    const call = (name: string, n: number) => ({ toolCalls: [{ name, arguments: name === 'deploy' ? { n } : { i: n } }] });
+    const steps = [call('deploy', 1), call('note', 2), call('note', 3), call('deploy', 4), { message: 'deployed' }];
+    stack.model.setScript('carry-always', { steps });
+    const agent = new Agent({ name: 'carryalways', instructions: 'x', model: 'carry-always', tools: [deploy, note] });
+    const queue = queueFor('carry-always');
+    const worker = await stack.worker([agent], queue);
+    const client = stack.client(queue);
+    await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'deploy four times', { continueAsNewEveryTurns: 1 });
+      await waitForStatus(client, id, 'awaiting_approval');
+      await client.approve(id, 'call_0_0', { by: 'ann', always: true, reason: 'trusted' });
+      assert.equal((await client.result(id)).finalOutput, 'deployed');
+      const recent = await client.getState(id, { items: 'recent' });
+      assert.ok(!recent.items.some((i) => i.type === 'approval' && i.via === 'update'), 'the decision was archived');
+      assert.equal(recent.archivedItems?.approvals.length, 1, 'its approval item is kept as the origin of the standing decision');
+      const approvals = (await client.getState(id)).items.filter((i) => i.type === 'approval');
+      assert.deepEqual(approvals.map((a) => a.type === 'approval' && [a.callId, a.approver, a.reason, a.via]), [
+        ['call_0_0', 'ann', 'trusted', 'update'],
+        ['call_3_0', 'ann', 'trusted', 'always'],
+      ]);
     });
   });
 });
