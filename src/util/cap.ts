@@ -25,8 +25,7 @@ export function utf8Bytes(text: string): number {
     if (c >= 0xd800 && c <= 0xdbff) {
       bytes += 2; // a surrogate pair: 4 bytes for its 2 characters
       i++;
-    }
-    else if (c >= 0x800) bytes += 2;
+    } else if (c >= 0x800) bytes += 2;
     else if (c >= 0x80) bytes += 1;
   }
   return bytes;
