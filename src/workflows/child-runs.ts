@@ -20,7 +20,7 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
-import { LEAN_RUN } from './run/run.js';
+import { LEAN_RUN } from './lean-run.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from './search-attributes.js';
 import type { RunState } from './run-state.js';
 import { childUsage, sumUsage, type ChildRun } from './tree.js';

@@ -4,10 +4,11 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, isCancellation, log, patched } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
 import type { RunToolInput, RunToolResult } from '../activities/types.js';
-import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, quick, quickLocal } from './activities.js';
+import { LEAN_RUN } from './lean-run.js';
 import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
 import { toolSummary } from './summaries.js';
@@ -17,6 +18,9 @@ export const KEEP_SANDBOX = 'keel-keep-sandbox';
 
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
+
+/** A cold start may pull the image. */
+const CREATE_TIMEOUT = '10 minutes';
 
 export class SandboxRouter {
   private spec?: SandboxSpec;
@@ -89,11 +93,22 @@ export class SandboxRouter {
     session.removed = true;
   }
 
-  /** A new container on whichever worker picks this up, from the manifest or a snapshot. */
-  private create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    return quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [
-      { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory },
-    ]);
+  /**
+   * A new container from the manifest or a snapshot: on this worker (a local activity: no task-queue round trip
+   * before the first model call), else, when that fails (say, a worker without Docker), on whichever worker
+   * picks the `createSandbox` activity up, with its retries.
+   */
+  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
+    const args = [{ workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory }] as const;
+    const anywhere = () => quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: CREATE_TIMEOUT }, [...args]);
+    if (!patched(LEAN_RUN)) return anywhere();
+    try {
+      return await quickLocal.createSandbox.executeWithOptions({ startToCloseTimeout: CREATE_TIMEOUT, retry: { maximumAttempts: 1 } }, [...args]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('creating the sandbox on this worker failed; trying any worker', { error: String(err) });
+      return anywhere();
+    }
   }
 
   /** Runs a sandbox tool on the container's host, one at a time. */

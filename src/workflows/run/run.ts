@@ -11,6 +11,7 @@ import { quick, quickLocal } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
 import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
+import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
 import { reportStatus } from './telemetry.js';
@@ -78,11 +79,6 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
   return resolved;
 }
 
-/**
- * Patch id: the agent is resolved by a local activity (one workflow task and one activity task fewer per run),
- * and search attributes are upserted only when their value changed (fewer visibility writes in the server).
- */
-export const LEAN_RUN = 'keel-lean-run';
 
 /**
  * Resolves in this worker; on a failure, through the `quick` activity: another worker of the queue may know an

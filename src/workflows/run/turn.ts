@@ -8,7 +8,8 @@ import { acceptFinal } from './finish.js';
 import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
 import { syncEvents, takeInput } from './live.js';
-import { fail, FAILURE_TYPES, LEAN_RUN, nowIso, setStatus, type Run } from './run.js';
+import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
+import { LEAN_RUN } from '../lean-run.js';
 import { runCalls } from './tool-step.js';
 import { withSpan } from './telemetry.js';
 
