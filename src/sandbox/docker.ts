@@ -87,8 +87,17 @@ export class DockerSandboxClient implements SandboxClient {
 
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     checkOptions(options);
+    return this.claim(this.pool?.take(options) ?? (await this.start(options)), options);
+  }
+
+  async claimWarm(options: SandboxCreateOptions): Promise<StartedSandbox | undefined> {
+    checkOptions(options);
     const pooled = this.pool?.take(options);
-    const sandbox = pooled ?? (await this.start(options));
+    return pooled && this.claim(pooled, options);
+  }
+
+  /** Hands a started sandbox to its run: the run's environment and owner, told to its agent. */
+  private async claim(sandbox: DockerSandbox, options: SandboxCreateOptions): Promise<DockerSandbox> {
     try {
       // The proxy variables win: a manifest cannot point commands elsewhere (nor could it get out if it did).
       await (await this.connection(sandbox.container)).claim({ ...options.env, ...sandbox.egress?.env }, claimLabels(options.labels));
