@@ -27,10 +27,14 @@ export async function checkStarted(handle: WorkflowHandle, timeoutMs: number): P
   return 'no-worker-yet';
 }
 
-/** Whether the run's first activity (resolveAgent) completed; a failed one ends the run, which the caller sees next. */
+/**
+ * Whether the run's first activity (resolveAgent, a local activity in newer runs: a marker) completed; a failed
+ * one ends the run, which the caller sees next.
+ */
 async function firstActivityCompleted(handle: WorkflowHandle): Promise<boolean> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes);
+  const localDone = (m: { markerName?: string | null; failure?: unknown } | null | undefined) => m?.markerName === 'core_local_activity' && !m.failure;
+  return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes || localDone(e.markerRecordedEventAttributes));
 }
 
 async function throwFailure(handle: WorkflowHandle): Promise<never> {

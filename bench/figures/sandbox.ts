@@ -15,6 +15,8 @@ const image = process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest';
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const round = (x: number) => Math.round(x * 10) / 10;
 type Event = { eventTime?: { seconds?: unknown; nanos?: number | null } | null; activityTaskCompletedEventAttributes?: unknown; activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null };
+/** The completion of the activity scheduled at `events[i]` (one sandbox operation at a time: the next completion). */
+const completionOf = (events: Event[], i: number) => events.slice(i).find((e) => e.activityTaskCompletedEventAttributes)!;
 const ms = (e: Event) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 
 /** Runs `samples` one-command runs; each sample is run start to the command's result in history. */
@@ -31,8 +33,8 @@ async function firstOutput(stack: TestStack, name: string, sandboxes: DockerSand
       const id = await client.startRun(agent, 'go');
       await client.result(id);
       const events = ((await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? []) as Event[];
-      // The fourth completed activity is the command (resolve, create sandbox, model, tool).
-      const toolDone = events.filter((e) => e.activityTaskCompletedEventAttributes)[3];
+      // The command's result: the first runTool activity's completion (resolving and creating run before it).
+      const toolDone = completionOf(events, events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool'));
       if (i > 0 || !sandboxes.pool) out.push(ms(toolDone) - ms(events[0])); // the pool's first run is cold: skipped
     }
     return out.slice(0, samples);
@@ -52,7 +54,7 @@ async function toolCalls(stack: TestStack, sandboxes: DockerSandboxClient) {
     await client.result(id);
     const events = ((await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? []) as Event[];
     const scheduled = events.flatMap((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool' ? [i] : []));
-    return scheduled.map((i) => ms(events.slice(i).find((e) => e.activityTaskCompletedEventAttributes)!) - ms(events[i]));
+    return scheduled.map((i) => ms(completionOf(events, i)) - ms(events[i]));
   });
 }
 

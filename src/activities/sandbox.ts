@@ -12,7 +12,7 @@ import { SandboxError } from '../errors.js';
 import { applyPatch, PatchError } from '../sandbox/apply-patch.js';
 import { renderFileTree } from '../sandbox/file-tree.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
-import type { SandboxClient, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
+import type { SandboxClient, SandboxCreateOptions, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
@@ -67,15 +67,19 @@ function formatExec(r: { exitCode: number; stdout: string; stderr: string; timed
 }
 
 export function sandboxActivities(deps: SandboxDeps) {
-  async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
-    const sandbox = await deps.sandboxes.create({
+  async function createOptions(input: CreateSandboxInput): Promise<SandboxCreateOptions> {
+    return {
       image: input.spec.image,
       labels: { workflowId: input.workflowId, runId: input.runId, scope: deps.scope },
       env: await deps.vault.resolveEnv(input.spec.manifest.env),
       network: input.spec.network,
       limits: input.spec.limits,
       runtime: input.spec.runtime,
-    });
+    };
+  }
+
+  async function start(input: CreateSandboxInput, claimed?: StartedSandbox): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
+    const sandbox = claimed ?? (await deps.sandboxes.create(await createOptions(input)));
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
       else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
@@ -210,6 +214,12 @@ export function sandboxActivities(deps: SandboxDeps) {
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
       return (await start(input)).session;
+    },
+
+    /** A warm pool member made the run's sandbox (quick: the workflow runs this as a local activity), else null. */
+    async createWarmSandbox(input: CreateSandboxInput): Promise<SandboxSession | null> {
+      const claimed = await deps.sandboxes.claimWarm?.(await createOptions(input));
+      return claimed ? (await start(input, claimed)).session : null;
     },
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {

@@ -45,6 +45,7 @@ class AuditBuilder {
       case 'activity_scheduled': this.scheduled.set(e.eventId, e); return;
       case 'activity_completed': return this.completed(this.scheduled.get(e.scheduledEventId), e.result, e.at);
       case 'activity_failed': return this.failed(this.scheduled.get(e.scheduledEventId), e.error, e.at);
+      case 'local_activity': return this.completed({ kind: 'activity_scheduled', eventId: 0, at: e.at, activity: e.activity, input: undefined }, e.result, e.at);
       case 'signal': return this.decision(e.name === 'reject' ? 'reject' : e.name === 'approve' ? 'approve' : undefined, e.input, e.at, 'signal', e.identity);
       case 'update_accepted': return e.name === 'decide' ? this.decision(undefined, e.input, e.at, 'update', e.identity) : undefined;
       case 'search_attributes': this.lastStatus = e.status ?? this.lastStatus; return;

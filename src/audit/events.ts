@@ -7,6 +7,7 @@ export type HistoryEvent =
   | { kind: 'activity_scheduled'; eventId: number; at: string; activity: string; input: unknown; summary?: string }
   | { kind: 'activity_completed'; scheduledEventId: number; at: string; result: unknown }
   | { kind: 'activity_failed'; scheduledEventId: number; at: string; error: AuditError; retryState?: string }
+  | { kind: 'local_activity'; at: string; activity: string; result: unknown }
   | { kind: 'signal'; at: string; name: string; input: unknown; identity?: string }
   | { kind: 'update_accepted'; at: string; name: string; input: unknown; identity?: string; updateId?: string }
   | { kind: 'search_attributes'; at: string; status?: string; agent?: string }

@@ -86,6 +86,8 @@ async function decodeEvent(c: LoadedDataConverter, e: Event): Promise<HistoryEve
     const r = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
     return { kind: 'update_accepted', at, name: r?.input?.name ?? '', input: await first(c, r?.input?.args), identity: r?.meta?.identity || undefined, updateId: r?.meta?.updateId || undefined };
   }
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName === 'core_local_activity' && !marker.failure) return localActivity(c, marker, at);
   if (e.upsertWorkflowSearchAttributesEventAttributes) {
     const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
     const read = (key: string) => (fields[key] ? c.payloadConverter.fromPayload<string>(fields[key]) : undefined);
@@ -96,6 +98,16 @@ async function decodeEvent(c: LoadedDataConverter, e: Event): Promise<HistoryEve
     return { kind: 'cancel_requested', at, identity: a.identity || undefined, cause: a.cause || undefined };
   }
   return (await childEvent(c, e, at, id)) ?? closedEvent(c, e, at);
+}
+
+/**
+ * A local activity that completed (resolveAgent in newer runs), from its marker: the type in the SDK's own data
+ * (plain JSON, never through the codec) and the result (through it, like any activity result).
+ */
+async function localActivity(c: LoadedDataConverter, m: temporal.api.history.v1.IMarkerRecordedEventAttributes, at: string): Promise<HistoryEvent | undefined> {
+  const data = m.details?.data?.payloads?.[0];
+  const type = data ? c.payloadConverter.fromPayload<{ activity_type?: string }>(data).activity_type : undefined;
+  return type ? { kind: 'local_activity', at, activity: type, result: await first(c, m.details?.result) } : undefined;
 }
 
 /** A child run (agent tool, fan-out item) being started or ending. */

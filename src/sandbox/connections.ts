@@ -6,6 +6,14 @@ import type { AgentClient } from './agent-client.js';
 
 export class AgentConnections {
   private readonly live = new Map<string, Promise<AgentClient>>();
+  /** The connections that opened, by sandbox id (for a synchronous look). */
+  private readonly opened = new Map<string, AgentClient>();
+
+  /** Whether sandbox `id` has an open connection now: its agent answered and its stream has not ended. */
+  isOpen(id: string): boolean {
+    const client = this.opened.get(id);
+    return client !== undefined && !client.closed;
+  }
 
   /** The open connection to sandbox `id`, or a new one from `open`. */
   get(id: string, open: () => Promise<AgentClient>): Promise<AgentClient> {
@@ -21,6 +29,7 @@ export class AgentConnections {
   async drop(id: string): Promise<void> {
     const current = this.live.get(id);
     this.live.delete(id);
+    this.opened.delete(id);
     await current?.then((c) => c.close()).catch(() => undefined);
   }
 
@@ -36,9 +45,12 @@ export class AgentConnections {
   private open(id: string, open: () => Promise<AgentClient>): Promise<AgentClient> {
     const opening = open();
     this.live.set(id, opening);
-    opening.catch(() => {
-      if (this.live.get(id) === opening) this.live.delete(id);
-    });
+    opening.then(
+      (client) => this.live.get(id) === opening && this.opened.set(id, client),
+      () => {
+        if (this.live.get(id) === opening) this.live.delete(id);
+      },
+    );
     return opening;
   }
 }

@@ -73,6 +73,8 @@ export class DockerSandboxClient implements SandboxClient {
   readonly pool?: WarmPool<DockerSandbox>;
   private readonly startTimeoutMs: number;
   private readonly connections = new AgentConnections();
+  /** Sandboxes this process created or checked (running, labelled as Keel's): attached again without asking. */
+  private readonly known = new Map<string, DockerSandbox>();
   private readonly egressOptions: EgressOptions;
 
   constructor(options: DockerSandboxClientOptions | Docker = {}) {
@@ -85,8 +87,17 @@ export class DockerSandboxClient implements SandboxClient {
 
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     checkOptions(options);
+    return this.claim(this.pool?.take(options) ?? (await this.start(options)), options);
+  }
+
+  async claimWarm(options: SandboxCreateOptions): Promise<StartedSandbox | undefined> {
+    checkOptions(options);
     const pooled = this.pool?.take(options);
-    const sandbox = pooled ?? (await this.start(options));
+    return pooled && this.claim(pooled, options);
+  }
+
+  /** Hands a started sandbox to its run: the run's environment and owner, told to its agent. */
+  private async claim(sandbox: DockerSandbox, options: SandboxCreateOptions): Promise<DockerSandbox> {
     try {
       // The proxy variables win: a manifest cannot point commands elsewhere (nor could it get out if it did).
       await (await this.connection(sandbox.container)).claim({ ...options.env, ...sandbox.egress?.env }, claimLabels(options.labels));
@@ -94,6 +105,11 @@ export class DockerSandboxClient implements SandboxClient {
       await sandbox.remove().catch(() => undefined);
       throw err;
     }
+    return this.remember(sandbox);
+  }
+
+  private remember(sandbox: DockerSandbox): DockerSandbox {
+    this.known.set(sandbox.id, sandbox);
     return sandbox;
   }
 
@@ -126,7 +142,8 @@ export class DockerSandboxClient implements SandboxClient {
   private sandboxOf(container: Docker.Container, egress?: Egress | string): DockerSandbox {
     const network = typeof egress === 'string' ? egress : egress?.network;
     const handle = network ? { network, env: typeof egress === 'object' ? egress.env : undefined, remove: () => removeEgress(this.docker, network) } : undefined;
-    return new DockerSandbox(container, (c) => this.connection(c), (id) => this.connections.drop(id), handle);
+    const forget = (id: string) => (this.known.delete(id), this.connections.drop(id));
+    return new DockerSandbox(container, (c) => this.connection(c), forget, handle);
   }
 
   /** The shared connection to a container's agent, attaching (again) when there is none or it closed. */
@@ -134,12 +151,19 @@ export class DockerSandboxClient implements SandboxClient {
     return this.connections.get(container.id, () => attachAgent(container, this.startTimeoutMs));
   }
 
+  /**
+   * The running Keel sandbox `id`, else undefined. One this process checked before whose agent connection is
+   * still open needs no engine call: the open stream means the container runs (its agent is its main process).
+   */
   async attach(id: string): Promise<StartedSandbox | undefined> {
+    const known = this.known.get(id);
+    if (known && this.connections.isOpen(id)) return known;
+    this.known.delete(id);
     const container = this.docker.getContainer(id);
     try {
       const info = await container.inspect();
       if (!info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1') return undefined;
-      return this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]);
+      return this.remember(this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]));
     } catch (err) {
       const mapped = mapDockerError(err, id);
       if (mapped.code === 'sandbox_gone') return undefined;
@@ -198,6 +222,7 @@ export class DockerSandboxClient implements SandboxClient {
   /** Removes the warm pool's idle containers and drops agent connections. */
   async close(): Promise<void> {
     await this.pool?.close();
+    this.known.clear();
     await this.connections.closeAll();
   }
 }

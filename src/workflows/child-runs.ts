@@ -16,9 +16,12 @@ import {
   ChildWorkflowFailure,
   ParentClosePolicy,
   isCancellation,
+  patched,
   startChild,
 } from '@temporalio/workflow';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
+import { LEAN_RUN } from './lean-run.js';
+import { KeelAgent, KeelStatus, KeelTotalTokens } from './search-attributes.js';
 import type { RunState } from './run-state.js';
 import { childUsage, sumUsage, type ChildRun } from './tree.js';
 
@@ -35,6 +38,8 @@ export async function runChild(children: ChildRun[], record: ChildRun, input: Ag
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       staticSummary: `${record.agent}${record.callId ? ` · ${record.callId}` : ''}${record.index !== undefined ? ` · item ${record.index}` : ''}`,
+      // Findable as running from its start, so the child need not upsert the same values when it begins.
+      ...(patched(LEAN_RUN) ? { typedSearchAttributes: [{ key: KeelStatus, value: 'running' }, { key: KeelAgent, value: input.agent }, { key: KeelTotalTokens, value: 0 }] } : {}),
     });
     changed();
     const result = (await handle.result()) as AgentRunResult;

@@ -44,6 +44,31 @@ export async function scheduledActivities(client: KeelClient, runId: string): Pr
   });
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<KeelClient['temporal']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+const json = (p: { data?: Uint8Array | null } | null | undefined) => (p?.data ? (JSON.parse(Buffer.from(p.data).toString('utf8')) as unknown) : undefined);
+
+/** The type of the local activity a marker records as completed (resolveAgent, createSandbox), else undefined. */
+export function localActivityType(e: HistoryEvent): string | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity' || marker.failure) return undefined;
+  return (json(marker.details?.data?.payloads?.[0]) as { activity_type?: string } | undefined)?.activity_type;
+}
+
+/**
+ * The result of the run's first activity of `type`, from its event history: a regular activity's completion, or a
+ * local activity's marker.
+ */
+export async function activityResult<T>(client: KeelClient, runId: string, type: string): Promise<T | undefined> {
+  const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  for (const e of events) {
+    if (localActivityType(e) === type) return json(e.markerRecordedEventAttributes!.details?.result?.payloads?.[0]) as T;
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name !== type) continue;
+    const done = events.find((d) => String(d.activityTaskCompletedEventAttributes?.scheduledEventId) === String(e.eventId));
+    return json(done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as T;
+  }
+  return undefined;
+}
+
 /** An `openai` client for the scripted model server that keeps the `input` of every request it sends. */
 export function capturingOpenAI(baseURL: string): { openai: OpenAI; inputs: unknown[]; requests: Record<string, unknown>[] } {
   const inputs: unknown[] = [];

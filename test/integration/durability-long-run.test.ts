@@ -15,7 +15,7 @@ import { compaction } from '../../src/agents/compaction.js';
 import { tool } from '../../src/agents/tool.js';
 import type { KeelClient } from '../../src/client.js';
 import { historyBytes, historyChain } from '../helpers/history.js';
-import { waitFor } from '../helpers/runs.js';
+import { localActivityType, waitFor } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -113,7 +113,7 @@ describe('long runs', () => {
       assert.equal(state.sandbox?.containerId, container);
       assert.equal(toolResults(state)[3].output, 'exit code: 0\nstdout:\nhere\n1\n2\n3\n');
       const chain = await historyChain(client.temporal, id);
-      const creates = chain.flatMap((h) => h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createSandbox');
+      const creates = chain.flatMap((h) => h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createSandbox' || localActivityType(e) === 'createSandbox');
       assert.equal(chain.length, 3);
       assert.equal(creates.length, 1, 'one container for the whole run');
     });

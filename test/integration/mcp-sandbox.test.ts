@@ -19,7 +19,7 @@ import type { KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
 import { createSandbox } from '../helpers/sandbox-fixture.js';
 import { crashInSandbox, gitInSandbox, gitOnWorker, serverEntries } from '../helpers/mcp-sandbox-servers.js';
-import { capturingOpenAI, waitFor, waitForStatus } from '../helpers/runs.js';
+import { activityResult, capturingOpenAI, waitFor, waitForStatus } from '../helpers/runs.js';
 import { containerExists, removeBehindKeelsBack, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -30,16 +30,6 @@ before(async () => {
 after(async () => {
   await stack?.close();
 });
-
-/** The result of the run's first activity of `type`, from its event history. */
-async function activityResult<T>(client: KeelClient, runId: string, type: string): Promise<T | undefined> {
-  const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
-  if (!scheduled) return undefined;
-  const done = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-  const payload = done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
-  return payload && (JSON.parse(Buffer.from(payload.data!).toString('utf8')) as T);
-}
 
 const GIT_ENV = { GIT_AUTHOR_NAME: 'k', GIT_AUTHOR_EMAIL: 'k@example.invalid', GIT_COMMITTER_NAME: 'k', GIT_COMMITTER_EMAIL: 'k@example.invalid' };
 

@@ -17,7 +17,7 @@ import { RunFailedError, type KeelClient } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
 import type { RunState } from '../../src/workflows/run-state.js';
 import { everythingStdio, filesystemStdio, hostileStdio, startEverythingHttp } from '../helpers/mcp-servers.js';
-import { capturingOpenAI, waitForStatus } from '../helpers/runs.js';
+import { activityResult, capturingOpenAI, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -38,12 +38,7 @@ function results(state: RunState): Results {
 
 /** The AgentSpec the run pinned: the result of its resolveAgent activity, from the event history. */
 async function pinnedSpec(client: KeelClient, runId: string): Promise<AgentSpec> {
-  const history = await client.temporal.workflow.getHandle(runId).fetchHistory();
-  const events = history.events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveAgent')!;
-  const done = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId))!;
-  const payload = done.activityTaskCompletedEventAttributes!.result!.payloads![0];
-  return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as AgentSpec;
+  return (await activityResult<AgentSpec>(client, runId, 'resolveAgent'))!;
 }
 
 async function run(name: string, agent: Agent, script: Script, during?: (client: KeelClient, id: string) => Promise<void>) {

@@ -3,13 +3,15 @@
  * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
  * changes is visible at the call site.
  */
-import { ApplicationFailure, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo, } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput } from '../../activities/types.js';
-import { quick } from '../activities.js';
+import { quick, quickLocal } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
 import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
+import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
 import { reportStatus } from './telemetry.js';
@@ -71,10 +73,25 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
   const pinned = run.pinned[agent];
   // Carried by continue-as-new: the input says so, no marker needed; within one execution, only past the patch.
   if (pinned && (pinned === run.input.pinnedSpecs?.[agent] || patched(PIN_AGENT_SPECS))) return pinned;
-  const resolved = await quick.resolveAgent({ agent, workflowId: run.workflowId, context: run.state.context });
+  const args = { agent, workflowId: run.workflowId, context: run.state.context };
+  const resolved = patched(LEAN_RUN) ? await resolveLocally(args) : await quick.resolveAgent(args);
   run.state.agentVersions[agent] = resolved.version;
   run.pinned[agent] = resolved;
   return resolved;
+}
+
+
+/**
+ * Resolves in this worker; on a failure, through the `quick` activity: another worker of the queue may know an
+ * agent this one does not (a rolling deploy), and its retries show on the run as before (`keel run`'s start check).
+ */
+async function resolveLocally(args: { agent: string; workflowId: string; context?: unknown }): Promise<AgentSpec> {
+  try {
+    return await quickLocal.resolveAgent(args);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return quick.resolveAgent(args);
+  }
 }
 
 /** Creates the agent's sandbox if it needs one, then pins the tools of the MCP servers that run inside it. */
@@ -83,12 +100,15 @@ export async function enterSandbox(run: Run, restoreSnapshot?: string): Promise<
   run.spec = await run.sandbox.withMcpTools(run.spec);
 }
 
-/** Sets the status, the search attributes and (except while awaiting approval) the Web UI's current details. */
-export function setStatus(run: Run, status: RunStatus): void {
+/**
+ * Sets the status, the search attributes (unless deferred to the next call: the final turn's tokens go with the
+ * run's end) and, except while awaiting approval, the Web UI's current details.
+ */
+export function setStatus(run: Run, status: RunStatus, options: { deferAttributes?: boolean } = {}): void {
   const { state } = run;
   if (status !== state.status && status !== 'running') reportStatus(state.agent, status);
   state.status = status;
-  upsertSearchAttributes([
+  if (!options.deferAttributes) upsertChanged([
     { key: KeelStatus, value: status },
     { key: KeelAgent, value: state.agent },
     { key: KeelTotalTokens, value: state.usage.totalTokens },
@@ -97,6 +117,12 @@ export function setStatus(run: Run, status: RunStatus): void {
   run.live.events.sync(state, nowIso());
 }
 
+/** Upserts the attributes whose value changed (all of them in runs recorded before LEAN_RUN); nothing if none did. */
+function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
+  const current = workflowInfo().typedSearchAttributes;
+  const changed = patched(LEAN_RUN) ? pairs.filter((p) => current.get(p.key) !== p.value) : pairs;
+  if (changed.length) upsertSearchAttributes(changed);
+}
 
 /**
  * Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). The message

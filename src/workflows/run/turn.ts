@@ -2,12 +2,14 @@
  * One turn: compaction if due → model call → either the final output, or the tool calls (with approvals and
  * guardrails) → a workspace snapshot if they changed it → a handoff if one was asked for.
  */
+import { patched } from '@temporalio/workflow';
 import { addUsage, unansweredCalls, type ToolCallItem } from '../run-state.js';
 import { acceptFinal } from './finish.js';
 import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
 import { syncEvents, takeInput } from './live.js';
 import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
+import { LEAN_RUN } from '../lean-run.js';
 import { runCalls } from './tool-step.js';
 import { withSpan } from './telemetry.js';
 
@@ -28,7 +30,8 @@ async function turnSteps(run: Run): Promise<boolean> {
   state.contextTokens = turn.usage.inputTokens + turn.usage.outputTokens;
   state.items.push(...turn.items);
   state.usage = addUsage(state.usage, turn.usage);
-  setStatus(run, 'running');
+  // A final turn's tokens reach the search attributes with the status the run ends in: one upsert, not two.
+  setStatus(run, 'running', { deferAttributes: turn.final !== undefined && patched(LEAN_RUN) });
   if (turn.final) return acceptFinal(run, turn.final);
   await answerCalls(run, turn.items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
   return false;
