@@ -65,7 +65,8 @@ function workerNodeOptions(): Record<string, string> {
 
 /**
  * Approves `id`, retrying what a busy worker makes transient: the update's RPC deadline passing while the worker
- * replays, or the server refusing it while a workflow task is being retried. Counted: `parkedRuns1000ApproveRetries`.
+ * replays, or the server refusing it while a workflow task is being retried (the check whose query times out too counts
+ * as not decided). Counted: `parkedRuns1000ApproveRetries`.
  */
 async function approveRetrying(client: KeelClient, id: string, onRetry: () => void): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -73,11 +74,20 @@ async function approveRetrying(client: KeelClient, id: string, onRetry: () => vo
       await client.approve(id, PARKED_CALL_ID, { by: 'bench' });
       return;
     } catch (err) {
-      if ((await client.getState(id)).pendingApprovals.length === 0) return; // the decision landed after all
+      if (await decided(client, id)) return; // the decision landed after all
       if (attempt >= 5) throw err;
       onRetry();
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
+  }
+}
+
+/** Whether the run has no pending approval any more; unknown (a query the busy worker did not answer in time) is no. */
+async function decided(client: KeelClient, id: string): Promise<boolean> {
+  try {
+    return (await client.getState(id)).pendingApprovals.length === 0;
+  } catch {
+    return false;
   }
 }
 
