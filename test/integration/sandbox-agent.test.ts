@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 // Integration test of the in-sandbox agent on every tier: it needs nothing from the image (a busybox-only image
 // with no python, bash or tar runs every sandbox operation), nothing a hostile workspace plants runs inside it
 // (issue 10), and on Docker: the warm pool, and gVisor's clear refusal of networking without leaked processes.

@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 // Integration test of command execution in a real sandbox, on every tier (test/helpers/sandbox-tiers.ts): exit codes, workdir, timeouts that kill the whole
 // process group, output caps on huge output, the pids and workspace limits, the idempotency journal, and abort.
 import { after, before, test } from 'node:test';

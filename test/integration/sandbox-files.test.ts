@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 // Integration test of workspace file operations, path-escape refusals and workspace export/restore through the
 // snapshot store on every sandbox tier, and the Docker client's attach/remove/reap lifecycle.
 import { after, before, describe, test } from 'node:test';

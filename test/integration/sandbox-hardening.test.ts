@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 // Integration test of sandbox hardening against a real Docker engine: inspects the container the engine actually
 // created, and checks from inside that the limits hold (non-root, read-only root, no capabilities, no network).
 import { after, before, test } from 'node:test';

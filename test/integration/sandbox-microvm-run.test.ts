@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 /**
  * A SandboxAgent run whose sandbox is a microVM (one TCG boot): the manifest is materialized in the guest, the
  * model's tool calls run there, a hostile path comes back as an error result, the workspace is snapshotted at run

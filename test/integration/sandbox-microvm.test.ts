@@ -1,3 +1,4 @@
+// integration: alone (microVM boots under TCG take both cores; some checks count processes engine-wide)
 // The microVM tier for real (under TCG on machines whose /dev/kvm cannot boot a stock kernel): two VM boots in
 // all. The first VM serves commands, files, hostile paths, a never-ending command, the isolation checks and a
 // re-attach from a fresh client (a worker restart); the second receives the first's workspace snapshot and is
