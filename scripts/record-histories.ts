@@ -4,6 +4,7 @@
  * break runs in flight (a reordered, added or removed activity or timer) then fails that test.
  *
  *   npm run record-histories        (needs Docker and the sandbox image, like the integration tests)
+ *   node --import tsx scripts/record-histories.ts NAME...   (only these recordings)
  *
  * Re-record only when a workflow change is meant to be incompatible, and say so in the commit: runs started
  * before it cannot continue on the new code. A compatible change keeps the old fixtures replaying (use
@@ -40,6 +41,7 @@ const refund = tool({
 const billing = new Agent({ name: 'rec_billing', instructions: 'Billing.', model: 'rec-billing' });
 const agents = {
   tool: new Agent({ name: 'rec_tool', instructions: 'Weather.', model: 'rec-tool', tools: [weather] }),
+  long: new Agent({ name: 'rec_long', instructions: 'Weather.', model: 'rec-long', tools: [weather] }),
   handoff: new Agent({ name: 'rec_triage', instructions: 'Route.', model: 'rec-triage', handoffs: [billing] }),
   approval: new Agent({ name: 'rec_approval', instructions: 'Refunds.', model: 'rec-approval', tools: [refund] }),
   sandbox: new SandboxAgent({
@@ -55,6 +57,8 @@ const agents = {
 function setScripts(stack: TestStack): void {
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
   stack.model.setScript('rec-tool', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }, { message: 'Sunny.' }] });
+  const weatherIn = (city: string) => ({ toolCalls: [{ name: 'get_weather', arguments: { city } }] });
+  stack.model.setScript('rec-long', { steps: [weatherIn('Paris'), weatherIn('Oslo'), { message: 'Sunny, then cold.' }] });
   stack.model.setScript('rec-triage', { steps: [{ toolCalls: [{ name: 'transfer_to_rec_billing', arguments: {} }] }] });
   stack.model.setScript('rec-billing', { steps: [{ message: 'unused' }, { message: 'Your invoice is paid.' }] });
   stack.model.setScript('rec-approval', { steps: [{ toolCalls: [{ name: 'refund', arguments: { order: 'A1' } }] }, { message: 'Refunded.' }] });
@@ -92,6 +96,12 @@ const recordings: Record<string, (client: KeelClient) => Promise<string>> = {
     await client.result(id);
     return id;
   },
+  // Continue-as-new with the stored conversation by reference (archivedItems), twice, so a carried state carries on.
+  'continue-as-new-by-ref': async (client) => {
+    const id = await client.startRun(agents.long, 'Weather in Paris, then Oslo?', { id: 'replay-continue-as-new-by-ref', continueAsNewEveryTurns: 1 });
+    await client.result(id);
+    return id;
+  },
   sandbox: async (client) => {
     const id = await client.startRun(agents.sandbox, 'go', { id: 'replay-sandbox' });
     await waitForStatus(client, id, 'awaiting_approval', 60_000);
@@ -120,7 +130,8 @@ async function main() {
     const client = stack.client(queue);
     mkdirSync(OUT, { recursive: true });
     await worker.runUntil(async () => {
-      for (const [name, record] of Object.entries(recordings)) {
+      const only = process.argv.slice(2); // names to record (default all): adding one keeps the others as recorded
+      for (const [name, record] of Object.entries(recordings).filter(([n]) => only.length === 0 || only.includes(n))) {
         const chain = await historyChain(client.temporal, await record(client));
         chain.forEach((history, i) => {
           const file = path.join(OUT, chain.length > 1 ? `${name}-${i + 1}.json` : `${name}.json`);

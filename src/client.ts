@@ -39,6 +39,8 @@ import {
 import { codeSpan } from './workflows/summaries.js';
 import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { parseRunState } from './workflows/run-state-schema.js';
+import { withAllItems } from './run-items.js';
+import type { BlobStore } from './storage/blob-store.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {
@@ -55,6 +57,16 @@ export interface KeelClientOptions {
   codec?: PayloadCodec | false;
   /** Redis URL of the token-delta broker; default KEEL_REDIS_URL. Without one, `stream` yields items but no token deltas. */
   redisUrl?: string;
+  /** The workers' blob store, where long runs keep their earlier items (`getState`); default from KEEL_STORE / KEEL_HOME. */
+  blobs?: BlobStore;
+}
+
+export interface GetStateOptions {
+  /**
+   * `all` (default): every item, those a long run holds by reference read from the blob store. `recent`: the state
+   * as the run holds it, its earlier items named by `archivedItems` (no blob store needed).
+   */
+  items?: 'all' | 'recent';
 }
 
 export interface StartRunOptions {
@@ -121,11 +133,13 @@ export class KeelClient {
   /** The token-delta broker, when this client has one. */
   readonly broker?: DeltaBroker;
   private ownsBroker = false;
+  private blobs?: BlobStore;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker } = {}) {
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore } = {}) {
     this.temporal = client;
     this.taskQueue = taskQueue;
     this.broker = options.broker;
+    this.blobs = options.blobs;
   }
 
   /** Connects through Temporal's environment configuration (profile file, TEMPORAL_* variables); see connection.ts. */
@@ -136,7 +150,7 @@ export class KeelClient {
     const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec) });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
     const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
-    const keel = new KeelClient(client, options.taskQueue, { broker });
+    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs });
     keel.ownsBroker = Boolean(broker);
     return keel;
   }
@@ -257,7 +271,7 @@ export class KeelClient {
 
   /** The run (or fan-out job) and its descendants, read live. */
   getTree(rootId: string): Promise<RunTreeNode> {
-    return readTree(rootId, (id) => this.getState(id));
+    return readTree(rootId, (id) => this.getState(id, { items: 'recent' }));
   }
 
   /** Approvals pending anywhere in the tree under `rootId`, each with the run that asked. */
@@ -323,8 +337,17 @@ export class KeelClient {
     }
   }
 
-  async getState(runId: string): Promise<RunState> {
-    return parseRunState(await this.handle(runId).query(runStateQuery));
+  /** The run's RunState (`runState` query); with every item by default (see GetStateOptions). */
+  async getState(runId: string, options: GetStateOptions = {}): Promise<RunState> {
+    const state = parseRunState(await this.handle(runId).query(runStateQuery));
+    return options.items === 'recent' ? state : this.withAllItems(state);
+  }
+
+  /** `state` with its archived items read back from the blob store (resolved from the environment on first need). */
+  private async withAllItems(state: RunState): Promise<RunState> {
+    if (!state.archivedItems) return state;
+    this.blobs ??= (await import('./storage/config.js')).storesFromEnv().blobs;
+    return withAllItems(state, this.blobs);
   }
 
   /** Waits for the run's result; a failed run throws RunFailedError with its type and RunState. */
@@ -336,7 +359,8 @@ export class KeelClient {
         const cause = err.cause;
         if (cause instanceof ApplicationFailure) {
           // A state too large for the failure is left out of it (workflows/run/run.ts `fail`): ask the run.
-          const state = (cause.details?.[0] as RunState | undefined) ?? (await this.getState(runId).catch(() => undefined));
+          const carried = cause.details?.[0] as RunState | undefined;
+          const state = carried ? await this.withAllItems(carried).catch(() => carried) : await this.getState(runId).catch(() => undefined);
           throw new RunFailedError(cause.message, cause.type ?? 'Error', state, { cause: err });
         }
         if (cause instanceof CancelledFailure) throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });

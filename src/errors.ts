@@ -14,6 +14,8 @@ export type KeelErrorCode =
   | 'guardrail_tripwire'
   | 'approval_timeout'
   | 'state_version'
+  /** A blob the request needs (say, a run's archived conversation) is not in the configured blob store. */
+  | 'blob_missing'
   /** Temporal (or another server Keel needs) does not answer. */
   | 'unreachable'
   /** A dependency that may come back (a git remote, the Docker engine, an agent not yet deployed): retried. */

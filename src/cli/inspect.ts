@@ -10,7 +10,7 @@ export const state: Command = {
   async run([runId], values) {
     if (!runId) usage('state needs a run id');
     const client = await connectClient();
-    const s = await client.getState(runId);
+    const s = await client.getState(runId, { items: values.json ? 'all' : 'recent' });
     if (values.json) {
       console.log(JSON.stringify(s, null, 2));
       return s.status === 'failed' ? 1 : 0;

@@ -19,7 +19,7 @@ export async function watchRun(client: KeelClient, runId: string, options: Watch
     printer.print(event);
   }
   // Resumed after the last event: the status comes from the run's state.
-  const status = printer.status ?? (await client.getState(runId)).status;
+  const status = printer.status ?? (await client.getState(runId, { items: 'recent' })).status;
   return isTerminal(status) ? exitCodeFor(status) : 1;
 }
 

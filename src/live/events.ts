@@ -153,8 +153,8 @@ export class EventLog {
     return { events, lastSeq: this.log.lastSeq, firstSeq, modelTurn: this.log.modelTurn, ...flags };
   }
 
-  /** What continue-as-new carries: the counters and the most recent events. */
-  carry(): EventLogState {
-    return { ...this.log, events: this.log.events.slice(-EVENT_CARRY_LIMIT) };
+  /** What continue-as-new carries: the counters and the most recent events; `moved` items leave `state.items` (archived). */
+  carry(moved = 0): EventLogState {
+    return { ...this.log, itemsSeen: Math.max(0, this.log.itemsSeen - moved), events: this.log.events.slice(-EVENT_CARRY_LIMIT) };
   }
 }

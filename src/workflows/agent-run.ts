@@ -17,6 +17,7 @@ import { answerOpenCalls, runTurn } from './run/turn.js';
 import { reportStatus, withSpan } from './run/telemetry.js';
 import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
+import { carriedState } from './run/archive.js';
 
 export { FAILURE_TYPES } from './run/run.js';
 
@@ -76,6 +77,8 @@ async function releaseHandlers(run: Run): Promise<void> {
 }
 
 const RESOLVE_FAILS_CLEANLY = 'keel-resolve-fails-cleanly';
+/** Patch id: continue-as-new carries the stored part of the conversation by reference, not inline. */
+const CARRY_ITEMS_BY_REF = 'keel-carry-items-by-ref';
 
 /** Marks the continue-as-new throw, which must leave the run untouched (no status change, no sandbox close). */
 class ContinuedAsNew {
@@ -93,9 +96,11 @@ async function continueAsNewIfDue(run: Run, idle = false): Promise<void> {
   run.live.continuing = true;
   await condition(allHandlersFinished);
   run.state.continuedAsNew++;
-  const carried = { eventLog: run.live.events.carry(), conversationIdle: idle || undefined, turnLimit: idle ? undefined : run.live.turnLimit };
+  // Items the blob store holds go by reference (run/archive.ts); runs from before that carried them all inline.
+  const { state, moved } = patched(CARRY_ITEMS_BY_REF) ? carriedState(run.state, run.cursor) : { state: run.state, moved: 0 };
+  const carried = { eventLog: run.live.events.carry(moved), conversationIdle: idle || undefined, turnLimit: idle ? undefined : run.live.turnLimit };
   try {
-    await continueAsNew<typeof agentRun>({ ...run.input, agent: run.state.agent, state: run.state, restoreSnapshot: undefined, historyCursor: run.cursor, pinnedSpecs: run.pinned, ...carried });
+    await continueAsNew<typeof agentRun>({ ...run.input, agent: state.agent, state, restoreSnapshot: undefined, historyCursor: run.cursor, pinnedSpecs: run.pinned, ...carried });
   } catch (err) {
     throw new ContinuedAsNew(err);
   }

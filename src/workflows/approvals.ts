@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { AgentSpec } from '../agents/spec.js';
 import type { ApprovalSignal, DecideInput } from './messages.js';
 import type { ApprovalItem, PendingApproval, RunState } from './run-state.js';
+import { approvalHistory } from './run/archive.js';
 
 export type Decision = 'approve' | 'reject';
 
@@ -73,7 +74,7 @@ export function applyDecision(
 export function applyStandingDecision(state: RunState, call: { callId: string; name: string }, at: string): ApprovalItem | undefined {
   const decision = state.standingDecisions[call.name];
   if (!decision) return undefined;
-  const origin = [...state.items].reverse().find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision);
+  const origin = [...approvalHistory(state)].reverse().find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision);
   const item: ApprovalItem = {
     type: 'approval',
     callId: call.callId,

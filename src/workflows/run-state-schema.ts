@@ -139,6 +139,21 @@ export type ApprovalItem = Extract<RunItem, { type: 'approval' }>;
 export type ToolCallItem = Extract<RunItem, { type: 'tool_call' }>;
 export type ToolResultItem = Extract<RunItem, { type: 'tool_result' }>;
 
+/**
+ * The conversation's first `count` items, by reference: the stored conversation chain `ref` holds them, and `items`
+ * holds only the ones after. Continue-as-new carries items this way so its input stays bounded (docs/long-runs.md);
+ * `client.getState` reads them back from the blob store.
+ */
+export const ArchivedItemsSchema = z.object({
+  ref: z.string(),
+  count: z.number(),
+  /** Model turns those items stand for (compaction summaries among them counted by their turns). */
+  modelTurns: z.number(),
+  /** The latest approval behind each standing decision, so a later call of that tool names who approved it. */
+  approvals: z.array(RunItemSchema).default([]),
+});
+export type ArchivedItems = z.infer<typeof ArchivedItemsSchema>;
+
 /** `awaiting_input`: a conversation answered and waits for the next `send`. */
 export const RunStatusSchema = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -194,6 +209,8 @@ export const RunStateSchema = z.object({
   status: RunStatusSchema,
   turn: z.number(),
   items: z.array(RunItemSchema),
+  /** Set when the conversation's earlier items are held by reference (continue-as-new of a long run). */
+  archivedItems: ArchivedItemsSchema.optional(),
   pendingApprovals: z.array(PendingApprovalSchema),
   usage: UsageSchema,
   finalOutput: z.unknown().optional(),

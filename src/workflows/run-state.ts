@@ -5,6 +5,7 @@
  */
 export type {
   ApprovalItem,
+  ArchivedItems,
   GuardrailItem,
   PendingApproval,
   RunItem,

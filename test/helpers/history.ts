@@ -44,3 +44,10 @@ export function secretSightings(secrets: string[], haystacks: [string, Buffer][]
   const needles = secrets.flatMap((s) => [['raw', Buffer.from(s)], ['base64', Buffer.from(Buffer.from(s).toString('base64'))]] as const);
   return haystacks.flatMap(([where, bytes]) => needles.filter(([, n]) => bytes.includes(n)).map(([form]) => `${where}: ${form}`));
 }
+
+/** Bytes of the input an execution continued as new with (its WorkflowExecutionContinuedAsNew event's payloads). */
+export function continuedAsNewInputBytes(history: History): number {
+  const event = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+  const payloads = event?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
+  return payloads.reduce((n, p) => n + temporal.api.common.v1.Payload.encode(p).finish().length, 0);
+}

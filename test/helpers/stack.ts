@@ -78,7 +78,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
     clientConnection,
     model,
     dataDir,
-    client: (taskQueue) => new KeelClient(new Client({ connection: clientConnection }), taskQueue),
+    client: (taskQueue) => new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs }),
     worker: (agents, taskQueue, options = {}) =>
       createWorker({
         agents,

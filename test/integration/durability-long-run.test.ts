@@ -2,8 +2,9 @@
  * Long runs: a 300-turn run that continues-as-new every 5 turns is one run to clients (same workflow id, state and
  * result keep working) and its history bytes per turn stay flat; a sandbox run keeps its container across.
  *
- * Flat needs the RunState to stay bounded: continue-as-new carries it (twice in history: the old run's last event
- * and the new run's first), so the long agent compacts its conversation, as any agent with a 300-turn run must.
+ * Flat needs what continue-as-new carries to stay bounded (it is in history twice: the old run's last event and the
+ * new run's first). This agent compacts its conversation; long-run-carry.test.ts covers the run that does not (its
+ * stored items are carried by reference).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

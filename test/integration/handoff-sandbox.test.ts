@@ -46,11 +46,19 @@ test("the handoff target runs in a session of its own spec, not the first agent'
   const { state, firstContainer } = await worker.runUntil(async () => {
     const id = await client.startRun(first, 'go');
     let firstContainer: string | undefined;
-    const poll = setInterval(() => void client.getState(id).then((s) => (firstContainer ??= s.sandbox?.containerId), () => undefined), 100);
+    let done = false;
+    // One query at a time: a timer firing queries every 100 ms piles them up on a loaded worker until they time out.
+    const watching = (async () => {
+      while (!done && !firstContainer) {
+        firstContainer = (await client.getState(id).catch(() => undefined))?.sandbox?.containerId;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     try {
       await client.result(id);
     } finally {
-      clearInterval(poll);
+      done = true;
+      await watching;
     }
     return { state: await client.getState(id), firstContainer };
   });

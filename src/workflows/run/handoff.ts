@@ -51,7 +51,8 @@ async function preparedHandoff(run: Run, target: HandoffSpec, call: ToolCallItem
   state.agent = run.spec.name;
   await enterSandbox(run);
   if (prepared.items) {
-    state.items = prepared.items;
+    state.items = prepared.items; // the filter saw the whole conversation, archived items included
+    if (state.archivedItems) state.archivedItems = undefined;
     run.cursor = { length: 0 };
   } else {
     state.items.push(...results);

@@ -8,6 +8,7 @@ import { model, quick } from '../activities.js';
 import { addUsage, compactionCut, inputText, modelTurns } from '../run-state.js';
 import { modelSummary } from '../summaries.js';
 import { conversation, fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
+import { archivedCount } from './archive.js';
 
 /**
  * One model call for the current turn. It refers to the pinned spec by ref rather than repeating it in every
@@ -25,12 +26,13 @@ export async function callModel(run: Run): Promise<CallModelResult> {
     ...(run.input.streamTokens === false ? { streamTokens: false } : {}),
   });
   const summary = { summary: modelSummary(spec.model, state.turn, state.items) };
-  const length = state.items.length;
+  const length = archivedCount(state) + state.items.length;
   let result: CallModelResult;
   try {
     result = await model.callModel.executeWithOptions(summary, [args()]);
   } catch (err) {
-    if ((!run.cursor.ref && inline) || !isBlobMissing(err)) throw err;
+    // Archived items exist only in the blob store: a worker without them cannot be sent the whole conversation.
+    if ((!run.cursor.ref && inline) || !isBlobMissing(err) || state.archivedItems) throw err;
     run.cursor = { length: 0 }; // another host's blob store: send the whole conversation and the spec once
     inline = true;
     result = await model.callModel.executeWithOptions(summary, [args()]);
@@ -50,14 +52,18 @@ export async function compactIfNeeded(run: Run): Promise<void> {
   const { spec, state } = run;
   const c = spec.compaction;
   if (!c || state.contextTokens <= c.thresholdTokens) return;
-  const cut = compactionCut(state.items, c.keepRecentTurns);
-  if (cut === 0) return;
+  // A cut in the items held; archived items (all before them) are summarized too, even when the held ones are kept.
+  const held = compactionCut(state.items, c.keepRecentTurns);
+  const archived = state.archivedItems;
+  if (held === 0 && !archived) return;
+  const cut = archivedCount(state) + held;
   const r = await model.compactConversation.executeWithOptions({ summary: `compaction · turn ${state.turn}` }, [
     { spec, workflowId: run.workflowId, turn: state.turn, history: conversation(run), cut },
   ]);
-  const replaced = state.items.slice(0, cut);
-  state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns: modelTurns(replaced), blob: r.blob }, ...state.items.slice(cut)];
-  run.live.events.compacted(state, cut, nowIso());
+  const turns = (archived?.modelTurns ?? 0) + modelTurns(state.items.slice(0, held));
+  state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns, blob: r.blob }, ...state.items.slice(held)];
+  if (archived) state.archivedItems = undefined; // the summary stands for them now
+  run.live.events.compacted(state, held, nowIso());
   state.usage = addUsage(state.usage, r.usage);
   state.contextTokens = 0;
   run.cursor = { length: 0 };

@@ -13,7 +13,8 @@ import { SandboxRouter } from '../sandbox-router.js';
 import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
 import { reportStatus } from './telemetry.js';
-import { capMiddle } from '../../util/cap.js';
+import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
+import { archivedCount, archivedCursor } from './archive.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -53,7 +54,7 @@ export function newRun(input: AgentRunInput): Run {
     spec: undefined as unknown as AgentSpec,
     pinned: { ...input.pinnedSpecs },
     sandbox: new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs),
-    cursor: (input.state && input.historyCursor) || { length: 0 },
+    cursor: (input.state && input.historyCursor) || archivedCursor(input.state) || { length: 0 },
     live: newLiveState(input.eventLog, input.turnLimit),
   };
 }
@@ -96,8 +97,6 @@ export function setStatus(run: Run, status: RunStatus): void {
   run.live.events.sync(state, nowIso());
 }
 
-/** The largest RunState a failure carries; a larger one stays readable through the `runState` query. */
-const MAX_FAILURE_STATE_CHARS = 1024 * 1024;
 
 /**
  * Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). The message
@@ -105,13 +104,16 @@ const MAX_FAILURE_STATE_CHARS = 1024 * 1024;
  */
 export function fail(run: Run, type: string, message: string): never {
   run.state.error = { type, message: capMiddle(message) };
-  const details = JSON.stringify(run.state).length <= MAX_FAILURE_STATE_CHARS ? [run.state] : [];
+  // A larger state stays readable through the `runState` query; bytes, not characters, are what Temporal limits.
+  const details = utf8Bytes(JSON.stringify(run.state)) <= MAX_FAILURE_DETAILS_BYTES ? [run.state] : [];
   throw ApplicationFailure.create({ type, message: run.state.error.message, nonRetryable: true, details });
 }
 
 /** The conversation for an activity: what the blob store holds by ref, plus the items since. */
 export function conversation(run: Run): CallModelInput['history'] {
-  return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(run.cursor.length) };
+  const from = run.cursor.length - archivedCount(run.state); // the cursor counts archived items too
+  if (from < 0) throw new Error(`conversation cursor ${run.cursor.length} is before the ${archivedCount(run.state)} archived items`);
+  return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(from) };
 }
 
 /** Failure types a caller can branch on (ApplicationFailure.type). */
