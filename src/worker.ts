@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import OpenAI from 'openai';
 import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
@@ -23,14 +23,16 @@ import { storesFromEnv } from './storage/config.js';
 import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
 import { DeltaBroker } from './live/broker.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
-import { siblingModule } from './module-path.js';
 import type { SecretsProvider } from './activities/secrets.js';
 import type { PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, dataConverterFor } from './codec.js';
 import { instrumentActivities, telemetrySinks } from './observability/instrument.js';
 import { KeelMetrics, metricsPortFromEnv, startMetricsServer, type MetricsServer } from './observability/metrics.js';
-import { WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from './observability/tracing.js';
+import { setupTracing } from './observability/tracing.js';
 import { checkedCacheSize, workflowCacheSizeFromEnv } from './worker-cache.js';
+import { workflowBundle } from './workflow-bundles.js';
+
+export { workflowBundle };
 
 export interface CreateWorkerOptions {
   agents: Agent[];
@@ -100,29 +102,6 @@ export function modelApiFromEnv(): ModelApi {
  * every 0.8 x heartbeatTimeout (24 s): this bound makes a cancelled model call or command stop within seconds.
  */
 const HEARTBEAT_THROTTLE = '1 second';
-
-const bundles = new Map<boolean, Promise<WorkflowBundle>>();
-/**
- * The workflow bundle, built once per process. `tracing` (default true) adds Temporal's OpenTelemetry workflow
- * interceptors; a worker with tracing off builds the bundle without them, as they (and the SDK they load) were
- * instantiated for every run it created, whether their spans went anywhere or not. They add no commands, so
- * histories replay on either bundle.
- */
-export function workflowBundle(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
-  const tracing = options.tracing ?? true;
-  let bundle = bundles.get(tracing);
-  if (!bundle) {
-    bundle = bundleWorkflowCode({
-      workflowsPath: siblingModule(import.meta.url, './workflows/index.js'),
-      workflowInterceptorModules: tracing ? [WORKFLOW_INTERCEPTOR_MODULE] : [],
-      logger: quietLogger,
-    });
-    bundles.set(tracing, bundle);
-  }
-  return bundle;
-}
-
-const quietLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never;
 
 export async function createWorker(options: CreateWorkerOptions): Promise<KeelWorker> {
   const target = temporalTarget({ namespace: options.namespace });

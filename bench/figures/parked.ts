@@ -4,11 +4,15 @@
  * `parkedRuns1000WorkerRssMb` is that process's resident memory while they wait; `parkedRuns1000ApproveAllMs` the
  * time from approving all of them (50 decisions in flight) until every run completed. Measured with the default workflow cache (KEEL_WORKFLOW_CACHE_SIZE); set it above 1,000 to see what a
  * cache that holds every run (Temporal's own default, sized from the heap limit) costs instead.
+ * The worker is `keel worker` from the built package (dist/, a plain JavaScript agents file: what a user runs) when
+ * `npm run build` has made one, else the TypeScript test worker under tsx (KEEL_BENCH_PARKED_WORKER=tsx forces it;
+ * tsx's loader thread and source maps cost it ~50 MB more); `parkedRunsWorker` says which.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { KeelClient } from '../../src/client.js';
 import { workflowCacheSizeFromEnv } from '../../src/worker-cache.js';
+import { startCliWorker } from '../../test/helpers/cli-worker.js';
 import { WorkerProcesses } from '../../test/helpers/crash.js';
 import { parkedAgent, parkedScript, PARKED_CALL_ID } from '../../test/helpers/parked-agents.js';
 import { waitFor } from '../../test/helpers/runs.js';
@@ -17,6 +21,26 @@ import { queueFor, type TestStack } from '../../test/helpers/stack.js';
 const RUNS = 1000;
 const IN_FLIGHT = 50;
 const AGENTS_MODULE = path.join(import.meta.dirname, '..', '..', 'test', 'helpers', 'parked-agents.ts');
+const AGENTS_JS = path.join(import.meta.dirname, '..', 'parked-agents.mjs');
+const BUILT = path.join(import.meta.dirname, '..', '..', 'dist', 'workflow-bundle.json');
+
+type WorkerKind = 'keel worker (dist/)' | 'tsx test worker';
+
+function workerKind(): WorkerKind {
+  return process.env.KEEL_BENCH_PARKED_WORKER !== 'tsx' && existsSync(BUILT) ? 'keel worker (dist/)' : 'tsx test worker';
+}
+
+/** The worker process under test: its pid, and how long it took from spawn to polling. */
+async function startWorker(stack: TestStack, workers: WorkerProcesses, kind: WorkerKind, queue: string, env: Record<string, string>) {
+  const t0 = performance.now();
+  if (kind === 'tsx test worker') {
+    const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env });
+    return { pid: worker.pid, startMs: performance.now() - t0, stop: () => Promise.resolve() }; // stopAll stops it
+  }
+  const model = { OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test', KEEL_HOME: stack.dataDir };
+  const worker = await startCliWorker(AGENTS_JS, { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, ...model, ...env });
+  return { pid: worker.pid, startMs: performance.now() - t0, stop: () => worker.stop() };
+}
 
 /** Resident (`VmRSS`) or peak resident (`VmHWM`) memory of a process, in MB. */
 function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -41,7 +65,8 @@ function workerNodeOptions(): Record<string, string> {
 
 /**
  * Approves `id`, retrying what a busy worker makes transient: the update's RPC deadline passing while the worker
- * replays, or the server refusing it while a workflow task is being retried. Counted: `parkedRuns1000ApproveRetries`.
+ * replays, or the server refusing it while a workflow task is being retried (the check whose query times out too counts
+ * as not decided). Counted: `parkedRuns1000ApproveRetries`.
  */
 async function approveRetrying(client: KeelClient, id: string, onRetry: () => void): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -49,7 +74,7 @@ async function approveRetrying(client: KeelClient, id: string, onRetry: () => vo
       await client.approve(id, PARKED_CALL_ID, { by: 'bench' });
       return;
     } catch (err) {
-      if ((await client.getState(id)).pendingApprovals.length === 0) return; // the decision landed after all
+      if (await decided(client, id)) return; // the decision landed after all
       if (attempt >= 5) throw err;
       onRetry();
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -57,17 +82,27 @@ async function approveRetrying(client: KeelClient, id: string, onRetry: () => vo
   }
 }
 
+/** Whether the run has no pending approval any more; unknown (a query the busy worker did not answer in time) is no. */
+async function decided(client: KeelClient, id: string): Promise<boolean> {
+  try {
+    return (await client.getState(id)).pendingApprovals.length === 0;
+  } catch {
+    return false;
+  }
+}
+
 async function parkedCount(client: KeelClient, queue: string): Promise<number> {
   return (await client.temporal.workflow.count(`TaskQueue="${queue}" AND KeelStatus="awaiting_approval"`)).count;
 }
 
-async function parkedRuns(stack: TestStack, cacheSize: number) {
+async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind) {
   const workers = new WorkerProcesses(stack);
   const queue = queueFor(`bench-parked-${cacheSize}`);
   const client = stack.client(queue);
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   try {
     const env = { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize), ...workerNodeOptions() };
-    const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env });
+    worker = await startWorker(stack, workers, kind, queue, env);
     const idleMb = memoryMb(worker.pid, 'VmRSS');
     const ids: string[] = [];
     const t0 = performance.now();
@@ -83,11 +118,12 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
     let retries = 0;
     await eachLimited(ids, IN_FLIGHT, (id) => approveRetrying(client, id, () => retries++));
     await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
-    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM'), retries };
+    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM'), retries, startMs: worker.startMs };
   } catch (err) {
     console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
     throw err;
   } finally {
+    await worker?.stop();
     await workers.stopAll();
   }
 }
@@ -95,7 +131,8 @@ async function parkedRuns(stack: TestStack, cacheSize: number) {
 export default async function parkedFigures(stack: TestStack): Promise<Record<string, number | string>> {
   stack.model.setScript(parkedAgent.options.model!, parkedScript);
   const cacheSize = workflowCacheSizeFromEnv();
-  const now = await parkedRuns(stack, cacheSize);
+  const kind = workerKind();
+  const now = await parkedRuns(stack, cacheSize, kind);
   return {
     parkedRuns1000WorkerRssMb: now.parkedMb,
     parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
@@ -105,5 +142,7 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
     parkedRuns1000StartAndParkMs: Math.round(now.parkMs),
     parkedRunsWorkflowCacheSize: cacheSize,
     parkedRunsWorkerNodeOptions: process.env.KEEL_BENCH_WORKER_NODE_OPTIONS ?? '',
+    parkedRunsWorker: kind,
+    parkedRunsWorkerStartMs: Math.round(now.startMs),
   };
 }

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 
 export interface CliWorker {
+  /** The worker's process id (for its memory in /proc). */
+  readonly pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export async function startCliWorker(file: string, env: Record<string, string>, 
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    pid: child.pid!,
     output: () => out,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

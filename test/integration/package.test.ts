@@ -58,6 +58,9 @@ describe('the packed package', () => {
     const installed = path.join(project, 'node_modules', 'keel');
     const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     assert.ok(existsSync(path.join(installed, 'dist', 'index.d.ts')));
+    for (const bundle of ['workflow-bundle.js', 'workflow-bundle-tracing.js', 'workflow-bundle.json']) {
+      assert.ok(existsSync(path.join(installed, 'dist', bundle)), `the prebuilt workflow bundle ${bundle} is shipped (a worker does not run webpack at start)`);
+    }
     assert.ok(!existsSync(path.join(installed, 'src')), 'sources are not shipped');
     assert.ok(!existsSync(path.join(installed, 'test')), 'tests are not shipped');
     assert.equal(manifest.dependencies.tsx, undefined, 'tsx is not a runtime dependency');
