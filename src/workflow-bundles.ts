@@ -3,13 +3,15 @@
  * an installed worker loads the file instead of running webpack at start (seconds of CPU, and webpack's heap stays
  * in the worker's resident memory); from the TypeScript sources (tests, `tsx`) it is bundled once per process.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type BundleOptions, type WorkflowBundle } from '@temporalio/worker';
 import { siblingModule } from './module-path.js';
 import { WORKFLOW_INTERCEPTOR_MODULE } from './observability/tracing.js';
+import { keelHome } from './util/paths.js';
 
 const WORKFLOWS = siblingModule(import.meta.url, './workflows/index.js');
 
@@ -77,8 +79,35 @@ export function workflowBundle(options: { tracing?: boolean } = {}): Promise<Wor
   let bundle = bundles.get(tracing);
   if (!bundle) {
     const prebuilt = prebuiltWorkflowBundle(tracing);
-    bundle = prebuilt ? Promise.resolve(prebuilt) : bundleWorkflowCode(workflowBundleOptions(tracing));
+    bundle = prebuilt ? Promise.resolve(prebuilt) : sourceBundle(tracing);
     bundles.set(tracing, bundle);
   }
   return bundle;
+}
+
+/**
+ * From the TypeScript sources (tests, a checkout run under tsx), the bundle is cached under KEEL_HOME/cache, keyed by
+ * every source file, the lockfile and the Temporal versions: each test file's process would otherwise run webpack
+ * again (seconds of CPU) for the same code. A new key replaces the older bundles of the same flavour.
+ */
+async function sourceBundle(tracing: boolean): Promise<WorkflowBundle> {
+  const dir = path.join(keelHome(), 'cache', 'workflow-bundles');
+  const flavour = tracing ? 'tracing' : 'plain';
+  const file = path.join(dir, `${sourceKey(tracing)}-${flavour}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  const bundle = await bundleWorkflowCode(workflowBundleOptions(tracing));
+  mkdirSync(dir, { recursive: true });
+  for (const old of readdirSync(dir)) if (old.endsWith(`-${flavour}.js`)) rmSync(path.join(dir, old), { force: true });
+  const partial = `${file}.${process.pid}.partial`; // renamed into place: test files bundle at the same time
+  writeFileSync(partial, bundle.code);
+  renameSync(partial, file);
+  return bundle;
+}
+
+function sourceKey(tracing: boolean): string {
+  const hash = createHash('sha256').update(JSON.stringify({ tracing, temporal: temporalVersions() }));
+  const files = readdirSync(HERE, { recursive: true, encoding: 'utf8' }).map((f) => path.join(HERE, f)).filter((f) => statSync(f).isFile());
+  const lockfile = path.join(HERE, '..', 'package-lock.json');
+  for (const file of [...files.sort(), lockfile]) if (existsSync(file)) hash.update(file).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 32);
 }
