@@ -8,6 +8,7 @@ import type { RunToolResult } from '../../activities/types.js';
 import { quick } from '../activities.js';
 import { childOutput, runChild } from '../child-runs.js';
 import type { ToolCallItem } from '../run-state.js';
+import type { ChildRun } from '../tree.js';
 import { syncEvents } from './live.js';
 import type { Run } from './run.js';
 
@@ -33,12 +34,21 @@ export async function runAgentTool(run: Run, tool: ToolSpec, call: ToolCallItem)
   const runId = `${workflowId}/${call.callId}`;
   // A model that repeats a call id must not reach an earlier child (its workflow id is taken).
   if (state.children.some((c) => c.runId === runId)) return errorResult(`Error: call id ${call.callId} was already used; call ${tool.name} again.`);
-  const input = await childInput(run.spec.name, tool, call);
+  // The child's place in `state.children` is taken in call order: checking a custom input is an activity, and the
+  // calls of one turn finish it in any order. The place is given back if the child never starts.
+  const slot: ChildRun = { runId, agent: tool.agent!.name, callId: call.callId, status: 'queued' };
+  state.children.push(slot);
+  let input: Awaited<ReturnType<typeof childInput>> | undefined;
+  try {
+    input = await childInput(run.spec.name, tool, call);
+  } finally {
+    if (!input?.ok) state.children.splice(state.children.indexOf(slot), 1);
+  }
   if (!input.ok) return errorResult(input.error);
   const parent = { runId: workflowId, rootId: state.parent?.rootId ?? workflowId, callId: call.callId };
   const child = await runChild(
     state.children,
-    { runId, agent: tool.agent!.name, callId: call.callId, status: 'running' },
+    { ...slot, status: 'running' },
     { agent: tool.agent!.name, input: input.input, context: state.context, maxTurns: tool.agent!.maxTurns, parent },
     () => syncEvents(run),
   );
