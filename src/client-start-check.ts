@@ -4,6 +4,7 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { KeelError } from './errors.js';
+import { isCompletedLocalActivity } from './local-activity-marker.js';
 
 export type StartCheck = 'resolved' | 'no-worker-yet';
 
@@ -33,8 +34,7 @@ export async function checkStarted(handle: WorkflowHandle, timeoutMs: number): P
  */
 async function firstActivityCompleted(handle: WorkflowHandle): Promise<boolean> {
   const history = await handle.fetchHistory();
-  const localDone = (m: { markerName?: string | null; failure?: unknown } | null | undefined) => m?.markerName === 'core_local_activity' && !m.failure;
-  return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes || localDone(e.markerRecordedEventAttributes));
+  return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes || isCompletedLocalActivity(e.markerRecordedEventAttributes));
 }
 
 async function throwFailure(handle: WorkflowHandle): Promise<never> {

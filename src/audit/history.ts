@@ -13,6 +13,7 @@ import {
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
 import type { AuditError, HistoryEvent } from './events.js';
+import { isCompletedLocalActivity } from '../local-activity-marker.js';
 
 type History = temporal.api.history.v1.IHistory;
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -87,7 +88,7 @@ async function decodeEvent(c: LoadedDataConverter, e: Event): Promise<HistoryEve
     return { kind: 'update_accepted', at, name: r?.input?.name ?? '', input: await first(c, r?.input?.args), identity: r?.meta?.identity || undefined, updateId: r?.meta?.updateId || undefined };
   }
   const marker = e.markerRecordedEventAttributes;
-  if (marker?.markerName === 'core_local_activity' && !marker.failure) return localActivity(c, marker, at);
+  if (marker && isCompletedLocalActivity(marker)) return localActivity(c, marker, at);
   if (e.upsertWorkflowSearchAttributesEventAttributes) {
     const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
     const read = (key: string) => (fields[key] ? c.payloadConverter.fromPayload<string>(fields[key]) : undefined);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { KeelClient } from '../../src/client.js';
 import type { RunState, RunStatus } from '../../src/workflows/run-state.js';
+import { isCompletedLocalActivity } from '../../src/local-activity-marker.js';
 
 /** Calls `probe` until it returns a value other than undefined/false; throws naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -50,7 +51,7 @@ const json = (p: { data?: Uint8Array | null } | null | undefined) => (p?.data ? 
 /** The type of the local activity a marker records as completed (resolveAgent, createSandbox), else undefined. */
 export function localActivityType(e: HistoryEvent): string | undefined {
   const marker = e.markerRecordedEventAttributes;
-  if (marker?.markerName !== 'core_local_activity' || marker.failure) return undefined;
+  if (!marker || !isCompletedLocalActivity(marker)) return undefined;
   return (json(marker.details?.data?.payloads?.[0]) as { activity_type?: string } | undefined)?.activity_type;
 }
 

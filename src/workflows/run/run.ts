@@ -3,7 +3,7 @@
  * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
  * changes is visible at the call site.
  */
-import { ApplicationFailure, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo, } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput } from '../../activities/types.js';
@@ -79,7 +79,6 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
   run.pinned[agent] = resolved;
   return resolved;
 }
-
 
 /**
  * Resolves in this worker; on a failure, through the `quick` activity: another worker of the queue may know an
