@@ -104,10 +104,11 @@ async function sourceBundle(tracing: boolean): Promise<WorkflowBundle> {
   return bundle;
 }
 
-function sourceKey(tracing: boolean): string {
+/** The cache key of the bundle built from the sources under `dir` (by default this module's directory). */
+export function sourceKey(tracing: boolean, dir = HERE): string {
   const hash = createHash('sha256').update(JSON.stringify({ tracing, temporal: temporalVersions() }));
-  const files = readdirSync(HERE, { recursive: true, encoding: 'utf8' }).map((f) => path.join(HERE, f)).filter((f) => statSync(f).isFile());
-  const lockfile = path.join(HERE, '..', 'package-lock.json');
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => statSync(f).isFile());
+  const lockfile = path.join(dir, '..', 'package-lock.json');
   for (const file of [...files.sort(), lockfile]) if (existsSync(file)) hash.update(file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 32);
 }

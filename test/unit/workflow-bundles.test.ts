@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import vm from 'node:vm';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { prebuiltWorkflowBundle, temporalVersions, workflowBundleOptions } from '../../src/workflow-bundles.js';
+import { prebuiltWorkflowBundle, sourceKey, temporalVersions, workflowBundleOptions } from '../../src/workflow-bundles.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
@@ -67,4 +67,23 @@ test('a prebuilt bundle is used only with the Temporal versions it was built wit
 test('running from the sources finds no prebuilt bundle', () => {
   assert.equal(prebuiltWorkflowBundle(false), undefined);
   assert.equal(prebuiltWorkflowBundle(true), undefined);
+});
+
+test('the cache key of a bundle from the sources follows every source file and the flavour', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keel-key-'));
+  try {
+    const src = path.join(dir, 'src');
+    mkdirSync(path.join(src, 'workflows'), { recursive: true });
+    writeFileSync(path.join(src, 'workflows', 'a.ts'), 'export const a = 1;');
+    const first = sourceKey(false, src);
+    assert.equal(sourceKey(false, src), first, 'the same sources, the same key');
+    assert.notEqual(sourceKey(true, src), first, 'the tracing bundle is another');
+    writeFileSync(path.join(src, 'workflows', 'a.ts'), 'export const a = 2;');
+    assert.notEqual(sourceKey(false, src), first, 'a changed file, a new key');
+    writeFileSync(path.join(src, 'workflows', 'a.ts'), 'export const a = 1;');
+    writeFileSync(path.join(dir, 'package-lock.json'), '{}');
+    assert.notEqual(sourceKey(false, src), first, 'a changed lockfile, a new key');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
