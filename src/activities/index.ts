@@ -109,8 +109,6 @@ export function createActivities(deps: ActivityDeps) {
     runOutputGuardrails: guardrails.runOutputGuardrails,
     ...sandboxMcpActivities({ ...deps, specs }),
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
-    // A worker without Docker has no warm sandbox: the run creates one through createSandbox on a worker that can.
-    createWarmSandbox: async (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => (sandbox ? sandbox.createWarmSandbox(input) : null),
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     keepSandbox: (input: Parameters<NonNullable<typeof sandbox>['keepSandbox']>[0]) => needSandbox().keepSandbox(input),
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),

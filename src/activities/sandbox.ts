@@ -78,8 +78,8 @@ export function sandboxActivities(deps: SandboxDeps) {
     };
   }
 
-  async function start(input: CreateSandboxInput, claimed?: StartedSandbox): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
-    const sandbox = claimed ?? (await deps.sandboxes.create(await createOptions(input)));
+  async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
+    const sandbox = await deps.sandboxes.create(await createOptions(input));
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
       else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
@@ -214,12 +214,6 @@ export function sandboxActivities(deps: SandboxDeps) {
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
       return (await start(input)).session;
-    },
-
-    /** A warm pool member made the run's sandbox (quick: the workflow runs this as a local activity), else null. */
-    async createWarmSandbox(input: CreateSandboxInput): Promise<SandboxSession | null> {
-      const claimed = await deps.sandboxes.claimWarm?.(await createOptions(input));
-      return claimed ? (await start(input, claimed)).session : null;
     },
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {

@@ -90,12 +90,6 @@ export class DockerSandboxClient implements SandboxClient {
     return this.claim(this.pool?.take(options) ?? (await this.start(options)), options);
   }
 
-  async claimWarm(options: SandboxCreateOptions): Promise<StartedSandbox | undefined> {
-    checkOptions(options);
-    const pooled = this.pool?.take(options);
-    return pooled && this.claim(pooled, options);
-  }
-
   /** Hands a started sandbox to its run: the run's environment and owner, told to its agent. */
   private async claim(sandbox: DockerSandbox, options: SandboxCreateOptions): Promise<DockerSandbox> {
     try {

@@ -137,8 +137,6 @@ export interface StartedSandbox extends AsyncDisposable {
 
 export interface SandboxClient {
   create(options: SandboxCreateOptions): Promise<StartedSandbox>;
-  /** A started sandbox claimed from a warm pool at once, or undefined when none is ready (or there is no pool). */
-  claimWarm?(options: SandboxCreateOptions): Promise<StartedSandbox | undefined>;
   /** Releases what the client holds beyond its sandboxes (warm-pool containers, connections). */
   close?(): Promise<void>;
   /** Reconnects to a live sandbox; undefined when it is gone (removed, killed, host lost). */

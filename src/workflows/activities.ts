@@ -13,16 +13,6 @@ export const quick = proxyActivities<Activities>({
 });
 
 /**
- * Quick steps as local activities: run by the worker that runs the workflow task, recorded as a marker, with no
- * activity task through the server (for a run with a short life, one workflow task and one server round trip
- * fewer). One attempt: a failure falls back to the `quick` activity, which keeps its retries (on any worker).
- */
-export const quickLocal = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 1 },
-});
-
-/**
  * Model calls: long, and heartbeating every second while in flight, so a dead worker is noticed within the
  * heartbeat timeout (2.5 beats: one late beat on a busy worker is not a death) and the call retried elsewhere
  * 0.1 s later. Attempts are unlimited: the activity itself sets each retry's delay after an error (capped backoff)

@@ -4,11 +4,10 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure, isCancellation, log, patched } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
-import type { CreateSandboxInput, RunToolInput, RunToolResult } from '../activities/types.js';
-import { HOST_PICKUP_TIMEOUT_MS, onHost, quick, quickLocal } from './activities.js';
-import { LEAN_RUN } from './lean-run.js';
+import type { RunToolInput, RunToolResult } from '../activities/types.js';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
 import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
 import { toolSummary } from './summaries.js';
@@ -18,11 +17,6 @@ export const KEEP_SANDBOX = 'keel-keep-sandbox';
 
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
-
-/** Whether a sandbox's manifest is written in at once (inline files only: no directory copied, no repository cloned). */
-function quickToFill(spec: SandboxSpec): boolean {
-  return Object.values(spec.manifest.entries ?? {}).every((e) => e.type === 'file');
-}
 
 export class SandboxRouter {
   private spec?: SandboxSpec;
@@ -95,26 +89,11 @@ export class SandboxRouter {
     session.removed = true;
   }
 
-  /** A new container on whichever worker picks this up, from the manifest or a snapshot (a warm one when it can). */
-  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    const input = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory };
-    const warm = !restoreSnapshot && quickToFill(this.spec!) && patched(LEAN_RUN) ? await this.claimWarm(input) : null;
-    return warm ?? quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [input]);
-  }
-
-  /**
-   * A warm pool member of this worker made the run's sandbox, as a local activity: no task-queue round trip before
-   * the first model call. Only when that is quick (nothing to restore or clone: a local activity holds the workflow
-   * task, and queries wait for it); null when no member is ready, and the run creates one as before.
-   */
-  private async claimWarm(input: CreateSandboxInput): Promise<SandboxSession | null> {
-    try {
-      return await quickLocal.createWarmSandbox.executeWithOptions({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } }, [input]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('claiming a warm sandbox failed; creating one', { error: String(err) });
-      return null;
-    }
+  /** A new container on whichever worker picks this up, from the manifest or a snapshot. */
+  private create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
+    return quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [
+      { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory },
+    ]);
   }
 
   /** Runs a sandbox tool on the container's host, one at a time. */

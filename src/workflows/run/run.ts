@@ -3,11 +3,11 @@
  * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
  * changes is visible at the call site.
  */
-import { ApplicationFailure, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput } from '../../activities/types.js';
-import { quick, quickLocal } from '../activities.js';
+import { quick } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
 import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
@@ -73,24 +73,10 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
   const pinned = run.pinned[agent];
   // Carried by continue-as-new: the input says so, no marker needed; within one execution, only past the patch.
   if (pinned && (pinned === run.input.pinnedSpecs?.[agent] || patched(PIN_AGENT_SPECS))) return pinned;
-  const args = { agent, workflowId: run.workflowId, context: run.state.context };
-  const resolved = patched(LEAN_RUN) ? await resolveLocally(args) : await quick.resolveAgent(args);
+  const resolved = await quick.resolveAgent({ agent, workflowId: run.workflowId, context: run.state.context });
   run.state.agentVersions[agent] = resolved.version;
   run.pinned[agent] = resolved;
   return resolved;
-}
-
-/**
- * Resolves in this worker; on a failure, through the `quick` activity: another worker of the queue may know an
- * agent this one does not (a rolling deploy), and its retries show on the run as before (`keel run`'s start check).
- */
-async function resolveLocally(args: { agent: string; workflowId: string; context?: unknown }): Promise<AgentSpec> {
-  try {
-    return await quickLocal.resolveAgent(args);
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    return quick.resolveAgent(args);
-  }
 }
 
 /** Creates the agent's sandbox if it needs one, then pins the tools of the MCP servers that run inside it. */
