@@ -16,6 +16,7 @@ import type { RetrySettings } from './activities/retry-policy.js';
 import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
+import { checkedMaxSandboxes, maxSandboxesFromEnv } from './sandbox/slots.js';
 import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { CachedBlobStore } from './storage/blob-cache.js';
@@ -44,6 +45,12 @@ export interface CreateWorkerOptions {
   modelApi?: ModelApi;
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
+  /**
+   * Live sandboxes this host runs at most (counted on its engine, whoever made them); more runs wait in line with
+   * status `waiting_for_sandbox`. Default KEEL_MAX_SANDBOXES, else 4 per core and one per 256 MiB of memory,
+   * whichever is fewer. Docker and gVisor tiers (clients that count their sandboxes).
+   */
+  maxSandboxes?: number;
   /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
   snapshots?: SnapshotStore;
   blobs?: BlobStore;
@@ -110,6 +117,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const taskQueue = options.taskQueue ?? process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;
+  const maxSandboxes = options.maxSandboxes !== undefined ? checkedMaxSandboxes(options.maxSandboxes) : maxSandboxesFromEnv();
   const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
   const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
@@ -129,6 +137,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     broker,
     blobs: new CachedBlobStore(options.blobs ?? stores!.blobs),
     sandboxes,
+    maxSandboxes,
     snapshots: options.snapshots ?? stores!.snapshots,
     hostQueue,
     hostName: hostId,

@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
+import { SandboxSlots } from '../sandbox/slots.js';
 import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   blobs: BlobStore;
   /** Absent on workers without Docker: their sandbox activities fail with one clear error. */
   sandboxes?: SandboxClient;
+  /** This host's cap on live sandboxes (clients that can count them); more creations wait in line. Default: none. */
+  maxSandboxes?: number;
   snapshots: SnapshotStore;
   memory: MemoryStore;
   hostQueue: string;
@@ -59,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
   const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
   const sandbox = deps.sandboxes
-    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
+    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault, slots: slotsFor(deps.sandboxes, deps.maxSandboxes) })
     : undefined;
   const needSandbox = (): NonNullable<typeof sandbox> => {
     if (!sandbox) throw new Error('this worker has no sandbox client (Docker is not available to it)');
@@ -114,4 +117,10 @@ export function createActivities(deps: ActivityDeps) {
     destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
   };
   return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)])) as typeof activities;
+}
+
+/** The host's sandbox cap, counted on the engine; none when no cap is set or the client cannot count. */
+function slotsFor(sandboxes: SandboxClient, max: number | undefined): SandboxSlots | undefined {
+  const count = sandboxes.countLive?.bind(sandboxes);
+  return max !== undefined && count ? new SandboxSlots(max, count) : undefined;
 }

@@ -12,9 +12,10 @@ import { SandboxError } from '../errors.js';
 import { applyPatch, PatchError } from '../sandbox/apply-patch.js';
 import { renderFileTree } from '../sandbox/file-tree.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
+import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
 import type { SandboxClient, SandboxCreateOptions, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
+import { restoredNotice, SANDBOX_HOST_FULL, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
 import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
@@ -42,9 +43,22 @@ export interface SandboxDeps {
   scope?: string;
   /** Resolves `secret()` references and scrubs their values from outputs and snapshots. */
   vault: SecretVault;
+  /** This host's cap on live sandboxes; absent: no cap. */
+  slots?: SandboxSlots;
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
+
+/** Runs `fn` while heartbeating every second, so a long wait or restore is not taken for a dead worker. */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 async function workspaceTree(sandbox: StartedSandbox): Promise<string> {
   const r = await sandbox.exec({
@@ -78,8 +92,28 @@ export function sandboxActivities(deps: SandboxDeps) {
     };
   }
 
+  /** A slot on this host for one more sandbox: at once, or after waiting in line (or a SandboxHostFull failure). */
+  async function slot(ifFull: CreateSandboxInput['ifFull']): Promise<SandboxSlot | undefined> {
+    if (!deps.slots) return undefined;
+    if (ifFull !== 'fail') return deps.slots.take({ signal: Context.current().cancellationSignal });
+    const taken = await deps.slots.tryTake();
+    if (taken) return taken;
+    const message = `host ${deps.hostName} has no free sandbox slot (${deps.slots.max} live)`;
+    throw ApplicationFailure.create({ type: SANDBOX_HOST_FULL, message, nonRetryable: true });
+  }
+
+  /** A new container; it holds a slot until it runs (from then on the engine counts it). */
+  async function createContainer(input: CreateSandboxInput): Promise<StartedSandbox> {
+    const taken = await slot(input.ifFull);
+    try {
+      return await deps.sandboxes.create(await createOptions(input));
+    } finally {
+      taken?.release();
+    }
+  }
+
   async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
-    const sandbox = await deps.sandboxes.create(await createOptions(input));
+    const sandbox = await createContainer(input);
     try {
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
       else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
@@ -100,11 +134,15 @@ export function sandboxActivities(deps: SandboxDeps) {
     }
   }
 
-  /** The live container of a session, or a new one restored from its last snapshot when it was lost. */
+  /**
+   * The live container of a session, or a new one restored from its last snapshot when it was lost (removed, or
+   * stopped by an engine restart: then it is removed, as nothing can use it again).
+   */
   async function attachOrRestore(input: RunToolInput): Promise<{ sandbox: StartedSandbox; session?: SandboxSession; notice?: string }> {
     const session = input.sandbox!;
     const live = await deps.sandboxes.attach(session.containerId);
     if (live) return { sandbox: live };
+    await discard(session.containerId);
     const restored = await start({
       workflowId: input.workflowId,
       runId: Context.current().info.workflowExecution?.runId ?? '',
@@ -116,6 +154,12 @@ export function sandboxActivities(deps: SandboxDeps) {
       session: { ...restored.session, lastSnapshot: session.lastSnapshot },
       notice: restoredNotice('container', session),
     };
+  }
+
+  /** Removes a lost container (best effort: the reaper removes what this leaves) and frees its slot. */
+  async function discard(containerId: string): Promise<void> {
+    await deps.sandboxes.discard?.(containerId).catch((err: unknown) => console.warn(`keel: removing lost sandbox ${containerId}: ${String(err)}`));
+    deps.slots?.freed();
   }
 
   async function runSandboxTool(sandbox: StartedSandbox, input: RunToolInput, args: string): Promise<RunToolResult> {
@@ -213,11 +257,11 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
-      return (await start(input)).session;
+      return (await heartbeating(() => start(input))).session; // waiting for a slot, or restoring, takes a while
     },
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {
-      const { sandbox, session, notice } = await attachOrRestore(input);
+      const { sandbox, session, notice } = await heartbeating(() => attachOrRestore(input));
       const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
       await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
       const text = deps.vault.redact(notice ? `${notice}\n${result.output}` : result.output);
@@ -253,7 +297,9 @@ export function sandboxActivities(deps: SandboxDeps) {
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
       await deps.registry?.mcp.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
-      await sandbox?.remove();
+      if (sandbox) await sandbox.remove();
+      else await deps.sandboxes.discard?.(input.session.containerId); // stopped (an engine restart): still there
+      deps.slots?.freed();
     },
   };
 }

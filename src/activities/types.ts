@@ -87,6 +87,11 @@ export interface CreateSandboxInput {
   restoreSnapshot?: string;
   /** Mount this memory folder at /workspace/memory. */
   memory?: MemorySpec;
+  /**
+   * When the host has no free sandbox slot: `fail` at once with a SandboxHostFull failure (the run then says it
+   * waits and asks again with `wait`), or `wait` in the host's line, heartbeating. Absent (older runs): `wait`.
+   */
+  ifFull?: 'fail' | 'wait';
 }
 
 export interface SnapshotSandboxInput {

@@ -179,6 +179,27 @@ export class DockerSandboxClient implements SandboxClient {
     return name;
   }
 
+  async discard(id: string): Promise<void> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      const mapped = mapDockerError(err, id);
+      if (mapped.code === 'sandbox_gone') return;
+      throw mapped;
+    }
+    if (info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1' || info.Name.startsWith(`/${KEPT_PREFIX}`)) return;
+    await this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]).remove();
+  }
+
+  async countLive(): Promise<number> {
+    const filters = { label: [`${LABELS.sandbox}=1`], status: ['created', 'restarting', 'running'] };
+    const listed = await this.docker.listContainers({ all: true, filters }).catch((err: unknown) => {
+      throw mapDockerError(err, '(count)');
+    });
+    return listed.length;
+  }
+
   async reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]> {
     const listed = await this.docker
       .listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } })

@@ -146,6 +146,16 @@ export interface SandboxClient {
    * alone and it is named for people to find. Clients without it leave the sandbox as it is.
    */
   keep?(id: string): Promise<string>;
+  /**
+   * Removes sandbox `id` if it is dead (stopped, say by an engine restart) and not kept; a running one is left
+   * alone, a missing one is fine. What a run does with the container it lost.
+   */
+  discard?(id: string): Promise<void>;
+  /**
+   * Live sandboxes on this host, counted by label on the engine (any owner, kept and warm-pool ones too): what a
+   * per-host cap counts. Clients without it are not capped.
+   */
+  countLive?(): Promise<number>;
   /** Removes labelled sandboxes whose workflow is not live, except kept ones. Returns the removed ids. */
   reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]>;
 }

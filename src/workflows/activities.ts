@@ -25,6 +25,16 @@ export const model = proxyActivities<Activities>({
   retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/**
+ * Sandbox creation after a full host said no: waits in a host's line for a slot, heartbeating (a dead worker is
+ * noticed and the wait moves to another), for as long as it takes; every failure but a transient one is final.
+ */
+export const queued = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
 /** How long a sandbox host may take to pick up work before the run treats it as lost. */
 export const HOST_PICKUP_TIMEOUT_MS = 30_000;
 

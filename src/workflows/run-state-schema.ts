@@ -155,7 +155,8 @@ export const ArchivedItemsSchema = z.object({
 export type ArchivedItems = z.infer<typeof ArchivedItemsSchema>;
 
 /** `awaiting_input`: a conversation answered and waits for the next `send`. */
-export const RunStatusSchema = z.enum(['running', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'cancelled']);
+/** `waiting_for_sandbox`: its host has no free sandbox slot; the run waits in line for one. */
+export const RunStatusSchema = z.enum(['running', 'waiting_for_sandbox', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const UsageSchema = z.object({

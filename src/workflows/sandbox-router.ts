@@ -4,11 +4,12 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
 import type { RunToolInput, RunToolResult } from '../activities/types.js';
-import { HOST_PICKUP_TIMEOUT_MS, onHost, quick } from './activities.js';
-import { restoredNotice, type RunState, type SandboxSession } from './run-state.js';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, queued, quick } from './activities.js';
+import type { CreateSandboxInput } from '../activities/types.js';
+import { restoredNotice, SANDBOX_HOST_FULL, type RunState, type RunStatus, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
 import { toolSummary } from './summaries.js';
 
@@ -18,10 +19,15 @@ export const KEEP_SANDBOX = 'keel-keep-sandbox';
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
 
+/** Patch id: a creation refused by a full host waits in line (status `waiting_for_sandbox`) instead of failing. */
+export const SANDBOX_QUEUE = 'keel-sandbox-queue';
+
 export class SandboxRouter {
   private spec?: SandboxSpec;
   private memory?: MemorySpec;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Sets the run's status (and its search attribute); the run wires it to `setStatus`. */
+  onStatus: (status: RunStatus) => void = () => undefined;
 
   constructor(
     private readonly state: RunState,
@@ -89,11 +95,22 @@ export class SandboxRouter {
     session.removed = true;
   }
 
-  /** A new container on whichever worker picks this up, from the manifest or a snapshot. */
-  private create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    return quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [
-      { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory },
-    ]);
+  /**
+   * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
+   * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
+   */
+  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
+    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory };
+    try {
+      return await quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
+    } catch (err) {
+      if (!isHostFull(err) || !patched(SANDBOX_QUEUE)) throw err;
+    }
+    const before = this.state.status;
+    this.onStatus('waiting_for_sandbox');
+    const session = await queued.createSandbox.executeWithOptions({ summary: `${summary} (waited for a free slot)` }, [{ ...input, ifFull: 'wait' }]);
+    this.onStatus(before);
+    return session;
   }
 
   /** Runs a sandbox tool on the container's host, one at a time. */
@@ -207,4 +224,8 @@ function isHostLost(err: unknown): boolean {
     err.cause instanceof TimeoutFailure &&
     err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
   );
+}
+
+function isHostFull(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === SANDBOX_HOST_FULL;
 }

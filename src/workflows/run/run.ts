@@ -49,7 +49,7 @@ export function newRun(input: AgentRunInput): Run {
     ? { ...input.state, runId: info.workflowId, status, children: input.state.children ?? [] } // states from before children existed
     : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
   if (input.parent && !input.state) state.parent = input.parent;
-  return {
+  const run: Run = {
     workflowId: info.workflowId,
     input,
     state,
@@ -59,6 +59,8 @@ export function newRun(input: AgentRunInput): Run {
     cursor: (input.state && input.historyCursor) || archivedCursor(input.state) || { length: 0 },
     live: newLiveState(input.eventLog, input.turnLimit),
   };
+  run.sandbox.onStatus = (status) => setStatus(run, status);
+  return run;
 }
 
 /** Patch id: an agent this run resolved before is not resolved again (a handoff back to it keeps its spec). */
