@@ -50,9 +50,9 @@ export function toolResults(state: RunState): ToolResultItem[] {
 }
 
 /** Whether a process whose command line contains `needle` runs in the container (false once it is gone). */
-export async function isRunning(containerId: string, needle: string): Promise<boolean> {
+export async function isRunning(containerId: string, needle: string, engine: Docker = docker): Promise<boolean> {
   try {
-    const top = (await docker.getContainer(containerId).top({ ps_args: '-eo pid,args' })) as { Processes?: string[][] };
+    const top = (await engine.getContainer(containerId).top({ ps_args: '-eo pid,args' })) as { Processes?: string[][] };
     return (top.Processes ?? []).some((p) => p.join(' ').includes(needle));
   } catch {
     return false;

@@ -1,0 +1,83 @@
+// integration: alone (restarts a Docker engine mid-run; its own engine, but a restart takes both cores for a while)
+/**
+ * The engine can restart: the worker's Docker engine is restarted while a run's command runs (every container on
+ * it stops). The run restores its workspace from the last snapshot on a new container, runs the lost command again
+ * there, tells the model what was lost, and finishes; the stopped container is removed, nothing is left.
+ * The engine is one the test starts (test/helpers/private-engine.ts): the machine's engine, which other files
+ * use, is never touched, and the test's engine is stopped and deleted at the end whatever happens.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SandboxAgent } from '../../src/agents/agent.js';
+import { shell } from '../../src/agents/capabilities.js';
+import { file } from '../../src/agents/manifest.js';
+import { DockerSandboxClient } from '../../src/sandbox/docker.js';
+import { LABELS } from '../../src/sandbox/hardening.js';
+import { startPrivateEngine, type PrivateEngine } from '../helpers/private-engine.js';
+import { waitFor } from '../helpers/runs.js';
+import { requireImage } from '../helpers/sandbox-fixture.js';
+import { isRunning, toolResults } from '../helpers/sandbox.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+
+/** Busybox only: quick to copy into the test's engine. */
+const IMAGE = 'keel-sandbox-minimal:latest';
+
+let stack: TestStack;
+let engine: PrivateEngine | undefined;
+before(async () => {
+  await requireImage();
+  stack = await startTestStack();
+  engine = await startPrivateEngine([IMAGE]);
+});
+after(async () => {
+  await engine?.close();
+  await stack?.close();
+});
+
+const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
+
+describe('an engine restart', { timeout: 300_000 }, () => {
+  test('the run restores its workspace on a new container and goes on; the model is told what was lost', async () => {
+    const { docker } = engine!;
+    stack.model.setScript('engine-restart', {
+      steps: [
+        { toolCalls: [exec('echo a > a.txt')] },
+        // The engine restarts while this command sleeps: its container and everything since turn 1 is lost.
+        { toolCalls: [exec('echo b > b.txt; sleep 6; echo slept')] },
+        { toolCalls: [exec('ls -1')] },
+        { message: 'done' },
+      ],
+    });
+    const agent = new SandboxAgent({
+      name: 'engine_restart',
+      instructions: 'x',
+      model: 'engine-restart',
+      capabilities: [shell()],
+      manifest: { entries: { 'm.txt': file('from manifest') } },
+      sandbox: { image: IMAGE },
+    });
+    const queue = queueFor('engine-restart');
+    const worker = await stack.worker([agent], queue, { sandboxes: new DockerSandboxClient({ docker }) });
+    const client = stack.client(queue);
+    await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'go');
+      const first = await waitFor('the second command to sleep', async () => {
+        const s = await client.getState(id);
+        const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
+        return c && (await isRunning(c, 'sleep 6', docker)) ? c : undefined;
+      }, 120_000);
+      await engine!.restart();
+
+      const result = await client.result(id);
+      assert.equal(result.finalOutput, 'done');
+      const state = await client.getState(id);
+      const [, slept, ls] = toolResults(state);
+      assert.match(slept.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 1\./);
+      assert.match(slept.output, /stdout:\nslept/, 'the lost command ran again on the new container');
+      assert.deepEqual(ls.output.split('\n').filter((l) => l.endsWith('.txt')), ['a.txt', 'b.txt', 'm.txt']);
+      assert.notEqual(state.sandbox!.containerId, first);
+      const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } });
+      assert.deepEqual(left.map((c) => `${c.Id} ${c.State}`), [], 'the stopped container and the run\'s own should be gone');
+    });
+  });
+});
