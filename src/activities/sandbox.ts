@@ -156,6 +156,22 @@ export function sandboxActivities(deps: SandboxDeps) {
     };
   }
 
+  /**
+   * Runs `fn`, and again every second while the engine does not answer at all (it restarts), until it does or the
+   * activity ends: one attempt outlasts an engine restart instead of spending the activity's few retries on it.
+   */
+  async function whenEngineAnswers<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        const unavailable = err instanceof SandboxError && err.code === 'sandbox_unavailable';
+        if (!unavailable || !deps.sandboxes.engineAnswers || (await deps.sandboxes.engineAnswers())) throw err;
+      }
+      await Context.current().sleep(1_000); // rejects when the activity is cancelled
+    }
+  }
+
   /** Removes a lost container (best effort: the reaper removes what this leaves) and frees its slot. */
   async function discard(containerId: string): Promise<void> {
     await deps.sandboxes.discard?.(containerId).catch((err: unknown) => console.warn(`keel: removing lost sandbox ${containerId}: ${String(err)}`));
@@ -257,12 +273,19 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
-      return (await heartbeating(() => start(input))).session; // waiting for a slot, or restoring, takes a while
+      // Waiting for a slot, for the engine, or restoring takes a while: heartbeats say the worker lives.
+      return (await heartbeating(() => whenEngineAnswers(() => start(input)))).session;
     },
 
     async runSandboxTool(input: RunToolInput): Promise<RunToolResult> {
-      const { sandbox, session, notice } = await heartbeating(() => attachOrRestore(input));
-      const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
+      // A command cut off by an engine restart runs again once the engine is back, on the restored workspace.
+      const { session, notice, result } = await heartbeating(() =>
+        whenEngineAnswers(async () => {
+          const { sandbox, session, notice } = await attachOrRestore(input);
+          const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
+          return { session, notice, result };
+        }),
+      );
       await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
       const text = deps.vault.redact(notice ? `${notice}\n${result.output}` : result.output);
       const output = await capText(text, deps.maxToolOutputBytes * 2, deps.blobs);

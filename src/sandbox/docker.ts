@@ -192,6 +192,10 @@ export class DockerSandboxClient implements SandboxClient {
     await this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]).remove();
   }
 
+  async engineAnswers(): Promise<boolean> {
+    return this.docker.ping().then(() => true, () => false);
+  }
+
   async countLive(): Promise<number> {
     const filters = { label: [`${LABELS.sandbox}=1`], status: ['created', 'restarting', 'running'] };
     const listed = await this.docker.listContainers({ all: true, filters }).catch((err: unknown) => {

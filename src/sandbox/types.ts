@@ -151,6 +151,8 @@ export interface SandboxClient {
    * alone, a missing one is fine. What a run does with the container it lost.
    */
   discard?(id: string): Promise<void>;
+  /** Whether the engine answers at all (false while it restarts); clients without one never wait for it. */
+  engineAnswers?(): Promise<boolean>;
   /**
    * Live sandboxes on this host, counted by label on the engine (any owner, kept and warm-pool ones too): what a
    * per-host cap counts. Clients without it are not capped.

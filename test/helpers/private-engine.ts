@@ -13,7 +13,10 @@ import { waitFor } from './runs.js';
 
 export interface PrivateEngine {
   docker: Docker;
-  /** Stops the engine the way `systemctl restart docker` does (its containers stop with it) and starts it again. */
+  /** Stops the engine the way `systemctl stop docker` does: its containers stop with it. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** `stop` then `start`, as `systemctl restart docker`. */
   restart(): Promise<void>;
   /** Stops the engine and deletes its data. Safe to call twice. */
   close(): Promise<void>;
@@ -57,6 +60,8 @@ export async function startPrivateEngine(images: string[]): Promise<PrivateEngin
   }
   return {
     docker,
+    stop,
+    start,
     restart: async () => {
       await stop();
       await start();

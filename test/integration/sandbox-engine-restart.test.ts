@@ -8,6 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { file } from '../../src/agents/manifest.js';
@@ -36,48 +37,65 @@ after(async () => {
 
 const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
+/**
+ * Runs the agent until its second command sleeps, calls `outage` (the engine goes away and comes back), and checks
+ * the run went on from turn 1's snapshot on a new container and left nothing behind.
+ */
+async function survives(name: string, outage: () => Promise<void>): Promise<void> {
+  const { docker } = engine!;
+  stack.model.setScript(name, {
+    steps: [
+      { toolCalls: [exec('echo a > a.txt')] },
+      // The engine goes away while this command sleeps: its container and everything since turn 1 is lost.
+      { toolCalls: [exec('echo b > b.txt; sleep 6; echo slept')] },
+      { toolCalls: [exec('ls -1')] },
+      { message: 'done' },
+    ],
+  });
+  const agent = new SandboxAgent({
+    name: name.replace(/-/g, '_'),
+    instructions: 'x',
+    model: name,
+    capabilities: [shell()],
+    manifest: { entries: { 'm.txt': file('from manifest') } },
+    sandbox: { image: IMAGE },
+  });
+  const queue = queueFor(name);
+  const worker = await stack.worker([agent], queue, { sandboxes: new DockerSandboxClient({ docker }) });
+  const client = stack.client(queue);
+  await worker.runUntil(async () => {
+    const id = await client.startRun(agent, 'go');
+    const first = await waitFor('the second command to sleep', async () => {
+      const s = await client.getState(id);
+      const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
+      return c && (await isRunning(c, 'sleep 6', docker)) ? c : undefined;
+    }, 120_000);
+    await outage();
+
+    const result = await client.result(id);
+    assert.equal(result.finalOutput, 'done');
+    const state = await client.getState(id);
+    const [, slept, ls] = toolResults(state);
+    assert.match(slept.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 1\./);
+    assert.match(slept.output, /stdout:\nslept/, 'the lost command ran again on the new container');
+    assert.deepEqual(ls.output.split('\n').filter((l) => l.endsWith('.txt')), ['a.txt', 'b.txt', 'm.txt']);
+    assert.notEqual(state.sandbox!.containerId, first);
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } });
+    assert.deepEqual(left.map((c) => `${c.Id} ${c.State}`), [], 'the stopped container and the run\'s own should be gone');
+  });
+}
+
 describe('an engine restart', { timeout: 300_000 }, () => {
   test('the run restores its workspace on a new container and goes on; the model is told what was lost', async () => {
-    const { docker } = engine!;
-    stack.model.setScript('engine-restart', {
-      steps: [
-        { toolCalls: [exec('echo a > a.txt')] },
-        // The engine restarts while this command sleeps: its container and everything since turn 1 is lost.
-        { toolCalls: [exec('echo b > b.txt; sleep 6; echo slept')] },
-        { toolCalls: [exec('ls -1')] },
-        { message: 'done' },
-      ],
-    });
-    const agent = new SandboxAgent({
-      name: 'engine_restart',
-      instructions: 'x',
-      model: 'engine-restart',
-      capabilities: [shell()],
-      manifest: { entries: { 'm.txt': file('from manifest') } },
-      sandbox: { image: IMAGE },
-    });
-    const queue = queueFor('engine-restart');
-    const worker = await stack.worker([agent], queue, { sandboxes: new DockerSandboxClient({ docker }) });
-    const client = stack.client(queue);
-    await worker.runUntil(async () => {
-      const id = await client.startRun(agent, 'go');
-      const first = await waitFor('the second command to sleep', async () => {
-        const s = await client.getState(id);
-        const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
-        return c && (await isRunning(c, 'sleep 6', docker)) ? c : undefined;
-      }, 120_000);
-      await engine!.restart();
+    await survives('engine-restart', () => engine!.restart());
+  });
 
-      const result = await client.result(id);
-      assert.equal(result.finalOutput, 'done');
-      const state = await client.getState(id);
-      const [, slept, ls] = toolResults(state);
-      assert.match(slept.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 1\./);
-      assert.match(slept.output, /stdout:\nslept/, 'the lost command ran again on the new container');
-      assert.deepEqual(ls.output.split('\n').filter((l) => l.endsWith('.txt')), ['a.txt', 'b.txt', 'm.txt']);
-      assert.notEqual(state.sandbox!.containerId, first);
-      const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } });
-      assert.deepEqual(left.map((c) => `${c.Id} ${c.State}`), [], 'the stopped container and the run\'s own should be gone');
+  test('an engine down for longer than a sandbox call\'s retries does not fail the run', async () => {
+    await survives('engine-outage', async () => {
+      await engine!.stop();
+      // A sandbox call's five attempts took 1 + 2 + 4 + 8 s of backoff: the engine stays away well beyond that.
+      await sleep(25_000);
+      await engine!.start();
     });
   });
 });
