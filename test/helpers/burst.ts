@@ -32,9 +32,14 @@ export interface BurstOptions {
 
 const MB = 1024 * 1024;
 
-export async function runBurst(stack: TestStack, options: BurstOptions): Promise<BurstResult> {
+/** A sandbox agent whose runs run `hostname` once and answer `done`. */
+export function oneCommandAgent(stack: TestStack): SandboxAgent {
   stack.model.setScript('burst', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'hostname' } }] }, { message: 'done' }] });
-  const agent = new SandboxAgent({ name: 'burst', instructions: 'Run one command.', model: 'burst', capabilities: [shell()] });
+  return new SandboxAgent({ name: 'burst', instructions: 'Run one command.', model: 'burst', capabilities: [shell()] });
+}
+
+export async function runBurst(stack: TestStack, options: BurstOptions): Promise<BurstResult> {
+  const agent = oneCommandAgent(stack);
   const queue = queueFor('burst');
   const worker = await sandboxWorker(stack, [agent], queue, options.maxSandboxes !== undefined ? { maxSandboxes: options.maxSandboxes } : {});
   const client = stack.client(queue);

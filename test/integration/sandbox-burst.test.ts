@@ -3,13 +3,16 @@
  * A busy host queues instead of failing: 50 sandbox runs started at once on one worker capped at 4 live
  * sandboxes all complete, each in its own container, never more than 4 at a time; the runs that found the host
  * full showed `waiting_for_sandbox` (status and search attribute) while they waited; no container is left.
+ * Sandboxes the worker did not make (a crashed worker's) count too, and a run cancelled in line gets none.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runBurst } from '../helpers/burst.js';
-import { waitFor } from '../helpers/runs.js';
-import { docker, toolResults } from '../helpers/sandbox.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { oneCommandAgent, runBurst } from '../helpers/burst.js';
+import { waitFor, waitForStatus } from '../helpers/runs.js';
+import { docker, sandboxWorker, toolResults } from '../helpers/sandbox.js';
+import { createSandbox } from '../helpers/sandbox-fixture.js';
+import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import type { RunFailedError } from '../../src/client.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
 import { namespaceId } from '../../src/worker.js';
 
@@ -68,5 +71,48 @@ describe('a busy host', { timeout: 600_000 }, () => {
     const scope = await namespaceId(stack.connection, 'default');
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.scope}=${scope}`] } });
     assert.deepEqual(left.map((c) => c.Id), [], 'no container may be left behind');
+  });
+
+  test('sandboxes the worker did not make count (a crashed worker\'s): a run waits until one goes', async () => {
+    const foreign = await createSandbox('burst-foreign'); // the only slot, taken outside this worker
+    const agent = oneCommandAgent(stack);
+    const queue = queueFor('burst-foreign');
+    const worker = await sandboxWorker(stack, [agent], queue, { maxSandboxes: 1 });
+    const client = stack.client(queue);
+    try {
+      await worker.runUntil(async () => {
+        const id = await client.startRun(agent, 'go');
+        await waitForStatus(client, id, 'waiting_for_sandbox', 60_000);
+        await foreign.remove();
+        assert.equal((await client.result(id)).finalOutput, 'done');
+      });
+    } finally {
+      await foreign.remove();
+    }
+  });
+
+  test('a run cancelled while it waits for a slot ends cancelled and never gets a container', async () => {
+    const foreign = await createSandbox('burst-cancel');
+    const agent = oneCommandAgent(stack);
+    const queue = queueFor('burst-cancel');
+    const worker = await sandboxWorker(stack, [agent], queue, { maxSandboxes: 1 });
+    const client = stack.client(queue);
+    let id = '';
+    try {
+      await worker.runUntil(async () => {
+        id = await client.startRun(agent, 'go');
+        await waitForStatus(client, id, 'waiting_for_sandbox', 60_000);
+        await client.cancel(id);
+        await assert.rejects(client.result(id), (err: RunFailedError) => err.type === 'Cancelled');
+        const state = await client.getState(id);
+        assert.equal(state.status, 'cancelled');
+        assert.equal(state.sandbox, undefined);
+        await foreign.remove(); // a slot frees: a wait that outlived the cancel would take it now
+      });
+    } finally {
+      await foreign.remove();
+    }
+    const made = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workflowId}=${id}`] } });
+    assert.deepEqual(made.map((c) => c.Id), [], 'the cancelled run should have no container');
   });
 });
