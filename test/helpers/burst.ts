@@ -20,6 +20,8 @@ export interface BurstResult {
   peakRssMb: number;
   /** From the first start to the last result. */
   allDoneMs: number;
+  /** CPU time this process (worker, client and all) used meanwhile, in seconds. */
+  cpuSec: number;
 }
 
 export interface BurstOptions {
@@ -57,12 +59,14 @@ export async function runBurst(stack: TestStack, options: BurstOptions): Promise
   try {
     return await worker.runUntil(async () => {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const ids = await Promise.all(Array.from({ length: options.runs }, () => client.startRun(agent, 'go')));
       await options.whileRunning?.(ids);
       await Promise.all(ids.map((id) => client.result(id)));
       const allDoneMs = Math.round(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
       const states = await Promise.all(ids.map((id) => client.getState(id)));
-      return { states, ids, peakSandboxes, peakRssMb: Math.round(peakRssMb), allDoneMs };
+      return { states, ids, peakSandboxes, peakRssMb: Math.round(peakRssMb), allDoneMs, cpuSec: Math.round((cpu.user + cpu.system) / 1e5) / 10 };
     });
   } finally {
     sampling = false;
