@@ -22,7 +22,7 @@ import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
-import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
+import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
@@ -98,9 +98,9 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
-    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput }) {
+    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput; call: SignedCall }) {
       const d = input.decision;
-      const fields = { runId: input.runId, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
