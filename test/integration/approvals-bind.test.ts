@@ -206,7 +206,9 @@ describe('approvals bind the call they decide', { timeout: 240_000 }, () => {
         { toolCalls: [{ name: 'transfer_to_bind_prod', arguments: {} }] },
       ],
     });
-    stack.model.setScript('bind_prod', { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'done' }] });
+    // The step is the number of model turns in the conversation: triage's three come first.
+    const unused = { message: 'unused' };
+    stack.model.setScript('bind_prod', { steps: [unused, unused, unused, { toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'done' }] });
     const queue = queueFor('bind-always');
     const client = stack.client(queue);
     await (await stack.worker([triage, prod], queue)).runUntil(async () => {
