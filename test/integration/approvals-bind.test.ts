@@ -48,7 +48,7 @@ async function rawStart(client: KeelClient, queue: string, input: AgentRunInput)
   return workflowId;
 }
 
-describe('approvals bind the call they decide', { timeout: 240_000 }, () => {
+describe('approvals bind the call they decide', { timeout: 480_000 }, () => {
   for (const modelApi of ['responses', 'chat'] as const) {
     test(`a repeated call id (${modelApi}) is a new call: asked again, never run on the earlier approval`, async () => {
       const executed: string[] = [];
