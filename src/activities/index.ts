@@ -57,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs, vault });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
-  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
     : undefined;
@@ -74,8 +74,9 @@ export function createActivities(deps: ActivityDeps) {
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
       const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+      // Every path scrubbed its output already; this is the last word before history, whatever the tool kind.
       const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
-      return blob ? { ...result, output: text, blob } : result;
+      return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);

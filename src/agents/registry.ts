@@ -150,9 +150,12 @@ export class AgentRegistry {
     return [...this.agents.keys()];
   }
 
-  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
-  manifests(): unknown[] {
-    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
+  /**
+   * Everything of every registered agent where `secret()` references live (manifests, MCP servers, hosted MCP
+   * tools), so the vault knows every value to scrub even on a worker that has not resolved them itself yet.
+   */
+  secretHolders(): unknown[] {
+    return [...this.agents.values()].flatMap((a) => [(a.options as { manifest?: unknown }).manifest, a.options.mcpServers, hostedToolsOf(a)]);
   }
 
   get(name: string): Agent {
