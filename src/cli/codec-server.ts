@@ -68,7 +68,7 @@ function cors(req: IncomingMessage, res: ServerResponse, origins: string[]): voi
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization, Authorization-Extras'); // the UI adds the OIDC id token as Authorization-Extras
   res.setHeader('Vary', 'Origin');
 }
 
