@@ -18,6 +18,7 @@ import { gitRepo } from '../../src/agents/manifest.js';
 import { secret } from '../../src/agents/secret.js';
 import { tool } from '../../src/agents/tool.js';
 import type { KeelClient } from '../../src/client.js';
+import type { KeelWorker } from '../../src/worker.js';
 import type { RunState } from '../../src/workflows/run-state.js';
 import { encodedHistories, secretSightings } from '../helpers/history.js';
 import { everythingStdio } from '../helpers/mcp-servers.js';
@@ -45,6 +46,16 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+/** Runs `agent` on `worker` until it ends: the client, the run's id and its final RunState. */
+async function runToEnd(worker: KeelWorker, queue: string, agent: Agent) {
+  const client = stack.client(queue);
+  return worker.runUntil(async () => {
+    const id = await client.startRun(agent, 'go');
+    await client.result(id);
+    return { client, id, state: await client.getState(id) };
   });
 }
 
@@ -79,13 +90,7 @@ test('secret values are used by the sandbox but appear nowhere in history, state
   });
   const secrets = { get: async (name: string) => ({ KEEL_TEST_API_TOKEN: API_TOKEN, KEEL_TEST_GIT_TOKEN: GIT_TOKEN })[name] };
   const queue = queueFor('secrets');
-  const worker = await sandboxWorker(stack, [agent], queue, { secrets });
-  const client = stack.client(queue);
-  const { id, state } = await worker.runUntil(async () => {
-    const id = await client.startRun(agent, 'go');
-    await client.result(id);
-    return { id, state: await client.getState(id) };
-  });
+  const { client, id, state } = await runToEnd(await sandboxWorker(stack, [agent], queue, { secrets }), queue, agent);
 
   assert.equal(state.status, 'completed');
   const out = toolResults(state)[0].output;
@@ -119,12 +124,7 @@ test('short and long function-tool outputs and an MCP output are scrubbed before
   });
   const queue = queueFor('tool-leak');
   const worker = await stack.worker([agent], queue, { secrets: { get: async (name) => (name === 'KEEL_TEST_TOOL_TOKEN' ? TOOL_TOKEN : undefined) } });
-  const client = stack.client(queue);
-  const { id, state } = await worker.runUntil(async () => {
-    const id = await client.startRun(agent, 'go');
-    await client.result(id);
-    return { id, state: await client.getState(id) };
-  });
+  const { client, id, state } = await runToEnd(worker, queue, agent);
 
   assert.equal(state.status, 'completed');
   const [short, long, env] = toolResults(state);
