@@ -73,9 +73,16 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
-      // Every path scrubbed its output already; this is the last word before history, whatever the tool kind.
-      const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
+      let result: RunToolResult;
+      try {
+        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+      } catch (err) {
+        await vault.learn(deps.registry.secretHolders());
+        throw vault.redactError(err);
+      }
+      // Every path scrubbed its output already; this also covers what guardrails said (their info may quote it).
+      result = vault.redactDeep(result);
+      const { text, blob } = await offload(result.output, deps.blobs);
       return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {

@@ -4,7 +4,8 @@
  * whole event history, the RunState and every file the stack stored (blobs, snapshots) are searched for the
  * secrets' bytes, which appear nowhere. The agent even writes a secret into the workspace: the snapshot masks it.
  * Worker-side tools (issue 18): a short and a long function-tool output and an MCP tool output carrying a secret are
- * scrubbed before they are kept, the long one before its whole text goes to the blob store.
+ * scrubbed before they are kept, the long one before its whole text goes to the blob store, and so is a tool-output
+ * guardrail's info that quotes the output.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -113,7 +114,9 @@ test('short and long function-tool outputs and an MCP output are scrubbed before
   stack.model.setScript('tool-leak', {
     steps: [{ toolCalls: [{ name: 'short_leak', arguments: {} }, { name: 'long_leak', arguments: {} }, { name: 'get-env', arguments: {} }] }, { message: 'done' }],
   });
-  const leak = (name: string, output: () => string) => tool({ name, description: 'x', parameters: z.object({}), execute: async () => output() });
+  // A guardrail that quotes the output in its info, as a "look for secrets" check might: its item is kept too.
+  const quote = { name: 'quote', execute: ({ output }: { output?: string }) => ({ tripwire: false, info: { seen: output } }) };
+  const leak = (name: string, output: () => string) => tool({ name, description: 'x', parameters: z.object({}), execute: async () => output(), outputGuardrails: [quote] });
   const agent = new Agent({
     name: 'toolleak',
     instructions: 'x',
@@ -129,6 +132,8 @@ test('short and long function-tool outputs and an MCP output are scrubbed before
   assert.equal(state.status, 'completed');
   const [short, long, env] = toolResults(state);
   assert.equal(short.output, 'token=[secret KEEL_TEST_TOOL_TOKEN]', 'a short output (kept inline) is scrubbed');
+  const quoted = state.items.find((i) => i.type === 'guardrail' && i.name === 'quote' && i.callId === short.callId);
+  assert.deepEqual(quoted && 'info' in quoted && quoted.info, { seen: 'token=[secret KEEL_TEST_TOOL_TOKEN]' }, "the guardrail's info is scrubbed");
   assert.match(long.output, /^head \[secret KEEL_TEST_TOOL_TOKEN\] a+/, 'a long output is scrubbed and cut');
   assert.match(env.output, /"LEAKED":\s*"\[secret KEEL_TEST_TOOL_TOKEN\]"/, 'the MCP server saw the secret; its output is scrubbed');
   const haystacks = await everythingKept(client, id, state);
