@@ -57,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs, vault });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
-  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
     : undefined;
@@ -73,9 +73,17 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
-      const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
-      return blob ? { ...result, output: text, blob } : result;
+      let result: RunToolResult;
+      try {
+        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+      } catch (err) {
+        await vault.learn(deps.registry.secretHolders());
+        throw vault.redactError(err);
+      }
+      // Every path scrubbed its output already; this also covers what guardrails said (their info may quote it).
+      result = vault.redactDeep(result);
+      const { text, blob } = await offload(result.output, deps.blobs);
+      return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
