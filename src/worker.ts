@@ -125,7 +125,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
   const modelApi = options.modelApi ?? modelApiFromEnv();
-  const registry = new AgentRegistry(options.agents, memory, { modelApi });
+  const registry = new AgentRegistry(options.agents, memory, { modelApi, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();

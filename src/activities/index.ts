@@ -23,7 +23,7 @@ import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
-import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
+import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
@@ -60,7 +60,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs, vault });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
-  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault, slots: slotsFor(deps.sandboxes, deps.maxSandboxes) })
     : undefined;
@@ -76,9 +76,17 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
-      const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
-      return blob ? { ...result, output: text, blob } : result;
+      let result: RunToolResult;
+      try {
+        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+      } catch (err) {
+        await vault.learn(deps.registry.secretHolders());
+        throw vault.redactError(err);
+      }
+      // Every path scrubbed its output already; this also covers what guardrails said (their info may quote it).
+      result = vault.redactDeep(result);
+      const { text, blob } = await offload(result.output, deps.blobs);
+      return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
@@ -101,9 +109,9 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
-    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput }) {
+    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput; call: SignedCall }) {
       const d = input.decision;
-      const fields = { runId: input.runId, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,

@@ -35,12 +35,15 @@ import {
   sandboxMcpToolSpecs,
 } from './tool-kinds.js';
 import type { StartedSandbox } from '../sandbox/types.js';
+import { refuseGatedCommands } from './tier-limits.js';
 
 export interface RegistryOptions {
   /** MCP connections, shared by resolution and calls; one set per worker. */
   mcp?: McpConnections;
   /** The API the worker's model activities use: hosted tools are an error on `chat`. */
   modelApi?: 'responses' | 'chat';
+  /** The worker's sandbox tier when its commands share the sandbox agent's uid (see SandboxClient.sharedUidTier). */
+  sharedUidTier?: string;
 }
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
@@ -100,6 +103,7 @@ export class AgentRegistry {
 
   readonly mcp: McpConnections;
   private readonly modelApi: 'responses' | 'chat';
+  private readonly sharedUidTier?: string;
 
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
@@ -109,6 +113,7 @@ export class AgentRegistry {
   ) {
     this.mcp = options.mcp ?? new McpConnections();
     this.modelApi = options.modelApi ?? 'responses';
+    this.sharedUidTier = options.sharedUidTier;
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -150,9 +155,12 @@ export class AgentRegistry {
     return [...this.agents.keys()];
   }
 
-  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
-  manifests(): unknown[] {
-    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
+  /**
+   * Everything of every registered agent where `secret()` references live (manifests, MCP servers, hosted MCP
+   * tools), so the vault knows every value to scrub even on a worker that has not resolved them itself yet.
+   */
+  secretHolders(): unknown[] {
+    return [...this.agents.values()].flatMap((a) => [(a.options as { manifest?: unknown }).manifest, a.options.mcpServers, hostedToolsOf(a)]);
   }
 
   get(name: string): Agent {
@@ -290,6 +298,7 @@ export class AgentRegistry {
       ...this.handoffToolSpecs(agent),
     ];
     checkToolNames(name, tools);
+    if (this.sharedUidTier) refuseGatedCommands(agent, tools, this.sharedUidTier);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
     const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
