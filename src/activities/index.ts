@@ -2,7 +2,6 @@
  * `createActivities(deps)`: every activity the workflows call, built over explicit dependencies so tests can
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
-import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
 import type { DeltaBroker } from '../live/broker.js';
@@ -13,7 +12,8 @@ import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
-import { createModelRequest, modelActivities, type ModelApi } from './model.js';
+import { createModelRequest, modelActivities } from './model.js';
+import type { ModelProviders } from './model-providers.js';
 import { sandboxActivities } from './sandbox.js';
 import { sandboxMcpActivities } from './sandbox-mcp.js';
 import { workerToolActivity } from './mcp.js';
@@ -27,8 +27,8 @@ import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
-  openai: OpenAI;
-  modelApi: ModelApi;
+  /** Model endpoints by name (`default` always). */
+  providers: ModelProviders;
   /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
   broker?: DeltaBroker;
   blobs: BlobStore;
