@@ -14,6 +14,7 @@ import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
 import { modelProviders, providersFromConfig, type ModelProviderOption } from './activities/model-providers.js';
 import { SecretVault } from './activities/secrets.js';
+import type { WebhookEndpoint } from './agents/webhooks.js';
 import type { RetrySettings } from './activities/retry-policy.js';
 import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
@@ -50,6 +51,8 @@ export interface CreateWorkerOptions {
    * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON, see activities/model-providers.ts); these win.
    */
   models?: Record<string, ModelProviderOption>;
+  /** Endpoints told about every agent's runs (beside each agent's own `webhooks`); see docs/operations.md. */
+  webhooks?: WebhookEndpoint[];
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
   /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
@@ -128,7 +131,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
-  const registry = new AgentRegistry(options.agents, memory, { modelApis, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
+  const registry = new AgentRegistry(options.agents, memory, { modelApis, webhooks: options.webhooks, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();

@@ -8,6 +8,7 @@ import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { webhookActivities } from './webhooks.js';
 import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
@@ -112,6 +113,7 @@ export function createActivities(deps: ActivityDeps) {
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
+    ...webhookActivities({ registry: deps.registry, vault }),
     ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,

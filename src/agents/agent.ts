@@ -2,6 +2,7 @@
  * Agent definitions: user code, registered with the worker. A run never sees these objects directly; it sees
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
+import type { WebhookEndpoint } from './webhooks.js';
 import type { ModelOption } from './model-ref.js';
 import type { ConversationOptions } from './spec.js';
 import type { z } from 'zod';
@@ -71,6 +72,8 @@ export interface AgentOptions {
   handoffDescription?: string;
   /** Default 10. */
   maxTurns?: number;
+  /** Endpoints told about this agent's runs (approval.requested, run.completed, run.failed), beside the worker's. */
+  webhooks?: WebhookEndpoint[];
   /** Consecutive failed tool calls before the run fails. Default 3. */
   maxConsecutiveToolFailures?: number;
   inputGuardrails?: InputGuardrail[];

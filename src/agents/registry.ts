@@ -1,6 +1,7 @@
 /**
  * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to.
  */
+import { subscribedEvents, type WebhookEndpoint } from './webhooks.js';
 import { DEFAULT_PROVIDER, resolveModelRef, type ModelOption } from './model-ref.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -43,6 +44,8 @@ export interface RegistryOptions {
   mcp?: McpConnections;
   /** The API of each of the worker's model providers (`default` at least): hosted tools are an error on `chat`. */
   modelApis?: Record<string, 'responses' | 'chat'>;
+  /** The worker's own webhook endpoints (beside each agent's). */
+  webhooks?: WebhookEndpoint[];
   /** The worker's sandbox tier when its commands share the sandbox agent's uid (see SandboxClient.sharedUidTier). */
   sharedUidTier?: string;
 }
@@ -76,6 +79,12 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 }
 
 /** Approver names, and their keys when the agent has any (inline or from a keyring file). */
+/** The spec field, absent when nobody listens (so specs of agents without webhooks hash as before). */
+function webhookEventsOf(endpoints: WebhookEndpoint[]): Pick<AgentSpec, 'webhookEvents'> {
+  const events = subscribedEvents(endpoints);
+  return events.length ? { webhookEvents: events } : {};
+}
+
 function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approverKeys'> {
   if (!o.approvers && !o.approverKeyring) return {};
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
@@ -105,6 +114,7 @@ export class AgentRegistry {
   readonly mcp: McpConnections;
   private readonly modelApis: Record<string, 'responses' | 'chat'>;
   private readonly sharedUidTier?: string;
+  private readonly workerWebhooks: WebhookEndpoint[];
 
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
@@ -115,6 +125,7 @@ export class AgentRegistry {
     this.mcp = options.mcp ?? new McpConnections();
     this.modelApis = options.modelApis ?? { [DEFAULT_PROVIDER]: 'responses' };
     this.sharedUidTier = options.sharedUidTier;
+    this.workerWebhooks = options.webhooks ?? [];
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -311,6 +322,7 @@ export class AgentRegistry {
         .join('\n\n'),
       model: model.name,
       ...(model.provider !== DEFAULT_PROVIDER ? { modelProvider: model.provider } : {}),
+      ...webhookEventsOf(this.webhooksFor(name)),
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),
@@ -335,6 +347,11 @@ export class AgentRegistry {
     const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
     const version = 'sha256:' + createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
     return { ...spec, version };
+  }
+
+  /** The endpoints told about `agent`'s runs: its own, then the worker's. */
+  webhooksFor(agent: string): WebhookEndpoint[] {
+    return [...(this.get(agent).options.webhooks ?? []), ...this.workerWebhooks];
   }
 
   private functionToolSpecs(agent: Agent): ToolSpec[] {
