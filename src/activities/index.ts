@@ -2,7 +2,6 @@
  * `createActivities(deps)`: every activity the workflows call, built over explicit dependencies so tests can
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
-import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
 import { SandboxSlots } from '../sandbox/slots.js';
@@ -10,11 +9,13 @@ import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { webhookActivities } from './webhooks.js';
 import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
-import { createModelRequest, modelActivities, type ModelApi } from './model.js';
+import { createModelRequest, modelActivities } from './model.js';
+import type { ModelProviders } from './model-providers.js';
 import { sandboxActivities } from './sandbox.js';
 import { sandboxMcpActivities } from './sandbox-mcp.js';
 import { workerToolActivity } from './mcp.js';
@@ -28,8 +29,8 @@ import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
-  openai: OpenAI;
-  modelApi: ModelApi;
+  /** Model endpoints by name (`default` always). */
+  providers: ModelProviders;
   /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
   broker?: DeltaBroker;
   blobs: BlobStore;
@@ -115,6 +116,7 @@ export function createActivities(deps: ActivityDeps) {
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
+    ...webhookActivities({ registry: deps.registry, vault }),
     ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,

@@ -7,6 +7,7 @@ import type { ToolSpec } from '../../agents/spec.js';
 import { quick } from '../activities.js';
 import { applyDecision, applyStandingDecision, decisionFor } from '../approvals.js';
 import { pendingDetails } from '../summaries.js';
+import { emitWebhook } from '../webhooks.js';
 import { reportDecision, withSpan } from './telemetry.js';
 import { policyAllows, type ToolCallItem } from '../run-state.js';
 import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
@@ -50,6 +51,9 @@ async function waitForDecisions(run: Run, calls: ToolCallItem[]): Promise<void> 
   const decided = () => calls.every((c) => decisionFor(state, c));
   setStatus(run, 'awaiting_approval');
   setCurrentDetails(pendingDetails(state.pendingApprovals, run.workflowId));
+  for (const p of state.pendingApprovals.filter((q) => calls.some((c) => c.callId === q.callId))) {
+    await emitWebhook(run, 'approval.requested', p.callId, { call: { callId: p.callId, agent: p.agent, tool: p.tool, arguments: p.arguments, argsHash: p.argsHash } });
+  }
   await run.sandbox.snapshot(state.turn);
   const timeout = run.spec.approvalTimeout;
   const inTime = timeout ? await condition(decided, timeout.ms) : (await condition(decided), true);
