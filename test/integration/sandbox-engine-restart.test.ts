@@ -46,8 +46,9 @@ async function survives(name: string, outage: () => Promise<void>): Promise<void
   stack.model.setScript(name, {
     steps: [
       { toolCalls: [exec('echo a > a.txt')] },
-      // The engine goes away while this command sleeps: its container and everything since turn 1 is lost.
-      { toolCalls: [exec('echo b > b.txt; sleep 6; echo slept')] },
+      // The engine goes away while this command sleeps: its container and everything since turn 1 is lost. The
+      // sleep is long enough for the test to see it under load; only the re-run on the new container sleeps it out.
+      { toolCalls: [exec('echo b > b.txt; sleep 20; echo slept')] },
       { toolCalls: [exec('ls -1')] },
       { message: 'done' },
     ],
@@ -65,11 +66,15 @@ async function survives(name: string, outage: () => Promise<void>): Promise<void
   const client = stack.client(queue);
   await worker.runUntil(async () => {
     const id = await client.startRun(agent, 'go');
+    let seen = '';
     const first = await waitFor('the second command to sleep', async () => {
       const s = await client.getState(id);
+      seen = `run ${s.status}, turn ${s.turn}, last snapshot of turn ${s.sandbox?.lastSnapshot?.turn}, last item ${JSON.stringify(s.items.at(-1)).slice(0, 300)}`;
       const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
-      return c && (await isRunning(c, 'sleep 6', docker)) ? c : undefined;
-    }, 120_000);
+      return c && (await isRunning(c, 'sleep 20', docker)) ? c : undefined;
+    }, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${seen}`);
+    });
     await outage();
 
     const result = await client.result(id);
