@@ -70,6 +70,7 @@ function header(doc: AuditDocument, h: Heading): string[] {
     `- Status: **${doc.status}**; started ${doc.startedAt}${doc.endedAt ? `, ended ${doc.endedAt}` : ''}${doc.continuedAsNew ? `; continued as new ${doc.continuedAsNew}×` : ''}`,
     `- Usage: ${doc.usage.inputTokens} input + ${doc.usage.outputTokens} output = ${doc.usage.totalTokens} tokens in ${doc.usage.requests} model requests`,
   ];
+  if (doc.startedBy) lines.push(`- Started by client ${code(doc.startedBy)}`);
   if (doc.cancelRequested) lines.push(`- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`);
   if (doc.error) lines.push(`- Error: ${doc.error.type ?? 'Error'}: ${code(doc.error.message)}`);
   lines.push('', `${h(2)} Input`, '', fence(doc.input));
