@@ -26,7 +26,8 @@ function printFix(fix: FixerReport): void {
   console.log(fix.diff ? `  resulting diff:\n${indent(fix.diff)}` : '  resulting diff: (the agent showed none)');
   if (!fix.lastTest) return console.log('  last test command: (none ran)');
   console.log(`  last test command: ${fix.lastTest.cmd} -> exit ${fix.lastTest.exitCode ?? '?'}`);
-  console.log(indent(fix.lastTest.output.split('\n').slice(-8).join('\n').trimEnd()));
+  const shown = fix.lastTest.output.replace(/^exit code: .*\n/, '').split('\n').slice(-8).join('\n').trimEnd();
+  console.log(indent(shown).replace(/^ +$/gm, ''));
 }
 
 const indent = (text: string) => text.replace(/^/gm, '    ');
