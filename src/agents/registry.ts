@@ -1,6 +1,7 @@
 /**
  * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to.
  */
+import { DEFAULT_PROVIDER, resolveModelRef, type ModelOption } from './model-ref.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
@@ -35,12 +36,15 @@ import {
   sandboxMcpToolSpecs,
 } from './tool-kinds.js';
 import type { StartedSandbox } from '../sandbox/types.js';
+import { refuseGatedCommands } from './tier-limits.js';
 
 export interface RegistryOptions {
   /** MCP connections, shared by resolution and calls; one set per worker. */
   mcp?: McpConnections;
-  /** The API the worker's model activities use: hosted tools are an error on `chat`. */
-  modelApi?: 'responses' | 'chat';
+  /** The API of each of the worker's model providers (`default` at least): hosted tools are an error on `chat`. */
+  modelApis?: Record<string, 'responses' | 'chat'>;
+  /** The worker's sandbox tier when its commands share the sandbox agent's uid (see SandboxClient.sharedUidTier). */
+  sharedUidTier?: string;
 }
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
@@ -99,7 +103,8 @@ export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
   readonly mcp: McpConnections;
-  private readonly modelApi: 'responses' | 'chat';
+  private readonly modelApis: Record<string, 'responses' | 'chat'>;
+  private readonly sharedUidTier?: string;
 
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
@@ -108,7 +113,8 @@ export class AgentRegistry {
     options: RegistryOptions = {},
   ) {
     this.mcp = options.mcp ?? new McpConnections();
-    this.modelApi = options.modelApi ?? 'responses';
+    this.modelApis = options.modelApis ?? { [DEFAULT_PROVIDER]: 'responses' };
+    this.sharedUidTier = options.sharedUidTier;
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -150,9 +156,12 @@ export class AgentRegistry {
     return [...this.agents.keys()];
   }
 
-  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
-  manifests(): unknown[] {
-    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
+  /**
+   * Everything of every registered agent where `secret()` references live (manifests, MCP servers, hosted MCP
+   * tools), so the vault knows every value to scrub even on a worker that has not resolved them itself yet.
+   */
+  secretHolders(): unknown[] {
+    return [...this.agents.values()].flatMap((a) => [(a.options as { manifest?: unknown }).manifest, a.options.mcpServers, hostedToolsOf(a)]);
   }
 
   get(name: string): Agent {
@@ -257,7 +266,7 @@ export class AgentRegistry {
   }
 
   /** The run's memory settings and the summary text for its instructions. */
-  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: string } | undefined> {
+  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: ModelOption } | undefined> {
     const hasSandbox = agent instanceof SandboxAgent;
     if (agent.name === CONSOLIDATOR_AGENT) {
       const target = (ctx.context as { memory?: { agent: string; scope: string } } | undefined)?.memory;
@@ -280,7 +289,8 @@ export class AgentRegistry {
     const capabilities = o.capabilities ?? [];
     const mem = await this.resolveMemory(agent, ctx);
     const resolved = await this.resolveCapabilities(agent, ctx);
-    const hosted = hostedSpecs(agent, this.modelApi);
+    const model = resolveModelRef(name, mem?.model ?? o.model ?? defaultModel(), Object.keys(this.modelApis));
+    const hosted = hostedSpecs(agent, this.modelApis[model.provider]);
     const tools = [
       ...this.functionToolSpecs(agent),
       ...this.agentToolSpecs(agent),
@@ -290,6 +300,7 @@ export class AgentRegistry {
       ...this.handoffToolSpecs(agent),
     ];
     checkToolNames(name, tools);
+    if (this.sharedUidTier) refuseGatedCommands(agent, tools, this.sharedUidTier);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
     const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
@@ -298,7 +309,8 @@ export class AgentRegistry {
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
         .filter(Boolean)
         .join('\n\n'),
-      model: mem?.model ?? o.model ?? defaultModel(),
+      model: model.name,
+      ...(model.provider !== DEFAULT_PROVIDER ? { modelProvider: model.provider } : {}),
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),

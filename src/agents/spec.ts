@@ -83,6 +83,8 @@ export interface AgentSpec {
   ref?: string;
   instructions: string;
   model: string;
+  /** The worker's model provider the model is called through; absent: `default`. */
+  modelProvider?: string;
   modelSettings: ModelSettings;
   tools: ToolSpec[];
   /** Hosted tools as the Responses API takes them (hosted MCP headers are added on the worker, never pinned). */
