@@ -36,8 +36,13 @@ export const ScriptErrorSchema = z.strictObject({
  * has no body for gets a 400.
  */
 export const ScriptRawSchema = z
-  .strictObject({ responses: jsonObject.optional(), chat: jsonObject.optional() })
-  .refine((raw) => Boolean(raw.responses ?? raw.chat), { error: 'raw needs a responses or a chat body' });
+  .strictObject({
+    responses: jsonObject.optional(),
+    chat: jsonObject.optional(),
+    /** Server-sent event frames a streamed request (either API) gets as written, e.g. a broken or cut-off stream. */
+    sse: z.array(z.string()).optional(),
+  })
+  .refine((raw) => Boolean(raw.responses ?? raw.chat ?? raw.sse), { error: 'raw needs a responses or a chat body, or sse frames' });
 
 /** One model turn: a text `message` or structured `output` (not both), tool calls, latency, usage, failures. */
 export const ScriptStepSchema = z

@@ -126,8 +126,9 @@ function writeChatSse(res: ServerResponse, chunks: ChatCompletionChunk[]): void 
   writeSse(res, [...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n']);
 }
 
-/** A raw step's body for this API, as is (streamed: cut into that API's events); a 400 when it has none. */
+/** A raw step's body for this API, as is (streamed: its `sse` frames, else the body cut into events); a 400 when it has none. */
 function sendRaw(res: ServerResponse, raw: ScriptRaw, api: 'responses' | 'chat', stream: boolean, request: Record<string, unknown>, where: string): void {
+  if (stream && raw.sse) return writeSse(res, raw.sse);
   const body = raw[api];
   if (!body) throw new HttpError(400, `${where}: its raw answer has no ${api} body`);
   if (!stream) return sendJson(res, 200, body);

@@ -46,6 +46,7 @@ const scripts: Record<string, Script> = {
     }],
   },
   rawChatOnly: { steps: [{ raw: { chat: { id: 'x', choices: [] } } }] },
+  rawStream: { steps: [{ raw: { sse: ['data: {"id": "cut-off', '\n\n'] } }] },
 };
 
 let server: ScriptedModelServer;
@@ -323,6 +324,12 @@ describe('raw steps', { timeout: 30_000 }, () => {
     const final = await client.chat.completions.stream({ model: 'raw', messages: [{ role: 'user', content: 'go' }] }).finalChatCompletion();
     const streamedCall = final.choices[0].message.tool_calls?.[0];
     assert.equal(streamedCall?.type === 'function' ? streamedCall.function.arguments : '', truncated);
+  });
+
+  test('raw sse frames reach a streamed request as written (a stream cut off mid-JSON)', async () => {
+    const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'rawStream', messages: [], stream: true }) });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.equal(await response.text(), 'data: {"id": "cut-off\n\n');
   });
 
   test('a raw step without a body for the API asked is a 400 naming the step', async () => {

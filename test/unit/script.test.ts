@@ -28,7 +28,7 @@ describe('parseScript', () => {
     ['arguments as array', { steps: [{ toolCalls: [{ name: 'x', arguments: [] }] }] }, 'invalid script: steps[0].toolCalls[0].arguments: expected a JSON object'],
     ['misspelled key', { steps: [{ toolcalls: [] }] }, 'invalid script: steps[0]: Unrecognized key: "toolcalls"'],
     ['empty step', { steps: [{}] }, 'invalid script: steps[0]: a step needs message, output, toolCalls, items, incomplete, raw or error'],
-    ['raw without a body', { steps: [{ raw: {} }] }, 'invalid script: steps[0].raw: raw needs a responses or a chat body'],
+    ['raw without a body', { steps: [{ raw: {} }] }, 'invalid script: steps[0].raw: raw needs a responses or a chat body, or sse frames'],
     ['raw with a message', { steps: [{ raw: { chat: {} }, message: 'a' }] }, 'invalid script: steps[0].raw: a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete'],
     ['message and output', { steps: [{ message: 'a', output: {} }] }, 'invalid script: steps[0].output: use either message or output, not both'],
     ['error status', { steps: [{ error: { status: 200 } }] }, 'invalid script: steps[0].error.status: Too small: expected number to be >=400'],
