@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { RunFailedError } from './client.js';
 import { KeelError } from './errors.js';
+import { connectionReason, isTransportDump } from './connection.js';
 import { UsageError, type Command } from './cli/command.js';
 import { approve, reject } from './cli/decide.js';
 import { demo, dev } from './cli/dev.js';
@@ -53,7 +54,9 @@ function exitCodeFor(err: unknown): number {
 function messageFor(err: unknown): string {
   if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) return `${err.message} (see keel --help)`;
   if (err instanceof RunFailedError) return `run failed: ${err.type}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // A connection that fails after it was made (a worker's server going away) reaches here as a transport dump.
+  return !(err instanceof KeelError) && isTransportDump(message) ? `lost the connection to Temporal (${connectionReason(message)})` : message;
 }
 
 /** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */

@@ -3,6 +3,7 @@
  * arguments) goes inside fenced blocks whose fence is longer than any backtick run in it, so it cannot break out.
  */
 import type { RunItem } from '../workflows/run-state.js';
+import { safeText } from '../util/safe-text.js';
 import type { ApprovalRecord, AuditDocument, ChildRunRecord, ModelCallRecord } from './document.js';
 
 export function renderAuditJson(doc: AuditDocument): string {
@@ -86,6 +87,7 @@ function child(c: ChildRunRecord): string {
 }
 
 /** The run's document; its children's documents follow, one heading level deeper each generation (to 6). */
+/** The audit as Markdown, safe to print to a terminal (model text and outputs may carry escape sequences). */
 export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   const h: Heading = (level) => '#'.repeat(Math.min(6, level + depth));
   const out = header(doc, h);
@@ -106,5 +108,5 @@ export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   const children = doc.children ?? [];
   if (children.length) out.push('', `${h(2)} Child runs (${children.length})`, '', children.map(child).join('\n'));
   for (const c of children) if (c.audit) out.push('', renderAuditMarkdown(c.audit, depth + 1).trimEnd());
-  return out.join('\n') + '\n';
+  return safeText(out.join('\n') + '\n');
 }
