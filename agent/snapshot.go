@@ -1,0 +1,319 @@
+package main
+
+// Workspace exports for snapshots: bounded (entries, bytes, time), safe against hostile workspaces (symlinks are
+// never followed, FIFOs/sockets/devices are skipped and named, a file that shrinks while read is padded to its
+// header size, names that are not UTF-8 travel as base64) and incremental: the agent keeps the last export's
+// (size, mtime, ctime, inode, mode) index, and an export against it sends only entries that changed plus deletions.
+
+import (
+	"archive/tar"
+	"encoding/base64"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// PAX records the host reads (src/storage/tree-snapshot-store.ts).
+const (
+	paxIndex   = "KEEL.index"    // root entry: the token of the index this export leaves behind
+	paxBase    = "KEEL.base"     // root entry: this export holds only the changes since that index
+	paxDeleted = "KEEL.deleted"  // an entry of the base that is gone
+	paxRawPath = "KEEL.path.b64" // the exact bytes of a path that is not UTF-8
+	paxRawLink = "KEEL.link.b64" // the exact bytes of a symlink target that is not UTF-8
+)
+
+// racyWindow: an entry changed this close before an export started may change again with the same stat
+// (coarse ctime clocks), so the next export sends it again rather than trusting the index.
+const racyWindow = 2 * time.Second
+
+// snapshotOpts bound one export and name the index it may be incremental against. Zero means no cap.
+type snapshotOpts struct {
+	MaxFiles int64  `json:"maxFiles,omitempty"`
+	MaxBytes int64  `json:"maxBytes,omitempty"`
+	MaxMs    int64  `json:"maxMs,omitempty"`
+	Base     string `json:"base,omitempty"`
+}
+
+type statKey struct {
+	size, mtime, ctime int64
+	ino                uint64
+	mode               uint32
+}
+
+type exportIndex struct {
+	token   string
+	started time.Time
+	entries map[string]statKey
+}
+
+// lastIndex is the index of this agent's last complete export (one agent process per sandbox).
+var lastIndex struct {
+	sync.Mutex
+	idx *exportIndex
+}
+
+// exporter walks one workspace into a tar writer.
+type exporter struct {
+	tw       *tar.Writer
+	root     string
+	opts     snapshotOpts
+	deadline time.Time
+	base     *exportIndex // nil: a full export
+	next     *exportIndex
+	files    int64
+	bytes    int64
+	sent     int64
+	skipped  int
+	specials []string
+	buf      []byte
+}
+
+func newExporter(tw *tar.Writer, root string, opts snapshotOpts, base *exportIndex, token string) *exporter {
+	e := &exporter{tw: tw, root: root, opts: opts, base: base, buf: make([]byte, 256<<10)}
+	e.next = &exportIndex{token: token, started: time.Now(), entries: map[string]statKey{}}
+	if opts.MaxMs > 0 {
+		e.deadline = e.next.started.Add(time.Duration(opts.MaxMs) * time.Millisecond)
+	}
+	return e
+}
+
+func (e *exporter) run() error {
+	err := filepath.WalkDir(e.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			e.skipped++
+			return nil
+		}
+		return e.visit(path, d)
+	})
+	if err == nil && e.base != nil {
+		err = e.writeDeletions()
+	}
+	return err
+}
+
+func (e *exporter) overTime() bool {
+	return !e.deadline.IsZero() && time.Now().After(e.deadline)
+}
+
+func (e *exporter) visit(path string, d fs.DirEntry) error {
+	e.files++
+	if e.opts.MaxFiles > 0 && e.files > e.opts.MaxFiles {
+		return refuse("too_large", "snapshot cap maxFiles: the workspace has more than %d entries", e.opts.MaxFiles)
+	}
+	if e.files%64 == 0 && e.overTime() {
+		return refuse("too_large", "snapshot cap maxMs: walking the workspace took more than %d ms", e.opts.MaxMs)
+	}
+	fi, err := d.Info()
+	if err != nil {
+		e.skipped++
+		return nil
+	}
+	rel, _ := filepath.Rel(e.root, path)
+	mode := fi.Mode()
+	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
+		e.specials = append(e.specials, rel) // FIFOs, sockets, devices: never opened, not workspace content
+		return nil
+	}
+	if mode.IsRegular() {
+		e.bytes += fi.Size() // apparent size: a sparse file counts whole, so it is refused before it is read
+		if e.opts.MaxBytes > 0 && e.bytes > e.opts.MaxBytes {
+			return refuse("too_large", "snapshot cap maxBytes: the workspace's files exceed %d bytes (at %s)", e.opts.MaxBytes, quoteName(rel))
+		}
+	}
+	key := keyOf(fi)
+	e.next.entries[rel] = key
+	if rel != "." && e.unchanged(rel, key) {
+		return nil
+	}
+	return e.writeEntry(path, rel, fi)
+}
+
+func (e *exporter) unchanged(rel string, key statKey) bool {
+	if e.base == nil {
+		return false
+	}
+	old, ok := e.base.entries[rel]
+	racy := old.ctime >= e.base.started.Add(-racyWindow).UnixNano() || old.mtime >= e.base.started.Add(-racyWindow).UnixNano()
+	return ok && old == key && !racy
+}
+
+func keyOf(fi fs.FileInfo) statKey {
+	k := statKey{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		k.ino = st.Ino
+		k.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+	}
+	return k
+}
+
+func (e *exporter) writeEntry(path, rel string, fi fs.FileInfo) error {
+	link := ""
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = os.Readlink(path); err != nil {
+			e.skipped++
+			return nil
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		e.skipped++
+		return nil
+	}
+	hdr.Uname, hdr.Gname = "", ""
+	setName(hdr, rel, fi.IsDir())
+	if rel == "." {
+		hdr.PAXRecords[paxIndex] = e.next.token
+		if e.base != nil {
+			hdr.PAXRecords[paxBase] = e.base.token
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return e.tw.WriteHeader(hdr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		e.skipped++
+		delete(e.next.entries, rel) // not sent: the next export tries it again
+		return nil
+	}
+	defer f.Close()
+	if err := e.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	return e.copyBody(f, hdr.Size)
+}
+
+// setName sets a member's name (`./rel`, directories with a trailing slash) and its link target; bytes that are
+// not UTF-8 go in KEEL.*.b64 records (JSON and the host's tar reader carry only text), the name keeps a readable form.
+func setName(hdr *tar.Header, rel string, dir bool) {
+	hdr.PAXRecords = map[string]string{}
+	name := "./" + filepath.ToSlash(rel)
+	if rel == "." {
+		name = "./"
+	} else if dir {
+		name += "/"
+	}
+	hdr.Name = name
+	if !utf8.ValidString(name) {
+		hdr.PAXRecords[paxRawPath] = base64.StdEncoding.EncodeToString([]byte(name))
+		hdr.Name = quoteName(name)
+	}
+	if hdr.Linkname != "" && !utf8.ValidString(hdr.Linkname) {
+		hdr.PAXRecords[paxRawLink] = base64.StdEncoding.EncodeToString([]byte(hdr.Linkname))
+		hdr.Linkname = quoteName(hdr.Linkname)
+	}
+}
+
+// quoteName is a name made printable for messages and tar names (the raw bytes travel separately).
+func quoteName(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
+}
+
+// copyBody copies a file's content up to the size its header promised. A file that grew is cut there; one that
+// shrank while it was read is padded with zeros (the tar must hold exactly that many bytes), and the next export
+// sends it again because its ctime changed.
+func (e *exporter) copyBody(f io.Reader, size int64) error {
+	var n int64
+	for n < size {
+		if e.overTime() {
+			return refuse("too_large", "snapshot cap maxMs: reading the workspace took more than %d ms", e.opts.MaxMs)
+		}
+		r, err := f.Read(e.buf[:min(int64(len(e.buf)), size-n)])
+		if r > 0 {
+			if _, werr := e.tw.Write(e.buf[:r]); werr != nil {
+				return werr
+			}
+			n += int64(r)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	e.sent += n
+	return e.pad(size - n)
+}
+
+func (e *exporter) pad(missing int64) error {
+	clear(e.buf)
+	for missing > 0 {
+		if e.overTime() {
+			return refuse("too_large", "snapshot cap maxMs: reading the workspace took more than %d ms", e.opts.MaxMs)
+		}
+		w := min(int64(len(e.buf)), missing)
+		if _, err := e.tw.Write(e.buf[:w]); err != nil {
+			return err
+		}
+		missing -= w
+	}
+	return nil
+}
+
+// writeDeletions names the base's entries that are gone, only the topmost of a removed subtree.
+func (e *exporter) writeDeletions() error {
+	var gone []string
+	for rel := range e.base.entries {
+		if _, ok := e.next.entries[rel]; ok {
+			continue
+		}
+		parent := filepath.Dir(rel)
+		if _, kept := e.next.entries[parent]; kept || parent == "." {
+			gone = append(gone, rel)
+		}
+	}
+	sort.Strings(gone)
+	for _, rel := range gone {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Mode: 0o600, ModTime: e.next.started}
+		setName(hdr, rel, false)
+		hdr.PAXRecords[paxDeleted] = "1"
+		if err := e.tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summary is the export's result frame.
+func (e *exporter) summary(bytes int64) map[string]any {
+	out := map[string]any{"bytes": bytes, "skipped": e.skipped, "files": e.files, "fileBytes": e.bytes, "index": e.next.token}
+	if len(e.specials) > 0 {
+		names := e.specials[:min(len(e.specials), 20)]
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = quoteName(n)
+		}
+		out["specials"] = quoted
+		out["specialCount"] = len(e.specials)
+	}
+	return out
+}
+
+// baseIndex is the last export's index when the host still holds the snapshot made from it.
+func baseIndex(token string) *exportIndex {
+	lastIndex.Lock()
+	defer lastIndex.Unlock()
+	if token == "" || lastIndex.idx == nil || lastIndex.idx.token != token {
+		return nil
+	}
+	return lastIndex.idx
+}
+
+func keepIndex(idx *exportIndex) {
+	lastIndex.Lock()
+	lastIndex.idx = idx
+	lastIndex.Unlock()
+}
