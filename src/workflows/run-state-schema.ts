@@ -179,7 +179,15 @@ export const PendingApprovalSchema = z.object({
 });
 export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
 
-export const SnapshotRefSchema = z.object({ id: z.string(), sha256: z.string(), bytes: z.number(), turn: z.number(), at: z.string() });
+export const SnapshotRefSchema = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  bytes: z.number(),
+  turn: z.number(),
+  at: z.string(),
+  /** What the snapshot could not capture (FIFOs, sockets, devices), when anything. */
+  note: z.string().optional(),
+});
 export type SnapshotRef = z.infer<typeof SnapshotRefSchema>;
 
 export const SandboxSessionSchema = z.object({
