@@ -84,14 +84,35 @@ func newExporter(tw *tar.Writer, root string, opts snapshotOpts, base *exportInd
 	return e
 }
 
+// walked is one entry found by the first pass.
+type walked struct {
+	path, rel string
+	fi        fs.FileInfo
+}
+
+// run walks the workspace once, checking every cap before anything is read (so a 10 GB sparse file or a million
+// files fail at once, wherever they sit), then sends what changed and what is gone.
 func (e *exporter) run() error {
+	var found []walked
 	err := filepath.WalkDir(e.root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			e.skipped++
 			return nil
 		}
-		return e.visit(path, d)
+		w, err := e.visit(path, d)
+		if w != nil {
+			found = append(found, *w)
+		}
+		return err
 	})
+	for _, w := range found {
+		if err != nil {
+			break
+		}
+		if w.rel == "." || !e.unchanged(w.rel, e.next.entries[w.rel]) {
+			err = e.writeEntry(w.path, w.rel, w.fi)
+		}
+	}
 	if err == nil && e.base != nil {
 		err = e.writeDeletions()
 	}
@@ -102,37 +123,34 @@ func (e *exporter) overTime() bool {
 	return !e.deadline.IsZero() && time.Now().After(e.deadline)
 }
 
-func (e *exporter) visit(path string, d fs.DirEntry) error {
+// visit counts an entry against the caps and indexes it; specials and unreadable entries are not kept.
+func (e *exporter) visit(path string, d fs.DirEntry) (*walked, error) {
 	e.files++
 	if e.opts.MaxFiles > 0 && e.files > e.opts.MaxFiles {
-		return refuse("too_large", "snapshot cap maxFiles: the workspace has more than %d entries", e.opts.MaxFiles)
+		return nil, refuse("too_large", "snapshot cap maxFiles: the workspace has more than %d entries", e.opts.MaxFiles)
 	}
 	if e.files%64 == 0 && e.overTime() {
-		return refuse("too_large", "snapshot cap maxMs: walking the workspace took more than %d ms", e.opts.MaxMs)
+		return nil, refuse("too_large", "snapshot cap maxMs: walking the workspace took more than %d ms", e.opts.MaxMs)
 	}
 	fi, err := d.Info()
 	if err != nil {
 		e.skipped++
-		return nil
+		return nil, nil
 	}
 	rel, _ := filepath.Rel(e.root, path)
 	mode := fi.Mode()
 	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
 		e.specials = append(e.specials, rel) // FIFOs, sockets, devices: never opened, not workspace content
-		return nil
+		return nil, nil
 	}
 	if mode.IsRegular() {
 		e.bytes += fi.Size() // apparent size: a sparse file counts whole, so it is refused before it is read
 		if e.opts.MaxBytes > 0 && e.bytes > e.opts.MaxBytes {
-			return refuse("too_large", "snapshot cap maxBytes: the workspace's files exceed %d bytes (at %s)", e.opts.MaxBytes, quoteName(rel))
+			return nil, refuse("too_large", "snapshot cap maxBytes: the workspace's files exceed %d bytes (at %s)", e.opts.MaxBytes, quoteName(rel))
 		}
 	}
-	key := keyOf(fi)
-	e.next.entries[rel] = key
-	if rel != "." && e.unchanged(rel, key) {
-		return nil
-	}
-	return e.writeEntry(path, rel, fi)
+	e.next.entries[rel] = keyOf(fi)
+	return &walked{path: path, rel: rel, fi: fi}, nil
 }
 
 func (e *exporter) unchanged(rel string, key statKey) bool {

@@ -10,6 +10,9 @@ export const SNAPSHOT_ID = /^tree:(sha256:[0-9a-f]{64})$/;
 /** File chunk size: bounds memory per file and lets a large file that changed at its end share its start. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** Files this small live in their directory's tree: a chunk ref costs ~75 bytes of JSON and one store round trip. */
+export const INLINE_BYTES = 256;
+
 export type EntryType = 'file' | 'directory' | 'symlink' | 'link' | 'fifo' | 'character-device' | 'block-device';
 
 export interface EntryMeta {
@@ -30,6 +33,8 @@ export interface TreeEntry extends EntryMeta {
   /** Files: content size and chunk refs. */
   size?: number;
   chunks?: string[];
+  /** Files of at most INLINE_BYTES: the content itself, base64 (no object per tiny file). */
+  data?: string;
   /** Directories: the subtree's ref. */
   tree?: string;
   /** Symlinks: the target; hard links: the workspace path of the linked file. */

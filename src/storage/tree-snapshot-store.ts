@@ -15,7 +15,7 @@ import type { SnapshotInfo, SnapshotPutOptions, SnapshotStore } from '../sandbox
 import { sha256Hex, type BlobStore } from './blob-store.js';
 import { SnapshotBases, type SnapshotBase } from './snapshot-bases.js';
 import {
-  CHUNK_BYTES, SNAPSHOT_ID, dirAt, isDir, nameOf, newDir, pathKeys, pathParts, removeAt,
+  CHUNK_BYTES, INLINE_BYTES, SNAPSHOT_ID, dirAt, isDir, nameOf, newDir, pathKeys, pathParts, removeAt,
   type DirNode, type EntryMeta, type EntryType, type StoredSnapshot, type StoredTree, type TreeEntry,
 } from './snapshot-tree.js';
 
@@ -144,7 +144,8 @@ export class TreeSnapshotStore implements SnapshotStore {
       return;
     }
     const node: TreeEntry = { ...nameOf(name), type, ...metaOf(h) };
-    if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
+    if (type === 'file' && h.size !== undefined && h.size <= INLINE_BYTES) Object.assign(node, await inlineContent(entry));
+    else if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
     else entry.resume();
     if (type === 'symlink') node.linkname = h.linkname ?? '';
     if (type === 'symlink' && pax[PAX.rawLink]) node.rawLinkname = pax[PAX.rawLink];
@@ -256,6 +257,8 @@ export class TreeSnapshotStore implements SnapshotStore {
           await walk(e.tree!, `${name}/`, raw && Buffer.concat([raw, Buffer.from('/')]));
         } else if (e.type === 'link') {
           links.push({ ...h(name, 'link'), linkname: e.linkname });
+        } else if (e.type === 'file' && e.data !== undefined) {
+          await addToPack(pack, h(name, 'file', e.size), Buffer.from(e.data, 'base64'));
         } else if (e.type === 'file') {
           await addFile(pack, h(name, 'file', e.size), e.chunks ?? [], (ref) => this.chunk(ref));
         } else {
@@ -287,8 +290,19 @@ function withRaw(h: HeaderArg, rawPath?: Buffer, rawLink?: string): HeaderArg {
   return { ...h, pax };
 }
 
-function addToPack(pack: Pack, h: HeaderArg): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(h, (err) => (err ? reject(err) : resolve())));
+function addToPack(pack: Pack, h: HeaderArg, content?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (content) pack.entry(h, content, done);
+    else pack.entry(h, done);
+  });
+}
+
+async function inlineContent(stream: Readable): Promise<{ size: number; data: string }> {
+  const pieces: Buffer[] = [];
+  for await (const piece of stream as AsyncIterable<Buffer>) pieces.push(piece);
+  const bytes = Buffer.concat(pieces);
+  return { size: bytes.length, data: bytes.toString('base64') };
 }
 
 /** Streams a file's chunks into the pack, one chunk in memory at a time. */
