@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -31,11 +32,16 @@ func (a *agent) tarOut(req *request) (any, error) {
 	w := a.conn.openStream(req.ID, "data")
 	defer w.close()
 	counter := &countingWriter{w: w}
-	tw := tar.NewWriter(counter)
+	// Whole chunks per frame: unbuffered, every small file would cost three frames (header, body, padding) and acks.
+	buf := bufio.NewWriterSize(counter, chunkBytes)
+	tw := tar.NewWriter(buf)
 	ex := newExporter(tw, root, opts, baseIndex(opts.Base), newMarker())
 	err = ex.run()
 	if err == nil {
 		err = tw.Close()
+	}
+	if err == nil {
+		err = buf.Flush()
 	}
 	if oe, ok := err.(*opError); ok {
 		return nil, oe
