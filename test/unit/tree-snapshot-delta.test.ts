@@ -50,15 +50,23 @@ async function membersOf(stream: Readable): Promise<Record<string, string>> {
   return out;
 }
 
+/** A tree store over a scratch directory, removed afterwards. */
+async function withStore(fn: (store: TreeSnapshotStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keel-delta-'));
+  try {
+    await fn(new TreeSnapshotStore(new LocalBlobStore(path.join(dir, 'objects'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const root = (pax: Record<string, string>): Member => ({ name: './', type: 'directory', pax });
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
 
 describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
   test('an incremental export applied to the kept tree equals a full export', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'keel-delta-'));
-    try {
-      const store = new TreeSnapshotStore(new LocalBlobStore(path.join(dir, 'objects')));
+    await withStore(async (store) => {
       const files = Array.from({ length: 50 }, (_, i): Member => ({ name: `./d${i % 5}/f${i}`, body: `file ${i}` }));
       await store.put(tarOf([root({ 'KEEL.index': 't1' }), ...files, { name: './gone/x', body: 'x' }]), { key: 'sb' });
       assert.equal(store.baseToken('sb'), 't1');
@@ -83,27 +91,19 @@ describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
       assert.equal(restored['d3/f3'], 'file 3');
       assert.equal(restored['gone/'], undefined);
       assert.equal(restored['d2/f2'], undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('changes against an export the worker does not hold fail clearly and leave no base', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'keel-delta-'));
-    try {
-      const store = new TreeSnapshotStore(new LocalBlobStore(path.join(dir, 'objects')));
+    await withStore(async (store) => {
       await store.put(tarOf([root({ 'KEEL.index': 't1' }), { name: './a', body: 'a' }]), { key: 'sb' });
       await assert.rejects(store.put(tarOf([root({ 'KEEL.base': 'elsewhere', 'KEEL.index': 't9' })]), { key: 'sb' }), /does not hold/);
       assert.equal(store.baseToken('sb'), undefined, 'the next export is a full one');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('names and symlink targets that are not UTF-8 come back byte for byte', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'keel-raw-'));
-    try {
-      const store = new TreeSnapshotStore(new LocalBlobStore(path.join(dir, 'objects')));
+    await withStore(async (store) => {
       // Two names that read the same once made text: both must survive.
       const a = './caf\xe9/\xff.txt';
       const b = './caf\xe9/\xfe.txt';
@@ -122,8 +122,6 @@ describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
       assert.equal(restored[`raw:${hex('caf\xe9/\xfe.txt')}`], 'B');
       assert.equal(restored.link, `-> ${hex('\xfe-target')}`);
       assert.equal(restored.plain, 'plain');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
