@@ -77,7 +77,11 @@ type exporter struct {
 
 func newExporter(tw *tar.Writer, root string, opts snapshotOpts, base *exportIndex, token string) *exporter {
 	e := &exporter{tw: tw, root: root, opts: opts, base: base, buf: make([]byte, 256<<10)}
-	e.next = &exportIndex{token: token, started: time.Now(), entries: map[string]statKey{}}
+	size := 0
+	if base != nil {
+		size = len(base.entries)
+	}
+	e.next = &exportIndex{token: token, started: time.Now(), entries: make(map[string]statKey, size)}
 	if opts.MaxMs > 0 {
 		e.deadline = e.next.started.Add(time.Duration(opts.MaxMs) * time.Millisecond)
 	}
@@ -267,7 +271,9 @@ func (e *exporter) copyBody(f io.Reader, size int64) error {
 }
 
 func (e *exporter) pad(missing int64) error {
-	clear(e.buf)
+	if missing > 0 {
+		clear(e.buf)
+	}
 	for missing > 0 {
 		if e.overTime() {
 			return refuse("too_large", "snapshot cap maxMs: reading the workspace took more than %d ms", e.opts.MaxMs)
