@@ -205,6 +205,8 @@ export const SandboxSessionSchema = z.object({
   agent: z.string().optional(),
   /** Set when the run ended with the container kept (`keepContainer`, or its last snapshot failed): why, and its name. */
   kept: z.object({ reason: z.string(), name: z.string().optional() }).optional(),
+  /** The last snapshot attempt failed (a snapshot cap, the store down): its turn and error; cleared by the next success. */
+  snapshotFailure: z.object({ turn: z.number(), message: z.string() }).optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 
