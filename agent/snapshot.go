@@ -234,9 +234,14 @@ func setName(hdr *tar.Header, rel string, dir bool) {
 	}
 }
 
-// quoteName is a name made printable for messages and tar names (the raw bytes travel separately).
+// quoteName is a name made printable for messages and tar names (the raw bytes travel separately): invalid UTF-8
+// and control characters (a name holding terminal escapes ends up in `keel state`) are escaped Go-style.
 func quoteName(s string) string {
-	if utf8.ValidString(s) {
+	plain := utf8.ValidString(s)
+	for _, r := range s {
+		plain = plain && strconv.IsGraphic(r)
+	}
+	if plain {
 		return s
 	}
 	q := strconv.QuoteToGraphic(s)

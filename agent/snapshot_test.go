@@ -159,3 +159,12 @@ func keys(m map[string]*tar.Header) []string {
 	sort.Strings(out)
 	return out
 }
+
+func TestNamesInMessagesAreTerminalSafe(t *testing.T) {
+	if got := quoteName("ok name.txt"); got != "ok name.txt" {
+		t.Fatal(got)
+	}
+	if got := quoteName("evil\x1b[31m\xff"); got != `evil\x1b[31m\xff` {
+		t.Fatal(got)
+	}
+}
