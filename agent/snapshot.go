@@ -29,9 +29,21 @@ const (
 	paxRawLink = "KEEL.link.b64" // the exact bytes of a symlink target that is not UTF-8
 )
 
-// racyWindow: an entry changed this close before an export started may change again with the same stat
-// (coarse ctime clocks), so the next export sends it again rather than trusting the index.
-const racyWindow = 2 * time.Second
+// An entry whose ctime is this close to an export's start may change again within the same clock tick, unseen
+// by its stat, so the next export sends it again rather than trusting the index. Timestamps are as fine as the
+// kernel's tick (a few ms) on tmpfs, overlayfs and ext4; whole seconds on some file systems.
+const (
+	racyTick   = 50 * time.Millisecond
+	racyCoarse = 2 * time.Second
+)
+
+func racy(k statKey, started time.Time) bool {
+	window := racyTick
+	if k.ctime%1e9 == 0 {
+		window = racyCoarse // a file system with whole-second timestamps
+	}
+	return k.ctime >= started.Add(-window).UnixNano()
+}
 
 // snapshotOpts bound one export and name the index it may be incremental against. Zero means no cap.
 type snapshotOpts struct {
@@ -162,8 +174,7 @@ func (e *exporter) unchanged(rel string, key statKey) bool {
 		return false
 	}
 	old, ok := e.base.entries[rel]
-	racy := old.ctime >= e.base.started.Add(-racyWindow).UnixNano() || old.mtime >= e.base.started.Add(-racyWindow).UnixNano()
-	return ok && old == key && !racy
+	return ok && old == key && !racy(old, e.base.started)
 }
 
 func keyOf(fi fs.FileInfo) statKey {

@@ -168,3 +168,17 @@ func TestNamesInMessagesAreTerminalSafe(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestEntriesChangedJustBeforeAnExportAreSentAgain(t *testing.T) {
+	started := time.Unix(1_700_000_000, 500_000_000)
+	at := func(d time.Duration) statKey { return statKey{ctime: started.Add(d).UnixNano()} }
+	if !racy(at(-10*time.Millisecond), started) || !racy(at(time.Second), started) {
+		t.Fatal("an entry changed within a clock tick of the export must not be trusted")
+	}
+	if racy(at(-time.Second), started) {
+		t.Fatal("an entry changed a second before is settled")
+	}
+	if !racy(statKey{ctime: time.Unix(1_700_000_000, 0).UnixNano()}, started) {
+		t.Fatal("whole-second timestamps get a wider window")
+	}
+}
