@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ type exporter struct {
 	skipped  int
 	specials []string
 	buf      []byte
+	stat     syscall.Stat_t
 }
 
 func newExporter(tw *tar.Writer, root string, opts snapshotOpts, base *exportIndex, token string) *exporter {
@@ -103,7 +105,6 @@ func newExporter(tw *tar.Writer, root string, opts snapshotOpts, base *exportInd
 // walked is one entry found by the first pass.
 type walked struct {
 	path, rel string
-	fi        fs.FileInfo
 }
 
 // run walks the workspace once, checking every cap before anything is read (so a 10 GB sparse file or a million
@@ -115,7 +116,7 @@ func (e *exporter) run() error {
 			e.skipped++
 			return nil
 		}
-		w, err := e.visit(path, d)
+		w, err := e.visit(path)
 		if w != nil {
 			found = append(found, *w)
 		}
@@ -126,7 +127,7 @@ func (e *exporter) run() error {
 			break
 		}
 		if w.rel == "." || !e.unchanged(w.rel, e.next.entries[w.rel]) {
-			err = e.writeEntry(w.path, w.rel, w.fi)
+			err = e.send(w)
 		}
 	}
 	if err == nil && e.base != nil {
@@ -139,8 +140,9 @@ func (e *exporter) overTime() bool {
 	return !e.deadline.IsZero() && time.Now().After(e.deadline)
 }
 
-// visit counts an entry against the caps and indexes it; specials and unreadable entries are not kept.
-func (e *exporter) visit(path string, d fs.DirEntry) (*walked, error) {
+// visit counts an entry against the caps and indexes it; specials and unreadable entries are not kept. One lstat
+// into a reused buffer and no FileInfo: this is the whole cost of an unchanged entry.
+func (e *exporter) visit(path string) (*walked, error) {
 	e.files++
 	if e.opts.MaxFiles > 0 && e.files > e.opts.MaxFiles {
 		return nil, refuse("too_large", "snapshot cap maxFiles: the workspace has more than %d entries", e.opts.MaxFiles)
@@ -148,25 +150,49 @@ func (e *exporter) visit(path string, d fs.DirEntry) (*walked, error) {
 	if e.files%64 == 0 && e.overTime() {
 		return nil, refuse("too_large", "snapshot cap maxMs: walking the workspace took more than %d ms", e.opts.MaxMs)
 	}
-	fi, err := d.Info()
-	if err != nil {
+	st := &e.stat
+	if err := syscall.Lstat(path, st); err != nil {
 		e.skipped++
 		return nil, nil
 	}
-	rel, _ := filepath.Rel(e.root, path)
-	mode := fi.Mode()
-	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
-		e.specials = append(e.specials, rel) // FIFOs, sockets, devices: never opened, not workspace content
-		return nil, nil
-	}
-	if mode.IsRegular() {
-		e.bytes += fi.Size() // apparent size: a sparse file counts whole, so it is refused before it is read
+	rel := e.relOf(path)
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+		e.bytes += st.Size // apparent size: a sparse file counts whole, so it is refused before it is read
 		if e.opts.MaxBytes > 0 && e.bytes > e.opts.MaxBytes {
 			return nil, refuse("too_large", "snapshot cap maxBytes: the workspace's files exceed %d bytes (at %s)", e.opts.MaxBytes, quoteName(rel))
 		}
+	case syscall.S_IFDIR, syscall.S_IFLNK:
+	default:
+		e.specials = append(e.specials, rel) // FIFOs, sockets, devices: never opened, not workspace content
+		return nil, nil
 	}
-	e.next.entries[rel] = keyOf(fi)
-	return &walked{path: path, rel: rel, fi: fi}, nil
+	e.next.entries[rel] = statKey{
+		size:  st.Size,
+		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec,
+		ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+		ino:   st.Ino,
+		mode:  st.Mode,
+	}
+	return &walked{path: path, rel: rel}, nil
+}
+
+func (e *exporter) relOf(path string) string {
+	if path == e.root {
+		return "."
+	}
+	return strings.TrimPrefix(path[len(e.root):], "/")
+}
+
+// send writes one new or changed entry, as it is now.
+func (e *exporter) send(w walked) error {
+	fi, err := os.Lstat(w.path)
+	if err != nil {
+		e.skipped++
+		delete(e.next.entries, w.rel) // not sent: the next export tries it again
+		return nil
+	}
+	return e.writeEntry(w.path, w.rel, fi)
 }
 
 func (e *exporter) unchanged(rel string, key statKey) bool {
@@ -175,15 +201,6 @@ func (e *exporter) unchanged(rel string, key statKey) bool {
 	}
 	old, ok := e.base.entries[rel]
 	return ok && old == key && !racy(old, e.base.started)
-}
-
-func keyOf(fi fs.FileInfo) statKey {
-	k := statKey{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		k.ino = st.Ino
-		k.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
-	}
-	return k
 }
 
 func (e *exporter) writeEntry(path, rel string, fi fs.FileInfo) error {
