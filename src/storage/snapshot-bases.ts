@@ -1,11 +1,14 @@
 /**
  * The trees of recent snapshots a worker keeps in memory, per sandbox, so the sandbox's next export can send only
- * what changed since (its agent keeps the matching index, named by a token). Bounded by entries, oldest out first.
+ * what changed since (its agent keeps the matching index, named by a token). Bounded by entries and by sandboxes,
+ * oldest out first.
  */
 import type { DirNode } from './snapshot-tree.js';
 
-/** Entries kept across all sandboxes (a 100,000-file workspace is ~30 MB of tree in memory). */
+/** Entries kept across all sandboxes (a 100,000-file workspace is tens of MB of tree in memory). */
 const MAX_ENTRIES = 1_000_000;
+/** Sandboxes kept (removed sandboxes are never told about: they age out). */
+const MAX_BASES = 1_000;
 
 export interface SnapshotBase {
   /** The agent's index token the tree matches. */
@@ -34,7 +37,7 @@ export class SnapshotBases {
     let total = 0;
     for (const b of this.bases.values()) total += b.root.count ?? 0;
     for (const [k, b] of this.bases) {
-      if (total <= MAX_ENTRIES || k === key) break;
+      if ((total <= MAX_ENTRIES && this.bases.size <= MAX_BASES) || k === key) break;
       total -= b.root.count ?? 0;
       this.bases.delete(k);
     }

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
+import { SnapshotBases } from '../../src/storage/snapshot-bases.js';
+import { newDir } from '../../src/storage/snapshot-tree.js';
 import { TreeSnapshotStore } from '../../src/storage/tree-snapshot-store.js';
 
 interface Member {
@@ -123,5 +125,17 @@ describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
       assert.equal(restored.link, `-> ${hex('\xfe-target')}`);
       assert.equal(restored.plain, 'plain');
     });
+  });
+
+  test('kept trees are bounded by entries and by sandboxes, oldest out first', () => {
+    const bases = new SnapshotBases();
+    const tree = (count: number) => Object.assign(newDir(), { count });
+    bases.keep('big', { token: 'b', root: tree(900_000) });
+    bases.keep('bigger', { token: 'c', root: tree(200_000) });
+    assert.equal(bases.token('big'), undefined, 'over a million entries: the oldest goes');
+    assert.equal(bases.token('bigger'), 'c');
+    for (let i = 0; i < 1_000; i++) bases.keep(`small${i}`, { token: `t${i}`, root: tree(1) });
+    assert.equal(bases.token('bigger'), undefined, 'over a thousand sandboxes: the oldest goes');
+    assert.equal(bases.token('small0'), 't0');
   });
 });
