@@ -20,6 +20,7 @@ import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, ty
 import { LABELS } from '../../src/sandbox/hardening.js';
 import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
+import { limitResults } from './runs.js';
 
 export interface TestStack {
   env?: EmbeddedTemporal;
@@ -79,7 +80,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
     clientConnection,
     model,
     dataDir,
-    client: (taskQueue) => new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs }),
+    client: (taskQueue) => limitResults(new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs })),
     worker: async (agents, taskQueue, options = {}) =>
       workers.add(
         await createWorker({
