@@ -70,7 +70,12 @@ test('host A dies mid-run; host B continues from the last snapshot with A\'s lar
   const removed = await removeRunContainers(id);
   assert.deepEqual(removed, [before.sandbox!.containerId], 'host A\'s container, found by its labels');
 
-  const result = await client.result(id);
+  // If host B or the S3 server dies, say so with its output, rather than wait for a result nobody can produce.
+  const result = await Promise.race([
+    client.result(id),
+    b.worker.exited.then(({ code, signal }) => assert.fail(`host B exited (code ${code}, signal ${signal}) before the run ended:\n${b.worker.output()}`)),
+    s3.died.then((why) => assert.fail(`the S3 server died before the run ended: ${why}`)),
+  ]);
   assert.equal(result.finalOutput, 'done');
   const state = await client.getState(id);
   assert.equal(state.sandbox!.taskQueue, `${queue}@${b.name}`, 'the sandbox moved to host B');
