@@ -13,6 +13,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 limit="${KEEL_TEST_FILE_TIMEOUT_S:-600}"
 [[ "$limit" =~ ^[1-9][0-9]*$ ]] || { echo "test-integration: KEEL_TEST_FILE_TIMEOUT_S must be a whole number of seconds, not '$limit'" >&2; exit 2; }
+grace="${KEEL_TEST_EXIT_GRACE_S:-60}"
+[[ "$grace" =~ ^[0-9]*\.?[0-9]+$ && ! "$grace" =~ ^0*\.?0*$ ]] || { echo "test-integration: KEEL_TEST_EXIT_GRACE_S must be a positive number of seconds, not '$grace'" >&2; exit 2; }
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 run() {
