@@ -38,6 +38,12 @@ var never = prefixes("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "100.100.100.20
 // internal: loopback, private, carrier-grade NAT and unique-local ranges.
 var internal = prefixes("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7", "::/128")
 
+// special: IPv6 forms that carry an IPv4 address a gateway may translate into any internal or metadata address
+// (NAT64, 6to4 and its relay, Teredo, IPv4-compatible), deprecated site-local, and IPv4 blocks no public host uses
+// (IETF protocol assignments, benchmarking, reserved). Refused whatever a name resolves to, test hook included.
+var special = prefixes("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10",
+	"192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15", "240.0.0.0/4")
+
 func inAny(list []netip.Prefix, a netip.Addr) bool {
 	for _, p := range list {
 		if p.Contains(a) {
@@ -69,6 +75,9 @@ func (p *egressPolicy) addressProblem(a netip.Addr, testHook bool) string {
 	}
 	if !testHook && (inAny(internal, a) || p.deny[a]) {
 		return fmt.Sprintf("%s, a loopback or private address or one of the host's, not reachable from a sandbox", a)
+	}
+	if inAny(special, a) {
+		return fmt.Sprintf("%s, a special-purpose address (NAT64, 6to4, Teredo, IPv4-compatible, site-local or reserved), never reachable from a sandbox", a)
 	}
 	return ""
 }

@@ -19,6 +19,7 @@ import { DeltaBroker } from './live/broker.js';
 import type { RunEvent } from './live/events.js';
 import { streamRun, type StreamOptions } from './live/stream.js';
 import { approvalOwner, readTree, treeApprovals, type RunTreeNode, type TreeApproval } from './run-tree.js';
+import { pendingDigest } from './workflows/call-binding.js';
 import {
   DEFAULT_TASK_QUEUE,
   FAN_OUT_WORKFLOW_TYPE,
@@ -220,7 +221,8 @@ export class KeelClient {
   /** Starts a new run from an exported RunState (`keel state --json`), optionally from a workspace snapshot. */
   async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
     const parsed = parseRunState(state);
-    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], sandbox: undefined, error: undefined };
+    // The run asks again for what the state says was decided (workflows/run/start-input.ts): say so in what it starts with.
+    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined };
     const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
     return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
   }
@@ -239,6 +241,7 @@ export class KeelClient {
       turn,
       status: 'running',
       pendingApprovals: [],
+      standingDecisions: {}, // a fork asks again: no decision of the original run carries (start-input.ts)
       finalOutput: undefined,
       error: undefined,
       sandbox: undefined,
@@ -302,34 +305,39 @@ export class KeelClient {
   }
 
   /**
-   * Decides every pending call in the tree under `rootId` (the run and its descendants), each at the run that
-   * asked, so that run's approver rules apply. Results carry the deciding run's id.
+   * Decides exactly `calls` (default: every call pending in the tree under `rootId` now), each at the run that
+   * asked, so that run's approver rules apply, and each bound to the arguments listed: a call that appears later,
+   * or whose arguments differ from the listing, is not decided. Results carry the deciding run's id.
    */
-  async decideAll(rootId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<(DecideResult & { runId: string })[]> {
+  async decideAll(rootId: string, decision: 'approve' | 'reject', options: DecisionOptions, calls?: TreeApproval[]): Promise<(DecideResult & { runId: string })[]> {
     const results: (DecideResult & { runId: string })[] = [];
-    for (const p of await this.pendingInTree(rootId)) {
-      results.push({ ...(await this.decideAt(p.runId, p.callId, decision, options)), runId: p.runId });
+    for (const p of calls ?? (await this.pendingInTree(rootId))) {
+      results.push({ ...(await this.decideAt(p.runId, p, decision, options)), runId: p.runId });
     }
     return results;
   }
 
-  /** Decides `callId` at the run in the tree under `runId` that asked for it (the run itself first). */
+  /** Decides `callId` at the run in the tree under `runId` that asked for it (the run itself first), bound to the call it reads there. */
   private async decide(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
-    try {
-      return await this.decideAt(runId, callId, decision, o);
-    } catch (err) {
-      if (!(err instanceof KeelError) || !err.message.startsWith('no pending approval')) throw err;
-      const owner = approvalOwner(await this.getTree(runId), callId);
-      if (owner === runId) throw err;
-      return this.decideAt(owner, callId, decision, o);
-    }
+    const own = (await this.getState(runId, { items: 'recent' })).pendingApprovals.find((p) => p.callId === callId);
+    if (own) return this.decideAt(runId, { ...own, runId }, decision, o);
+    const tree = await this.getTree(runId);
+    const owner = approvalOwner(tree, callId);
+    const pending = treeApprovals(tree).find((p) => p.runId === owner && p.callId === callId);
+    // Not pending anywhere: the run's validator says why (already decided, unknown id) in its own words.
+    return this.decideAt(owner, pending ?? { runId: owner, callId }, decision, o);
   }
 
-  /** Sends the decision to `runId`; with a key, signed for that run (a signature binds run, call and decision). */
-  private async decideAt(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+  /**
+   * Sends the decision to `runId` bound to the call as read (its arguments digest); with a key, signed for that
+   * run, agent, tool, call, arguments and decision.
+   */
+  private async decideAt(runId: string, call: TreeApproval | { runId: string; callId: string }, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+    const argsHash = 'tool' in call ? pendingDigest(call) : undefined;
+    const decide = { callId: call.callId, decision, approver: o.by, reason: o.reason, always: o.always, argsHash };
+    const signed = 'tool' in call && o.key ? signedBy({ ...decide, runId, agent: call.agent, tool: call.tool, argsHash: argsHash! }, o.key) : undefined;
     try {
-      const fields = { runId, callId, decision, approver: o.by, reason: o.reason, always: o.always };
-      return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...fields, signature: o.key ? signedBy(fields, o.key) : undefined }] });
+      return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...decide, signature: signed }] });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);

@@ -12,6 +12,9 @@ import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
+import { modelProviders, providersFromConfig, type ModelProviderOption } from './activities/model-providers.js';
+import { SecretVault } from './activities/secrets.js';
+import type { WebhookEndpoint } from './agents/webhooks.js';
 import type { RetrySettings } from './activities/retry-policy.js';
 import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
@@ -40,8 +43,16 @@ export interface CreateWorkerOptions {
   connection?: NativeConnection;
   namespace?: string;
   taskQueue?: string;
+  /** The `default` model provider's client and API; default OPENAI_API_KEY / OPENAI_BASE_URL and KEEL_MODEL_API. */
   openai?: OpenAI;
   modelApi?: ModelApi;
+  /**
+   * More model providers by name, each a client (on `modelApi`) or `{ client, api }`; agents pick one with
+   * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON, see activities/model-providers.ts); these win.
+   */
+  models?: Record<string, ModelProviderOption>;
+  /** Endpoints told about every agent's runs (beside each agent's own `webhooks`); see docs/operations.md. */
+  webhooks?: WebhookEndpoint[];
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
   /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
@@ -116,16 +127,18 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const tracing = setupTracing();
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
-  const modelApi = options.modelApi ?? modelApiFromEnv();
-  const registry = new AgentRegistry(options.agents, memory, { modelApi });
+  const fromEnv = await providersFromConfig(process.env.KEEL_MODELS, new SecretVault(options.secrets));
+  const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
+  const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
+  const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
+  const registry = new AgentRegistry(options.agents, memory, { modelApis, webhooks: options.webhooks, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
   const plain = createActivities({
     registry,
     memory,
-    openai: options.openai ?? defaultOpenAI(),
-    modelApi,
+    providers,
     broker,
     blobs: new CachedBlobStore(options.blobs ?? stores!.blobs),
     sandboxes,

@@ -129,7 +129,7 @@ async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind)
 }
 
 export default async function parkedFigures(stack: TestStack): Promise<Record<string, number | string>> {
-  stack.model.setScript(parkedAgent.options.model!, parkedScript);
+  stack.model.setScript(parkedAgent.options.model as string, parkedScript);
   const cacheSize = workflowCacheSizeFromEnv();
   const kind = workerKind();
   const now = await parkedRuns(stack, cacheSize, kind);

@@ -94,7 +94,7 @@ async function conversationBytes(stack: TestStack, turns: number): Promise<{ now
 export async function resumeAfterKillFigures(stack: TestStack) {
   const workers = new WorkerProcesses(stack);
   const agent = crashAgents.bench;
-  const script = agent.options.model!;
+  const script = agent.options.model as string;
   const delayMs = 30_000; // long enough for the standby worker to start while the call is in flight
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
   stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
@@ -139,7 +139,7 @@ export async function crossHostResumeFigures(stack: TestStack) {
   const s3 = await startS3Server();
   const workers = new WorkerProcesses(stack);
   const agent = crashAgents.benchCrossHost;
-  const script = agent.options.model!;
+  const script = agent.options.model as string;
   const delayMs = 20_000; // long enough for host B to start while the call is in flight on A
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
   stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('cat log')] }, { message: 'done' }] });

@@ -2,18 +2,19 @@
  * `createActivities(deps)`: every activity the workflows call, built over explicit dependencies so tests can
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
-import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
 import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { memoryActivities } from './memory.js';
+import { webhookActivities } from './webhooks.js';
 import { multiAgentActivities } from './multi-agent.js';
 import { withFailureMapping } from './failures.js';
 import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
-import { createModelRequest, modelActivities, type ModelApi } from './model.js';
+import { createModelRequest, modelActivities } from './model.js';
+import type { ModelProviders } from './model-providers.js';
 import { sandboxActivities } from './sandbox.js';
 import { sandboxMcpActivities } from './sandbox-mcp.js';
 import { workerToolActivity } from './mcp.js';
@@ -22,13 +23,13 @@ import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
-import { verifyDecision, type ApproverKey } from '../agents/approver-keys.js';
+import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
-  openai: OpenAI;
-  modelApi: ModelApi;
+  /** Model endpoints by name (`default` always). */
+  providers: ModelProviders;
   /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
   broker?: DeltaBroker;
   blobs: BlobStore;
@@ -57,7 +58,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs, vault });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
-  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes });
+  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault })
     : undefined;
@@ -73,9 +74,17 @@ export function createActivities(deps: ActivityDeps) {
     callModel: model.callModel,
     compactConversation: model.compactConversation,
     async runTool(input: RunToolInput): Promise<RunToolResult> {
-      const result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
-      const { text, blob } = await offload(vault.redact(result.output), deps.blobs);
-      return blob ? { ...result, output: text, blob } : result;
+      let result: RunToolResult;
+      try {
+        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+      } catch (err) {
+        await vault.learn(deps.registry.secretHolders());
+        throw vault.redactError(err);
+      }
+      // Every path scrubbed its output already; this also covers what guardrails said (their info may quote it).
+      result = vault.redactDeep(result);
+      const { text, blob } = await offload(result.output, deps.blobs);
+      return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
     async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
       const tool = deps.registry.functionTool(input.agent, input.tool);
@@ -98,12 +107,13 @@ export function createActivities(deps: ActivityDeps) {
       return setting(args as never, { agent: input.agent, callId: input.callId, context: input.context });
     },
     /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
-    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput }) {
+    async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput; call: SignedCall }) {
       const d = input.decision;
-      const fields = { runId: input.runId, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
+    ...webhookActivities({ registry: deps.registry, vault }),
     ...multiAgentActivities(deps),
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,

@@ -11,8 +11,7 @@ import type { McpTarget } from './mcp-connections.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { capText } from './text.js';
-import { errorResult, functionToolActivity, guardedCall, parseToolArguments, toolChecks, type ToolDeps } from './tools.js';
+import { errorResult, finishOutput, functionToolActivity, guardedCall, parseToolArguments, toolChecks, type ToolDeps } from './tools.js';
 import { HOSTED_APPROVED } from '../agents/hosted-tools.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 
@@ -98,6 +97,6 @@ export function mcpToolActivity(deps: ToolDeps) {
         if (heartbeat) clearInterval(heartbeat);
       }
     });
-    return { ...result, output: await capText(result.output, deps.maxToolOutputBytes, deps.blobs) };
+    return { ...result, output: await finishOutput(result.output, deps, deps.maxToolOutputBytes) };
   };
 }

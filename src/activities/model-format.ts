@@ -7,12 +7,19 @@ import type { AgentSpec } from '../agents/spec.js';
 import type { RunItem, UsageDelta } from '../workflows/run-state.js';
 import { HOSTED_APPROVED } from '../agents/hosted-tools.js';
 import { approvalItems, fromOutputItem, toInputItem } from './model-items.js';
+import { apiCallIdOf } from '../workflows/call-binding.js';
 
 type ResponseInput = OpenAI.Responses.ResponseInputItem;
 type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
 
 /** Image bytes of tool results, as data URLs, by blob ref. */
 export type ImageUrls = Map<string, string>;
+
+/** The id the API knows each call by, by Keel call id (they differ for a call whose id the model repeated). */
+function apiCallIds(items: RunItem[]): (callId: string) => string {
+  const ids = new Map(items.flatMap((i) => (i.type === 'tool_call' && i.apiCallId ? [[i.callId, i.apiCallId] as const] : [])));
+  return (callId) => ids.get(callId) ?? callId;
+}
 
 function compactionText(item: Extract<RunItem, { type: 'compaction' }>): string {
   // The marker tells compatible servers (and readers) how many model turns the summary stands for.
@@ -49,6 +56,7 @@ export function transcript(items: RunItem[]): string {
 export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseInput[] {
   const out: ResponseInput[] = [];
   const hostedCalls = new Map(items.flatMap((i) => (i.type === 'tool_call' && i.hosted ? [[i.callId, i] as const] : [])));
+  const apiId = apiCallIds(items);
   for (const item of items) {
     switch (item.type) {
       case 'message':
@@ -60,7 +68,7 @@ export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseI
         break;
       case 'tool_call':
         // A hosted approval request goes back together with its decision (at its result).
-        if (!item.hosted) out.push({ type: 'function_call', call_id: item.callId, name: item.name, arguments: item.arguments });
+        if (!item.hosted) out.push({ type: 'function_call', call_id: apiCallIdOf(item), name: item.name, arguments: item.arguments });
         break;
       case 'tool_result': {
         const hosted = hostedCalls.get(item.callId);
@@ -72,7 +80,7 @@ export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseI
         const url = item.image && images.get(item.image.blob);
         out.push({
           type: 'function_call_output',
-          call_id: item.callId,
+          call_id: apiId(item.callId),
           output: url
             ? [
                 { type: 'input_text', text: item.output },
@@ -97,6 +105,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
   const out: ChatMessage[] = [{ role: 'system', content: instructions }];
   let assistant: OpenAI.Chat.ChatCompletionAssistantMessageParam | undefined;
   const pendingImages: string[] = [];
+  const apiId = apiCallIds(items);
   const flushImages = () => {
     if (pendingImages.length === 0) return;
     // Chat tool messages cannot carry images; a user message right after the tool results can.
@@ -109,7 +118,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
         assistant = { role: 'assistant', content: null, tool_calls: [] };
         out.push(assistant);
       }
-      assistant.tool_calls!.push({ id: item.callId, type: 'function', function: { name: item.name, arguments: item.arguments } });
+      assistant.tool_calls!.push({ id: apiCallIdOf(item), type: 'function', function: { name: item.name, arguments: item.arguments } });
       continue;
     }
     if (item.type === 'message' && item.role === 'assistant') {
@@ -121,7 +130,7 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
     if (item.type === 'tool_result') {
       // Tool results close the assistant message: the next turn's calls start a new one.
       assistant = undefined;
-      out.push({ role: 'tool', tool_call_id: item.callId, content: item.output });
+      out.push({ role: 'tool', tool_call_id: apiId(item.callId), content: item.output });
       const url = item.image && images.get(item.image.blob);
       if (url) pendingImages.push(url);
       continue;

@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { RunItem } from '../workflows/run-state.js';
 import { hostedApprovalToolName } from '../agents/hosted-tools.js';
+import { apiCallIdOf } from '../workflows/call-binding.js';
 
 type OutputItem = OpenAI.Responses.ResponseOutputItem;
 type InputItem = OpenAI.Responses.ResponseInputItem;
@@ -82,9 +83,10 @@ export function toInputItem(item: ReasoningItem | HostedCallItem): InputItem {
 /** A hosted MCP approval request and Keel's decision on it, as the API's items. */
 export function approvalItems(call: Extract<RunItem, { type: 'tool_call' }>, approve: boolean, reason?: string): InputItem[] {
   const hosted = call.hosted!;
+  const id = apiCallIdOf(call);
   return [
-    { type: 'mcp_approval_request', id: call.callId, server_label: hosted.serverLabel, name: hosted.tool, arguments: call.arguments },
-    { type: 'mcp_approval_response', approval_request_id: call.callId, approve, ...(reason ? { reason } : {}) },
+    { type: 'mcp_approval_request', id, server_label: hosted.serverLabel, name: hosted.tool, arguments: call.arguments },
+    { type: 'mcp_approval_response', approval_request_id: id, approve, ...(reason ? { reason } : {}) },
   ];
 }
 

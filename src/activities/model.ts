@@ -5,6 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
+import { DEFAULT_PROVIDER } from '../agents/model-ref.js';
+import type { ModelApi, ModelProvider, ModelProviders } from './model-providers.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { SecretResolver } from '../agents/mcp.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -22,14 +24,14 @@ import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 
-export type ModelApi = 'responses' | 'chat';
+export type { ModelApi };
 
 export interface ModelDeps {
   specs: PinnedSpecs;
-  openai: OpenAI;
+  /** The worker's model endpoints by name (`default` always); an agent's spec names its own. */
+  providers: ModelProviders;
   /** Where token deltas go while the model generates; without one, model calls do not stream. */
   broker?: DeltaBroker;
-  modelApi: ModelApi;
   blobs: BlobStore;
   registry: AgentRegistry;
   /** Resolves `secret()` headers of hosted MCP tools (the worker's vault). */
@@ -137,17 +139,26 @@ async function responsesTurn(openai: OpenAI, body: ResponsesBody, agent: string,
   return parseTurn(() => fromResponse(checkResponseComplete(response), agent));
 }
 
+/** The endpoint the spec names; a worker without it fails the call (retried: a worker that has it may take it). */
+function providerOf(deps: ModelDeps, spec: AgentSpec): ModelProvider {
+  const name = spec.modelProvider ?? DEFAULT_PROVIDER;
+  const provider = deps.providers[name];
+  if (provider) return provider;
+  throw new ModelError(`this worker has no model provider '${name}' for agent ${spec.name} (providers: ${Object.keys(deps.providers).join(', ')})`, { retryable: true, kind: 'network' });
+}
+
 export function createModelRequest(deps: ModelDeps): ModelRequest {
   return async function request(input, shortItems, signal, onText) {
     const items = await expandBlobs(deps.blobs, shortItems);
     const { spec } = input;
+    const { client, api } = providerOf(deps, spec);
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
     // Outside the try: a missing header secret is a configuration error, not a model error to retry.
-    const hosted = deps.modelApi === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault ?? deps.registry.mcp.vault);
+    const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault ?? deps.registry.mcp.vault);
     try {
-      if (deps.modelApi === 'chat') return await chatTurn(deps.openai, chatParams(spec, instructions, items, images), spec.name, signal, onText);
-      return await responsesTurn(deps.openai, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);
+      if (api === 'chat') return await chatTurn(client, chatParams(spec, instructions, items, images), spec.name, signal, onText);
+      return await responsesTurn(client, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);
     } catch (err) {
       throw toModelError(err);
     }

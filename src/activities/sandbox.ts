@@ -22,8 +22,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import { mountMemory } from './memory.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
-import { capText } from './text.js';
-import { errorResult, guardedCall, parseToolArguments, toolChecks } from './tools.js';
+import { errorResult, finishOutput, guardedCall, parseToolArguments, toolChecks } from './tools.js';
 import { mcpToolActivity } from './mcp.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 
@@ -207,7 +206,7 @@ export function sandboxActivities(deps: SandboxDeps) {
   /** A tool of an MCP server inside the sandbox: its server's guardrails and output handling, as on the worker. */
   async function runMcpInSandbox(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
     if (!deps.registry) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
-    const run = mcpToolActivity({ registry: deps.registry, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes });
+    const run = mcpToolActivity({ registry: deps.registry, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
     return (await run(input, { sandbox })) ?? errorResult(`Error: the agent has no MCP server '${input.mcp?.server}'.`);
   }
 
@@ -220,8 +219,7 @@ export function sandboxActivities(deps: SandboxDeps) {
       const { sandbox, session, notice } = await attachOrRestore(input);
       const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
       await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
-      const text = deps.vault.redact(notice ? `${notice}\n${result.output}` : result.output);
-      const output = await capText(text, deps.maxToolOutputBytes * 2, deps.blobs);
+      const output = await finishOutput(notice ? `${notice}\n${result.output}` : result.output, deps, deps.maxToolOutputBytes * 2);
       return { ...result, output, ...(session ? { sandbox: session } : {}) };
     },
 
@@ -233,7 +231,7 @@ export function sandboxActivities(deps: SandboxDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
       try {
-        await deps.vault.learn(deps.registry?.manifests());
+        await deps.vault.learn(deps.registry?.secretHolders());
         const info = await deps.snapshots.put(deps.vault.mask(await sandbox.exportWorkspace()));
         return { ...info, turn: input.turn, at: new Date().toISOString() };
       } finally {

@@ -59,6 +59,23 @@ export class SecretVault {
     return out;
   }
 
+  /** `value` with every string inside it redacted (a tool result: its output, guardrail info, tripwire info). */
+  redactDeep<T>(value: T): T {
+    if (typeof value === 'string') return this.redact(value) as T;
+    if (Array.isArray(value)) return value.map((v: unknown) => this.redactDeep(v)) as T;
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)])) as T;
+    return value;
+  }
+
+  /** `err` with known secret values redacted from its message and stack, in place (a failure goes into history). */
+  redactError(err: unknown): unknown {
+    if (err instanceof Error) {
+      err.message = this.redact(err.message);
+      if (err.stack) err.stack = this.redact(err.stack);
+    }
+    return err;
+  }
+
   /** `source` with known secret values masked; a failing source fails the result. */
   mask(source: Readable): Readable {
     const masked = this.maskStream();

@@ -11,6 +11,7 @@ import type { ToolGuardrail } from '../agents/guardrails.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { KeelError } from '../errors.js';
 import { runChecks } from './guardrails.js';
+import type { SecretVault } from './secrets.js';
 import { capText } from './text.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 
@@ -19,6 +20,17 @@ export interface ToolDeps {
   blobs: BlobStore;
   /** Tool outputs above this many bytes are cut (head and tail) for the model; the whole is kept as a blob. */
   maxToolOutputBytes: number;
+  /** Scrubs resolved secret values from every output before it is kept anywhere. */
+  vault: SecretVault;
+}
+
+/**
+ * A tool's output as it may be kept: every secret value the worker knows scrubbed first (outputs of any size),
+ * then capped, so neither the capped text nor the whole output in the blob store holds a secret.
+ */
+export async function finishOutput(text: string, deps: Pick<ToolDeps, 'vault' | 'blobs'> & { registry?: AgentRegistry }, maxBytes: number): Promise<string> {
+  await deps.vault.learn(deps.registry?.secretHolders()); // a restarted worker still knows the agents' secrets
+  return capText(deps.vault.redact(text), maxBytes, deps.blobs);
 }
 
 export function errorResult(output: string, guardrails: RunToolResult['guardrails'] = []): RunToolResult {
@@ -126,6 +138,6 @@ export function functionToolActivity(deps: ToolDeps) {
       toolChecks(input, { input: tool.inputGuardrails ?? [], output: tool.outputGuardrails ?? [] }),
       (args) => executeFunctionTool(tool, input, args),
     );
-    return { ...result, output: await capText(result.output, deps.maxToolOutputBytes, deps.blobs) };
+    return { ...result, output: await finishOutput(result.output, deps, deps.maxToolOutputBytes) };
   };
 }

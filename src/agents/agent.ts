@@ -2,6 +2,8 @@
  * Agent definitions: user code, registered with the worker. A run never sees these objects directly; it sees
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
+import type { WebhookEndpoint } from './webhooks.js';
+import type { ModelOption } from './model-ref.js';
 import type { ConversationOptions } from './spec.js';
 import type { z } from 'zod';
 import type { ApproverKey } from './approver-keys.js';
@@ -50,8 +52,11 @@ export interface ApprovalTimeout {
 export interface AgentOptions {
   name: string;
   instructions: string | ((ctx: RunContext) => string | Promise<string>);
-  /** Model name; defaults to KEEL_MODEL, then 'gpt-4.1-mini'. */
-  model?: string;
+  /**
+   * Model name, on the worker's `default` provider; `'local:qwen2.5-coder'` or `{ provider, name }` names another of
+   * the worker's providers (`createWorker({ models })`, `KEEL_MODELS`). Defaults to KEEL_MODEL, then 'gpt-4.1-mini'.
+   */
+  model?: ModelOption;
   modelSettings?: ModelSettings;
   /** Function tools, other agents as tools (`other.asTool({...})`, each call a child run), and hosted tools
    * (`webSearchTool()`, `hostedMcpTool({...})`, ...: Responses API only). */
@@ -67,6 +72,8 @@ export interface AgentOptions {
   handoffDescription?: string;
   /** Default 10. */
   maxTurns?: number;
+  /** Endpoints told about this agent's runs (approval.requested, run.completed, run.failed), beside the worker's. */
+  webhooks?: WebhookEndpoint[];
   /** Consecutive failed tool calls before the run fails. Default 3. */
   maxConsecutiveToolFailures?: number;
   inputGuardrails?: InputGuardrail[];

@@ -1,6 +1,6 @@
 /**
  * Approver identities: Ed25519 key pairs. `keel approve --key` signs the decision
- * `{runId, callId, decision, approver, reason, time}`; the run verifies it against the agent's approver keys (in
+ * `{runId, agent, tool, callId, argsHash, decision, approver, reason, always, time}`; the run verifies it against the agent's approver keys (in
  * an activity) before applying it, and records the key's fingerprint in the audit item. Public keys are written
  * `ed25519:<base64 of the 32-byte key>`; private keys are PKCS#8 PEM files.
  */
@@ -14,10 +14,14 @@ export interface ApproverKey {
   publicKey: string;
 }
 
-/** What an approver signs. */
+/** What an approver signs: the run, and the call as the run recorded it (agent, tool, id, arguments digest). */
 export interface SignedDecisionFields {
   runId: string;
+  agent: string;
+  tool: string;
   callId: string;
+  /** `argumentsDigest` of the call's arguments (workflows/call-binding.ts). */
+  argsHash: string;
   decision: 'approve' | 'reject';
   approver: string;
   reason?: string;
@@ -27,9 +31,16 @@ export interface SignedDecisionFields {
   time: string;
 }
 
-/** Fixed field order and no optional holes, so signer and verifier hash the same bytes. */
+/** The call as the run recorded it: what the workflow hands the verifier, never what the decision claims. */
+export type SignedCall = Pick<SignedDecisionFields, 'agent' | 'tool' | 'argsHash'>;
+
+/**
+ * Fixed field order and no optional holes, so signer and verifier hash the same bytes. v2 binds the agent, tool and
+ * arguments digest: a v1 signature (run, call id and decision only) matched any call reusing the id, so none counts.
+ */
 export function decisionMessage(d: SignedDecisionFields): Buffer {
-  return Buffer.from(JSON.stringify(['keel-approval-v1', d.runId, d.callId, d.decision, d.approver, d.reason ?? '', Boolean(d.always), d.time]));
+  const fields = [d.runId, d.agent, d.tool, d.callId, d.argsHash, d.decision, d.approver, d.reason ?? '', Boolean(d.always), d.time];
+  return Buffer.from(JSON.stringify(['keel-approval-v2', ...fields]));
 }
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -85,7 +96,7 @@ export function verifyDecision(d: SignedDecisionFields, signature: string | unde
   if (mine.length === 0) return { ok: false, reason: `${d.approver} is not an approver of this agent (approvers: ${[...new Set(keys.map((k) => k.name))].join(', ')})` };
   const sig = Buffer.from(signature, 'base64');
   const match = mine.find((k) => verify(null, decisionMessage(d), publicKeyObject(k.publicKey), sig));
-  if (!match) return { ok: false, reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, call or decision` };
+  if (!match) return { ok: false, reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, agent, call, arguments or decision` };
   return { ok: true, fingerprint: fingerprint(match.publicKey) };
 }
 

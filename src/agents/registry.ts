@@ -1,6 +1,8 @@
 /**
  * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to.
  */
+import { subscribedEvents, type WebhookEndpoint } from './webhooks.js';
+import { DEFAULT_PROVIDER, resolveModelRef, type ModelOption } from './model-ref.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
@@ -35,12 +37,17 @@ import {
   sandboxMcpToolSpecs,
 } from './tool-kinds.js';
 import type { StartedSandbox } from '../sandbox/types.js';
+import { refuseGatedCommands } from './tier-limits.js';
 
 export interface RegistryOptions {
   /** MCP connections, shared by resolution and calls; one set per worker. */
   mcp?: McpConnections;
-  /** The API the worker's model activities use: hosted tools are an error on `chat`. */
-  modelApi?: 'responses' | 'chat';
+  /** The API of each of the worker's model providers (`default` at least): hosted tools are an error on `chat`. */
+  modelApis?: Record<string, 'responses' | 'chat'>;
+  /** The worker's own webhook endpoints (beside each agent's). */
+  webhooks?: WebhookEndpoint[];
+  /** The worker's sandbox tier when its commands share the sandbox agent's uid (see SandboxClient.sharedUidTier). */
+  sharedUidTier?: string;
 }
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
@@ -72,6 +79,12 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 }
 
 /** Approver names, and their keys when the agent has any (inline or from a keyring file). */
+/** The spec field, absent when nobody listens (so specs of agents without webhooks hash as before). */
+function webhookEventsOf(endpoints: WebhookEndpoint[]): Pick<AgentSpec, 'webhookEvents'> {
+  const events = subscribedEvents(endpoints);
+  return events.length ? { webhookEvents: events } : {};
+}
+
 function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approverKeys'> {
   if (!o.approvers && !o.approverKeyring) return {};
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
@@ -99,7 +112,9 @@ export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
   readonly mcp: McpConnections;
-  private readonly modelApi: 'responses' | 'chat';
+  private readonly modelApis: Record<string, 'responses' | 'chat'>;
+  private readonly sharedUidTier?: string;
+  private readonly workerWebhooks: WebhookEndpoint[];
 
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
   constructor(
@@ -108,7 +123,9 @@ export class AgentRegistry {
     options: RegistryOptions = {},
   ) {
     this.mcp = options.mcp ?? new McpConnections();
-    this.modelApi = options.modelApi ?? 'responses';
+    this.modelApis = options.modelApis ?? { [DEFAULT_PROVIDER]: 'responses' };
+    this.sharedUidTier = options.sharedUidTier;
+    this.workerWebhooks = options.webhooks ?? [];
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
     if (agents.some((a) => this.memoryOptions(a))) this.add(consolidatorAgent);
@@ -150,9 +167,12 @@ export class AgentRegistry {
     return [...this.agents.keys()];
   }
 
-  /** Every registered agent's manifest (where `secret()` references live), for scrubbing secrets. */
-  manifests(): unknown[] {
-    return [...this.agents.values()].map((a) => (a.options as { manifest?: unknown }).manifest);
+  /**
+   * Everything of every registered agent where `secret()` references live (manifests, MCP servers, hosted MCP
+   * tools), so the vault knows every value to scrub even on a worker that has not resolved them itself yet.
+   */
+  secretHolders(): unknown[] {
+    return [...this.agents.values()].flatMap((a) => [(a.options as { manifest?: unknown }).manifest, a.options.mcpServers, hostedToolsOf(a)]);
   }
 
   get(name: string): Agent {
@@ -257,7 +277,7 @@ export class AgentRegistry {
   }
 
   /** The run's memory settings and the summary text for its instructions. */
-  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: string } | undefined> {
+  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: ModelOption } | undefined> {
     const hasSandbox = agent instanceof SandboxAgent;
     if (agent.name === CONSOLIDATOR_AGENT) {
       const target = (ctx.context as { memory?: { agent: string; scope: string } } | undefined)?.memory;
@@ -280,7 +300,8 @@ export class AgentRegistry {
     const capabilities = o.capabilities ?? [];
     const mem = await this.resolveMemory(agent, ctx);
     const resolved = await this.resolveCapabilities(agent, ctx);
-    const hosted = hostedSpecs(agent, this.modelApi);
+    const model = resolveModelRef(name, mem?.model ?? o.model ?? defaultModel(), Object.keys(this.modelApis));
+    const hosted = hostedSpecs(agent, this.modelApis[model.provider]);
     const tools = [
       ...this.functionToolSpecs(agent),
       ...this.agentToolSpecs(agent),
@@ -290,6 +311,7 @@ export class AgentRegistry {
       ...this.handoffToolSpecs(agent),
     ];
     checkToolNames(name, tools);
+    if (this.sharedUidTier) refuseGatedCommands(agent, tools, this.sharedUidTier);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
     const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
@@ -298,7 +320,9 @@ export class AgentRegistry {
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
         .filter(Boolean)
         .join('\n\n'),
-      model: mem?.model ?? o.model ?? defaultModel(),
+      model: model.name,
+      ...(model.provider !== DEFAULT_PROVIDER ? { modelProvider: model.provider } : {}),
+      ...webhookEventsOf(this.webhooksFor(name)),
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),
@@ -323,6 +347,11 @@ export class AgentRegistry {
     const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
     const version = 'sha256:' + createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
     return { ...spec, version };
+  }
+
+  /** The endpoints told about `agent`'s runs: its own, then the worker's. */
+  webhooksFor(agent: string): WebhookEndpoint[] {
+    return [...(this.get(agent).options.webhooks ?? []), ...this.workerWebhooks];
   }
 
   private functionToolSpecs(agent: Agent): ToolSpec[] {

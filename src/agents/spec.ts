@@ -3,6 +3,7 @@
  * code can import it without pulling in user code or Node APIs.
  */
 import type { ApprovalSpec } from './approval.js';
+import type { WebhookEvent } from './webhooks.js';
 import type { CompactionSpec } from './compaction.js';
 import type { MemorySpec } from './memory.js';
 import type { ModelSettings, ApprovalTimeout } from './agent.js';
@@ -83,6 +84,10 @@ export interface AgentSpec {
   ref?: string;
   instructions: string;
   model: string;
+  /** Webhook events some endpoint of the agent or worker wants (names only: URLs and secrets stay on the worker). */
+  webhookEvents?: WebhookEvent[];
+  /** The worker's model provider the model is called through; absent: `default`. */
+  modelProvider?: string;
   modelSettings: ModelSettings;
   tools: ToolSpec[];
   /** Hosted tools as the Responses API takes them (hosted MCP headers are added on the worker, never pinned). */

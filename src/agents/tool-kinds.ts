@@ -33,7 +33,8 @@ export function mcpServerOf(agent: Agent, name: string): McpServer | undefined {
   return (agent.options.mcpServers ?? []).find((s) => s.name === name);
 }
 
-function inSandbox(server: McpServer): boolean {
+/** Whether `server` runs inside the agent's sandbox (stdio servers only). */
+export function inSandbox(server: McpServer): boolean {
   return server.transport === 'stdio' && server.inSandbox === true;
 }
 

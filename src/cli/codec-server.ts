@@ -1,9 +1,12 @@
 /**
  * `keel codec-server`: Temporal's remote codec protocol over HTTP, so the Web UI (and `temporal` CLI with
  * --codec-endpoint) shows decrypted payloads to people who can reach this server with the key configured.
- * POST /encode and POST /decode take and return `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`.
- * CORS answers only the UI's origin. Bind it to loopback (the default) or put it behind your own auth.
+ * POST /decode (and POST /encode when asked: it encrypts whatever it is sent) take and return
+ * `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`. CORS answers only the UI's origin; a request whose
+ * Host is not one this server answers to is refused (DNS rebinding: any web page can reach a loopback server
+ * through a name it controls); with a token, every request but a CORS preflight needs `Authorization: Bearer`.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -17,6 +20,15 @@ export interface CodecServerOptions {
   host?: string;
   /** Origins allowed to call (the Web UI's). Default http://localhost:8233 and http://127.0.0.1:8233. */
   uiOrigins?: string[];
+  /** When set, every request but a CORS preflight must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /**
+   * Host header values answered besides the bound address, localhost, 127.0.0.1 and [::1] with this port. An
+   * entry without a port also matches the bare name (a reverse proxy passing its own Host on).
+   */
+  allowedHosts?: string[];
+  /** Serve /encode as well as /decode. Off by default: it encrypts anything it is sent with the key. */
+  encode?: boolean;
 }
 
 export interface CodecServer {
@@ -56,14 +68,38 @@ function cors(req: IncomingMessage, res: ServerResponse, origins: string[]): voi
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
   res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization, Authorization-Extras'); // the UI adds the OIDC id token as Authorization-Extras
   res.setHeader('Vary', 'Origin');
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: CodecServerOptions): Promise<void> {
+/** The Host values a server bound at `bound` answers to (lower case): loopback names and the bound address, with its port, plus `extra`. */
+function answeredHosts(bound: AddressInfo, extra: string[]): Set<string> {
+  const address = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const withPort = ['localhost', '127.0.0.1', '[::1]', address].map((name) => `${name}:${bound.port}`);
+  const given = extra.map((h) => h.trim().toLowerCase()).filter(Boolean);
+  return new Set([...withPort, ...given, ...given.map((h) => `${h}:${bound.port}`)]);
+}
+
+/** Whether `header` is `Bearer <token>`, compared in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
+}
+
+function refuse(res: ServerResponse, status: number, line: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(`keel codec-server: ${line}\n`);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: CodecServerOptions, hosts: Set<string>): Promise<void> {
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (!hosts.has(host)) return refuse(res, 421, `Host '${host.slice(0, 100)}' is not one this server answers to (allow it with --allowed-host)`);
   cors(req, res, options.uiOrigins ?? ['http://localhost:8233', 'http://127.0.0.1:8233']);
-  if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+  if (req.method === 'OPTIONS') return void res.writeHead(204).end(); // browsers send no Authorization on preflights
+  if (options.token !== undefined && !bearerMatches(req.headers.authorization, options.token)) {
+    return refuse(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
+  }
   const op = req.url?.split('?')[0].replace(/\/+$/, '').split('/').pop();
+  if (op === 'encode' && !options.encode) return refuse(res, 404, '/encode is off (start the server with --encode to serve it)');
   if (req.method !== 'POST' || (op !== 'encode' && op !== 'decode')) return void res.writeHead(404).end();
   let body: { payloads?: JsonPayload[] };
   try {
@@ -82,24 +118,31 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: CodecS
 }
 
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
-  const server: Server = createServer((req, res) => void handle(req, res, options).catch(() => res.writeHead(500).end()));
+  if (options.token !== undefined && options.token.length < 16) throw new KeelError('bad_usage', 'the codec server token must be at least 16 characters');
+  let hosts = new Set<string>();
+  const server: Server = createServer((req, res) => void handle(req, res, options, hosts).catch(() => res.writeHead(500).end()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
-  const { address, port } = server.address() as AddressInfo;
-  return { url: `http://${address}:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const bound = server.address() as AddressInfo;
+  hosts = answeredHosts(bound, options.allowedHosts ?? []);
+  const address = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return { url: `http://${address}:${bound.port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** The command: serves until SIGINT/SIGTERM. */
 async function codecServerCommand(values: Values): Promise<number> {
   const codec = codecFromEnv();
   if (!codec) throw new KeelError('bad_usage', 'codec-server needs KEEL_CODEC_KEY or KEEL_CODEC_KEY_FILE');
-  const uiOrigins = str(values, 'ui-origin')?.split(',').map((s) => s.trim());
+  const list = (name: string) => str(values, name)?.split(',').map((s) => s.trim());
   const port = Number(str(values, 'port') ?? 8888);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeelError('bad_usage', `--port must be a port number`);
-  const server = await startCodecServer({ codec, port, host: str(values, 'host'), uiOrigins });
-  console.log(`codec server on ${server.url} (point the Web UI's codec endpoint at it)`);
+  const token = str(values, 'token') ?? (process.env.KEEL_CODEC_TOKEN || undefined);
+  const encode = values.encode === true;
+  const server = await startCodecServer({ codec, port, host: str(values, 'host'), uiOrigins: list('ui-origin'), allowedHosts: list('allowed-host'), token, encode });
+  const served = `${encode ? '/encode and ' : ''}/decode${token ? ', bearer token required' : ''}`;
+  console.log(`codec server on ${server.url} (${served}; point the Web UI's codec endpoint at it)`);
   await new Promise((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -110,7 +153,15 @@ async function codecServerCommand(values: Values): Promise<number> {
 
 export const codecServer: Command = {
   name: 'codec-server',
-  usage: 'codec-server [--port 8888] [--host 127.0.0.1] [--ui-origin URL,...]   decrypt payloads for the Web UI (KEEL_CODEC_KEY)',
-  options: { port: { type: 'string' }, host: { type: 'string' }, 'ui-origin': { type: 'string' } },
+  usage:
+    'codec-server [--port 8888] [--host 127.0.0.1] [--ui-origin URL,...] [--allowed-host NAME,...] [--token T | KEEL_CODEC_TOKEN] [--encode]   decrypt payloads for the Web UI (KEEL_CODEC_KEY)',
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'ui-origin': { type: 'string' },
+    'allowed-host': { type: 'string' },
+    token: { type: 'string' },
+    encode: { type: 'boolean' },
+  },
   run: (_args, values) => codecServerCommand(values),
 };

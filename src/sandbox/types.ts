@@ -148,6 +148,11 @@ export interface SandboxClient {
   keep?(id: string): Promise<string>;
   /** Removes labelled sandboxes whose workflow is not live, except kept ones. Returns the removed ids. */
   reapOrphans(isLive: (labels: SandboxLabels) => Promise<boolean>): Promise<string[]>;
+  /**
+   * Set (to the tier's name) where commands run as the sandbox agent's own uid, so they could forge its journal or
+   * kill it: agents gating command tools behind approval are refused at spec resolution on such a worker.
+   */
+  readonly sharedUidTier?: string;
 }
 
 export interface SnapshotInfo {

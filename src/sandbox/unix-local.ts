@@ -140,6 +140,8 @@ export class UnixLocalSandbox extends AgentSandbox {
 
 /** Sandboxes as directories under `baseDir`, each command isolated by bubblewrap. */
 export class UnixLocalSandboxClient implements SandboxClient {
+  /** Commands run as the agent's uid here (see the file header): approval-gated command tools are refused. */
+  readonly sharedUidTier = 'bubblewrap (UnixLocalSandboxClient)';
   readonly baseDir: string;
   private readonly bwrap: string;
   private readonly agents = new AgentConnections();

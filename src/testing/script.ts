@@ -17,6 +17,8 @@ const count = z.number().int().min(0);
 export const ScriptToolCallSchema = z.strictObject({
   name: z.string().min(1),
   arguments: jsonObject,
+  /** The call id to send (default `call_<step>_<i>`); a repeated id plays a hostile or buggy endpoint. */
+  id: z.string().min(1).optional(),
 });
 
 /** A scripted failure: the first `times` requests to the step get this HTTP status instead of an answer. */

@@ -12,7 +12,7 @@ import { scriptedCallId, type ScriptedAnswer } from './scripted-model-responses.
 
 function toolCalls(answer: ScriptedAnswer): ChatCompletionMessageFunctionToolCall[] {
   return (answer.step.toolCalls ?? []).map((call, i) => ({
-    id: scriptedCallId(answer.stepIndex, i),
+    id: scriptedCallId(answer.stepIndex, i, call.id),
     type: 'function',
     function: { name: call.name, arguments: JSON.stringify(call.arguments) },
   }));

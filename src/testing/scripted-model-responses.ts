@@ -40,11 +40,11 @@ export interface ScriptedAnswer {
 }
 
 /**
- * The call id of tool call `callIndex` in step `stepIndex`: `call_<step>_<i>`. Deterministic, so a retried or
- * replayed request gets the same id; unique within a conversation because each turn has its own step.
+ * The call id of tool call `callIndex` in step `stepIndex`: the script's own `id` (to play an endpoint that repeats
+ * ids), else `call_<step>_<i>`. Deterministic, so a retried or replayed request gets the same id.
  */
-export function scriptedCallId(stepIndex: number, callIndex: number): string {
-  return `call_${stepIndex}_${callIndex}`;
+export function scriptedCallId(stepIndex: number, callIndex: number, id?: string): string {
+  return id ?? `call_${stepIndex}_${callIndex}`;
 }
 
 function outputItems(answer: ScriptedAnswer): ResponseOutputItem[] {
@@ -62,7 +62,7 @@ function outputItems(answer: ScriptedAnswer): ResponseOutputItem[] {
     const item: ResponseFunctionToolCall = {
       type: 'function_call',
       id: `fc_${stepIndex}_${i}`,
-      call_id: scriptedCallId(stepIndex, i),
+      call_id: scriptedCallId(stepIndex, i, call.id),
       name: call.name,
       arguments: JSON.stringify(call.arguments),
       status: 'completed',

@@ -18,6 +18,7 @@ import { reportStatus, withSpan } from './run/telemetry.js';
 import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
 import { carriedState } from './run/archive.js';
+import { emitWebhook } from './webhooks.js';
 
 export { FAILURE_TYPES } from './run/run.js';
 
@@ -65,6 +66,7 @@ async function runToCompletion(run: Run): Promise<void> {
   if (conversationOf(run)) await converse(run, maxTurns, (atIdle) => continueAsNewIfDue(run, atIdle));
   await finishMemory(run);
   setStatus(run, 'completed');
+  await emitWebhook(run, 'run.completed', 'end', { finalOutput: run.state.finalOutput, usage: run.state.usage, turns: run.state.turn });
   recordAnswer(run);
   await run.sandbox.close(run.state.turn, run.spec);
   await releaseHandlers(run);
@@ -118,6 +120,7 @@ async function endWithFailure(run: Run, err: unknown): Promise<never> {
   if (!cancelled && !typed) run.state.error = { type: cause?.type ?? 'Error', message: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
   await CancellationScope.nonCancellable(async () => {
     setStatus(run, cancelled ? 'cancelled' : 'failed');
+    if (!cancelled) await emitWebhook(run, 'run.failed', 'end', { error: run.state.error });
     if (run.spec) await run.sandbox.close(run.state.turn, run.spec); // no spec: the agent never resolved
     await releaseHandlers(run);
   });

@@ -5,7 +5,8 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { AgentSpec } from '../agents/spec.js';
 import type { ApprovalSignal, DecideInput } from './messages.js';
-import type { ApprovalItem, PendingApproval, RunState } from './run-state.js';
+import type { ApprovalItem, PendingApproval, RunState, ToolCallItem } from './run-state.js';
+import { argumentsDigest, pendingDigest, standingKey } from './call-binding.js';
 import { approvalHistory } from './run/archive.js';
 
 export type Decision = 'approve' | 'reject';
@@ -17,9 +18,13 @@ export function decisionProblem(state: RunState, spec: AgentSpec, input: Approva
   }
   const decided = state.items.some((i) => i.type === 'approval' && i.callId === input.callId);
   if (decided) return `call ${input.callId} was already decided`;
-  if (!state.pendingApprovals.some((p) => p.callId === input.callId)) {
+  const pending = state.pendingApprovals.find((p) => p.callId === input.callId);
+  if (!pending) {
     const waiting = state.pendingApprovals.map((p) => p.callId).join(', ') || 'none';
     return `no pending approval with callId ${input.callId} (pending: ${waiting})`;
+  }
+  if (input.argsHash !== undefined && input.argsHash !== pendingDigest(pending)) {
+    return `the decision was made for other arguments of ${pending.tool} (${input.argsHash}) than call ${input.callId} has (${pendingDigest(pending)}): look again and decide what it asks now`;
   }
   if (spec.approvers && !spec.approvers.includes(input.approver)) {
     return `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})`;
@@ -35,7 +40,7 @@ export function validateDecide(state: RunState, spec: AgentSpec, input: DecideIn
   if (problem) throw ApplicationFailure.create({ type: 'InvalidDecision', message: problem, nonRetryable: true });
 }
 
-/** Records a decision (and its standing form) and removes the call from the pending list. */
+/** Records a decision (and its standing form, for this agent's tool only) and removes the call from the pending list. */
 export function applyDecision(
   state: RunState,
   input: ApprovalSignal & { decision: Decision },
@@ -44,10 +49,10 @@ export function applyDecision(
   verifiedKey?: string,
 ): PendingApproval[] {
   const decidedCalls = state.pendingApprovals.filter((p) => p.callId === input.callId);
-  const tool = decidedCalls[0]?.tool;
-  if (input.always && tool) {
-    state.standingDecisions[tool] = input.decision;
-    decidedCalls.push(...state.pendingApprovals.filter((p) => p.tool === tool && p.callId !== input.callId));
+  const first = decidedCalls[0];
+  if (input.always && first) {
+    state.standingDecisions[standingKey(first.agent, first.tool)] = input.decision;
+    decidedCalls.push(...state.pendingApprovals.filter((p) => p.tool === first.tool && p.agent === first.agent && p.callId !== input.callId));
   }
   for (const call of decidedCalls) {
     state.items.push({
@@ -60,6 +65,8 @@ export function applyDecision(
       at,
       via: call.callId === input.callId ? via : 'always',
       ...(verifiedKey ? { verifiedKey } : {}),
+      agent: call.agent,
+      argsHash: pendingDigest(call),
     });
   }
   const decidedIds = new Set(decidedCalls.map((c) => c.callId));
@@ -68,13 +75,15 @@ export function applyDecision(
 }
 
 /**
- * Records the standing decision (alwaysApprove / alwaysReject) that covers a later call of its tool, as an audit
- * item naming who made it; undefined when the tool has none.
+ * Records the standing decision (alwaysApprove / alwaysReject) of this agent that covers a later call of its tool,
+ * as an audit item naming who made it; undefined when the agent has none for the tool.
  */
-export function applyStandingDecision(state: RunState, call: { callId: string; name: string }, at: string): ApprovalItem | undefined {
-  const decision = state.standingDecisions[call.name];
+export function applyStandingDecision(state: RunState, call: ToolCallItem, at: string): ApprovalItem | undefined {
+  const decision = state.standingDecisions[standingKey(call.agent, call.name)];
   if (!decision) return undefined;
-  const origin = [...approvalHistory(state)].reverse().find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision);
+  const origin = [...approvalHistory(state)]
+    .reverse()
+    .find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision && (i.agent ?? call.agent) === call.agent);
   const item: ApprovalItem = {
     type: 'approval',
     callId: call.callId,
@@ -85,13 +94,23 @@ export function applyStandingDecision(state: RunState, call: { callId: string; n
     at,
     via: 'always',
     ...(origin?.verifiedKey ? { verifiedKey: origin.verifiedKey } : {}),
+    agent: call.agent,
+    argsHash: argumentsDigest(call.arguments),
   };
   state.items.push(item);
   return item;
 }
 
-export function decisionFor(state: RunState, callId: string): ApprovalItem | undefined {
-  return state.items.find((i): i is ApprovalItem => i.type === 'approval' && i.callId === callId);
+/**
+ * The decision that covers `call`: made for its id, its agent and its arguments. A decision for the same id with
+ * other arguments or by another agent's approvers never counts (items recorded before they carried both match by id).
+ */
+export function decisionFor(state: RunState, call: ToolCallItem): ApprovalItem | undefined {
+  const digest = argumentsDigest(call.arguments);
+  return state.items.find(
+    (i): i is ApprovalItem =>
+      i.type === 'approval' && i.callId === call.callId && (i.argsHash ?? digest) === digest && (i.agent ?? call.agent) === call.agent,
+  );
 }
 
 /** The text the model gets for a rejected call. */

@@ -2,3 +2,4 @@
 export { agentRun } from './agent-run.js';
 export { consolidateMemory } from './consolidate-memory.js';
 export { fanOut } from './fan-out.js';
+export { keelWebhook } from './webhooks.js';

@@ -16,11 +16,17 @@ export interface ApprovalSignal {
   callId: string;
   approver: string;
   reason?: string;
-  /** Apply the same decision to this tool for the rest of the run (alwaysApprove / alwaysReject). */
+  /** Apply the same decision to this agent's tool for the rest of the run (alwaysApprove / alwaysReject). */
   always?: boolean;
   /**
-   * The approver's Ed25519 signature over `{runId, callId, decision, approver, reason, time}` (see
-   * agents/approver-keys.ts). Required when the agent has approver keys; ignored otherwise.
+   * `sha256:` + hex of the canonical arguments the approver saw (`argumentsDigest`, workflows/call-binding.ts). When
+   * set, a call whose arguments hash otherwise is not decided. The client always sends it.
+   */
+  argsHash?: string;
+  /**
+   * The approver's Ed25519 signature over `{runId, agent, tool, callId, argsHash, decision, approver, reason,
+   * always, time}` (agents/approver-keys.ts), where agent, tool and argsHash are the run's own record of the call.
+   * Required when the agent has approver keys; ignored otherwise.
    */
   signature?: { time: string; value: string };
 }

@@ -53,6 +53,11 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     name: z.string(),
     arguments: z.string(),
     agent: z.string(),
+    /**
+     * The id the model gave the call, when Keel gave it another `callId` because the run had seen that id before
+     * (a repeated id must never match an earlier decision). The API round trip uses this one.
+     */
+    apiCallId: z.string().optional(),
     /** A hosted MCP server's approval request (callId is the request's id): answered with an approval response. */
     hosted: z.object({ serverLabel: z.string(), tool: z.string() }).optional(),
   }),
@@ -111,6 +116,9 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     via: z.enum(['signal', 'update', 'timeout', 'always']),
     /** Set when the decision was signed: the fingerprint of the approver key that verified it. */
     verifiedKey: z.string().optional(),
+    /** The agent whose call was decided, and the digest of the arguments decided (call-binding.ts). */
+    agent: z.string().optional(),
+    argsHash: z.string().optional(),
   }),
   /** A decision that did not count (unsigned or forged, for an agent with approver keys): kept for audit. */
   z.object({
@@ -176,6 +184,8 @@ export const PendingApprovalSchema = z.object({
   arguments: z.string(),
   agent: z.string(),
   requestedAt: z.string(),
+  /** `sha256:` + hex of the canonical arguments: what a decision (and an approver's signature) binds to. */
+  argsHash: z.string().optional(),
 });
 export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
 
@@ -220,7 +230,7 @@ export const RunStateSchema = z.object({
   snapshots: z.array(SnapshotRefSchema).default([]),
   /** Which version of each agent ran (AgentSpec hashes). */
   agentVersions: z.record(z.string(), z.string()).default({}),
-  /** Standing decisions (`alwaysApprove` / `alwaysReject`) by tool name. */
+  /** Standing decisions (`alwaysApprove` / `alwaysReject`) by `agent:tool` (call-binding.ts `standingKey`); a bare tool name in states from before. */
   standingDecisions: z.record(z.string(), z.enum(['approve', 'reject'])).default({}),
   consecutiveToolFailures: z.number().default(0),
   /** Size of the conversation at the last model call (input + output tokens), which compaction watches. */

@@ -11,6 +11,7 @@ import { Agent } from '../../src/agents/agent.js';
 import { fingerprint, generateApproverKey, loadPrivateKey, signDecision } from '../../src/agents/approver-keys.js';
 import { tool } from '../../src/agents/tool.js';
 import { approveSignal } from '../../src/workflows/messages.js';
+import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
@@ -46,7 +47,8 @@ test('only decisions signed by the named approver count; the others are refused 
     assert.match(await refused(client.approve(id, callId, { by: 'mallory', key: loadPrivateKey(mallory.privateKeyPem) })), /mallory may not decide/);
     // A real signature of ann's, lifted from another run, does not transfer.
     const time = new Date().toISOString();
-    const lifted = signDecision({ runId: 'other-run', callId, decision: 'approve', approver: 'ann', time }, loadPrivateKey(ann.privateKeyPem));
+    const call = { agent: 'signed', tool: 'deploy', callId, argsHash: argumentsDigest('{"env":"prod"}') };
+    const lifted = signDecision({ runId: 'other-run', ...call, decision: 'approve', approver: 'ann', time }, loadPrivateKey(ann.privateKeyPem));
     await client.temporal.workflow.getHandle(id).signal(approveSignal, { callId, approver: 'ann', signature: { time, value: lifted } });
     await client.temporal.workflow.getHandle(id).signal(approveSignal, { callId, approver: 'ann' });
     const afterSignals = await waitFor('two refused signals', async () => {

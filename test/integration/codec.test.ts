@@ -1,9 +1,12 @@
 /**
  * Payload encryption end to end (issue 10): a worker and client with KEEL_CODEC_KEY's codec run an agent; the raw
  * event history holds no plaintext of the input or output; the CLI (with the key) and the codec server decode
- * them; the CLI with a wrong key fails with one clear line.
+ * them; the CLI with a wrong key fails with one clear line. The codec server (issue 18) answers only to its own Host
+ * names (a DNS-rebinding page's Host is refused), requires its bearer token when given one, and serves /encode only
+ * when asked to; `keel codec-server` wires the flags and KEEL_CODEC_TOKEN.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +40,7 @@ function cli(queue: string, args: string[], env: Record<string, string>): Promis
   });
 }
 
-test('encrypted payloads: no plaintext in raw history; CLI and codec server decode; a wrong key is one clear error', async () => {
+test('encrypted payloads: no plaintext in raw history; CLI and codec server decode; a wrong key is one clear error', { timeout: 180_000 }, async () => {
   const KEY = generateCodecKey('k1');
   const codec = new AesGcmCodec(parseCodecKeys(KEY));
   const INPUT = 'PLAINTEXT-INPUT-7f3a';
@@ -83,3 +86,74 @@ async function checkRun(id: string, queue: string, KEY: string, codec: AesGcmCod
     await server.close();
   }
 }
+
+/** POSTs `{ payloads }` to `url`'s `path` with `headers` (Host included: fetch may not set it), answering status and body. */
+function post(url: string, path: string, headers: Record<string, string>, payloads: unknown[] = []): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'POST', headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ payloads }));
+  });
+}
+
+const TOKEN = 'codec-token-5b1e2f9a7c3d';
+const PLAIN = [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"hi"').toString('base64') }];
+
+test('codec server: a foreign Host is refused, the bearer token is required, /encode only when asked', { timeout: 60_000 }, async () => {
+  const codec = new AesGcmCodec(parseCodecKeys(generateCodecKey('k1')));
+  const server = await startCodecServer({ codec, token: TOKEN, allowedHosts: ['codec.internal'] });
+  const port = new URL(server.url).port;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  try {
+    // DNS rebinding: a page at http://rebind.attacker.example:PORT resolved to 127.0.0.1 sends its own name as Host.
+    for (const host of [`rebind.attacker.example:${port}`, 'rebind.attacker.example', `127.0.0.2:${port}`, `localhost:${Number(port) + 1}`]) {
+      const r = await post(server.url, '/decode', { Host: host, ...auth }, PLAIN);
+      assert.equal(r.status, 421, `${host}: ${r.body}`);
+      assert.match(r.body, /^keel codec-server: Host '.+' is not one this server answers to \(allow it with --allowed-host\)\n$/);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'codec.internal', `codec.internal:${port}`]) {
+      assert.equal((await post(server.url, '/decode', { Host: host, ...auth }, PLAIN)).status, 200, host);
+    }
+    const local = { Host: `localhost:${port}` };
+    assert.equal((await post(server.url, '/decode', local, PLAIN)).status, 401, 'no token');
+    const wrong = await post(server.url, '/decode', { ...local, Authorization: `Bearer ${TOKEN}x` }, PLAIN);
+    assert.deepEqual(wrong, { status: 401, body: 'keel codec-server: missing or wrong bearer token\n' });
+    const preflight = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'http://localhost:8233' } });
+    assert.equal(preflight.status, 204, 'a CORS preflight needs no token (browsers send none)');
+    const encode = await post(server.url, '/encode', { ...local, ...auth }, PLAIN);
+    assert.deepEqual(encode, { status: 404, body: 'keel codec-server: /encode is off (start the server with --encode to serve it)\n' });
+  } finally {
+    await server.close();
+  }
+});
+
+test('keel codec-server: --allowed-host, --encode and KEEL_CODEC_TOKEN reach the server', { timeout: 60_000 }, async () => {
+  const env = { ...process.env, KEEL_CODEC_KEY: generateCodecKey('k1'), KEEL_CODEC_TOKEN: TOKEN };
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'codec-server', '--port', '0', '--allowed-host', 'codec.internal', '--encode'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /codec server on (http:\/\/\S+) \(\/encode and \/decode, bearer token required;/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`codec-server exited with ${code}: ${out}`)));
+    });
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    assert.equal((await post(url, '/encode', { Host: 'codec.internal', ...auth }, PLAIN)).status, 200, '--encode and --allowed-host');
+    assert.equal((await post(url, '/decode', { Host: 'codec.internal' }, PLAIN)).status, 401, 'KEEL_CODEC_TOKEN');
+    assert.equal((await post(url, '/decode', { Host: 'elsewhere.example', ...auth }, PLAIN)).status, 421);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+});

@@ -30,7 +30,7 @@ const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 describe('exactly-once commands', () => {
   test('a command whose worker died before reporting runs once; the retry returns its journalled result', async () => {
     const agent = crashAgents.exactlyOnce;
-    const script = agent.options.model!;
+    const script = agent.options.model as string;
     stack.model.setScript(script, {
       steps: [{ toolCalls: [exec(append)] }, { toolCalls: [exec('cat /workspace/once.txt')] }, { message: 'appended once' }],
     });

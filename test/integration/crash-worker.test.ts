@@ -33,7 +33,7 @@ const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 describe('worker crash (SIGKILL)', { concurrency: true }, () => {
   test('during a model call: the new worker asks again only for the answer that was lost', async () => {
     const agent = crashAgents.model;
-    stack.model.setScript(agent.options.model!, {
+    stack.model.setScript(agent.options.model as string, {
       steps: [
         { toolCalls: [exec('echo one >> /workspace/log')] },
         { delayMs: 3_000, toolCalls: [exec('echo two >> /workspace/log')] },
@@ -45,7 +45,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const a = await workers.start(queue, 'host-m');
     const client = stack.client(queue);
     const id = await client.startRun(agent, 'go');
-    await waitFor('the second model request to arrive', () => stack.model.stats(agent.options.model!).perStep[1] >= 1, 60_000);
+    await waitFor('the second model request to arrive', () => stack.model.stats(agent.options.model as string).perStep[1] >= 1, 60_000);
     const killedAt = await a.kill();
     await workers.start(queue, 'host-m');
 
@@ -55,7 +55,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
       (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
     );
     console.log(`[crash-model] killed → run completed in ${Date.now() - killedAt} ms; retried activity attempt ${retried?.activityTaskStartedEventAttributes?.attempt}`);
-    assertPaidOnce(stack.model.stats(agent.options.model!), 4, 1);
+    assertPaidOnce(stack.model.stats(agent.options.model as string), 4, 1);
     const [one, two, cat] = toolResults(await client.getState(id));
     assert.ok(!one.isError && !two.isError, `${one.output}\n${two.output}`);
     assert.match(cat.output, /stdout:\none\ntwo\n?$/);
@@ -63,7 +63,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
 
   test('during a sandbox command: the orphaned command finishes in the container and is not run again', async () => {
     const agent = crashAgents.command;
-    stack.model.setScript(agent.options.model!, {
+    stack.model.setScript(agent.options.model as string, {
       steps: [
         { toolCalls: [exec('echo start >> /workspace/log')] },
         // Output after the kill too: with nobody reading it, the orphaned command must not block on it.
@@ -91,7 +91,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const result = await client.result(id);
     assert.equal(result.finalOutput, 'log has start and done');
     console.log(`[crash-command] killed → run completed in ${Date.now() - killedAt} ms`);
-    assertPaidOnce(stack.model.stats(agent.options.model!), 4);
+    assertPaidOnce(stack.model.stats(agent.options.model as string), 4);
     const [, sleep, cat] = toolResults(await client.getState(id));
     assert.match(sleep.output, /^exit code: 0\n\(this command had already run; its recorded result is returned/);
     assert.match(cat.output, /stdout:\nstart\ndone\n?$/);
@@ -99,7 +99,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
 
   test('while waiting for an approval: the approval reaches the new worker and the run completes', async () => {
     const agent = crashAgents.approval;
-    stack.model.setScript(agent.options.model!, {
+    stack.model.setScript(agent.options.model as string, {
       steps: [
         { toolCalls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'before the crash\n' } }] },
         { toolCalls: [exec('cat note.txt; echo approved')] },
@@ -121,7 +121,7 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const result = await client.result(id);
     assert.equal(result.finalOutput, 'approved and ran');
     console.log(`[crash-approval] killed → run completed in ${Date.now() - killedAt} ms`);
-    assertPaidOnce(stack.model.stats(agent.options.model!), 3);
+    assertPaidOnce(stack.model.stats(agent.options.model as string), 3);
     const state = await client.getState(id);
     const [, ran] = toolResults(state);
     assert.match(ran.output, /stdout:\nbefore the crash\napproved\n?$/);

@@ -47,7 +47,7 @@ function sandboxAgent(name: string, servers: McpServer[], files: 'git' | 'crash'
 }
 
 async function run(name: string, agent: Agent, script: Script, during?: (client: KeelClient, id: string) => Promise<void>) {
-  stack.model.setScript(agent.options.model!, script);
+  stack.model.setScript(agent.options.model as string, script);
   const queue = queueFor(name);
   const capture = capturingOpenAI(stack.model.baseURL);
   const worker = await sandboxWorker(stack, [agent], queue, { openai: capture.openai });

@@ -42,7 +42,7 @@ async function pinnedSpec(client: KeelClient, runId: string): Promise<AgentSpec>
 }
 
 async function run(name: string, agent: Agent, script: Script, during?: (client: KeelClient, id: string) => Promise<void>) {
-  stack.model.setScript(agent.options.model!, script);
+  stack.model.setScript(agent.options.model as string, script);
   const queue = queueFor(name);
   const capture = capturingOpenAI(stack.model.baseURL);
   const worker = await stack.worker([agent], queue, { openai: capture.openai });

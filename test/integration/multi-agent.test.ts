@@ -208,9 +208,16 @@ describe('the tree', () => {
       assert.equal(state.code, 0, state.stderr);
       assert.match(state.stdout, new RegExp(`^  ${child}  agent=ma_deployer  status=awaiting_approval`, 'm'));
       assert.match(state.stdout, /^ {4}pending call_0_0 deploy \{"env":"prod"\}$/m);
-      const approved = await runCli(stack, queue, ['approve', id, '--all', '--by', 'ann']);
+      // No terminal to ask in and no --yes: it lists what it would approve and decides nothing.
+      const unasked = await runCli(stack, queue, ['approve', id, '--all', '--by', 'ann']);
+      assert.equal(unasked.code, 2, unasked.stdout);
+      assert.match(unasked.stdout, new RegExp(`^  ${child}  call_0_0  agent=ma_deployer  deploy \\{"env":"prod"\\}$`, 'm'));
+      assert.match(unasked.stderr, /decides nothing without a terminal.*add --yes/);
+      assert.equal((await client.pendingInTree(id)).length, 1, 'still pending');
+      const approved = await runCli(stack, queue, ['approve', id, '--all', '--yes', '--by', 'ann']);
       assert.equal(approved.code, 0, approved.stderr);
-      assert.equal(approved.stdout.trim(), `approved call_0_0 in ${child}`);
+      assert.equal(approved.stdout.trim().split('\n').at(-1), `approved call_0_0 in ${child}`);
+      assert.match(approved.stdout, /^1 pending call\(s\) to approve:$/m);
 
       assert.equal((await client.result(id)).finalOutput, 'ops done');
       assert.deepEqual(executed, ['prod']);

@@ -45,7 +45,7 @@ const inputOf = (r: RecordedRequest): string => JSON.stringify(r.body.input);
 
 test('host A dies mid-run; host B continues from the last snapshot with A\'s large output and image intact; then B dies and host C finishes', { timeout: 480_000 }, async () => {
   const agent = crashAgents.multiHost;
-  const script = agent.options.model!;
+  const script = agent.options.model as string;
   stack.model.setScript(script, {
     recordRequests: true,
     steps: [

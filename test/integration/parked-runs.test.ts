@@ -11,7 +11,7 @@ import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {
-  stack = await startTestStack({ [parkedAgent.options.model!]: parkedScript });
+  stack = await startTestStack({ [parkedAgent.options.model as string]: parkedScript });
 });
 after(async () => {
   await stack?.close();
@@ -37,6 +37,6 @@ test('50 runs parked on approvals with a cache of 2 replay when approved and eac
       assert.deepEqual(outputs, ['published: hello'], `${id}: one tool result, from the approved call`);
       assert.equal((await scheduledActivities(client, id)).filter((a) => a === 'runTool').length, 1, `${id}: the tool ran once`);
     }
-    assert.deepEqual({ ...stack.model.stats(parkedAgent.options.model!).perStep }, { 0: RUNS, 1: RUNS }, 'each model turn answered once per run');
+    assert.deepEqual({ ...stack.model.stats(parkedAgent.options.model as string).perStep }, { 0: RUNS, 1: RUNS }, 'each model turn answered once per run');
   });
 });

@@ -36,7 +36,7 @@ async function writeSkill(dir: string, folder: string, name: string, description
 }
 
 async function run(agent: SandboxAgent, script: Script, name: string) {
-  stack.model.setScript(agent.options.model!, script);
+  stack.model.setScript(agent.options.model as string, script);
   const { openai, requests } = capturingOpenAI(stack.model.baseURL);
   const queue = queueFor(name);
   const worker = await sandboxWorker(stack, [agent], queue, { openai });

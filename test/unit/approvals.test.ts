@@ -6,9 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { approvalSpecOf } from '../../src/agents/approval.js';
 import type { AgentSpec } from '../../src/agents/spec.js';
-import { applyDecision, applyStandingDecision, decisionProblem, rejectionText, validateDecide } from '../../src/workflows/approvals.js';
-import { initialRunState, policyAllows, type RunState } from '../../src/workflows/run-state.js';
+import { applyDecision, applyStandingDecision, decisionFor, decisionProblem, rejectionText, validateDecide } from '../../src/workflows/approvals.js';
+import { argumentsDigest } from '../../src/workflows/call-binding.js';
+import { initialRunState, policyAllows, type RunState, type ToolCallItem } from '../../src/workflows/run-state.js';
 
+const call = (callId: string, name: string): ToolCallItem => ({ type: 'tool_call', callId, name, arguments: '{}', agent: 'ops' });
 const spec = { name: 'ops', approvers: ['ann', 'bob'], rejectionMessage: 'No{reason}, says {approver}.' } as AgentSpec;
 
 function waiting(...calls: [string, string][]): RunState {
@@ -45,14 +47,32 @@ describe('decisions and standing decisions', () => {
     const state = waiting(['c1', 'deploy'], ['c2', 'read'], ['c3', 'deploy']);
     applyDecision(state, { callId: 'c1', approver: 'ann', decision: 'approve', always: true, reason: 'ok' }, 'signal', 't1');
     assert.deepEqual(state.pendingApprovals.map((p) => p.callId), ['c2']);
-    assert.deepEqual(state.standingDecisions, { deploy: 'approve' });
+    assert.deepEqual(state.standingDecisions, { 'ops:deploy': 'approve' });
     assert.deepEqual(
       state.items.filter((i) => i.type === 'approval').map((i) => [i.callId, i.via]),
       [['c1', 'signal'], ['c3', 'always']],
     );
-    const later = applyStandingDecision(state, { callId: 'c4', name: 'deploy' }, 't2');
-    assert.deepEqual(later, { type: 'approval', callId: 'c4', tool: 'deploy', decision: 'approve', approver: 'ann', reason: 'ok', at: 't2', via: 'always' });
-    assert.equal(applyStandingDecision(state, { callId: 'c5', name: 'read' }, 't2'), undefined);
+    const later = applyStandingDecision(state, call('c4', 'deploy'), 't2');
+    assert.deepEqual(later, { type: 'approval', callId: 'c4', tool: 'deploy', decision: 'approve', approver: 'ann', reason: 'ok', at: 't2', via: 'always', agent: 'ops', argsHash: argumentsDigest('{}') });
+    assert.equal(applyStandingDecision(state, call('c5', 'read'), 't2'), undefined);
+  });
+
+  test('a standing decision covers only the agent that made it (not after a handoff)', () => {
+    const state = waiting(['c1', 'deploy']);
+    applyDecision(state, { callId: 'c1', approver: 'ann', decision: 'approve', always: true }, 'update', 't1');
+    assert.equal(applyStandingDecision(state, { ...call('c2', 'deploy'), agent: 'prodagent' }, 't2'), undefined);
+    assert.ok(applyStandingDecision(state, call('c3', 'deploy'), 't2'));
+  });
+
+  test('a decision binds the arguments it was made for: same id, other arguments, no match', () => {
+    const state = waiting(['X', 'deploy']);
+    state.pendingApprovals[0].arguments = '{"env":"dev"}';
+    const dev = argumentsDigest('{"env":"dev"}');
+    assert.match(decisionProblem(state, spec, { callId: 'X', approver: 'ann', argsHash: argumentsDigest('{"env":"prod"}') }) ?? '', /made for other arguments/);
+    applyDecision(state, { callId: 'X', approver: 'ann', decision: 'approve', argsHash: dev }, 'update', 't1');
+    assert.ok(decisionFor(state, { ...call('X', 'deploy'), arguments: '{ "env": "dev" }' }), 'canonical arguments match');
+    assert.equal(decisionFor(state, { ...call('X', 'deploy'), arguments: '{"env":"PROD"}' }), undefined);
+    assert.equal(decisionFor(state, { ...call('X', 'deploy'), arguments: '{"env":"dev"}', agent: 'other' }), undefined);
   });
 
   test('rejection text fills in reason and approver', () => {

@@ -59,7 +59,7 @@ test('a standing decision made in archived items still names who made it', () =>
   const first = carriedState(state, { ref: 'sha256:a', length: state.items.length - 1 }).state;
   assert.ok(!first.items.some((i) => i.type === 'approval'), 'the approval item itself was archived');
   const second = carriedState(first, { ref: 'sha256:b', length: state.items.length }).state; // origins carry on
-  const item = applyStandingDecision(second, { callId: 'd9', name: 'deploy' }, at);
+  const item = applyStandingDecision(second, { type: 'tool_call', callId: 'd9', name: 'deploy', arguments: '{}', agent: 'a' }, at);
   assert.equal(item?.approver, 'ann');
   assert.equal(item?.reason, 'fine');
 });

@@ -1,6 +1,7 @@
 /**
  * SecretVault's pure parts: references resolve from the provider (missing or too-short secrets are clear errors),
- * known values are redacted from text and masked in streams even when split across chunks.
+ * known values are redacted from text, from every string of a tool result and from errors, and masked in streams even
+ * when split across chunks.
  */
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -10,7 +11,7 @@ import { envSecrets, SecretVault } from '../../src/activities/secrets.js';
 
 const VALUE = 'tok-0123456789abcdef';
 
-describe('SecretVault', () => {
+describe('SecretVault', { timeout: 30_000 }, () => {
   test('resolves references and refuses missing or too-short secrets', async () => {
     const vault = new SecretVault(envSecrets({ TOKEN: VALUE, SHORT: 'abc' }));
     assert.deepEqual(await vault.resolveEnv({ A: secret('TOKEN'), B: 'plain' }), { A: VALUE, B: 'plain' });
@@ -31,6 +32,16 @@ describe('SecretVault', () => {
     const masked = Buffer.concat(out).toString();
     assert.equal(masked.length, text.length, 'same length (a tar stays a tar)');
     assert.equal(masked, text.split(VALUE).join('*'.repeat(VALUE.length)));
+  });
+
+  test('redacts every string inside a tool result, and the message and stack of an error', async () => {
+    const vault = new SecretVault(envSecrets({ TOKEN: VALUE }));
+    await vault.learn(secret('TOKEN'));
+    const result = { output: `o ${VALUE}`, isError: false, guardrails: [{ type: 'guardrail', info: { seen: [VALUE], n: 1 } }] };
+    assert.deepEqual(vault.redactDeep(result), { output: 'o [secret TOKEN]', isError: false, guardrails: [{ type: 'guardrail', info: { seen: ['[secret TOKEN]'], n: 1 } }] });
+    const err = vault.redactError(new Error(`failed with ${VALUE}`)) as Error;
+    assert.equal(err.message, 'failed with [secret TOKEN]');
+    assert.ok(!err.stack?.includes(VALUE));
   });
 
   test('secretNames finds references anywhere, even in cyclic objects', () => {

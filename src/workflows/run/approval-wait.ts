@@ -7,6 +7,7 @@ import type { ToolSpec } from '../../agents/spec.js';
 import { quick } from '../activities.js';
 import { applyDecision, applyStandingDecision, decisionFor } from '../approvals.js';
 import { pendingDetails } from '../summaries.js';
+import { emitWebhook } from '../webhooks.js';
 import { reportDecision, withSpan } from './telemetry.js';
 import { policyAllows, type ToolCallItem } from '../run-state.js';
 import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
@@ -27,34 +28,39 @@ export async function needsApproval(run: Run, tool: ToolSpec, call: ToolCallItem
   }
 }
 
-/** Waits until every call in `callIds` is decided (in an approval-wait span), honouring the agent's approval timeout. */
-export async function awaitDecisions(run: Run, callIds: string[]): Promise<void> {
-  if (callIds.every((id) => decisionFor(run.state, id))) return;
+/** Waits until every call in `calls` is decided (in an approval-wait span), honouring the agent's approval timeout. */
+export async function awaitDecisions(run: Run, calls: ToolCallItem[]): Promise<void> {
+  if (calls.every((c) => decisionFor(run.state, c))) return;
+  const callIds = calls.map((c) => c.callId);
   const pending = run.state.pendingApprovals.filter((p) => callIds.includes(p.callId));
   const attributes = { 'keel.approval.call_ids': callIds, 'keel.approval.tools': pending.map((p) => p.tool), 'gen_ai.agent.name': run.spec.name };
   await withSpan('approval_wait', attributes, async (span) => {
-    await waitForDecisions(run, callIds);
-    const decisions = callIds.map((id) => decisionFor(run.state, id));
+    await waitForDecisions(run, calls);
+    const decisions = calls.map((c) => decisionFor(run.state, c));
     span.setAttributes({ 'keel.approval.decisions': decisions.map((d) => d?.decision ?? 'none'), 'keel.approval.approvers': decisions.map((d) => d?.approver ?? '') });
-    for (const p of pending) {
-      const d = decisionFor(run.state, p.callId);
-      if (d) reportDecision(run.spec.name, p.tool, d.decision, p.requestedAt, d.at);
+    for (const call of calls) {
+      const p = pending.find((q) => q.callId === call.callId);
+      const d = decisionFor(run.state, call);
+      if (p && d) reportDecision(run.spec.name, p.tool, d.decision, p.requestedAt, d.at);
     }
   });
 }
 
-async function waitForDecisions(run: Run, callIds: string[]): Promise<void> {
+async function waitForDecisions(run: Run, calls: ToolCallItem[]): Promise<void> {
   const { state } = run;
-  const decided = () => callIds.every((id) => decisionFor(state, id));
+  const decided = () => calls.every((c) => decisionFor(state, c));
   setStatus(run, 'awaiting_approval');
   setCurrentDetails(pendingDetails(state.pendingApprovals, run.workflowId));
+  for (const p of state.pendingApprovals.filter((q) => calls.some((c) => c.callId === q.callId))) {
+    await emitWebhook(run, 'approval.requested', p.callId, { call: { callId: p.callId, agent: p.agent, tool: p.tool, arguments: p.arguments, argsHash: p.argsHash } });
+  }
   await run.sandbox.snapshot(state.turn);
   const timeout = run.spec.approvalTimeout;
   const inTime = timeout ? await condition(decided, timeout.ms) : (await condition(decided), true);
   if (!inTime && timeout) {
     if (timeout.onExpiry === 'fail') fail(run, FAILURE_TYPES.approvalTimeout, `no approval decision within ${timeout.ms} ms`);
-    for (const id of callIds) {
-      if (!decisionFor(state, id)) applyDecision(state, { callId: id, approver: 'timeout', decision: 'reject', reason: `no decision within ${timeout.ms} ms` }, 'timeout', nowIso());
+    for (const c of calls) {
+      if (!decisionFor(state, c)) applyDecision(state, { callId: c.callId, approver: 'timeout', decision: 'reject', reason: `no decision within ${timeout.ms} ms` }, 'timeout', nowIso());
     }
   }
   setStatus(run, 'running');

@@ -8,6 +8,7 @@
 import type { ApprovalItem, RunItem, RunState } from '../run-state.js';
 import { modelTurns } from '../run-state.js';
 import type { HistoryCursor } from './run.js';
+import { standingKey } from '../call-binding.js';
 
 /** Items of the conversation held only by reference (0 for runs that never continued as new this way). */
 export function archivedCount(state: RunState): number {
@@ -24,8 +25,8 @@ export function archivedCursor(state: RunState | undefined): HistoryCursor | und
 function standingOrigins(state: RunState, items: RunItem[]): ApprovalItem[] {
   const all = [...(state.archivedItems?.approvals ?? []), ...items];
   const origins: ApprovalItem[] = [];
-  for (const [tool, decision] of Object.entries(state.standingDecisions)) {
-    const origin = [...all].reverse().find((i): i is ApprovalItem => i.type === 'approval' && i.tool === tool && i.decision === decision);
+  for (const [key, decision] of Object.entries(state.standingDecisions)) {
+    const origin = [...all].reverse().find((i): i is ApprovalItem => i.type === 'approval' && standingKey(i.agent ?? '', i.tool) === key && i.decision === decision);
     if (origin) origins.push(origin);
   }
   return origins;

@@ -17,6 +17,7 @@ import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js'
 import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
 import { archivedCount, archivedCursor } from './archive.js';
+import { trustedInput } from './start-input.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -41,8 +42,9 @@ export interface Run {
 }
 
 /** The run's context from its input: a fresh RunState, or the one carried by continue-as-new / resume / fork. */
-export function newRun(input: AgentRunInput): Run {
+export function newRun(startInput: AgentRunInput): Run {
   const info = workflowInfo();
+  const input = trustedInput(startInput, Boolean(info.continuedFromExecutionRunId));
   // A conversation continued as new while it waited for input still waits for input.
   const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state

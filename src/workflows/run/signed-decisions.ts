@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { quick } from '../activities.js';
 import { applyDecision, decisionProblem, type Decision } from '../approvals.js';
+import { pendingDigest } from '../call-binding.js';
 import type { ApprovalSignal, DecideInput } from '../messages.js';
 import { nowIso, type Run } from './run.js';
 
@@ -19,9 +20,11 @@ export function unsignedProblem(run: Run, input: ApprovalSignal): string | undef
 /** Verifies `input`; applies it when it holds (and is still decidable), else records the refusal. Returns why not. */
 export async function applySigned(run: Run, input: ApprovalSignal & { decision: Decision }, via: 'signal' | 'update'): Promise<string | undefined> {
   const { state, spec } = run;
-  const check = input?.signature
-    ? await quick.verifyApproval({ runId: run.workflowId, keys: spec.approverKeys ?? [], decision: input })
-    : { ok: false as const, reason: unsignedProblem(run, input) ?? 'unsigned' };
+  const pending = state.pendingApprovals.find((p) => p.callId === input?.callId);
+  const call = pending && { agent: pending.agent, tool: pending.tool, argsHash: pendingDigest(pending) };
+  const check = input?.signature && call
+    ? await quick.verifyApproval({ runId: run.workflowId, keys: spec.approverKeys ?? [], decision: input, call })
+    : { ok: false as const, reason: unsignedProblem(run, input) ?? (call ? 'unsigned' : `no pending approval with callId ${String(input?.callId)}`) };
   if (!check.ok) {
     state.items.push({ type: 'approval_refused', callId: String(input.callId), decision: input.decision, approver: String(input.approver), why: check.reason, at: nowIso(), via });
     return check.reason;

@@ -6,6 +6,7 @@ import type { ToolSpec } from '../../agents/spec.js';
 import type { RunToolResult } from '../../activities/types.js';
 import { localTools, tools } from '../activities.js';
 import { decisionFor, rejectionText } from '../approvals.js';
+import { argumentsDigest } from '../call-binding.js';
 import type { ToolCallItem, ToolResultItem } from '../run-state.js';
 import { runAgentTool } from './agent-tool.js';
 import { awaitDecisions, needsApproval } from './approval-wait.js';
@@ -37,7 +38,7 @@ async function triage(run: Run, calls: ToolCallItem[], results: Results) {
       results.set(call.callId, { output: `Error: there is no tool named '${call.name}'. Available tools: ${known}.`, isError: true, guardrails: [] });
     } else if (await needsApproval(run, tool, call)) {
       asked.push(call);
-      state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: spec.name, requestedAt: nowIso() });
+      state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: spec.name, requestedAt: nowIso(), argsHash: argumentsDigest(call.arguments) });
     } else {
       free.push({ tool, call });
     }
@@ -46,10 +47,10 @@ async function triage(run: Run, calls: ToolCallItem[], results: Results) {
 }
 
 async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results): Promise<void> {
-  await awaitDecisions(run, asked.map((c) => c.callId));
+  await awaitDecisions(run, asked);
   await Promise.all(
     asked.map(async (call) => {
-      const decision = decisionFor(run.state, call.callId)!;
+      const decision = decisionFor(run.state, call)!;
       if (decision.decision === 'approve') return results.set(call.callId, await execute(run, run.spec.tools.find((t) => t.name === call.name)!, call));
       results.set(call.callId, { output: rejectionText(run.spec, decision), isError: false, guardrails: [] });
     }),
@@ -59,8 +60,8 @@ async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results)
 /** Runs one call where its kind runs: sandbox tools on the container's host, function tools on the shared queue, agent tools as child runs. */
 async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
   const { spec, state } = run;
-  const standing = state.standingDecisions[tool.name];
-  if (standing === 'reject') return { output: rejectionText(spec, decisionFor(state, call.callId)!), isError: false, guardrails: [] };
+  const decided = decisionFor(state, call); // a standing reject answers here; an approval was checked before
+  if (decided?.decision === 'reject') return { output: rejectionText(spec, decided), isError: false, guardrails: [] };
   if (tool.kind === 'agent') return runAgentTool(run, tool, call);
   const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
   if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);

@@ -3,7 +3,8 @@
  * guardrails) → a workspace snapshot if they changed it → a handoff if one was asked for.
  */
 import { patched } from '@temporalio/workflow';
-import { addUsage, unansweredCalls, type ToolCallItem } from '../run-state.js';
+import { addUsage, unansweredCalls, type RunItem, type ToolCallItem } from '../run-state.js';
+import { withUniqueCallIds } from '../call-binding.js';
 import { acceptFinal } from './finish.js';
 import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
@@ -28,13 +29,25 @@ async function turnSteps(run: Run): Promise<boolean> {
   await compactIfNeeded(run);
   const turn = await modelTurn(run);
   state.contextTokens = turn.usage.inputTokens + turn.usage.outputTokens;
-  state.items.push(...turn.items);
+  const items = ownCallIds(run, turn.items);
+  state.items.push(...items);
   state.usage = addUsage(state.usage, turn.usage);
   // A final turn's tokens reach the search attributes with the status the run ends in: one upsert, not two.
   setStatus(run, 'running', { deferAttributes: turn.final !== undefined && patched(LEAN_RUN) });
   if (turn.final) return acceptFinal(run, turn.final);
-  await answerCalls(run, turn.items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
+  await answerCalls(run, items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
   return false;
+}
+
+/** Patch id: a call whose id the run already holds gets a Keel id of its own (call-binding.ts). */
+const UNIQUE_CALL_IDS = 'keel-unique-call-ids';
+
+/** The turn's items with every call id unique in the run; the patch marker is written only when an id repeats. */
+function ownCallIds(run: Run, items: RunItem[]): RunItem[] {
+  const calls = items.filter((i): i is ToolCallItem => i.type === 'tool_call');
+  const unique = withUniqueCallIds(run.state.items, calls, `t${run.state.turn}`);
+  if (unique.every((c, n) => c === calls[n]) || !patched(UNIQUE_CALL_IDS)) return items;
+  return items.map((i) => (i.type === 'tool_call' ? unique[calls.indexOf(i)] : i));
 }
 
 /** Runs a turn's tool calls, snapshots the workspace if they changed it (fork starts from there), then hands off. */
