@@ -24,7 +24,9 @@ let s3: S3Server;
 let workers: WorkerProcesses;
 before(async () => {
   await requireImage();
-  [stack, s3] = await Promise.all([startTestStack(), startS3Server()]);
+  // One after the other: when one fails to start, the other is already assigned, so `after` stops it.
+  stack = await startTestStack();
+  s3 = await startS3Server();
   workers = new WorkerProcesses(stack);
 });
 after(async () => {
