@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestRealPathFollowsLinksAndKeepsMissingTails(t *testing.T) {
@@ -22,5 +23,27 @@ func TestRealPathFollowsLinksAndKeepsMissingTails(t *testing.T) {
 		if got, err := a.resolve(p); err != nil || got != want {
 			t.Fatalf("%s: got %q %v, want %q", p, got, err, want)
 		}
+	}
+}
+
+func TestWriteMovesMtimePastTheOldWholeSecond(t *testing.T) {
+	ws := t.TempDir()
+	a := &agent{ws: ws}
+	f := filepath.Join(ws, "calc.py")
+	os.WriteFile(f, []byte("return a - b\n"), 0o644)
+	future := time.Unix(time.Now().Unix()+100, 0) // the rewrite lands in the "same second" or earlier
+	os.Chtimes(f, future, future)
+	if err := a.writeFile("calc.py", []byte("return a + b\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(f); fi.ModTime().Unix() <= future.Unix() {
+		t.Fatalf("changed content kept mtime second %d (old %d)", fi.ModTime().Unix(), future.Unix())
+	}
+	os.Chtimes(f, future, future)
+	if err := a.writeFile("calc.py", []byte("return a + b\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(f); fi.ModTime().Unix() > future.Unix() {
+		t.Fatal("unchanged content moved the mtime forward")
 	}
 }

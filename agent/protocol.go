@@ -40,6 +40,7 @@ type request struct {
 	EOF       bool              `json:"eof,omitempty"`
 	Target    string            `json:"target,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	Snapshot  *snapshotOpts     `json:"snapshot,omitempty"`
 	raw       []byte            // the request line as received (relayed to a file-op child)
 }
 

@@ -143,7 +143,8 @@ func (a *agent) claim(req *request) error {
 // commandEnv is what a command sees: the agent's environment without its own identity, then the sandbox's, then
 // the call's, then the marker that lets the agent find the command's processes.
 func (a *agent) commandEnv(extra map[string]string, marker string) []string {
-	env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	// No bytecode caches: a same-size edit in the same second would otherwise run the stale .pyc (overridable).
+	env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok && !strings.HasPrefix(k, "KEEL_") {
 			env[k] = v

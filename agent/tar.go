@@ -2,6 +2,8 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
+	"encoding/base64"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,7 +14,8 @@ import (
 )
 
 // tarOut streams a tar of a workspace directory (default: all of it) as `data` frames, entries named `./rel`
-// like `tar -C dir -c .`. Unreadable entries are skipped, as GNU tar would (with a warning) and go on.
+// like `tar -C dir -c .`. Unreadable entries are skipped, as GNU tar would (with a warning) and go on. With
+// `snapshot` options the export is capped and may be incremental (snapshot.go).
 func (a *agent) tarOut(req *request) (any, error) {
 	p := req.Path
 	if p == "" {
@@ -22,70 +25,34 @@ func (a *agent) tarOut(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts := snapshotOpts{}
+	if req.Snapshot != nil {
+		opts = *req.Snapshot
+	}
 	w := a.conn.openStream(req.ID, "data")
 	defer w.close()
 	counter := &countingWriter{w: w}
-	tw := tar.NewWriter(counter)
-	skipped := 0
-	walkErr := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			skipped++
-			return nil
-		}
-		return addEntry(tw, root, path, d, &skipped)
-	})
-	if walkErr == nil {
-		walkErr = tw.Close()
+	// Whole chunks per frame: unbuffered, every small file would cost three frames (header, body, padding) and acks.
+	buf := bufio.NewWriterSize(counter, chunkBytes)
+	tw := tar.NewWriter(buf)
+	ex := newExporter(tw, root, opts, baseIndex(opts.Base), newMarker())
+	err = ex.run()
+	if err == nil {
+		err = tw.Close()
 	}
-	if walkErr != nil {
-		return nil, refuse("io_error", "exporting %q: %v", p, walkErr)
+	if err == nil {
+		err = buf.Flush()
 	}
-	return map[string]int64{"bytes": counter.n, "skipped": int64(skipped)}, nil
-}
-
-func addEntry(tw *tar.Writer, root, path string, d fs.DirEntry, skipped *int) error {
-	fi, err := d.Info()
+	if oe, ok := err.(*opError); ok {
+		return nil, oe
+	}
 	if err != nil {
-		*skipped++
-		return nil
+		return nil, refuse("io_error", "exporting %q: %v", p, err)
 	}
-	link := ""
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(path); err != nil {
-			*skipped++
-			return nil
-		}
-	} else if !fi.Mode().IsRegular() && !fi.IsDir() {
-		return nil // sockets, fifos, devices: not workspace content
+	if req.Snapshot != nil {
+		keepIndex(ex.next)
 	}
-	hdr, err := tar.FileInfoHeader(fi, link)
-	if err != nil {
-		*skipped++
-		return nil
-	}
-	rel, _ := filepath.Rel(root, path)
-	hdr.Name = "./" + filepath.ToSlash(rel)
-	if rel == "." {
-		hdr.Name = "./"
-	} else if fi.IsDir() {
-		hdr.Name += "/"
-	}
-	hdr.Uname, hdr.Gname = "", ""
-	if !fi.Mode().IsRegular() {
-		return tw.WriteHeader(hdr)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		*skipped++
-		return nil
-	}
-	defer f.Close()
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	// A file that shrank while read is padded by the tar writer's error; one that grew is cut at its header size.
-	_, err = io.CopyN(tw, f, hdr.Size)
-	return err
+	return ex.summary(counter.n), nil
 }
 
 type countingWriter struct {
@@ -127,10 +94,27 @@ func (a *agent) tarIn(req *request) error {
 		if err != nil {
 			return refuse("exec_failed", "not a valid tar archive: %v", err)
 		}
+		if err := rawNames(hdr); err != nil {
+			return err
+		}
 		if err := a.extractEntry(dest, hdr, tr); err != nil {
 			return err
 		}
 	}
+}
+
+// rawNames puts back the exact bytes of names that are not UTF-8 (carried as base64 PAX records, snapshot.go).
+func rawNames(hdr *tar.Header) error {
+	for key, field := range map[string]*string{paxRawPath: &hdr.Name, paxRawLink: &hdr.Linkname} {
+		if v, ok := hdr.PAXRecords[key]; ok {
+			raw, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return refuse("exec_failed", "archive entry %q: bad %s record", hdr.Name, key)
+			}
+			*field = string(raw)
+		}
+	}
+	return nil
 }
 
 func (a *agent) extractEntry(dest string, hdr *tar.Header, r io.Reader) error {

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { RunFailedError } from './client.js';
 import { KeelError } from './errors.js';
+import { connectionReason, isTransportDump } from './connection.js';
 import { UsageError, type Command } from './cli/command.js';
 import { approve, reject } from './cli/decide.js';
 import { demo, dev } from './cli/dev.js';
@@ -18,10 +19,11 @@ import { audit } from './cli/audit.js';
 import { watch } from './cli/watch.js';
 import { chatCommand } from './cli/chat.js';
 import { gc } from './cli/gc.js';
+import { serveCommand } from './cli/serve.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, gc, demo, keygen, codecServer];
+const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, gc, demo, keygen, codecServer, serveCommand];
 
 function usageText(): string {
   return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');
@@ -52,7 +54,9 @@ function exitCodeFor(err: unknown): number {
 function messageFor(err: unknown): string {
   if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) return `${err.message} (see keel --help)`;
   if (err instanceof RunFailedError) return `run failed: ${err.type}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // A connection that fails after it was made (a worker's server going away) reaches here as a transport dump.
+  return !(err instanceof KeelError) && isTransportDump(message) ? `lost the connection to Temporal (${connectionReason(message)})` : message;
 }
 
 /** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */

@@ -60,6 +60,8 @@ export interface KeelClientOptions {
   redisUrl?: string;
   /** The workers' blob store, where long runs keep their earlier items (`getState`); default from KEEL_STORE / KEEL_HOME. */
   blobs?: BlobStore;
+  /** The Temporal client identity recorded with every start, signal and update this client sends (the audit shows it). */
+  identity?: string;
 }
 
 export interface GetStateOptions {
@@ -148,12 +150,18 @@ export class KeelClient {
     const target = temporalTarget({ address: options.address, namespace: options.namespace });
     const connection = options.connection ?? (await connectClient(target, options.connectTimeoutMs));
     const codec = options.codec === false ? undefined : (options.codec ?? codecFromEnv());
-    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec) });
+    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec), ...(options.identity ? { identity: options.identity } : {}) });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
     const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
     const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs });
     keel.ownsBroker = Boolean(broker);
     return keel;
+  }
+
+  /** The same client (connection, namespace, payload codec, broker) sending as `identity`, which history records. */
+  as(identity: string): KeelClient {
+    const { connection, namespace, dataConverter } = this.temporal.options;
+    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs });
   }
 
   /** Closes what `connect` opened for this client (the broker connection). */

@@ -52,8 +52,28 @@ export async function connectWorker(target: TemporalTarget): Promise<NativeConne
 }
 
 function unreachable(address: string, err: unknown): KeelError {
-  const reason = firstLine(err instanceof Error ? err.message : String(err));
+  const reason = connectionReason(err instanceof Error ? err.message : String(err));
   return new KeelError('unreachable', `cannot reach Temporal at ${address} (${reason}): start it with \`npx keel dev\`, or set TEMPORAL_ADDRESS / a Temporal config profile`);
+}
+
+/**
+ * Why a connection failed, in words: transports report a debug dump (`tonic::transport::Error(Transport,
+ * ConnectError(...))`) or a bare deadline; people need "connection refused" or "the host name does not resolve".
+ */
+export function connectionReason(message: string): string {
+  if (/ConnectionRefused|connection refused/i.test(message)) return 'connection refused';
+  if (/dns error|failed to lookup address|name or service not known|ENOTFOUND/i.test(message)) return 'the host name does not resolve';
+  if (/before the deadline|timed out|TimedOut/i.test(message)) return 'no answer in time';
+  if (/NetworkUnreachable|HostUnreachable|unreachable/i.test(message)) return 'no route to the host';
+  if (!isTransportDump(message)) return firstLine(message);
+  // Some other dump: its innermost quoted message is the part written for people.
+  const quoted = [...message.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  return firstLine(quoted.at(-1) ?? 'transport error');
+}
+
+/** Whether a message is a transport's debug dump (Rust paths, nested constructor calls) rather than words. */
+export function isTransportDump(message: string): boolean {
+  return /\b[a-z_]+::[a-z_]+::|\b[A-Z]\w*\([A-Z]\w*\(/.test(message);
 }
 
 function firstLine(text: string): string {

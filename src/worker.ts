@@ -20,7 +20,7 @@ import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
 import { checkedMaxSandboxes, maxSandboxesFromEnv } from './sandbox/slots.js';
-import type { SandboxClient, SandboxLabels, SnapshotStore } from './sandbox/types.js';
+import type { SandboxClient, SandboxLabels, SnapshotLimits, SnapshotStore } from './sandbox/types.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { CachedBlobStore } from './storage/blob-cache.js';
 import { storesFromEnv } from './storage/config.js';
@@ -84,6 +84,8 @@ export interface CreateWorkerOptions {
   broker?: DeltaBroker | string | false;
   /** How long failing model calls are retried; default KEEL_MODEL_RETRY_* (1 h deadline, 1 s to 60 s backoff). */
   modelRetry?: RetrySettings;
+  /** Caps on one workspace snapshot: entries, bytes, time; default KEEL_SNAPSHOT_MAX_FILES / _BYTES / _MS, else 200,000 / 2 GiB / 120 s. */
+  snapshotLimits?: Partial<SnapshotLimits>;
   /** Runs kept in the workflow cache (least recently used evicted; an evicted run replays when it wakes); default KEEL_WORKFLOW_CACHE_SIZE, else 100. */
   workflowCacheSize?: number;
 }
@@ -158,6 +160,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     maxToolOutputBytes: options.maxToolOutputBytes,
     secrets: options.secrets,
     retry: options.modelRetry,
+    snapshotLimits: options.snapshotLimits,
   });
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;

@@ -3,7 +3,7 @@
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
 import type { AgentRegistry } from '../agents/registry.js';
-import type { SandboxClient, SnapshotStore } from '../sandbox/types.js';
+import type { SandboxClient, SnapshotLimits, SnapshotStore } from '../sandbox/types.js';
 import { SandboxSlots } from '../sandbox/slots.js';
 import type { DeltaBroker } from '../live/broker.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -49,6 +49,8 @@ export interface ActivityDeps {
   secrets?: SecretsProvider;
   /** How long failing model calls and transient Keel errors are retried (default: KEEL_MODEL_RETRY_* or 1 h). */
   retry?: RetrySettings;
+  /** Caps on one workspace snapshot (default: KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS). */
+  snapshotLimits?: Partial<SnapshotLimits>;
 }
 
 export function createActivities(deps: ActivityDeps) {

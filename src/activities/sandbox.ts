@@ -13,7 +13,8 @@ import { applyPatch, PatchError } from '../sandbox/apply-patch.js';
 import { renderFileTree } from '../sandbox/file-tree.js';
 import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
 import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
-import type { SandboxClient, SandboxCreateOptions, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
+import type { SandboxClient, SandboxCreateOptions, SnapshotLimits, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
+import { snapshotLimits, snapshotWorkspace } from '../sandbox/workspace-snapshot.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { restoredNotice, SANDBOX_HOST_FULL, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
@@ -44,6 +45,14 @@ export interface SandboxDeps {
   vault: SecretVault;
   /** This host's cap on live sandboxes; absent: no cap. */
   slots?: SandboxSlots;
+  /** Caps on one snapshot; default KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS. */
+  snapshotLimits?: Partial<SnapshotLimits>;
+}
+
+/** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
+function snapshotCapFailure(err: unknown): unknown {
+  if (!(err instanceof SandboxError) || err.code !== 'too_large') return err;
+  return ApplicationFailure.create({ type: 'SnapshotLimit', message: err.message, nonRetryable: true });
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -80,6 +89,7 @@ function formatExec(r: { exitCode: number; stdout: string; stderr: string; timed
 }
 
 export function sandboxActivities(deps: SandboxDeps) {
+  const limits = snapshotLimits(deps.snapshotLimits);
   async function createOptions(input: CreateSandboxInput): Promise<SandboxCreateOptions> {
     return {
       image: input.spec.image,
@@ -299,8 +309,10 @@ export function sandboxActivities(deps: SandboxDeps) {
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
       try {
         await deps.vault.learn(deps.registry?.secretHolders());
-        const info = await deps.snapshots.put(deps.vault.mask(await sandbox.exportWorkspace()));
+        const info = await snapshotWorkspace(sandbox, deps.snapshots, limits, (tar) => deps.vault.mask(tar));
         return { ...info, turn: input.turn, at: new Date().toISOString() };
+      } catch (err) {
+        throw snapshotCapFailure(err);
       } finally {
         clearInterval(heartbeat);
       }

@@ -3,8 +3,14 @@
  * to the blob store and the marker names its ref.
  */
 import type { BlobStore } from '../storage/blob-store.js';
+import { safeText } from '../util/safe-text.js';
 
-export async function capText(text: string, maxBytes: number, blobs: BlobStore): Promise<string> {
+/**
+ * A tool's output as history, RunState and terminals may hold it: made safe (no escape sequences or control bytes,
+ * see safeText), then capped to `maxBytes` of head and tail with the whole in the blob store.
+ */
+export async function capText(raw: string, maxBytes: number, blobs: BlobStore): Promise<string> {
+  const text = safeText(raw);
   const bytes = Buffer.byteLength(text);
   if (bytes <= maxBytes) return text;
   const ref = await blobs.put(text);

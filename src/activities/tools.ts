@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { FunctionTool } from '../agents/tool.js';
 import type { ToolGuardrail } from '../agents/guardrails.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { KeelError } from '../errors.js';
 import { runChecks } from './guardrails.js';
 import type { SecretVault } from './secrets.js';
 import { capText } from './text.js';
@@ -63,13 +64,27 @@ export function parseToolArguments<T>(tool: string, schema: z.ZodType<T>, args: 
   return { ok: false, result: errorResult(`Error: invalid arguments for ${tool}: ${issues}`) };
 }
 
-/** A tool's guardrails as the checks `guardedCall` runs. */
-export function toolChecks(input: RunToolInput, guardrails: { input: ToolGuardrail[]; output: ToolGuardrail[] }): Parameters<typeof guardedCall>[1] {
+/**
+ * The guardrails the run's spec pinned for this tool (`input.guardrails`, by name), looked up among the ones this
+ * worker has for it, as the checks `guardedCall` runs. A guardrail a deploy added after the run started does not
+ * run; one it removed fails the call naming it (retried like any not-yet-deployed code: a rolling deploy or a
+ * redeploy that brings it back lets the run go on).
+ */
+export function toolChecks(input: RunToolInput, available: { input: ToolGuardrail[]; output: ToolGuardrail[] }): Parameters<typeof guardedCall>[1] {
   const gctx = { agent: input.agent, workflowId: input.workflowId, context: input.context };
   const tool = input.call.name;
+  const pinned = (kind: 'input' | 'output'): ToolGuardrail[] =>
+    (input.guardrails?.[kind] ?? []).map((name) => {
+      const found = available[kind].find((g) => g.name === name);
+      if (found) return found;
+      throw new KeelError(
+        'transient',
+        `agent '${input.agent}', tool '${tool}': this run's spec pinned the tool ${kind} guardrail '${name}', which this worker does not have`,
+      );
+    });
   return {
-    input: guardrails.input.map((g) => ({ name: g.name, run: (args: string) => g.execute({ tool, arguments: args }, gctx) })),
-    output: guardrails.output.map((g) => ({ name: g.name, run: (args: string, output: string) => g.execute({ tool, arguments: args, output }, gctx) })),
+    input: pinned('input').map((g) => ({ name: g.name, run: (args: string) => g.execute({ tool, arguments: args }, gctx) })),
+    output: pinned('output').map((g) => ({ name: g.name, run: (args: string, output: string) => g.execute({ tool, arguments: args, output }, gctx) })),
   };
 }
 

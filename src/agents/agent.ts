@@ -74,7 +74,11 @@ export interface AgentOptions {
   maxTurns?: number;
   /** Endpoints told about this agent's runs (approval.requested, run.completed, run.failed), beside the worker's. */
   webhooks?: WebhookEndpoint[];
-  /** Consecutive failed tool calls before the run fails. Default 3. */
+  /**
+   * Turns in a row in which every tool call failed (unparsable arguments, unknown tool, schema violation, a tool
+   * that throws) before the run fails with `TooManyToolFailures`. Default 3. A turn with any success resets the
+   * count; every error goes back to the model as a tool result it can correct.
+   */
   maxConsecutiveToolFailures?: number;
   inputGuardrails?: InputGuardrail[];
   outputGuardrails?: OutputGuardrail[];

@@ -76,6 +76,7 @@ class AuditBuilder {
       return;
     }
     this.doc.startedAt = e.at;
+    if (e.identity) this.doc.startedBy = e.identity;
     this.doc.agent = input.state?.rootAgent ?? input.agent;
     const job = e.input as Partial<FanOutInput>;
     if (Array.isArray(job.inputs)) {

@@ -15,6 +15,8 @@ export interface AuditDocument {
   agents: { name: string; version: string; model: string }[];
   status: string;
   startedAt: string;
+  /** The Temporal client identity that started the run (`keel-serve:<principal>` through `keel serve`). */
+  startedBy?: string;
   endedAt?: string;
   input: string;
   finalOutput?: unknown;

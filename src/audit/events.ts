@@ -3,7 +3,7 @@
  * builder (build.ts), which is pure over these events.
  */
 export type HistoryEvent =
-  | { kind: 'started'; at: string; runId: string; input: unknown; continuedFrom?: string }
+  | { kind: 'started'; at: string; runId: string; input: unknown; continuedFrom?: string; identity?: string }
   | { kind: 'activity_scheduled'; eventId: number; at: string; activity: string; input: unknown; summary?: string }
   | { kind: 'activity_completed'; scheduledEventId: number; at: string; result: unknown }
   | { kind: 'activity_failed'; scheduledEventId: number; at: string; error: AuditError; retryState?: string }

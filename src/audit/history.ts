@@ -63,7 +63,7 @@ async function decodeEvent(c: LoadedDataConverter, e: Event): Promise<HistoryEve
   const id = Number(e.eventId);
   if (e.workflowExecutionStartedEventAttributes) {
     const a = e.workflowExecutionStartedEventAttributes;
-    return { kind: 'started', at, runId: a.originalExecutionRunId ?? '', input: await first(c, a.input), continuedFrom: a.continuedExecutionRunId || undefined };
+    return { kind: 'started', at, runId: a.originalExecutionRunId ?? '', input: await first(c, a.input), continuedFrom: a.continuedExecutionRunId || undefined, identity: a.identity || undefined };
   }
   if (e.activityTaskScheduledEventAttributes) {
     const a = e.activityTaskScheduledEventAttributes;

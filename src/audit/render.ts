@@ -3,6 +3,7 @@
  * arguments) goes inside fenced blocks whose fence is longer than any backtick run in it, so it cannot break out.
  */
 import type { RunItem } from '../workflows/run-state.js';
+import { safeText } from '../util/safe-text.js';
 import type { ApprovalRecord, AuditDocument, ChildRunRecord, ModelCallRecord } from './document.js';
 
 export function renderAuditJson(doc: AuditDocument): string {
@@ -70,6 +71,7 @@ function header(doc: AuditDocument, h: Heading): string[] {
     `- Status: **${doc.status}**; started ${doc.startedAt}${doc.endedAt ? `, ended ${doc.endedAt}` : ''}${doc.continuedAsNew ? `; continued as new ${doc.continuedAsNew}×` : ''}`,
     `- Usage: ${doc.usage.inputTokens} input + ${doc.usage.outputTokens} output = ${doc.usage.totalTokens} tokens in ${doc.usage.requests} model requests`,
   ];
+  if (doc.startedBy) lines.push(`- Started by client ${code(doc.startedBy)}`);
   if (doc.cancelRequested) lines.push(`- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`);
   if (doc.error) lines.push(`- Error: ${doc.error.type ?? 'Error'}: ${code(doc.error.message)}`);
   lines.push('', `${h(2)} Input`, '', fence(doc.input));
@@ -85,6 +87,7 @@ function child(c: ChildRunRecord): string {
 }
 
 /** The run's document; its children's documents follow, one heading level deeper each generation (to 6). */
+/** The audit as Markdown, safe to print to a terminal (model text and outputs may carry escape sequences). */
 export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   const h: Heading = (level) => '#'.repeat(Math.min(6, level + depth));
   const out = header(doc, h);
@@ -105,5 +108,5 @@ export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   const children = doc.children ?? [];
   if (children.length) out.push('', `${h(2)} Child runs (${children.length})`, '', children.map(child).join('\n'));
   for (const c of children) if (c.audit) out.push('', renderAuditMarkdown(c.audit, depth + 1).trimEnd());
-  return out.join('\n') + '\n';
+  return safeText(out.join('\n') + '\n');
 }

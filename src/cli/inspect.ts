@@ -20,6 +20,8 @@ export const state: Command = {
     if (s.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(s.finalOutput)}`);
     const kept = s.sandbox?.kept;
     if (kept) console.log(`  sandbox kept: container ${kept.name ?? s.sandbox!.containerId.slice(0, 12)} on ${s.sandbox!.host} (${kept.reason})`);
+    const snapshotFailure = s.sandbox?.snapshotFailure;
+    if (snapshotFailure) console.log(`  snapshot of turn ${snapshotFailure.turn} failed: ${snapshotFailure.message}`);
     return s.status === 'failed' ? 1 : 0;
   },
 };

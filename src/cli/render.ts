@@ -4,6 +4,7 @@
  */
 import type { RunEvent } from '../live/events.js';
 import type { RunItem, RunStatus } from '../workflows/run-state.js';
+import { safeText } from '../util/safe-text.js';
 
 const oneLine = (text: string, max = 200) => {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -40,11 +41,16 @@ export class EventPrinter {
   /** One printer per descendant run (events tagged with `run`), writing indented under this one. */
   private readonly descendants = new Map<string, EventPrinter>();
 
+  /** Writes to the terminal; every line is made safe first (model text and tool output may carry escape sequences). */
+  private readonly write: (text: string) => void;
+
   constructor(
     private readonly runId: string,
-    private readonly write: (text: string) => void,
+    write: (text: string) => void,
     private readonly options: { showUserMessages?: boolean } = {},
-  ) {}
+  ) {
+    this.write = (text) => write(safeText(text));
+  }
 
   print(event: RunEvent): void {
     if (event.type !== 'delta' && event.run) return this.descendant(event.run).print({ ...event, run: undefined });

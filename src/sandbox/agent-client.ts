@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { SandboxError, type SandboxErrorCode } from '../errors.js';
-import type { DirEntry, ExecResult } from './types.js';
+import type { DirEntry, ExecResult, WorkspaceExport, WorkspaceExportOptions, WorkspaceExportSummary } from './types.js';
 
 /** The protocol version this client speaks (the agent's `version` constant). */
 export const AGENT_PROTOCOL_VERSION = '1';
@@ -166,12 +166,15 @@ export class AgentClient {
     return this.request({ op: 'stat', path });
   }
 
-  /** A tar stream of a workspace directory (default all of it), with backpressure: chunks are acked as consumed. */
-  tarOut(path = '.'): Readable {
-    const out = new PassThrough();
+  /**
+   * A tar stream of a workspace directory (default all of it), with backpressure: chunks are acked as consumed.
+   * `snapshot` caps the export and may make it incremental (agent/snapshot.go); `summary` settles when it ends.
+   */
+  tarOut(path = '.', snapshot?: WorkspaceExportOptions): WorkspaceExport {
+    const out: PassThrough & WorkspaceExport = new PassThrough();
     const id = this.nextId();
     let queue = Promise.resolve();
-    this.request({ op: 'tar_out', path }, {
+    const done = this.request<WorkspaceExportSummary>({ op: 'tar_out', path, ...(snapshot ? { snapshot } : {}) }, {
       id,
       onStream: (_s, data) => {
         queue = queue.then(async () => {
@@ -179,10 +182,13 @@ export class AgentClient {
           this.send({ id, op: 'ack' });
         });
       },
-    }).then(
+    });
+    done.then(
       () => queue.then(() => out.end()),
       (err: Error) => queue.then(() => out.destroy(err)),
     );
+    out.summary = done;
+    done.catch(() => {}); // the stream carries the failure
     return out;
   }
 

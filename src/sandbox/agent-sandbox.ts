@@ -6,7 +6,9 @@ import type { Readable } from 'node:stream';
 import type { AgentClient } from './agent-client.js';
 import { spawnProcess } from './agent-process.js';
 import { runCommand } from './exec.js';
-import type { DirEntry, ExecOptions, ExecResult, SandboxProcess, SpawnOptions, StartedSandbox } from './types.js';
+import type {
+  DirEntry, ExecOptions, ExecResult, SandboxProcess, SpawnOptions, StartedSandbox, WorkspaceExport, WorkspaceExportOptions,
+} from './types.js';
 
 export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;
 
@@ -45,8 +47,8 @@ export abstract class AgentSandbox implements StartedSandbox {
     return (await this.agent()).tarIn(tar, dest);
   }
 
-  async exportWorkspace(): Promise<Readable> {
-    return (await this.agent()).tarOut();
+  async exportWorkspace(options?: WorkspaceExportOptions): Promise<WorkspaceExport> {
+    return (await this.agent()).tarOut('.', options);
   }
 
   async spawn(options: SpawnOptions): Promise<SandboxProcess> {

@@ -118,6 +118,36 @@ export interface DirEntry {
   size: number;
 }
 
+/** Caps on one workspace snapshot; defaults and variables in src/sandbox/snapshot-limits.ts and docs/storage.md. */
+export interface SnapshotLimits {
+  /** Entries (files, directories, symlinks) in the workspace. */
+  maxFiles: number;
+  /** Apparent size of all files (a sparse file counts whole). */
+  maxBytes: number;
+  /** Time to walk and send the workspace. */
+  maxMs: number;
+}
+
+export interface WorkspaceExportOptions extends Partial<SnapshotLimits> {
+  /** The index token of the sandbox's last export whose tree the store kept: send only what changed since. */
+  base?: string;
+}
+
+/** What the sandbox said about an export once it finished. */
+export interface WorkspaceExportSummary {
+  bytes: number;
+  /** Entries walked and apparent file bytes. */
+  files: number;
+  fileBytes: number;
+  /** Entries that could not be read. */
+  skipped: number;
+  /** FIFOs, sockets and devices, never read and not snapshotted: the first 20, and how many. */
+  specials?: string[];
+  specialCount?: number;
+}
+
+export type WorkspaceExport = Readable & { summary?: Promise<WorkspaceExportSummary> };
+
 export interface StartedSandbox extends AsyncDisposable {
   readonly id: string;
   exec(options: ExecOptions): Promise<ExecResult>;
@@ -128,8 +158,8 @@ export interface StartedSandbox extends AsyncDisposable {
   removeFile(path: string): Promise<void>;
   /** Extracts a tar stream into the workspace directory `dest` (relative to /workspace). */
   putArchive(tar: Readable | Buffer, dest?: string): Promise<void>;
-  /** A tar stream of /workspace. */
-  exportWorkspace(): Promise<Readable>;
+  /** A tar stream of /workspace; with options, capped and possibly incremental (a snapshot's export). */
+  exportWorkspace(options?: WorkspaceExportOptions): Promise<WorkspaceExport>;
   /** Starts a long-lived process with streamed stdin/stdout (an MCP server in the sandbox). */
   spawn(options: SpawnOptions): Promise<SandboxProcess>;
   remove(): Promise<void>;
@@ -175,9 +205,16 @@ export interface SnapshotInfo {
   storedBytes?: number;
 }
 
+/** `key` names the sandbox a workspace tar came from, so its next export can be incremental against this one. */
+export interface SnapshotPutOptions {
+  key?: string;
+}
+
 /** Where workspace tars go. Local directory by default; an S3-compatible store fits the same shape. */
 export interface SnapshotStore {
-  put(tar: Readable): Promise<SnapshotInfo>;
+  put(tar: Readable, options?: SnapshotPutOptions): Promise<SnapshotInfo>;
+  /** The export index the sandbox `key`'s next export may be incremental against (stores that keep trees). */
+  baseToken?(key: string): string | undefined;
   get(id: string): Promise<Readable>;
   has(id: string): Promise<boolean>;
 }

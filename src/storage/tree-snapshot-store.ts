@@ -2,22 +2,35 @@
  * Incremental workspace snapshots over a BlobStore (local directory or S3): the workspace tar the sandbox streams
  * out is taken apart into content-addressed chunks and directory trees (snapshot-tree.ts), and put back together
  * as a tar on restore. Only objects the store does not already hold are written, so a turn that changed one file
- * stores about that file. Restore rebuilds the exact tree: modes, owners, mtimes, symlinks, hard links, empty dirs.
+ * stores about that file. Restore rebuilds the exact tree: modes, owners, mtimes, symlinks, hard links, empty dirs,
+ * names that are not UTF-8. A sandbox agent's incremental export (only changed entries and deletions, against the
+ * index of its last export) is applied to the tree this worker kept from that export (snapshot-bases.ts).
  */
 import { once } from 'node:events';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar, { type Header, type Pack } from 'tar-stream';
 import { SandboxError } from '../errors.js';
-import type { SnapshotInfo, SnapshotStore } from '../sandbox/types.js';
+import type { SnapshotInfo, SnapshotPutOptions, SnapshotStore } from '../sandbox/types.js';
 import { sha256Hex, type BlobStore } from './blob-store.js';
+import { SnapshotBases, type SnapshotBase } from './snapshot-bases.js';
 import {
-  CHUNK_BYTES, SNAPSHOT_ID, dirAt, isDir, newDir, pathParts,
+  CHUNK_BYTES, INLINE_BYTES, SNAPSHOT_ID, dirAt, isDir, nameOf, newDir, pathKeys, pathParts, removeAt,
   type DirNode, type EntryMeta, type EntryType, type StoredSnapshot, type StoredTree, type TreeEntry,
 } from './snapshot-tree.js';
 
 type HeaderArg = Parameters<Pack['entry']>[0];
 type TarEntry = Readable & { header: Header };
+
+/** PAX records of the sandbox agent's export (agent/snapshot.go). */
+const PAX = { index: 'KEEL.index', base: 'KEEL.base', deleted: 'KEEL.deleted', rawPath: 'KEEL.path.b64', rawLink: 'KEEL.link.b64' };
+
+/** One put: the tree being built (a fresh one, or the kept base an incremental export applies to). */
+interface Build {
+  root: DirNode;
+  base?: SnapshotBase;
+  index?: string;
+}
 
 /** How long "this object exists" is believed without asking the store again (well under gc's minimum age). */
 const KNOWN_TTL_MS = 10 * 60_000;
@@ -29,6 +42,7 @@ function metaOf(h: Partial<Header>): EntryMeta {
 
 export class TreeSnapshotStore implements SnapshotStore {
   private readonly known = new Map<string, number>();
+  private readonly bases = new SnapshotBases();
 
   /** `legacy` serves ids of whole-tar snapshots written before snapshots were incremental. */
   constructor(
@@ -36,9 +50,14 @@ export class TreeSnapshotStore implements SnapshotStore {
     private readonly legacy?: SnapshotStore,
   ) {}
 
-  async put(input: Readable): Promise<SnapshotInfo> {
+  /** The index token a sandbox's next export may be incremental against (`options.key` of its last put). */
+  baseToken(key: string): string | undefined {
+    return this.bases.token(key);
+  }
+
+  async put(input: Readable, options: SnapshotPutOptions = {}): Promise<SnapshotInfo> {
     const session = { stored: 0, tarBytes: 0 };
-    const root = newDir();
+    const build: Build = { root: newDir(), base: options.key ? this.bases.take(options.key) : undefined };
     const extract = tar.extract();
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -48,11 +67,12 @@ export class TreeSnapshotStore implements SnapshotStore {
     });
     const piping = pipeline(input, meter, extract);
     piping.catch(() => {}); // surfaced by the iteration below or by the await after it
-    for await (const entry of extract) await this.addEntry(root, entry as unknown as TarEntry, session);
+    for await (const entry of extract) await this.addEntry(build, entry as unknown as TarEntry, session);
     await piping;
-    const tree = await this.storeDir(root, session);
-    const snapshot: StoredSnapshot = { v: 1, kind: 'keel.snapshot', root: root.meta, tree, tarBytes: session.tarBytes };
+    const tree = await this.storeDir(build.root, session);
+    const snapshot: StoredSnapshot = { v: 1, kind: 'keel.snapshot', root: build.root.meta, tree, tarBytes: session.tarBytes };
     const ref = await this.store(Buffer.from(JSON.stringify(snapshot)), session);
+    if (options.key && build.index) this.bases.keep(options.key, { token: build.index, root: build.root });
     return { id: `tree:${ref}`, sha256: ref.slice('sha256:'.length), bytes: session.tarBytes, storedBytes: session.stored };
   }
 
@@ -99,17 +119,23 @@ export class TreeSnapshotStore implements SnapshotStore {
     return into;
   }
 
-  private async addEntry(root: DirNode, entry: TarEntry, session: { stored: number }): Promise<void> {
+  private async addEntry(build: Build, entry: TarEntry, session: { stored: number }): Promise<void> {
     const h = entry.header;
-    const parts = pathParts(h.name);
+    const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+    const parts = pathKeys(h.name, pax[PAX.rawPath]);
     const type = (h.type === 'contiguous-file' ? 'file' : h.type) as EntryType;
     if (parts.length === 0) {
-      if (type === 'directory') root.meta = metaOf(h);
+      if (type === 'directory') this.startTree(build, pax, metaOf(h));
+      entry.resume();
+      return;
+    }
+    if (pax[PAX.deleted]) {
+      removeAt(build.root, parts);
       entry.resume();
       return;
     }
     const name = parts.pop()!;
-    const parent = dirAt(root, parts);
+    const parent = dirAt(build.root, parts);
     if (type === 'directory') {
       const existing = parent.children.get(name);
       if (existing && isDir(existing)) existing.meta = metaOf(h);
@@ -117,13 +143,29 @@ export class TreeSnapshotStore implements SnapshotStore {
       entry.resume();
       return;
     }
-    const node: TreeEntry = { name, type, ...metaOf(h) };
-    if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
+    const node: TreeEntry = { ...nameOf(name), type, ...metaOf(h) };
+    if (type === 'file' && h.size !== undefined && h.size <= INLINE_BYTES) Object.assign(node, await inlineContent(entry));
+    else if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
     else entry.resume();
     if (type === 'symlink') node.linkname = h.linkname ?? '';
+    if (type === 'symlink' && pax[PAX.rawLink]) node.rawLinkname = pax[PAX.rawLink];
     if (type === 'link') node.linkname = pathParts(h.linkname ?? '').join('/');
     if (h.devmajor || h.devminor) Object.assign(node, { devmajor: h.devmajor, devminor: h.devminor });
     parent.children.set(name, node);
+  }
+
+  /** The root entry comes first: it says whether the export holds only changes since the kept base. */
+  private startTree(build: Build, pax: Record<string, string | undefined>, meta: EntryMeta): void {
+    const base = pax[PAX.base];
+    if (base !== undefined) {
+      if (build.base?.token !== base) {
+        throw new SandboxError('io_error', 'snapshot: the sandbox sent changes since an export this worker does not hold');
+      }
+      build.root = build.base.root;
+    }
+    build.index = pax[PAX.index];
+    build.root.meta = meta;
+    build.root.ref = undefined;
   }
 
   /** A file's content as chunk blobs of CHUNK_BYTES. */
@@ -156,14 +198,20 @@ export class TreeSnapshotStore implements SnapshotStore {
     return { size, chunks };
   }
 
-  /** Stores a directory's subtrees, then the directory itself; returns its ref. */
+  /** Stores a directory's subtrees, then the directory itself; returns its ref. Unchanged directories keep theirs. */
   private async storeDir(dir: DirNode, session: { stored: number }): Promise<string> {
+    if (dir.ref) return dir.ref;
     const entries: TreeEntry[] = [];
-    for (const [name, child] of [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      entries.push(isDir(child) ? { name, type: 'directory', ...child.meta, tree: await this.storeDir(child, session) } : child);
+    let count = 0;
+    for (const [key, child] of [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!isDir(child)) entries.push(child);
+      else entries.push({ ...nameOf(key), type: 'directory', ...child.meta, tree: await this.storeDir(child, session) });
+      count += 1 + (isDir(child) ? child.count! : 0);
     }
     const tree: StoredTree = { v: 1, entries };
-    return this.store(Buffer.from(JSON.stringify(tree)), session);
+    dir.ref = await this.store(Buffer.from(JSON.stringify(tree)), session);
+    dir.count = count;
+    return dir.ref;
   }
 
   /** Writes an object unless the store already has it; counts what was written. */
@@ -198,18 +246,23 @@ export class TreeSnapshotStore implements SnapshotStore {
   private async writeTar(pack: Pack, snapshot: StoredSnapshot): Promise<void> {
     await addToPack(pack, header('./', 'directory', snapshot.root));
     const links: HeaderArg[] = [];
-    const walk = async (treeRef: string, prefix: string): Promise<void> => {
+    /** `raw`: the exact bytes of the path so far, once a name on it is not UTF-8. */
+    const walk = async (treeRef: string, prefix: string, rawPrefix?: Buffer): Promise<void> => {
       for (const e of (await this.json<StoredTree>(treeRef)).entries) {
         const name = `${prefix}${e.name}`;
+        const raw = e.rawName || rawPrefix ? Buffer.concat([rawPrefix ?? Buffer.from(prefix), e.rawName ? Buffer.from(e.rawName, 'base64') : Buffer.from(e.name)]) : undefined;
+        const h = (n: string, type: EntryType, size?: number) => withRaw(header(n, type, e, size), raw, e.rawLinkname);
         if (e.type === 'directory') {
-          await addToPack(pack, header(`${name}/`, 'directory', e));
-          await walk(e.tree!, `${name}/`);
+          await addToPack(pack, h(`${name}/`, 'directory'));
+          await walk(e.tree!, `${name}/`, raw && Buffer.concat([raw, Buffer.from('/')]));
         } else if (e.type === 'link') {
-          links.push({ ...header(name, 'link', e), linkname: e.linkname });
+          links.push({ ...h(name, 'link'), linkname: e.linkname });
+        } else if (e.type === 'file' && e.data !== undefined) {
+          await addToPack(pack, h(name, 'file', e.size), Buffer.from(e.data, 'base64'));
         } else if (e.type === 'file') {
-          await addFile(pack, header(name, 'file', e, e.size), e.chunks ?? [], (ref) => this.chunk(ref));
+          await addFile(pack, h(name, 'file', e.size), e.chunks ?? [], (ref) => this.chunk(ref));
         } else {
-          await addToPack(pack, { ...header(name, e.type, e), linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor });
+          await addToPack(pack, { ...h(name, e.type), linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor });
         }
       }
     };
@@ -228,8 +281,28 @@ function header(name: string, type: EntryType, meta: EntryMeta, size = 0): Heade
   return { name, type, size, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: new Date(meta.mtime) };
 }
 
-function addToPack(pack: Pack, h: HeaderArg): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(h, (err) => (err ? reject(err) : resolve())));
+/** Exact bytes of a name or symlink target that is not UTF-8, for the sandbox agent's extraction (agent/tar.go). */
+function withRaw(h: HeaderArg, rawPath?: Buffer, rawLink?: string): HeaderArg {
+  if (!rawPath && !rawLink) return h;
+  const pax: Record<string, string> = {};
+  if (rawPath) pax[PAX.rawPath] = rawPath.toString('base64');
+  if (rawLink) pax[PAX.rawLink] = rawLink;
+  return { ...h, pax };
+}
+
+function addToPack(pack: Pack, h: HeaderArg, content?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (content) pack.entry(h, content, done);
+    else pack.entry(h, done);
+  });
+}
+
+async function inlineContent(stream: Readable): Promise<{ size: number; data: string }> {
+  const pieces: Buffer[] = [];
+  for await (const piece of stream as AsyncIterable<Buffer>) pieces.push(piece);
+  const bytes = Buffer.concat(pieces);
+  return { size: bytes.length, data: bytes.toString('base64') };
 }
 
 /** Streams a file's chunks into the pack, one chunk in memory at a time. */

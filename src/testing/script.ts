@@ -29,6 +29,21 @@ export const ScriptErrorSchema = z.strictObject({
   message: z.string().optional(),
 });
 
+/**
+ * A raw answer: the whole response body, per API, sent exactly as written (streamed requests get it cut into that
+ * API's events). For what the structured fields cannot say, as a broken or hostile endpoint would send it: a
+ * `function_call` whose `arguments` is not JSON, unknown item types, missing fields. A request to an API the step
+ * has no body for gets a 400.
+ */
+export const ScriptRawSchema = z
+  .strictObject({
+    responses: jsonObject.optional(),
+    chat: jsonObject.optional(),
+    /** Server-sent event frames a streamed request (either API) gets as written, e.g. a broken or cut-off stream. */
+    sse: z.array(z.string()).optional(),
+  })
+  .refine((raw) => Boolean(raw.responses ?? raw.chat ?? raw.sse), { error: 'raw needs a responses or a chat body, or sse frames' });
+
 /** One model turn: a text `message` or structured `output` (not both), tool calls, latency, usage, failures. */
 export const ScriptStepSchema = z
   .strictObject({
@@ -46,14 +61,18 @@ export const ScriptStepSchema = z
       .strictObject({ inputTokens: count.optional(), outputTokens: count.optional(), cachedTokens: count.optional(), reasoningTokens: count.optional() })
       .optional(),
     error: ScriptErrorSchema.optional(),
+    raw: ScriptRawSchema.optional(),
   })
   .check((ctx) => {
     const step = ctx.value;
+    if (step.raw && (step.message !== undefined || step.output !== undefined || step.toolCalls || step.items || step.incomplete)) {
+      ctx.issues.push({ code: 'custom', input: step, path: ['raw'], message: 'a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete' });
+    }
     if (step.message !== undefined && step.output !== undefined) {
       ctx.issues.push({ code: 'custom', input: step, path: ['output'], message: 'use either message or output, not both' });
     }
-    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error && !step.items?.length && !step.incomplete) {
-      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls, items, incomplete or error' });
+    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error && !step.items?.length && !step.incomplete && !step.raw) {
+      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls, items, incomplete, raw or error' });
     }
   });
 
@@ -67,6 +86,7 @@ export const ScriptSchema = z.strictObject({
 
 export type ScriptToolCall = z.infer<typeof ScriptToolCallSchema>;
 export type ScriptError = z.infer<typeof ScriptErrorSchema>;
+export type ScriptRaw = z.infer<typeof ScriptRawSchema>;
 export type ScriptStep = z.infer<typeof ScriptStepSchema>;
 export type Script = z.infer<typeof ScriptSchema>;
 

@@ -56,18 +56,24 @@ export function buildChatCompletion(answer: ScriptedAnswer): ChatCompletion {
  * arguments), the finish reason, and a usage chunk when the request set `stream_options.include_usage`.
  */
 export function chatCompletionChunks(answer: ScriptedAnswer): ChatCompletionChunk[] {
-  const base = { id: answer.id, object: 'chat.completion.chunk' as const, created: answer.createdAt, model: model(answer) };
+  return completionChunks(buildChatCompletion(answer), answer.request);
+}
+
+/** A whole `ChatCompletion` (built or a script's raw body, sent as is) cut into its stream chunks. */
+export function completionChunks(completion: ChatCompletion, request: Record<string, unknown>): ChatCompletionChunk[] {
+  const base = { id: completion.id, object: 'chat.completion.chunk' as const, created: completion.created, model: completion.model };
   const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null) =>
     ({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
-  const calls = toolCalls(answer);
+  const choice = completion.choices?.[0];
+  const calls = (choice?.message?.tool_calls ?? []) as ChatCompletionMessageFunctionToolCall[];
   const chunks: ChatCompletionChunk[] = [chunk({ role: 'assistant', content: '', refusal: null })];
-  for (const delta of textDeltas(stepText(answer.step) ?? '')) chunks.push(chunk({ content: delta }));
+  for (const delta of textDeltas(choice?.message?.content ?? '')) chunks.push(chunk({ content: delta }));
   calls.forEach((call, index) => {
-    chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
-    chunks.push(chunk({ tool_calls: [{ index, function: { arguments: call.function.arguments } }] }));
+    chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function?.name, arguments: '' } }] }));
+    chunks.push(chunk({ tool_calls: [{ index, function: { arguments: call.function?.arguments } }] }));
   });
   chunks.push(chunk({}, calls.length ? 'tool_calls' : 'stop'));
-  const options = answer.request.stream_options as { include_usage?: boolean } | undefined;
-  if (options?.include_usage) chunks.push({ ...base, choices: [], usage: usage(answer) });
+  const options = request.stream_options as { include_usage?: boolean } | undefined;
+  if (options?.include_usage) chunks.push({ ...base, choices: [], usage: completion.usage });
   return chunks;
 }

@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildChatCompletion, chatCompletionChunks } from './scripted-model-chat.js';
-import { buildResponse, responseStreamEvents, type ScriptedAnswer } from './scripted-model-responses.js';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { buildChatCompletion, chatCompletionChunks, completionChunks } from './scripted-model-chat.js';
+import { buildResponse, responseStreamEvents, type ScriptedAnswer, type WireResponse } from './scripted-model-responses.js';
 import { KeelError } from '../errors.js';
-import { countModelTurns, parseScript, stepUsage, type Script } from './script.js';
+import { countModelTurns, parseScript, stepUsage, type Script, type ScriptRaw } from './script.js';
 import { unmetExpectation } from './script-items.js';
 
 export interface ScriptedModelServerOptions {
@@ -117,6 +118,24 @@ function writeSse(res: ServerResponse, frames: string[]): void {
 const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
 
 /** Starts the server; resolves once it listens. */
+function writeResponsesSse(res: ServerResponse, response: WireResponse): void {
+  writeSse(res, responseStreamEvents(response).map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+}
+
+function writeChatSse(res: ServerResponse, chunks: ChatCompletionChunk[]): void {
+  writeSse(res, [...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n']);
+}
+
+/** A raw step's body for this API, as is (streamed: its `sse` frames, else the body cut into events); a 400 when it has none. */
+function sendRaw(res: ServerResponse, raw: ScriptRaw, api: 'responses' | 'chat', stream: boolean, request: Record<string, unknown>, where: string): void {
+  if (stream && raw.sse) return writeSse(res, raw.sse);
+  const body = raw[api];
+  if (!body) throw new HttpError(400, `${where}: its raw answer has no ${api} body`);
+  if (!stream) return sendJson(res, 200, body);
+  if (api === 'responses') return writeResponsesSse(res, body as unknown as WireResponse);
+  writeChatSse(res, completionChunks(body as unknown as ChatCompletion, request));
+}
+
 export async function startScriptedModelServer(options: ScriptedModelServerOptions = {}): Promise<ScriptedModelServer> {
   const scripts = new Map<string, Script>();
   const stats = new Map<string, { requests: number; perStep: Map<number, number>; maxInputTokens: number }>();
@@ -209,13 +228,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       createdAt: Math.floor(Date.now() / 1000),
     };
     const stream = request.stream === true;
+    if (step.raw) return sendRaw(res, step.raw, api, stream, request, `script '${name}' step ${stepIndex}`);
     if (api === 'responses') {
       const response = buildResponse(answer);
       if (!stream) return sendJson(res, 200, response);
-      return writeSse(res, responseStreamEvents(response).map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+      return writeResponsesSse(res, response);
     }
     if (!stream) return sendJson(res, 200, buildChatCompletion(answer));
-    return writeSse(res, [...chatCompletionChunks(answer).map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n']);
+    return writeChatSse(res, chatCompletionChunks(answer));
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -190,7 +190,15 @@ export const PendingApprovalSchema = z.object({
 });
 export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
 
-export const SnapshotRefSchema = z.object({ id: z.string(), sha256: z.string(), bytes: z.number(), turn: z.number(), at: z.string() });
+export const SnapshotRefSchema = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  bytes: z.number(),
+  turn: z.number(),
+  at: z.string(),
+  /** What the snapshot could not capture (FIFOs, sockets, devices), when anything. */
+  note: z.string().optional(),
+});
 export type SnapshotRef = z.infer<typeof SnapshotRefSchema>;
 
 export const SandboxSessionSchema = z.object({
@@ -208,6 +216,8 @@ export const SandboxSessionSchema = z.object({
   agent: z.string().optional(),
   /** Set when the run ended with the container kept (`keepContainer`, or its last snapshot failed): why, and its name. */
   kept: z.object({ reason: z.string(), name: z.string().optional() }).optional(),
+  /** The last snapshot attempt failed (a snapshot cap, the store down): its turn and error; cleared by the next success. */
+  snapshotFailure: z.object({ turn: z.number(), message: z.string() }).optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 

@@ -15,6 +15,8 @@ import { toolSummary } from './summaries.js';
 
 /** Patch id: at run end a container is kept (named, left by the reaper) for `keepContainer` or a failed last snapshot. */
 export const KEEP_SANDBOX = 'keel-keep-sandbox';
+/** Patch id: a failed snapshot's error is kept in the session (`snapshotFailure`), not only logged. */
+export const SNAPSHOT_FAILURE = 'keel-snapshot-failure';
 
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
@@ -171,10 +173,14 @@ export class SandboxRouter {
       const ref = await this.host(session.taskQueue).snapshotSandbox.executeWithOptions({ summary: `snapshot turn ${turn}` }, [{ session, turn }]);
       session.lastSnapshot = ref;
       session.commandsSinceSnapshot = 0;
+      delete session.snapshotFailure;
       this.state.snapshots.push(ref);
       return true;
     } catch (err) {
-      log.warn('snapshot failed', { error: String(err) });
+      // What a hostile workspace did (a snapshot cap) shows in `runState`, not only in a log line.
+      const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      if (patched(SNAPSHOT_FAILURE)) session.snapshotFailure = { turn, message };
+      log.warn('snapshot failed', { error: message });
       return false;
     }
   }

@@ -2,9 +2,10 @@
  * Helpers for the egress tests: the real egress proxy (`keel-agent egress-proxy`) started on loopback, a local
  * HTTP site standing in for an allowlisted server, and curl through a proxy, as a sandbox tool would run it.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type Docker from 'dockerode';
 import { agentBinary } from '../../src/sandbox/agent-binary.js';
 import { freePort } from '../../src/util/free-port.js';
 
@@ -51,4 +52,28 @@ export function curl(proxy: string, url: string, extra: string[] = []): Promise<
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
+}
+
+/**
+ * The host's address on a Docker bridge (its gateway), where containers on it reach servers on this host. Engines
+ * differ in what `network inspect` reports: Debian's 20.10 gives `bridge` no `IPAM.Config[].Gateway` although
+ * docker0 is 172.17.0.1. So the IPAM gateway when there is one, else the IPv4 address of the bridge's host
+ * interface (`com.docker.network.bridge.name`, `br-<id>` for user networks) as `ip` shows it (Node's
+ * networkInterfaces() leaves out a bridge that is down, as docker0 is while no container uses it), else one clear
+ * error.
+ */
+export async function bridgeGateway(docker: Docker, network = 'bridge'): Promise<string> {
+  const info = (await docker.getNetwork(network).inspect()) as { Id: string; IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
+  const reported = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+  if (reported) return reported;
+  const iface = info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`;
+  let shown = '';
+  try {
+    shown = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    shown = String((err as { stderr?: string }).stderr ?? err);
+  }
+  const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
+  if (address) return address;
+  throw new Error(`Docker network '${network}' reports no gateway and its bridge interface ${iface} has no IPv4 address on this host: ${shown.trim() || 'ip shows none'}`);
 }

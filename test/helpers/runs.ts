@@ -24,6 +24,54 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
+function resultLimitMs(): number {
+  const raw = process.env.KEEL_TEST_RESULT_TIMEOUT_S ?? '300';
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) throw new Error(`KEEL_TEST_RESULT_TIMEOUT_S must be a positive number of seconds, not ${JSON.stringify(raw)}`);
+  return s * 1000;
+}
+
+/** What a run is doing, for a failure message: its status and its pending activities with their last failures. */
+async function runDoing(client: KeelClient, runId: string): Promise<string> {
+  try {
+    const { raw, status } = await client.temporal.workflow.getHandle(runId).describe();
+    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} (attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''})`);
+    return `workflow ${status.name}; pending activities: ${pending.join('; ') || 'none'}`;
+  } catch (err) {
+    return `could not describe it: ${String(err)}`;
+  }
+}
+
+const unlimitedResults = new WeakMap<KeelClient, KeelClient['result']>();
+
+/**
+ * `client` with a time limit on `result(runId)` (KEEL_TEST_RESULT_TIMEOUT_S, default 300 s): a run nobody can
+ * finish (its workers gone) fails the test with what the run is doing instead of waiting for CI's own limit.
+ */
+export function limitResults<C extends KeelClient>(client: C, limitMs = resultLimitMs()): C {
+  // A client limited twice (the test stack's clients already are) gets the new limit, not two of them.
+  const unlimited = unlimitedResults.get(client) ?? client.result.bind(client);
+  unlimitedResults.set(client, unlimited);
+  client.result = async (runId) => {
+    const poll = new AbortController(); // stops the result long-poll at the limit, so nothing is left waiting
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void runDoing(client, runId).then((doing) => {
+          poll.abort();
+          reject(new Error(`run ${runId} has no result after ${limitMs / 1000} s: ${doing}`));
+        });
+      }, limitMs).unref();
+    });
+    try {
+      return await Promise.race([client.temporal.withAbortSignal(poll.signal, () => unlimited(runId)), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return client;
+}
+
 /** Waits until the run's RunState has `status` and returns that state. */
 export function waitForStatus(client: KeelClient, runId: string, status: RunStatus, timeoutMs?: number): Promise<RunState> {
   return waitFor(

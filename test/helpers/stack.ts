@@ -20,6 +20,7 @@ import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, ty
 import { LABELS } from '../../src/sandbox/hardening.js';
 import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
+import { limitResults } from './runs.js';
 
 export interface TestStack {
   env?: EmbeddedTemporal;
@@ -71,6 +72,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
   const openai = new OpenAI({ apiKey: 'test', baseURL: model.baseURL, maxRetries: 0 });
   const bundle = await workflowBundle({ tracing: tracingEnabled() }); // tracing tests set OTEL_* before starting the stack
   const stores = localStores(dataDir);
+  const workers = workerTracker();
   return {
     env,
     address,
@@ -78,28 +80,58 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
     clientConnection,
     model,
     dataDir,
-    client: (taskQueue) => new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs }),
-    worker: (agents, taskQueue, options = {}) =>
-      createWorker({
-        agents,
-        connection,
-        taskQueue,
-        openai,
-        modelApi: 'responses',
-        workflowBundle: bundle,
-        sandboxes: false,
-        blobs: stores.blobs,
-        snapshots: stores.snapshots,
-        memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
-        reapIntervalMs: 0,
-        ...options,
-      }),
+    client: (taskQueue) => limitResults(new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs })),
+    worker: async (agents, taskQueue, options = {}) =>
+      workers.add(
+        await createWorker({
+          agents,
+          connection,
+          taskQueue,
+          openai,
+          modelApi: 'responses',
+          workflowBundle: bundle,
+          sandboxes: false,
+          blobs: stores.blobs,
+          snapshots: stores.snapshots,
+          memory: new LocalMemoryStore(path.join(dataDir, 'memory')),
+          reapIntervalMs: 0,
+          ...options,
+        }),
+      ),
     async close() {
-      await removeSandboxesOf(connection);
-      await model.close();
-      await clientConnection.close();
-      await connection.close();
-      await env?.teardown();
+      // Every step runs even when one before it fails: a Temporal server left running keeps the file alive.
+      const steps = [
+        () => workers.release(),
+        () => removeSandboxesOf(connection),
+        () => model.close(),
+        () => clientConnection.close(),
+        () => connection.close(),
+        async () => env?.teardown(),
+      ];
+      const failures: unknown[] = [];
+      for (const step of steps) await step().catch((err: unknown) => failures.push(err));
+      if (failures.length) throw failures[0];
+    },
+  };
+}
+
+/**
+ * The workers a stack made. A Temporal worker holds the stack's connection (and a workflow thread that keeps the
+ * process alive) from its creation until it has run and stopped, so one a failed test never got to run would
+ * make the file hang; `release` stops those still running and runs-and-stops those that never ran.
+ */
+function workerTracker() {
+  const made: { worker: KeelWorker; started: boolean }[] = [];
+  return {
+    add(worker: KeelWorker): KeelWorker {
+      const entry = { worker, started: false };
+      made.push(entry);
+      const start = () => (entry.started = true);
+      return { ...worker, run: () => (start(), worker.run()), runUntil: (fn) => (start(), worker.runUntil(fn)) };
+    },
+    async release(): Promise<void> {
+      for (const { worker } of made) worker.shutdown(); // a no-op unless running
+      await Promise.all(made.filter((e) => !e.started).map((e) => ((e.started = true), e.worker.runUntil(async () => undefined))));
     },
   };
 }

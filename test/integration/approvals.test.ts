@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { Agent, type AgentOptions } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError } from '../../src/client.js';
+import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import { findTemporalCli } from '../../src/embedded/temporal.js';
 import { KeelError } from '../../src/errors.js';
 import type { Script } from '../../src/testing/script.js';
@@ -95,6 +96,7 @@ describe('approvals', () => {
       assert.equal(approvals(state).length, 1);
       assert.deepEqual({ ...item, at: undefined }, {
         type: 'approval', callId: 'call_0_0', tool: 'deploy', decision: 'approve', approver: 'ann', reason: 'release window', at: undefined, via: 'update',
+        agent: 'appr-approve', argsHash: argumentsDigest('{"env":"prod"}'),
       });
       assert.match(item.at, ISO);
       assert.ok(Date.parse(item.at) >= before - 1000, `decision time ${item.at} is before the decision was sent`);
@@ -268,7 +270,7 @@ describe('approvals', () => {
       assert.equal(result.finalOutput, 'both done');
       const state = await client.getState(id);
       assert.deepEqual(executed, ['staging', 'prod']);
-      assert.deepEqual(state.standingDecisions, { deploy: 'approve' });
+      assert.deepEqual(state.standingDecisions, { 'appr-always:deploy': 'approve' });
       assert.deepEqual(approvals(state).map((a) => [a.callId, a.decision, a.approver, a.via]), [
         ['call_0_0', 'approve', 'ann', 'update'],
         ['call_1_0', 'approve', 'ann', 'always'],

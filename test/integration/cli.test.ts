@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { assertBadUsage, assertOneLineError, runCli, runCliWith } from '../helpers/cli.js';
@@ -83,7 +83,17 @@ describe('keel CLI', () => {
     const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:9' };
     const file = path.join(dir, 'agents.mjs');
     for (const args of [['worker', '--agents', file], ['state', 'x'], ['run', 'a', 'b']]) {
-      assertOneLineError(await runCliWith(args, nowhere), 1, /^keel: cannot reach Temporal at 127\.0\.0\.1:9 /);
+      const r = await runCliWith(args, nowhere);
+      assertOneLineError(r, 1, /^keel: cannot reach Temporal at 127\.0\.0\.1:9 \((connection refused|no answer in time)\): /);
+      assert.doesNotMatch(r.stderr, /tonic|::|Error\(/);
     }
+    assertOneLineError(await runCliWith(['worker', '--agents', file], { TEMPORAL_ADDRESS: 'nosuchhost.invalid:7233' }), 1, /^keel: cannot reach Temporal at nosuchhost\.invalid:7233 \(the host name does not resolve\): /);
+  });
+
+  test('in a checkout that was never built, keel says to build it, in one line', async () => {
+    const clone = mkdtempSync(path.join(dir, 'unbuilt-'));
+    mkdirSync(path.join(clone, 'bin'));
+    copyFileSync(path.join(REPO, 'bin', 'keel.js'), path.join(clone, 'bin', 'keel.js'));
+    assertBadUsage(await runCliWith(['ls'], {}, clone, path.join(clone, 'bin', 'keel.js')), /^keel: this checkout is not built \(no dist\/\): run `npm run build` first, or run the sources with `npm run keel -- \.\.\.`$/);
   });
 });

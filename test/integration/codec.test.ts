@@ -18,6 +18,7 @@ import { KeelClient } from '../../src/client.js';
 import { AesGcmCodec, dataConverterFor, generateCodecKey, parseCodecKeys } from '../../src/codec.js';
 import { assertOneLineError } from '../helpers/cli.js';
 import { historyChain } from '../helpers/history.js';
+import { limitResults } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -47,7 +48,7 @@ test('encrypted payloads: no plaintext in raw history; CLI and codec server deco
   const agent = new Agent({ name: 'codec', instructions: 'Answer.', model: 'codec' });
   const queue = queueFor('codec');
   const worker = await stack.worker([agent], queue, { codec });
-  const client = new KeelClient(new Client({ connection: stack.clientConnection, dataConverter: dataConverterFor(codec) }), queue);
+  const client = limitResults(new KeelClient(new Client({ connection: stack.clientConnection, dataConverter: dataConverterFor(codec) }), queue));
   await worker.runUntil(async () => {
     const id = await client.startRun(agent, INPUT);
     assert.equal((await client.result(id)).finalOutput, 'PLAINTEXT-OUTPUT-91bc');

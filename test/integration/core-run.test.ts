@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError } from '../../src/client.js';
+import type { Script } from '../../src/testing/script.js';
 import { capturingOpenAI } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -223,5 +224,72 @@ describe('agentRun core loop', () => {
     const { state } = await runToEnd([agent], agent, 'Oslo?', 'chat', { modelApi: 'chat' });
     assert.equal(state.finalOutput, 'Rain in Oslo.');
     assert.equal(state.usage.requests, 2);
+  });
+});
+
+/** A raw model turn of parallel function calls with `arguments` exactly as given (valid JSON or not), on both APIs. */
+function rawCalls(step: number, calls: [name: string, args: string][]): Script['steps'][number] {
+  const id = (i: number) => `call_raw_${step}_${i}`;
+  return {
+    raw: {
+      responses: {
+        id: `resp_raw_${step}`, object: 'response', created_at: 0, status: 'completed', model: 'raw', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
+        output: calls.map(([name, args], i) => ({ type: 'function_call', id: `fc_${step}_${i}`, call_id: id(i), name, arguments: args, status: 'completed' })),
+      },
+      chat: {
+        id: `chatcmpl-raw-${step}`, object: 'chat.completion', created: 0, model: 'raw', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        choices: [{
+          index: 0, finish_reason: 'tool_calls',
+          message: { role: 'assistant', content: null, tool_calls: calls.map(([name, args], i) => ({ id: id(i), type: 'function', function: { name, arguments: args } })) },
+        }],
+      },
+    },
+  };
+}
+
+describe('bad calls are fed back; the safety valve counts turns', { timeout: 120_000 }, () => {
+  const boom = tool({ name: 'boom', description: 'throws', parameters: z.object({}), execute: () => { throw new Error('kaboom'); } });
+  const badBatch: [string, string][] = [
+    ['get_weather', '{"city": "Par'],
+    ['no_such_tool', '{}'],
+    ['get_weather', '{"city": 5}'],
+    ['boom', '{}'],
+    ['get_weather', '{"city": "Paris"}'],
+  ];
+
+  for (const modelApi of ['responses', 'chat'] as const) {
+    test(`one turn of four bad calls and a good one (${modelApi}): every error reaches the model and the run goes on`, async () => {
+      stack.model.setScript(`core-batch-${modelApi}`, {
+        recordRequests: true,
+        steps: [rawCalls(0, badBatch), { message: 'fixed my calls' }],
+      });
+      const agent = new Agent({ name: `batch-${modelApi}`, instructions: 'x', model: `core-batch-${modelApi}`, tools: [weather, boom] });
+      const { state } = await runToEnd([agent], agent, 'go', `bad-batch-${modelApi}`, { modelApi });
+      assert.equal(state.status, 'completed', state.error?.message);
+      assert.equal(state.finalOutput, 'fixed my calls');
+      const results = state.items.filter((i) => i.type === 'tool_result') as { output: string; isError: boolean }[];
+      assert.equal(results.length, 5);
+      assert.match(results[0].output, /arguments for get_weather are not valid JSON/);
+      assert.match(results[1].output, /no tool named 'no_such_tool'/);
+      assert.match(results[2].output, /invalid arguments for get_weather: city/);
+      assert.match(results[3].output, /boom failed: kaboom/);
+      assert.deepEqual(results.map((r) => r.isError), [true, true, true, true, false]);
+      const sent = JSON.stringify(stack.model.requests(`core-batch-${modelApi}`).at(-1)?.body);
+      for (const error of ['not valid JSON', "no tool named 'no_such_tool'", 'invalid arguments for get_weather', 'boom failed: kaboom']) assert.ok(sent.includes(error), `the model was not told: ${error}`);
+    });
+  }
+
+  test('only turns in which every call failed count, a success resets, and the third such turn in a row ends the run', async () => {
+    const allFail = (step: number) => rawCalls(step, [['read_missing', '{"path": "a'], ['boom', '{}']]);
+    stack.model.setScript('core-valve', {
+      steps: [allFail(0), allFail(1), rawCalls(2, [['boom', '{}'], ['get_weather', '{"city": "Oslo"}']]), allFail(3), allFail(4), allFail(5), { message: 'never' }],
+    });
+    const agent = new Agent({ name: 'valve', instructions: 'x', model: 'core-valve', tools: [weather, boom] });
+    const { result, state } = await runToEnd([agent], agent, 'go', 'valve-turns');
+    assert.ok(result instanceof RunFailedError);
+    assert.equal(result.type, 'TooManyToolFailures');
+    assert.match(result.message, /^3 turns in a row in which every tool call failed; last: boom: Error: boom failed: kaboom/);
+    assert.equal(state.turn, 6);
+    assert.equal(state.items.filter((i) => i.type === 'tool_result').length, 12);
   });
 });

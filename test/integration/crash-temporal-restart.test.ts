@@ -23,7 +23,7 @@ import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { createWorker, type KeelWorker } from '../../src/worker.js';
 import { assertPaidOnce, atRest } from '../helpers/crash.js';
-import { waitFor, waitForStatus } from '../helpers/runs.js';
+import { limitResults, waitFor, waitForStatus } from '../helpers/runs.js';
 import { freePort } from '../../src/util/free-port.js';
 
 /** Event ids and types of a history, to compare what was stored before and after the restart. */
@@ -89,7 +89,7 @@ describe('Temporal restart', () => {
       });
       const running = worker.run();
       running.catch(() => undefined);
-      return { connection, clientConnection, worker, running, client: new KeelClient(new Client({ connection: clientConnection }), queue) };
+      return { connection, clientConnection, worker, running, client: limitResults(new KeelClient(new Client({ connection: clientConnection }), queue)) };
     };
     const close = async (s: { connection: NativeConnection; clientConnection: Connection; worker: KeelWorker; running: Promise<void> }) => {
       s.worker.shutdown();

@@ -46,8 +46,9 @@ async function snapshotOf(files: Record<string, string>) {
 
 test('gc keeps what retained runs reference and deletes old unreferenced objects', async () => {
   stack.model.setScript('gc-model', { steps: [{ toolCalls: [{ name: 'dump', arguments: {} }] }, { message: 'first' }, { message: 'second' }] });
-  const kept = await snapshotOf({ 'kept.txt': 'kept' });
-  const dropped = await snapshotOf({ 'dropped.txt': 'dropped' });
+  // Over INLINE_BYTES, so each file is a chunk object of its own (smaller files live inside their tree).
+  const kept = await snapshotOf({ 'kept.txt': 'kept\n'.repeat(100) });
+  const dropped = await snapshotOf({ 'dropped.txt': 'dropped\n'.repeat(100) });
   const agent = new Agent({ name: 'gc', instructions: 'x', model: 'gc-model', tools: [bigOutput] });
   const queue = queueFor('gc');
   const client = stack.client(queue);

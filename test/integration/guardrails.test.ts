@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { Agent, type AgentOptions } from '../../src/agents/agent.js';
+import type { ApprovalSetting } from '../../src/agents/approval.js';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../../src/agents/guardrails.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
@@ -30,7 +31,7 @@ const guardrailItems = (s: RunState) => s.items.filter((i): i is GuardrailItem =
 const toolResults = (s: RunState) => s.items.filter((i): i is ToolResultItem => i.type === 'tool_result');
 
 /** A `run_job` tool that records each execution. */
-function jobTool(executed: string[], extra: { inputGuardrails?: ToolGuardrail[]; outputGuardrails?: ToolGuardrail[]; needsApproval?: boolean } = {}) {
+function jobTool(executed: string[], extra: { inputGuardrails?: ToolGuardrail[]; outputGuardrails?: ToolGuardrail[]; needsApproval?: ApprovalSetting<{ job: string }> } = {}) {
   return tool({
     name: 'run_job',
     description: 'Run a job',
@@ -305,6 +306,67 @@ describe('tool guardrails', () => {
         { type: 'guardrail', kind: 'tool_output', name: 'no_tokens', tripped: true, callId: 'call_0_0', info: { reason: 'credential in output' } },
       ]);
       assert.ok(!toolResults(state).some((r) => r.output.includes('abc123')));
+    });
+  });
+});
+
+/**
+ * A run executes the tool guardrails its spec pinned (issue 19): a deploy between two turns that adds a guardrail
+ * does not reach the run in flight, and one that removes a pinned guardrail fails the call naming it.
+ */
+describe('pinned tool guardrails', { timeout: 180_000 }, () => {
+  const audit = (name: string): ToolGuardrail => ({ name, execute: () => ({ info: { by: name } }) });
+  const blockAll: ToolGuardrail = { name: 'block_all', execute: () => ({ tripwire: true, info: { deployed: 'later' } }) };
+  // Turn 1 runs `first` at once; turn 2's `second` waits for approval, and the deploy happens while it waits.
+  const steps = [
+    { toolCalls: [{ name: 'run_job', arguments: { job: 'first' } }] },
+    { toolCalls: [{ name: 'run_job', arguments: { job: 'second' } }] },
+    { message: 'done' },
+  ];
+  const secondNeedsApproval = ({ job }: { job: string }) => job === 'second';
+
+  /** Starts a run on a worker with `before`'s guardrails, parks it at turn 2, then serves it with `after`'s. */
+  async function deployBetweenTurns(name: string, guardrails: { before: ToolGuardrail[]; after: ToolGuardrail[] }, afterWorker: Partial<CreateWorkerOptions> = {}) {
+    stack.model.setScript(name, { steps });
+    const executed: string[] = [];
+    const version = (inputGuardrails: ToolGuardrail[]) =>
+      new Agent({ name, instructions: 'Do as asked.', model: name, tools: [jobTool(executed, { inputGuardrails, needsApproval: secondNeedsApproval })] });
+    const queue = queueFor(name);
+    const client = stack.client(queue);
+    const id = await (await stack.worker([version(guardrails.before)], queue)).runUntil(async () => {
+      const started = await client.startRun(version(guardrails.before), 'go');
+      await waitForStatus(client, started, 'awaiting_approval');
+      return started;
+    });
+    const redeployed = version(guardrails.after);
+    const worker = await stack.worker([redeployed], queue, afterWorker);
+    return { id, client, executed, worker, redeployed };
+  }
+
+  test('a guardrail added by a deploy between two turns does not run in the run that started before it; new runs get it', async () => {
+    const { id, client, executed, worker, redeployed } = await deployBetweenTurns('gr-pinned-added', { before: [audit('audit')], after: [audit('audit'), blockAll] });
+    await worker.runUntil(async () => {
+      await client.approve(id, 'call_1_0', { by: 'ann' });
+      assert.equal((await client.result(id)).finalOutput, 'done');
+      const state = await client.getState(id);
+      assert.deepEqual(executed, ['first', 'second']);
+      assert.deepEqual(guardrailItems(state).map((g) => [g.name, g.callId, g.tripped]), [['audit', 'call_0_0', false], ['audit', 'call_1_0', false]]);
+
+      // The deploy is not ignored: a run that starts now pins both and trips on the new one.
+      const { error } = await run(client, redeployed, 'go');
+      assertFailed(error, 'ToolGuardrailTripwire', /tool guardrail block_all tripped on run_job/);
+      assert.deepEqual(executed, ['first', 'second']);
+    });
+  });
+
+  test('a pinned guardrail removed by a deploy between two turns fails the call naming it; the tool does not run', async () => {
+    const retry = { deadlineMs: 1_000, initialIntervalMs: 100, maxIntervalMs: 200 }; // a rolling deploy gets retries; the test does not wait an hour
+    const { id, client, executed, worker } = await deployBetweenTurns('gr-pinned-removed', { before: [audit('audit')], after: [] }, { modelRetry: retry });
+    await worker.runUntil(async () => {
+      await client.approve(id, 'call_1_0', { by: 'ann' });
+      const error = await client.result(id).then(() => undefined, (err: unknown) => err);
+      assertFailed(error, 'KeelError', /tool 'run_job': this run's spec pinned the tool input guardrail 'audit', which this worker does not have/);
+      assert.deepEqual(executed, ['first'], 'the call was not run without its guardrail');
     });
   });
 });

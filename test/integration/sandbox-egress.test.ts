@@ -15,7 +15,7 @@ import { DockerSandboxClient } from '../../src/sandbox/docker.js';
 import { hostAddresses } from '../../src/sandbox/egress/policy.js';
 import { reapEgress } from '../../src/sandbox/egress/sidecar.js';
 import type { SandboxCreateOptions, StartedSandbox } from '../../src/sandbox/types.js';
-import { startSite } from '../helpers/egress.js';
+import { bridgeGateway, startSite } from '../helpers/egress.js';
 import { requireImage } from '../helpers/sandbox-fixture.js';
 import { docker, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
@@ -28,8 +28,7 @@ before(async () => {
   await requireImage();
   stack = await startTestStack();
   site = await startSite();
-  const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
-  gateway = bridge.IPAM?.Config?.[0]?.Gateway ?? assert.fail("Docker's default bridge has no gateway");
+  gateway = await bridgeGateway(docker);
   client = new DockerSandboxClient({ docker, egress: { testHosts: testHosts() } });
 });
 after(async () => {

@@ -31,6 +31,22 @@ const scripts: Record<string, Script> = {
   blip: { steps: [{ error: { status: 503, times: 2, retryAfterMs: 10 }, message: 'back' }] },
   rejected: { steps: [{ error: { status: 400, times: 10, message: 'scripted bad request' }, message: 'never' }] },
   slow: { steps: [{ delayMs: 200, message: 'late' }] },
+  raw: {
+    steps: [{
+      raw: {
+        responses: {
+          id: 'resp_raw', object: 'response', created_at: 0, status: 'completed', model: 'raw',
+          output: [{ type: 'function_call', id: 'fc_raw', call_id: 'call_raw', name: 'read_file', arguments: '{"path": "a.t', status: 'completed' }],
+        },
+        chat: {
+          id: 'chatcmpl-raw', object: 'chat.completion', created: 0, model: 'raw',
+          choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_raw', type: 'function', function: { name: 'read_file', arguments: '{"path": "a.t' } }] } }],
+        },
+      },
+    }],
+  },
+  rawChatOnly: { steps: [{ raw: { chat: { id: 'x', choices: [] } } }] },
+  rawStream: { steps: [{ raw: { sse: ['data: {"id": "cut-off', '\n\n'] } }] },
 };
 
 let server: ScriptedModelServer;
@@ -289,5 +305,38 @@ describe('script selection, admin endpoints, malformed requests', () => {
     const unknown = await fetch(`${server.baseURL}/embeddings`, { method: 'POST', body: '{}' });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { message: string } }).error.message, 'no route for POST /v1/embeddings');
+  });
+});
+
+describe('raw steps', { timeout: 30_000 }, () => {
+  const truncated = '{"path": "a.t';
+  test('a raw Responses body reaches the client as written, streamed or not (arguments that are not JSON)', async () => {
+    const response = await client.responses.create({ model: 'raw', input: 'go' });
+    assert.deepEqual(response.output.map((i) => (i.type === 'function_call' ? [i.call_id, i.arguments] : [])), [['call_raw', truncated]]);
+    const streamed = await client.responses.stream({ model: 'raw', input: 'go' }).finalResponse();
+    assert.deepEqual(streamed.output.map((i) => (i.type === 'function_call' ? i.arguments : '')), [truncated]);
+  });
+
+  test('a raw Chat body reaches the client as written, streamed or not', async () => {
+    const completion = await client.chat.completions.create({ model: 'raw', messages: [{ role: 'user', content: 'go' }] });
+    const call = completion.choices[0].message.tool_calls?.[0];
+    assert.equal(call?.type === 'function' ? call.function.arguments : '', truncated);
+    const final = await client.chat.completions.stream({ model: 'raw', messages: [{ role: 'user', content: 'go' }] }).finalChatCompletion();
+    const streamedCall = final.choices[0].message.tool_calls?.[0];
+    assert.equal(streamedCall?.type === 'function' ? streamedCall.function.arguments : '', truncated);
+  });
+
+  test('raw sse frames reach a streamed request as written (a stream cut off mid-JSON)', async () => {
+    const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'rawStream', messages: [], stream: true }) });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.equal(await response.text(), 'data: {"id": "cut-off\n\n');
+  });
+
+  test('a raw step without a body for the API asked is a 400 naming the step', async () => {
+    await assert.rejects(client.responses.create({ model: 'rawChatOnly', input: 'go' }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError);
+      assert.match(err.message, /script 'rawChatOnly' step 0: its raw answer has no responses body/);
+      return true;
+    });
   });
 });

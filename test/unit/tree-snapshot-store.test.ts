@@ -83,7 +83,7 @@ test('a tampered chunk fails the restore instead of restoring wrong bytes', asyn
   try {
     const ws = path.join(root, 'ws');
     mkdirSync(ws);
-    writeFileSync(path.join(ws, 'a.txt'), 'original content\n');
+    writeFileSync(path.join(ws, 'a.txt'), 'original content\n'.repeat(40)); // over INLINE_BYTES: stored as a chunk
     const objects = new LocalBlobStore(path.join(root, 'objects'));
     const store = new TreeSnapshotStore(objects);
     const snap = await store.put(tarOut(ws));

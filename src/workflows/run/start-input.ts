@@ -5,7 +5,7 @@
  * resume`, `fork`, a raw `temporal workflow start`) the specs are resolved again from the worker's registry (the
  * only source of `env`, `localDir` and `gitRepo` a worker acts on), and the supplied state is history, not
  * authority: its decisions, standing decisions, pending calls and sandbox session are not honoured, and a call it
- * left open is asked again under a new id (an approval item in the supplied state cannot match it).
+ * left open is asked again (under a new id when the state holds a decision for it, which then cannot match).
  */
 import { patched } from '@temporalio/workflow';
 import type { AgentRunInput } from '../messages.js';
@@ -25,10 +25,14 @@ export function trustedInput(input: AgentRunInput, continuedAsNew: boolean): Age
   return rest.state ? { ...rest, state: imported(rest.state) } : rest;
 }
 
-/** A supplied state as history only: nothing it says was decided counts, and its open calls are asked again. */
+/**
+ * A supplied state as history only: nothing it says was decided counts, and its open calls are asked again; one
+ * the state holds a decision for gets a new id, so that decision cannot match it (the others keep theirs).
+ */
 function imported(state: RunState): RunState {
-  const open = unansweredCalls(state.items);
-  const fresh = new Map(open.map((call) => [call, withUniqueCallIds([...state.items, call], [call], 'resumed')[0]]));
+  const decided = new Set(state.items.flatMap((i) => (i.type === 'approval' || i.type === 'approval_refused' ? [i.callId] : [])));
+  const open = unansweredCalls(state.items).filter((call) => decided.has(call.callId));
+  const fresh = new Map(open.map((call) => [call, withUniqueCallIds(state.items, [call], 'resumed')[0]]));
   return {
     ...state,
     items: state.items.map((i) => (i.type === 'tool_call' && fresh.has(i) ? fresh.get(i)! : i)),

@@ -2,6 +2,7 @@
  * The tool half of a turn: each call is checked (unknown tool, approval), free calls run at once and concurrently,
  * calls awaiting approval run once decided, and results land in call order with their guardrail items.
  */
+import { patched } from '@temporalio/workflow';
 import type { ToolSpec } from '../../agents/spec.js';
 import type { RunToolResult } from '../../activities/types.js';
 import { localTools, tools } from '../activities.js';
@@ -13,17 +14,24 @@ import { awaitDecisions, needsApproval } from './approval-wait.js';
 import { toolSummary } from '../summaries.js';
 import { fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 
+/** Patch: the safety valve counts turns in which every call failed, not failed calls. */
+export const VALVE_COUNTS_TURNS = 'keel-valve-counts-turns';
+
 type Results = Map<string, RunToolResult>;
 
 /** Runs one turn's tool calls and appends their results in call order. */
 export async function runCalls(run: Run, calls: ToolCallItem[]): Promise<void> {
+  // Runs recorded before the valve counted turns counted each failed call, in the order results landed. Asked
+  // before any tool runs: a patch first evaluated right after a local activity did not replay (docs/performance.md).
+  const perTurn = patched(VALVE_COUNTS_TURNS);
   const results: Results = new Map();
   const { asked, free } = await triage(run, calls, results);
   await Promise.all([
     ...free.map(async ({ tool, call }) => results.set(call.callId, await execute(run, tool, call))),
     asked.length ? runOnceDecided(run, asked, results) : Promise.resolve(),
   ]);
-  for (const call of calls) recordResult(run, call, results.get(call.callId)!);
+  for (const call of calls) recordResult(run, call, results.get(call.callId)!, !perTurn);
+  if (perTurn) judgeTurn(run, calls, results);
 }
 
 /** Sorts calls into unknown (answered at once), awaiting approval (recorded as pending) and free to run. */
@@ -72,15 +80,30 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
   return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails, ...(tool.mcp ? { mcp: tool.mcp } : {}) }]);
 }
 
-/** Appends a call's guardrail items and result; trips the run on a tool guardrail or too many failures in a row. */
-function recordResult(run: Run, call: ToolCallItem, r: RunToolResult): void {
+/** Appends a call's guardrail items and result; trips the run on a tool guardrail (and, in old runs, on too many failed calls). */
+function recordResult(run: Run, call: ToolCallItem, r: RunToolResult, countCalls: boolean): void {
   const { spec, state } = run;
   state.items.push(...r.guardrails);
   const item: ToolResultItem = { type: 'tool_result', callId: call.callId, name: call.name, output: r.output, isError: r.isError, ...(r.blob ? { blob: r.blob } : {}), ...(r.image ? { image: r.image } : {}) };
   state.items.push(item);
   if (r.tripwire) fail(run, FAILURE_TYPES.tool, `tool guardrail ${r.tripwire.name} tripped on ${call.name}: ${JSON.stringify(r.tripwire.info ?? null)}`);
+  if (!countCalls) return;
   state.consecutiveToolFailures = r.isError ? state.consecutiveToolFailures + 1 : 0;
   if (state.consecutiveToolFailures >= spec.maxConsecutiveToolFailures) {
     fail(run, FAILURE_TYPES.toolFailures, `${state.consecutiveToolFailures} consecutive tool calls failed; last: ${call.name}: ${r.output.slice(0, 300)}`);
   }
+}
+
+/**
+ * The safety valve, judged once per turn with every result recorded: a turn in which every call failed adds one,
+ * any success resets, and `maxConsecutiveToolFailures` such turns in a row fail the run. So a parallel batch is
+ * judged as a whole and the model always sees all its errors.
+ */
+function judgeTurn(run: Run, calls: ToolCallItem[], results: Results): void {
+  const { spec, state } = run;
+  const failed = calls.filter((c) => results.get(c.callId)!.isError);
+  state.consecutiveToolFailures = calls.length > 0 && failed.length === calls.length ? state.consecutiveToolFailures + 1 : 0;
+  if (state.consecutiveToolFailures < spec.maxConsecutiveToolFailures) return;
+  const last = failed[failed.length - 1];
+  fail(run, FAILURE_TYPES.toolFailures, `${state.consecutiveToolFailures} turns in a row in which every tool call failed; last: ${last.name}: ${results.get(last.callId)!.output.slice(0, 300)}`);
 }
