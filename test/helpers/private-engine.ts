@@ -1,6 +1,6 @@
 /**
- * A Docker engine of the test's own: a second `dockerd` (its own socket, data root and containerd, no bridge),
- * so a test can restart an engine and lose its containers without touching the machine's engine, which other
+ * A Docker engine of the test's own: a second `dockerd` (its own socket, data root, containerd and network
+ * namespace, no bridge), so a test can restart an engine and lose its containers without touching the machine's engine, which other
  * test files use at the same time. Needs root and `dockerd` (scripts/ensure-docker.sh installs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +33,9 @@ export async function startPrivateEngine(images: string[]): Promise<PrivateEngin
     const out = openSync(log, 'a');
     const args = ['--host', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
       '--pidfile', path.join(dir, 'docker.pid'), '--bridge', 'none', '--iptables=false', '--ip6tables=false'];
-    child = spawn('dockerd', args, { stdio: ['ignore', out, out] });
+    // In a network namespace of its own: a dockerd with `--bridge none` deletes the host's docker0 otherwise,
+    // and every other file's networked sandbox then fails ("could not find bridge docker0").
+    child = spawn('unshare', ['--net', 'dockerd', ...args], { stdio: ['ignore', out, out] });
     const spawned = child;
     const exited = new Promise<never>((_, reject) => spawned.once('exit', (code) => reject(new Error(`dockerd exited (${code}): ${tail(log)}`))));
     exited.catch(() => undefined);
