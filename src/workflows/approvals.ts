@@ -106,10 +106,11 @@ export function applyStandingDecision(state: RunState, call: ToolCallItem, at: s
  * other arguments or by another agent's approvers never counts (items recorded before they carried both match by id).
  */
 export function decisionFor(state: RunState, call: ToolCallItem): ApprovalItem | undefined {
-  const digest = argumentsDigest(call.arguments);
+  // Hashed only once an item names the call: a waiting run re-checks this on every activation.
+  let digest: string | undefined;
+  const sameArguments = (i: ApprovalItem) => i.argsHash === undefined || i.argsHash === (digest ??= argumentsDigest(call.arguments));
   return state.items.find(
-    (i): i is ApprovalItem =>
-      i.type === 'approval' && i.callId === call.callId && (i.argsHash ?? digest) === digest && (i.agent ?? call.agent) === call.agent,
+    (i): i is ApprovalItem => i.type === 'approval' && i.callId === call.callId && (i.agent ?? call.agent) === call.agent && sameArguments(i),
   );
 }
 
