@@ -42,7 +42,8 @@ import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from
 import { parseRunState } from './workflows/run-state-schema.js';
 import { withAllItems } from './run-items.js';
 import type { BlobStore } from './storage/blob-store.js';
-import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
+import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey, KeelCostUsd as KeelCostKey } from './workflows/search-attributes.js';
+import { budgetProblem, type Budget } from './agents/budget.js';
 
 export interface KeelClientOptions {
   connection?: ConnectionLike;
@@ -84,6 +85,8 @@ export interface StartRunOptions {
   conversation?: ConversationOptions | boolean;
   /** `false` turns token deltas off for this run (they are on when the worker has a broker). */
   streamTokens?: boolean;
+  /** What this run's tree may spend; tightens the agent's own `budget` (never loosens it). See docs/budgets.md. */
+  budget?: Budget;
 }
 
 export interface StartManyOptions {
@@ -93,6 +96,8 @@ export interface StartManyOptions {
   concurrency?: number;
   context?: unknown;
   maxTurns?: number;
+  /** What all items together may spend; each item starts with a share of what is left (docs/budgets.md). */
+  budget?: Budget;
 }
 
 export interface DecisionOptions {
@@ -102,6 +107,9 @@ export interface DecisionOptions {
   always?: boolean;
   /** The approver's Ed25519 private key (PEM text, a file holding it, or a KeyObject): signs the decision. */
   key?: string | KeyObject;
+  /** Approving a `budget` call: how much more the run tree may spend (default: what the run asked for). */
+  extendTokens?: number;
+  extendUsd?: number;
 }
 
 export interface RunSummary {
@@ -109,7 +117,15 @@ export interface RunSummary {
   agent?: string;
   status?: string;
   totalTokens?: number;
+  /** The run's own model spend in USD (`KeelCostUsd`), once a priced call was made. */
+  costUsd?: number;
   startTime: Date;
+}
+
+/** One clear error for a bad `budget` start option, before anything starts. */
+function checkBudgetOption(budget: Budget | undefined): void {
+  const problem = budget !== undefined ? budgetProblem(budget) : undefined;
+  if (problem) throw new KeelError('bad_usage', problem);
 }
 
 /** The signature block of a decision, signed now with `key`. */
@@ -176,8 +192,9 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens } = options;
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens }, options.id);
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, budget } = options;
+    checkBudgetOption(budget);
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, ...(budget ? { budget } : {}) }, options.id);
   }
 
   /**
@@ -270,7 +287,8 @@ export class KeelClient {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
     if (inputs.length > MAX_FAN_OUT_INPUTS) throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
     const workflowId = options.id ?? `${name}-many-${ulid()}`;
-    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns };
+    checkBudgetOption(options.budget);
+    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns, ...(options.budget ? { budget: options.budget } : {}) };
     await this.temporal.workflow.start(FAN_OUT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
     return workflowId;
   }
@@ -342,7 +360,8 @@ export class KeelClient {
    */
   private async decideAt(runId: string, call: TreeApproval | { runId: string; callId: string }, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
     const argsHash = 'tool' in call ? pendingDigest(call) : undefined;
-    const decide = { callId: call.callId, decision, approver: o.by, reason: o.reason, always: o.always, argsHash };
+    const extension = { ...(o.extendTokens !== undefined ? { extendTokens: o.extendTokens } : {}), ...(o.extendUsd !== undefined ? { extendUsd: o.extendUsd } : {}) };
+    const decide = { callId: call.callId, decision, approver: o.by, reason: o.reason, always: o.always, argsHash, ...extension };
     const signed = 'tool' in call && o.key ? signedBy({ ...decide, runId, agent: call.agent, tool: call.tool, argsHash: argsHash! }, o.key) : undefined;
     try {
       return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...decide, signature: signed }] });
@@ -403,6 +422,7 @@ export class KeelClient {
         agent: sa.get(KeelAgentKey) as string | undefined,
         status: (sa.get(KeelStatusKey) as string | undefined) ?? wf.status.name.toLowerCase(),
         totalTokens: sa.get(KeelTokensKey) as number | undefined,
+        costUsd: sa.get(KeelCostKey) as number | undefined,
         startTime: wf.startTime,
       });
       if (out.length >= (filter.limit ?? 20)) break;

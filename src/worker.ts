@@ -16,6 +16,8 @@ import { modelProviders, providersFromConfig, type ModelProviderOption } from '.
 import { SecretVault } from './activities/secrets.js';
 import type { WebhookEndpoint } from './agents/webhooks.js';
 import type { RetrySettings } from './activities/retry-policy.js';
+import { priceTableProblem, type PriceTable } from './activities/prices.js';
+import { KeelError } from './errors.js';
 import { connectWorker, temporalTarget } from './connection.js';
 import { keelPaths } from './util/paths.js';
 import { DockerSandboxClient } from './sandbox/docker.js';
@@ -54,6 +56,8 @@ export interface CreateWorkerOptions {
   models?: Record<string, ModelProviderOption>;
   /** Endpoints told about every agent's runs (beside each agent's own `webhooks`); see docs/operations.md. */
   webhooks?: WebhookEndpoint[];
+  /** Model prices, USD per 1M tokens, over the dated default (activities/prices.ts); budgets in USD count by them. */
+  prices?: PriceTable;
   /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
   sandboxes?: SandboxClient | false;
   /**
@@ -124,6 +128,8 @@ export function modelApiFromEnv(): ModelApi {
 const HEARTBEAT_THROTTLE = '1 second';
 
 export async function createWorker(options: CreateWorkerOptions): Promise<KeelWorker> {
+  const badPrices = options.prices && priceTableProblem(options.prices);
+  if (badPrices) throw new KeelError('bad_usage', badPrices);
   const target = temporalTarget({ namespace: options.namespace });
   const connection = options.connection ?? (await connectWorker(target));
   const namespace = target.namespace;
@@ -161,6 +167,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     secrets: options.secrets,
     retry: options.modelRetry,
     snapshotLimits: options.snapshotLimits,
+    prices: options.prices,
   });
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;

@@ -16,6 +16,7 @@ import { retrySettingsFromEnv, type RetrySettings } from './retry-policy.js';
 import { guardrailActivities } from './guardrails.js';
 import { createModelRequest, modelActivities } from './model.js';
 import type { ModelProviders } from './model-providers.js';
+import { DEFAULT_PRICES, type PriceTable } from './prices.js';
 import { sandboxActivities } from './sandbox.js';
 import { sandboxMcpActivities } from './sandbox-mcp.js';
 import { workerToolActivity } from './mcp.js';
@@ -51,6 +52,8 @@ export interface ActivityDeps {
   retry?: RetrySettings;
   /** Caps on one workspace snapshot (default: KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS). */
   snapshotLimits?: Partial<SnapshotLimits>;
+  /** Model prices (USD per 1M tokens) over DEFAULT_PRICES; a model in neither is counted in tokens and flagged `unpriced`. */
+  prices?: PriceTable;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -60,9 +63,10 @@ export function createActivities(deps: ActivityDeps) {
   deps.registry.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
   const specs = new PinnedSpecs(deps.blobs);
-  const model = modelActivities({ ...deps, specs, vault });
+  const prices = { ...DEFAULT_PRICES, ...deps.prices };
+  const model = modelActivities({ ...deps, specs, vault, prices });
   const guardrails = guardrailActivities(deps);
-  const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault }) });
+  const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault, prices }) });
   const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault, slots: slotsFor(deps.sandboxes, deps.maxSandboxes) })
@@ -114,7 +118,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
     async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput; call: SignedCall }) {
       const d = input.decision;
-      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '' };
+      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '', extendTokens: d.extendTokens, extendUsd: d.extendUsd };
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,

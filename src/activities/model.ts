@@ -23,6 +23,7 @@ import { chatParams, hostedTools, responsesParams } from './model-request.js';
 import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
+import { withCost, type PriceTable } from './prices.js';
 
 export type { ModelApi };
 
@@ -36,6 +37,8 @@ export interface ModelDeps {
   registry: AgentRegistry;
   /** Resolves `secret()` headers of hosted MCP tools (the worker's vault). */
   vault?: SecretResolver;
+  /** What each model's tokens cost (activities/prices.ts); a model without a price is flagged `unpriced`. */
+  prices: PriceTable;
 }
 
 /** Data URLs by image blob ref, so an image is read and base64-encoded once per worker, not every turn. */
@@ -235,7 +238,7 @@ export function modelActivities(deps: ModelDeps) {
       };
       const ctx = Context.current();
       const turn = await request({ ...input, spec: summarizer, instructionsSuffix: undefined }, [{ type: 'message', role: 'user', content: transcript(replaced) }], ctx.cancellationSignal);
-      return { summary: turn.text, blob, usage: turn.usage };
+      return { summary: turn.text, blob, usage: withCost(turn.usage, summarizer.model, deps.prices) };
     },
 
     async callModel(input: CallModelInput): Promise<CallModelResult> {
@@ -253,7 +256,7 @@ export function modelActivities(deps: ModelDeps) {
         const out = await Promise.all(turn.items.map((item) => offloadItem(item, deps.blobs)));
         return {
           items: out,
-          usage: turn.usage,
+          usage: withCost(turn.usage, spec.model, deps.prices),
           historyRef,
           final: hasCalls ? undefined : validateFinal(deps, spec, turn.text),
         };

@@ -3,6 +3,7 @@
  * the AgentSpec snapshot that `resolveAgent` makes of them (spec.ts), pinned in the run's history.
  */
 import type { WebhookEndpoint } from './webhooks.js';
+import { budgetProblem, type Budget } from './budget.js';
 import type { ModelOption } from './model-ref.js';
 import type { ConversationOptions } from './spec.js';
 import type { z } from 'zod';
@@ -101,6 +102,12 @@ export interface AgentOptions {
   capabilities?: Capability[];
   /** Keep each run open after it answers, for `client.send` (a start option can override it). */
   conversation?: boolean | ConversationOptions;
+  /**
+   * What one run tree of this agent may spend on model calls (tokens and/or USD by the worker's prices), checked
+   * before each model call; `onExceed: 'ask'` parks the run on an approval of the built-in `budget` tool. A run's
+   * own `budget` start option can only tighten it. See docs/budgets.md.
+   */
+  budget?: Budget;
 }
 
 /**
@@ -125,6 +132,8 @@ export class Agent {
     if (!/^[a-zA-Z0-9_-]{1,48}$/.test(options.name)) {
       throw new TypeError(`agent name '${options.name}' must be 1-48 letters, digits, '_' or '-'`);
     }
+    const badBudget = options.budget !== undefined ? budgetProblem(options.budget, `agent ${options.name}: budget`) : undefined;
+    if (badBudget) throw new TypeError(badBudget);
     this.options = options;
   }
   get name(): string {

@@ -29,6 +29,9 @@ export interface SignedDecisionFields {
   always?: boolean;
   /** ISO time of signing. */
   time: string;
+  /** A budget extension granted with the decision: signed, so nobody can raise it on the way. */
+  extendTokens?: number;
+  extendUsd?: number;
 }
 
 /** The call as the run recorded it: what the workflow hands the verifier, never what the decision claims. */
@@ -40,7 +43,9 @@ export type SignedCall = Pick<SignedDecisionFields, 'agent' | 'tool' | 'argsHash
  */
 export function decisionMessage(d: SignedDecisionFields): Buffer {
   const fields = [d.runId, d.agent, d.tool, d.callId, d.argsHash, d.decision, d.approver, d.reason ?? '', Boolean(d.always), d.time];
-  return Buffer.from(JSON.stringify(['keel-approval-v2', ...fields]));
+  // An extension is appended only when there is one, so decisions without one sign the same bytes as before.
+  const extended = d.extendTokens !== undefined || d.extendUsd !== undefined;
+  return Buffer.from(JSON.stringify(['keel-approval-v2', ...fields, ...(extended ? [d.extendTokens ?? null, d.extendUsd ?? null] : [])]));
 }
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

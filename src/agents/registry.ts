@@ -326,6 +326,7 @@ export class AgentRegistry {
       memory: mem?.spec,
       ...(o.toolExecution === 'local' ? { toolExecution: 'local' as const } : {}),
       ...(o.conversation ? { conversation: o.conversation === true ? {} : o.conversation } : {}),
+      ...(o.budget ? { budget: o.budget } : {}),
       modelSettings: o.modelSettings ?? {},
       tools,
       ...(hosted.configs.length ? { hostedTools: hosted.configs } : {}),

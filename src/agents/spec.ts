@@ -4,6 +4,7 @@
  */
 import type { ApprovalSpec } from './approval.js';
 import type { WebhookEvent } from './webhooks.js';
+import type { Budget } from './budget.js';
 import type { CompactionSpec } from './compaction.js';
 import type { MemorySpec } from './memory.js';
 import type { ModelSettings, ApprovalTimeout } from './agent.js';
@@ -116,4 +117,6 @@ export interface AgentSpec {
   sandboxMcpServers?: string[];
   /** Set when the agent holds conversations (`conversation` option). */
   conversation?: ConversationOptions;
+  /** The agent's budget (absent: none, and the spec hashes as before). */
+  budget?: Budget;
 }

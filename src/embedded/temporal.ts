@@ -66,13 +66,16 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   };
 }
 
+/** The `temporal` CLI's names of the search attribute types Keel uses. */
+const SEARCH_ATTRIBUTE_TYPES: Partial<Record<string, string>> = { INT: 'Int', KEYWORD: 'Keyword', DOUBLE: 'Double' };
+
 function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: string | null; uiPort: number | null }): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace ?? 'default', '--log-level', 'error'];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
-  for (const key of KEEL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type === 'INT' ? 'Int' : 'Keyword'}`);
+  for (const key of KEEL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
   // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   return args;

@@ -19,6 +19,7 @@ import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
 import { carriedState } from './run/archive.js';
 import { emitWebhook } from './webhooks.js';
+import { initBudget } from './run/budget-step.js';
 
 export { FAILURE_TYPES } from './run/run.js';
 
@@ -57,6 +58,7 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
 async function runToCompletion(run: Run): Promise<void> {
   const maxTurns = run.input.maxTurns ?? run.spec.maxTurns;
   const idle = run.input.conversationIdle;
+  initBudget(run);
   if (!idle) setStatus(run, 'running');
   await enterSandbox(run, run.input.restoreSnapshot);
   if (!idle) {

@@ -8,6 +8,7 @@ import type { ApprovalSignal, DecideInput } from './messages.js';
 import type { ApprovalItem, PendingApproval, RunState, ToolCallItem } from './run-state.js';
 import { argumentsDigest, pendingDigest, standingKey } from './call-binding.js';
 import { approvalHistory } from './run/archive.js';
+import { extensionProblem } from '../agents/budget.js';
 
 export type Decision = 'approve' | 'reject';
 
@@ -29,7 +30,14 @@ export function decisionProblem(state: RunState, spec: AgentSpec, input: Approva
   if (spec.approvers && !spec.approvers.includes(input.approver)) {
     return `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})`;
   }
-  return undefined;
+  return extensionOf(pending, input);
+}
+
+/** Why an extension in a decision cannot count: only a `budget` call takes one, as whole tokens / dollars >= 0. */
+function extensionOf(pending: PendingApproval, input: ApprovalSignal): string | undefined {
+  if (input.extendTokens === undefined && input.extendUsd === undefined) return undefined;
+  if (pending.tool !== 'budget') return `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}`;
+  return extensionProblem(input.extendTokens, input.extendUsd);
 }
 
 export function validateDecide(state: RunState, spec: AgentSpec, input: DecideInput): void {
@@ -67,12 +75,18 @@ export function applyDecision(
       ...(verifiedKey ? { verifiedKey } : {}),
       agent: call.agent,
       argsHash: pendingDigest(call),
+      ...(call.callId === input.callId && input.decision === 'approve' ? extension(input) : {}),
     });
   }
   const decidedIds = new Set(decidedCalls.map((c) => c.callId));
   state.pendingApprovals = state.pendingApprovals.filter((p) => !decidedIds.has(p.callId));
   return decidedCalls;
 }
+
+const extension = (input: ApprovalSignal): Pick<ApprovalItem, 'extendTokens' | 'extendUsd'> => ({
+  ...(input.extendTokens !== undefined ? { extendTokens: input.extendTokens } : {}),
+  ...(input.extendUsd !== undefined ? { extendUsd: input.extendUsd } : {}),
+});
 
 /**
  * Records the standing decision (alwaysApprove / alwaysReject) of this agent that covers a later call of its tool,

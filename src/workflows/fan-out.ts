@@ -11,6 +11,8 @@ import { registerEventHandlers } from './event-handlers.js';
 import { MAX_FAN_OUT_INPUTS, runStateQuery, type FanOutInput, type FanOutItemResult, type FanOutResult } from './messages.js';
 import { initialRunState, type RunState } from './run-state.js';
 import { childUsage, type ChildRun } from './tree.js';
+import { budgetProblem, type Budget } from '../agents/budget.js';
+import { budgetsOn, childGrant, overBudget, spendOf } from './budget.js';
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const { workflowId } = workflowInfo();
@@ -28,16 +30,25 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const sync = () => events.sync(state, new Date().toISOString());
   registerEventHandlers(events, () => ({ done: isTerminal(state.status), continuing: false, closing: isTerminal(state.status) }));
 
+  const budget = input.budget !== undefined ? checkedBudget(input.budget) : undefined;
+  const concurrency = Math.min(Math.max(1, input.concurrency ?? 4), inputs.length);
   let next = 0;
   const slot = async () => {
     while (next < inputs.length) {
       const index = next++;
       const record = state.children[index];
-      await runChild(state.children, record, { agent: input.agent, input: inputs[index], context: input.context, maxTurns: input.maxTurns, parent }, sync);
+      const grant = budget && itemGrant(budget, state.children, concurrency);
+      if (grant && 'refused' in grant) {
+        Object.assign(record, { status: 'failed', error: { type: 'BudgetExceeded', message: grant.refused } });
+        sync();
+        continue;
+      }
+      const itemBudget = grant ? { budget: grant } : {};
+      await runChild(state.children, { ...record, ...itemBudget }, { agent: input.agent, input: inputs[index], context: input.context, maxTurns: input.maxTurns, parent, ...itemBudget }, sync);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(Math.max(1, input.concurrency ?? 4), inputs.length) }, slot));
+    await Promise.all(Array.from({ length: concurrency }, slot));
   } catch (err) {
     state.status = isCancellation(err) && CancellationScope.current().consideredCancelled ? 'cancelled' : 'failed';
     sync();
@@ -48,4 +59,23 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const items = state.children.map((c) => c as ChildRun & { index: number }) as FanOutItemResult[];
   const failed = items.filter((i) => i.status !== 'completed').length;
   return { runId: workflowId, agent: input.agent, items, completed: items.length - failed, failed, usage: childUsage(state.children) };
+}
+
+function checkedBudget(budget: Budget): Budget {
+  const problem = budgetProblem(budget, 'the start option budget');
+  if (problem) throw ApplicationFailure.create({ type: 'BadInput', message: problem, nonRetryable: true });
+  return budget;
+}
+
+/**
+ * An item's share of the job's budget: of what neither ended items spent nor running items hold, an equal part
+ * per free slot. With nothing left, an item under `onExceed: 'fail'` is not started at all; under `'ask'` it starts
+ * with nothing and asks at once.
+ */
+function itemGrant(budget: Budget, children: ChildRun[], concurrency: number): Budget | { refused: string } {
+  const spent = spendOf(childUsage(children));
+  const over = overBudget(budget, spent);
+  if (over && budget.onExceed === 'fail' && budgetsOn()) return { refused: `not started: ${over}` };
+  const running = children.filter((c) => c.status === 'running').length;
+  return childGrant(budget, spent, children, concurrency - running);
 }

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentSpec, ConversationOptions } from '../agents/spec.js';
+import type { Budget } from '../agents/budget.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
 import type { RunItem, RunState } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
@@ -29,6 +30,9 @@ export interface ApprovalSignal {
    * Required when the agent has approver keys; ignored otherwise.
    */
   signature?: { time: string; value: string };
+  /** Only for a call of the built-in `budget` tool, with `approve`: how much more the run tree may spend (signed too). */
+  extendTokens?: number;
+  extendUsd?: number;
 }
 
 export interface DecideInput extends ApprovalSignal {
@@ -79,6 +83,8 @@ export interface AgentRunInput {
   parent?: ParentRef;
   /** Continue-as-new: the AgentSpecs this run resolved, by agent name, so the run keeps them for its whole life. */
   pinnedSpecs?: Record<string, AgentSpec>;
+  /** What this run's tree may spend (a start option, tightening the agent's; a child's grant from its parent). Untrusted: validated by the run. */
+  budget?: Budget;
 }
 
 /** Result of a completed run. */
@@ -106,6 +112,8 @@ export interface FanOutInput {
   concurrency?: number;
   context?: unknown;
   maxTurns?: number;
+  /** What all items together may spend; each item starts with a share of what is left (workflows/budget.ts). */
+  budget?: Budget;
   /** Set when a parent started this job. */
   parent?: ParentRef;
 }

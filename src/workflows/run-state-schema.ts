@@ -7,7 +7,10 @@
 import { z } from 'zod';
 import { READABLE_RUN_STATE_VERSIONS } from './run-state.js';
 
-const UsageShape = z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number(), requests: z.number().default(0) });
+/** Cost of the calls (USD, by the worker's price table) and whether some call had no price (counted in tokens only). */
+const CostShape = { costUsd: z.number().optional(), unpriced: z.boolean().optional() };
+const BudgetShape = z.object({ maxTokens: z.number().optional(), maxCostUsd: z.number().optional(), onExceed: z.enum(['fail', 'ask']) });
+const UsageShape = z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number(), requests: z.number().default(0), ...CostShape });
 /** `queued`: a fan-out item waiting for a free slot (no workflow yet). */
 export const ChildStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 export type ChildStatus = z.infer<typeof ChildStatusSchema>;
@@ -25,6 +28,8 @@ export const ChildRunSchema = z.object({
   error: z.object({ type: z.string(), message: z.string() }).optional(),
   /** The child's whole tree's usage, once it ended. */
   usage: UsageShape.optional(),
+  /** The part of the parent's budget the child was started with (its grant; given back when it ends). */
+  budget: BudgetShape.optional(),
 });
 export type ChildRun = z.infer<typeof ChildRunSchema>;
 
@@ -119,6 +124,9 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     /** The agent whose call was decided, and the digest of the arguments decided (call-binding.ts). */
     agent: z.string().optional(),
     argsHash: z.string().optional(),
+    /** A budget extension granted with the approval of a `budget` call (workflows/budget.ts). */
+    extendTokens: z.number().optional(),
+    extendUsd: z.number().optional(),
   }),
   /** A decision that did not count (unsigned or forged, for an agent with approver keys): kept for audit. */
   z.object({
@@ -176,6 +184,7 @@ export const UsageSchema = z.object({
   cachedInputTokens: z.number().optional(),
   /** Output tokens spent on reasoning, summed over requests. */
   reasoningTokens: z.number().optional(),
+  ...CostShape,
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
@@ -254,6 +263,10 @@ export const RunStateSchema = z.object({
   children: z.array(ChildRunSchema).default([]),
   /** Set on a child run: who started it. */
   parent: ParentRefSchema.optional(),
+  /** The budget in force for this run's tree (the tighter of agent and run, a parent's grant, plus extensions). */
+  budget: BudgetShape.optional(),
+  /** How many times the budget was crossed (numbers the `budget` approvals and webhooks). */
+  budgetExceeded: z.number().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

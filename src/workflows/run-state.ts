@@ -55,16 +55,30 @@ export interface UsageDelta {
   outputTokens: number;
   cachedInputTokens?: number;
   reasoningTokens?: number;
+  /** USD by the worker's price table (activities/prices.ts), set by the activity that made the call. */
+  costUsd?: number;
+  /** Set when the worker has no price for the model: the call counts in tokens only. */
+  unpriced?: boolean;
 }
 
 export function addUsage(usage: Usage, delta: UsageDelta): Usage {
   return {
+    ...costOf(usage, delta),
     inputTokens: usage.inputTokens + delta.inputTokens,
     outputTokens: usage.outputTokens + delta.outputTokens,
     totalTokens: usage.totalTokens + delta.inputTokens + delta.outputTokens,
     requests: usage.requests + 1,
     cachedInputTokens: (usage.cachedInputTokens ?? 0) + (delta.cachedInputTokens ?? 0),
     reasoningTokens: (usage.reasoningTokens ?? 0) + (delta.reasoningTokens ?? 0),
+  };
+}
+
+/** The cost fields of `a` + `b`, absent when neither has any (so runs without prices keep their usage shape). */
+export function costOf(a: Pick<Usage, 'costUsd' | 'unpriced'>, b: Pick<Usage, 'costUsd' | 'unpriced'>): Pick<Usage, 'costUsd' | 'unpriced'> {
+  const priced = a.costUsd !== undefined || b.costUsd !== undefined;
+  return {
+    ...(priced ? { costUsd: (a.costUsd ?? 0) + (b.costUsd ?? 0) } : {}),
+    ...(a.unpriced || b.unpriced ? { unpriced: true } : {}),
   };
 }
 

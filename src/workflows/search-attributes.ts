@@ -8,4 +8,7 @@ export const KeelAgent = defineSearchAttributeKey('KeelAgent', SearchAttributeTy
 export const KeelStatus = defineSearchAttributeKey('KeelStatus', SearchAttributeType.KEYWORD);
 export const KeelTotalTokens = defineSearchAttributeKey('KeelTotalTokens', SearchAttributeType.INT);
 
-export const KEEL_SEARCH_ATTRIBUTES = [KeelAgent, KeelStatus, KeelTotalTokens];
+/** The run's own model spend in USD by its worker's prices (set once a priced call was made). */
+export const KeelCostUsd = defineSearchAttributeKey('KeelCostUsd', SearchAttributeType.DOUBLE);
+
+export const KEEL_SEARCH_ATTRIBUTES = [KeelAgent, KeelStatus, KeelTotalTokens, KeelCostUsd];

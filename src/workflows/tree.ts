@@ -5,16 +5,20 @@
 import type { ChildRun } from './run-state-schema.js';
 
 export type { ChildRun, ChildStatus, ParentRef } from './run-state-schema.js';
-type Usage = { inputTokens: number; outputTokens: number; totalTokens: number; requests: number };
+import { costOf } from './run-state.js';
+type Usage = { inputTokens: number; outputTokens: number; totalTokens: number; requests: number; costUsd?: number; unpriced?: boolean };
 
 export function sumUsage(usages: (Usage | undefined)[]): Usage {
-  const total = { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 };
+  let total: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 };
   for (const u of usages) {
     if (!u) continue;
-    total.inputTokens += u.inputTokens;
-    total.outputTokens += u.outputTokens;
-    total.totalTokens += u.totalTokens;
-    total.requests += u.requests ?? 0;
+    total = {
+      inputTokens: total.inputTokens + u.inputTokens,
+      outputTokens: total.outputTokens + u.outputTokens,
+      totalTokens: total.totalTokens + u.totalTokens,
+      requests: total.requests + (u.requests ?? 0),
+      ...costOf(total, u),
+    };
   }
   return total;
 }

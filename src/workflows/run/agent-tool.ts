@@ -6,7 +6,8 @@
 import type { ToolSpec } from '../../agents/spec.js';
 import type { RunToolResult } from '../../activities/types.js';
 import { quick } from '../activities.js';
-import { childOutput, runChild } from '../child-runs.js';
+import { childOutput, runChild, treeUsage } from '../child-runs.js';
+import { budgetsOn, childGrant, spendOf } from '../budget.js';
 import type { ToolCallItem } from '../run-state.js';
 import type { ChildRun } from '../tree.js';
 import { syncEvents } from './live.js';
@@ -46,10 +47,12 @@ export async function runAgentTool(run: Run, tool: ToolSpec, call: ToolCallItem)
   }
   if (!input.ok) return errorResult(input.error);
   const parent = { runId: workflowId, rootId: state.parent?.rootId ?? workflowId, callId: call.callId };
+  // The calls of this turn still queued (this one included) share what is left of the budget.
+  const budget = state.budget && budgetsOn() ? childGrant(state.budget, spendOf(treeUsage(state)), state.children, state.children.filter((c) => c.status === 'queued').length) : undefined;
   const child = await runChild(
     state.children,
-    { ...slot, status: 'running' },
-    { agent: tool.agent!.name, input: input.input, context: state.context, maxTurns: tool.agent!.maxTurns, parent },
+    { ...slot, status: 'running', ...(budget ? { budget } : {}) },
+    { agent: tool.agent!.name, input: input.input, context: state.context, maxTurns: tool.agent!.maxTurns, parent, ...(budget ? { budget } : {}) },
     () => syncEvents(run),
   );
   return { ...childOutput(child), guardrails: [] };

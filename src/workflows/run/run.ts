@@ -13,7 +13,8 @@ import { initialRunState, type RunState, type RunStatus } from '../run-state.js'
 import { SandboxRouter } from '../sandbox-router.js';
 import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
-import { KeelAgent, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
+import { KeelAgent, KeelCostUsd, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
+import { budgetsOn, usd } from '../budget.js';
 import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
 import { archivedCount, archivedCursor } from './archive.js';
@@ -101,10 +102,13 @@ export function setStatus(run: Run, status: RunStatus, options: { deferAttribute
     { key: KeelStatus, value: status },
     { key: KeelAgent, value: state.agent },
     { key: KeelTotalTokens, value: state.usage.totalTokens },
+    ...(state.usage.costUsd !== undefined && budgetsOn() ? [{ key: KeelCostUsd, value: state.usage.costUsd }] : []),
   ]);
-  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${state.usage.totalTokens} tokens`);
+  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${state.usage.totalTokens} tokens${costText(state.usage)}`);
   run.live.events.sync(state, nowIso());
 }
+
+const costText = (u: RunState['usage']): string => (u.costUsd !== undefined ? ` · $${usd(u.costUsd)}` : '') + (u.unpriced ? ' (unpriced calls)' : '');
 
 /** Upserts the attributes whose value changed (all of them in runs recorded before LEAN_RUN); nothing if none did. */
 function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
@@ -140,4 +144,6 @@ export const FAILURE_TYPES = {
   output: 'OutputGuardrailTripwire',
   tool: 'ToolGuardrailTripwire',
   approvalTimeout: 'ApprovalTimeout',
+  /** The run tree reached its budget (`onExceed: 'fail'`, or an extension was refused): workflows/run/budget-step.ts. */
+  budget: 'BudgetExceeded',
 } as const;

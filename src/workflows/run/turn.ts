@@ -13,11 +13,13 @@ import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
 import { LEAN_RUN } from '../lean-run.js';
 import { runCalls } from './tool-step.js';
 import { withSpan } from './telemetry.js';
+import { checkBudget } from './budget-step.js';
 
 /** Runs the next turn (in a `turn` span: its model call, tools and approval waits are children); true once the run has its final output. */
 export async function runTurn(run: Run, maxTurns: number): Promise<boolean> {
   const { state } = run;
   if (state.turn >= maxTurns) fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
+  await checkBudget(run);
   takeInput(run);
   state.turn++;
   run.live.events.emit(state, { type: 'turn', turn: state.turn }, nowIso());
