@@ -3,9 +3,10 @@
  * RunState of each child still running (a finished child is read from its parent's record, which holds its status,
  * output and usage). Approvals anywhere in the tree are found here and decided at the run that asked.
  */
+import { spendOf, spendText } from './agents/budget.js';
 import { KeelError } from './errors.js';
 import type { PendingApproval, RunState, RunStatus } from './workflows/run-state.js';
-import type { ChildRun } from './workflows/tree.js';
+import { childUsage, sumUsage, type ChildRun } from './workflows/tree.js';
 
 export interface RunTreeNode {
   runId: string;
@@ -58,10 +59,12 @@ export function approvalOwner(root: RunTreeNode, callId: string): string {
 export function formatTree(node: RunTreeNode, depth = 0): string[] {
   const pad = '  '.repeat(depth);
   const s = node.state;
-  const tokens = s ? s.usage.totalTokens : (node.record?.usage?.totalTokens ?? 0);
+  const usage = s ? s.usage : node.record?.usage;
   const status = node.record?.status === 'queued' ? 'queued' : node.status;
-  const head = `${pad}${node.runId}  agent=${node.agent}  status=${status}${s ? `  turn=${s.turn}` : ''}  tokens=${tokens}`;
+  const cost = usage?.costUsd !== undefined ? `  cost=$${usage.costUsd.toFixed(4)}` : '';
+  const head = `${pad}${node.runId}  agent=${node.agent}  status=${status}${s ? `  turn=${s.turn}` : ''}  tokens=${usage?.totalTokens ?? 0}${cost}${usage?.unpriced ? '  unpriced' : ''}`;
   const lines = [head];
+  if (s?.budget) lines.push(`${pad}  budget (tree): ${spendText(spendOf(sumUsage([s.usage, childUsage(s.children)])), s.budget)} · onExceed ${s.budget.onExceed}`);
   for (const p of s?.pendingApprovals ?? []) lines.push(`${pad}  pending ${p.callId} ${p.tool} ${p.arguments}`);
   for (const i of s?.items ?? []) if (i.type === 'hosted_call') lines.push(`${pad}  hosted ${i.kind} ${i.id}: ${i.summary}`);
   const error = s?.error ?? node.record?.error;

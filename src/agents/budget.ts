@@ -53,3 +53,23 @@ export function tighterBudget(a: Budget | undefined, b: Budget | undefined): Bud
     onExceed: a.onExceed === 'fail' || b.onExceed === 'fail' ? 'fail' : 'ask',
   };
 }
+
+/** What a run tree spent: tokens, USD by the worker's prices, and whether some call had no price (not in `costUsd`). */
+export interface Spend {
+  tokens: number;
+  costUsd?: number;
+  unpriced?: boolean;
+}
+
+export function spendOf(usage: { totalTokens: number; costUsd?: number; unpriced?: boolean }): Spend {
+  return { tokens: usage.totalTokens, ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}), ...(usage.unpriced ? { unpriced: true } : {}) };
+}
+
+const dollars = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+
+/** `1234 tokens · $0.0123` (`· unpriced calls` when some call had no price), for the CLI and the Web UI. */
+export function spendText(s: Spend, budget?: Budget): string {
+  const tokens = `${s.tokens}${budget?.maxTokens !== undefined ? `/${budget.maxTokens}` : ''} tokens`;
+  const usd = s.costUsd !== undefined || budget?.maxCostUsd !== undefined ? ` · ${dollars(s.costUsd ?? 0)}${budget?.maxCostUsd !== undefined ? `/${dollars(budget.maxCostUsd)}` : ''}` : '';
+  return `${tokens}${usd}${s.unpriced ? ' · unpriced calls' : ''}`;
+}

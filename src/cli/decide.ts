@@ -7,12 +7,13 @@ import { createInterface } from 'node:readline/promises';
 import type { KeelClient } from '../client.js';
 import type { TreeApproval } from '../run-tree.js';
 import { connectClient, str, usage, type Command, type Values } from './command.js';
+import { extensionProblem } from '../agents/budget.js';
 
 function decideCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
-    usage: `${decision} <runId> [<callId>|--all [--yes]] --by NAME [--reason TEXT] [--always] [--key FILE]   (--all: lists every call pending in the run's tree and asks; --yes: without asking; --key or KEEL_APPROVER_KEY: sign with the approver's key)`,
-    options: { all: { type: 'boolean' }, yes: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' }, always: { type: 'boolean' }, key: { type: 'string' } },
+    usage: `${decision} <runId> [<callId>|--all [--yes]] --by NAME [--reason TEXT] [--always] [--key FILE] [--extend-tokens N] [--extend-usd USD]   (--extend-*: approving a budget call, how much more the run tree may spend; --all: lists every call pending in the run's tree and asks; --yes: without asking; --key or KEEL_APPROVER_KEY: sign with the approver's key)`,
+    options: { all: { type: 'boolean' }, yes: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' }, always: { type: 'boolean' }, key: { type: 'string' }, 'extend-tokens': { type: 'string' }, 'extend-usd': { type: 'string' } },
     async run([runId, callId], values) {
       if (!runId) usage(`${decision} needs a run id`);
       const by = str(values, 'by');
@@ -20,7 +21,7 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
       if (!callId && !values.all) usage(`${decision} needs a callId or --all`);
       const client = await connectClient();
       const key = str(values, 'key') ?? process.env.KEEL_APPROVER_KEY;
-      const options = { by, reason: str(values, 'reason'), always: Boolean(values.always), key };
+      const options = { by, reason: str(values, 'reason'), always: Boolean(values.always), key, ...extension(values) };
       const results = values.all ? await decideListed(client, runId, decision, options, values) : [await client[decision](runId, callId, options)];
       for (const r of results) {
         const at = 'runId' in r && r.runId !== runId ? ` in ${r.runId}` : '';
@@ -29,6 +30,16 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
       return 0;
     },
   };
+}
+
+/** `--extend-tokens N` / `--extend-usd USD` (bad usage unless numbers >= 0; the run refuses them for other calls). */
+function extension(values: Values): { extendTokens?: number; extendUsd?: number } {
+  const tokens = str(values, 'extend-tokens');
+  const usd = str(values, 'extend-usd');
+  const ext = { ...(tokens !== undefined ? { extendTokens: Number(tokens) } : {}), ...(usd !== undefined ? { extendUsd: Number(usd) } : {}) };
+  const problem = extensionProblem(ext.extendTokens, ext.extendUsd);
+  if (problem) usage(problem.replace('extendTokens', '--extend-tokens').replace('extendUsd', '--extend-usd'));
+  return ext;
 }
 
 type Options = Parameters<KeelClient['decideAll']>[2];

@@ -32,7 +32,7 @@ export const ls: Command = {
   options: { status: { type: 'string' }, agent: { type: 'string' } },
   async run(_args, values) {
     const runs = await (await connectClient()).list({ status: str(values, 'status') as RunStatus | undefined, agent: str(values, 'agent') });
-    for (const r of runs) console.log(`${r.runId}  ${r.agent ?? '-'}  ${r.status ?? '-'}  ${r.totalTokens ?? 0} tokens  ${r.startTime.toISOString()}`);
+    for (const r of runs) console.log(`${r.runId}  ${r.agent ?? '-'}  ${r.status ?? '-'}  ${r.totalTokens ?? 0} tokens${r.costUsd !== undefined ? `  $${r.costUsd.toFixed(4)}` : ''}  ${r.startTime.toISOString()}`);
     return 0;
   },
 };

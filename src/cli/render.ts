@@ -2,6 +2,7 @@
  * Turns run events into readable terminal lines for `keel watch` and `keel chat`: turns, tool calls with their
  * command lines, approvals waiting with the exact command to decide them, and the model's text as it streams.
  */
+import { spendText } from '../agents/budget.js';
 import type { RunEvent } from '../live/events.js';
 import type { RunItem, RunStatus } from '../workflows/run-state.js';
 import { safeText } from '../util/safe-text.js';
@@ -76,9 +77,10 @@ export class EventPrinter {
     }
     if (event.type === 'child') return this.child(event.child);
     this.status = event.status;
-    if (event.status === 'completed') return this.line('✔ completed');
-    if (event.status === 'failed') return this.line(`✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}`);
-    if (event.status === 'cancelled') return this.line('✘ cancelled');
+    const spent = event.spend ? ` · ${spendText(event.spend)}` : '';
+    if (event.status === 'completed') return this.line(`✔ completed${spent}`);
+    if (event.status === 'failed') return this.line(`✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}${spent}`);
+    if (event.status === 'cancelled') return this.line(`✘ cancelled${spent}`);
   }
 
   /** A child run's name under this one: its id without the root's prefix (`call_0_1`, `3`, `call_0_1/call_1_0`). */

@@ -5,7 +5,8 @@
  * No Node APIs here: the workflow bundle imports this module.
  */
 import type { PendingApproval, RunItem, RunState, RunStatus } from '../workflows/run-state.js';
-import type { ChildRun } from '../workflows/tree.js';
+import { childUsage, sumUsage, type ChildRun } from '../workflows/tree.js';
+import { spendOf, type Spend } from '../agents/budget.js';
 
 export type DurableEventBody =
   /** An item landed in the run's record (model message, tool call or result, approval decision, handoff, guardrail, compaction). */
@@ -16,8 +17,11 @@ export type DurableEventBody =
   | { type: 'approval_requested'; approval: PendingApproval }
   /** A child run (agent tool, fan-out item) started or ended: a tree-following subscriber opens or closes its stream. */
   | { type: 'child'; child: Pick<ChildRun, 'runId' | 'agent' | 'status' | 'callId' | 'index' | 'error'> }
-  /** The run's status changed; `output` on completion and on each conversation answer, `error` on failure. */
-  | { type: 'status'; status: RunStatus; output?: unknown; error?: { type: string; message: string } };
+  /**
+   * The run's status changed; `output` on completion and on each conversation answer, `error` on failure, and
+   * when the run ends or waits for a human, `spend`: what its tree spent so far (workflows/budget.ts).
+   */
+  | { type: 'status'; status: RunStatus; output?: unknown; error?: { type: string; message: string }; spend?: Spend };
 
 /**
  * A numbered event. `run` names the run that produced it when that is not the streamed run itself (a child run,
@@ -127,7 +131,7 @@ export class EventLog {
     if (state.status !== this.log.status) {
       this.log.status = state.status;
       const extra = state.status === 'completed' || state.status === 'awaiting_input' ? { output: state.finalOutput } : state.status === 'failed' ? { error: state.error } : {};
-      this.emit(state, { type: 'status', status: state.status, ...extra }, at);
+      this.emit(state, { type: 'status', status: state.status, ...extra, ...spendAt(state) }, at);
     }
   }
 
@@ -157,4 +161,10 @@ export class EventLog {
   carry(moved = 0): EventLogState {
     return { ...this.log, itemsSeen: Math.max(0, this.log.itemsSeen - moved), events: this.log.events.slice(-EVENT_CARRY_LIMIT) };
   }
+}
+
+/** The tree's spend, on the statuses where someone looks at it (ended, or waiting for a human). */
+function spendAt(state: RunState): { spend?: Spend } {
+  if (state.status === 'running' || state.status === 'waiting_for_sandbox') return {};
+  return { spend: spendOf(sumUsage([state.usage, childUsage(state.children ?? [])])) };
 }

@@ -76,7 +76,7 @@ async function mustExist(client: KeelClient, id: string): Promise<void> {
 const handlers = (o: ServeOptions): Record<string, Handler> => ({
   async startRun(c, { client, body }) {
     const b = body as z.infer<typeof StartBody>;
-    const runId = await client.startRun(b.agent, b.input, { id: b.id, context: b.context, maxTurns: b.maxTurns, conversation: b.conversation });
+    const runId = await client.startRun(b.agent, b.input, { id: b.id, context: b.context, maxTurns: b.maxTurns, conversation: b.conversation, budget: b.budget });
     return c.json({ runId }, 201);
   },
   async listRuns(c, { client, query }) {

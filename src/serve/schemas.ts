@@ -12,6 +12,11 @@ export const StartBody = z.strictObject({
   id: z.string().min(1).max(200).optional(),
   maxTurns: z.number().int().positive().optional(),
   conversation: z.boolean().optional(),
+  /** What the run's tree may spend; tightens the agent's own budget (docs/budgets.md). */
+  budget: z
+    .strictObject({ maxTokens: z.number().int().min(0).optional(), maxCostUsd: z.number().min(0).optional(), onExceed: z.enum(['fail', 'ask']) })
+    .refine((b) => b.maxTokens !== undefined || b.maxCostUsd !== undefined, 'a budget needs maxTokens or maxCostUsd')
+    .optional(),
 });
 
 export const SendBody = z.strictObject({ text: z.string().min(1) });
@@ -26,6 +31,9 @@ export const DecisionBody = z.strictObject({
   argsHash: z.string().optional(),
   /** An Ed25519 signature made with the approver's key (agents with approver keys need one). */
   signature: z.strictObject({ time: z.string(), value: z.string() }).optional(),
+  /** Approving a `budget` call: how much more the run tree may spend (default: what the run asked for). */
+  extendTokens: z.number().int().min(0).optional(),
+  extendUsd: z.number().min(0).optional(),
 });
 
 export const ListQuery = z.strictObject({

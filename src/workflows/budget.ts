@@ -6,7 +6,9 @@
  * may overshoot its limit by one model call (plus a compaction, when one is due): docs/budgets.md.
  */
 import { patched } from '@temporalio/workflow';
-import type { Budget } from '../agents/budget.js';
+import { spendText, type Budget, type Spend } from '../agents/budget.js';
+
+export { spendOf } from '../agents/budget.js';
 import type { ChildRun } from './tree.js';
 
 /** Patch id: budgets are checked before each model call, children get grants, and spend reaches `KeelCostUsd`. */
@@ -18,31 +20,17 @@ export const BUDGETS = 'keel-budgets';
  */
 export const budgetsOn = (): boolean => patched(BUDGETS);
 
-export interface Spend {
-  tokens: number;
-  costUsd: number;
-  /** Some call had no price: `costUsd` leaves it out. */
-  unpriced?: boolean;
-}
-
-export function spendOf(usage: { totalTokens: number; costUsd?: number; unpriced?: boolean }): Spend {
-  return { tokens: usage.totalTokens, costUsd: usage.costUsd ?? 0, ...(usage.unpriced ? { unpriced: true } : {}) };
-}
-
 /** Why the next model call must not start (a limit reached), or undefined while there is budget left. */
 export function overBudget(budget: Budget, spend: Spend): string | undefined {
-  if (budget.maxTokens !== undefined && spend.tokens >= budget.maxTokens) return `the run tree spent ${spend.tokens} of its ${budget.maxTokens} tokens`;
-  if (budget.maxCostUsd !== undefined && spend.costUsd >= budget.maxCostUsd) return `the run tree spent $${usd(spend.costUsd)} of its $${usd(budget.maxCostUsd)}`;
-  return undefined;
+  const over = (budget.maxTokens !== undefined && spend.tokens >= budget.maxTokens) || (budget.maxCostUsd !== undefined && (spend.costUsd ?? 0) >= budget.maxCostUsd);
+  return over ? `the run tree spent its budget (${spendText(spend, budget)})` : undefined;
 }
-
-export const usd = (n: number): string => n.toFixed(n < 1 ? 4 : 2);
 
 /** What the run asks for when it crosses a limit: for each limit reached, as much again as the tree has spent. */
 export function requestedExtension(budget: Budget, spend: Spend): { extendTokens?: number; extendUsd?: number } {
   const over = (limit: number | undefined, spent: number, least: number) => (limit !== undefined && spent >= limit ? Math.max(spent, least) : undefined);
   const extendTokens = over(budget.maxTokens, spend.tokens, 1);
-  const extendUsd = over(budget.maxCostUsd, spend.costUsd, 0.01);
+  const extendUsd = over(budget.maxCostUsd, spend.costUsd ?? 0, 0.01);
   return { ...(extendTokens !== undefined ? { extendTokens } : {}), ...(extendUsd !== undefined ? { extendUsd } : {}) };
 }
 
@@ -65,7 +53,7 @@ export function childGrant(budget: Budget, spent: Spend, children: ChildRun[], s
     Math.max(0, limit - used - running.reduce((n, c) => n + (granted(c) ?? 0), 0)) / Math.max(1, share);
   return {
     ...(budget.maxTokens !== undefined ? { maxTokens: Math.floor(left(budget.maxTokens, spent.tokens, (c) => c.budget!.maxTokens)) } : {}),
-    ...(budget.maxCostUsd !== undefined ? { maxCostUsd: left(budget.maxCostUsd, spent.costUsd, (c) => c.budget!.maxCostUsd) } : {}),
+    ...(budget.maxCostUsd !== undefined ? { maxCostUsd: left(budget.maxCostUsd, spent.costUsd ?? 0, (c) => c.budget!.maxCostUsd) } : {}),
     onExceed: budget.onExceed,
   };
 }

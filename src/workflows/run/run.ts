@@ -14,7 +14,8 @@ import { SandboxRouter } from '../sandbox-router.js';
 import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
 import { KeelAgent, KeelCostUsd, KeelStatus, KeelTotalTokens } from '../search-attributes.js';
-import { budgetsOn, usd } from '../budget.js';
+import { budgetsOn, spendOf } from '../budget.js';
+import { spendText } from '../../agents/budget.js';
 import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
 import { archivedCount, archivedCursor } from './archive.js';
@@ -104,11 +105,9 @@ export function setStatus(run: Run, status: RunStatus, options: { deferAttribute
     { key: KeelTotalTokens, value: state.usage.totalTokens },
     ...(state.usage.costUsd !== undefined && budgetsOn() ? [{ key: KeelCostUsd, value: state.usage.costUsd }] : []),
   ]);
-  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${state.usage.totalTokens} tokens${costText(state.usage)}`);
+  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${spendText(spendOf(state.usage), state.budget)}`);
   run.live.events.sync(state, nowIso());
 }
-
-const costText = (u: RunState['usage']): string => (u.costUsd !== undefined ? ` · $${usd(u.costUsd)}` : '') + (u.unpriced ? ' (unpriced calls)' : '');
 
 /** Upserts the attributes whose value changed (all of them in runs recorded before LEAN_RUN); nothing if none did. */
 function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
