@@ -11,7 +11,7 @@ import { registerEventHandlers } from './event-handlers.js';
 import { MAX_FAN_OUT_INPUTS, runStateQuery, type FanOutInput, type FanOutItemResult, type FanOutResult } from './messages.js';
 import { initialRunState, type RunState } from './run-state.js';
 import { childUsage, type ChildRun } from './tree.js';
-import { budgetProblem, type Budget } from '../agents/budget.js';
+import { budgetProblem, spendText, type Budget } from '../agents/budget.js';
 import { budgetsOn, childGrant, overBudget, spendOf } from './budget.js';
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
@@ -69,13 +69,13 @@ function checkedBudget(budget: Budget): Budget {
 
 /**
  * An item's share of the job's budget: of what neither ended items spent nor running items hold, an equal part
- * per free slot. With nothing left, an item under `onExceed: 'fail'` is not started at all; under `'ask'` it starts
- * with nothing and asks at once.
+ * per free slot. An item whose share is nothing is not started under `onExceed: 'fail'`; under `'ask'` it starts
+ * and asks at once.
  */
 function itemGrant(budget: Budget, children: ChildRun[], concurrency: number): Budget | { refused: string } {
   const spent = spendOf(childUsage(children));
-  const over = overBudget(budget, spent);
-  if (over && budget.onExceed === 'fail' && budgetsOn()) return { refused: `not started: ${over}` };
   const running = children.filter((c) => c.status === 'running').length;
-  return childGrant(budget, spent, children, concurrency - running);
+  const grant = childGrant(budget, spent, children, concurrency - running);
+  if (budget.onExceed === 'fail' && overBudget(grant, { tokens: 0 }) && budgetsOn()) return { refused: `not started: nothing is left of the job's budget (${spendText(spent, budget)})` };
+  return grant;
 }
