@@ -58,7 +58,7 @@ describe('agentRun core loop', () => {
     assert.equal((result as { finalOutput: unknown }).finalOutput, 'It is sunny in Paris.');
     assert.equal(state.status, 'completed');
     assert.equal(state.turn, 2);
-    assert.deepEqual(state.usage, { inputTokens: 30, outputTokens: 12, totalTokens: 42, requests: 2, cachedInputTokens: 0, reasoningTokens: 0 });
+    assert.deepEqual(state.usage, { inputTokens: 30, outputTokens: 12, totalTokens: 42, requests: 2, cachedInputTokens: 0, reasoningTokens: 0, unpriced: true });
     const toolResult = state.items.find((i) => i.type === 'tool_result');
     assert.deepEqual(toolResult && JSON.parse((toolResult as { output: string }).output), { city: 'Paris', sky: 'sunny' });
     assert.match(state.agentVersions.weather, /^sha256:[0-9a-f]{16}$/);

@@ -88,7 +88,7 @@ describe('reasoning models', () => {
     const { result, state, id, client } = await runToEnd(agent, 'reasoner');
     assert.ok(!(result instanceof Error), String(result));
     assert.equal(state.finalOutput, 'Rain in Oslo.');
-    assert.deepEqual(state.usage, { inputTokens: 300, outputTokens: 80, totalTokens: 380, requests: 2, cachedInputTokens: 190, reasoningTokens: 62 });
+    assert.deepEqual(state.usage, { inputTokens: 300, outputTokens: 80, totalTokens: 380, requests: 2, cachedInputTokens: 190, reasoningTokens: 62, unpriced: true });
     const reasoning = state.items.filter((i) => i.type === 'reasoning');
     assert.equal(reasoning.length, 2);
     assert.deepEqual(reasoning[0].summary, ['The user wants Oslo weather.']);
