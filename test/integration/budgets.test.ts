@@ -146,4 +146,21 @@ describe('budgets', { timeout: 240_000 }, () => {
       assert.match(state.error!.message, /110\/100 tokens/);
     });
   });
+
+  test('a bad budget in a start request gets one clear error: from the client before starting, from a raw start in the run', async () => {
+    const agent = new Agent({ name: 'bg_bad', instructions: 'x', model: 'bg_bad' });
+    const queue = queueFor('budgets-bad');
+    const client = stack.client(queue);
+    await assert.rejects(client.startRun(agent, 'x', { budget: { maxTokens: 10, onExceed: 'maybe' as 'ask' } }), /onExceed must be 'fail' or 'ask'/);
+    await assert.rejects(client.startMany(agent, ['x'], { budget: { onExceed: 'fail' } }), /needs maxTokens or maxCostUsd/);
+    await (await stack.worker([agent], queue)).runUntil(async () => {
+      // Anyone allowed to start a workflow can send any input: the run checks it before any model call.
+      const id = 'bg_bad-raw';
+      await client.temporal.workflow.start('agentRun', { taskQueue: queue, workflowId: id, args: [{ agent: 'bg_bad', input: 'x', budget: { maxTokens: -1, onExceed: 'fail' } }] });
+      const err = await client.result(id).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof RunFailedError && err.type === 'BadInput', String(err));
+      assert.match(err.message, /the start option budget\.maxTokens must be a whole number >= 0/);
+      assert.equal(err.state?.usage.requests, 0);
+    });
+  });
 });
