@@ -31,6 +31,7 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   registerEventHandlers(events, () => ({ done: isTerminal(state.status), continuing: false, closing: isTerminal(state.status) }));
 
   const budget = input.budget !== undefined ? checkedBudget(input.budget) : undefined;
+  if (budget) state.budget = budget; // shown by `keel state` against the items' spend
   const concurrency = Math.min(Math.max(1, input.concurrency ?? 4), inputs.length);
   let next = 0;
   const slot = async () => {

@@ -5,6 +5,12 @@ import { budgetProblem, spendText, tighterBudget } from '../../src/agents/budget
 import { DEFAULT_PRICES, priceTableProblem, withCost } from '../../src/activities/prices.js';
 import { childGrant, extendedBudget, overBudget, requestedExtension } from '../../src/workflows/budget.js';
 import type { ChildRun } from '../../src/workflows/tree.js';
+import { decisionMessage, publicKeyText, signDecision, verifyDecision } from '../../src/agents/approver-keys.js';
+import { EventPrinter } from '../../src/cli/render.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { decisionProblem } from '../../src/workflows/approvals.js';
+import { initialRunState } from '../../src/workflows/run-state.js';
+import type { AgentSpec } from '../../src/agents/spec.js';
 
 describe('budgets', { timeout: 10_000 }, () => {
   test('cost by model: cached input at its own price, dated snapshots as their model, unknown models flagged', () => {
@@ -47,5 +53,31 @@ describe('budgets', { timeout: 10_000 }, () => {
     assert.deepEqual(requestedExtension(budget, { tokens: 80 }), { extendTokens: 80 });
     assert.deepEqual(extendedBudget(budget, { extendTokens: 100, extendUsd: 5 }), { maxTokens: 150, onExceed: 'ask' });
     assert.equal(spendText({ tokens: 3, costUsd: 0.5 }, { maxCostUsd: 2, onExceed: 'fail' }), '3 tokens · $0.5000/$2.00');
+  });
+
+  test('an extension is part of what an approver signs; decisions without one sign the same bytes as before', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const fields = { runId: 'r', agent: 'a', tool: 'budget', callId: 'keel-budget-1', argsHash: 'sha256:x', decision: 'approve' as const, approver: 'ann', time: 't' };
+    const keys = [{ name: 'ann', publicKey: publicKeyText(publicKey) }];
+    const signed = signDecision({ ...fields, extendTokens: 100 }, privateKey);
+    assert.equal(verifyDecision({ ...fields, extendTokens: 100 }, signed, keys).ok, true);
+    assert.equal(verifyDecision({ ...fields, extendTokens: 100_000 }, signed, keys).ok, false, 'a raised extension does not verify');
+    assert.equal(decisionMessage(fields).toString(), JSON.stringify(['keel-approval-v2', 'r', 'a', 'budget', 'keel-budget-1', 'sha256:x', 'approve', 'ann', '', false, 't']));
+  });
+
+  test('keel watch prints the spend with the final status', () => {
+    let out = '';
+    const printer = new EventPrinter('r', (t) => (out += t));
+    printer.print({ type: 'status', status: 'failed', error: { type: 'BudgetExceeded', message: 'spent' }, spend: { tokens: 80, costUsd: 0.001 }, seq: 1, turn: 2, at: 't', agent: 'a' });
+    assert.equal(out, '✘ failed: BudgetExceeded: spent · 80 tokens · $0.0010\n');
+  });
+
+  test('an extension counts only for a budget call, as numbers >= 0', () => {
+    const state = initialRunState({ runId: 'r', agent: 'a', input: 'x', now: 't' });
+    state.pendingApprovals.push({ callId: 'c1', tool: 'deploy', arguments: '{}', agent: 'a', requestedAt: 't' }, { callId: 'keel-budget-1', tool: 'budget', arguments: '{}', agent: 'a', requestedAt: 't' });
+    const spec = { name: 'a' } as AgentSpec;
+    assert.match(decisionProblem(state, spec, { callId: 'c1', approver: 'ann', extendTokens: 5 })!, /only for a budget approval, not for deploy/);
+    assert.match(decisionProblem(state, spec, { callId: 'keel-budget-1', approver: 'ann', extendUsd: -1 })!, /extendUsd must be a number >= 0/);
+    assert.equal(decisionProblem(state, spec, { callId: 'keel-budget-1', approver: 'ann', extendTokens: 5, extendUsd: 0.5 }), undefined);
   });
 });
