@@ -18,6 +18,7 @@ import { RunFailedError } from '../../src/client.js';
 import { formatTree } from '../../src/run-tree.js';
 import { KeelCostUsd } from '../../src/workflows/search-attributes.js';
 import { waitFor } from '../helpers/runs.js';
+import { assertBadUsage, runCli } from '../helpers/cli.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -161,6 +162,22 @@ describe('budgets', { timeout: 240_000 }, () => {
       assert.ok(err instanceof RunFailedError && err.type === 'BadInput', String(err));
       assert.match(err.message, /the start option budget\.maxTokens must be a whole number >= 0/);
       assert.equal(err.state?.usage.requests, 0);
+    });
+  });
+
+  test('keel run --max-tokens starts a run with a budget that keel state shows; bad flags are bad usage', async () => {
+    stack.model.setScript('bg_cli', { steps: [{ message: 'short answer', usage }] });
+    const agent = new Agent({ name: 'bg_cli', instructions: 'x', model: 'bg_cli' });
+    const queue = queueFor('budgets-cli');
+    assertBadUsage(await runCli(stack, queue, ['run', 'bg_cli', 'x', '--max-tokens', 'lots']), /--max-tokens must be a whole number >= 0/);
+    assertBadUsage(await runCli(stack, queue, ['run', 'bg_cli', 'x', '--on-exceed', 'ask']), /--on-exceed needs --max-tokens or --max-cost/);
+    await (await stack.worker([agent], queue, { prices: { bg_cli: { input: 10, output: 20 } } })).runUntil(async () => {
+      const run = await runCli(stack, queue, ['run', 'bg_cli', 'x', '--max-tokens', '1000', '--max-cost', '0.5']);
+      assert.equal(run.code, 0, run.stderr);
+      const id = run.stdout.trim();
+      await stack.client(queue).result(id);
+      const state = await runCli(stack, queue, ['state', id]);
+      assert.match(state.stdout, /tokens=40  cost=\$0\.0005\n  budget \(tree\): 40\/1000 tokens · \$0\.0005\/\$0\.5000 · onExceed fail/);
     });
   });
 });

@@ -24,12 +24,16 @@ export const BUDGET_TOOL = 'budget';
  */
 export function initBudget(run: Run): void {
   const { input, state } = run;
-  if (workflowInfo().continuedFromExecutionRunId && state.budget) return;
-  const problem = input.budget !== undefined ? budgetProblem(input.budget, 'the start option budget') : undefined;
-  if (problem) fail(run, 'BadInput', problem);
-  const budget = tighterBudget(run.spec.budget, input.budget);
-  if (budget) state.budget = budget;
-  else delete state.budget; // an imported state's budget is history, not authority
+  if (!(workflowInfo().continuedFromExecutionRunId && state.budget)) {
+    const problem = input.budget !== undefined ? budgetProblem(input.budget, 'the start option budget') : undefined;
+    if (problem) fail(run, 'BadInput', problem);
+    const budget = tighterBudget(run.spec.budget, input.budget);
+    if (budget) state.budget = budget;
+    else delete state.budget; // an imported state's budget is history, not authority
+  }
+  // The patch is asked here, before any activity of this execution: a `patched()` first asked just after a local
+  // activity did not replay as it ran (docs/performance.md).
+  if (state.budget) budgetsOn();
 }
 
 /** Returns when the next model call may start; fails the run when the budget says so. */
