@@ -177,7 +177,7 @@ describe('budgets', { timeout: 240_000 }, () => {
       const id = run.stdout.trim();
       await stack.client(queue).result(id);
       const state = await runCli(stack, queue, ['state', id]);
-      assert.match(state.stdout, /tokens=40  cost=\$0\.0005\n  budget \(tree\): 40\/1000 tokens · \$0\.0005\/\$0\.5000 · onExceed fail/);
+      assert.match(state.stdout, /tokens=40 {2}cost=\$0\.0005\n {2}budget \(tree\): 40\/1000 tokens · \$0\.0005\/\$0\.5000 · onExceed fail/);
     });
   });
 });
