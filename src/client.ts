@@ -230,7 +230,7 @@ export class KeelClient {
   async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
     const parsed = parseRunState(state);
     // The run asks again for what the state says was decided (workflows/run/start-input.ts): say so in what it starts with.
-    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined };
+    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined, startSnapshot: undefined };
     const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
     return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
   }
@@ -253,6 +253,7 @@ export class KeelClient {
       finalOutput: undefined,
       error: undefined,
       sandbox: undefined,
+      startSnapshot: undefined, // the fork's own start is snapshotted when its sandbox is created
       snapshots: snapshot ? [snapshot] : [],
       agent: [...items].reverse().find((i) => i.type === 'handoff')?.to ?? state.rootAgent,
     };
