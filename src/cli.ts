@@ -20,10 +20,11 @@ import { watch } from './cli/watch.js';
 import { chatCommand } from './cli/chat.js';
 import { gc } from './cli/gc.js';
 import { serveCommand } from './cli/serve.js';
+import { diff, files } from './cli/files.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, gc, demo, keygen, codecServer, serveCommand];
+const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, files, diff, gc, demo, keygen, codecServer, serveCommand];
 
 function usageText(): string {
   return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');

@@ -1,8 +1,9 @@
 /**
  * The diff between two workspace snapshots: both are extracted into a fresh temporary directory (as `a/` and
  * `b/`) and compared by `git diff --no-index`, which gives a unified diff in git's format (`diff --git a/x b/x`,
- * renames, modes, symlinks, "Binary files differ"), applicable with `git apply` or `patch -p1`. When the workspace
- * is a git repository, `.git/` is left out: the change is the files, not git's object store. git runs with no
+ * renames, modes, symlinks, "Binary files differ"), applicable with `git apply` or `patch -p1`. `.git` entries are
+ * left out: for a workspace that is (or holds) a git repository the change is its files, as `git diff` shows them
+ * (plus new files), not git's object store. git runs with no
  * system, global or repository configuration and no external diff or textconv drivers, so nothing the workspace
  * holds can make it run a command on this host.
  */
@@ -15,13 +16,14 @@ import { KeelError } from '../errors.js';
 /** Writes a side of the diff into `dir` (`skip` leaves out entries by workspace path). */
 export type ExtractSide = (dir: string, skip: (relative: string) => boolean) => Promise<unknown>;
 
-const isGitDir = (rel: string) => rel === '.git';
+/** A repository's own store (`.git` at any depth), not part of the change. */
+export const isGitStore = (rel: string): boolean => rel === '.git' || rel.endsWith('/.git');
 
 /** The unified diff from `base` to `target`; empty when they hold the same files. */
-export async function diffSides(base: ExtractSide, target: ExtractSide, isGitRepo: boolean): Promise<string> {
+export async function diffSides(base: ExtractSide, target: ExtractSide): Promise<string> {
   const work = await mkdtemp(path.join(tmpdir(), 'keel-diff-'));
   try {
-    const skip = isGitRepo ? isGitDir : () => false;
+    const skip = isGitStore;
     await base(path.join(work, 'a'), skip);
     await target(path.join(work, 'b'), skip);
     return await gitDiff(work);

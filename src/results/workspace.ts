@@ -59,6 +59,12 @@ export class RunWorkspace {
     return this.files.list(dir);
   }
 
+  /** The entry at `path` (symlinks inside the workspace followed); the root is a directory entry with path ''. */
+  async stat(path: string): Promise<WorkspaceEntry> {
+    const { entry, parts } = await this.files.resolve(path);
+    return entry ? { path: parts.join('/'), type: entry.type, mode: entry.mode, ...(entry.size !== undefined ? { size: entry.size } : {}) } : { path: '', type: 'directory', mode: 0o755 };
+  }
+
   /** One file's bytes. A path outside the workspace (absolute, `..`, a symlink leading out) is refused. */
   read(path: string): Promise<Buffer> {
     return this.files.read(path);
@@ -87,8 +93,8 @@ export class RunWorkspace {
   }
 
   /**
-   * The unified diff (git's format) from the run's starting workspace to this snapshot; `.git/` left out when the
-   * workspace is a git repository. Empty when nothing changed.
+   * The unified diff (git's format) from the run's starting workspace to this snapshot; `.git` directories (a
+   * repository's object store) left out. Empty when nothing changed.
    */
   async diff(): Promise<string> {
     const start = this.snapshots.start;
@@ -97,16 +103,9 @@ export class RunWorkspace {
       throw new KeelError('not_found', `run ${this.runId} has no starting workspace to diff against (${why})`);
     }
     const base = new RunWorkspace(this.runId, start, this.snapshots, this.store, this.maxTarBytes);
-    const isGitRepo = (await this.isGitRepo()) || (await base.isGitRepo());
     const side = (ws: RunWorkspace) => (dir: string, skip: (rel: string) => boolean) =>
       extractSnapshot(ws.store, ws.files, dir, { skip, maxBytes: ws.maxTarBytes });
-    return diffSides(side(base), side(this), isGitRepo);
-  }
-
-  /** Whether the workspace root holds a `.git` directory. */
-  async isGitRepo(): Promise<boolean> {
-    const root = await this.store.describe(this.snapshot.id);
-    return (await this.store.tree(root.tree)).entries.some((e) => e.name === '.git' && e.type === 'directory');
+    return diffSides(side(base), side(this));
   }
 }
 
