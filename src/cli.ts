@@ -62,6 +62,8 @@ function messageFor(err: unknown): string {
 
 /** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */
 export function runCli(argv: string[]): void {
+  // The AWS SDK (KEEL_STORE=s3://) warns on Node < 22 about its future releases: not this command's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(argv).then(
     (code) => process.exit(code),
     (err: unknown) => {
