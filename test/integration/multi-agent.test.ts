@@ -123,10 +123,10 @@ describe('agents as tools', () => {
         assert.ok(watched.includes(`⑂ ma_helper ${k} started\n`), watched);
         assert.ok(watched.includes(`  │ ${k} → lookup {"q":"x"}\n`), watched);
         assert.ok(watched.includes(`  │ ${k} helped\n`), watched);
-        assert.ok(watched.includes(`  │ ${k} ✔ completed\n`), watched);
+        assert.ok(watched.includes(`  │ ${k} ✔ completed · `), watched); // then the child's spend
       }
       // The root's own end, once (each stream is read as it comes, so a child's last line may follow it).
-      assert.equal(watched.split('\n').filter((l) => l === '✔ completed').length, 1, watched);
+      assert.equal(watched.split('\n').filter((l) => l.startsWith('✔ completed')).length, 1, watched);
       const doc = await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
       assert.deepEqual(doc.children.map((c) => [c.runId, c.agent, c.status]), kids.map((k) => [k, 'ma_helper', 'completed']));
       assert.deepEqual(doc.children.map((c) => c.audit?.toolCalls.map((t) => t.tool)), [['lookup'], ['lookup'], ['lookup']]);
@@ -170,7 +170,7 @@ describe('fan-out', () => {
       let watched = '';
       assert.equal(await watchRun(client, job, { write: (t) => (watched += t) }), 0);
       assert.match(watched, /^⑂ ma_item 2 failed: InputGuardrailTripwire: /m);
-      assert.equal(watched.match(/^ {2}│ \d ✔ completed$/gm)?.length, 4, watched);
+      assert.equal(watched.match(/^ {2}│ \d ✔ completed · \d+ tokens/gm)?.length, 4, watched);
       const doc = await auditRun(client.temporal, job, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
       assert.match(doc.input, /^a fan-out job over 5 inputs/);
       assert.deepEqual(doc.children.map((c) => c.status), ['completed', 'completed', 'failed', 'completed', 'completed']);
