@@ -9,6 +9,7 @@ import type { ApprovalItem, PendingApproval, RunState, ToolCallItem } from './ru
 import { argumentsDigest, pendingDigest, standingKey } from './call-binding.js';
 import { approvalHistory } from './run/archive.js';
 import { extensionProblem } from '../agents/budget.js';
+import { BUDGET_TOOL } from './budget.js';
 
 export type Decision = 'approve' | 'reject';
 
@@ -36,7 +37,7 @@ export function decisionProblem(state: RunState, spec: AgentSpec, input: Approva
 /** Why an extension in a decision cannot count: only a `budget` call takes one, as whole tokens / dollars >= 0. */
 function extensionOf(pending: PendingApproval, input: ApprovalSignal): string | undefined {
   if (input.extendTokens === undefined && input.extendUsd === undefined) return undefined;
-  if (pending.tool !== 'budget') return `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}`;
+  if (pending.tool !== BUDGET_TOOL) return `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}`;
   return extensionProblem(input.extendTokens, input.extendUsd);
 }
 

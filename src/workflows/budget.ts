@@ -14,6 +14,9 @@ import type { ChildRun } from './tree.js';
 /** Patch id: budgets are checked before each model call, children get grants, and spend reaches `KeelCostUsd`. */
 export const BUDGETS = 'keel-budgets';
 
+/** The tool name of a budget approval (never offered to the model: the run asks it of a human itself). */
+export const BUDGET_TOOL = 'budget';
+
 /**
  * Whether this run counts budgets and spend. Asked only where there is a budget or a cost (runs recorded before
  * had neither), so such runs replay without meeting the patch; a run that meets it records its marker once.

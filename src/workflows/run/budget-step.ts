@@ -8,15 +8,12 @@ import { workflowInfo } from '@temporalio/workflow';
 import { budgetProblem, tighterBudget } from '../../agents/budget.js';
 import { decisionFor } from '../approvals.js';
 import { argumentsDigest } from '../call-binding.js';
-import { budgetsOn, extendedBudget, overBudget, requestedExtension, spendOf } from '../budget.js';
+import { BUDGET_TOOL, budgetsOn, extendedBudget, overBudget, requestedExtension, spendOf } from '../budget.js';
 import { treeUsage } from '../child-runs.js';
 import type { ToolCallItem } from '../run-state.js';
 import { emitWebhook } from '../webhooks.js';
 import { awaitDecisions } from './approval-wait.js';
 import { fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
-
-/** The tool name of a budget approval (not a tool the model can call: it never reaches the model). */
-export const BUDGET_TOOL = 'budget';
 
 /**
  * Sets the budget in force from the agent's and the start request's (validated: anyone who may start a run can
@@ -47,12 +44,12 @@ export async function checkBudget(run: Run): Promise<void> {
     const n = (state.budgetExceeded = (state.budgetExceeded ?? 0) + 1);
     await emitWebhook(run, 'budget.exceeded', String(n), { spent: spend, limit: budget, onExceed: budget.onExceed });
     if (budget.onExceed === 'fail') fail(run, FAILURE_TYPES.budget, `${over} (onExceed: fail)`);
-    const call = budgetCall(run, n, { spent: spend, limit: budget, requested: requestedExtension(budget, spend) });
+    const asked = requestedExtension(budget, spend);
+    const call = budgetCall(run, n, { spent: spend, limit: budget, requested: asked });
     state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: call.agent, requestedAt: nowIso(), argsHash: argumentsDigest(call.arguments) });
     await awaitDecisions(run, [call]);
     const decision = decisionFor(state, call)!;
     if (decision.decision === 'reject') fail(run, FAILURE_TYPES.budget, `${over}; ${decision.approver} did not extend it${decision.reason ? ` (${decision.reason})` : ''}`);
-    const asked = requestedExtension(budget, spend);
     const granted = decision.extendTokens !== undefined || decision.extendUsd !== undefined ? decision : asked;
     state.budget = extendedBudget(budget, { extendTokens: granted.extendTokens, extendUsd: granted.extendUsd });
   }
