@@ -60,7 +60,7 @@ export class SandboxRouter {
    * agent replaces the session (snapshot, remove, then a fresh one from the new agent's own spec), so its image,
    * manifest, limits and network setting hold; sessions from before that rule (no `agent`) are kept as they were.
    */
-  async ensure(agent: AgentSpec, restoreSnapshot?: string): Promise<void> {
+  async ensure(agent: AgentSpec, restoreSnapshot?: string, overlay?: CreateSandboxInput['overlay']): Promise<void> {
     if (!agent.sandbox) return;
     const current = this.state.sandbox;
     const foreign = current && !current.removed && current.agent !== undefined && current.agent !== agent.name;
@@ -70,7 +70,7 @@ export class SandboxRouter {
     this.memory = agent.memory;
     if (this.state.sandbox && !this.state.sandbox.removed) return;
     const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
-    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore)), agent: agent.name };
+    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, restore ? overlay : undefined)), agent: agent.name };
   }
 
   /**
@@ -101,8 +101,8 @@ export class SandboxRouter {
    * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
    * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
    */
-  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory };
+  private async create(summary: string, restoreSnapshot: string | undefined, overlay?: CreateSandboxInput['overlay']): Promise<SandboxSession> {
+    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(overlay ? { overlay } : {}) };
     try {
       return await quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
     } catch (err) {

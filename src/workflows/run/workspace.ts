@@ -1,0 +1,52 @@
+/**
+ * A run's own workspace (start option `workspace`), checked and pinned before any sandbox exists. The start input
+ * is untrusted (a raw `temporal workflow start` skips Keel's client), so the run checks it here against the agent's
+ * `runSecrets`, then a worker checks what only it can (allowed local roots, the snapshot's tenant, that each
+ * repository answers) and pins what the run receives; a refusal fails the run with one typed error. The entries
+ * then become part of this run's pinned spec, so a lost container is rebuilt with them.
+ */
+import { patched, workflowInfo } from '@temporalio/workflow';
+import type { ManifestEntry } from '../../agents/manifest.js';
+import { runTenant, workspaceProblems, WORKSPACE_REFUSED } from '../../agents/run-workspace.js';
+import { quick } from '../activities.js';
+import { fail, type Run } from './run.js';
+
+/** Patch id: a start request's `workspace` is checked, resolved, pinned and materialized (runs before ignored it). */
+export const RUN_WORKSPACE = 'keel-run-workspace';
+
+/** How the run's sandbox starts: from this snapshot (with `overlay` written over it), else from the manifest. */
+export interface WorkspaceStart {
+  restoreSnapshot?: string;
+  overlay?: Record<string, ManifestEntry>;
+}
+
+/** Checks and resolves the start request's workspace; records the run's tenant and what it received. */
+export async function startWorkspace(run: Run): Promise<WorkspaceStart> {
+  if (workflowInfo().continuedFromExecutionRunId) return {}; // resolved in the first execution
+  const { workspace } = run.input;
+  const tenant = runTenant(run.input.tenant, run.state.context);
+  if (tenant !== undefined) run.state.tenant = tenant;
+  delete run.state.workspace; // a resumed or forked state's claim is not what this run received
+  if (workspace === undefined || !patched(RUN_WORKSPACE)) return {};
+  const sandbox = run.spec.sandbox;
+  const problems = sandbox ? workspaceProblems(workspace, sandbox.runSecrets ?? []) : [`agent '${run.spec.name}' has no sandbox, so a run cannot give it a workspace`];
+  if (problems.length) fail(run, WORKSPACE_REFUSED, `workspace refused: ${problems.join('; ')}`);
+  const resolved = await quick.resolveRunWorkspace.executeWithOptions({ summary: 'resolve run workspace' }, [{ workspace, tenant }]);
+  run.state.workspace = resolved.receipt;
+  const merged = { ...run.spec, sandbox: { ...sandbox!, manifest: { ...sandbox!.manifest, entries: { ...sandbox!.manifest.entries, ...resolved.entries } } } };
+  run.spec = merged;
+  run.pinned[merged.name] = merged;
+  if (!resolved.restoreSnapshot) return {};
+  return { restoreSnapshot: resolved.restoreSnapshot, overlay: Object.keys(resolved.entries).length ? resolved.entries : undefined };
+}
+
+/** Records the workspace the run began with, the base a diff of its work starts from (a snapshot taken now if needed). */
+export async function recordStartSnapshot(run: Run, start: WorkspaceStart): Promise<void> {
+  const receipt = run.state.workspace;
+  if (!receipt || !run.state.sandbox) return;
+  if (start.restoreSnapshot && !start.overlay) {
+    receipt.startSnapshot = start.restoreSnapshot;
+    return;
+  }
+  if (await run.sandbox.snapshot(0)) receipt.startSnapshot = run.state.sandbox.lastSnapshot?.id;
+}
