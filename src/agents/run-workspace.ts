@@ -124,6 +124,26 @@ export function runTenant(tenant: unknown, context: unknown): string | undefined
   return typeof tenant === 'string' ? tenant : contextOwner(context).tenant;
 }
 
+/** One line per thing the run received, for `keel state` and `keel audit`. */
+export function describeReceipt(receipt: WorkspaceReceipt): string[] {
+  const lines = receipt.entries.map((e) => {
+    switch (e.type) {
+      case 'file':
+        return `${e.path}: file sha256:${e.sha256} (${e.bytes} bytes)`;
+      case 'dir':
+        return `${e.path}: dir`;
+      case 'localDir':
+        return `${e.path}: local dir ${e.source}`;
+      case 'gitRepo':
+        return `${e.path}: ${e.url}${e.ref ? `#${e.ref}` : ''} at ${e.commit}${e.subdir ? ` (${e.subdir})` : ''}${e.auth ? ` with secret ${e.auth}` : ''}`;
+    }
+  });
+  const from = receipt.fromSnapshot;
+  if (from) lines.unshift(`from snapshot ${from.ref}: run ${from.runId}, turn ${from.turn}, ${from.id}`);
+  if (receipt.startSnapshot) lines.push(`start snapshot: ${receipt.startSnapshot}`);
+  return lines;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -21,6 +21,7 @@ import { KeelError } from '../../src/errors.js';
 import type { KeelWorker } from '../../src/worker.js';
 import type { AgentRunInput } from '../../src/workflows/messages.js';
 import { startPrivateGitServer, type PrivateGitServer } from '../helpers/git-http.js';
+import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { scheduledActivities } from '../helpers/runs.js';
 import { docker, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
@@ -122,6 +123,23 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
     const receipt = state.workspace as WorkspaceReceipt;
     assert.equal(receipt.fromSnapshot?.runId, firstRun);
     assert.equal(receipt.fromSnapshot?.id, (await client.getState(firstRun)).sandbox?.lastSnapshot?.id);
+  });
+
+  test('keel run --repo/--file gives a run its workspace; keel state shows it; a refused one is one error line', async () => {
+    const local = path.join(allowedRoot, 'brief.txt');
+    writeFileSync(local, 'brief from a local file\n');
+    const started = await runCli(stack, queue, ['run', 'reviewer', 'go', '--repo', `repo=${repos[1].url}#main`, '--repo-auth', 'GH_TOKEN', '--file', `input.txt=@${local}`]);
+    assert.equal(started.code, 0, started.stderr);
+    const id = started.stdout.trim();
+    await client.result(id);
+    const seen = shown(toolResults(await client.getState(id))[0].output);
+    assert.equal(seen['repo/README.md'], 'repository number 1');
+    assert.equal(seen['input.txt'], 'brief from a local file');
+    const state = await runCli(stack, queue, ['state', id]);
+    assert.match(state.stdout, new RegExp(`repo: ${repos[1].url.replace(/[.?]/g, '\\$&')}#main at ${seen.head} with secret GH_TOKEN`));
+    assert.match(state.stdout, new RegExp(`input.txt: file sha256:${sha256('brief from a local file\n')}`));
+    const refused = await runCli(stack, queue, ['run', 'reviewer', 'go', '--repo', repos[1].url, '--repo-auth', 'NOT_LISTED']);
+    assertOneLineError(refused, 1, /RunWorkspaceRefused: workspace refused: secret 'NOT_LISTED' is not one the agent lets runs name/);
   });
 
   test('hostile start requests are refused at start, before any sandbox, through the client and past it', async () => {
