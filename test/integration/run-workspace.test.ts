@@ -138,6 +138,10 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
     const state = await runCli(stack, queue, ['state', id]);
     assert.match(state.stdout, new RegExp(`repo: ${repos[1].url.replace(/[.?]/g, '\\$&')}#main at ${seen.head} with secret GH_TOKEN`));
     assert.match(state.stdout, new RegExp(`input.txt: file sha256:${sha256('brief from a local file\n')}`));
+    const audit = await runCli(stack, queue, ['audit', id], { KEEL_HOME: stack.dataDir });
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /## Workspace received/);
+    assert.ok(audit.stdout.includes(`repo: ${repos[1].url}#main at ${seen.head} with secret GH_TOKEN`), audit.stdout.slice(0, 2000));
     const refused = await runCli(stack, queue, ['run', 'reviewer', 'go', '--repo', repos[1].url, '--repo-auth', 'NOT_LISTED']);
     assertOneLineError(refused, 1, /RunWorkspaceRefused: workspace refused: secret 'NOT_LISTED' is not one the agent lets runs name/);
   });
