@@ -37,8 +37,8 @@ export const WORKSPACE_UNAVAILABLE = 'RunWorkspaceUnavailable';
 /** Bytes of `file` content one start request may carry (it travels in history). */
 export const MAX_RUN_FILE_BYTES = 256 * 1024;
 const SNAPSHOT_REF = /^([A-Za-z0-9][A-Za-z0-9._:/-]{0,250})(?:@(\d{1,9}))?$/;
-const REMOTE_URL = /^(https?|ssh|git):\/\/[^\s]+$/i;
-const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/;
+/** http(s) and git only: an ssh URL would clone with the worker's own SSH identity, not a secret the run names. */
+const REMOTE_URL = /^(https?|git):\/\/[^\s]+$/i;
 
 /** `<runId>` or `<runId>@<turn>`, parsed; undefined when the reference has another form. */
 export function parseSnapshotRef(ref: string): { runId: string; turn?: number } | undefined {
@@ -63,10 +63,10 @@ export function workspacePath(p: string): string | undefined {
 
 /** Why a repository URL may not come from a start request, or undefined when it may. */
 export function refusedRepoUrl(url: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url) && !/^ssh:\/\/[^/:@]*@/i.test(url)) {
+  if (!REMOTE_URL.test(url)) return `repository URL '${url.replace(/\/\/[^/@]*@/, '//***@')}' must be https://, http:// or git:// (ssh would use the worker's own identity); a directory on the worker is a localDir under the worker's allowed roots`;
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url)) {
     return `repository URL '${url.replace(/\/\/[^/@]*@/, '//***@')}' has a credential in it; pass it as auth: secret('NAME') (a name the agent lists in runSecrets)`;
   }
-  if (!REMOTE_URL.test(url) && !SCP_LIKE.test(url)) return `repository URL '${url}' must be remote (https://, ssh://, git://); a directory on the worker is a localDir under the worker's allowed roots`;
   return undefined;
 }
 

@@ -163,7 +163,7 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
       ['a secret the agent does not list', viaClient({ entries: { repo: gitRepo({ url: repos[0].url, auth: secret('OTHER_TOKEN') }) } }), /secret 'OTHER_TOKEN' is not one the agent lets runs name/, 'RunWorkspaceRefused'],
       ['a URL with a credential (raw)', raw({ entries: { repo: { type: 'gitRepo', url: repos[0].url.replace('//', `//u:${TOKEN}@`) } } }), /credential in it; pass it as auth: secret/, 'RunWorkspaceRefused'],
       ['a path escaping /workspace (raw)', raw({ entries: { '../outside': { type: 'file', content: 'x' } } }), /must stay inside \/workspace/, 'RunWorkspaceRefused'],
-      ['a worker path as a repository (raw)', raw({ entries: { repo: { type: 'gitRepo', url: '/etc' } } }), /must be remote/, 'RunWorkspaceRefused'],
+      ['a worker path as a repository (raw)', raw({ entries: { repo: { type: 'gitRepo', url: '/etc' } } }), /must be https:\/\/, http:\/\/ or git:\/\//, 'RunWorkspaceRefused'],
       ['a local dir outside the allowed roots', viaClient({ entries: { etc: { type: 'localDir', path: '/etc' } } }), /outside the directories this worker allows/, 'RunWorkspaceRefused'],
       ['a symlink out of an allowed root', viaClient({ entries: { etc: { type: 'localDir', path: path.join(allowedRoot, 'escape') } } }), /outside the directories this worker allows/, 'RunWorkspaceRefused'],
       ["another tenant's snapshot", viaClient({ fromSnapshot: firstRun }, 'globex'), /belongs to another tenant/, 'RunWorkspaceRefused'],

@@ -13,12 +13,12 @@ describe('run workspace checks', { timeout: 10_000 }, () => {
 
   test('repository URLs: remote only, no credentials in them', () => {
     assert.equal(refusedRepoUrl('https://git.example/o/r.git'), undefined);
-    assert.equal(refusedRepoUrl('ssh://git@git.example/o/r.git'), undefined);
-    assert.equal(refusedRepoUrl('git@github.com:o/r.git'), undefined);
+    assert.equal(refusedRepoUrl('git://git.example/o/r.git'), undefined);
     assert.match(refusedRepoUrl('https://tok@git.example/r.git')!, /credential in it; pass it as auth: secret/);
     assert.match(refusedRepoUrl('https://u:p@git.example/r.git')!, /credential/);
     assert.ok(!refusedRepoUrl('https://u:p@git.example/r.git')!.includes('u:p'), 'the credential is not repeated');
-    for (const local of ['/etc', 'file:///etc', '../repo', 'ext::sh -c x']) assert.match(refusedRepoUrl(local)!, /must be remote/, local);
+    for (const local of ['/etc', 'file:///etc', '../repo', 'ext::sh -c x', 'git@github.com:o/r.git']) assert.match(refusedRepoUrl(local)!, /must be https:\/\/, http:\/\/ or git:\/\//, local);
+    assert.match(refusedRepoUrl('ssh://git@git.example/o/r.git')!, /worker's own identity/, 'ssh would clone as the worker');
   });
 
   test('secrets only from runSecrets; shapes checked', () => {
