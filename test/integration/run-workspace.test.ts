@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SandboxAgent } from '../../src/agents/agent.js';
+import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { file, gitRepo, type ManifestEntry } from '../../src/agents/manifest.js';
 import type { RunWorkspace, WorkspaceReceipt } from '../../src/agents/run-workspace.js';
@@ -47,6 +47,9 @@ const agent = new SandboxAgent({
   runSecrets: ['GH_TOKEN'],
 });
 
+/** An agent without a sandbox: no workspace to give it. */
+const plain = new Agent({ name: 'plain', instructions: 'x', model: 'show-workspace' });
+
 before(async () => {
   stack = await startTestStack({ 'show-workspace': { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: SHOW } }] }, { message: 'done' }] } });
   repos = await Promise.all([0, 1, 2].map((i) => startPrivateGitServer({ 'README.md': `repository number ${i}\n` }, 'x-access-token', TOKEN)));
@@ -56,7 +59,7 @@ before(async () => {
   symlinkSync('/etc', path.join(allowedRoot, 'escape'));
   queue = queueFor('run-workspace');
   const secrets = { get: async (name: string) => (name === 'GH_TOKEN' || name === 'OTHER_TOKEN' ? TOKEN : undefined) };
-  worker = await sandboxWorker(stack, [agent], queue, { secrets, localDirs: [allowedRoot] });
+  worker = await sandboxWorker(stack, [agent, plain], queue, { secrets, localDirs: [allowedRoot] });
   client = stack.client(queue);
   running = worker.run();
 });
@@ -152,9 +155,9 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
     await assert.rejects(client.startRun(agent, 'x', { workspace: { entries: { '../../etc/x': file('x') } } }), /must stay inside \/workspace/);
 
     // The run refuses the rest, and everything again when the raw Temporal client skips Keel's checks.
-    const raw = (workspace: unknown, tenant?: string) => async () => {
-      const workflowId = `reviewer-raw-${Math.random().toString(36).slice(2)}`;
-      const input = { agent: 'reviewer', input: 'x', workspace, ...(tenant ? { tenant } : {}) } as AgentRunInput;
+    const raw = (workspace: unknown, tenant?: string, name = 'reviewer') => async () => {
+      const workflowId = `${name}-raw-${Math.random().toString(36).slice(2)}`;
+      const input = { agent: name, input: 'x', workspace, ...(tenant ? { tenant } : {}) } as AgentRunInput;
       await client.temporal.workflow.start('agentRun', { taskQueue: queue, workflowId, args: [input] });
       return workflowId;
     };
@@ -169,6 +172,7 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
       ["another tenant's snapshot", viaClient({ fromSnapshot: firstRun }, 'globex'), /belongs to another tenant/, 'RunWorkspaceRefused'],
       ["another tenant's snapshot (raw, no tenant)", raw({ fromSnapshot: `${firstRun}@1` }), /belongs to another tenant/, 'RunWorkspaceRefused'],
       ['an unknown snapshot', viaClient({ fromSnapshot: 'reviewer-no-such-run' }, 'acme'), /no run reviewer-no-such-run/, 'RunWorkspaceUnavailable'],
+      ['a workspace for an agent without a sandbox (raw)', raw({ entries: { 'a.txt': { type: 'file', content: 'x' } } }, undefined, 'plain'), /agent 'plain' has no sandbox/, 'RunWorkspaceRefused'],
       ['a repository that cannot be cloned', viaClient({ entries: { repo: gitRepo({ url: 'http://127.0.0.1:9/none.git' }) } }), /repository http:\/\/127\.0\.0\.1:9\/none\.git cannot be had/, 'RunWorkspaceUnavailable'],
     ];
     {
