@@ -103,13 +103,13 @@ export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';
 /** The most inputs one fan-out job takes: each child adds events to the job's history. */
 export const MAX_FAN_OUT_INPUTS = 1000;
 
-/** Input of the `fanOut` workflow (`client.startMany`). */
 /** One fan-out item with a workspace of its own. */
 export interface FanOutItem {
   input: string;
   workspace?: RunWorkspace;
 }
 
+/** Input of the `fanOut` workflow (`client.startMany`). */
 export interface FanOutInput {
   agent: string;
   /** Input strings, or `{ input, workspace }` items whose run gets that workspace. */
