@@ -24,7 +24,8 @@ export interface WorkspaceStart {
 export async function startWorkspace(run: Run): Promise<WorkspaceStart> {
   if (workflowInfo().continuedFromExecutionRunId) return {}; // resolved in the first execution
   const { workspace } = run.input;
-  const tenant = runTenant(run.input.tenant, run.state.context);
+  // A resumed or forked state keeps its run's tenant unless the start names one (the starter claims either way).
+  const tenant = runTenant(run.input.tenant ?? run.state.tenant, run.state.context);
   if (tenant !== undefined) run.state.tenant = tenant;
   delete run.state.workspace; // a resumed or forked state's claim is not what this run received
   if (workspace === undefined || !patched(RUN_WORKSPACE)) return {};
