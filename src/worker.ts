@@ -88,6 +88,11 @@ export interface CreateWorkerOptions {
   snapshotLimits?: Partial<SnapshotLimits>;
   /** Runs kept in the workflow cache (least recently used evicted; an evicted run replays when it wakes); default KEEL_WORKFLOW_CACHE_SIZE, else 100. */
   workflowCacheSize?: number;
+  /**
+   * Directories a run's start request may copy into its workspace with `localDir` (each, or anything under it).
+   * Default none: a run naming a local directory is refused at start. Agents' own `localDir` entries are not limited.
+   */
+  localDirs?: string[];
 }
 
 export interface KeelWorker {
@@ -145,6 +150,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
+  const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const plain = createActivities({
     registry,
     memory,
@@ -161,8 +167,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     secrets: options.secrets,
     retry: options.modelRetry,
     snapshotLimits: options.snapshotLimits,
+    localDirs: options.localDirs,
+    runs: new Client({ connection, namespace, dataConverter }),
   });
-  const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;
   const observed = { interceptors: tracing.interceptors, sinks: { ...tracing.sinks, ...telemetrySinks(metrics) } };
   const main = await Worker.create({

@@ -26,6 +26,8 @@ import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
 import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
+import type { Client } from '@temporalio/client';
+import { runWorkspaceActivities } from './run-workspace.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
@@ -51,6 +53,10 @@ export interface ActivityDeps {
   retry?: RetrySettings;
   /** Caps on one workspace snapshot (default: KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS). */
   snapshotLimits?: Partial<SnapshotLimits>;
+  /** Roots a run's workspace may copy local directories from (`createWorker({ localDirs })`); none by default. */
+  localDirs?: readonly string[];
+  /** Reads other runs' state (a `fromSnapshot` start checks the source run's tenant); absent: such starts fail. */
+  runs?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -123,6 +129,7 @@ export function createActivities(deps: ActivityDeps) {
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     ...sandboxMcpActivities({ ...deps, specs }),
+    ...runWorkspaceActivities({ vault, snapshots: deps.snapshots, runs: deps.runs, localDirs: deps.localDirs }),
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     keepSandbox: (input: Parameters<NonNullable<typeof sandbox>['keepSandbox']>[0]) => needSandbox().keepSandbox(input),

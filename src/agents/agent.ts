@@ -158,6 +158,11 @@ export interface SandboxAgentOptions extends AgentOptions {
   manifest?: Manifest;
   capabilities?: Capability[];
   sandbox?: SandboxOptions;
+  /**
+   * Secrets a run's own workspace (`startRun(..., { workspace })`) may name, e.g. `gitRepo({ url, auth:
+   * secret('GH_TOKEN') })`. A start request is untrusted input: any other secret it names is refused at start.
+   */
+  runSecrets?: string[];
 }
 
 /** An agent with its own hardened container per run, workspace at /workspace. */

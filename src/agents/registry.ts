@@ -476,6 +476,7 @@ export class AgentRegistry {
       commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,
       manifest: { entries: manifestEntries, env: o.manifest?.env ?? {} },
       ...(Object.keys(capabilityData).length ? { capabilityData } : {}),
+      ...(o.runSecrets?.length ? { runSecrets: [...o.runSecrets] } : {}),
     };
   }
 }

@@ -68,6 +68,8 @@ export interface SandboxSpec {
   manifest: Manifest;
   /** What capabilities' `resolve` hooks returned as `data`, by capability name, for their sandbox tools. */
   capabilityData?: Record<string, unknown>;
+  /** Secret names a run's own workspace request may use (`runSecrets`); absent: none. */
+  runSecrets?: string[];
 }
 
 /** A run that stays open after answering, for more input (`client.send`). */

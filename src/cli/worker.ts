@@ -2,18 +2,20 @@
 import { connectWorker, temporalTarget } from '../connection.js';
 import { createWorker } from '../worker.js';
 import { agentsFileFrom, loadAgents } from './agents-file.js';
-import type { Command } from './command.js';
+import * as path from 'node:path';
+import { strs, type Command } from './command.js';
 
 export const worker: Command = {
   name: 'worker',
-  usage: 'worker --agents FILE           a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal',
-  options: { agents: { type: 'string' } },
+  usage: 'worker --agents FILE [--local-dir DIR]...  a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal; runs may copy in local dirs only under each --local-dir',
+  options: { agents: { type: 'string' }, 'local-dir': { type: 'string', multiple: true } },
   async run(_args, values) {
     const agents = await loadAgents(agentsFileFrom(values, 'worker'));
     const target = temporalTarget();
     const connection = await connectWorker(target);
     try {
-      const w = await createWorker({ agents, connection, namespace: target.namespace });
+      const localDirs = strs(values, 'local-dir').map((d) => path.resolve(d));
+      const w = await createWorker({ agents, connection, namespace: target.namespace, localDirs });
       console.log(`worker for ${agents.map((a) => a.name).join(', ')} polling '${w.taskQueue}' and '${w.hostQueue}' on ${target.connection.address}`);
       process.once('SIGINT', () => w.shutdown());
       process.once('SIGTERM', () => w.shutdown());

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { READABLE_RUN_STATE_VERSIONS } from './run-state.js';
+import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 const UsageShape = z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number(), requests: z.number().default(0) });
 /** `queued`: a fan-out item waiting for a free slot (no workflow yet). */
@@ -258,6 +259,10 @@ export const RunStateSchema = z.object({
   children: z.array(ChildRunSchema).default([]),
   /** Set on a child run: who started it. */
   parent: ParentRefSchema.optional(),
+  /** The tenant the run belongs to (start option `tenant`, else the context's); absent for none. */
+  tenant: z.string().optional(),
+  /** What the run's own workspace request gave it, pinned (commits, file hashes, snapshot; no secret values). */
+  workspace: z.custom<WorkspaceReceipt>((v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries)).optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

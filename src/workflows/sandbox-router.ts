@@ -63,7 +63,7 @@ export class SandboxRouter {
    * agent replaces the session (snapshot, remove, then a fresh one from the new agent's own spec), so its image,
    * manifest, limits and network setting hold; sessions from before that rule (no `agent`) are kept as they were.
    */
-  async ensure(agent: AgentSpec, restoreSnapshot?: string): Promise<void> {
+  async ensure(agent: AgentSpec, restoreSnapshot?: string, overlay?: CreateSandboxInput['overlay']): Promise<void> {
     if (!agent.sandbox) return;
     const current = this.state.sandbox;
     const foreign = current && !current.removed && current.agent !== undefined && current.agent !== agent.name;
@@ -75,7 +75,8 @@ export class SandboxRouter {
     const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
     // The starting workspace (the base of `keel diff`): the run's first sandbox, snapshotted by the creating activity.
     const startSnapshot = !current && patched(START_SNAPSHOT) ? { turn: this.state.turn } : undefined;
-    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, startSnapshot)), agent: agent.name };
+    const created = await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, restore ? overlay : undefined, startSnapshot);
+    this.state.sandbox = { ...created, agent: agent.name };
     const start = this.state.sandbox.startSnapshot;
     if (start) {
       this.state.startSnapshot = start;
@@ -111,8 +112,8 @@ export class SandboxRouter {
    * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
    * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
    */
-  private async create(summary: string, restoreSnapshot: string | undefined, startSnapshot?: CreateSandboxInput['startSnapshot']): Promise<SandboxSession> {
-    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(startSnapshot ? { startSnapshot } : {}) };
+  private async create(summary: string, restoreSnapshot: string | undefined, overlay?: CreateSandboxInput['overlay'], startSnapshot?: CreateSandboxInput['startSnapshot']): Promise<SandboxSession> {
+    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(overlay ? { overlay } : {}), ...(startSnapshot ? { startSnapshot } : {}) };
     try {
       return await quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
     } catch (err) {
