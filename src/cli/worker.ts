@@ -3,18 +3,21 @@ import { connectWorker, temporalTarget } from '../connection.js';
 import { createWorker } from '../worker.js';
 import { agentsFileFrom, loadAgents } from './agents-file.js';
 import type { Command } from './command.js';
+import { tierClientsFromList } from '../sandbox/tiers.js';
 
 export const worker: Command = {
   name: 'worker',
-  usage: 'worker --agents FILE           a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal',
-  options: { agents: { type: 'string' } },
+  usage:
+    'worker --agents FILE [--sandboxes docker,gvisor,microvm,local]  a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal; sandbox tiers offered (default docker)',
+  options: { agents: { type: 'string' }, sandboxes: { type: 'string' } },
   async run(_args, values) {
     const agents = await loadAgents(agentsFileFrom(values, 'worker'));
+    const sandboxes = typeof values.sandboxes === 'string' ? tierClientsFromList(values.sandboxes) : undefined;
     const target = temporalTarget();
     const connection = await connectWorker(target);
     try {
-      const w = await createWorker({ agents, connection, namespace: target.namespace });
-      console.log(`worker for ${agents.map((a) => a.name).join(', ')} polling '${w.taskQueue}' and '${w.hostQueue}' on ${target.connection.address}`);
+      const w = await createWorker({ agents, connection, namespace: target.namespace, sandboxes });
+      console.log(`worker for ${agents.map((a) => a.name).join(', ')} polling '${w.taskQueue}' and '${w.hostQueue}' (sandbox tiers: ${w.tiers.join(', ') || 'none'}) on ${target.connection.address}`);
       process.once('SIGINT', () => w.shutdown());
       process.once('SIGTERM', () => w.shutdown());
       await w.run();

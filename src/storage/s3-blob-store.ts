@@ -22,13 +22,13 @@ export interface S3Location {
 }
 
 /** One clear line for a failed request: operation, key, the server's error name and HTTP status. */
-function s3Failure(op: string, key: string, err: unknown): Error {
+export function s3Failure(op: string, key: string, err: unknown): Error {
   const status = err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined;
   const name = err instanceof Error ? err.name : 'Error';
   return new Error(`S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
   return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404;
 }
