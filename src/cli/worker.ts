@@ -11,8 +11,8 @@ export const worker: Command = {
     'worker --agents FILE [--sandboxes docker,gvisor,microvm,local]  a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal; sandbox tiers offered (default docker)',
   options: { agents: { type: 'string' }, sandboxes: { type: 'string' } },
   async run(_args, values) {
-    const agents = await loadAgents(agentsFileFrom(values, 'worker'));
     const sandboxes = typeof values.sandboxes === 'string' ? tierClientsFromList(values.sandboxes) : undefined;
+    const agents = await loadAgents(agentsFileFrom(values, 'worker'));
     const target = temporalTarget();
     const connection = await connectWorker(target);
     try {
