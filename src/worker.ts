@@ -1,7 +1,8 @@
 /**
- * `createWorker`: one Keel worker = two Temporal workers in one process. The shared queue (`keel`) runs
+ * `createWorker`: one Keel worker = several Temporal workers in one process. The shared queue (`keel`) runs
  * workflows, model calls and function tools; this host's own queue runs the activities against containers it
- * created, so a sandbox command always reaches the machine that holds its container.
+ * created, so a sandbox command always reaches the machine that holds its container. Per sandbox tier offered, one
+ * more polls the tier's creation queue, and (but for the default tier) one the host's queue for that tier.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
