@@ -146,7 +146,10 @@ export interface SandboxOptions {
    */
   network?: SandboxNetwork;
   limits?: Partial<SandboxLimits>;
-  /** `runsc` runs the sandbox under gVisor (a user-space kernel; no network). Default: the engine's runtime. */
+  /**
+   * `runsc` runs the sandbox under gVisor (a user-space kernel; no network): the `gvisor` tier, which some worker
+   * must offer (`sandboxes: { gvisor }`, `--sandboxes gvisor`). Default: the engine's runtime.
+   */
   runtime?: SandboxRuntime;
   /**
    * The sandbox backend this agent needs: `docker`, `gvisor`, `microvm` or `local` (bubblewrap). Its sandbox goes to
