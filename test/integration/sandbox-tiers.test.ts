@@ -1,9 +1,9 @@
 // integration: alone (one microVM boot; under TCG it takes both cores)
 /**
- * Sandbox tiers for real: one worker offers Docker and microVM; an agent asking for `tier: 'microvm'` and one asking
- * for `tier: 'docker'` each land on their own tier, as seen from inside the sandbox (kernel, PID 1, host queue). An
- * agent asking for a tier no worker offers (also by `runtime: 'runsc'`), or for network on a microVM, fails at
- * resolution with one clear error and creates nothing.
+ * Sandbox tiers for real: one worker offers Docker, gVisor and microVM; agents asking for `tier: 'docker'`,
+ * `tier: 'microvm'` and `runtime: 'runsc'` (the gvisor tier) each land on their own tier, as seen from inside the
+ * sandbox (kernel, PID 1, host queue). An agent asking for a tier no worker offers, or for network on a microVM,
+ * fails at resolution with one clear error and creates nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ const probe = (name: string, sandbox: SandboxOptions) =>
 describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
   const onDocker = probe('on-docker', { tier: 'docker' });
   const onMicroVM = probe('on-microvm', { tier: 'microvm' });
-  const absent = probe('on-gvisor', { tier: 'gvisor' });
+  const absent = probe('on-local', { tier: 'local' });
   const runsc = probe('on-runsc', { runtime: 'runsc' });
   const networked = probe('net-microvm', { tier: 'microvm', network: true });
   const queue = queueFor('sandbox-tiers');
@@ -44,7 +44,8 @@ describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
 
   before(async () => {
     await requireImage();
-    const sandboxes = { docker: new DockerSandboxClient({ docker }), microvm: await microvmClient() };
+    const engine = new DockerSandboxClient({ docker });
+    const sandboxes = { docker: engine, gvisor: engine, microvm: await microvmClient() };
     worker = await stack.worker([onDocker, onMicroVM, absent, runsc, networked], queue, { sandboxes });
     running = worker.run();
   });
@@ -62,35 +63,36 @@ describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
     return err;
   };
 
-  test('an agent asking for a tier no worker offers fails at resolution, runsc included', async () => {
-    assert.match((await failure(absent)).message, /agent 'on-gvisor': no worker offers sandbox tier 'gvisor'/);
-    // runtime runsc is the gvisor tier: never silently run on the worker's Docker (or microVM) instead.
-    assert.match((await failure(runsc)).message, /agent 'on-runsc': no worker offers sandbox tier 'gvisor'/);
+  test('an agent asking for a tier no worker offers fails at resolution', async () => {
+    assert.match((await failure(absent)).message, /agent 'on-local': no worker offers sandbox tier 'local'/);
   });
 
   test('an option its tier cannot back fails at resolution', async () => {
     assert.match((await failure(networked)).message, /agent 'net-microvm': sandbox\.network is not available on the microvm tier/);
   });
 
-  test('a docker agent and a microvm agent in one worker each land on their own tier', async () => {
+  test('a docker agent, a microvm agent and a runsc agent in one worker each land on their own tier', async () => {
     const client = stack.client(queue);
-    const [d, m] = await Promise.all(
-      [onDocker, onMicroVM].map(async (agent) => {
+    const [d, m, g] = await Promise.all(
+      [onDocker, onMicroVM, runsc].map(async (agent) => {
         const id = await client.startRun(agent, 'Go.');
         await client.result(id);
         return client.getState(id);
       }),
     );
-    const [dockerOut, vmOut] = [d, m].map((s) => toolResults(s)[0].output);
+    const [dockerOut, vmOut, gvisorOut] = [d, m, g].map((s) => toolResults(s)[0].output);
     // Docker shares the host's kernel and runs Keel's agent as PID 1; the microVM boots its own Debian kernel.
     assert.match(dockerOut, /docker-init -- \/keel\/keel-agent serve/, 'Docker runs Keel\'s agent under docker-init as PID 1');
     assert.match(dockerOut, new RegExp(`exit code: 0\\nstdout:\\n${release().replace(/[.+]/g, '\\$&')}\\n`), dockerOut);
     assert.doesNotMatch(vmOut, new RegExp(release().replace(/[.+]/g, '\\$&')), vmOut);
     assert.match(vmOut, /exit code: 0\nstdout:\n\S+-cloud-amd64\n/, vmOut);
+    // gVisor's own kernel reports itself as Linux 4.4.0, whatever the host runs.
+    assert.match(gvisorOut, /exit code: 0\nstdout:\n4\.4\.0\n/, gvisorOut);
+    assert.equal(g.sandbox!.taskQueue, `${worker.hostQueue}~gvisor`, "the gVisor sandbox is on the host's gvisor queue");
     assert.equal(d.sandbox!.taskQueue, worker.hostQueue, 'the docker sandbox is on the host queue');
     assert.equal(m.sandbox!.taskQueue, `${worker.hostQueue}~microvm`, "the microVM is on the host's microvm queue");
     assert.match(m.sandbox!.containerId, /^mvm-/);
     assert.doesNotMatch(d.sandbox!.containerId, /^mvm-/);
-    assert.ok(d.sandbox!.removed && m.sandbox!.removed, 'both sandboxes were removed at run end');
+    assert.ok(d.sandbox!.removed && m.sandbox!.removed && g.sandbox!.removed, 'every sandbox was removed at run end');
   });
 });
