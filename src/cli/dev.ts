@@ -6,14 +6,14 @@ import { runDemo } from '../testing/demo/run-demo.js';
 import { demoScripts } from '../testing/demo/scripts.js';
 import { startScriptedModelServer } from '../testing/scripted-model.js';
 import type { Command, Values } from './command.js';
+import { sandboxesOption } from './sandboxes.js';
 import { loadAgents } from './agents-file.js';
-import { tierClientsFromList } from '../sandbox/tiers.js';
 
 /** The embedded stack for `dev` and `run --wait`: the user's agents (default the demo's), the scripted model offline. */
 export async function startCliStack(values: Values, log: (line: string) => void) {
   const file = (values.agents as string | undefined) ?? process.env.KEEL_AGENTS;
   const agents = file ? await loadAgents(file) : demoAgents;
-  const sandboxes = typeof values.sandboxes === 'string' ? tierClientsFromList(values.sandboxes) : undefined;
+  const sandboxes = await sandboxesOption(values);
   return startDevStack({ agents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log, sandboxes });
 }
 

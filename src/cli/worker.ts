@@ -3,7 +3,7 @@ import { connectWorker, temporalTarget } from '../connection.js';
 import { createWorker } from '../worker.js';
 import { agentsFileFrom, loadAgents } from './agents-file.js';
 import type { Command } from './command.js';
-import { tierClientsFromList } from '../sandbox/tiers.js';
+import { sandboxesOption } from './sandboxes.js';
 
 export const worker: Command = {
   name: 'worker',
@@ -11,7 +11,7 @@ export const worker: Command = {
     'worker --agents FILE [--sandboxes docker,gvisor,microvm,local]  a worker for the agents FILE exports (.ts, .js, .mjs), against the configured Temporal; sandbox tiers offered (default docker)',
   options: { agents: { type: 'string' }, sandboxes: { type: 'string' } },
   async run(_args, values) {
-    const sandboxes = typeof values.sandboxes === 'string' ? tierClientsFromList(values.sandboxes) : undefined;
+    const sandboxes = await sandboxesOption(values);
     const agents = await loadAgents(agentsFileFrom(values, 'worker'));
     const target = temporalTarget();
     const connection = await connectWorker(target);

@@ -1,11 +1,9 @@
 /**
- * The named sandbox backends (tiers) a worker offers: `createWorker({ sandboxes })` and `--sandboxes` as clients
- * by tier. What each tier can back is in tier-rules.ts.
+ * The named sandbox backends (tiers) a worker offers: `createWorker({ sandboxes })` as clients by tier (the CLI's
+ * `--sandboxes` is cli/sandboxes.ts). What each tier can back is in tier-rules.ts.
  */
 import { KeelError } from '../errors.js';
 import { DockerSandboxClient } from './docker.js';
-import { MicroVMSandboxClient } from './microvm.js';
-import { UnixLocalSandboxClient } from './unix-local.js';
 import { isSandboxTier, SANDBOX_TIERS } from './tier-rules.js';
 import type { SandboxClient, SandboxTier } from './types.js';
 
@@ -34,18 +32,4 @@ export function tierClients(option: SandboxClient | SandboxTierClients | false |
 /** The tier that serves agents naming none: Docker when offered, else the first one offered. */
 export function defaultTier(tiers: SandboxTierClients): SandboxTier | undefined {
   return tiers.docker ? 'docker' : SANDBOX_TIERS.find((t) => tiers[t]);
-}
-
-/** `keel worker --sandboxes docker,microvm`: a client per named tier (Docker and gVisor share one). */
-export function tierClientsFromList(list: string): SandboxTierClients {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new KeelError('bad_usage', `--sandboxes needs tier names (${SANDBOX_TIERS.join(', ')})`);
-  const tiers: SandboxTierClients = {};
-  let docker: DockerSandboxClient | undefined;
-  for (const name of names) {
-    if (!isSandboxTier(name)) throw new KeelError('bad_usage', `--sandboxes: unknown tier '${name}' (tiers: ${SANDBOX_TIERS.join(', ')})`);
-    if (name === 'docker' || name === 'gvisor') tiers[name] = docker ??= new DockerSandboxClient();
-    else tiers[name] = name === 'microvm' ? new MicroVMSandboxClient() : new UnixLocalSandboxClient();
-  }
-  return tiers;
 }

@@ -4,9 +4,9 @@
  * object: each run writes its own raw memory, rollout summary and session log (keys named by the run), an append
  * log of immutable objects; only consolidation (one workflow per scope) and a run's live edits rewrite MEMORY.md.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { memoryPath, type MemoryKey, type MemoryStore } from './memory-store.js';
-import { isNotFound, s3Failure, type S3Location } from './s3-blob-store.js';
+import { awsS3, isNotFound, isS3Error, s3Failure, type S3Location } from './s3-blob-store.js';
 
 export class S3MemoryStore implements MemoryStore {
   constructor(private readonly at: S3Location) {}
@@ -22,11 +22,11 @@ export class S3MemoryStore implements MemoryStore {
   async read(key: MemoryKey, file: string): Promise<string | undefined> {
     const k = this.key(key, file);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: k }));
+      const out = await this.client.send(new (awsS3().GetObjectCommand)({ Bucket: this.at.bucket, Key: k }));
       return await out.Body!.transformToString('utf8');
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err instanceof S3ServiceException ? s3Failure('GET', k, err) : err;
+      throw isS3Error(err) ? s3Failure('GET', k, err) : err;
     }
   }
 
@@ -34,7 +34,7 @@ export class S3MemoryStore implements MemoryStore {
     const k = this.key(key, file);
     const body = Buffer.from(content, 'utf8');
     await this.client
-      .send(new PutObjectCommand({ Bucket: this.at.bucket, Key: k, Body: body, ContentLength: body.length }))
+      .send(new (awsS3().PutObjectCommand)({ Bucket: this.at.bucket, Key: k, Body: body, ContentLength: body.length }))
       .catch((err: unknown) => Promise.reject(s3Failure('PUT', k, err)));
   }
 
@@ -44,7 +44,7 @@ export class S3MemoryStore implements MemoryStore {
     let token: string | undefined;
     do {
       const page = await this.client
-        .send(new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }))
+        .send(new (awsS3().ListObjectsV2Command)({ Bucket: this.at.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }))
         .catch((err: unknown) => Promise.reject(s3Failure('LIST', prefix, err)));
       for (const o of page.Contents ?? []) if (o.Key) names.push(o.Key.slice(prefix.length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

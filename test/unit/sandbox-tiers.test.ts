@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tierOf } from '../../src/sandbox/tier-rules.js';
-import { defaultTier, tierClients, tierClientsFromList } from '../../src/sandbox/tiers.js';
+import { defaultTier, tierClients } from '../../src/sandbox/tiers.js';
+import { tierClientsFromList } from '../../src/cli/sandboxes.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
 import { MicroVMSandboxClient } from '../../src/sandbox/microvm.js';
 import { UnixLocalSandboxClient } from '../../src/sandbox/unix-local.js';
@@ -43,13 +44,13 @@ describe('sandbox tiers', { timeout: 10_000 }, () => {
     assert.throws(() => tierClients({ gvisor: microvm }), /gvisor tier is Docker with runtime runsc/);
   });
 
-  test('--sandboxes names tiers; docker and gvisor share one Docker client', () => {
-    const t = tierClientsFromList('docker, gvisor,microvm,local');
+  test('--sandboxes names tiers; docker and gvisor share one Docker client', async () => {
+    const t = await tierClientsFromList('docker, gvisor,microvm,local');
     assert.ok(t.docker instanceof DockerSandboxClient && t.gvisor === t.docker);
     assert.ok(t.microvm instanceof MicroVMSandboxClient);
     assert.ok(t.local instanceof UnixLocalSandboxClient);
-    assert.throws(() => tierClientsFromList('docker,vm'), /--sandboxes: unknown tier 'vm'/);
-    assert.throws(() => tierClientsFromList(' , '), /--sandboxes needs tier names/);
+    await assert.rejects(tierClientsFromList('docker,vm'), /--sandboxes: unknown tier 'vm'/);
+    await assert.rejects(tierClientsFromList(' , '), /--sandboxes needs tier names/);
   });
 
   test('tier queues: one shared creation queue per tier, a host queue per tier', () => {
