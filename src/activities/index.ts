@@ -49,6 +49,8 @@ export interface ActivityDeps {
   maxToolOutputBytes?: number;
   /** Where `secret()` references are looked up; default the worker's environment. */
   secrets?: SecretsProvider;
+  /** The vault to resolve and scrub secrets with; one per worker when it builds activities per sandbox tier. */
+  vault?: SecretVault;
   /** How long failing model calls and transient Keel errors are retried (default: KEEL_MODEL_RETRY_* or 1 h). */
   retry?: RetrySettings;
   /** Caps on one workspace snapshot (default: KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS). */
@@ -61,7 +63,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
-  const vault = new SecretVault(deps.secrets);
+  const vault = deps.vault ?? new SecretVault(deps.secrets);
   // MCP connections resolve `secret()` headers and env through this vault, so their values are scrubbed too.
   deps.registry.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
