@@ -35,8 +35,10 @@ import {
   type AgentRunResult,
   type DecideResult,
   type FanOutInput,
+  type FanOutItem,
   type FanOutResult,
 } from './workflows/messages.js';
+import { workspaceProblems, type WorkspaceRequest } from './agents/run-workspace.js';
 import { codeSpan } from './workflows/summaries.js';
 import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { parseRunState } from './workflows/run-state-schema.js';
@@ -91,6 +93,14 @@ export interface StartRunOptions {
   streamTokens?: boolean;
   /** What this run's tree may spend; tightens the agent's own `budget` (never loosens it). See docs/budgets.md. */
   budget?: Budget;
+  /**
+   * This run's workspace: `entries` (`gitRepo`, `file`, `dir`, `localDir`) added to or replacing the agent's manifest
+   * entries, and/or `fromSnapshot: '<runId>' | '<runId>@<turn>'` (a run of the same tenant). Checked here and again by
+   * the run; see docs/sandboxes.md "Per-run workspace".
+   */
+  workspace?: WorkspaceRequest;
+  /** The tenant this run belongs to; default the context's `tenant`/`tenantId`. */
+  tenant?: string;
 }
 
 export interface StartManyOptions {
@@ -102,6 +112,8 @@ export interface StartManyOptions {
   maxTurns?: number;
   /** What all items together may spend; each item starts with a share of what is left (docs/budgets.md). */
   budget?: Budget;
+  /** The tenant of every item run. */
+  tenant?: string;
 }
 
 export interface DecisionOptions {
@@ -198,9 +210,10 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, budget } = options;
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant, budget } = options;
+    if (workspace !== undefined) checkWorkspace(workspace);
     checkBudgetOption(budget);
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, ...(budget ? { budget } : {}) }, options.id);
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant, ...(budget ? { budget } : {}) }, options.id);
   }
 
   /**
@@ -287,15 +300,17 @@ export class KeelClient {
    * Runs `agent` once per input as a fan-out job (workflow `fanOut`): each item its own child run (and sandbox),
    * at most `concurrency` at once. Returns the job's id; `resultMany` gives every item's outcome in input order.
    */
-  async startMany(agent: Agent | string, inputs: string[], options: StartManyOptions = {}): Promise<string> {
+  async startMany(agent: Agent | string, inputs: (string | FanOutItem)[], options: StartManyOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== 'string')) throw new KeelError('bad_usage', 'startMany needs an array of input strings');
+    const item = (i: unknown) => typeof i === 'string' || (typeof i === 'object' && i !== null && typeof (i as FanOutItem).input === 'string');
+    if (!Array.isArray(inputs) || !inputs.every(item)) throw new KeelError('bad_usage', 'startMany needs an array of input strings or { input, workspace } items');
+    for (const i of inputs) if (typeof i !== 'string' && i.workspace !== undefined) checkWorkspace(i.workspace);
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
     if (inputs.length > MAX_FAN_OUT_INPUTS) throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
     const workflowId = options.id ?? `${name}-many-${ulid()}`;
     checkBudgetOption(options.budget);
-    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns, ...(options.budget ? { budget: options.budget } : {}) };
+    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns, tenant: options.tenant, ...(options.budget ? { budget: options.budget } : {}) };
     await this.temporal.workflow.start(FAN_OUT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
     return workflowId;
   }
@@ -462,6 +477,12 @@ export function runMetadata(input: AgentRunInput): { staticSummary: string; stat
     staticSummary: `${input.agent} · ${brief ? codeSpan(brief) : '(no input)'}`,
     staticDetails: `Agent **${input.agent}**, ${how}:\n\n\`\`\`\`\n${asked.slice(0, 4000).replace(/`{4,}/g, '```')}\n\`\`\`\``,
   };
+}
+
+/** Refuses a workspace request the run would refuse for its form alone (secrets and local roots are the run's to check). */
+function checkWorkspace(workspace: WorkspaceRequest): void {
+  const problems = workspaceProblems(workspace);
+  if (problems.length) throw new KeelError('bad_usage', `workspace refused: ${problems.join('; ')}`);
 }
 
 /** Items recorded up to the end of turn `turn`; a compaction summary stands for the turns it replaced, which can no longer be cut apart. */

@@ -47,6 +47,8 @@ export interface SandboxDeps {
   slots?: SandboxSlots;
   /** Caps on one snapshot; default KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS. */
   snapshotLimits?: Partial<SnapshotLimits>;
+  /** Roots a run's own `localDir` entries may name (`createWorker({ localDirs })`). */
+  localDirs?: readonly string[];
 }
 
 /** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
@@ -124,8 +126,11 @@ export function sandboxActivities(deps: SandboxDeps) {
   async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
     const sandbox = await createContainer(input);
     try {
+      const materialize = { vault: deps.vault, localDirs: deps.localDirs };
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
-      else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
+      else await materializeManifest(sandbox, input.spec.manifest, materialize);
+      // A run that starts from a snapshot gets its own workspace entries on top of it (only at its start).
+      if (input.overlay) await materializeManifest(sandbox, { entries: input.overlay }, materialize);
       if (input.memory && !input.restoreSnapshot) await mountMemory(sandbox, deps.memory, input.memory);
       const session: SandboxSession = {
         containerId: sandbox.id,

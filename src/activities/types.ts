@@ -2,6 +2,7 @@
  * Inputs and results of activities: the contract between the workflow and the worker. Types only, so
  * workflow code can import them.
  */
+import type { ManifestEntry } from '../agents/manifest.js';
 import type { MemorySpec } from '../agents/memory.js';
 import type { AgentSpec, McpToolPin } from '../agents/spec.js';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef, UsageDelta } from '../workflows/run-state.js';
@@ -85,6 +86,8 @@ export interface CreateSandboxInput {
   spec: NonNullable<AgentSpec['sandbox']>;
   /** Start from this snapshot instead of materializing the manifest. */
   restoreSnapshot?: string;
+  /** A run's workspace entries, materialized over the restored snapshot (a `fromSnapshot` start). */
+  overlay?: Record<string, ManifestEntry>;
   /** Mount this memory folder at /workspace/memory. */
   memory?: MemorySpec;
   /**

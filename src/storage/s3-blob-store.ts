@@ -17,18 +17,18 @@ export interface S3Location {
 export const awsS3 = lazyModule<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
 
 /** An error the S3 service answered with (by shape: the ESM and CommonJS builds have different classes). */
-function isS3Error(err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } {
+export function isS3Error(err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } {
   return err instanceof Error && typeof (err as { $metadata?: unknown }).$metadata === 'object';
 }
 
 /** One clear line for a failed request: operation, key, the server's error name and HTTP status. */
-function s3Failure(op: string, key: string, err: unknown): Error {
+export function s3Failure(op: string, key: string, err: unknown): Error {
   const status = isS3Error(err) ? err.$metadata?.httpStatusCode : undefined;
   const name = err instanceof Error ? err.name : 'Error';
   return new Error(`S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   if (!isS3Error(err)) return false;
   return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404;
 }

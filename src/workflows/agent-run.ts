@@ -18,6 +18,7 @@ import { reportStatus, withSpan } from './run/telemetry.js';
 import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
 import { carriedState } from './run/archive.js';
+import { recordStartSnapshot, startWorkspace } from './run/workspace.js';
 import { emitWebhook } from './webhooks.js';
 import { initBudget } from './run/budget-step.js';
 
@@ -61,7 +62,9 @@ async function runToCompletion(run: Run): Promise<void> {
   const idle = run.input.conversationIdle;
   initBudget(run);
   if (!idle) setStatus(run, 'running');
-  await enterSandbox(run, run.input.restoreSnapshot);
+  const start = await startWorkspace(run);
+  await enterSandbox(run, start.restoreSnapshot ?? run.input.restoreSnapshot, start.overlay);
+  recordStartSnapshot(run, start);
   if (!idle) {
     if (run.input.state) await answerOpenCalls(run);
     while (!(await runTurn(run, run.live.turnLimit ?? maxTurns))) await continueAsNewIfDue(run);

@@ -45,7 +45,10 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
         continue;
       }
       const itemBudget = grant ? { budget: grant } : {};
-      await runChild(state.children, { ...record, ...itemBudget }, { agent: input.agent, input: inputs[index], context: input.context, maxTurns: input.maxTurns, parent, ...itemBudget }, sync);
+      // An item with a workspace of its own carries it to its run (plain strings start exactly as before).
+      const item = inputs[index];
+      const own = typeof item === 'string' ? { input: item } : { input: item.input, workspace: item.workspace };
+      await runChild(state.children, { ...record, ...itemBudget }, { agent: input.agent, ...own, context: input.context, maxTurns: input.maxTurns, tenant: input.tenant, parent, ...itemBudget }, sync);
     }
   };
   try {

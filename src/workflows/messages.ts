@@ -3,6 +3,7 @@
  * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WorkspaceRequest } from '../agents/run-workspace.js';
 import type { AgentSpec, ConversationOptions } from '../agents/spec.js';
 import type { Budget } from '../agents/budget.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
@@ -85,6 +86,10 @@ export interface AgentRunInput {
   pinnedSpecs?: Record<string, AgentSpec>;
   /** What this run's tree may spend (a start option, tightening the agent's; a child's grant from its parent). Untrusted: validated by the run. */
   budget?: Budget;
+  /** This run's workspace: entries over the agent's manifest, or a snapshot to start from (agents/run-workspace.ts). */
+  workspace?: WorkspaceRequest;
+  /** The tenant the run belongs to (default the context's `tenant`/`tenantId`); a `fromSnapshot` must name a run of the same one. */
+  tenant?: string;
 }
 
 /** Result of a completed run. */
@@ -106,10 +111,19 @@ export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';
 /** The most inputs one fan-out job takes: each child adds events to the job's history. */
 export const MAX_FAN_OUT_INPUTS = 1000;
 
+/** One fan-out item with a workspace of its own. */
+export interface FanOutItem {
+  input: string;
+  workspace?: WorkspaceRequest;
+}
+
 /** Input of the `fanOut` workflow (`client.startMany`). */
 export interface FanOutInput {
   agent: string;
-  inputs: string[];
+  /** Input strings, or `{ input, workspace }` items whose run gets that workspace. */
+  inputs: (string | FanOutItem)[];
+  /** The tenant of every item run. */
+  tenant?: string;
   /** Children running at once. Default 4. */
   concurrency?: number;
   context?: unknown;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { READABLE_RUN_STATE_VERSIONS } from './run-state.js';
+import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 /** Cost of the calls (USD, by the worker's price table) and whether some call had no price (counted in tokens only). */
 const CostShape = { costUsd: z.number().optional(), unpriced: z.boolean().optional() };
@@ -271,6 +272,10 @@ export const RunStateSchema = z.object({
   budget: BudgetShape.optional(),
   /** How many times the budget was crossed (numbers the `budget` approvals and webhooks). */
   budgetExceeded: z.number().optional(),
+  /** The tenant the run belongs to (start option `tenant`, else the context's); absent for none. */
+  tenant: z.string().optional(),
+  /** What the run's own workspace request gave it, pinned (commits, file hashes, snapshot; no secret values). */
+  workspace: z.custom<WorkspaceReceipt>((v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries)).optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
