@@ -63,16 +63,35 @@ const call = (method: string, route: string, options: { token?: string; body?: s
   });
 const json = async (r: Response) => (await r.json()) as Record<string, unknown>;
 
-/** Reads an SSE response to its end: each event's id (if any), type and data. */
-async function readEvents(r: Response): Promise<{ id?: string; event: string; data: { type: string; seq: number; status?: string } }[]> {
-  const text = await r.text();
-  return text
-    .split('\n\n')
-    .filter((block) => block.includes('data:'))
-    .map((block) => {
-      const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
-      return { id: field('id'), event: field('event') ?? 'message', data: JSON.parse(field('data')!) };
-    });
+type SseEvent = { id?: string; event: string; data: { type: string; seq: number; status?: string } };
+
+function parseBlock(block: string): SseEvent | undefined {
+  if (!block.includes('data:')) return undefined;
+  const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  return { id: field('id'), event: field('event') ?? 'message', data: JSON.parse(field('data')!) };
+}
+
+/** Reads an SSE response's events as they come, to its end or until `stop` says so (then disconnects). */
+async function readEvents(r: Response, stop: (e: SseEvent) => boolean = () => false): Promise<SseEvent[]> {
+  const reader = r.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    text += decoder.decode(value, { stream: true });
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+      const event = parseBlock(text.slice(0, end));
+      text = text.slice(end + 2);
+      if (!event) continue;
+      events.push(event);
+      if (stop(event)) {
+        await reader.cancel();
+        return events;
+      }
+    }
+  }
 }
 
 const deploy = tool({ name: 'deploy', description: 'Deploy', parameters: z.object({ env: z.string() }), needsApproval: true, execute: ({ env }) => `deployed ${env}` });
@@ -100,24 +119,30 @@ describe('keel serve', { timeout: 300_000 }, () => {
     assert.match(JSON.stringify(decisions.post?.requestBody), /"argsHash"/, 'bodies are described from their zod schemas');
   });
 
-  test('start, follow over SSE through a worker restart, decide as ann, audit, list, resume the stream', async () => {
+  test('start, follow over SSE through a worker restart (one client throughout, one that disconnects and resumes), decide as ann, audit, list', async () => {
     stack.model.setScript('serve_deployer', { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'deployed' }] });
     const client = stack.client(queue);
     let runId = '';
     let events: Promise<Response> | undefined;
     let pending = { callId: '', argsHash: '' };
+    let beforeDisconnect: SseEvent[] = [];
     await (await stack.worker([agent], queue)).runUntil(async () => {
       const started = await call('POST', '/v1/runs', { token: OPS, body: { agent: agent.name, input: 'deploy' } });
       assert.equal(started.status, 201);
       runId = String((await json(started)).runId);
       events = call('GET', `/v1/runs/${runId}/events`, { token: READER });
       assert.equal((await events).status, 200);
+      // A second client goes away at the approval wait, before the worker restarts, and comes back after it.
+      beforeDisconnect = await readEvents(await call('GET', `/v1/runs/${runId}/events`, { token: READER }), (e) => e.event === 'approval_requested');
       await waitFor('the approval', async () => (await client.getState(runId)).pendingApprovals.length > 0, 30_000);
       const state = await json(await call('GET', `/v1/runs/${runId}`, { token: READER }));
       [pending] = state.pendingApprovals as { callId: string; argsHash: string }[];
     }); // the first worker is gone; the stream stays open and goes on with the next one
 
     await (await stack.worker([agent], queue)).runUntil(async () => {
+      const lastSeen = beforeDisconnect.filter((e) => e.id).at(-1)!.id!;
+      const afterResume = call('GET', `/v1/runs/${runId}/events`, { token: READER, headers: { 'Last-Event-ID': lastSeen } });
+      assert.equal((await afterResume).status, 200);
       const asBob = await call('POST', `/v1/runs/${runId}/decisions`, { token: OPS, body: { callId: pending.callId, decision: 'approve', approver: 'bob' } });
       assert.equal(asBob.status, 403, 'ops may decide as ann only');
       const notPending = await call('POST', `/v1/runs/${runId}/decisions`, { token: OPS, body: { callId: 'nope', decision: 'approve', approver: 'ann' } });
@@ -131,6 +156,8 @@ describe('keel serve', { timeout: 300_000 }, () => {
       const durable = all.filter((e) => e.id !== undefined);
       assert.deepEqual(durable.map((e) => Number(e.id)), durable.map((_, i) => i + 1), 'every durable event once, in order');
       assert.equal(durable.at(-1)?.data.status, 'completed');
+      const resumedIds = [...beforeDisconnect, ...(await readEvents(await afterResume))].filter((e) => e.id).map((e) => Number(e.id));
+      assert.deepEqual(resumedIds, durable.map((e) => Number(e.id)), 'disconnected at the approval, resumed after the restart: every event once');
 
       const from = Number(durable[2].id);
       const resumed = await readEvents(await call('GET', `/v1/runs/${runId}/events`, { token: READER, headers: { 'Last-Event-ID': String(from) } }));
