@@ -114,10 +114,15 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      for await (const event of client.stream(id, { after, signal: abort.signal })) {
-        // Only durable events carry an id: a client resumes from the last one it saw, deltas are not replayed.
-        const durable = event.type !== 'delta' && event.type !== 'gap';
-        await stream.writeSSE({ event: event.type, data: JSON.stringify(event), ...(durable ? { id: String(event.seq) } : {}) });
+      try {
+        for await (const event of client.stream(id, { after, signal: abort.signal })) {
+          // Only durable events carry an id: a client resumes from the last one it saw, deltas are not replayed.
+          const durable = event.type !== 'delta' && event.type !== 'gap';
+          await stream.writeSSE({ event: event.type, data: JSON.stringify(event), ...(durable ? { id: String(event.seq) } : {}) });
+        }
+      } catch (err) {
+        // The stream broke before the run ended: say so (a client resumes with Last-Event-ID) rather than end as if done.
+        if (!abort.signal.aborted) await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: (err as Error).message }) });
       }
     });
   },
