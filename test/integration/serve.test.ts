@@ -14,6 +14,7 @@ import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessa
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { startTestBroker, type TestBroker } from '../helpers/redis.js';
+import { readEvents, type SseEvent } from '../helpers/sse.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -62,37 +63,6 @@ const call = (method: string, route: string, options: { token?: string; body?: s
     body: typeof options.body === 'string' ? options.body : options.body && JSON.stringify(options.body),
   });
 const json = async (r: Response) => (await r.json()) as Record<string, unknown>;
-
-type SseEvent = { id?: string; event: string; data: { type: string; seq: number; status?: string } };
-
-function parseBlock(block: string): SseEvent | undefined {
-  if (!block.includes('data:')) return undefined;
-  const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
-  return { id: field('id'), event: field('event') ?? 'message', data: JSON.parse(field('data')!) };
-}
-
-/** Reads an SSE response's events as they come, to its end or until `stop` says so (then disconnects). */
-async function readEvents(r: Response, stop: (e: SseEvent) => boolean = () => false): Promise<SseEvent[]> {
-  const reader = r.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: SseEvent[] = [];
-  let text = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    text += decoder.decode(value, { stream: true });
-    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
-      const event = parseBlock(text.slice(0, end));
-      text = text.slice(end + 2);
-      if (!event) continue;
-      events.push(event);
-      if (stop(event)) {
-        await reader.cancel();
-        return events;
-      }
-    }
-  }
-}
 
 const deploy = tool({ name: 'deploy', description: 'Deploy', parameters: z.object({ env: z.string() }), needsApproval: true, execute: ({ env }) => `deployed ${env}` });
 const agent = new Agent({ name: 'serve_deployer', instructions: 'Deploy.', model: 'serve_deployer', tools: [deploy], approvers: ['ann', 'bob'] });
