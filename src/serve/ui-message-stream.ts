@@ -4,7 +4,7 @@
  * client has a broker, the whole text otherwise), tool calls and results as dynamic tool parts, approval requests
  * as `data-approval` parts, a failed run as an `error` chunk. Pure: the route in app.ts feeds it events.
  */
-import type { RunEvent } from '../live/events.js';
+import type { DeltaEvent, RunEvent } from '../live/events.js';
 
 /** The chunks of the protocol Keel sends (a subset of the `ai` package's `UIMessageChunk`; the tests read them with it). */
 export type UiChunk =
@@ -49,6 +49,11 @@ export class UiMessageChunks {
   private text?: { id: string; attempt: number; streamed: string };
   /** Turns whose model text landed as an item: later deltas of them are stale. */
   private landedTurn = 0;
+  /**
+   * Deltas of a turn whose durable `turn` event has not come yet: deltas come straight from the broker, durable
+   * events a little later from the run, so a turn's first deltas can overtake the previous turn's tool results.
+   */
+  private early: DeltaEvent[] = [];
 
   constructor(
     private readonly runId: string,
@@ -64,9 +69,9 @@ export class UiMessageChunks {
     if ('run' in event && event.run) return []; // a child run's event: the chat shows the run it talks to
     switch (event.type) {
       case 'turn':
-        return this.startTurn(event.turn);
+        return this.turnStarted(event.turn);
       case 'delta':
-        return this.delta(event.turn, event.attempt, event.text);
+        return this.delta(event);
       case 'item':
         return this.item(event.item);
       case 'approval_requested': {
@@ -106,9 +111,21 @@ export class UiMessageChunks {
     return this.stepOpen && turn === this.turn ? [] : this.startTurn(turn);
   }
 
-  private delta(turn: number, attempt: number, text: string): UiChunk[] {
+  private turnStarted(turn: number): UiChunk[] {
+    const out = this.startTurn(turn);
+    const due = this.early.filter((d) => d.turn === turn);
+    this.early = this.early.filter((d) => d.turn > turn);
+    return [...out, ...due.flatMap((d) => this.delta(d))];
+  }
+
+  private delta(d: DeltaEvent): UiChunk[] {
+    const { turn, attempt, text } = d;
     if (turn <= this.landedTurn || turn < this.turn) return [];
-    const out = this.ensureStep(turn);
+    if (turn > this.turn || !this.stepOpen) {
+      this.early.push(d);
+      return [];
+    }
+    const out: UiChunk[] = [];
     if (this.text && attempt > this.text.attempt) {
       // The model call was retried: its text starts again, so the step's parts go.
       out.push({ type: 'reset-step' });

@@ -108,11 +108,12 @@ describe('keel serve', { timeout: 300_000 }, () => {
       const state = await json(await call('GET', `/v1/runs/${runId}`, { token: READER }));
       [pending] = state.pendingApprovals as { callId: string; argsHash: string }[];
     }); // the first worker is gone; the stream stays open and goes on with the next one
+    // The second client comes back while no worker runs: its stream waits for the next one.
+    const lastSeen = beforeDisconnect.filter((e) => e.id).at(-1)!.id!;
+    const afterResume = call('GET', `/v1/runs/${runId}/events`, { token: READER, headers: { 'Last-Event-ID': lastSeen } });
+    assert.equal((await afterResume).status, 200);
 
     await (await stack.worker([agent], queue)).runUntil(async () => {
-      const lastSeen = beforeDisconnect.filter((e) => e.id).at(-1)!.id!;
-      const afterResume = call('GET', `/v1/runs/${runId}/events`, { token: READER, headers: { 'Last-Event-ID': lastSeen } });
-      assert.equal((await afterResume).status, 200);
       const asBob = await call('POST', `/v1/runs/${runId}/decisions`, { token: OPS, body: { callId: pending.callId, decision: 'approve', approver: 'bob' } });
       assert.equal(asBob.status, 403, 'ops may decide as ann only');
       const notPending = await call('POST', `/v1/runs/${runId}/decisions`, { token: OPS, body: { callId: 'nope', decision: 'approve', approver: 'ann' } });

@@ -45,6 +45,20 @@ describe('UI message stream chunks', { timeout: 10_000 }, () => {
     assert.deepEqual(visible(message).map((p) => [p.type, 'text' in p ? p.text : '']), [['text', 'Hello there']]);
   });
 
+  test("a turn's first deltas overtaking the previous turn's tool result and its own turn event: one text part in its own step", async () => {
+    const { message, errors } = await read([
+      durable({ type: 'turn', turn: 1 }, 1),
+      durable({ type: 'item', item: { type: 'tool_call', callId: 'c1', name: 'look', arguments: '{}', agent: 'chat' } }, 1),
+      delta(2, 1, 'Fou'), // through the broker, ahead of the durable events below
+      durable({ type: 'item', item: { type: 'tool_result', callId: 'c1', name: 'look', output: 'found', isError: false } }, 1),
+      durable({ type: 'turn', turn: 2 }, 2),
+      delta(2, 1, 'nd it'),
+      durable({ type: 'item', item: { type: 'message', role: 'assistant', content: 'Found it' } }, 2),
+    ]);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(message.parts.map((p) => (p.type === 'text' ? `text:${p.text}` : p.type === 'dynamic-tool' ? `tool:${p.state}` : p.type)), ['step-start', 'tool:output-available', 'step-start', 'text:Found it']);
+  });
+
   test('a retried model call starts its text again', async () => {
     const { message } = await read([durable({ type: 'turn', turn: 1 }, 1), delta(1, 1, 'Wro'), delta(1, 2, 'Rig'), delta(1, 2, 'ht'), durable({ type: 'item', item: { type: 'message', role: 'assistant', content: 'Right' } }, 1)]);
     assert.deepEqual(visible(message).map((p) => ('text' in p ? p.text : p.type)), ['Right']);
