@@ -42,6 +42,8 @@ import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from
 import { parseRunState } from './workflows/run-state-schema.js';
 import { withAllItems } from './run-items.js';
 import type { BlobStore } from './storage/blob-store.js';
+import type { TreeSnapshotStore } from './storage/tree-snapshot-store.js';
+import { openRunWorkspace, type RunWorkspace, type WorkspaceOptions } from './results/workspace.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {
@@ -60,6 +62,8 @@ export interface KeelClientOptions {
   redisUrl?: string;
   /** The workers' blob store, where long runs keep their earlier items (`getState`); default from KEEL_STORE / KEEL_HOME. */
   blobs?: BlobStore;
+  /** The workers' snapshot store, which `workspace()` reads; default from KEEL_STORE / KEEL_HOME. */
+  snapshots?: TreeSnapshotStore;
   /** The Temporal client identity recorded with every start, signal and update this client sends (the audit shows it). */
   identity?: string;
 }
@@ -137,12 +141,14 @@ export class KeelClient {
   readonly broker?: DeltaBroker;
   private ownsBroker = false;
   private blobs?: BlobStore;
+  private snapshots?: TreeSnapshotStore;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore } = {}) {
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore; snapshots?: TreeSnapshotStore } = {}) {
     this.temporal = client;
     this.taskQueue = taskQueue;
     this.broker = options.broker;
     this.blobs = options.blobs;
+    this.snapshots = options.snapshots;
   }
 
   /** Connects through Temporal's environment configuration (profile file, TEMPORAL_* variables); see connection.ts. */
@@ -153,7 +159,7 @@ export class KeelClient {
     const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec), ...(options.identity ? { identity: options.identity } : {}) });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
     const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
-    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs });
+    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs, snapshots: options.snapshots });
     keel.ownsBroker = Boolean(broker);
     return keel;
   }
@@ -161,7 +167,7 @@ export class KeelClient {
   /** The same client (connection, namespace, payload codec, broker) sending as `identity`, which history records. */
   as(identity: string): KeelClient {
     const { connection, namespace, dataConverter } = this.temporal.options;
-    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs });
+    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs, snapshots: this.snapshots });
   }
 
   /** Closes what `connect` opened for this client (the broker connection). */
@@ -230,7 +236,7 @@ export class KeelClient {
   async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
     const parsed = parseRunState(state);
     // The run asks again for what the state says was decided (workflows/run/start-input.ts): say so in what it starts with.
-    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined };
+    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined, startSnapshot: undefined };
     const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
     return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
   }
@@ -253,6 +259,7 @@ export class KeelClient {
       finalOutput: undefined,
       error: undefined,
       sandbox: undefined,
+      startSnapshot: undefined, // the fork's own start is snapshotted when its sandbox is created
       snapshots: snapshot ? [snapshot] : [],
       agent: [...items].reverse().find((i) => i.type === 'handoff')?.to ?? state.rootAgent,
     };
@@ -364,6 +371,16 @@ export class KeelClient {
     if (!state.archivedItems) return state;
     this.blobs ??= (await import('./storage/config.js')).storesFromEnv().blobs;
     return withAllItems(state, this.blobs);
+  }
+
+  /**
+   * A handle on a stored snapshot of the run's workspace (its last by default, any state: completed, failed,
+   * cancelled, running): `list`, `read`, `tar`, `extract`, and `diff` against its starting workspace. Reads the
+   * run's history and the snapshot store, so it needs no worker and no container.
+   */
+  async workspace(runId: string, options: WorkspaceOptions = {}): Promise<RunWorkspace> {
+    this.snapshots ??= (await import('./storage/config.js')).storesFromEnv().snapshots;
+    return openRunWorkspace(this.temporal, runId, this.snapshots, { ...options, dataConverter: this.temporal.options.dataConverter });
   }
 
   /** Waits for the run's result; a failed run throws RunFailedError with its type and RunState. */

@@ -136,10 +136,27 @@ export function sandboxActivities(deps: SandboxDeps) {
         commandsSinceSnapshot: 0,
         removed: false,
       };
+      if (input.startSnapshot) Object.assign(session, await startSnapshot(sandbox, input.startSnapshot.turn));
       return { sandbox, session };
     } catch (err) {
       await sandbox.remove();
       throw err;
+    }
+  }
+
+  /** The workspace into the snapshot store, secrets masked. */
+  async function takeSnapshot(sandbox: StartedSandbox, turn: number): Promise<SnapshotRef> {
+    await deps.vault.learn(deps.registry?.secretHolders());
+    const info = await snapshotWorkspace(sandbox, deps.snapshots, limits, (tar) => deps.vault.mask(tar));
+    return { ...info, turn, at: new Date().toISOString() };
+  }
+
+  /** The workspace as materialized (the base of `keel diff`); a failure is kept in the session, not fatal. */
+  async function startSnapshot(sandbox: StartedSandbox, turn: number): Promise<Pick<SandboxSession, 'startSnapshot' | 'snapshotFailure'>> {
+    try {
+      return { startSnapshot: await takeSnapshot(sandbox, turn) };
+    } catch (err) {
+      return { snapshotFailure: { turn, message: err instanceof Error ? err.message : String(err) } };
     }
   }
 
@@ -308,9 +325,7 @@ export function sandboxActivities(deps: SandboxDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
       try {
-        await deps.vault.learn(deps.registry?.secretHolders());
-        const info = await snapshotWorkspace(sandbox, deps.snapshots, limits, (tar) => deps.vault.mask(tar));
-        return { ...info, turn: input.turn, at: new Date().toISOString() };
+        return await takeSnapshot(sandbox, input.turn);
       } catch (err) {
         throw snapshotCapFailure(err);
       } finally {

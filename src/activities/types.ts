@@ -92,6 +92,8 @@ export interface CreateSandboxInput {
    * waits and asks again with `wait`), or `wait` in the host's line, heartbeating. Absent (older runs): `wait`.
    */
   ifFull?: 'fail' | 'wait';
+  /** Snapshot /workspace as materialized, before any command (the run's starting workspace, turn `turn`). */
+  startSnapshot?: { turn: number };
 }
 
 export interface SnapshotSandboxInput {

@@ -4,13 +4,13 @@
  * S3-compatible bucket that every host shares. The endpoint comes from `KEEL_S3_ENDPOINT`, `AWS_ENDPOINT_URL_S3`
  * or `AWS_ENDPOINT_URL` (unset = AWS itself); region and credentials from the usual AWS variables and files.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
 import { KeelError } from '../errors.js';
 import { LocalSnapshotStore } from '../sandbox/snapshots.js';
 import { keelPaths } from '../util/paths.js';
 import { LocalBlobStore, type BlobStore } from './blob-store.js';
-import { S3BlobStore } from './s3-blob-store.js';
+import { awsS3, S3BlobStore } from './s3-blob-store.js';
 import { TreeSnapshotStore } from './tree-snapshot-store.js';
 
 export interface Stores {
@@ -37,7 +37,7 @@ export function parseS3Url(url: string): S3Target {
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.KEEL_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const pathStyle = env.KEEL_S3_PATH_STYLE ? env.KEEL_S3_PATH_STYLE !== '0' : endpoint !== undefined;
-  return new S3Client({
+  return new (awsS3().S3Client)({
     endpoint,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     forcePathStyle: pathStyle,

@@ -47,7 +47,8 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
     await runToCompletion(run);
     const { state } = run;
     const kept = state.sandbox?.kept && { containerId: state.sandbox.containerId, host: state.sandbox.host, ...state.sandbox.kept };
-    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}) };
+    const finalSnapshot = state.snapshots.at(-1);
+    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}), ...(finalSnapshot ? { finalSnapshot } : {}) };
   } catch (err) {
     if (err instanceof ContinuedAsNew) throw err.cause;
     return endWithFailure(run, err);

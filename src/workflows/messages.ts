@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentSpec, ConversationOptions } from '../agents/spec.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
-import type { RunItem, RunState } from './run-state.js';
+import type { RunItem, RunState, SnapshotRef } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
 
 export const WORKFLOW_TYPE = 'agentRun';
@@ -92,6 +92,8 @@ export interface AgentRunResult {
   treeUsage?: RunState['usage'];
   /** Set when the run's container was kept at the end (`keepContainer`, or its last snapshot failed). */
   keptSandbox?: { containerId: string; host: string; reason: string; name?: string };
+  /** The run's last workspace snapshot (read it with `client.workspace(runId)` or `keel files`), when it has a sandbox. */
+  finalSnapshot?: SnapshotRef;
 }
 
 export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';

@@ -218,6 +218,8 @@ export const SandboxSessionSchema = z.object({
   kept: z.object({ reason: z.string(), name: z.string().optional() }).optional(),
   /** The last snapshot attempt failed (a snapshot cap, the store down): its turn and error; cleared by the next success. */
   snapshotFailure: z.object({ turn: z.number(), message: z.string() }).optional(),
+  /** The workspace as materialized at creation, when the run asked for it (patch keel-start-snapshot). */
+  startSnapshot: SnapshotRefSchema.optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 
@@ -239,6 +241,8 @@ export const RunStateSchema = z.object({
   sandbox: SandboxSessionSchema.optional(),
   /** Snapshots by turn, for fork. */
   snapshots: z.array(SnapshotRefSchema).default([]),
+  /** The workspace as the run's first sandbox was materialized, before any command: the base of `keel diff`. */
+  startSnapshot: SnapshotRefSchema.optional(),
   /** Which version of each agent ran (AgentSpec hashes). */
   agentVersions: z.record(z.string(), z.string()).default({}),
   /** Standing decisions (`alwaysApprove` / `alwaysReject`) by `agent:tool` (call-binding.ts `standingKey`); a bare tool name in states from before. */

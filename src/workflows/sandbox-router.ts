@@ -21,6 +21,9 @@ export const SNAPSHOT_FAILURE = 'keel-snapshot-failure';
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
 
+/** Patch id: the run's first sandbox is snapshotted as materialized, before any command (`state.startSnapshot`). */
+export const START_SNAPSHOT = 'keel-start-snapshot';
+
 /** Patch id: a creation refused by a full host waits in line (status `waiting_for_sandbox`) instead of failing. */
 export const SANDBOX_QUEUE = 'keel-sandbox-queue';
 
@@ -70,7 +73,14 @@ export class SandboxRouter {
     this.memory = agent.memory;
     if (this.state.sandbox && !this.state.sandbox.removed) return;
     const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
-    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore)), agent: agent.name };
+    // The starting workspace (the base of `keel diff`): the run's first sandbox, snapshotted by the creating activity.
+    const startSnapshot = !current && patched(START_SNAPSHOT) ? { turn: this.state.turn } : undefined;
+    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, startSnapshot)), agent: agent.name };
+    const start = this.state.sandbox.startSnapshot;
+    if (start) {
+      this.state.startSnapshot = start;
+      this.state.snapshots.push(start);
+    }
   }
 
   /**
@@ -101,8 +111,8 @@ export class SandboxRouter {
    * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
    * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
    */
-  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory };
+  private async create(summary: string, restoreSnapshot: string | undefined, startSnapshot?: CreateSandboxInput['startSnapshot']): Promise<SandboxSession> {
+    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(startSnapshot ? { startSnapshot } : {}) };
     try {
       return await quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
     } catch (err) {
