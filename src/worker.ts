@@ -13,7 +13,7 @@ import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
-import { modelProviders, providersFromConfig, type ModelProviderOption } from './activities/model-providers.js';
+import { modelProviders, providersFromEnv, type ModelProviderOption } from './activities/model-providers.js';
 import { SecretVault } from './activities/secrets.js';
 import type { WebhookEndpoint } from './agents/webhooks.js';
 import type { RetrySettings } from './activities/retry-policy.js';
@@ -53,9 +53,11 @@ export interface CreateWorkerOptions {
   modelApi?: ModelApi;
   /**
    * More model providers by name, each a client (on `modelApi`) or `{ client, api }`; agents pick one with
-   * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON, see activities/model-providers.ts); these win.
+   * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON) or `modelsFile` (see activities/model-providers.ts); these win.
    */
   models?: Record<string, ModelProviderOption>;
+  /** A TOML file of model providers (the shape of KEEL_MODELS); default KEEL_MODELS_FILE. */
+  modelsFile?: string;
   /** Endpoints told about every agent's runs (beside each agent's own `webhooks`); see docs/operations.md. */
   webhooks?: WebhookEndpoint[];
   /** Model prices, USD per 1M tokens, over the dated default (activities/prices.ts); budgets in USD count by them. */
@@ -160,7 +162,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const tracing = setupTracing();
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
-  const fromEnv = await providersFromConfig(process.env.KEEL_MODELS, new SecretVault(options.secrets));
+  const fromEnv = await providersFromEnv(new SecretVault(options.secrets), options.modelsFile ?? process.env.KEEL_MODELS_FILE);
   const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
