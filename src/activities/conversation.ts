@@ -8,6 +8,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
 import type { CallModelInput } from './types.js';
+import { keelFailure } from '../failures.js';
 
 export interface ConversationChunk {
   v: 1;
@@ -29,7 +30,7 @@ function cacheOf(blobs: BlobStore): WeightedLru<RunItem[]> {
 
 function blobMissing(message: string): ApplicationFailure {
   // The workflow answers this by sending the whole conversation once.
-  return ApplicationFailure.create({ type: 'BlobMissing', message, nonRetryable: true });
+  return keelFailure('BlobMissing', message);
 }
 
 /** The items a chunk ref stands for: follows `prev` until a conversation this worker has assembled, or the start. */

@@ -3,7 +3,6 @@
  * Completions for compatible servers). The client's own retries are off; Temporal retries per failures.ts.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { DEFAULT_PROVIDER } from '../agents/model-ref.js';
 import type { ModelApi, ModelProvider, ModelProviders } from './model-providers.js';
@@ -23,6 +22,7 @@ import { chatParams, hostedTools, responsesParams } from './model-request.js';
 import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
+import { keelFailure } from '../failures.js';
 
 export type { ModelApi };
 
@@ -169,7 +169,7 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
 function rejectIncomplete(turn: ParsedTurn): void {
   if (!turn.incomplete) return;
   const hint = turn.incomplete === 'max_output_tokens' ? ' (raise modelSettings.maxOutputTokens or lower reasoning effort)' : '';
-  throw ApplicationFailure.create({ type: 'ModelIncomplete', message: `the model's response is incomplete: ${turn.incomplete}${hint}`, nonRetryable: true });
+  throw keelFailure('ModelIncomplete', `the model's response is incomplete: ${turn.incomplete}${hint}`);
 }
 
 /** Keeps long message text, encrypted reasoning and hosted-tool payloads out of history (blob refs instead). */

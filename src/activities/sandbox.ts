@@ -4,7 +4,6 @@
  * except `createSandbox`, which runs on whichever worker picks it up and returns that worker's queue.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { sandboxToolSchemas } from '../agents/sandbox-tools.js';
 import type { SandboxToolName } from '../agents/capabilities.js';
 import type { SandboxSpec } from '../agents/spec.js';
@@ -16,7 +15,7 @@ import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
 import type { SandboxClient, SandboxCreateOptions, SnapshotLimits, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
 import { snapshotLimits, snapshotWorkspace } from '../sandbox/workspace-snapshot.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { restoredNotice, SANDBOX_HOST_FULL, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
+import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
 import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
@@ -27,6 +26,7 @@ import { crashPoint } from './crash-point.js';
 import { errorResult, finishOutput, guardedCall, parseToolArguments, toolChecks } from './tools.js';
 import { mcpToolActivity } from './mcp.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
+import { keelFailure } from '../failures.js';
 
 export interface SandboxDeps {
   sandboxes: SandboxClient;
@@ -52,7 +52,7 @@ export interface SandboxDeps {
 /** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
 function snapshotCapFailure(err: unknown): unknown {
   if (!(err instanceof SandboxError) || err.code !== 'too_large') return err;
-  return ApplicationFailure.create({ type: 'SnapshotLimit', message: err.message, nonRetryable: true });
+  return keelFailure('SnapshotLimit', err.message);
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -108,7 +108,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     const taken = await deps.slots.tryTake();
     if (taken) return taken;
     const message = `host ${deps.hostName} has no free sandbox slot (${deps.slots.max} live)`;
-    throw ApplicationFailure.create({ type: SANDBOX_HOST_FULL, message, nonRetryable: true });
+    throw keelFailure('SandboxHostFull', message);
   }
 
   /** A new container; it holds a slot until it runs (from then on the engine counts it). */
@@ -303,7 +303,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     async snapshotSandbox(input: SnapshotSandboxInput): Promise<SnapshotRef> {
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (!sandbox) {
-        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+        throw keelFailure('SandboxGone', `container ${input.session.containerId} is gone`);
       }
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
@@ -322,7 +322,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     async keepSandbox(input: SnapshotSandboxInput): Promise<string | undefined> {
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (!sandbox) {
-        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+        throw keelFailure('SandboxGone', `container ${input.session.containerId} is gone`);
       }
       return deps.sandboxes.keep?.(input.session.containerId);
     },

@@ -4,19 +4,20 @@
  * are cancelled are reported in their slot; the others carry on. The job answers `runState` like a run with no
  * turns of its own whose children are the items, so `keel state`, tree approvals and cancel treat it as one.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { EventLog, isTerminal } from '../live/events.js';
 import { runChild } from './child-runs.js';
 import { registerEventHandlers } from './event-handlers.js';
 import { MAX_FAN_OUT_INPUTS, runStateQuery, type FanOutInput, type FanOutItemResult, type FanOutResult } from './messages.js';
 import { initialRunState, type RunState } from './run-state.js';
 import { childUsage, type ChildRun } from './tree.js';
+import { keelFailure } from '../failures.js';
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const { workflowId } = workflowInfo();
   const inputs = input.inputs ?? [];
   if (inputs.length > MAX_FAN_OUT_INPUTS) {
-    throw ApplicationFailure.create({ type: 'BadInput', message: `a fan-out takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`, nonRetryable: true });
+    throw keelFailure('BadInput', `a fan-out takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
   }
   const state: RunState = initialRunState({ runId: workflowId, agent: input.agent, input: [], context: input.context, now: new Date().toISOString() });
   if (input.parent) state.parent = input.parent;

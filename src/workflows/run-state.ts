@@ -125,9 +125,6 @@ export function compactionCut(items: RunItem[], keepRecentTurns: number): number
   return starts[starts.length - keepRecentTurns];
 }
 
-/** Failure type of a sandbox creation refused at once because its host has no free slot (`ifFull: 'fail'`). */
-export const SANDBOX_HOST_FULL = 'SandboxHostFull';
-
 /** What the model is told when its workspace came back from a snapshot because the container or its host was lost. */
 export function restoredNotice(lost: 'container' | 'host', session: SandboxSession): string {
   const from = session.lastSnapshot ? `the snapshot of turn ${session.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';

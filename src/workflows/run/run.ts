@@ -18,6 +18,7 @@ import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
 import { archivedCount, archivedCursor } from './archive.js';
 import { trustedInput } from './start-input.js';
+import type { FailureType } from '../../failures.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -117,7 +118,7 @@ function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
  * Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). The message
  * is capped and an oversized state left out, so the failure always fits Temporal's payload limit.
  */
-export function fail(run: Run, type: string, message: string): never {
+export function fail(run: Run, type: FailureType, message: string): never {
   run.state.error = { type, message: capMiddle(message) };
   // A larger state stays readable through the `runState` query; bytes, not characters, are what Temporal limits.
   const details = utf8Bytes(JSON.stringify(run.state)) <= MAX_FAILURE_DETAILS_BYTES ? [run.state] : [];
@@ -131,13 +132,5 @@ export function conversation(run: Run): CallModelInput['history'] {
   return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(from) };
 }
 
-/** Failure types a caller can branch on (ApplicationFailure.type). */
-export const FAILURE_TYPES = {
-  maxTurns: 'MaxTurnsExceeded',
-  toolFailures: 'TooManyToolFailures',
-  invalidOutput: 'InvalidOutput',
-  input: 'InputGuardrailTripwire',
-  output: 'OutputGuardrailTripwire',
-  tool: 'ToolGuardrailTripwire',
-  approvalTimeout: 'ApprovalTimeout',
-} as const;
+/** Run-ending failure types by name (the table of every type is failures.ts). */
+export { FAILURE_TYPES } from '../../failures.js';
