@@ -9,7 +9,7 @@ import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput } from '../../activities/types.js';
 import { quick } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
-import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
+import { initialRunState, migrateRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
 import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
@@ -49,9 +49,8 @@ export function newRun(startInput: AgentRunInput): Run {
   // A conversation continued as new while it waited for input still waits for input.
   const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state
-    ? { ...input.state, runId: info.workflowId, status, children: input.state.children ?? [] } // states from before children existed
-    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
-  if (input.parent && !input.state) state.parent = input.parent;
+    ? { ...migrateRunState(input.state), runId: info.workflowId, status }
+    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso(), parent: input.parent });
   const run: Run = {
     workflowId: info.workflowId,
     input,
