@@ -2,7 +2,7 @@
  * The whole conversation of a RunState read on the client side. A long run's state holds its earlier items by
  * reference (`archivedItems`, see docs/long-runs.md); they are read back from the workers' blob store.
  */
-import { loadHistory } from './activities/conversation.js';
+import { loadHistory } from './storage/conversation.js';
 import { KeelError } from './errors.js';
 import type { BlobStore } from './storage/blob-store.js';
 import type { RunState } from './workflows/run-state.js';

@@ -10,6 +10,7 @@ import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worke
 import OpenAI from 'openai';
 import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
+import { McpConnections } from './activities/mcp-connections.js';
 import { createActivities } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
 import { modelProviders, providersFromConfig, type ModelProviderOption } from './activities/model-providers.js';
@@ -141,12 +142,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
-  const registry = new AgentRegistry(options.agents, memory, { modelApis, webhooks: options.webhooks, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
+  const mcp = new McpConnections();
+  const registry = new AgentRegistry(options.agents, memory, { mcp, modelApis, webhooks: options.webhooks, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
   const plain = createActivities({
     registry,
+    mcp,
     memory,
     providers,
     broker,
@@ -188,7 +191,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       // A broker we connected is ours to close; one passed in belongs to the caller.
       if (typeof brokerOption === 'string') await broker?.close();
       await sandboxes?.close?.(); // warm-pool containers go with their worker
-      await registry.mcp.closeAll(); // stops stdio MCP servers
+      await mcp.closeAll(); // stops stdio MCP servers
       await metricsServer?.close();
       await tracing.flush();
     }

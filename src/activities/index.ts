@@ -24,11 +24,14 @@ import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
+import type { McpConnections } from './mcp-connections.js';
 import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
+  /** The worker's MCP connections, the same the registry was given. */
+  mcp: McpConnections;
   /** Model endpoints by name (`default` always). */
   providers: ModelProviders;
   /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
@@ -57,7 +60,7 @@ export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const vault = new SecretVault(deps.secrets);
   // MCP connections resolve `secret()` headers and env through this vault, so their values are scrubbed too.
-  deps.registry.mcp.vault = vault;
+  deps.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
   const specs = new PinnedSpecs(deps.blobs);
   const model = modelActivities({ ...deps, specs, vault });

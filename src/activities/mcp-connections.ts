@@ -11,19 +11,13 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { resolveSecrets, type McpServer } from '../agents/mcp.js';
+import { resolveSecrets, type McpServer, type McpToolDef, type McpToolLister } from '../agents/mcp.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { SandboxStdioTransport } from './mcp-sandbox-transport.js';
 import { SecretVault } from './secrets.js';
 import { KeelError } from '../errors.js';
 
-/** One tool as a server lists it, with the hash a run pins. */
-export interface McpToolDef {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  hash: string;
-}
+export type { McpToolDef };
 
 interface Connection {
   client: Client;
@@ -73,7 +67,7 @@ async function transportFor(server: McpServer, vault: SecretVault, sandbox: Star
   return { transport, stderr: () => '' };
 }
 
-export class McpConnections {
+export class McpConnections implements McpToolLister {
   private readonly connections = new Map<string, Promise<Connection>>();
   /**
    * Resolves `secret()` header and env values. createActivities gives it the worker's vault, so the values it

@@ -11,7 +11,7 @@ import type { SecretResolver } from '../agents/mcp.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
-import { appendHistory, loadHistory } from './conversation.js';
+import { appendHistory, loadHistory } from '../storage/conversation.js';
 import { toModelError } from './failures.js';
 import type { PinnedSpecs } from './pinned-specs.js';
 import type { AgentSpec } from '../agents/spec.js';
@@ -35,7 +35,7 @@ export interface ModelDeps {
   blobs: BlobStore;
   registry: AgentRegistry;
   /** Resolves `secret()` headers of hosted MCP tools (the worker's vault). */
-  vault?: SecretResolver;
+  vault: SecretResolver;
 }
 
 /** Data URLs by image blob ref, so an image is read and base64-encoded once per worker, not every turn. */
@@ -155,7 +155,7 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
     // Outside the try: a missing header secret is a configuration error, not a model error to retry.
-    const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault ?? deps.registry.mcp.vault);
+    const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault);
     try {
       if (api === 'chat') return await chatTurn(client, chatParams(spec, instructions, items, images), spec.name, signal, onText);
       return await responsesTurn(client, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);

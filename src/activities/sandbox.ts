@@ -20,6 +20,7 @@ import { materializeManifest } from './manifest.js';
 import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
 import type { AgentRegistry } from '../agents/registry.js';
+import type { McpConnections } from './mcp-connections.js';
 import { mountMemory } from './memory.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
@@ -35,6 +36,8 @@ export interface SandboxDeps {
   blobs: BlobStore;
   /** Finds sandbox tools that capabilities implement (load_skill, ...). */
   registry?: AgentRegistry;
+  /** The worker's MCP connections: MCP servers inside a sandbox are reached and stopped through them. */
+  mcp?: McpConnections;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
   hostName: string;
@@ -275,8 +278,8 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   /** A tool of an MCP server inside the sandbox: its server's guardrails and output handling, as on the worker. */
   async function runMcpInSandbox(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
-    if (!deps.registry) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
-    const run = mcpToolActivity({ registry: deps.registry, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
+    if (!deps.registry || !deps.mcp) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
+    const run = mcpToolActivity({ registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
     return (await run(input, { sandbox })) ?? errorResult(`Error: the agent has no MCP server '${input.mcp?.server}'.`);
   }
 
@@ -328,7 +331,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     },
 
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
-      await deps.registry?.mcp.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
+      await deps.mcp?.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (sandbox) await sandbox.remove();
       else await deps.sandboxes.discard?.(input.session.containerId); // stopped (an engine restart): still there

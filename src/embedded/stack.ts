@@ -11,7 +11,7 @@ import { KeelClient } from '../client.js';
 import { createWorker, type KeelWorker } from '../worker.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal.js';
 import { codecFromEnv, dataConverterFor } from '../codec.js';
-import { startCodecServer } from '../cli/codec-server.js';
+import { startCodecServer } from '../codec-server.js';
 
 export interface DevStack {
   client: KeelClient;
