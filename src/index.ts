@@ -32,7 +32,7 @@ export type { AgentSpec } from './agents/spec.js';
 export { KeelClient, RunFailedError } from './client.js';
 export { createWorker } from './worker.js';
 export type { CreateWorkerOptions, KeelWorker } from './worker.js';
-export { KeelError, SandboxError, ModelError } from './errors.js';
+export { KeelError, SandboxError, ModelError, DecisionError } from './errors.js';
 export type { ArchivedItems, RunState, RunItem, RunStatus } from './workflows/run-state.js';
 export { RUN_STATE_VERSION } from './workflows/run-state.js';
 export { parseRunState } from './workflows/run-state-schema.js';
