@@ -3,6 +3,7 @@
  * The scripted model answers at zero latency, so what is measured is Keel + Temporal + Docker overhead.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -20,6 +21,10 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const round = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+/** `concurrentTurnsPerSec` and `bareTurnsPerSec`: this many ten-turn runs at once. */
+const CONCURRENT_RUNS = 50;
+const TURNS = 10;
 
 function toolLoopScript(turns: number) {
   return { steps: [...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }] };
@@ -67,7 +72,7 @@ async function functionToolFigures(stack: TestStack) {
     const at10 = await historyStats(stack, queue, ten);
 
     const t0 = performance.now();
-    const ids = await Promise.all(Array.from({ length: 50 }, () => client.startRun('bench10', 'go')));
+    const ids = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => client.startRun('bench10', 'go')));
     await Promise.all(ids.map((id) => client.result(id)));
     const concurrentSec = (performance.now() - t0) / 1000;
 
@@ -82,7 +87,7 @@ async function functionToolFigures(stack: TestStack) {
       turnOverheadLocalToolsMedianMs: round(pct(localGaps, 50)),
       turnOverheadLocalToolsP95Ms: round(pct(localGaps, 95)),
       tenTurnRunMs: round(pct(tenTurn, 50)),
-      concurrentTurnsPerSec: round((50 * 10) / concurrentSec),
+      concurrentTurnsPerSec: round((CONCURRENT_RUNS * TURNS) / concurrentSec),
       historyEventsPerTurn: round(at10.events / 10),
       historyBytesPerTurn: round(at10.bytes / 10),
       historyBytesPerTurnAt10: round(at10.bytes / 10),
@@ -109,7 +114,10 @@ async function snapshotFigures(stack: TestStack) {
   return { snapshotBytesPerTurn: round(state.snapshots.reduce((n, s) => n + s.bytes, 0) / turns), snapshotsPerTurn: round(state.snapshots.length / turns) };
 }
 
-/** One bare activity round trip on the same server: the floor under any activity-per-step design. */
+/**
+ * The floors on the same server: one bare activity round trip, and a bare Temporal loop doing Keel's activities
+ * per turn (bench/baseline/workflow.ts) with as many runs at once as `concurrentTurnsPerSec`.
+ */
 async function baselineFigures(stack: TestStack) {
   const worker = await Worker.create({
     connection: stack.connection,
@@ -118,18 +126,24 @@ async function baselineFigures(stack: TestStack) {
     activities: { noop: async () => 1 },
   });
   const n = 100;
+  const { taskQueue } = worker.options;
+  const temporal = stack.client(taskQueue).temporal;
   return worker.runUntil(async () => {
     const t0 = performance.now();
-    await stack.client(worker.options.taskQueue).temporal.workflow.execute('baseline', { taskQueue: worker.options.taskQueue, workflowId: queueFor('baseline'), args: [n] });
-    return { temporalActivityRoundTripMs: round((performance.now() - t0) / n) };
+    await temporal.workflow.execute('baseline', { taskQueue, workflowId: queueFor('baseline'), args: [n] });
+    const roundTripMs = (performance.now() - t0) / n;
+    const t1 = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => temporal.workflow.execute('bareTurns', { taskQueue, workflowId: queueFor('bare'), args: [TURNS] })));
+    return { temporalActivityRoundTripMs: round(roundTripMs), bareTurnsPerSec: round((CONCURRENT_RUNS * TURNS) / ((performance.now() - t1) / 1000)) };
   });
 }
 
 async function coreFigures(stack: TestStack) {
+  const figures = { ...(await baselineFigures(stack)), ...(await functionToolFigures(stack)), ...(await snapshotFigures(stack)) };
   return {
-    ...(await baselineFigures(stack)),
-    ...(await functionToolFigures(stack)),
-    ...(await snapshotFigures(stack)),
+    ...figures,
+    turnOverheadOverTwoRoundTrips: round2(figures.turnOverheadMedianMs / (2 * figures.temporalActivityRoundTripMs)),
+    concurrentTurnsOverBare: round2(figures.concurrentTurnsPerSec / figures.bareTurnsPerSec),
   };
 }
 
@@ -137,33 +151,55 @@ async function coreFigures(stack: TestStack) {
  * Each file in bench/figures/ is one group of figures: its default export takes the stack and returns named
  * figures. `npm run bench -- NAME...` runs only the groups whose file name matches.
  */
-async function moduleFigures(stack: TestStack): Promise<Record<string, unknown>> {
+async function moduleFigures(stack: TestStack, conditions: Conditions): Promise<Record<string, unknown>> {
   const dir = path.join(import.meta.dirname, 'figures');
   const only = process.argv.slice(2);
   const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
   const out: Record<string, unknown> = {};
   for (const file of files) {
-    const group = (await import(pathToFileURL(path.join(dir, file)).href)) as { default: (stack: TestStack) => Promise<Record<string, unknown>> };
-    Object.assign(out, await group.default(stack));
+    const group = (await import(pathToFileURL(path.join(dir, file)).href)) as FigureGroup;
+    Object.assign(out, await measured(conditions, path.basename(file, '.ts'), group.worker ?? IN_PROCESS_WORKER, () => group.default(stack)));
   }
   return out;
 }
 
+/** A figure group: its default export measures; `worker` says what ran the runs when it is not the in-process worker. */
+interface FigureGroup {
+  default: (stack: TestStack) => Promise<Record<string, unknown>>;
+  worker?: string;
+}
+
+/** Under which conditions each group of figures was taken: the worker measured and the load average as it began. */
+type Conditions = Record<string, { worker: string; loadAverage1m: number; figures: string[] }>;
+
+const IN_PROCESS_WORKER = 'createWorker in the bench process (src/ under tsx, workflows bundled from src/)';
+
+async function measured<T extends Record<string, unknown>>(conditions: Conditions, group: string, worker: string, fn: () => Promise<T>): Promise<T> {
+  const loadAverage1m = round(loadavg()[0]);
+  const figures = await fn();
+  conditions[group] = { worker, loadAverage1m, figures: Object.keys(figures) };
+  return figures;
+}
+
 async function main() {
+  if (!existsSync(path.join(import.meta.dirname, '..', 'dist', 'workflow-bundle.json'))) {
+    throw new Error('bench: dist/ is not built; `npm run bench` builds it first (npm run build), so run it that way');
+  }
   const stack = await startTestStack();
   try {
-    const results = {
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      at: new Date().toISOString(),
-      ...(process.argv.length > 2 ? {} : await coreFigures(stack)),
-      ...(await moduleFigures(stack)),
+    const conditions: Conditions = {};
+    const figures = {
+      ...(process.argv.length > 2 ? {} : await measured(conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack))),
+      ...(await moduleFigures(stack, conditions)),
     };
-    console.table(Object.entries(results).filter(([k]) => k !== 'machine' && k !== 'at').map(([figure, value]) => ({ figure, value })));
+    console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));
+    const results = { machine: { cpus: cpus().length, node: process.version }, at: new Date().toISOString(), ...figures, conditions };
     const out = path.join(import.meta.dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(out), { recursive: true });
     // A filtered run (`npm run bench -- sandbox`) updates its figures and keeps the others already recorded.
     const previous = process.argv.length > 2 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
-    writeFileSync(out, JSON.stringify({ ...previous, ...results }, null, 2) + '\n');
+    const keptConditions = (previous.conditions ?? {}) as Conditions;
+    writeFileSync(out, JSON.stringify({ ...previous, ...results, conditions: { ...keptConditions, ...conditions } }, null, 2) + '\n');
     console.log(`written to ${out}`);
   } finally {
     await stack.close();

@@ -20,10 +20,11 @@ import { watch } from './cli/watch.js';
 import { chatCommand } from './cli/chat.js';
 import { gc } from './cli/gc.js';
 import { serveCommand } from './cli/serve.js';
+import { diff, files } from './cli/files.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, gc, demo, keygen, codecServer, serveCommand];
+const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, files, diff, gc, demo, keygen, codecServer, serveCommand];
 
 function usageText(): string {
   return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');
@@ -61,6 +62,8 @@ function messageFor(err: unknown): string {
 
 /** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */
 export function runCli(argv: string[]): void {
+  // The AWS SDK (KEEL_STORE=s3://) warns on Node < 22 about its future releases: not this command's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(argv).then(
     (code) => process.exit(code),
     (err: unknown) => {

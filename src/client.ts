@@ -35,13 +35,17 @@ import {
   type AgentRunResult,
   type DecideResult,
   type FanOutInput,
+  type FanOutItem,
   type FanOutResult,
 } from './workflows/messages.js';
+import { workspaceProblems, type WorkspaceRequest } from './agents/run-workspace.js';
 import { codeSpan } from './workflows/summaries.js';
 import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
 import { parseRunState } from './workflows/run-state-schema.js';
 import { withAllItems } from './run-items.js';
 import type { BlobStore } from './storage/blob-store.js';
+import type { TreeSnapshotStore } from './storage/tree-snapshot-store.js';
+import { openRunWorkspace, type RunWorkspace, type WorkspaceOptions } from './results/workspace.js';
 import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey } from './workflows/search-attributes.js';
 
 export interface KeelClientOptions {
@@ -60,6 +64,8 @@ export interface KeelClientOptions {
   redisUrl?: string;
   /** The workers' blob store, where long runs keep their earlier items (`getState`); default from KEEL_STORE / KEEL_HOME. */
   blobs?: BlobStore;
+  /** The workers' snapshot store, which `workspace()` reads; default from KEEL_STORE / KEEL_HOME. */
+  snapshots?: TreeSnapshotStore;
   /** The Temporal client identity recorded with every start, signal and update this client sends (the audit shows it). */
   identity?: string;
 }
@@ -84,6 +90,14 @@ export interface StartRunOptions {
   conversation?: ConversationOptions | boolean;
   /** `false` turns token deltas off for this run (they are on when the worker has a broker). */
   streamTokens?: boolean;
+  /**
+   * This run's workspace: `entries` (`gitRepo`, `file`, `dir`, `localDir`) added to or replacing the agent's manifest
+   * entries, and/or `fromSnapshot: '<runId>' | '<runId>@<turn>'` (a run of the same tenant). Checked here and again by
+   * the run; see docs/sandboxes.md "Per-run workspace".
+   */
+  workspace?: WorkspaceRequest;
+  /** The tenant this run belongs to; default the context's `tenant`/`tenantId`. */
+  tenant?: string;
 }
 
 export interface StartManyOptions {
@@ -93,6 +107,8 @@ export interface StartManyOptions {
   concurrency?: number;
   context?: unknown;
   maxTurns?: number;
+  /** The tenant of every item run. */
+  tenant?: string;
 }
 
 export interface DecisionOptions {
@@ -137,12 +153,14 @@ export class KeelClient {
   readonly broker?: DeltaBroker;
   private ownsBroker = false;
   private blobs?: BlobStore;
+  private snapshots?: TreeSnapshotStore;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore } = {}) {
+  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore; snapshots?: TreeSnapshotStore } = {}) {
     this.temporal = client;
     this.taskQueue = taskQueue;
     this.broker = options.broker;
     this.blobs = options.blobs;
+    this.snapshots = options.snapshots;
   }
 
   /** Connects through Temporal's environment configuration (profile file, TEMPORAL_* variables); see connection.ts. */
@@ -153,7 +171,7 @@ export class KeelClient {
     const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec), ...(options.identity ? { identity: options.identity } : {}) });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
     const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
-    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs });
+    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs, snapshots: options.snapshots });
     keel.ownsBroker = Boolean(broker);
     return keel;
   }
@@ -161,7 +179,7 @@ export class KeelClient {
   /** The same client (connection, namespace, payload codec, broker) sending as `identity`, which history records. */
   as(identity: string): KeelClient {
     const { connection, namespace, dataConverter } = this.temporal.options;
-    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs });
+    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs, snapshots: this.snapshots });
   }
 
   /** Closes what `connect` opened for this client (the broker connection). */
@@ -176,8 +194,9 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens } = options;
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens }, options.id);
+    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant } = options;
+    if (workspace !== undefined) checkWorkspace(workspace);
+    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant }, options.id);
   }
 
   /**
@@ -230,7 +249,7 @@ export class KeelClient {
   async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
     const parsed = parseRunState(state);
     // The run asks again for what the state says was decided (workflows/run/start-input.ts): say so in what it starts with.
-    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined };
+    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined, startSnapshot: undefined };
     const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
     return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
   }
@@ -253,6 +272,7 @@ export class KeelClient {
       finalOutput: undefined,
       error: undefined,
       sandbox: undefined,
+      startSnapshot: undefined, // the fork's own start is snapshotted when its sandbox is created
       snapshots: snapshot ? [snapshot] : [],
       agent: [...items].reverse().find((i) => i.type === 'handoff')?.to ?? state.rootAgent,
     };
@@ -263,14 +283,16 @@ export class KeelClient {
    * Runs `agent` once per input as a fan-out job (workflow `fanOut`): each item its own child run (and sandbox),
    * at most `concurrency` at once. Returns the job's id; `resultMany` gives every item's outcome in input order.
    */
-  async startMany(agent: Agent | string, inputs: string[], options: StartManyOptions = {}): Promise<string> {
+  async startMany(agent: Agent | string, inputs: (string | FanOutItem)[], options: StartManyOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== 'string')) throw new KeelError('bad_usage', 'startMany needs an array of input strings');
+    const item = (i: unknown) => typeof i === 'string' || (typeof i === 'object' && i !== null && typeof (i as FanOutItem).input === 'string');
+    if (!Array.isArray(inputs) || !inputs.every(item)) throw new KeelError('bad_usage', 'startMany needs an array of input strings or { input, workspace } items');
+    for (const i of inputs) if (typeof i !== 'string' && i.workspace !== undefined) checkWorkspace(i.workspace);
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
     if (inputs.length > MAX_FAN_OUT_INPUTS) throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
     const workflowId = options.id ?? `${name}-many-${ulid()}`;
-    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns };
+    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns, tenant: options.tenant };
     await this.temporal.workflow.start(FAN_OUT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
     return workflowId;
   }
@@ -364,6 +386,16 @@ export class KeelClient {
     return withAllItems(state, this.blobs);
   }
 
+  /**
+   * A handle on a stored snapshot of the run's workspace (its last by default, any state: completed, failed,
+   * cancelled, running): `list`, `read`, `tar`, `extract`, and `diff` against its starting workspace. Reads the
+   * run's history and the snapshot store, so it needs no worker and no container.
+   */
+  async workspace(runId: string, options: WorkspaceOptions = {}): Promise<RunWorkspace> {
+    this.snapshots ??= (await import('./storage/config.js')).storesFromEnv().snapshots;
+    return openRunWorkspace(this.temporal, runId, this.snapshots, { ...options, dataConverter: this.temporal.options.dataConverter });
+  }
+
   /** Waits for the run's result; a failed run throws RunFailedError with its type and RunState. */
   async result(runId: string): Promise<AgentRunResult> {
     try {
@@ -423,6 +455,12 @@ export function runMetadata(input: AgentRunInput): { staticSummary: string; stat
     staticSummary: `${input.agent} · ${brief ? codeSpan(brief) : '(no input)'}`,
     staticDetails: `Agent **${input.agent}**, ${how}:\n\n\`\`\`\`\n${asked.slice(0, 4000).replace(/`{4,}/g, '```')}\n\`\`\`\``,
   };
+}
+
+/** Refuses a workspace request the run would refuse for its form alone (secrets and local roots are the run's to check). */
+function checkWorkspace(workspace: WorkspaceRequest): void {
+  const problems = workspaceProblems(workspace);
+  if (problems.length) throw new KeelError('bad_usage', `workspace refused: ${problems.join('; ')}`);
 }
 
 /** Items recorded up to the end of turn `turn`; a compaction summary stands for the turns it replaced, which can no longer be cut apart. */

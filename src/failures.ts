@@ -24,6 +24,7 @@ export const FAILURES = {
   OutputGuardrailTripwire: { retryable: false, summary: 'an output guardrail tripped' },
   ToolGuardrailTripwire: { retryable: false, summary: 'a tool guardrail tripped' },
   ApprovalTimeout: { retryable: false, summary: 'no approval decision came within the approval timeout' },
+  RunWorkspaceRefused: { retryable: false, summary: "the start request's workspace is not one the agent allows" },
   Error: { retryable: false, summary: 'a failure Keel did not type (its message says what)' },
   Cancelled: { retryable: false, summary: 'the run was cancelled' },
 

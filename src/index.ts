@@ -30,6 +30,8 @@ export { skills, parseSkillFrontMatter, discoverSkills } from './agents/skills.j
 export type { SkillsOptions, SkillInfo, SkillIndex } from './agents/skills.js';
 export type { AgentSpec } from './agents/spec.js';
 export { KeelClient, RunFailedError } from './client.js';
+export type { RunWorkspace, WorkspaceEntry, WorkspaceOptions } from './results/workspace.js';
+export type { WorkspaceRequest, WorkspaceReceipt } from './agents/run-workspace.js';
 export { createWorker } from './worker.js';
 export type { CreateWorkerOptions, KeelWorker } from './worker.js';
 export { KeelError, SandboxError, ModelError, DecisionError } from './errors.js';

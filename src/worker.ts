@@ -1,7 +1,8 @@
 /**
- * `createWorker`: one Keel worker = two Temporal workers in one process. The shared queue (`keel`) runs
+ * `createWorker`: one Keel worker = several Temporal workers in one process. The shared queue (`keel`) runs
  * workflows, model calls and function tools; this host's own queue runs the activities against containers it
- * created, so a sandbox command always reaches the machine that holds its container.
+ * created, so a sandbox command always reaches the machine that holds its container. Per sandbox tier offered, one
+ * more polls the tier's creation queue, and (but for the default tier) one the host's queue for that tier.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -11,21 +12,22 @@ import OpenAI from 'openai';
 import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
 import { McpConnections } from './activities/mcp-connections.js';
-import { createActivities } from './activities/index.js';
+import { createActivities, type ActivityDeps } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
-import { modelProviders, providersFromConfig, type ModelProviderOption } from './activities/model-providers.js';
+import { modelProviders, providersFromEnv, type ModelProviderOption } from './activities/model-providers.js';
 import { SecretVault } from './activities/secrets.js';
 import type { WebhookEndpoint } from './agents/webhooks.js';
 import type { RetrySettings } from './activities/retry-policy.js';
 import { connectWorker, temporalTarget } from './connection.js';
-import { keelPaths } from './util/paths.js';
-import { DockerSandboxClient } from './sandbox/docker.js';
+import { defaultTier, tierClients, type SandboxTierClients } from './sandbox/tiers.js';
+import { tierOfferedCheck } from './sandbox-tier-check.js';
+import { tierHostQueue, tierQueue } from './workflows/sandbox-tiers.js';
 import { checkedMaxSandboxes, maxSandboxesFromEnv } from './sandbox/slots.js';
-import type { SandboxClient, SandboxLabels, SnapshotLimits, SnapshotStore } from './sandbox/types.js';
+import type { SandboxClient, SandboxLabels, SandboxTier, SnapshotLimits, SnapshotStore } from './sandbox/types.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { CachedBlobStore } from './storage/blob-cache.js';
 import { storesFromEnv } from './storage/config.js';
-import { LocalMemoryStore, type MemoryStore } from './storage/memory-store.js';
+import type { MemoryStore } from './storage/memory-store.js';
 import { DeltaBroker } from './live/broker.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages.js';
 import type { SecretsProvider } from './activities/secrets.js';
@@ -50,13 +52,20 @@ export interface CreateWorkerOptions {
   modelApi?: ModelApi;
   /**
    * More model providers by name, each a client (on `modelApi`) or `{ client, api }`; agents pick one with
-   * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON, see activities/model-providers.ts); these win.
+   * `model: 'name:model'`. Added to those of KEEL_MODELS (JSON) or `modelsFile` (see activities/model-providers.ts); these win.
    */
   models?: Record<string, ModelProviderOption>;
+  /** A TOML file of model providers (the shape of KEEL_MODELS); default KEEL_MODELS_FILE. */
+  modelsFile?: string;
   /** Endpoints told about every agent's runs (beside each agent's own `webhooks`); see docs/operations.md. */
   webhooks?: WebhookEndpoint[];
-  /** `false` for a worker without Docker (its sandbox activities fail with a clear error). */
-  sandboxes?: SandboxClient | false;
+  /**
+   * The sandbox tiers this worker offers, by name: `{ docker, gvisor, microvm, local }` (gvisor: a
+   * DockerSandboxClient, used with runtime runsc). Agents naming a tier (`sandbox: { tier }`) get their sandbox on a
+   * worker offering it; others on the default tier (docker when offered, else the first). One client is the docker
+   * tier; `false` offers none (sandbox activities fail with a clear error). Default: Docker alone.
+   */
+  sandboxes?: SandboxClient | SandboxTierClients | false;
   /**
    * Live sandboxes this host runs at most (counted on its engine, whoever made them); more runs wait in line with
    * status `waiting_for_sandbox`. Default KEEL_MAX_SANDBOXES, else 4 per core and one per 256 MiB of memory,
@@ -66,7 +75,7 @@ export interface CreateWorkerOptions {
   /** Default: KEEL_STORE (s3://bucket/prefix shares them between hosts), else directories under KEEL_HOME. */
   snapshots?: SnapshotStore;
   blobs?: BlobStore;
-  /** Where agent memory lives between runs; default .keel/memory. */
+  /** Where agent memory lives between runs; default KEEL_STORE's (s3://... keeps it in the bucket), else .keel/memory. */
   memory?: MemoryStore;
   /** Bundle once and share across workers (tests do); give one with tracing interceptors to a worker with tracing on. */
   workflowBundle?: WorkflowBundle;
@@ -89,11 +98,18 @@ export interface CreateWorkerOptions {
   snapshotLimits?: Partial<SnapshotLimits>;
   /** Runs kept in the workflow cache (least recently used evicted; an evicted run replays when it wakes); default KEEL_WORKFLOW_CACHE_SIZE, else 100. */
   workflowCacheSize?: number;
+  /**
+   * Directories a run's start request may copy into its workspace with `localDir` (each, or anything under it).
+   * Default none: a run naming a local directory is refused at start. Agents' own `localDir` entries are not limited.
+   */
+  localDirs?: string[];
 }
 
 export interface KeelWorker {
   readonly taskQueue: string;
   readonly hostQueue: string;
+  /** The sandbox tiers this worker offers. */
+  readonly tiers: SandboxTier[];
   run(): Promise<void>;
   runUntil<T>(fnOrPromise: Promise<T> | (() => Promise<T>)): Promise<T>;
   shutdown(): void;
@@ -132,29 +148,33 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;
   const maxSandboxes = options.maxSandboxes !== undefined ? checkedMaxSandboxes(options.maxSandboxes) : maxSandboxesFromEnv();
-  const sandboxes = options.sandboxes === false ? undefined : (options.sandboxes ?? new DockerSandboxClient());
+  const tiers = tierClients(options.sandboxes);
+  const mainTier = defaultTier(tiers);
+  const sandboxes = mainTier && tiers[mainTier];
   const scope = sandboxes ? await namespaceId(connection, namespace) : undefined;
-  const memory = options.memory ?? new LocalMemoryStore(keelPaths.memory());
+  const stores = options.blobs && options.snapshots && options.memory ? undefined : storesFromEnv();
+  const memory = options.memory ?? stores!.memory;
   const tracing = setupTracing();
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
-  const fromEnv = await providersFromConfig(process.env.KEEL_MODELS, new SecretVault(options.secrets));
+  const fromEnv = await providersFromEnv(new SecretVault(options.secrets), options.modelsFile ?? process.env.KEEL_MODELS_FILE);
   const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
+  const tierOffered = tierOfferedCheck({ connection, namespace, taskQueue, local: Object.keys(tiers) as SandboxTier[] });
   const mcp = new McpConnections();
-  const registry = new AgentRegistry(options.agents, memory, { mcp, modelApis, webhooks: options.webhooks, sharedUidTier: (sandboxes as SandboxClient | undefined)?.sharedUidTier });
+  const registry = new AgentRegistry(options.agents, memory, { mcp, modelApis, webhooks: options.webhooks, sharedUidTier: sandboxes?.sharedUidTier, tierOffered });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
-  const stores = options.blobs && options.snapshots ? undefined : storesFromEnv();
-  const plain = createActivities({
+  const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
+  const deps: ActivityDeps = {
     registry,
     mcp,
     memory,
     providers,
     broker,
     blobs: new CachedBlobStore(options.blobs ?? stores!.blobs),
-    sandboxes,
+    vault: new SecretVault(options.secrets),
     maxSandboxes,
     snapshots: options.snapshots ?? stores!.snapshots,
     hostQueue,
@@ -164,9 +184,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     secrets: options.secrets,
     retry: options.modelRetry,
     snapshotLimits: options.snapshotLimits,
-  });
-  const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
-  const activities = tracing.enabled || metrics ? instrumentActivities(plain, tracing.tracer, metrics) : plain;
+    localDirs: options.localDirs,
+    runs: new Client({ connection, namespace, dataConverter }),
+  };
+  const plain = createActivities({ ...deps, sandboxes });
+  const observe = (a: typeof plain) => (tracing.enabled || metrics ? instrumentActivities(a, tracing.tracer, metrics) : a);
+  const activities = observe(plain);
   const observed = { interceptors: tracing.interceptors, sinks: { ...tracing.sinks, ...telemetrySinks(metrics) } };
   const main = await Worker.create({
     connection,
@@ -179,29 +202,41 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     maxCachedWorkflows: options.workflowCacheSize !== undefined ? checkedCacheSize(options.workflowCacheSize) : workflowCacheSizeFromEnv(),
     ...observed,
   });
-  const host = await Worker.create({ connection, namespace, dataConverter, taskQueue: hostQueue, activities, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
+  const onQueue = (queue: string, acts: typeof activities) =>
+    Worker.create({ connection, namespace, dataConverter, taskQueue: queue, activities: acts, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
+  const host = await onQueue(hostQueue, activities);
+  // Each tier: its shared creation queue, and (but the default tier, which keeps `hostQueue`) a host queue of its own.
+  const tierWorkers: Worker[] = [];
+  for (const [tier, client] of Object.entries(tiers) as [SandboxTier, SandboxClient][]) {
+    const own = tier === mainTier ? undefined : tierHostQueue(hostQueue, tier);
+    const acts = own ? observe(createActivities({ ...deps, sandboxes: client, hostQueue: own })) : activities;
+    tierWorkers.push(await onQueue(tierQueue(taskQueue, tier), acts), ...(own ? [await onQueue(own, acts)] : []));
+  }
+  const workers = [main, host, ...tierWorkers];
+  const clients = [...new Set(Object.values(tiers))];
   const metricsServer: MetricsServer | undefined = metrics ? await startMetricsServer(metrics, metricsPort!) : undefined;
 
-  const reaper = sandboxes ? startReaper(sandboxes, connection, namespace, scope!, options.reapIntervalMs ?? 60_000) : undefined;
+  const reapers = clients.map((c) => startReaper(c, connection, namespace, scope!, options.reapIntervalMs ?? 60_000));
   const run = async () => {
     try {
-      await Promise.all([main.run(), host.run()]);
+      await Promise.all(workers.map((w) => w.run()));
     } finally {
-      reaper?.stop();
+      for (const reaper of reapers) reaper.stop();
       // A broker we connected is ours to close; one passed in belongs to the caller.
       if (typeof brokerOption === 'string') await broker?.close();
-      await sandboxes?.close?.(); // warm-pool containers go with their worker
+      for (const c of clients) await c.close?.(); // warm-pool containers go with their worker
       await mcp.closeAll(); // stops stdio MCP servers
       await metricsServer?.close();
       await tracing.flush();
     }
   };
   const shutdown = () => {
-    for (const w of [main, host]) if (w.getState() === 'RUNNING') w.shutdown();
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
   return {
     taskQueue,
     hostQueue,
+    tiers: Object.keys(tiers) as SandboxTier[],
     metricsUrl: metricsServer?.url,
     run,
     shutdown,

@@ -1,6 +1,7 @@
 /**
  * Live-run figures: how long an item takes from landing in the workflow to reaching a subscriber of
- * `client.stream` (streamLatency*), a token delta from the callModel activity through Redis to the subscriber
+ * `client.stream` (streamLatency*) and an SSE client of `keel serve` (serveEventLatencyMs, the same run shape over
+ * HTTP: goal <= 1.2 x streamLatencyMedianMs), a token delta from the callModel activity through Redis to the subscriber
  * (tokenDeltaLatencyMedianMs), and one `send` of a conversation answered by a zero-latency model (conversationTurnMs).
  */
 import { Client } from '@temporalio/client';
@@ -9,6 +10,10 @@ import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { KeelClient } from '../../src/client.js';
 import { DeltaBroker } from '../../src/live/broker.js';
+import { startServe } from '../../src/serve/server.js';
+import { TokenTable } from '../../src/serve/tokens.js';
+import { localStores } from '../../src/storage/config.js';
+import { readEvents } from '../../test/helpers/sse.js';
 import { startTestRedis } from '../../test/helpers/redis.js';
 import { waitForStatus } from '../../test/helpers/runs.js';
 import { queueFor, type TestStack } from '../../test/helpers/stack.js';
@@ -47,6 +52,23 @@ async function streamLatencies(client: KeelClient): Promise<number[]> {
   return latencies;
 }
 
+/** `streamLatencies` through `keel serve` (started in this process, as the CLI starts it): run event -> SSE client. */
+async function serveLatencies(client: KeelClient, stack: TestStack): Promise<number[]> {
+  const token = 'bench-token-0123456789abcdefghij';
+  const server = await startServe({ client, tokens: new TokenTable([{ token, principal: 'bench', can: ['read'] }]), blobs: localStores(stack.dataDir).blobs, port: 0 });
+  try {
+    const runId = await client.startRun('bench_live_loop', 'go');
+    const latencies: number[] = [];
+    const response = await fetch(`${server.url}/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${token}` } });
+    await readEvents(response, undefined, (e) => {
+      if (e.data.type === 'item' && e.data.item?.type === 'tool_result') latencies.push(Date.now() - Date.parse(e.data.at!));
+    });
+    return latencies;
+  } finally {
+    await server.close();
+  }
+}
+
 async function deltaLatencies(client: KeelClient): Promise<number[]> {
   const latencies: number[] = [];
   for (let run = 0; run < 5; run++) {
@@ -79,11 +101,13 @@ export default async function liveFigures(stack: TestStack): Promise<Record<stri
     const client = new KeelClient(new Client({ connection: stack.clientConnection }), queue, { broker });
     return await worker.runUntil(async () => {
       const stream = await streamLatencies(client);
+      const served = await serveLatencies(client, stack);
       const deltas = await deltaLatencies(client);
       const sends = await sendDurations(client);
       return {
         streamLatencyMedianMs: round(pct(stream, 50)),
         streamLatencyP95Ms: round(pct(stream, 95)),
+        serveEventLatencyMs: round(pct(served, 50)),
         tokenDeltaLatencyMedianMs: round(pct(deltas, 50)),
         conversationTurnMs: round(pct(sends, 50)),
       };

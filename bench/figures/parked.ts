@@ -4,9 +4,9 @@
  * `parkedRuns1000WorkerRssMb` is that process's resident memory while they wait; `parkedRuns1000ApproveAllMs` the
  * time from approving all of them (50 decisions in flight) until every run completed. Measured with the default workflow cache (KEEL_WORKFLOW_CACHE_SIZE); set it above 1,000 to see what a
  * cache that holds every run (Temporal's own default, sized from the heap limit) costs instead.
- * The worker is `keel worker` from the built package (dist/, a plain JavaScript agents file: what a user runs) when
- * `npm run build` has made one, else the TypeScript test worker under tsx (KEEL_BENCH_PARKED_WORKER=tsx forces it;
- * tsx's loader thread and source maps cost it ~50 MB more); `parkedRunsWorker` says which.
+ * The worker is `keel worker` from the built package (dist/, a plain JavaScript agents file: what a user runs; `npm run
+ * bench` builds it first). KEEL_BENCH_PARKED_WORKER=tsx measures the TypeScript test worker under tsx instead (tsx's
+ * loader thread and source maps cost it ~50 MB more); `parkedRunsWorker` says which.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -27,8 +27,13 @@ const BUILT = path.join(import.meta.dirname, '..', '..', 'dist', 'workflow-bundl
 type WorkerKind = 'keel worker (dist/)' | 'tsx test worker';
 
 function workerKind(): WorkerKind {
-  return process.env.KEEL_BENCH_PARKED_WORKER !== 'tsx' && existsSync(BUILT) ? 'keel worker (dist/)' : 'tsx test worker';
+  if (process.env.KEEL_BENCH_PARKED_WORKER === 'tsx') return 'tsx test worker';
+  if (!existsSync(BUILT)) throw new Error('parked runs measure `keel worker` from dist/, which is not built: run `npm run build` (npm run bench does)');
+  return 'keel worker (dist/)';
 }
+
+/** What ran the parked runs (bench/run.ts records it beside the figures). */
+export const worker = process.env.KEEL_BENCH_PARKED_WORKER === 'tsx' ? 'tsx test worker in its own process' : 'keel worker (dist/) in its own process';
 
 /** The worker process under test: its pid, and how long it took from spawn to polling. */
 async function startWorker(stack: TestStack, workers: WorkerProcesses, kind: WorkerKind, queue: string, env: Record<string, string>) {

@@ -24,7 +24,8 @@ async function firstOutput(stack: TestStack, name: string, sandboxes: DockerSand
   stack.model.setScript(`bench-${name}`, { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo first' } }] }, { message: 'done' }] });
   const agent = new SandboxAgent({ name, instructions: 'bench', model: `bench-${name}`, capabilities: [shell()], sandbox: { runtime } });
   const queue = queueFor(`bench-${name}`);
-  const worker = await stack.worker([agent], queue, { sandboxes });
+  // runtime runsc is the gvisor tier: the worker must offer it (on the same Docker client).
+  const worker = await stack.worker([agent], queue, { sandboxes: runtime === 'runsc' ? { gvisor: sandboxes } : sandboxes });
   const client = stack.client(queue);
   return worker.runUntil(async () => {
     const out: number[] = [];

@@ -3,6 +3,8 @@
  * snapshots, worker side, over the same tar stream a sandbox exports), and conversation bytes stored per turn of
  * real runs (10 and 300 turns) next to what whole-conversation blobs per turn would have stored; and how long a
  * run takes to resume after its worker is SIGKILLed mid model call, on the same host and on another host.
+ *
+ * The resume figures run tsx test worker processes (test/helpers/worker-process.ts), so that one can be killed.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -177,3 +179,5 @@ export default async function storageFigures(stack: TestStack): Promise<Record<s
     ...(await crossHostResumeFigures(stack)),
   };
 }
+
+export const worker = 'in the bench process for the storage figures; tsx test worker processes (killable) for the resume figures';

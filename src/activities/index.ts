@@ -27,6 +27,8 @@ import { SecretVault, type SecretsProvider } from './secrets.js';
 import type { McpConnections } from './mcp-connections.js';
 import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
+import type { Client } from '@temporalio/client';
+import { runWorkspaceActivities } from './run-workspace.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
@@ -50,15 +52,21 @@ export interface ActivityDeps {
   maxToolOutputBytes?: number;
   /** Where `secret()` references are looked up; default the worker's environment. */
   secrets?: SecretsProvider;
+  /** The vault to resolve and scrub secrets with; one per worker when it builds activities per sandbox tier. */
+  vault?: SecretVault;
   /** How long failing model calls and transient Keel errors are retried (default: KEEL_MODEL_RETRY_* or 1 h). */
   retry?: RetrySettings;
   /** Caps on one workspace snapshot (default: KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS). */
   snapshotLimits?: Partial<SnapshotLimits>;
+  /** Roots a run's workspace may copy local directories from (`createWorker({ localDirs })`); none by default. */
+  localDirs?: readonly string[];
+  /** Reads other runs' state (a `fromSnapshot` start checks the source run's tenant); absent: such starts fail. */
+  runs?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
-  const vault = new SecretVault(deps.secrets);
+  const vault = deps.vault ?? new SecretVault(deps.secrets);
   // MCP connections resolve `secret()` headers and env through this vault, so their values are scrubbed too.
   deps.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
@@ -126,6 +134,7 @@ export function createActivities(deps: ActivityDeps) {
     runInputGuardrails: guardrails.runInputGuardrails,
     runOutputGuardrails: guardrails.runOutputGuardrails,
     ...sandboxMcpActivities({ ...deps, specs }),
+    ...runWorkspaceActivities({ vault, snapshots: deps.snapshots, runs: deps.runs, localDirs: deps.localDirs }),
     createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
     snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
     keepSandbox: (input: Parameters<NonNullable<typeof sandbox>['keepSandbox']>[0]) => needSandbox().keepSandbox(input),

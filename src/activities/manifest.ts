@@ -14,6 +14,7 @@ import { KeelError } from '../errors.js';
 import { gitCheckout, gitClone, insideDir } from '../storage/git-cache.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { SecretVault } from './secrets.js';
+import { allowedLocalDir } from './run-workspace.js';
 
 const CONCURRENCY = 4;
 
@@ -42,7 +43,14 @@ function tarOf(files: { name: string; content?: string; mode?: number; type: 'fi
   return p as unknown as Readable;
 }
 
-async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry, vault: SecretVault): Promise<void> {
+/** Where a manifest is materialized from: the worker's secrets, and the roots a run's own `localDir` may name. */
+export interface MaterializeOptions {
+  vault?: SecretVault;
+  localDirs?: readonly string[];
+}
+
+async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry, options: MaterializeOptions): Promise<void> {
+  const vault = options.vault ?? new SecretVault();
   const clean = path.posix.normalize(dest).replace(/^\/+/, '');
   if (clean.startsWith('..') || clean === '') throw new KeelError('bad_usage', `manifest path '${dest}' must stay inside /workspace`);
   switch (entry.type) {
@@ -51,7 +59,8 @@ async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: Ma
     case 'dir':
       return sandbox.putArchive(tarOf([...parents(clean), { name: clean, type: 'directory' }]));
     case 'localDir':
-      return sandbox.putArchive(await tarDirectory(entry.path, clean));
+      // Checked again here: the worker that creates the sandbox may not be the one that resolved the request.
+      return sandbox.putArchive(await tarDirectory(entry.fromRun ? await allowedLocalDir(entry.path, options.localDirs) : entry.path, clean));
     case 'gitRepo': {
       const auth = entry.auth ? await vault.resolve(entry.auth) : undefined;
       if (entry.subdir !== undefined) {
@@ -74,13 +83,13 @@ function parents(p: string): { name: string; type: 'directory' }[] {
   return parts.map((_, i) => ({ name: parts.slice(0, i + 1).join('/'), type: 'directory' as const }));
 }
 
-export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest, vault = new SecretVault()): Promise<void> {
+export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest, options: MaterializeOptions = {}): Promise<void> {
   const entries = Object.entries(manifest.entries ?? {});
   let next = 0;
   const worker = async () => {
     while (next < entries.length) {
       const [dest, entry] = entries[next++];
-      await materializeEntry(sandbox, dest, entry, vault);
+      await materializeEntry(sandbox, dest, entry, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));

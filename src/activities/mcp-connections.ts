@@ -5,12 +5,17 @@
  * Tool lists are cached per connection and dropped when the server says `notifications/tools/list_changed`.
  */
 import { createHash } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { lazyModule } from '../util/lazy-module.js';
+
+// The MCP SDK (and the JSON-schema validators it pulls in), loaded by the first MCP connection of a worker.
+const mcpClient = lazyModule<typeof import('@modelcontextprotocol/sdk/client/index.js')>('@modelcontextprotocol/sdk/client/index.js');
+const mcpSse = lazyModule<typeof import('@modelcontextprotocol/sdk/client/sse.js')>('@modelcontextprotocol/sdk/client/sse.js');
+const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/client/stdio.js')>('@modelcontextprotocol/sdk/client/stdio.js');
+const mcpHttp = lazyModule<typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js')>('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const mcpTypes = lazyModule<typeof import('@modelcontextprotocol/sdk/types.js')>('@modelcontextprotocol/sdk/types.js');
 import { resolveSecrets, type McpServer, type McpToolDef, type McpToolLister } from '../agents/mcp.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { SandboxStdioTransport } from './mcp-sandbox-transport.js';
@@ -50,8 +55,8 @@ async function transportFor(server: McpServer, vault: SecretVault, sandbox: Star
   }
   if (server.transport === 'stdio') {
     // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
-    const env = { ...getDefaultEnvironment(), ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)) };
-    const transport = new StdioClientTransport({ command: server.command, args: server.args, env, cwd: server.cwd, stderr: 'pipe' });
+    const env = { ...mcpStdio().getDefaultEnvironment(), ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)) };
+    const transport = new (mcpStdio().StdioClientTransport)({ command: server.command, args: server.args, env, cwd: server.cwd, stderr: 'pipe' });
     let tail = '';
     transport.stderr?.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
@@ -62,8 +67,8 @@ async function transportFor(server: McpServer, vault: SecretVault, sandbox: Star
   const url = new URL(server.url);
   const transport =
     server.transport === 'http'
-      ? new StreamableHTTPClientTransport(url, { requestInit: { headers } })
-      : new SSEClientTransport(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } });
+      ? new (mcpHttp().StreamableHTTPClientTransport)(url, { requestInit: { headers } })
+      : new (mcpSse().SSEClientTransport)(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } });
   return { transport, stderr: () => '' };
 }
 
@@ -89,12 +94,12 @@ export class McpConnections implements McpToolLister {
         // A missing secret or env value: a configuration error, not worth retrying.
         throw new KeelError('bad_usage', `could not connect to MCP server '${server.name}': ${describe(err)}`, { cause: err });
       });
-      const client = new Client({ name: 'keel', version: '1' }, { capabilities: {} });
+      const client = new (mcpClient().Client)({ name: 'keel', version: '1' }, { capabilities: {} });
       const connection: Connection = { client, stderr };
       client.onclose = () => {
         if (this.connections.get(key) === made) this.connections.delete(key);
       };
-      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      client.setNotificationHandler(mcpTypes().ToolListChangedNotificationSchema, async () => {
         connection.tools = undefined;
       });
       try {

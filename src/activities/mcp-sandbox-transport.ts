@@ -4,7 +4,9 @@
  * Messages are newline-delimited JSON on its stdin/stdout, as with a local stdio server; a line longer than the
  * SDK's read buffer (10 MiB) closes the connection instead of growing the worker's memory.
  */
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { lazyModule } from '../util/lazy-module.js';
+
+const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/shared/stdio.js')>('@modelcontextprotocol/sdk/shared/stdio.js');
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ProcessExit, SandboxProcess, StartedSandbox } from '../sandbox/types.js';
@@ -25,7 +27,7 @@ export class SandboxStdioTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   private process?: SandboxProcess;
-  private readonly buffer = new ReadBuffer();
+  private readonly buffer = new (mcpStdio().ReadBuffer)();
   private tail = '';
   private ending = '';
   private closed = false;
@@ -52,7 +54,7 @@ export class SandboxStdioTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.process || this.closed) throw new Error('the MCP server in the sandbox is not running');
-    await this.process.write(Buffer.from(serializeMessage(message), 'utf8'));
+    await this.process.write(Buffer.from(mcpStdio().serializeMessage(message), 'utf8'));
   }
 
   /** Closes the server's stdin (a well-behaved server exits), then kills what is left after a grace period. */

@@ -50,6 +50,8 @@ export interface SandboxDeps {
   slots?: SandboxSlots;
   /** Caps on one snapshot; default KEEL_SNAPSHOT_MAX_* or DEFAULT_SNAPSHOT_LIMITS. */
   snapshotLimits?: Partial<SnapshotLimits>;
+  /** Roots a run's own `localDir` entries may name (`createWorker({ localDirs })`). */
+  localDirs?: readonly string[];
 }
 
 /** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
@@ -127,8 +129,11 @@ export function sandboxActivities(deps: SandboxDeps) {
   async function start(input: CreateSandboxInput): Promise<{ sandbox: StartedSandbox; session: SandboxSession }> {
     const sandbox = await createContainer(input);
     try {
+      const materialize = { vault: deps.vault, localDirs: deps.localDirs };
       if (input.restoreSnapshot) await sandbox.putArchive(await deps.snapshots.get(input.restoreSnapshot));
-      else await materializeManifest(sandbox, input.spec.manifest, deps.vault);
+      else await materializeManifest(sandbox, input.spec.manifest, materialize);
+      // A run that starts from a snapshot gets its own workspace entries on top of it (only at its start).
+      if (input.overlay) await materializeManifest(sandbox, { entries: input.overlay }, materialize);
       if (input.memory && !input.restoreSnapshot) await mountMemory(sandbox, deps.memory, input.memory);
       const session: SandboxSession = {
         containerId: sandbox.id,
@@ -139,10 +144,27 @@ export function sandboxActivities(deps: SandboxDeps) {
         commandsSinceSnapshot: 0,
         removed: false,
       };
+      if (input.startSnapshot) Object.assign(session, await startSnapshot(sandbox, input.startSnapshot.turn));
       return { sandbox, session };
     } catch (err) {
       await sandbox.remove();
       throw err;
+    }
+  }
+
+  /** The workspace into the snapshot store, secrets masked. */
+  async function takeSnapshot(sandbox: StartedSandbox, turn: number): Promise<SnapshotRef> {
+    await deps.vault.learn(deps.registry?.secretHolders());
+    const info = await snapshotWorkspace(sandbox, deps.snapshots, limits, (tar) => deps.vault.mask(tar));
+    return { ...info, turn, at: new Date().toISOString() };
+  }
+
+  /** The workspace as materialized (the base of `keel diff`); a failure is kept in the session, not fatal. */
+  async function startSnapshot(sandbox: StartedSandbox, turn: number): Promise<Pick<SandboxSession, 'startSnapshot' | 'snapshotFailure'>> {
+    try {
+      return { startSnapshot: await takeSnapshot(sandbox, turn) };
+    } catch (err) {
+      return { snapshotFailure: { turn, message: err instanceof Error ? err.message : String(err) } };
     }
   }
 
@@ -311,9 +333,7 @@ export function sandboxActivities(deps: SandboxDeps) {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
       try {
-        await deps.vault.learn(deps.registry?.secretHolders());
-        const info = await snapshotWorkspace(sandbox, deps.snapshots, limits, (tar) => deps.vault.mask(tar));
-        return { ...info, turn: input.turn, at: new Date().toISOString() };
+        return await takeSnapshot(sandbox, input.turn);
       } catch (err) {
         throw snapshotCapFailure(err);
       } finally {

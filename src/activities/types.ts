@@ -2,6 +2,7 @@
  * Inputs and results of activities: the contract between the workflow and the worker. Types only, so
  * workflow code can import them.
  */
+import type { ManifestEntry } from '../agents/manifest.js';
 import type { MemorySpec } from '../agents/memory.js';
 import type { AgentSpec, McpToolPin } from '../agents/spec.js';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef, UsageDelta } from '../workflows/run-state.js';
@@ -86,6 +87,8 @@ export interface CreateSandboxInput {
   spec: NonNullable<AgentSpec['sandbox']>;
   /** Start from this snapshot instead of materializing the manifest. */
   restoreSnapshot?: string;
+  /** A run's workspace entries, materialized over the restored snapshot (a `fromSnapshot` start). */
+  overlay?: Record<string, ManifestEntry>;
   /** Mount this memory folder at /workspace/memory. */
   memory?: MemorySpec;
   /**
@@ -93,6 +96,8 @@ export interface CreateSandboxInput {
    * waits and asks again with `wait`), or `wait` in the host's line, heartbeating. Absent (older runs): `wait`.
    */
   ifFull?: 'fail' | 'wait';
+  /** Snapshot /workspace as materialized, before any command (the run's starting workspace, turn `turn`). */
+  startSnapshot?: { turn: number };
 }
 
 export interface SnapshotSandboxInput {

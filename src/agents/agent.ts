@@ -15,7 +15,7 @@ import type { HostedTool } from './hosted-tools.js';
 import type { McpServer } from './mcp.js';
 import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
 import type { Handoff } from './handoff.js';
-import type { SandboxLimits, SandboxNetwork, SandboxRuntime } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxNetwork, SandboxRuntime, SandboxTier } from '../sandbox/types.js';
 import type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
 export type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
 
@@ -116,8 +116,18 @@ export interface SandboxOptions {
    */
   network?: SandboxNetwork;
   limits?: Partial<SandboxLimits>;
-  /** `runsc` runs the sandbox under gVisor (a user-space kernel; no network). Default: the engine's runtime. */
+  /**
+   * `runsc` runs the sandbox under gVisor (a user-space kernel; no network): the `gvisor` tier, which some worker
+   * must offer (`sandboxes: { gvisor }`, `--sandboxes gvisor`). Default: the engine's runtime.
+   */
   runtime?: SandboxRuntime;
+  /**
+   * The sandbox backend this agent needs: `docker`, `gvisor`, `microvm` or `local` (bubblewrap). Its sandbox goes to
+   * a worker offering that tier (`createWorker({ sandboxes: { microvm } })`); none offering it, or an option the tier
+   * cannot back (network on gvisor or microvm, `{ allow }` on local), fails the run at resolution. `runtime: 'runsc'`
+   * means `gvisor`. Default: the default tier of the worker that creates the sandbox (Docker where offered).
+   */
+  tier?: SandboxTier;
   /** Keep the container after the run ends (for debugging). */
   keepContainer?: boolean;
   /** Per-command default timeout. Default 60 s. */
@@ -128,6 +138,11 @@ export interface SandboxAgentOptions extends AgentOptions {
   manifest?: Manifest;
   capabilities?: Capability[];
   sandbox?: SandboxOptions;
+  /**
+   * Secrets a run's own workspace (`startRun(..., { workspace })`) may name, e.g. `gitRepo({ url, auth:
+   * secret('GH_TOKEN') })`. A start request is untrusted input: any other secret it names is refused at start.
+   */
+  runSecrets?: string[];
 }
 
 /** An agent with its own hardened container per run, workspace at /workspace. */

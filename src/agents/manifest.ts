@@ -8,7 +8,8 @@ import type { MaybeSecret, SecretRef } from './secret.js';
 export type ManifestEntry =
   | { type: 'file'; content: string; mode?: number }
   | { type: 'dir' }
-  | { type: 'localDir'; path: string }
+  /** `fromRun`: named by a run's start request, so copied in only from under the worker's `localDirs` roots. */
+  | { type: 'localDir'; path: string; fromRun?: boolean }
   /**
    * With `subdir`, only that folder of the repository is copied (no .git), from a checkout cached on the worker.
    * `auth` is a secret holding a token (or `user:password`), sent as an HTTP header while cloning, never stored.

@@ -11,7 +11,7 @@ export const CONSOLIDATOR_AGENT = 'keel_memory_consolidator';
 const MAX = 128;
 
 /** `context.tenant`/`tenantId` and `context.user`/`userId`, as strings, when present. */
-function owner(context: unknown): { tenant?: string; user?: string } {
+export function contextOwner(context: unknown): { tenant?: string; user?: string } {
   if (!context || typeof context !== 'object') return {};
   const c = context as Record<string, unknown>;
   const pick = (...keys: string[]) => {
@@ -30,7 +30,7 @@ function escapeName(name: string): string {
 }
 
 export function defaultMemoryScope(context: unknown): string {
-  const { tenant, user } = owner(context);
+  const { tenant, user } = contextOwner(context);
   if (tenant === undefined && user === undefined) return 'default';
   const parts = [tenant === undefined ? undefined : `tenant-${escapeName(tenant)}`, user === undefined ? undefined : `user-${escapeName(user)}`];
   const scope = parts.filter(Boolean).join('.');

@@ -20,7 +20,8 @@ import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOption
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { networkProblem } from '../sandbox/egress/policy.js';
-import type { SandboxNetwork } from '../sandbox/types.js';
+import type { SandboxNetwork, SandboxTier } from '../sandbox/types.js';
+import { tierOf } from '../sandbox/tier-rules.js';
 import { modelToolName, type McpServer, type McpToolLister } from './mcp.js';
 import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
 import {
@@ -52,7 +53,12 @@ export interface RegistryOptions {
   webhooks?: WebhookEndpoint[];
   /** The worker's sandbox tier when its commands share the sandbox agent's uid (see SandboxClient.sharedUidTier). */
   sharedUidTier?: string;
+  /** Whether some worker offers a sandbox tier; an agent asking for one nobody offers is refused. Unset: not checked. */
+  tierOffered?: (tier: SandboxTier) => Promise<boolean>;
 }
+
+/** The tier whose commands share the sandbox agent's uid (UnixLocalSandboxClient.sharedUidTier). */
+const LOCAL_TIER_NAME = 'bubblewrap (local)';
 
 const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
@@ -118,6 +124,7 @@ export class AgentRegistry {
   private readonly mcp: McpToolLister;
   private readonly modelApis: Record<string, 'responses' | 'chat'>;
   private readonly sharedUidTier?: string;
+  private readonly tierOffered?: (tier: SandboxTier) => Promise<boolean>;
   private readonly workerWebhooks: WebhookEndpoint[];
 
   /** `memory` is where memory summaries are read from when an agent has the memory capability. */
@@ -129,6 +136,7 @@ export class AgentRegistry {
     this.mcp = options.mcp ?? NO_MCP_CONNECTIONS;
     this.modelApis = options.modelApis ?? { [DEFAULT_PROVIDER]: 'responses' };
     this.sharedUidTier = options.sharedUidTier;
+    this.tierOffered = options.tierOffered;
     this.workerWebhooks = options.webhooks ?? [];
     for (const agent of agents) this.add(agent);
     // Agents with memory need the consolidation agent to be runnable on the same workers.
@@ -315,10 +323,12 @@ export class AgentRegistry {
       ...this.handoffToolSpecs(agent),
     ];
     checkToolNames(name, tools);
-    if (this.sharedUidTier) refuseGatedCommands(agent, tools, this.sharedUidTier);
+    const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
+    await this.checkTierOffered(name, sandbox?.tier);
+    const sharedUid = sandbox?.tier ? (sandbox.tier === 'local' ? LOCAL_TIER_NAME : undefined) : this.sharedUidTier;
+    if (sharedUid) refuseGatedCommands(agent, tools, sharedUid);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
-    const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
     const spec: Omit<AgentSpec, 'version'> = {
       name,
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
@@ -457,8 +467,19 @@ export class AgentRegistry {
     });
   }
 
+  /** An agent asking for a tier no worker offers fails here, at resolution, instead of waiting for a host forever. */
+  private async checkTierOffered(agent: string, tier: SandboxTier | undefined): Promise<void> {
+    if (!tier || !this.tierOffered || (await this.tierOffered(tier))) return;
+    throw new KeelError(
+      'bad_usage',
+      `agent '${agent}': no worker offers sandbox tier '${tier}' (a worker offers it with createWorker({ sandboxes: { ${tier} } }) or keel worker --sandboxes ${tier})`,
+    );
+  }
+
   private sandboxSpec(agent: SandboxAgent, resolved: (CapabilityResolution | undefined)[]) {
     const o = agent.options;
+    const { tier, problem } = tierOf(o.sandbox ?? {});
+    if (problem) throw new KeelError('bad_usage', `agent '${agent.name}': sandbox.${problem}`);
     const capabilities = o.capabilities ?? [];
     const manifestEntries = Object.assign(
       {},
@@ -475,11 +496,13 @@ export class AgentRegistry {
       image: o.sandbox?.image ?? defaultSandboxImage(),
       network: checkedNetwork(agent.name, o.sandbox?.network),
       limits: o.sandbox?.limits ?? {},
-      ...(o.sandbox?.runtime ? { runtime: o.sandbox.runtime } : {}),
+      ...(o.sandbox?.runtime || tier === 'gvisor' ? { runtime: tier === 'gvisor' ? ('runsc' as const) : o.sandbox!.runtime } : {}),
+      ...(tier ? { tier } : {}),
       keepContainer: o.sandbox?.keepContainer ?? false,
       commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,
       manifest: { entries: manifestEntries, env: o.manifest?.env ?? {} },
       ...(Object.keys(capabilityData).length ? { capabilityData } : {}),
+      ...(o.runSecrets?.length ? { runSecrets: [...o.runSecrets] } : {}),
     };
   }
 }

@@ -6,7 +6,7 @@ import type { ApprovalSpec } from './approval.js';
 import type { WebhookEvent } from './webhooks.js';
 import type { ApprovalTimeout, CompactionSpec, MemorySpec, ModelSettings } from './settings.js';
 import type { Manifest } from './manifest.js';
-import type { SandboxLimits, SandboxNetwork, SandboxRuntime } from '../sandbox/types.js';
+import type { SandboxLimits, SandboxNetwork, SandboxRuntime, SandboxTier } from '../sandbox/types.js';
 
 import type { HostedToolConfig } from './hosted-tools.js';
 
@@ -61,11 +61,15 @@ export interface SandboxSpec {
   limits: Partial<SandboxLimits>;
   /** The Docker runtime (`runsc`: gVisor); absent means the engine's default. */
   runtime?: SandboxRuntime;
+  /** The tier the agent asked for (or `gvisor` for runtime runsc): its sandbox is created on that tier's queue. */
+  tier?: SandboxTier;
   keepContainer: boolean;
   commandTimeoutMs: number;
   manifest: Manifest;
   /** What capabilities' `resolve` hooks returned as `data`, by capability name, for their sandbox tools. */
   capabilityData?: Record<string, unknown>;
+  /** Secret names a run's own workspace request may use (`runSecrets`); absent: none. */
+  runSecrets?: string[];
 }
 
 /** A run that stays open after answering, for more input (`client.send`). */

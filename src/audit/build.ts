@@ -2,6 +2,8 @@
  * Builds the audit document from a run's decoded history events and the blobs they refer to. Pure: no I/O, so
  * it is unit-tested on hand-made events and used by `keel audit` on real ones.
  */
+import { runTenant } from '../agents/run-workspace.js';
+import type { ResolvedRunWorkspace } from '../activities/run-workspace.js';
 import type { AgentSpec } from '../agents/spec.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult, GuardrailsResult, RunToolInput, RunToolResult } from '../activities/types.js';
 import type { AgentRunInput, AgentRunResult, FanOutInput } from '../workflows/messages.js';
@@ -78,9 +80,11 @@ class AuditBuilder {
     this.doc.startedAt = e.at;
     if (e.identity) this.doc.startedBy = e.identity;
     this.doc.agent = input.state?.rootAgent ?? input.agent;
+    const tenant = runTenant(input.tenant, input.context);
+    if (tenant !== undefined) this.doc.tenant = tenant;
     const job = e.input as Partial<FanOutInput>;
     if (Array.isArray(job.inputs)) {
-      this.doc.input = `a fan-out job over ${job.inputs.length} inputs:\n${job.inputs.join('\n')}`;
+      this.doc.input = `a fan-out job over ${job.inputs.length} inputs:\n${job.inputs.map((i) => (typeof i === 'string' ? i : i.input)).join('\n')}`;
       return;
     }
     const items = typeof input.input === 'string' ? [{ type: 'message', role: 'user', content: input.input } as RunItem] : (input.state?.items ?? input.input);
@@ -97,6 +101,7 @@ class AuditBuilder {
       case 'runTool': return this.toolResult(s.input as RunToolInput, result as RunToolResult, at);
       case 'runInputGuardrails':
       case 'runOutputGuardrails': return (result as GuardrailsResult).items.forEach((g) => this.mergeItem(g));
+      case 'resolveRunWorkspace': this.doc.workspace = (result as ResolvedRunWorkspace).receipt; return;
       case 'createSandbox':
       case 'snapshotSandbox':
       case 'destroySandbox': this.doc.sandbox.push({ operation: s.activity, at, summary: s.summary }); return;

@@ -2,6 +2,7 @@
  * The audit document of one run: what `keel audit` prints (as Markdown or JSON). Everything in it comes from the
  * run's Temporal history, plus the blob-store contents that history refers to by hash.
  */
+import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 import type { RunItem, Usage } from '../workflows/run-state.js';
 import type { AuditError } from './events.js';
 
@@ -36,6 +37,10 @@ export interface AuditDocument {
   children: ChildRunRecord[];
   /** Things the document could not show in full (blobs this store does not hold). */
   gaps: string[];
+  /** The tenant the run was started for, when it names one. */
+  tenant?: string;
+  /** What the run's own workspace request gave it (resolveRunWorkspace's pinned result). */
+  workspace?: WorkspaceReceipt;
 }
 
 export interface ChildRunRecord {

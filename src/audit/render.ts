@@ -2,6 +2,7 @@
  * The audit document as Markdown (for people) or JSON (for tools). Untrusted text (model output, command output,
  * arguments) goes inside fenced blocks whose fence is longer than any backtick run in it, so it cannot break out.
  */
+import { describeReceipt } from '../agents/run-workspace.js';
 import type { RunItem } from '../workflows/run-state.js';
 import { safeText } from '../util/safe-text.js';
 import type { ApprovalRecord, AuditDocument, ChildRunRecord, ModelCallRecord } from './document.js';
@@ -72,9 +73,11 @@ function header(doc: AuditDocument, h: Heading): string[] {
     `- Usage: ${doc.usage.inputTokens} input + ${doc.usage.outputTokens} output = ${doc.usage.totalTokens} tokens in ${doc.usage.requests} model requests`,
   ];
   if (doc.startedBy) lines.push(`- Started by client ${code(doc.startedBy)}`);
+  if (doc.tenant !== undefined) lines.push(`- Tenant: ${code(doc.tenant)}`);
   if (doc.cancelRequested) lines.push(`- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`);
   if (doc.error) lines.push(`- Error: ${doc.error.type ?? 'Error'}: ${code(doc.error.message)}`);
   lines.push('', `${h(2)} Input`, '', fence(doc.input));
+  if (doc.workspace) lines.push('', `${h(2)} Workspace received`, '', describeReceipt(doc.workspace).map((l) => `- ${code(l)}`).join('\n'));
   if (doc.finalOutput !== undefined) lines.push('', `${h(2)} Final output`, '', fence(typeof doc.finalOutput === 'string' ? doc.finalOutput : JSON.stringify(doc.finalOutput, null, 2)));
   return lines;
 }

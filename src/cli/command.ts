@@ -7,7 +7,7 @@ import { KeelClient } from '../client.js';
 import { KeelError } from '../errors.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** One `keel <name>` command. `run` returns the exit code: 0 ok, 1 the run failed, 2 bad usage. */
 export interface Command {
@@ -28,6 +28,12 @@ export function usage(message: string): never {
 export function str(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A repeatable string option's values (`multiple: true`), in order. */
+export function strs(values: Values, name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
 /** A client for Temporal as configured (see connection.ts); an unreachable server is one line, exit 1. */

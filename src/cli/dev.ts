@@ -6,13 +6,15 @@ import { runDemo } from '../testing/demo/run-demo.js';
 import { demoScripts } from '../testing/demo/scripts.js';
 import { startScriptedModelServer } from '../testing/scripted-model.js';
 import type { Command, Values } from './command.js';
+import { sandboxesOption } from './sandboxes.js';
 import { loadAgents } from './agents-file.js';
 
 /** The embedded stack for `dev` and `run --wait`: the user's agents (default the demo's), the scripted model offline. */
 export async function startCliStack(values: Values, log: (line: string) => void) {
   const file = (values.agents as string | undefined) ?? process.env.KEEL_AGENTS;
   const agents = file ? await loadAgents(file) : demoAgents;
-  return startDevStack({ agents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log });
+  const sandboxes = await sandboxesOption(values);
+  return startDevStack({ agents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log, sandboxes });
 }
 
 function waitForSignal(): Promise<void> {
@@ -24,8 +26,9 @@ function waitForSignal(): Promise<void> {
 
 export const dev: Command = {
   name: 'dev',
-  usage: 'dev [--agents FILE]            the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground; default agents: the demo',
-  options: { agents: { type: 'string' } },
+  usage:
+    'dev [--agents FILE] [--sandboxes docker,microvm]  the embedded stack (Temporal + Web UI, worker, scripted model) in the foreground; default agents: the demo, sandboxes: docker',
+  options: { agents: { type: 'string' }, sandboxes: { type: 'string' } },
   async run(_args, values) {
     const redis = await startDevRedis((l) => console.log(l));
     const stack = await startCliStack(values, (l) => console.log(l));

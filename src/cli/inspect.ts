@@ -1,4 +1,5 @@
 /** `keel state` and `keel ls`: what a run is doing, and which runs there are. */
+import { describeReceipt } from '../agents/run-workspace.js';
 import { formatTree } from '../run-tree.js';
 import type { RunStatus } from '../workflows/run-state.js';
 import { connectClient, str, usage, type Command } from './command.js';
@@ -18,6 +19,8 @@ export const state: Command = {
     // One line per run (agent tools, fan-out items under their parent), pending approvals and errors under each.
     for (const line of formatTree(await client.getTree(runId))) console.log(line);
     if (s.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(s.finalOutput)}`);
+    if (s.tenant !== undefined) console.log(`  tenant: ${s.tenant}`);
+    if (s.workspace) for (const line of ['workspace:', ...describeReceipt(s.workspace).map((l) => `  ${l}`)]) console.log(`  ${line}`);
     const kept = s.sandbox?.kept;
     if (kept) console.log(`  sandbox kept: container ${kept.name ?? s.sandbox!.containerId.slice(0, 12)} on ${s.sandbox!.host} (${kept.reason})`);
     const snapshotFailure = s.sandbox?.snapshotFailure;

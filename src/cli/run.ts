@@ -3,6 +3,7 @@ import { acceptsConnections } from '../util/free-port.js';
 import { temporalConfigured, temporalTarget } from '../connection.js';
 import { connectClient, str, usage, type Command, type Values } from './command.js';
 import { startCliStack } from './dev.js';
+import { awaitWorkspace, workspaceFromFlags, WORKSPACE_FLAGS } from './run-workspace.js';
 
 /** `--context JSON`, parsed (bad usage when it is not JSON). */
 /** Whether something listens at host:port (a running `keel dev`). */
@@ -24,18 +25,21 @@ export function parseContext(values: Values): unknown {
 
 export const run: Command = {
   name: 'run',
-  usage: 'run <agent> <input> [--wait] [--id ID] [--context JSON] [--agents FILE]',
-  options: { wait: { type: 'boolean' }, id: { type: 'string' }, context: { type: 'string' }, agents: { type: 'string' } },
+  usage: 'run <agent> <input> [--wait] [--id ID] [--context JSON] [--tenant NAME] [--repo [PATH=]URL[#REF]]... [--repo-auth SECRET] [--file PATH=@LOCAL]... [--from-snapshot RUN[@TURN]] [--agents FILE]',
+  options: { wait: { type: 'boolean' }, id: { type: 'string' }, context: { type: 'string' }, tenant: { type: 'string' }, agents: { type: 'string' }, ...WORKSPACE_FLAGS },
   async run([agent, input], values) {
     if (!agent || input === undefined) usage('run needs <agent> and <input>');
     const context = parseContext(values);
+    const workspace = workspaceFromFlags(values);
     // With --wait and no server to talk to, run on an embedded stack for the length of the command.
     const local = values.wait && !temporalConfigured() && !(await reachable(temporalTarget().connection.address));
     const embedded = local ? await startCliStack(values, (l) => console.error(l)) : undefined;
     try {
       const client = embedded?.client ?? (await connectClient());
-      const id = await client.startRun(agent, input, { id: str(values, 'id'), context });
-      if ((await client.checkStarted(id)) === 'no-worker-yet') console.error(`keel: no worker has picked up ${id} yet; it starts when one polls task queue '${client.taskQueue}'`);
+      const id = await client.startRun(agent, input, { id: str(values, 'id'), context, workspace, tenant: str(values, 'tenant') });
+      const started = await client.checkStarted(id);
+      if (started === 'no-worker-yet') console.error(`keel: no worker has picked up ${id} yet; it starts when one polls task queue '${client.taskQueue}'`);
+      else if (workspace) await awaitWorkspace(client, id);
       console.log(id);
       if (!values.wait) return 0;
       const result = await client.result(id);

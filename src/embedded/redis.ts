@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { freePort } from '../util/free-port.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from 'redis';
+import { redis } from '../live/broker.js';
 
 export interface RedisServer {
   url: string;
@@ -24,7 +24,7 @@ export function findRedisServer(): string | undefined {
 
 async function waitForPong(url: string, deadline: number, output: () => string): Promise<void> {
   for (;;) {
-    const client = createClient({ url, socket: { reconnectStrategy: false } });
+    const client = redis().createClient({ url, socket: { reconnectStrategy: false } });
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -8,6 +8,7 @@ import { connectWorker, temporalConfigured, temporalTarget } from '../connection
 import OpenAI from 'openai';
 import type { Agent } from '../agents/agent.js';
 import { KeelClient } from '../client.js';
+import type { SandboxTierClients } from '../sandbox/tiers.js';
 import { createWorker, type KeelWorker } from '../worker.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal.js';
 import { codecFromEnv, dataConverterFor } from '../codec.js';
@@ -39,6 +40,8 @@ export interface DevStackOptions {
   offlineModel?: () => Promise<DevModel>;
   /** Say what starts, one line each. */
   log?: (line: string) => void;
+  /** The worker's sandbox tiers (`keel dev --sandboxes docker,microvm`); default Docker alone. */
+  sandboxes?: SandboxTierClients;
 }
 
 export function webUiLink(uiUrl: string, runId: string, namespace = 'default'): string {
@@ -67,7 +70,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }
   const connection = await connectWorker(target);
-  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai, codec: codec ?? false });
+  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai, codec: codec ?? false, sandboxes: options.sandboxes });
   log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
   const runWorker = worker.run();
   const client = new KeelClient(new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(codec) }), worker.taskQueue);

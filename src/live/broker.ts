@@ -3,7 +3,8 @@
  * activity publishes the model's text as it is generated; `client.stream()` reads it. Deltas are live extras: the
  * run's own record stays the source of truth, so a broker that is down costs deltas, never a run.
  */
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
+import { lazyModule } from '../util/lazy-module.js';
 import type { DeltaEvent } from './events.js';
 
 /** Deltas kept per run (approximate trim); a stream expires a day after its last delta. */
@@ -24,6 +25,9 @@ export interface DeltaTarget {
   attempt: number;
 }
 
+/** The Redis client library, loaded when a broker is first used. */
+export const redis = lazyModule<typeof import('redis')>('redis');
+
 /** One model call's publisher: `push` never blocks the call; `end` waits for what was pushed. */
 export interface DeltaSink {
   push(text: string): void;
@@ -31,7 +35,7 @@ export interface DeltaSink {
 }
 
 async function connect(url: string): Promise<RedisClientType> {
-  const client = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) } }) as RedisClientType;
+  const client = redis().createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) } }) as RedisClientType;
   // Without a listener, a lost connection would crash the process; the broker is best-effort, so note it once.
   let warned = false;
   client.on('error', (err: unknown) => {
@@ -54,7 +58,7 @@ export class DeltaBroker {
 
   /** `connect`, or undefined (with one warning) when the broker does not answer within `timeoutMs`: streams then carry items only. */
   static async tryConnect(url: string, timeoutMs = 3_000): Promise<DeltaBroker | undefined> {
-    const client = createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } }) as RedisClientType;
+    const client = redis().createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } }) as RedisClientType;
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -84,9 +84,16 @@ function durableSource(handle: WorkflowHandle, progress: Progress): Source<RunEv
   };
 }
 
-function isTransient(err: unknown): boolean {
-  const text = String((err as Error)?.message ?? err);
-  return /hasn't started|not started|no poller|deadline/i.test(text);
+/**
+ * A failure to ask again: a continued run not started yet, or no worker to answer for now (a worker restart). The
+ * client wraps gRPC errors (`ServiceError: Failed to query Workflow`, cause `DEADLINE_EXCEEDED: query timed out
+ * before a worker could process it`), so the causes count too.
+ */
+export function isTransient(err: unknown): boolean {
+  for (let e = err; e; e = (e as { cause?: unknown }).cause) {
+    if (/hasn't started|not started|no poller|deadline/i.test(String((e as Error)?.message ?? e))) return true;
+  }
+  return false;
 }
 
 function deltaSource(broker: DeltaBroker, namespace: string, runId: string, progress: Progress): Source<RunEvent> {
@@ -107,12 +114,16 @@ function runSource(handle: WorkflowHandle, broker: DeltaBroker | undefined, name
   return async function* (signal) {
     const progress: Progress = { seq: options.after ?? 0, modelTurn: 0, done: false };
     // Which turns' model output already landed, so stale deltas of a late or resumed subscriber are dropped.
-    try {
-      progress.modelTurn = (await abortable(handle.query(eventsQuery, progress.seq), signal)).modelTurn;
-    } catch (err) {
-      // A child that never started (its start failed): its parent's `child` event already says why.
-      if (tag && err instanceof WorkflowNotFoundError) return;
-      throw err;
+    for (;;) {
+      try {
+        progress.modelTurn = (await abortable(handle.query(eventsQuery, progress.seq), signal)).modelTurn;
+        break;
+      } catch (err) {
+        // A child that never started (its start failed): its parent's `child` event already says why.
+        if (tag && err instanceof WorkflowNotFoundError) return;
+        if (signal.aborted || !isTransient(err)) throw err;
+        await sleep(100); // a subscriber joining while no worker runs (a restart) waits for one
+      }
     }
     const sources: Source<RunEvent>[] = [durableSource(handle, progress)];
     if (broker && options.tokens !== false) sources.push(deltaSource(broker, namespace, handle.workflowId, progress));

@@ -4,35 +4,38 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { lazyModule } from '../util/lazy-module.js';
+
+/** prom-client, loaded only by a worker that serves metrics. */
+const prom = lazyModule<typeof import('prom-client')>('prom-client');
 
 export class KeelMetrics {
-  readonly registry = new Registry();
-  readonly runs = new Counter({
+  readonly registry = new (prom().Registry)();
+  readonly runs = new (prom().Counter)({
     name: 'keel_runs_total',
     help: 'Runs that reached a status on this worker (started, awaiting_approval, completed, failed, cancelled)',
     labelNames: ['agent', 'status'] as const,
     registers: [this.registry],
   });
-  readonly tokens = new Counter({
+  readonly tokens = new (prom().Counter)({
     name: 'keel_model_tokens_total',
     help: 'Model tokens used by calls this worker made',
     labelNames: ['agent', 'model', 'type'] as const,
     registers: [this.registry],
   });
-  readonly modelCalls = new Counter({
+  readonly modelCalls = new (prom().Counter)({
     name: 'keel_model_calls_total',
     help: 'Model calls this worker made, by outcome',
     labelNames: ['agent', 'model', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly toolCalls = new Counter({
+  readonly toolCalls = new (prom().Counter)({
     name: 'keel_tool_calls_total',
     help: 'Tool calls this worker ran, by outcome (ok, error: the tool reported an error, failed: the activity failed)',
     labelNames: ['agent', 'tool', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly approvalWait = new Histogram({
+  readonly approvalWait = new (prom().Histogram)({
     name: 'keel_approval_wait_seconds',
     help: 'Time from an approval request to its decision',
     labelNames: ['agent', 'tool', 'decision'] as const,
@@ -41,7 +44,7 @@ export class KeelMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'keel_worker_' });
+    if (options.defaultMetrics) prom().collectDefaultMetrics({ register: this.registry, prefix: 'keel_worker_' });
   }
 
   /** Counts what a finished activity reports (tokens, tool outcome). */

@@ -4,21 +4,20 @@
  * is set), plus Temporal's interceptors so Keel's spans sit inside the workflow and activity spans of a run.
  */
 import { trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource, envDetectorSync } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import {
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  makeWorkflowExporter,
-} from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import { siblingModule } from '../module-path.js';
+import { lazyModule } from '../util/lazy-module.js';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions.js';
 
 export const TRACER_NAME = 'keel';
+
+// The OpenTelemetry SDK and exporter, loaded only by a worker with tracing on.
+const otlp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
+const resources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
+const sdkBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
+const sdkNode = lazyModule<typeof import('@opentelemetry/sdk-trace-node')>('@opentelemetry/sdk-trace-node');
+const conventions = lazyModule<typeof import('@opentelemetry/semantic-conventions')>('@opentelemetry/semantic-conventions');
+const temporalOtel = lazyModule<typeof import('@temporalio/interceptors-opentelemetry')>('@temporalio/interceptors-opentelemetry');
 
 /** The module the workflow bundler adds to every workflow: Temporal's workflow span interceptors, replay-safe. */
 export const WORKFLOW_INTERCEPTOR_MODULE = siblingModule(import.meta.url, '../workflows/tracing-interceptors.js');
@@ -47,35 +46,35 @@ export function setupTracing(serviceName = 'keel-worker'): Tracing {
 }
 
 function liveTracing(serviceName: string): Tracing {
-  const resource = new Resource({ [ATTR_SERVICE_NAME]: serviceName }).merge(envDetectorSync.detect());
+  const { Resource, envDetectorSync } = resources();
+  const resource = new Resource({ [conventions().ATTR_SERVICE_NAME]: serviceName }).merge(envDetectorSync.detect());
   // The exporter reads the OTEL_EXPORTER_OTLP_* endpoint, headers and timeout itself; the batch processor OTEL_BSP_*.
-  const processor = new BatchSpanProcessor(new OTLPTraceExporter());
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
+  const processor = new (sdkBase().BatchSpanProcessor)(new (otlp().OTLPTraceExporter)());
+  const provider = new (sdkNode().NodeTracerProvider)({ resource, spanProcessors: [processor] });
   provider.register(); // the async-local context manager, so activity code sees the activity's span as active
   const tracer = trace.getTracer(TRACER_NAME);
   return {
     enabled: true,
     tracer,
     interceptors: activityInterceptors(tracer),
-    sinks: { exporter: makeWorkflowExporter(processor, resource) },
+    sinks: { exporter: temporalOtel().makeWorkflowExporter(processor, resource) },
     flush: () => provider.forceFlush(),
   };
 }
 
 function disabledTracing(): Tracing {
-  const noop: SpanProcessor = new NoopSpanProcessor();
   return {
     enabled: false,
     tracer: trace.getTracer(TRACER_NAME),
     interceptors: {},
-    // The workflow interceptors are in every bundle; with tracing off their spans go nowhere.
-    sinks: { exporter: makeWorkflowExporter(noop, Resource.empty()) },
+    // A bundle made with tracing (a shared one) may still call the exporter sink; with tracing off spans go nowhere.
+    sinks: { exporter: { export: { fn: () => undefined } } },
     flush: async () => undefined,
   };
 }
 
 function activityInterceptors(tracer: Tracer): WorkerInterceptors {
   return {
-    activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    activity: [(ctx) => ({ inbound: new (temporalOtel().OpenTelemetryActivityInboundInterceptor)(ctx, { tracer }), outbound: new (temporalOtel().OpenTelemetryActivityOutboundInterceptor)(ctx) })],
   };
 }

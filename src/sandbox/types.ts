@@ -49,6 +49,12 @@ export interface SandboxCreateOptions {
 
 export type SandboxRuntime = 'runc' | 'runsc';
 
+/**
+ * A named sandbox backend a worker offers (`createWorker({ sandboxes: { docker, microvm } })`) and an agent asks
+ * for (`sandbox: { tier }`): Docker, Docker with gVisor (`runsc`), a KVM microVM, bubblewrap on the host.
+ */
+export type SandboxTier = 'docker' | 'gvisor' | 'microvm' | 'local';
+
 /** `false`: no network; `true`: any public host name; `{ allow }`: only these names (`pypi.org`, `*.github.com`). */
 export type SandboxNetwork = boolean | { allow: string[] };
 

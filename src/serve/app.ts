@@ -15,9 +15,11 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { DecisionError, KeelError } from '../errors.js';
 import { IDENTITY_PROBLEMS } from '../failures.js';
 import { decideUpdate } from '../workflows/messages.js';
+import { chatStream } from './chat.js';
+import { HttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { ROUTES, type RouteSpec } from './routes.js';
-import type { DecisionBody, EventsQuery, ListQuery, SendBody, StartBody } from './schemas.js';
+import type { ChatBody, DecisionBody, EventsQuery, ListQuery, SendBody, StartBody } from './schemas.js';
 import type { Principal, TokenTable } from './tokens.js';
 
 export interface ServeOptions {
@@ -29,15 +31,6 @@ export interface ServeOptions {
   maxBodyBytes?: number;
 }
 
-/** A failure with the HTTP status to answer. */
-class HttpError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Input = { body?: unknown; query?: unknown };
 type Handler = (c: Context, args: { client: KeelClient; principal: Principal; id: string } & Input) => Promise<Response>;
@@ -94,6 +87,9 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
   async sendMessage(c, { client, id, body }) {
     return c.json(await client.sendInput(id, (body as z.infer<typeof SendBody>).text));
   },
+  async chat(c, { client, id, body }) {
+    return chatStream(c, client, id, body as z.infer<typeof ChatBody>);
+  },
   async decide(c, { client, principal, id, body }) {
     const d = body as z.infer<typeof DecisionBody>;
     if (!principal.approveAs.includes('*') && !principal.approveAs.includes(d.approver)) {
@@ -119,10 +115,15 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      for await (const event of client.stream(id, { after, signal: abort.signal })) {
-        // Only durable events carry an id: a client resumes from the last one it saw, deltas are not replayed.
-        const durable = event.type !== 'delta' && event.type !== 'gap';
-        await stream.writeSSE({ event: event.type, data: JSON.stringify(event), ...(durable ? { id: String(event.seq) } : {}) });
+      try {
+        for await (const event of client.stream(id, { after, signal: abort.signal })) {
+          // Only durable events carry an id: a client resumes from the last one it saw, deltas are not replayed.
+          const durable = event.type !== 'delta' && event.type !== 'gap';
+          await stream.writeSSE({ event: event.type, data: JSON.stringify(event), ...(durable ? { id: String(event.seq) } : {}) });
+        }
+      } catch (err) {
+        // The stream broke before the run ended: say so (a client resumes with Last-Event-ID) rather than end as if done.
+        if (!abort.signal.aborted) await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: (err as Error).message }) });
       }
     });
   },

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { Scope } from './tokens.js';
-import { DecisionBody, EventsQuery, ListQuery, SendBody, StartBody } from './schemas.js';
+import { ChatBody, DecisionBody, EventsQuery, ListQuery, SendBody, StartBody } from './schemas.js';
 
 export interface RouteSpec {
   name: string;
@@ -15,8 +15,8 @@ export interface RouteSpec {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
-  /** `sse`: a text/event-stream of run events. */
-  produces?: 'json' | 'sse';
+  /** `sse`: a text/event-stream of run events; `ui-message-stream`: the AI SDK UI message stream (v1). */
+  produces?: 'json' | 'sse' | 'ui-message-stream';
 }
 
 export const ROUTES: RouteSpec[] = [
@@ -25,6 +25,15 @@ export const ROUTES: RouteSpec[] = [
   { name: 'getRun', method: 'get', path: '/v1/runs/:id', scope: 'read', summary: "A run's RunState" },
   { name: 'cancelRun', method: 'post', path: '/v1/runs/:id/cancel', scope: 'start', summary: 'Cancel a run' },
   { name: 'sendMessage', method: 'post', path: '/v1/runs/:id/messages', scope: 'start', summary: 'Send input to a conversation run', body: SendBody },
+  {
+    name: 'chat',
+    method: 'post',
+    path: '/v1/runs/:id/chat',
+    scope: 'start',
+    summary: "Send an AI SDK chat request's last user message to a conversation run; the answer as an AI SDK UI message stream",
+    body: ChatBody,
+    produces: 'ui-message-stream',
+  },
   { name: 'decide', method: 'post', path: '/v1/runs/:id/decisions', scope: 'decide', summary: 'Approve or reject a pending call', body: DecisionBody },
   { name: 'getAudit', method: 'get', path: '/v1/runs/:id/audit', scope: 'read', summary: "The run's audit document" },
   { name: 'streamEvents', method: 'get', path: '/v1/runs/:id/events', scope: 'read', summary: 'Run events as Server-Sent Events (resume with Last-Event-ID)', query: EventsQuery, produces: 'sse' },

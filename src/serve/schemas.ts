@@ -16,6 +16,16 @@ export const StartBody = z.strictObject({
 
 export const SendBody = z.strictObject({ text: z.string().min(1) });
 
+/**
+ * The body the AI SDK's chat transport (`DefaultChatTransport`, `useChat`) posts: the chat's UIMessages, of which
+ * the last user message is sent to the run. Other fields (`id`, `trigger`, `messageId`, a front end's own) pass.
+ */
+export const ChatBody = z.looseObject({
+  messages: z
+    .array(z.looseObject({ role: z.enum(['system', 'user', 'assistant']), parts: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })) }))
+    .min(1),
+});
+
 export const DecisionBody = z.strictObject({
   callId: z.string().min(1),
   decision: z.enum(['approve', 'reject']),

@@ -1,21 +1,25 @@
 /**
  * Which stores a worker uses, from the environment. `KEEL_STORE` unset (or `file:`) keeps everything under
- * KEEL_HOME (the embedded default); `KEEL_STORE=s3://bucket/prefix` puts blobs and snapshots in an
+ * KEEL_HOME (the embedded default); `KEEL_STORE=s3://bucket/prefix` puts blobs, snapshots and memory in an
  * S3-compatible bucket that every host shares. The endpoint comes from `KEEL_S3_ENDPOINT`, `AWS_ENDPOINT_URL_S3`
  * or `AWS_ENDPOINT_URL` (unset = AWS itself); region and credentials from the usual AWS variables and files.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
 import { KeelError } from '../errors.js';
 import { LocalSnapshotStore } from '../sandbox/snapshots.js';
 import { keelPaths } from '../util/paths.js';
 import { LocalBlobStore, type BlobStore } from './blob-store.js';
-import { S3BlobStore } from './s3-blob-store.js';
+import { awsS3, S3BlobStore } from './s3-blob-store.js';
+import { LocalMemoryStore, type MemoryStore } from './memory-store.js';
+import { S3MemoryStore } from './s3-memory-store.js';
 import { TreeSnapshotStore } from './tree-snapshot-store.js';
 
 export interface Stores {
   blobs: BlobStore;
   snapshots: TreeSnapshotStore;
+  /** Agent memory: `<prefix>memory/` in the bucket, or `memory/` under KEEL_HOME. */
+  memory: MemoryStore;
   /** Where they are, for messages: a directory or `s3://bucket/prefix`. */
   where: string;
 }
@@ -37,7 +41,7 @@ export function parseS3Url(url: string): S3Target {
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.KEEL_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const pathStyle = env.KEEL_S3_PATH_STYLE ? env.KEEL_S3_PATH_STYLE !== '0' : endpoint !== undefined;
-  return new S3Client({
+  return new (awsS3().S3Client)({
     endpoint,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     forcePathStyle: pathStyle,
@@ -50,19 +54,21 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
   });
 }
 
-/** Blob and snapshot stores in one bucket, under `<prefix>blobs/` and `<prefix>snapshots/`. */
+/** Blob, snapshot and memory stores in one bucket, under `<prefix>blobs/`, `<prefix>snapshots/` and `<prefix>memory/`. */
 export function s3Stores(client: S3Client, target: S3Target): Stores {
   const blobs = new S3BlobStore({ client, bucket: target.bucket, prefix: `${target.prefix}blobs/` });
   const objects = new S3BlobStore({ client, bucket: target.bucket, prefix: `${target.prefix}snapshots/` });
-  return { blobs, snapshots: new TreeSnapshotStore(objects), where: `s3://${target.bucket}/${target.prefix}` };
+  const memory = new S3MemoryStore({ client, bucket: target.bucket, prefix: `${target.prefix}memory/` });
+  return { blobs, snapshots: new TreeSnapshotStore(objects), memory, where: `s3://${target.bucket}/${target.prefix}` };
 }
 
 /** Local stores under `home`; snapshots written before they were incremental (`<hex>.tar`) still restore. */
 export function localStores(home?: string): Stores {
   const blobsDir = home ? path.join(home, 'blobs') : keelPaths.blobs();
   const snapshotsDir = home ? path.join(home, 'snapshots') : keelPaths.snapshots();
+  const memory = new LocalMemoryStore(home ? path.join(home, 'memory') : keelPaths.memory());
   const snapshots = new TreeSnapshotStore(new LocalBlobStore(path.join(snapshotsDir, 'objects')), new LocalSnapshotStore(snapshotsDir));
-  return { blobs: new LocalBlobStore(blobsDir), snapshots, where: path.dirname(blobsDir) };
+  return { blobs: new LocalBlobStore(blobsDir), snapshots, memory, where: path.dirname(blobsDir) };
 }
 
 export function storesFromEnv(env: NodeJS.ProcessEnv = process.env): Stores {

@@ -85,6 +85,22 @@ export async function gitClone(url: string, ref: string | undefined, dir: string
   if (ref) await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', ref, '--'], dir);
 }
 
+/**
+ * The commit `ref` (a branch, tag or full commit id; default the remote's HEAD) names on the remote `url`, asked
+ * with `git ls-remote`, so a run pins what it received before any sandbox exists. A full commit id is taken as
+ * given (remotes do not list commits); the clone then checks it.
+ */
+export async function gitResolveRef(url: string, ref: string | undefined, auth?: string): Promise<string> {
+  if (url.startsWith('-') || ref?.startsWith('-')) throw new KeelError('bad_usage', `bad git url or ref '${url}' '${ref}'`);
+  if (ref && /^[0-9a-f]{40}$/i.test(ref)) return ref.toLowerCase();
+  const listed = await git(['ls-remote', '--', url], undefined, authHeaderEnv(auth));
+  const refs = new Map(listed.split('\n').map((line) => line.split('\t').reverse() as [string, string]));
+  const want = ref ? [`refs/tags/${ref}^{}`, `refs/tags/${ref}`, `refs/heads/${ref}`, ref] : ['HEAD'];
+  const commit = want.map((name) => refs.get(name)).find(Boolean);
+  if (!commit) throw new KeelError('bad_usage', `${url} has no ${ref ? `branch or tag '${ref}'` : 'HEAD'}`);
+  return commit;
+}
+
 /** The commit a checkout is at. */
 export function gitHead(dir: string): Promise<string> {
   return git(['rev-parse', 'HEAD'], dir);

@@ -1,6 +1,6 @@
 /**
  * Where agent memory lives between runs: a folder per (agent, scope) that outlives sandboxes. Local directory by
- * default; any store with these four operations fits.
+ * default; with KEEL_STORE=s3://... an S3 prefix every host shares (S3MemoryStore, s3-memory-store.ts).
  */
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -20,17 +20,25 @@ export interface MemoryStore {
 
 const SAFE = /^[a-zA-Z0-9._-]{1,128}$/;
 
+/**
+ * The path of `rel` inside the (agent, scope) folder, relative to the store's root (`agent/scope/rel`, `/`
+ * separated): agent and scope must be plain names and `rel` may not leave the folder, whatever the store.
+ */
+export function memoryPath(key: MemoryKey, rel: string): string {
+  for (const part of [key.agent, key.scope]) {
+    if (!SAFE.test(part) || part.startsWith('.')) throw new TypeError(`memory agent/scope '${part}' must be a plain name`);
+  }
+  const base = `/${key.agent}/${key.scope}`;
+  const full = path.posix.resolve(base, rel);
+  if (!full.startsWith(base + '/')) throw new TypeError(`memory path '${rel}' escapes the memory folder`);
+  return full.slice(1);
+}
+
 export class LocalMemoryStore implements MemoryStore {
   constructor(private readonly root: string) {}
 
   private file(key: MemoryKey, rel: string): string {
-    for (const part of [key.agent, key.scope]) {
-      if (!SAFE.test(part) || part.startsWith('.')) throw new TypeError(`memory agent/scope '${part}' must be a plain name`);
-    }
-    const base = path.join(this.root, key.agent, key.scope);
-    const full = path.resolve(base, rel);
-    if (!full.startsWith(base + path.sep)) throw new TypeError(`memory path '${rel}' escapes the memory folder`);
-    return full;
+    return path.join(this.root, ...memoryPath(key, rel).split('/'));
   }
 
   async read(key: MemoryKey, file: string): Promise<string | undefined> {

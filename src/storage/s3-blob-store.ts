@@ -3,15 +3,8 @@
  * reads what any host wrote. Objects live at `<prefix><kind>/<hex[0:2]>/<hex>`; they are written once (a HEAD
  * first: an existing object is never uploaded again) and every read is checked against its hash.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { lazyModule } from '../util/lazy-module.js';
 import { refHex, sha256Hex, toBytes, verified, type BlobInfo, type BlobStore } from './blob-store.js';
 
 export interface S3Location {
@@ -21,15 +14,22 @@ export interface S3Location {
   prefix: string;
 }
 
+export const awsS3 = lazyModule<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
+
+/** An error the S3 service answered with (by shape: the ESM and CommonJS builds have different classes). */
+export function isS3Error(err: unknown): err is Error & { $metadata?: { httpStatusCode?: number } } {
+  return err instanceof Error && typeof (err as { $metadata?: unknown }).$metadata === 'object';
+}
+
 /** One clear line for a failed request: operation, key, the server's error name and HTTP status. */
-function s3Failure(op: string, key: string, err: unknown): Error {
-  const status = err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined;
+export function s3Failure(op: string, key: string, err: unknown): Error {
+  const status = isS3Error(err) ? err.$metadata?.httpStatusCode : undefined;
   const name = err instanceof Error ? err.name : 'Error';
   return new Error(`S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-function isNotFound(err: unknown): boolean {
-  if (!(err instanceof S3ServiceException)) return false;
+export function isNotFound(err: unknown): boolean {
+  if (!isS3Error(err)) return false;
   return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404;
 }
 
@@ -42,24 +42,24 @@ export class S3BlobStore implements BlobStore {
     if (await this.has(ref)) return ref;
     const key = this.key(ref);
     await this.at.client
-      .send(new PutObjectCommand({ Bucket: this.at.bucket, Key: key, Body: bytes, ContentLength: bytes.length }))
+      .send(new (awsS3().PutObjectCommand)({ Bucket: this.at.bucket, Key: key, Body: bytes, ContentLength: bytes.length }))
       .catch((err: unknown) => Promise.reject(s3Failure('PUT', key, err)));
     return ref;
   }
 
   async get(ref: string): Promise<Buffer | undefined> {
     try {
-      const out = await this.at.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: this.key(ref) }));
+      const out = await this.at.client.send(new (awsS3().GetObjectCommand)({ Bucket: this.at.bucket, Key: this.key(ref) }));
       return verified(ref, Buffer.from(await out.Body!.transformToByteArray()));
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err instanceof S3ServiceException ? s3Failure('GET', this.key(ref), err) : err;
+      throw isS3Error(err) ? s3Failure('GET', this.key(ref), err) : err;
     }
   }
 
   async has(ref: string): Promise<boolean> {
     try {
-      await this.at.client.send(new HeadObjectCommand({ Bucket: this.at.bucket, Key: this.key(ref) }));
+      await this.at.client.send(new (awsS3().HeadObjectCommand)({ Bucket: this.at.bucket, Key: this.key(ref) }));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -71,7 +71,7 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined;
     do {
       const page = await this.at.client.send(
-        new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix: this.at.prefix, ContinuationToken: token }),
+        new (awsS3().ListObjectsV2Command)({ Bucket: this.at.bucket, Prefix: this.at.prefix, ContinuationToken: token }),
       );
       for (const o of page.Contents ?? []) {
         const hex = /([0-9a-f]{64})$/.exec(o.Key ?? '')?.[1];
@@ -82,7 +82,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete(ref: string): Promise<void> {
-    await this.at.client.send(new DeleteObjectCommand({ Bucket: this.at.bucket, Key: this.key(ref) }));
+    await this.at.client.send(new (awsS3().DeleteObjectCommand)({ Bucket: this.at.bucket, Key: this.key(ref) }));
   }
 
   private key(ref: string): string {

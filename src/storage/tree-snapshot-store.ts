@@ -119,6 +119,23 @@ export class TreeSnapshotStore implements SnapshotStore {
     return into;
   }
 
+  /** The snapshot object of a tree snapshot id (root metadata, root tree ref, tar size), for readers of its files. */
+  describe(id: string): Promise<StoredSnapshot> {
+    if (!SNAPSHOT_ID.test(id)) throw new SandboxError('not_found', `not a tree snapshot id: ${JSON.stringify(id)}`);
+    return this.snapshotObject(id);
+  }
+
+  /** One directory's entries, by its tree ref. */
+  tree(ref: string): Promise<StoredTree> {
+    return this.json<StoredTree>(ref);
+  }
+
+  /** A file entry's content, whole. */
+  async content(entry: TreeEntry): Promise<Buffer> {
+    if (entry.data !== undefined) return Buffer.from(entry.data, 'base64');
+    return Buffer.concat(await Promise.all((entry.chunks ?? []).map((ref) => this.chunk(ref))));
+  }
+
   private async addEntry(build: Build, entry: TarEntry, session: { stored: number }): Promise<void> {
     const h = entry.header;
     const pax = (h.pax ?? {}) as Record<string, string | undefined>;

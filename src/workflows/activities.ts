@@ -7,10 +7,11 @@ import type { createActivities } from '../activities/index.js';
 export type Activities = ReturnType<typeof createActivities>;
 
 /** Quick bookkeeping activities (spec resolution, guardrails, approval checks). */
-export const quick = proxyActivities<Activities>({
+const QUICK: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
+};
+export const quick = proxyActivities<Activities>(QUICK);
 
 /**
  * Model calls: long, and heartbeating every second while in flight, so a dead worker is noticed within the
@@ -29,11 +30,17 @@ export const model = proxyActivities<Activities>({
  * Sandbox creation after a full host said no: waits in a host's line for a slot, heartbeating (a dead worker is
  * noticed and the wait moves to another), for as long as it takes; every failure but a transient one is final.
  */
-export const queued = proxyActivities<Activities>({
+const QUEUED: ActivityOptions = {
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+};
+export const queued = proxyActivities<Activities>(QUEUED);
+
+/** `quick` and `queued` on another task queue: a sandbox tier's shared queue (sandbox-tiers.ts). */
+export function onQueue(taskQueue: string) {
+  return { quick: proxyActivities<Activities>({ ...QUICK, taskQueue }), queued: proxyActivities<Activities>({ ...QUEUED, taskQueue }) };
+}
 
 /** How long a sandbox host may take to pick up work before the run treats it as lost. */
 export const HOST_PICKUP_TIMEOUT_MS = 30_000;

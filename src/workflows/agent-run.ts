@@ -19,6 +19,7 @@ import { reportStatus, withSpan } from './run/telemetry.js';
 import { conversationOf, converse } from './run/conversation.js';
 import { hasWaitingInput, recordAnswer } from './run/live.js';
 import { carriedState } from './run/archive.js';
+import { recordStartSnapshot, startWorkspace } from './run/workspace.js';
 import { emitWebhook } from './webhooks.js';
 
 export { FAILURE_TYPES } from './run/run.js';
@@ -48,7 +49,8 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
     await runToCompletion(run);
     const { state } = run;
     const kept = state.sandbox?.kept && { containerId: state.sandbox.containerId, host: state.sandbox.host, ...state.sandbox.kept };
-    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}) };
+    const finalSnapshot = state.snapshots.at(-1);
+    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}), ...(finalSnapshot ? { finalSnapshot } : {}) };
   } catch (err) {
     if (err instanceof ContinuedAsNew) throw err.cause;
     return endWithFailure(run, err);
@@ -59,7 +61,9 @@ async function runToCompletion(run: Run): Promise<void> {
   const maxTurns = run.input.maxTurns ?? run.spec.maxTurns;
   const idle = run.input.conversationIdle;
   if (!idle) setStatus(run, 'running');
-  await enterSandbox(run, run.input.restoreSnapshot);
+  const start = await startWorkspace(run);
+  await enterSandbox(run, start.restoreSnapshot ?? run.input.restoreSnapshot, start.overlay);
+  recordStartSnapshot(run, start);
   if (!idle) {
     if (run.input.state) await answerOpenCalls(run);
     while (!(await runTurn(run, run.live.turnLimit ?? maxTurns))) await continueAsNewIfDue(run);

@@ -34,7 +34,10 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
     while (next < inputs.length) {
       const index = next++;
       const record = state.children[index];
-      await runChild(state.children, record, { agent: input.agent, input: inputs[index], context: input.context, maxTurns: input.maxTurns, parent }, sync);
+      // An item with a workspace of its own carries it to its run (plain strings start exactly as before).
+      const item = inputs[index];
+      const own = typeof item === 'string' ? { input: item } : { input: item.input, workspace: item.workspace };
+      await runChild(state.children, record, { agent: input.agent, ...own, context: input.context, maxTurns: input.maxTurns, tenant: input.tenant, parent }, sync);
     }
   };
   try {

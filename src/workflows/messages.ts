@@ -3,9 +3,10 @@
  * objects, so names and payload types cannot drift. Names are public (DESIGN.md): keep them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WorkspaceRequest } from '../agents/run-workspace.js';
 import type { AgentSpec, ConversationOptions } from '../agents/spec.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
-import type { RunItem, RunState } from './run-state.js';
+import type { RunItem, RunState, SnapshotRef } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
 
 export const WORKFLOW_TYPE = 'agentRun';
@@ -79,6 +80,10 @@ export interface AgentRunInput {
   parent?: ParentRef;
   /** Continue-as-new: the AgentSpecs this run resolved, by agent name, so the run keeps them for its whole life. */
   pinnedSpecs?: Record<string, AgentSpec>;
+  /** This run's workspace: entries over the agent's manifest, or a snapshot to start from (agents/run-workspace.ts). */
+  workspace?: WorkspaceRequest;
+  /** The tenant the run belongs to (default the context's `tenant`/`tenantId`); a `fromSnapshot` must name a run of the same one. */
+  tenant?: string;
 }
 
 /** Result of a completed run. */
@@ -92,16 +97,27 @@ export interface AgentRunResult {
   treeUsage?: RunState['usage'];
   /** Set when the run's container was kept at the end (`keepContainer`, or its last snapshot failed). */
   keptSandbox?: { containerId: string; host: string; reason: string; name?: string };
+  /** The run's last workspace snapshot (read it with `client.workspace(runId)` or `keel files`), when it has a sandbox. */
+  finalSnapshot?: SnapshotRef;
 }
 
 export const FAN_OUT_WORKFLOW_TYPE = 'fanOut';
 /** The most inputs one fan-out job takes: each child adds events to the job's history. */
 export const MAX_FAN_OUT_INPUTS = 1000;
 
+/** One fan-out item with a workspace of its own. */
+export interface FanOutItem {
+  input: string;
+  workspace?: WorkspaceRequest;
+}
+
 /** Input of the `fanOut` workflow (`client.startMany`). */
 export interface FanOutInput {
   agent: string;
-  inputs: string[];
+  /** Input strings, or `{ input, workspace }` items whose run gets that workspace. */
+  inputs: (string | FanOutItem)[];
+  /** The tenant of every item run. */
+  tenant?: string;
   /** Children running at once. Default 4. */
   concurrency?: number;
   context?: unknown;

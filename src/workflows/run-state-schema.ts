@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { migrateRunState, READABLE_RUN_STATE_VERSIONS, type StoredRunState } from './run-state.js';
+import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 const UsageShape = z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number(), requests: z.number().default(0) });
 /** `queued`: a fan-out item waiting for a free slot (no workflow yet). */
@@ -218,6 +219,8 @@ export const SandboxSessionSchema = z.object({
   kept: z.object({ reason: z.string(), name: z.string().optional() }).optional(),
   /** The last snapshot attempt failed (a snapshot cap, the store down): its turn and error; cleared by the next success. */
   snapshotFailure: z.object({ turn: z.number(), message: z.string() }).optional(),
+  /** The workspace as materialized at creation, when the run asked for it (patch keel-start-snapshot). */
+  startSnapshot: SnapshotRefSchema.optional(),
 });
 export type SandboxSession = z.infer<typeof SandboxSessionSchema>;
 
@@ -240,6 +243,8 @@ export const RunStateSchema = z.object({
   /** Snapshots by turn, for fork. */
   // The fields below that version 1 may lack are filled in by migrateRunState (run-state.ts), not here.
   snapshots: z.array(SnapshotRefSchema),
+  /** The workspace as the run's first sandbox was materialized, before any command: the base of `keel diff`. */
+  startSnapshot: SnapshotRefSchema.optional(),
   /** Which version of each agent ran (AgentSpec hashes). */
   agentVersions: z.record(z.string(), z.string()),
   /** Standing decisions (`alwaysApprove` / `alwaysReject`) by `agent:tool` (call-binding.ts `standingKey`); a bare tool name in states from before. */
@@ -255,6 +260,10 @@ export const RunStateSchema = z.object({
   children: z.array(ChildRunSchema),
   /** Set on a child run: who started it. */
   parent: ParentRefSchema.optional(),
+  /** The tenant the run belongs to (start option `tenant`, else the context's); absent for none. */
+  tenant: z.string().optional(),
+  /** What the run's own workspace request gave it, pinned (commits, file hashes, snapshot; no secret values). */
+  workspace: z.custom<WorkspaceReceipt>((v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries)).optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

@@ -4,10 +4,11 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure, log, patched } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
 import type { RunToolInput, RunToolResult } from '../activities/types.js';
-import { HOST_PICKUP_TIMEOUT_MS, onHost, queued, quick } from './activities.js';
+import { HOST_PICKUP_TIMEOUT_MS, onHost, onQueue, queued, quick } from './activities.js';
+import { tierQueue } from './sandbox-tiers.js';
 import type { CreateSandboxInput } from '../activities/types.js';
 import { restoredNotice, type RunState, type RunStatus, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
@@ -22,8 +23,14 @@ export const SNAPSHOT_FAILURE = 'keel-snapshot-failure';
 /** Patch id: handoffs between sandbox agents replace the session (runs recorded before keep the shared one). */
 export const OWN_SANDBOX_PER_AGENT = 'keel-own-sandbox-per-agent';
 
+/** Patch id: the run's first sandbox is snapshotted as materialized, before any command (`state.startSnapshot`). */
+export const START_SNAPSHOT = 'keel-start-snapshot';
+
 /** Patch id: a creation refused by a full host waits in line (status `waiting_for_sandbox`) instead of failing. */
 export const SANDBOX_QUEUE = 'keel-sandbox-queue';
+
+/** Patch id: the sandbox of an agent naming a tier is created on that tier's shared queue (sandbox-tiers.ts). */
+export const SANDBOX_TIERS = 'keel-sandbox-tiers';
 
 export class SandboxRouter {
   private spec?: SandboxSpec;
@@ -61,7 +68,7 @@ export class SandboxRouter {
    * agent replaces the session (snapshot, remove, then a fresh one from the new agent's own spec), so its image,
    * manifest, limits and network setting hold; sessions from before that rule (no `agent`) are kept as they were.
    */
-  async ensure(agent: AgentSpec, restoreSnapshot?: string): Promise<void> {
+  async ensure(agent: AgentSpec, restoreSnapshot?: string, overlay?: CreateSandboxInput['overlay']): Promise<void> {
     if (!agent.sandbox) return;
     const current = this.state.sandbox;
     const foreign = current && !current.removed && current.agent !== undefined && current.agent !== agent.name;
@@ -71,7 +78,15 @@ export class SandboxRouter {
     this.memory = agent.memory;
     if (this.state.sandbox && !this.state.sandbox.removed) return;
     const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
-    this.state.sandbox = { ...(await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore)), agent: agent.name };
+    // The starting workspace (the base of `keel diff`): the run's first sandbox, snapshotted by the creating activity.
+    const startSnapshot = !current && patched(START_SNAPSHOT) ? { turn: this.state.turn } : undefined;
+    const created = await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, restore ? overlay : undefined, startSnapshot);
+    this.state.sandbox = { ...created, agent: agent.name };
+    const start = this.state.sandbox.startSnapshot;
+    if (start) {
+      this.state.startSnapshot = start;
+      this.state.snapshots.push(start);
+    }
   }
 
   /**
@@ -102,18 +117,26 @@ export class SandboxRouter {
    * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
    * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
    */
-  private async create(summary: string, restoreSnapshot: string | undefined): Promise<SandboxSession> {
-    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory };
+  private async create(summary: string, restoreSnapshot: string | undefined, overlay?: CreateSandboxInput['overlay'], startSnapshot?: CreateSandboxInput['startSnapshot']): Promise<SandboxSession> {
+    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(overlay ? { overlay } : {}), ...(startSnapshot ? { startSnapshot } : {}) };
+    const creator = this.creators();
     try {
-      return await quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
+      return await creator.quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
     } catch (err) {
       if (!isHostFull(err) || !patched(SANDBOX_QUEUE)) throw err;
     }
     const before = this.state.status;
     this.onStatus('waiting_for_sandbox');
-    const session = await queued.createSandbox.executeWithOptions({ summary: `${summary} (waited for a free slot)` }, [{ ...input, ifFull: 'wait' }]);
+    const session = await creator.queued.createSandbox.executeWithOptions({ summary: `${summary} (waited for a free slot)` }, [{ ...input, ifFull: 'wait' }]);
     this.onStatus(before);
     return session;
+  }
+
+  /** Where a sandbox is created: any worker of the run's queue, or one offering the tier the agent asked for. */
+  private creators(): Pick<ReturnType<typeof onQueue>, 'quick' | 'queued'> {
+    const tier = this.spec?.tier;
+    if (!tier || !patched(SANDBOX_TIERS)) return { quick, queued };
+    return onQueue(tierQueue(workflowInfo().taskQueue, tier));
   }
 
   /** Runs a sandbox tool on the container's host, one at a time. */

@@ -14,9 +14,9 @@ export interface CliWorker {
   stop(): Promise<void>;
 }
 
-/** Starts `<bin> worker --agents file` (bin: our bin/keel.js, or an installed package's) with `env` added. */
-export async function startCliWorker(file: string, env: Record<string, string>, options: { bin?: string; cwd?: string } = {}): Promise<CliWorker> {
-  const child: ChildProcess = spawn(process.execPath, [options.bin ?? CLI, 'worker', '--agents', file], {
+/** Starts `<bin> worker --agents file [...args]` (bin: our bin/keel.js, or an installed package's) with `env` added. */
+export async function startCliWorker(file: string, env: Record<string, string>, options: { bin?: string; cwd?: string; args?: string[] } = {}): Promise<CliWorker> {
+  const child: ChildProcess = spawn(process.execPath, [options.bin ?? CLI, 'worker', '--agents', file, ...(options.args ?? [])], {
     env: { ...process.env, ...env },
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

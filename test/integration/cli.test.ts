@@ -37,8 +37,9 @@ function agentsSource(name: string): string {
   ].join('\n');
 }
 
-async function withWorker<T>(file: string, queue: string, fn: (w: CliWorker) => Promise<T>): Promise<T> {
-  const worker = await startCliWorker(file, { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test' });
+async function withWorker<T>(file: string, queue: string, fn: (w: CliWorker) => Promise<T>, args: string[] = []): Promise<T> {
+  const env = { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test' };
+  const worker = await startCliWorker(file, env, { args });
   try {
     return await fn(worker);
   } finally {
@@ -75,7 +76,28 @@ describe('keel CLI', () => {
     });
   });
 
+  test('worker --sandboxes offers the tiers named, and only those', async () => {
+    const file = path.join(dir, 'tiers.mjs');
+    writeFileSync(file, [
+      `import { SandboxAgent } from '${dist('index.js')}';`,
+      `const sandboxed = (name, tier) => new SandboxAgent({ name, instructions: 'Say hello.', model: 'cli-echo', sandbox: { tier } });`,
+      `export const agents = [sandboxed('on-local', 'local'), sandboxed('on-docker', 'docker')];`,
+    ].join('\n'));
+    const queue = queueFor('cli-tiers');
+    await withWorker(file, queue, async (worker) => {
+      assert.match(worker.output(), /sandbox tiers: local\)/);
+      const ok = await runCli(stack, queue, ['run', 'on-local', 'hi', '--wait', '--id', 'tiers-local-1']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const state = JSON.parse((await runCli(stack, queue, ['state', 'tiers-local-1', '--json'])).stdout) as { sandbox: { containerId: string } };
+      assert.match(state.sandbox.containerId, /^local-/, 'the sandbox ran on the bubblewrap tier');
+      // Not offered by this worker (nor any other): refused at once instead of waiting, or landing on another tier.
+      const refused = await runCli(stack, queue, ['run', 'on-docker', 'hi', '--wait']);
+      assertBadUsage(refused, /^keel: agent 'on-docker': no worker offers sandbox tier 'docker' \(a worker offers it with .*keel worker --sandboxes docker\)/);
+    }, ['--sandboxes', 'local']);
+  });
+
   test('bad usage and an unreachable server are one line each, for every command', async () => {
+    assertBadUsage(await runCliWith(['worker', '--agents', path.join(dir, 'agents.mjs'), '--sandboxes', 'docker,vm'], {}), /^keel: --sandboxes: unknown tier 'vm'/);
     assertBadUsage(await runCliWith(['worker'], { KEEL_AGENTS: '' }), /^keel: worker needs --agents FILE/);
     assertBadUsage(await runCliWith(['worker', '--agents', path.join(dir, 'missing.ts')], {}), /does not exist/);
     assertBadUsage(await runCliWith(['frobnicate'], {}), /^keel: unknown command 'frobnicate'/);

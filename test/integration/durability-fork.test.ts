@@ -86,8 +86,8 @@ describe('export, import and fork', () => {
       const id = await client.startRun(agent, 'go');
       await client.result(id);
       const original = await client.getState(id);
-      // A snapshot at the end of each turn that ran commands (1, 2), and one at the end of the run.
-      assert.deepEqual(original.snapshots.map((s) => s.turn), [1, 2, 3]);
+      // The starting workspace (0), a snapshot at the end of each turn that ran commands (1, 2), one at the run's end.
+      assert.deepEqual(original.snapshots.map((s) => s.turn), [0, 1, 2, 3]);
 
       const forked = await runCli(stack, queue, ['fork', id, '--turn', '1']);
       assert.equal(forked.code, 0, forked.stderr);

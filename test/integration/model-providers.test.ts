@@ -6,10 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { Agent } from '../../src/agents/agent.js';
 import { RunFailedError } from '../../src/client.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
+import { startCliWorker } from '../helpers/cli-worker.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -57,5 +61,25 @@ describe('model providers', { timeout: 180_000 }, () => {
       assert.ok(err instanceof RunFailedError, String(err));
       assert.match(err.message, /agent mp_lost asks for model provider 'gpu' \(model 'big'\), which this worker does not have \(providers: default, local\)/);
     });
+  });
+
+  test('keel worker --models FILE: providers from a TOML file, the key a secret read from the environment', async () => {
+    local.setScript('toml-coder', { recordRequests: true, steps: [{ message: 'coded from toml' }] });
+    const dist = pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js')).href;
+    const agents = path.join(stack.dataDir, 'toml-agents.mjs');
+    writeFileSync(agents, `import { Agent } from '${dist}';\nexport const agents = [new Agent({ name: 'mp_toml', instructions: 'Code.', model: 'local:toml-coder' })];\n`);
+    const models = path.join(stack.dataDir, 'models.toml');
+    writeFileSync(models, `[local]\nbaseURL = "${local.baseURL}"\napi = "chat"\ntimeoutMs = 30000\napiKey = { secret = "MP_LOCAL_KEY" }\n`);
+    const queue = queueFor('model-providers-toml');
+    const env = { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test', MP_LOCAL_KEY: 'local-key' };
+    const worker = await startCliWorker(agents, env, { args: ['--models', models] });
+    try {
+      const client = stack.client(queue);
+      assert.equal((await client.result(await client.startRun('mp_toml', 'code'))).finalOutput, 'coded from toml');
+      const [request] = local.requests('toml-coder');
+      assert.ok('messages' in request.body, 'the file made local a Chat Completions provider');
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_CARRY_LIMIT, EVENT_LOG_LIMIT, EventLog, type RunEvent } from '../../src/live/events.js';
 import { EventPrinter } from '../../src/cli/render.js';
+import { isTransient } from '../../src/live/stream.js';
+import { ServiceError } from '@temporalio/client';
 import { initialRunState } from '../../src/workflows/run-state.js';
 
 const at = '2026-01-01T00:00:00.000Z';
@@ -119,4 +121,12 @@ test('deltas that overtake the previous turn\'s last items wait for their turn\'
   printer.print({ ...base, turn: 2, seq: 5, type: 'turn' });
   printer.print({ ...base, turn: 2, seq: 6, type: 'item', item: { type: 'message', role: 'assistant', content: 'The vault holds gold.', agent: 'a' } });
   assert.equal(out, '← open_vault: open\n── turn 2 · a\nThe vault holds gold.\n');
+});
+
+test('a query no worker answered during a restart is asked again; other failures are not', { timeout: 10_000 }, () => {
+  // The shape @temporalio/client throws when no worker takes a query before its deadline.
+  const noWorker = new ServiceError('Failed to query Workflow', { cause: new Error('4 DEADLINE_EXCEEDED: query timed out before a worker could process it') });
+  assert.equal(isTransient(noWorker), true);
+  assert.equal(isTransient(new Error('workflow hasn\'t started')), true);
+  assert.equal(isTransient(new ServiceError('Failed to query Workflow', { cause: new Error('3 INVALID_ARGUMENT: unknown query type') })), false);
 });

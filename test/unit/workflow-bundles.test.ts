@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import vm from 'node:vm';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { prebuiltWorkflowBundle, sourceKey, temporalVersions, workflowBundleOptions } from '../../src/workflow-bundles.js';
+import { prebuiltWorkflowBundle, sourceKey, splitSourceMap, temporalVersions, workflowBundleOptions } from '../../src/workflow-bundles.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
@@ -86,4 +86,16 @@ test('the cache key of a bundle from the sources follows every source file and t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a shipped bundle keeps its source map beside it and a stub inline (the worker requires one and would keep a real one resident)', () => {
+    const realMap = { version: 3, sources: ['src/workflows/agent-run.ts'], names: [], mappings: 'AAAA' };
+    const inline = `//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(realMap)).toString('base64')}`;
+    const { code, map } = splitSourceMap(`exports.x = 1;\n${inline}\n`);
+    assert.deepEqual(JSON.parse(map), realMap);
+    assert.ok(code.startsWith('exports.x = 1;\n'));
+    const stub = JSON.parse(Buffer.from(code.split('base64,')[1], 'base64').toString('utf8'));
+    assert.deepEqual(stub.sources, []);
+    assert.equal(stub.sourceRoot, '');
+    assert.throws(() => splitSourceMap('exports.x = 1;\n'), /no inline source map/);
 });

@@ -6,7 +6,7 @@
 import { ApplicationFailure, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentSpec } from '../../agents/spec.js';
-import type { CallModelInput } from '../../activities/types.js';
+import type { CallModelInput, CreateSandboxInput } from '../../activities/types.js';
 import { quick } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
 import { initialRunState, migrateRunState, type RunState, type RunStatus } from '../run-state.js';
@@ -84,8 +84,8 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
 }
 
 /** Creates the agent's sandbox if it needs one, then pins the tools of the MCP servers that run inside it. */
-export async function enterSandbox(run: Run, restoreSnapshot?: string): Promise<void> {
-  await run.sandbox.ensure(run.spec, restoreSnapshot);
+export async function enterSandbox(run: Run, restoreSnapshot?: string, overlay?: CreateSandboxInput['overlay']): Promise<void> {
+  await run.sandbox.ensure(run.spec, restoreSnapshot, overlay);
   run.spec = await run.sandbox.withMcpTools(run.spec);
 }
 
