@@ -1,7 +1,13 @@
 // Lint rules that catch real bugs: floating promises (a forgotten await on an activity) everywhere,
 // and Node built-ins in workflow code (workflows must stay deterministic and sandboxable).
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/** Every relative depth of a folder under src/ (`../x/*`, `../../x/*`, ...) and the folder itself from anywhere. */
+const folder = (name) => [`**/${name}/*`, `**/${name}/**`];
+/** Node built-ins by exact name (a pattern `util` would also match the project's own `../util/` folder). */
+const NODE_BUILTINS = builtinModules.map((name) => ({ name, message: 'Workflow code must not import Node APIs.' }));
 
 export default tseslint.config(
   { ignores: ['node_modules', '.keel', 'bench/results'] },
@@ -18,12 +24,21 @@ export default tseslint.config(
     },
   },
   {
+    // Workflow code: deterministic and bundled per worker. Type imports are erased, so they may cross layers.
+    // run-state-schema.ts holds the RunState's zod schemas for the client side; workflow code imports only its types.
     files: ['src/workflows/**/*.ts'],
+    ignores: ['src/workflows/run-state-schema.ts'],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: NODE_BUILTINS,
         patterns: [
-          { group: ['node:*', 'fs', 'path', 'child_process', 'os', 'crypto', 'http', 'net'], message: 'Workflow code must not import Node APIs.' },
-          { group: ['../agents/agent.js', '../agents/tool.js', '../activities/*', '../sandbox/*', '../embedded/*', '../testing/*'], allowTypeImports: true, message: 'Workflow code sees only AgentSpecs and activity types.' },
+          { group: ['node:*'], message: 'Workflow code must not import Node APIs.' },
+          { group: ['zod', 'zod/*', '**/run-state-schema.js'], allowTypeImports: true, message: 'zod stays out of the workflow bundle (parse at the activity or client side).' },
+          {
+            group: ['**/agents/agent.js', '**/agents/tool.js', ...folder('activities'), ...folder('sandbox'), ...folder('storage'), ...folder('embedded'), ...folder('testing'), ...folder('cli')],
+            allowTypeImports: true,
+            message: 'Workflow code sees only AgentSpecs and activity types.',
+          },
         ],
       }],
     },
@@ -34,6 +49,36 @@ export default tseslint.config(
     ignores: ['src/testing/**', 'src/cli.ts', 'src/cli/**', 'src/workflows/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' }] }],
+    },
+  },
+  // After the testing-kit block: a later block's no-restricted-imports replaces an earlier one's for its files.
+  {
+    // Imports run one way: agents -> workflows -> activities -> sandbox/storage, the CLI on top of everything.
+    files: ['src/agents/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into activities or the CLI.' }] }],
+    },
+  },
+  {
+    files: ['src/sandbox/**/*.ts', 'src/storage/**/*.ts', 'src/run-items.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...folder('activities'), ...folder('cli'), '**/cli.js'], message: 'Sandbox and storage sit below the activities (and the client reads stores directly).' },
+          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/embedded/**/*.ts', 'src/activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...folder('cli'), '**/cli.js'], message: 'The CLI sits on top: nothing below it imports from it.' },
+          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+        ],
+      }],
     },
   },
 );

@@ -13,7 +13,8 @@ import type { Agent } from './agents/agent.js';
 import type { ConversationOptions } from './agents/spec.js';
 import { checkStarted, rootCause, type StartCheck } from './client-start-check.js';
 import { connectClient, temporalTarget } from './connection.js';
-import { KeelError } from './errors.js';
+import { DecisionError, KeelError } from './errors.js';
+import { isDecisionFailure, isFailure } from './failures.js';
 import { ulid } from './util/ulid.js';
 import { DeltaBroker } from './live/broker.js';
 import type { RunEvent } from './live/events.js';
@@ -27,7 +28,6 @@ import {
   WORKFLOW_TYPE,
   decideUpdate,
   endConversationSignal,
-  LIVE_FAILURES,
   runStateQuery,
   sendUpdate,
   type SendResult,
@@ -251,7 +251,7 @@ export class KeelClient {
   /** Whether an update failed only because the run was between two executions (continue-as-new). */
   private async continuing(runId: string, err: unknown): Promise<boolean> {
     const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof ApplicationFailure) return cause.type === LIVE_FAILURES.continuing;
+    if (cause instanceof ApplicationFailure) return isFailure(cause, 'Continuing');
     if (!(err instanceof WorkflowNotFoundError)) return false;
     const described = await this.handle(runId).describe().catch(() => undefined);
     return described?.status.name === 'RUNNING';
@@ -388,9 +388,7 @@ export class KeelClient {
     try {
       return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...decide, signature: signed }] });
     } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
-      throw err;
+      throw decisionError(err);
     }
   }
 
@@ -492,4 +490,11 @@ export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] 
   if (turn < compacted) throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${compacted} or later`);
   const cut = starts[turn - compacted];
   return cut === undefined ? state.items : state.items.slice(0, cut);
+}
+
+/** A refused `decide` update as a DecisionError (its type says why); other errors as they are. */
+export function decisionError(err: unknown): unknown {
+  const cause = (err as { cause?: unknown }).cause;
+  if (!(cause instanceof ApplicationFailure)) return err;
+  return isDecisionFailure(cause.type) ? new DecisionError(cause.type, cause.message, { cause: err }) : new KeelError('bad_usage', cause.message, { cause: err });
 }

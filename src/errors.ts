@@ -1,25 +1,11 @@
 /**
  * Error classes, one base per layer. Each carries a `code` so callers branch on data, not on messages, and the
- * activity boundary maps each to Temporal's retry behaviour (see activities/failures.ts).
+ * activity boundary maps each to Temporal's retry behaviour (the ERROR_CODES table in failures.ts).
  */
+import type { DecisionFailureType, ErrorCode } from './failures.js';
 
-export type KeelErrorCode =
-  | 'bad_usage'
-  | 'agent_not_found'
-  | 'model_error'
-  | 'tool_error'
-  | 'max_turns_exceeded'
-  | 'too_many_tool_failures'
-  | 'invalid_output'
-  | 'guardrail_tripwire'
-  | 'approval_timeout'
-  | 'state_version'
-  /** A blob the request needs (say, a run's archived conversation) is not in the configured blob store. */
-  | 'blob_missing'
-  /** Temporal (or another server Keel needs) does not answer. */
-  | 'unreachable'
-  /** A dependency that may come back (a git remote, the Docker engine, an agent not yet deployed): retried. */
-  | 'transient';
+/** The codes of the Keel layer; what each means and whether it is retried is in failures.ts (ERROR_CODES). */
+export type KeelErrorCode = Exclude<ErrorCode, SandboxErrorCode>;
 
 export class KeelError extends Error {
   readonly code: KeelErrorCode | SandboxErrorCode;
@@ -30,15 +16,17 @@ export class KeelError extends Error {
   }
 }
 
-export type SandboxErrorCode =
-  | 'path_escape'
-  | 'not_found'
-  | 'too_large'
-  | 'sandbox_gone'
-  | 'sandbox_unavailable'
-  | 'exec_failed'
-  /** A file operation failed inside the sandbox (a directory where a file was expected, no space left, ...). */
-  | 'io_error';
+/** A decision the run did not take; `type` says why (NotPending, AlreadyDecided, NotAnApprover, BadSignature, ...). */
+export class DecisionError extends KeelError {
+  readonly type: DecisionFailureType;
+  constructor(type: DecisionFailureType, message: string, options?: ErrorOptions) {
+    super('bad_usage', message, options);
+    this.type = type;
+  }
+}
+
+/** The codes of the sandbox layer. */
+export type SandboxErrorCode = Extract<ErrorCode, 'path_escape' | 'not_found' | 'too_large' | 'sandbox_gone' | 'sandbox_unavailable' | 'exec_failed' | 'io_error'>;
 
 /** Errors of the sandbox layer. `sandbox_gone` means the container no longer exists. */
 export class SandboxError extends KeelError {

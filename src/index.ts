@@ -34,11 +34,12 @@ export type { RunWorkspace, WorkspaceEntry, WorkspaceOptions } from './results/w
 export type { WorkspaceRequest, WorkspaceReceipt } from './agents/run-workspace.js';
 export { createWorker } from './worker.js';
 export type { CreateWorkerOptions, KeelWorker } from './worker.js';
-export { KeelError, SandboxError, ModelError } from './errors.js';
+export { KeelError, SandboxError, ModelError, DecisionError } from './errors.js';
 export type { ArchivedItems, RunState, RunItem, RunStatus } from './workflows/run-state.js';
 export { RUN_STATE_VERSION } from './workflows/run-state.js';
 export { parseRunState } from './workflows/run-state-schema.js';
-export { FAILURE_TYPES } from './workflows/agent-run.js';
+export { FAILURES, FAILURE_TYPES, ERROR_CODES, DECISION_FAILURES } from './failures.js';
+export type { FailureType, FailureInfo, ErrorCode, DecisionFailureType } from './failures.js';
 export { handoff, handoffFilters } from './agents/handoff.js';
 export type { Handoff, HandoffOptions, HandoffContext } from './agents/handoff.js';
 export type { AgentTool, AgentToolOptions } from './agents/agent-tool.js';

@@ -11,6 +11,7 @@ import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worke
 import OpenAI from 'openai';
 import type { Agent } from './agents/agent.js';
 import { AgentRegistry } from './agents/registry.js';
+import { McpConnections } from './activities/mcp-connections.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';
 import { modelProviders, providersFromEnv, type ModelProviderOption } from './activities/model-providers.js';
@@ -167,12 +168,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
   const tierOffered = tierOfferedCheck({ connection, namespace, taskQueue, local: Object.keys(tiers) as SandboxTier[] });
-  const registry = new AgentRegistry(options.agents, memory, { modelApis, webhooks: options.webhooks, sharedUidTier: sandboxes?.sharedUidTier, tierOffered });
+  const mcp = new McpConnections();
+  const registry = new AgentRegistry(options.agents, memory, { mcp, modelApis, webhooks: options.webhooks, sharedUidTier: sandboxes?.sharedUidTier, tierOffered });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
   const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const deps: ActivityDeps = {
     registry,
+    mcp,
     memory,
     providers,
     broker,
@@ -229,7 +232,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
       // A broker we connected is ours to close; one passed in belongs to the caller.
       if (typeof brokerOption === 'string') await broker?.close();
       for (const c of clients) await c.close?.(); // warm-pool containers go with their worker
-      await registry.mcp.closeAll(); // stops stdio MCP servers
+      await mcp.closeAll(); // stops stdio MCP servers
       await metricsServer?.close();
       await tracing.flush();
     }

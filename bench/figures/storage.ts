@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
-import type { ConversationChunk } from '../../src/activities/conversation.js';
+import type { ConversationChunk } from '../../src/storage/conversation.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { localStores } from '../../src/storage/config.js';
 import { TreeSnapshotStore } from '../../src/storage/tree-snapshot-store.js';

@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { KeelError, ModelError } from '../errors.js';
+import { ERROR_CODES, type FailureType } from '../failures.js';
 import { capError } from '../util/cap.js';
 import { DEFAULT_RETRY, retryDecision, type RetryDecision, type RetrySettings } from './retry-policy.js';
 
@@ -59,7 +60,7 @@ function decideRetry(settings: RetrySettings, retryAfterMs?: number): RetryDecis
   return retryDecision(settings, attempt, elapsedMs, retryAfterMs);
 }
 
-const MODEL_FAILURE_TYPE: Record<ModelError['kind'], string> = {
+const MODEL_FAILURE_TYPE: Record<ModelError['kind'], FailureType> = {
   http: 'ModelError',
   network: 'ModelError',
   invalid_response: 'ModelResponseInvalid',
@@ -67,14 +68,11 @@ const MODEL_FAILURE_TYPE: Record<ModelError['kind'], string> = {
 };
 
 /** A failure retried on Keel's own schedule (capped backoff until the deadline), then given up on clearly. */
-function retriedFailure(type: string, message: string, settings: RetrySettings, details: unknown, retryAfterMs?: number): ApplicationFailure {
+function retriedFailure(type: FailureType, message: string, settings: RetrySettings, details: unknown, retryAfterMs?: number): ApplicationFailure {
   const d = decideRetry(settings, retryAfterMs);
   if (!d.retry) return ApplicationFailure.create({ type, message: `${message} (${d.reason})`, nonRetryable: true, details: [details] });
   return ApplicationFailure.create({ type, message, nonRetryable: false, nextRetryDelay: d.delayMs, details: [details] });
 }
-
-/** Keel errors whose cause may go away: a lost or busy container, a git remote or engine hiccup, a rolling deploy. */
-const TRANSIENT_CODES = new Set(['sandbox_unavailable', 'sandbox_gone', 'transient', 'agent_not_found']);
 
 /** Converts errors to ApplicationFailures whose retry behaviour matches their kind. */
 export function toActivityFailure(err: unknown, retry: RetrySettings = DEFAULT_RETRY): unknown {
@@ -87,7 +85,7 @@ export function toActivityFailure(err: unknown, retry: RetrySettings = DEFAULT_R
   }
   if (err instanceof KeelError) {
     // A container lost mid-operation: the retry restores it from the last snapshot (attachOrRestore).
-    if (TRANSIENT_CODES.has(err.code)) return retriedFailure(err.name, err.message, retry, { code: err.code });
+    if (ERROR_CODES[err.code].retryable) return retriedFailure(err.name as FailureType, err.message, retry, { code: err.code });
     return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ code: err.code }] });
   }
   return err;

@@ -25,6 +25,7 @@ import { PinnedSpecs } from './pinned-specs.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 import type { McpToolPin } from '../agents/spec.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
+import type { McpConnections } from './mcp-connections.js';
 import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
 import type { DecideInput } from '../workflows/messages.js';
 import type { Client } from '@temporalio/client';
@@ -32,6 +33,8 @@ import { runWorkspaceActivities } from './run-workspace.js';
 
 export interface ActivityDeps {
   registry: AgentRegistry;
+  /** The worker's MCP connections, the same the registry was given. */
+  mcp: McpConnections;
   /** Model endpoints by name (`default` always). */
   providers: ModelProviders;
   /** Redis broker for token deltas (KEEL_REDIS_URL); without one, model calls do not stream. */
@@ -68,7 +71,7 @@ export function createActivities(deps: ActivityDeps) {
   const maxToolOutputBytes = deps.maxToolOutputBytes ?? 32 * 1024;
   const vault = deps.vault ?? new SecretVault(deps.secrets);
   // MCP connections resolve `secret()` headers and env through this vault, so their values are scrubbed too.
-  deps.registry.mcp.vault = vault;
+  deps.mcp.vault = vault;
   const retry = deps.retry ?? retrySettingsFromEnv();
   const specs = new PinnedSpecs(deps.blobs);
   const prices = { ...DEFAULT_PRICES, ...deps.prices };

@@ -16,19 +16,13 @@ const mcpSse = lazyModule<typeof import('@modelcontextprotocol/sdk/client/sse.js
 const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/client/stdio.js')>('@modelcontextprotocol/sdk/client/stdio.js');
 const mcpHttp = lazyModule<typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js')>('@modelcontextprotocol/sdk/client/streamableHttp.js');
 const mcpTypes = lazyModule<typeof import('@modelcontextprotocol/sdk/types.js')>('@modelcontextprotocol/sdk/types.js');
-import { resolveSecrets, type McpServer } from '../agents/mcp.js';
+import { resolveSecrets, type McpServer, type McpToolDef, type McpToolLister } from '../agents/mcp.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { SandboxStdioTransport } from './mcp-sandbox-transport.js';
 import { SecretVault } from './secrets.js';
 import { KeelError } from '../errors.js';
 
-/** One tool as a server lists it, with the hash a run pins. */
-export interface McpToolDef {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  hash: string;
-}
+export type { McpToolDef };
 
 interface Connection {
   client: Client;
@@ -78,7 +72,7 @@ async function transportFor(server: McpServer, vault: SecretVault, sandbox: Star
   return { transport, stderr: () => '' };
 }
 
-export class McpConnections {
+export class McpConnections implements McpToolLister {
   private readonly connections = new Map<string, Promise<Connection>>();
   /**
    * Resolves `secret()` header and env values. createActivities gives it the worker's vault, so the values it

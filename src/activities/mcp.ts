@@ -31,7 +31,7 @@ async function locate(deps: ToolDeps, input: RunToolInput): Promise<{ server: Mc
 /** An error text when the server's tool is gone or differs from the one the run resolved; undefined when it matches. */
 async function pinProblem(deps: ToolDeps, agent: string, server: McpServer, pin: Partial<McpToolPin> & { tool: string }, target: McpTarget): Promise<string | undefined> {
   if (!pin.hash) return undefined;
-  const current = (await deps.registry.mcp.tools(agent, server, target)).find((t) => t.name === pin.tool);
+  const current = (await deps.mcp.tools(agent, server, target)).find((t) => t.name === pin.tool);
   if (!current) return `Error: MCP server '${server.name}' no longer offers the tool '${pin.tool}' (it changed its tools during this run).`;
   if (current.hash !== pin.hash) {
     return `Error: MCP server '${server.name}' changed the tool '${pin.tool}' during this run (pinned ${pin.hash}, now ${current.hash}); it was not called.`;
@@ -89,7 +89,7 @@ export function mcpToolActivity(deps: ToolDeps) {
         const problem = await pinProblem(deps, input.agent, server, pin, target);
         if (problem) return errorResult(problem);
         const options = { timeoutMs: server.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: ctx.cancellationSignal, ...target };
-        const raw = await deps.registry.mcp.call(input.agent, server, pin.tool, parsed.data, options);
+        const raw = await deps.mcp.call(input.agent, server, pin.tool, parsed.data, options);
         return await toResult(raw, deps.blobs);
       } catch (err) {
         return errorResult(`Error: ${err instanceof Error ? err.message : String(err)}`);

@@ -12,7 +12,7 @@ import type { SandboxClient, StartedSandbox } from '../sandbox/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import type { SandboxSession } from '../workflows/run-state.js';
-import { loadHistory } from './conversation.js';
+import { loadHistory } from '../storage/conversation.js';
 import type { ModelRequest } from './model.js';
 import { transcript } from './model-format.js';
 import type { CallModelInput } from './types.js';

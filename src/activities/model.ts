@@ -3,7 +3,6 @@
  * Completions for compatible servers). The client's own retries are off; Temporal retries per failures.ts.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { DEFAULT_PROVIDER } from '../agents/model-ref.js';
 import type { ModelApi, ModelProvider, ModelProviders } from './model-providers.js';
@@ -12,7 +11,7 @@ import type { SecretResolver } from '../agents/mcp.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { WeightedLru } from '../storage/lru.js';
 import type { RunItem } from '../workflows/run-state.js';
-import { appendHistory, loadHistory } from './conversation.js';
+import { appendHistory, loadHistory } from '../storage/conversation.js';
 import { toModelError } from './failures.js';
 import type { PinnedSpecs } from './pinned-specs.js';
 import type { AgentSpec } from '../agents/spec.js';
@@ -24,6 +23,7 @@ import type { DeltaBroker, DeltaTarget } from '../live/broker.js';
 import { ModelError } from '../errors.js';
 import type { CallModelInput, CallModelResult, CompactInput, CompactResult } from './types.js';
 import { withCost, type PriceTable } from './prices.js';
+import { keelFailure } from '../failures.js';
 
 export type { ModelApi };
 
@@ -36,7 +36,7 @@ export interface ModelDeps {
   blobs: BlobStore;
   registry: AgentRegistry;
   /** Resolves `secret()` headers of hosted MCP tools (the worker's vault). */
-  vault?: SecretResolver;
+  vault: SecretResolver;
   /** What each model's tokens cost (activities/prices.ts); a model without a price is flagged `unpriced`. */
   prices: PriceTable;
 }
@@ -158,7 +158,7 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
     const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
     // Outside the try: a missing header secret is a configuration error, not a model error to retry.
-    const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault ?? deps.registry.mcp.vault);
+    const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault);
     try {
       if (api === 'chat') return await chatTurn(client, chatParams(spec, instructions, items, images), spec.name, signal, onText);
       return await responsesTurn(client, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);
@@ -172,7 +172,7 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
 function rejectIncomplete(turn: ParsedTurn): void {
   if (!turn.incomplete) return;
   const hint = turn.incomplete === 'max_output_tokens' ? ' (raise modelSettings.maxOutputTokens or lower reasoning effort)' : '';
-  throw ApplicationFailure.create({ type: 'ModelIncomplete', message: `the model's response is incomplete: ${turn.incomplete}${hint}`, nonRetryable: true });
+  throw keelFailure('ModelIncomplete', `the model's response is incomplete: ${turn.incomplete}${hint}`);
 }
 
 /** Keeps long message text, encrypted reasoning and hosted-tool payloads out of history (blob refs instead). */

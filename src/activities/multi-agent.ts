@@ -5,7 +5,7 @@
 import type { AgentRegistry } from '../agents/registry.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RunItem } from '../workflows/run-state.js';
-import { loadHistory } from './conversation.js';
+import { loadHistory } from '../storage/conversation.js';
 import { parseToolArguments } from './tools.js';
 import type { CallModelInput } from './types.js';
 

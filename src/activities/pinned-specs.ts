@@ -3,9 +3,9 @@
  * keeps it in a small per-worker cache, so a model call carries the ref instead of the whole spec. A worker
  * whose blob store lacks the ref answers `BlobMissing`, and the workflow sends that call with the spec inline.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { AgentSpec } from '../agents/spec.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { keelFailure } from '../failures.js';
 
 const MAX_CACHED = 256;
 
@@ -26,7 +26,7 @@ export class PinnedSpecs {
     const cached = this.cache.get(ref);
     if (cached) return cached;
     const bytes = await this.blobs.get(ref);
-    if (!bytes) throw ApplicationFailure.create({ type: 'BlobMissing', message: `pinned agent spec ${ref} is not in this worker's blob store`, nonRetryable: true });
+    if (!bytes) throw keelFailure('BlobMissing', `pinned agent spec ${ref} is not in this worker's blob store`);
     const spec = JSON.parse(bytes.toString('utf8')) as AgentSpec;
     this.remember(ref, spec);
     return spec;

@@ -6,7 +6,6 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ManifestEntry } from '../agents/manifest.js';
 import { parseSnapshotRef, runTenant, workspacePath, WORKSPACE_REFUSED, WORKSPACE_UNAVAILABLE, type ReceivedEntry, type WorkspaceRequest, type WorkspaceReceipt } from '../agents/run-workspace.js';
@@ -17,6 +16,7 @@ import { sha256Hex } from '../util/sha256.js';
 import type { RunState } from '../workflows/run-state.js';
 import { runStateQuery } from '../workflows/messages.js';
 import type { SecretVault } from './secrets.js';
+import { keelFailure } from '../failures.js';
 
 export interface RunWorkspaceDeps {
   vault: SecretVault;
@@ -40,8 +40,8 @@ export interface ResolvedRunWorkspace {
   restoreSnapshot?: string;
 }
 
-const refused = (message: string) => ApplicationFailure.create({ type: WORKSPACE_REFUSED, message, nonRetryable: true });
-const unavailable = (message: string) => ApplicationFailure.create({ type: WORKSPACE_UNAVAILABLE, message, nonRetryable: true });
+const refused = (message: string) => keelFailure(WORKSPACE_REFUSED, message);
+const unavailable = (message: string) => keelFailure(WORKSPACE_UNAVAILABLE, message);
 
 /** The real path of `dir` when it is a directory under one of `roots` (symlinks resolved on both sides), else a refusal. */
 export async function allowedLocalDir(dir: string, roots: readonly string[] = []): Promise<string> {

@@ -4,13 +4,13 @@
  * not start or list is one clear, final error: the run fails with the server's own words.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { AgentSpec } from '../agents/spec.js';
 import { KeelError } from '../errors.js';
 import type { SandboxClient } from '../sandbox/types.js';
 import type { SandboxSession } from '../workflows/run-state.js';
 import type { PinnedSpecs } from './pinned-specs.js';
+import { keelFailure } from '../failures.js';
 
 export interface PinSandboxMcpInput {
   spec: AgentSpec;
@@ -21,7 +21,7 @@ export function sandboxMcpActivities(deps: { registry: AgentRegistry; sandboxes?
   return {
     async pinSandboxMcpTools(input: PinSandboxMcpInput): Promise<AgentSpec> {
       const sandbox = await deps.sandboxes?.attach(input.session.containerId);
-      if (!sandbox) throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+      if (!sandbox) throw keelFailure('SandboxGone', `container ${input.session.containerId} is gone`);
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 1_000); // starting a server in the sandbox takes a moment
       try {
@@ -29,7 +29,7 @@ export function sandboxMcpActivities(deps: { registry: AgentRegistry; sandboxes?
       } catch (err) {
         if (err instanceof KeelError) throw err;
         const message = err instanceof Error ? err.message : String(err);
-        throw ApplicationFailure.create({ type: 'McpServerUnavailable', message, nonRetryable: true });
+        throw keelFailure('McpServerUnavailable', message);
       } finally {
         clearInterval(heartbeat);
       }

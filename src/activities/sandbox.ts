@@ -4,7 +4,6 @@
  * except `createSandbox`, which runs on whichever worker picks it up and returns that worker's queue.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { sandboxToolSchemas } from '../agents/sandbox-tools.js';
 import type { SandboxToolName } from '../agents/capabilities.js';
 import type { SandboxSpec } from '../agents/spec.js';
@@ -16,17 +15,19 @@ import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
 import type { SandboxClient, SandboxCreateOptions, SnapshotLimits, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
 import { snapshotLimits, snapshotWorkspace } from '../sandbox/workspace-snapshot.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { restoredNotice, SANDBOX_HOST_FULL, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
+import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
 import { materializeManifest } from './manifest.js';
 import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
 import type { AgentRegistry } from '../agents/registry.js';
+import type { McpConnections } from './mcp-connections.js';
 import { mountMemory } from './memory.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
 import { errorResult, finishOutput, guardedCall, parseToolArguments, toolChecks } from './tools.js';
 import { mcpToolActivity } from './mcp.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
+import { keelFailure } from '../failures.js';
 
 export interface SandboxDeps {
   sandboxes: SandboxClient;
@@ -35,6 +36,8 @@ export interface SandboxDeps {
   blobs: BlobStore;
   /** Finds sandbox tools that capabilities implement (load_skill, ...). */
   registry?: AgentRegistry;
+  /** The worker's MCP connections: MCP servers inside a sandbox are reached and stopped through them. */
+  mcp?: McpConnections;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
   hostName: string;
@@ -54,7 +57,7 @@ export interface SandboxDeps {
 /** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
 function snapshotCapFailure(err: unknown): unknown {
   if (!(err instanceof SandboxError) || err.code !== 'too_large') return err;
-  return ApplicationFailure.create({ type: 'SnapshotLimit', message: err.message, nonRetryable: true });
+  return keelFailure('SnapshotLimit', err.message);
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -110,7 +113,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     const taken = await deps.slots.tryTake();
     if (taken) return taken;
     const message = `host ${deps.hostName} has no free sandbox slot (${deps.slots.max} live)`;
-    throw ApplicationFailure.create({ type: SANDBOX_HOST_FULL, message, nonRetryable: true });
+    throw keelFailure('SandboxHostFull', message);
   }
 
   /** A new container; it holds a slot until it runs (from then on the engine counts it). */
@@ -297,8 +300,8 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   /** A tool of an MCP server inside the sandbox: its server's guardrails and output handling, as on the worker. */
   async function runMcpInSandbox(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
-    if (!deps.registry) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
-    const run = mcpToolActivity({ registry: deps.registry, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
+    if (!deps.registry || !deps.mcp) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
+    const run = mcpToolActivity({ registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
     return (await run(input, { sandbox })) ?? errorResult(`Error: the agent has no MCP server '${input.mcp?.server}'.`);
   }
 
@@ -325,7 +328,7 @@ export function sandboxActivities(deps: SandboxDeps) {
     async snapshotSandbox(input: SnapshotSandboxInput): Promise<SnapshotRef> {
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (!sandbox) {
-        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+        throw keelFailure('SandboxGone', `container ${input.session.containerId} is gone`);
       }
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 2_000); // a large workspace takes a while to export
@@ -342,13 +345,13 @@ export function sandboxActivities(deps: SandboxDeps) {
     async keepSandbox(input: SnapshotSandboxInput): Promise<string | undefined> {
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (!sandbox) {
-        throw ApplicationFailure.create({ type: 'SandboxGone', message: `container ${input.session.containerId} is gone`, nonRetryable: true });
+        throw keelFailure('SandboxGone', `container ${input.session.containerId} is gone`);
       }
       return deps.sandboxes.keep?.(input.session.containerId);
     },
 
     async destroySandbox(input: SnapshotSandboxInput): Promise<void> {
-      await deps.registry?.mcp.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
+      await deps.mcp?.closeSandbox(input.session.containerId); // stops the MCP servers inside it first
       const sandbox = await deps.sandboxes.attach(input.session.containerId);
       if (sandbox) await sandbox.remove();
       else await deps.sandboxes.discard?.(input.session.containerId); // stopped (an engine restart): still there

@@ -14,9 +14,12 @@ import { runChecks } from './guardrails.js';
 import type { SecretVault } from './secrets.js';
 import { capText } from './text.js';
 import type { RunToolInput, RunToolResult } from './types.js';
+import type { McpConnections } from './mcp-connections.js';
 
 export interface ToolDeps {
   registry: AgentRegistry;
+  /** The worker's MCP connections (the registry lists tools through the same ones). */
+  mcp: McpConnections;
   blobs: BlobStore;
   /** Tool outputs above this many bytes are cut (head and tail) for the model; the whole is kept as a blob. */
   maxToolOutputBytes: number;

@@ -6,6 +6,7 @@ import type { ManifestEntry } from '../agents/manifest.js';
 import type { MemorySpec } from '../agents/memory.js';
 import type { AgentSpec, McpToolPin } from '../agents/spec.js';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef, UsageDelta } from '../workflows/run-state.js';
+import type { ConversationRef } from '../storage/conversation.js';
 
 export interface CallModelInput {
   /** The pinned spec inline (older runs, and the fallback when a worker's blob store lacks `specRef`). */
@@ -15,7 +16,7 @@ export interface CallModelInput {
   workflowId: string;
   turn: number;
   /** The conversation: items already stored under `baseRef` (a blob), then `delta`. */
-  history: { baseRef?: string; baseLength: number; delta: RunItem[] };
+  history: ConversationRef;
   /** Appended to the instructions (the workspace file tree). */
   instructionsSuffix?: string;
   /** `false` turns token deltas off for this call; otherwise the model streams when the worker has a broker. */

@@ -7,10 +7,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { WebhookEndpoint, WebhookEvent } from '../agents/webhooks.js';
 import type { SecretVault } from './secrets.js';
+import { keelFailure } from '../failures.js';
 
 export interface WebhookDelivery {
   /** The `webhook-id`: stable across attempts and retries. */
@@ -62,7 +62,7 @@ export function webhookActivities(deps: { registry: AgentRegistry; vault: Secret
       const body = JSON.stringify(payload);
       const failed = (await Promise.all(endpoints.map((e) => send(e, delivery, body)))).filter(Boolean);
       // Retryable: the workflow's policy backs off until the receivers are back (or its deadline passes).
-      if (failed.length) throw ApplicationFailure.create({ type: 'WebhookUndelivered', message: `webhook ${delivery.id} not delivered: ${failed.join('; ')}` });
+      if (failed.length) throw keelFailure('WebhookUndelivered', `webhook ${delivery.id} not delivered: ${failed.join('; ')}`);
       return endpoints.length;
     },
   };

@@ -17,38 +17,8 @@ import type { McpServer } from './mcp.js';
 import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
 import type { Handoff } from './handoff.js';
 import type { SandboxLimits, SandboxNetwork, SandboxRuntime, SandboxTier } from '../sandbox/types.js';
-
-export interface RunContext {
-  agent: string;
-  workflowId: string;
-  /** The context object given to `startRun`. */
-  context: unknown;
-  /** Memory summary for the run's scope, when the agent has the memory capability. */
-  memorySummary?: string;
-}
-
-export interface ModelSettings {
-  temperature?: number;
-  topP?: number;
-  maxOutputTokens?: number;
-  parallelToolCalls?: boolean;
-  /** `auto`, `required`, `none`, or the name of one of the agent's tools (a hosted tool by its type, e.g. `web_search`). */
-  toolChoice?: 'auto' | 'required' | 'none' | (string & {});
-  /** Reasoning models: effort and summary. With it, encrypted reasoning is requested and sent back each turn. */
-  reasoning?: { effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'; summary?: 'auto' | 'concise' | 'detailed' };
-  /** Responses API: what the API does when the input exceeds the context window. */
-  truncation?: 'auto' | 'disabled';
-  /** Responses API `text.verbosity`. */
-  verbosity?: 'low' | 'medium' | 'high';
-  /** Extra request body fields for the provider, merged last (e.g. `{ service_tier: 'flex' }`). Must be JSON. */
-  extra?: Record<string, unknown>;
-}
-
-export interface ApprovalTimeout {
-  ms: number;
-  /** What happens when nobody decides in time: reject the pending calls (default) or fail the run. */
-  onExpiry?: 'reject' | 'fail';
-}
+import type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
+export type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
 
 export interface AgentOptions {
   name: string;

@@ -7,6 +7,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KeelError } from '../errors.js';
+import type { DecisionFailureType } from '../failures.js';
 
 export interface ApproverKey {
   name: string;
@@ -95,13 +96,17 @@ export function signDecision(d: SignedDecisionFields, privateKey: KeyObject): st
 }
 
 /** The matching key's fingerprint when `signature` is `d.approver`'s, else why not. */
-export function verifyDecision(d: SignedDecisionFields, signature: string | undefined, keys: ApproverKey[]): { ok: true; fingerprint: string } | { ok: false; reason: string } {
-  if (!signature) return { ok: false, reason: `decisions for this agent must be signed by an approver's key (keel approve --key FILE); this one is unsigned` };
+export function verifyDecision(
+  d: SignedDecisionFields,
+  signature: string | undefined,
+  keys: ApproverKey[],
+): { ok: true; fingerprint: string } | { ok: false; type: DecisionFailureType; reason: string } {
+  if (!signature) return { ok: false, type: 'Unsigned', reason: `decisions for this agent must be signed by an approver's key (keel approve --key FILE); this one is unsigned` };
   const mine = keys.filter((k) => k.name === d.approver);
-  if (mine.length === 0) return { ok: false, reason: `${d.approver} is not an approver of this agent (approvers: ${[...new Set(keys.map((k) => k.name))].join(', ')})` };
+  if (mine.length === 0) return { ok: false, type: 'NotAnApprover', reason: `${d.approver} is not an approver of this agent (approvers: ${[...new Set(keys.map((k) => k.name))].join(', ')})` };
   const sig = Buffer.from(signature, 'base64');
   const match = mine.find((k) => verify(null, decisionMessage(d), publicKeyObject(k.publicKey), sig));
-  if (!match) return { ok: false, reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, agent, call, arguments or decision` };
+  if (!match) return { ok: false, type: 'BadSignature', reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, agent, call, arguments or decision` };
   return { ok: true, fingerprint: fingerprint(match.publicKey) };
 }
 

@@ -4,8 +4,7 @@
  */
 import type { ApprovalSetting } from './approval.js';
 import type { ToolGuardrail } from './guardrails.js';
-import type { CompactionSpec } from './compaction.js';
-import type { MemoryOptions } from './memory.js';
+import type { CompactionSpec, MemoryOptions } from './settings.js';
 import type { ManifestEntry } from './manifest.js';
 import type { FunctionTool } from './tool.js';
 import type { z } from 'zod';

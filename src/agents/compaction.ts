@@ -4,24 +4,8 @@
  * for audit, and workflow history stays small.
  */
 import type { Capability } from './capabilities.js';
-
-export interface CompactionOptions {
-  /** Compact when the last model call's context (input + output tokens) passes this. */
-  thresholdTokens?: number;
-  /** Or: a fraction (default 0.8) of the model's context window. */
-  contextWindow?: number;
-  fraction?: number;
-  /** Model turns kept verbatim after the summary. Default 2. */
-  keepRecentTurns?: number;
-  /** Model that writes the summary; default the agent's own. */
-  model?: string;
-}
-
-export interface CompactionSpec {
-  thresholdTokens: number;
-  keepRecentTurns: number;
-  model?: string;
-}
+import type { CompactionOptions, CompactionSpec } from './settings.js';
+export type { CompactionOptions, CompactionSpec } from './settings.js';
 
 export function compactionSpecOf(options: CompactionOptions): CompactionSpec {
   const threshold = options.thresholdTokens ?? (options.contextWindow ? Math.floor(options.contextWindow * (options.fraction ?? 0.8)) : undefined);

@@ -8,6 +8,7 @@ import type { ApprovalSetting } from './approval.js';
 import type { ToolGuardrail } from './guardrails.js';
 import { isSecretRef, type MaybeSecret, type SecretRef } from './secret.js';
 import { KeelError } from '../errors.js';
+import type { StartedSandbox } from '../sandbox/types.js';
 
 /** A value read from the worker's environment when the connection is made, never stored in the spec. */
 export interface EnvRef {
@@ -127,4 +128,20 @@ export function filterAllows(filter: McpToolFilter | undefined, tool: { name: st
 /** The name the model sees: prefixed, with characters OpenAI does not allow in function names replaced. */
 export function modelToolName(server: McpServer, tool: string): string {
   return `${server.toolNamePrefix ?? ''}${tool}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+}
+
+/** One tool as a server lists it, with the hash a run pins. */
+export interface McpToolDef {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  hash: string;
+}
+
+/**
+ * What resolving an agent needs of the worker's MCP connections (activities/mcp-connections.ts implements it,
+ * createWorker hands one to the registry and the activities): a server's tools; `sandbox` for an `inSandbox` one.
+ */
+export interface McpToolLister {
+  tools(agent: string, server: McpServer, options?: { fresh?: boolean; sandbox?: StartedSandbox }): Promise<McpToolDef[]>;
 }

@@ -5,17 +5,10 @@
  * runs a consolidation agent in a sandbox that rewrites MEMORY.md and memory_summary.md.
  */
 import { z } from 'zod';
-import type { RunContext } from './agent.js';
 import type { Capability } from './capabilities.js';
 import { defaultMemoryScope } from './memory-scope.js';
-
-export interface MemoryLayout {
-  memory: string;
-  summary: string;
-  raw: string;
-  rollouts: string;
-  sessions: string;
-}
+import type { MemoryLayout, MemoryOptions, MemorySpec, RunContext } from './settings.js';
+export type { MemoryLayout, MemoryOptions, MemorySpec } from './settings.js';
 
 export const DEFAULT_MEMORY_LAYOUT: MemoryLayout = {
   memory: 'MEMORY.md',
@@ -24,41 +17,6 @@ export const DEFAULT_MEMORY_LAYOUT: MemoryLayout = {
   rollouts: 'rollout_summaries',
   sessions: 'sessions',
 };
-
-export interface MemoryOptions {
-  /**
-   * Which memory a run uses: a fixed name or one derived from the run's context (a user, a project). Default: per
-   * tenant and user when the context has `tenant`/`tenantId` or `user`/`userId`, else 'default' (docs/security.md).
-   */
-  scope?: string | ((ctx: RunContext) => string);
-  /** `read-only` serves cheap runs: they read memory but add nothing. Default `read-write`. */
-  mode?: 'read-write' | 'read-only';
-  /** The agent may correct stale entries of /workspace/memory/MEMORY.md during a run; its edits are kept. */
-  liveUpdate?: boolean;
-  /** Cap on the summary placed in the instructions (≈4 characters a token). Default 1000. */
-  summaryTokenCap?: number;
-  /** Raw memories that trigger consolidation. Default 5. */
-  consolidateAfter?: number;
-  /** Consolidation reads at most this many of the newest raw memories. Default 20. */
-  maxRawMemories?: number;
-  /** Model for extraction (and consolidation unless `consolidationModel`); default the agent's. */
-  model?: string;
-  consolidationModel?: string;
-  layout?: Partial<MemoryLayout>;
-}
-
-/** The resolved memory settings pinned in an AgentSpec. */
-export interface MemorySpec {
-  /** Whose memory (for the consolidation agent, the agent it consolidates for). */
-  agent: string;
-  scope: string;
-  mode: 'read-write' | 'read-only' | 'consolidate';
-  liveUpdate: boolean;
-  consolidateAfter: number;
-  maxRawMemories: number;
-  model?: string;
-  layout: MemoryLayout;
-}
 
 export const EXTRACTION_OUTPUT = z.object({
   raw_memory: z.string().describe('Facts worth remembering for future runs, as Markdown bullet points'),

@@ -19,11 +19,10 @@ import { handoff as plainHandoff, type Handoff } from './handoff.js';
 import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
 import { consolidatorAgent } from './memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
-import { McpConnections } from '../activities/mcp-connections.js';
 import { networkProblem } from '../sandbox/egress/policy.js';
 import type { SandboxNetwork, SandboxTier } from '../sandbox/types.js';
 import { tierOf } from '../sandbox/tier-rules.js';
-import { modelToolName, type McpServer } from './mcp.js';
+import { modelToolName, type McpServer, type McpToolLister } from './mcp.js';
 import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
 import {
   checkToolChoice,
@@ -40,9 +39,14 @@ import {
 import type { StartedSandbox } from '../sandbox/types.js';
 import { refuseGatedCommands } from './tier-limits.js';
 
+/** A registry built without connections (unit tests, tools that only read specs) lists no server's tools. */
+const NO_MCP_CONNECTIONS: McpToolLister = {
+  tools: (_agent, server) => Promise.reject(new KeelError('bad_usage', `MCP server '${server.name}': this registry was built without MCP connections`)),
+};
+
 export interface RegistryOptions {
-  /** MCP connections, shared by resolution and calls; one set per worker. */
-  mcp?: McpConnections;
+  /** The worker's MCP connections (shared by resolution and calls); without them, an agent with MCP servers does not resolve. */
+  mcp?: McpToolLister;
   /** The API of each of the worker's model providers (`default` at least): hosted tools are an error on `chat`. */
   modelApis?: Record<string, 'responses' | 'chat'>;
   /** The worker's own webhook endpoints (beside each agent's). */
@@ -117,7 +121,7 @@ function checkedNetwork(agent: string, network: SandboxNetwork | undefined): San
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
 
-  readonly mcp: McpConnections;
+  private readonly mcp: McpToolLister;
   private readonly modelApis: Record<string, 'responses' | 'chat'>;
   private readonly sharedUidTier?: string;
   private readonly tierOffered?: (tier: SandboxTier) => Promise<boolean>;
@@ -129,7 +133,7 @@ export class AgentRegistry {
     private readonly memoryStore?: MemoryStore,
     options: RegistryOptions = {},
   ) {
-    this.mcp = options.mcp ?? new McpConnections();
+    this.mcp = options.mcp ?? NO_MCP_CONNECTIONS;
     this.modelApis = options.modelApis ?? { [DEFAULT_PROVIDER]: 'responses' };
     this.sharedUidTier = options.sharedUidTier;
     this.tierOffered = options.tierOffered;

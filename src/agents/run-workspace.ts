@@ -8,6 +8,7 @@
 import type { ManifestEntry } from './manifest.js';
 import { contextOwner } from './memory-scope.js';
 import { secretNames } from './secret.js';
+import type { FailureType } from '../failures.js';
 
 export interface WorkspaceRequest {
   /** Paths relative to /workspace; an entry at a path the agent's manifest has replaces it for this run. */
@@ -31,8 +32,8 @@ export type ReceivedEntry =
   | { path: string; type: 'gitRepo'; url: string; ref?: string; commit: string; subdir?: string; auth?: string };
 
 /** Failure type of a start request whose workspace is refused (bad input) or cannot be had (clone, snapshot). */
-export const WORKSPACE_REFUSED = 'RunWorkspaceRefused';
-export const WORKSPACE_UNAVAILABLE = 'RunWorkspaceUnavailable';
+export const WORKSPACE_REFUSED = 'RunWorkspaceRefused' satisfies FailureType;
+export const WORKSPACE_UNAVAILABLE = 'RunWorkspaceUnavailable' satisfies FailureType;
 
 /** Bytes of `file` content one start request may carry (it travels in history). */
 export const MAX_RUN_FILE_BYTES = 256 * 1024;

@@ -5,9 +5,7 @@
 import type { ApprovalSpec } from './approval.js';
 import type { WebhookEvent } from './webhooks.js';
 import type { Budget } from './budget.js';
-import type { CompactionSpec } from './compaction.js';
-import type { MemorySpec } from './memory.js';
-import type { ModelSettings, ApprovalTimeout } from './agent.js';
+import type { ApprovalTimeout, CompactionSpec, MemorySpec, ModelSettings } from './settings.js';
 import type { Manifest } from './manifest.js';
 import type { SandboxLimits, SandboxNetwork, SandboxRuntime, SandboxTier } from '../sandbox/types.js';
 

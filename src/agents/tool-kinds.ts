@@ -4,12 +4,11 @@
  * checks every resolved spec passes (one name per tool, a `toolChoice` that names a tool).
  */
 import { KeelError } from '../errors.js';
-import type { McpConnections, McpToolDef } from '../activities/mcp-connections.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { SandboxAgent, type Agent } from './agent.js';
 import { approvalSpecOf } from './approval.js';
 import { hostedApprovalToolName, isHostedTool, type HostedTool, type HostedToolConfig } from './hosted-tools.js';
-import { filterAllows, modelToolName, type McpServer } from './mcp.js';
+import { filterAllows, modelToolName, type McpServer, type McpToolDef, type McpToolLister } from './mcp.js';
 import type { ToolSpec } from './spec.js';
 import type { FunctionTool } from './tool.js';
 
@@ -56,7 +55,7 @@ function serverToolSpecs(server: McpServer, tools: McpToolDef[]): ToolSpec[] {
  * Tool specs of the agent's MCP servers that run on the worker, listed fresh (this is the pinned list). Servers
  * inside the sandbox are only checked here; sandboxMcpToolSpecs lists them once the sandbox exists.
  */
-export async function mcpToolSpecs(agent: Agent, connections: McpConnections): Promise<ToolSpec[]> {
+export async function mcpToolSpecs(agent: Agent, connections: McpToolLister): Promise<ToolSpec[]> {
   const names = new Set<string>();
   const specs: ToolSpec[] = [];
   for (const server of agent.options.mcpServers ?? []) {
@@ -79,7 +78,7 @@ export function sandboxMcpServersOf(agent: Agent): string[] {
 }
 
 /** Tool specs of the agent's in-sandbox MCP servers, listed fresh from the servers running in `sandbox`. */
-export async function sandboxMcpToolSpecs(agent: Agent, connections: McpConnections, sandbox: StartedSandbox): Promise<ToolSpec[]> {
+export async function sandboxMcpToolSpecs(agent: Agent, connections: McpToolLister, sandbox: StartedSandbox): Promise<ToolSpec[]> {
   const specs: ToolSpec[] = [];
   for (const server of (agent.options.mcpServers ?? []).filter(inSandbox)) {
     specs.push(...serverToolSpecs(server, await connections.tools(agent.name, server, { fresh: true, sandbox })));

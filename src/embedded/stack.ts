@@ -12,7 +12,7 @@ import type { SandboxTierClients } from '../sandbox/tiers.js';
 import { createWorker, type KeelWorker } from '../worker.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './temporal.js';
 import { codecFromEnv, dataConverterFor } from '../codec.js';
-import { startCodecServer } from '../cli/codec-server.js';
+import { startCodecServer } from '../codec-server.js';
 
 export interface DevStack {
   client: KeelClient;

@@ -11,7 +11,8 @@ import { KeelError } from '../errors.js';
 import type { DeltaBroker } from './broker.js';
 import type { DeltaEvent, EventsPage, RunEvent } from './events.js';
 import { abortable, mergeSources, type Source } from './merge.js';
-import { eventsQuery, LIVE_FAILURES, waitEventsUpdate } from '../workflows/messages.js';
+import { eventsQuery, waitEventsUpdate } from '../workflows/messages.js';
+import type { FailureType } from '../failures.js';
 
 export interface StreamOptions {
   /** Resume after this event `seq` (0 = from the start). */
@@ -35,9 +36,9 @@ interface Progress {
   done: boolean;
 }
 
-const updateRejection = (err: unknown): string | undefined => {
+const updateRejection = (err: unknown): FailureType | undefined => {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+  return cause instanceof ApplicationFailure ? ((cause.type ?? undefined) as FailureType | undefined) : undefined;
 };
 
 /** One page of events after `after`: a query, then (if nothing is new) an update that waits for the next ones. */
@@ -47,7 +48,7 @@ async function nextPage(handle: WorkflowHandle, after: number, signal: AbortSign
   try {
     return await abortable(handle.executeUpdate(waitEventsUpdate, { args: [after] }), signal);
   } catch (err) {
-    if (updateRejection(err) === LIVE_FAILURES.badCursor) {
+    if (updateRejection(err) === 'BadCursor') {
       throw new KeelError('bad_usage', `cursor ${after} is ahead of run ${handle.workflowId} (its last event is ${page.lastSeq})`);
     }
     // The execution closed (ended or continued as new) while the update was on its way: the next query tells.

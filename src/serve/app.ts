@@ -9,10 +9,11 @@ import { streamSSE } from 'hono/streaming';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
-import type { KeelClient } from '../client.js';
+import { decisionError, type KeelClient } from '../client.js';
 import { auditRun } from '../audit/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { KeelError } from '../errors.js';
+import { DecisionError, KeelError } from '../errors.js';
+import { IDENTITY_PROBLEMS } from '../failures.js';
 import { decideUpdate } from '../workflows/messages.js';
 import { chatStream } from './chat.js';
 import { HttpError } from './http-error.js';
@@ -56,9 +57,9 @@ async function readInput(c: Context, r: RouteSpec): Promise<Input> {
   return input;
 }
 
-/** A decision problem from the run's validator, as the status a client can act on. */
-function decisionStatus(message: string): 403 | 409 {
-  return /may not decide|must be signed|does not verify|not an approver/.test(message) ? 403 : 409;
+/** A decision problem from the run's validator, as the status a client can act on (by its type, not its words). */
+function decisionStatus(err: DecisionError): 403 | 409 {
+  return IDENTITY_PROBLEMS.includes(err.type) ? 403 : 409;
 }
 
 /** Throws WorkflowNotFoundError (a 404) for an unknown run; needs no worker, unlike a query. */
@@ -98,9 +99,9 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
     try {
       return c.json(await client.temporal.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [d] }));
     } catch (err) {
-      const cause = err instanceof WorkflowUpdateFailedError ? (err.cause as Error | undefined) : undefined;
-      if (cause) throw new HttpError(decisionStatus(cause.message), cause.message);
-      throw err;
+      if (!(err instanceof WorkflowUpdateFailedError) || !err.cause) throw err;
+      const refused = decisionError(err);
+      throw new HttpError(refused instanceof DecisionError ? decisionStatus(refused) : 409, err.cause.message);
     }
   },
   async getAudit(c, { client, id }) {

@@ -12,6 +12,7 @@ import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
 import { finishMemory } from './run/finish.js';
 import { registerHandlers } from './run/handlers.js';
+import type { FailureType } from '../failures.js';
 import { enterSandbox, fail, newRun, resolveAgent, setStatus, type Run } from './run/run.js';
 import { answerOpenCalls, runTurn } from './run/turn.js';
 import { reportStatus, withSpan } from './run/telemetry.js';
@@ -131,7 +132,7 @@ async function endWithFailure(run: Run, err: unknown): Promise<never> {
     await releaseHandlers(run);
   });
   if (cancelled || typed) throw err;
-  return fail(run, run.state.error!.type, run.state.error!.message);
+  return fail(run, run.state.error!.type as FailureType, run.state.error!.message); // an activity's type, as it came
 }
 
 export type { GuardrailItem, RunItem };

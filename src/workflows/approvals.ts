@@ -10,43 +10,51 @@ import { argumentsDigest, pendingDigest, standingKey } from './call-binding.js';
 import { approvalHistory } from './run/archive.js';
 import { extensionProblem } from '../agents/budget.js';
 import { BUDGET_TOOL } from './budget.js';
+import { keelFailure, type DecisionProblem } from '../failures.js';
 
 export type Decision = 'approve' | 'reject';
 
-/** Why a decision cannot be taken, or undefined when it can. */
-export function decisionProblem(state: RunState, spec: AgentSpec, input: ApprovalSignal): string | undefined {
+/** Why a decision cannot be taken (its type and message), or undefined when it can. */
+export function decisionProblem(state: RunState, spec: AgentSpec, input: ApprovalSignal): DecisionProblem | undefined {
   if (!input || typeof input.callId !== 'string' || typeof input.approver !== 'string' || input.approver.trim() === '') {
-    return 'a decision needs a callId and a non-empty approver';
+    return { type: 'BadDecision', message: 'a decision needs a callId and a non-empty approver' };
   }
   const decided = state.items.some((i) => i.type === 'approval' && i.callId === input.callId);
-  if (decided) return `call ${input.callId} was already decided`;
+  if (decided) return { type: 'AlreadyDecided', message: `call ${input.callId} was already decided` };
   const pending = state.pendingApprovals.find((p) => p.callId === input.callId);
-  if (!pending) {
-    const waiting = state.pendingApprovals.map((p) => p.callId).join(', ') || 'none';
-    return `no pending approval with callId ${input.callId} (pending: ${waiting})`;
-  }
+  if (!pending) return notPending(state, input.callId);
   if (input.argsHash !== undefined && input.argsHash !== pendingDigest(pending)) {
-    return `the decision was made for other arguments of ${pending.tool} (${input.argsHash}) than call ${input.callId} has (${pendingDigest(pending)}): look again and decide what it asks now`;
+    const message = `the decision was made for other arguments of ${pending.tool} (${input.argsHash}) than call ${input.callId} has (${pendingDigest(pending)}): look again and decide what it asks now`;
+    return { type: 'WrongArguments', message };
   }
   if (spec.approvers && !spec.approvers.includes(input.approver)) {
-    return `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})`;
+    return { type: 'NotAnApprover', message: `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})` };
   }
   return extensionOf(pending, input);
 }
 
 /** Why an extension in a decision cannot count: only a `budget` call takes one, as whole tokens / dollars >= 0. */
-function extensionOf(pending: PendingApproval, input: ApprovalSignal): string | undefined {
+function extensionOf(pending: PendingApproval, input: ApprovalSignal): DecisionProblem | undefined {
   if (input.extendTokens === undefined && input.extendUsd === undefined) return undefined;
-  if (pending.tool !== BUDGET_TOOL) return `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}`;
-  return extensionProblem(input.extendTokens, input.extendUsd);
+  if (pending.tool !== BUDGET_TOOL) return { type: 'BadDecision', message: `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}` };
+  const problem = extensionProblem(input.extendTokens, input.extendUsd);
+  return problem ? { type: 'BadDecision', message: problem } : undefined;
 }
+
+export function notPending(state: RunState, callId: unknown): DecisionProblem {
+  const waiting = state.pendingApprovals.map((p) => p.callId).join(', ') || 'none';
+  return { type: 'NotPending', message: `no pending approval with callId ${String(callId)} (pending: ${waiting})` };
+}
+
+/** The update's failure for a decision that does not count; the client branches on its type. */
+export const decisionFailure = (problem: DecisionProblem): ApplicationFailure => keelFailure(problem.type, problem.message);
 
 export function validateDecide(state: RunState, spec: AgentSpec, input: DecideInput): void {
   if (input?.decision !== 'approve' && input?.decision !== 'reject') {
-    throw ApplicationFailure.create({ type: 'InvalidDecision', message: `decision must be 'approve' or 'reject'`, nonRetryable: true });
+    throw decisionFailure({ type: 'BadDecision', message: `decision must be 'approve' or 'reject'` });
   }
   const problem = decisionProblem(state, spec, input);
-  if (problem) throw ApplicationFailure.create({ type: 'InvalidDecision', message: problem, nonRetryable: true });
+  if (problem) throw decisionFailure(problem);
 }
 
 /** Records a decision (and its standing form, for this agent's tool only) and removes the call from the pending list. */

@@ -22,7 +22,7 @@ import {
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import { LEAN_RUN } from './lean-run.js';
 import { KeelAgent, KeelStatus, KeelTotalTokens } from './search-attributes.js';
-import type { RunState } from './run-state.js';
+import { migrateRunState, type RunState } from './run-state.js';
 import { childUsage, sumUsage, type ChildRun } from './tree.js';
 
 /**
@@ -68,8 +68,8 @@ function failureOf(err: unknown): Pick<ChildRun, 'status' | 'error' | 'usage'> {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
   if (cause instanceof CancelledFailure) return { status: 'cancelled', error: { type: 'Cancelled', message: 'the run was cancelled' } };
   if (cause instanceof ApplicationFailure) {
-    const state = cause.details?.[0] as RunState | undefined;
-    const usage = state?.usage ? sumUsage([state.usage, childUsage(state.children ?? [])]) : undefined;
+    const state = cause.details?.[0] as RunState | undefined; // as the child's version stored it
+    const usage = state?.usage ? sumUsage([state.usage, childUsage(migrateRunState(state).children)]) : undefined;
     return { status: 'failed', error: { type: cause.type ?? 'Error', message: cause.message }, ...(usage ? { usage } : {}) };
   }
   const message = cause instanceof Error ? cause.message : String(cause);

@@ -2,9 +2,10 @@
  * The `events` query and `waitEvents` update over a run's numbered event log, for any workflow that keeps one
  * (`agentRun`, and `fanOut` jobs so a tree can be watched from a job). Neither issues commands.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
 import type { EventLog } from '../live/events.js';
-import { eventsQuery, LIVE_FAILURES, waitEventsUpdate } from './messages.js';
+import { eventsQuery, waitEventsUpdate } from './messages.js';
+import { keelFailure, type FailureType } from '../failures.js';
 
 export interface ExecutionEnd {
   /** The run ended: no more events from this execution chain. */
@@ -15,16 +16,16 @@ export interface ExecutionEnd {
   closing: boolean;
 }
 
-export function rejectLive(type: string, message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+export function rejectLive(type: FailureType, message: string): never {
+  throw keelFailure(type, message);
 }
 
 function validateWait(events: EventLog, end: ExecutionEnd, after: number): void {
   if (!Number.isInteger(after) || after < 0 || after > events.lastSeq) {
-    rejectLive(LIVE_FAILURES.badCursor, `cursor ${String(after)} is not an event of this run (its last is ${events.lastSeq})`);
+    rejectLive('BadCursor', `cursor ${String(after)} is not an event of this run (its last is ${events.lastSeq})`);
   }
-  if (after < events.lastSeq) rejectLive(LIVE_FAILURES.eventsReady, 'events are ready: query them');
-  if (end.closing || end.continuing || end.done) rejectLive(LIVE_FAILURES.runClosed, 'this execution is ending: query again');
+  if (after < events.lastSeq) rejectLive('EventsReady', 'events are ready: query them');
+  if (end.closing || end.continuing || end.done) rejectLive('RunClosed', 'this execution is ending: query again');
 }
 
 export function registerEventHandlers(events: EventLog, end: () => ExecutionEnd): void {

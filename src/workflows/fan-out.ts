@@ -4,7 +4,7 @@
  * are cancelled are reported in their slot; the others carry on. The job answers `runState` like a run with no
  * turns of its own whose children are the items, so `keel state`, tree approvals and cancel treat it as one.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { EventLog, isTerminal } from '../live/events.js';
 import { runChild } from './child-runs.js';
 import { registerEventHandlers } from './event-handlers.js';
@@ -13,12 +13,13 @@ import { initialRunState, type RunState } from './run-state.js';
 import { childUsage, type ChildRun } from './tree.js';
 import { budgetProblem, spendText, type Budget } from '../agents/budget.js';
 import { budgetsOn, childGrant, overBudget, spendOf } from './budget.js';
+import { FAILURE_TYPES, keelFailure } from '../failures.js';
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const { workflowId } = workflowInfo();
   const inputs = input.inputs ?? [];
   if (inputs.length > MAX_FAN_OUT_INPUTS) {
-    throw ApplicationFailure.create({ type: 'BadInput', message: `a fan-out takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`, nonRetryable: true });
+    throw keelFailure('BadInput', `a fan-out takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
   }
   const state: RunState = initialRunState({ runId: workflowId, agent: input.agent, input: [], context: input.context, now: new Date().toISOString() });
   if (input.parent) state.parent = input.parent;
@@ -40,7 +41,7 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
       const record = state.children[index];
       const grant = budget && itemGrant(budget, state.children, concurrency);
       if (grant && 'refused' in grant) {
-        Object.assign(record, { status: 'failed', error: { type: 'BudgetExceeded', message: grant.refused } });
+        Object.assign(record, { status: 'failed', error: { type: FAILURE_TYPES.budget, message: grant.refused } });
         sync();
         continue;
       }
@@ -67,7 +68,7 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
 
 function checkedBudget(budget: Budget): Budget {
   const problem = budgetProblem(budget, 'the start option budget');
-  if (problem) throw ApplicationFailure.create({ type: 'BadInput', message: problem, nonRetryable: true });
+  if (problem) throw keelFailure('BadInput', problem);
   return budget;
 }
 

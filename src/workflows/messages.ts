@@ -171,6 +171,3 @@ export const waitEventsUpdate = defineUpdate<EventsPage, [number]>('waitEvents')
 export const sendUpdate = defineUpdate<SendResult, [SendInput]>('send');
 /** Closes a conversation: it answers what it was sent and ends. */
 export const endConversationSignal = defineSignal('endConversation');
-
-/** Update rejection types the client branches on. */
-export const LIVE_FAILURES = { eventsReady: 'EventsReady', runClosed: 'RunClosed', continuing: 'Continuing', badCursor: 'BadCursor', badInput: 'BadInput' } as const;

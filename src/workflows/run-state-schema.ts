@@ -5,7 +5,7 @@
  * of the CPU of starting a workflow and much of the memory a cached run holds.
  */
 import { z } from 'zod';
-import { READABLE_RUN_STATE_VERSIONS } from './run-state.js';
+import { migrateRunState, READABLE_RUN_STATE_VERSIONS, type StoredRunState } from './run-state.js';
 import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 /** Cost of the calls (USD, by the worker's price table) and whether some call had no price (counted in tokens only). */
@@ -250,22 +250,23 @@ export const RunStateSchema = z.object({
   error: z.object({ type: z.string(), message: z.string() }).optional(),
   sandbox: SandboxSessionSchema.optional(),
   /** Snapshots by turn, for fork. */
-  snapshots: z.array(SnapshotRefSchema).default([]),
+  // The fields below that version 1 may lack are filled in by migrateRunState (run-state.ts), not here.
+  snapshots: z.array(SnapshotRefSchema),
   /** The workspace as the run's first sandbox was materialized, before any command: the base of `keel diff`. */
   startSnapshot: SnapshotRefSchema.optional(),
   /** Which version of each agent ran (AgentSpec hashes). */
-  agentVersions: z.record(z.string(), z.string()).default({}),
+  agentVersions: z.record(z.string(), z.string()),
   /** Standing decisions (`alwaysApprove` / `alwaysReject`) by `agent:tool` (call-binding.ts `standingKey`); a bare tool name in states from before. */
-  standingDecisions: z.record(z.string(), z.enum(['approve', 'reject'])).default({}),
-  consecutiveToolFailures: z.number().default(0),
+  standingDecisions: z.record(z.string(), z.enum(['approve', 'reject'])),
+  consecutiveToolFailures: z.number(),
   /** Size of the conversation at the last model call (input + output tokens), which compaction watches. */
-  contextTokens: z.number().default(0),
-  outputRetries: z.number().default(0),
+  contextTokens: z.number(),
+  outputRetries: z.number(),
   context: z.unknown().optional(),
   startedAt: z.string(),
-  continuedAsNew: z.number().default(0),
+  continuedAsNew: z.number(),
   /** Runs this one started (agent tools, fan-out items), with their status and, once ended, usage. */
-  children: z.array(ChildRunSchema).default([]),
+  children: z.array(ChildRunSchema),
   /** Set on a child run: who started it. */
   parent: ParentRefSchema.optional(),
   /** The budget in force for this run's tree (the tighter of agent and run, a parent's grant, plus extensions). */
@@ -279,7 +280,7 @@ export const RunStateSchema = z.object({
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
-/** Parses a serialized RunState, with one clear error for versions this code cannot read. */
+/** Parses a serialized RunState of any readable version (migrated to the current one), with one clear error for the others. */
 export function parseRunState(json: unknown): RunState {
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version !== 'number' || !READABLE_RUN_STATE_VERSIONS.includes(version)) {
@@ -287,5 +288,5 @@ export function parseRunState(json: unknown): RunState {
       `RunState schemaVersion ${JSON.stringify(version)} is not readable by this Keel (reads ${READABLE_RUN_STATE_VERSIONS.join(', ')})`,
     );
   }
-  return RunStateSchema.parse(json);
+  return RunStateSchema.parse(migrateRunState(json as StoredRunState));
 }

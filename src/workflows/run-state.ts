@@ -19,11 +19,42 @@ export type {
 } from './run-state-schema.js';
 import type { RunItem, RunState, SandboxSession, ToolCallItem, ToolResultItem, Usage } from './run-state-schema.js';
 
-export const RUN_STATE_VERSION = 1;
-/** Versions this code can read. Add a migration in `parseRunState` before bumping. */
-export const READABLE_RUN_STATE_VERSIONS = [1];
+/**
+ * Version 2: the fields added while the schema stayed at 1 (below) are always present. Bump it (and extend
+ * `migrateRunState`) only for a change an older reader would misread; an optional field needs no bump.
+ */
+export const RUN_STATE_VERSION = 2;
+/** Versions this code can read; `migrateRunState` brings each to the current one. */
+export const READABLE_RUN_STATE_VERSIONS = [1, 2];
 
-export function initialRunState(args: { runId: string; agent: string; input: string | RunItem[]; context?: unknown; now: string }): RunState {
+/** Fields version 1 states may lack (added while it stayed at 1), with the value their absence meant. */
+const ADDED_IN_V2 = () => ({
+  snapshots: [] as RunState['snapshots'],
+  agentVersions: {} as RunState['agentVersions'],
+  standingDecisions: {} as RunState['standingDecisions'],
+  consecutiveToolFailures: 0,
+  contextTokens: 0,
+  outputRetries: 0,
+  continuedAsNew: 0,
+  children: [] as RunState['children'],
+});
+type AddedInV2 = keyof ReturnType<typeof ADDED_IN_V2>;
+
+/** A RunState as any readable version stored it (fields this code does not know pass through untouched). */
+export type StoredRunState = Omit<RunState, AddedInV2 | 'schemaVersion'> & Partial<Pick<RunState, AddedInV2>> & { schemaVersion: number };
+
+/**
+ * The one migration of a stored RunState to the current version: `parseRunState` (client, `keel resume`) runs it
+ * before validating, `newRun` on every state a run starts from (continue-as-new, resume, fork). Idempotent; pure
+ * (part of the workflow bundle). Optional fields (`archivedItems`, `parent`, `sandbox`, ...) stay absent.
+ */
+export function migrateRunState<S extends StoredRunState>(state: S): Omit<S, AddedInV2 | 'schemaVersion'> & RunState {
+  const out: Record<string, unknown> = { ...state, schemaVersion: RUN_STATE_VERSION };
+  for (const [key, value] of Object.entries(ADDED_IN_V2())) out[key] ??= value;
+  return out as Omit<S, AddedInV2 | 'schemaVersion'> & RunState;
+}
+
+export function initialRunState(args: { runId: string; agent: string; input: string | RunItem[]; context?: unknown; now: string; parent?: RunState['parent'] }): RunState {
   const items: RunItem[] = typeof args.input === 'string' ? [{ type: 'message', role: 'user', content: args.input }] : args.input;
   return {
     schemaVersion: RUN_STATE_VERSION,
@@ -46,6 +77,7 @@ export function initialRunState(args: { runId: string; agent: string; input: str
     startedAt: args.now,
     continuedAsNew: 0,
     children: [],
+    ...(args.parent ? { parent: args.parent } : {}),
   };
 }
 
@@ -138,9 +170,6 @@ export function compactionCut(items: RunItem[], keepRecentTurns: number): number
   if (starts.length <= keepRecentTurns) return 0;
   return starts[starts.length - keepRecentTurns];
 }
-
-/** Failure type of a sandbox creation refused at once because its host has no free slot (`ifFull: 'fail'`). */
-export const SANDBOX_HOST_FULL = 'SandboxHostFull';
 
 /** What the model is told when its workspace came back from a snapshot because the container or its host was lost. */
 export function restoredNotice(lost: 'container' | 'host', session: SandboxSession): string {

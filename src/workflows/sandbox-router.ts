@@ -4,15 +4,16 @@
  * to another host (restoring the last snapshot) when the host stops picking up work.
  */
 import { ActivityCancellationType, TimeoutType } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, patched, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { AgentSpec, SandboxSpec, ToolSpec } from '../agents/spec.js';
 import type { RunToolInput, RunToolResult } from '../activities/types.js';
 import { HOST_PICKUP_TIMEOUT_MS, onHost, onQueue, queued, quick } from './activities.js';
 import { tierQueue } from './sandbox-tiers.js';
 import type { CreateSandboxInput } from '../activities/types.js';
-import { restoredNotice, SANDBOX_HOST_FULL, type RunState, type RunStatus, type SandboxSession } from './run-state.js';
+import { restoredNotice, type RunState, type RunStatus, type SandboxSession } from './run-state.js';
 import type { MemorySpec } from '../agents/memory.js';
 import { toolSummary } from './summaries.js';
+import { isFailure } from '../failures.js';
 
 /** Patch id: at run end a container is kept (named, left by the reaper) for `keepContainer` or a failed last snapshot. */
 export const KEEP_SANDBOX = 'keel-keep-sandbox';
@@ -256,5 +257,5 @@ function isHostLost(err: unknown): boolean {
 }
 
 function isHostFull(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === SANDBOX_HOST_FULL;
+  return err instanceof ActivityFailure && isFailure(err.cause, 'SandboxHostFull');
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { fingerprint, generateApproverKey, loadPrivateKey, signDecision } from '../../src/agents/approver-keys.js';
 import { tool } from '../../src/agents/tool.js';
+import { DecisionError } from '../../src/errors.js';
 import { approveSignal } from '../../src/workflows/messages.js';
 import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
@@ -40,11 +41,12 @@ test('only decisions signed by the named approver count; the others are refused 
   await worker.runUntil(async () => {
     const id = await client.startRun(agent, 'deploy');
     const callId = (await waitForStatus(client, id, 'awaiting_approval')).pendingApprovals[0].callId;
-    const refused = (p: Promise<unknown>) => p.then(() => assert.fail('the decision was accepted'), (err: Error) => err.message);
+    // The client reads the refusal's type (DecisionError.type), never its words.
+    const refused = (p: Promise<unknown>) => p.then(() => assert.fail('the decision was accepted'), (err: Error) => `${err instanceof DecisionError ? err.type : err.name}: ${err.message}`);
 
-    assert.match(await refused(client.approve(id, callId, { by: 'ann' })), /must be signed by an approver's key.*unsigned/);
-    assert.match(await refused(client.approve(id, callId, { by: 'ann', key: loadPrivateKey(mallory.privateKeyPem) })), /does not verify with ann's key/);
-    assert.match(await refused(client.approve(id, callId, { by: 'mallory', key: loadPrivateKey(mallory.privateKeyPem) })), /mallory may not decide/);
+    assert.match(await refused(client.approve(id, callId, { by: 'ann' })), /^Unsigned: .*must be signed by an approver's key.*unsigned/);
+    assert.match(await refused(client.approve(id, callId, { by: 'ann', key: loadPrivateKey(mallory.privateKeyPem) })), /^BadSignature: .*does not verify with ann's key/);
+    assert.match(await refused(client.approve(id, callId, { by: 'mallory', key: loadPrivateKey(mallory.privateKeyPem) })), /^NotAnApprover: .*mallory may not decide/);
     // A real signature of ann's, lifted from another run, does not transfer.
     const time = new Date().toISOString();
     const call = { agent: 'signed', tool: 'deploy', callId, argsHash: argumentsDigest('{"env":"prod"}') };

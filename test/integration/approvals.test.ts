@@ -13,7 +13,7 @@ import { tool } from '../../src/agents/tool.js';
 import { RunFailedError } from '../../src/client.js';
 import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import { findTemporalCli } from '../../src/embedded/temporal.js';
-import { KeelError } from '../../src/errors.js';
+import { DecisionError } from '../../src/errors.js';
 import type { Script } from '../../src/testing/script.js';
 import type { CreateWorkerOptions } from '../../src/worker.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
@@ -350,17 +350,20 @@ describe('approvals', () => {
       await waitForStatus(client, id, 'awaiting_approval');
 
       const unknown = await asError(client.approve(id, 'call_9_9', { by: 'ann' }));
-      assert.ok(unknown instanceof KeelError, String(unknown));
+      assert.ok(unknown instanceof DecisionError, String(unknown));
       assert.equal(unknown.code, 'bad_usage');
+      assert.equal(unknown.type, 'NotPending');
       assert.equal(unknown.message, 'no pending approval with callId call_9_9 (pending: call_0_0, call_0_1)');
 
       const outsider = await asError(client.approve(id, 'call_0_0', { by: 'mallory' }));
-      assert.ok(outsider instanceof KeelError, String(outsider));
+      assert.ok(outsider instanceof DecisionError, String(outsider));
+      assert.equal(outsider.type, 'NotAnApprover');
       assert.equal(outsider.message, 'mallory may not decide for agent appr-validate (approvers: ann, bob)');
 
       assert.deepEqual(await client.approve(id, 'call_0_0', { by: 'ann' }), { callId: 'call_0_0', decision: 'approve', stillPending: ['call_0_1'] });
       const twice = await asError(client.reject(id, 'call_0_0', { by: 'bob' }));
-      assert.ok(twice instanceof KeelError, String(twice));
+      assert.ok(twice instanceof DecisionError, String(twice));
+      assert.equal(twice.type, 'AlreadyDecided');
       assert.equal(twice.message, 'call call_0_0 was already decided');
 
       // Rejected updates leave no trace in the run.

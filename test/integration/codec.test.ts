@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { Agent } from '../../src/agents/agent.js';
-import { startCodecServer } from '../../src/cli/codec-server.js';
+import { startCodecServer } from '../../src/codec-server.js';
 import { KeelClient } from '../../src/client.js';
 import { AesGcmCodec, dataConverterFor, generateCodecKey, parseCodecKeys } from '../../src/codec.js';
 import { assertOneLineError } from '../helpers/cli.js';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
-import { loadHistory } from '../../src/activities/conversation.js';
+import { loadHistory } from '../../src/storage/conversation.js';
 import { localStores } from '../../src/storage/config.js';
 import { collectGarbage } from '../../src/storage/gc.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';

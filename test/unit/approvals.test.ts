@@ -22,20 +22,21 @@ function waiting(...calls: [string, string][]): RunState {
 describe('decision validation', () => {
   test('names the problem: malformed, unknown call, already decided, approver not allowed', () => {
     const state = waiting(['c1', 'deploy'], ['c2', 'deploy']);
-    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: ' ' }), 'a decision needs a callId and a non-empty approver');
-    assert.equal(decisionProblem(state, spec, { callId: 'c9', approver: 'ann' }), 'no pending approval with callId c9 (pending: c1, c2)');
-    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'eve' }), 'eve may not decide for agent ops (approvers: ann, bob)');
+    const problem = (input: { callId: string; approver: string }, s = spec) => decisionProblem(state, s, input);
+    assert.deepEqual(problem({ callId: 'c1', approver: ' ' }), { type: 'BadDecision', message: 'a decision needs a callId and a non-empty approver' });
+    assert.deepEqual(problem({ callId: 'c9', approver: 'ann' }), { type: 'NotPending', message: 'no pending approval with callId c9 (pending: c1, c2)' });
+    assert.deepEqual(problem({ callId: 'c1', approver: 'eve' }), { type: 'NotAnApprover', message: 'eve may not decide for agent ops (approvers: ann, bob)' });
     assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'ann' }), undefined);
     applyDecision(state, { callId: 'c1', approver: 'ann', decision: 'approve' }, 'update', 't1');
-    assert.equal(decisionProblem(state, spec, { callId: 'c1', approver: 'bob' }), 'call c1 was already decided');
+    assert.deepEqual(problem({ callId: 'c1', approver: 'bob' }), { type: 'AlreadyDecided', message: 'call c1 was already decided' });
     assert.equal(decisionProblem(state, { ...spec, approvers: undefined }, { callId: 'c2', approver: 'anyone' }), undefined);
   });
 
-  test('the update validator throws an InvalidDecision failure', () => {
+  test('the update validator throws a failure typed by the problem', () => {
     const state = waiting(['c1', 'deploy']);
-    assert.throws(() => validateDecide(state, spec, { callId: 'c1', approver: 'ann', decision: 'maybe' as never }), { type: 'InvalidDecision' });
+    assert.throws(() => validateDecide(state, spec, { callId: 'c1', approver: 'ann', decision: 'maybe' as never }), { type: 'BadDecision' });
     assert.throws(() => validateDecide(state, spec, { callId: 'c7', approver: 'ann', decision: 'approve' }), {
-      type: 'InvalidDecision',
+      type: 'NotPending',
       message: 'no pending approval with callId c7 (pending: c1)',
     });
     assert.doesNotThrow(() => validateDecide(state, spec, { callId: 'c1', approver: 'ann', decision: 'reject' }));
@@ -68,7 +69,9 @@ describe('decisions and standing decisions', () => {
     const state = waiting(['X', 'deploy']);
     state.pendingApprovals[0].arguments = '{"env":"dev"}';
     const dev = argumentsDigest('{"env":"dev"}');
-    assert.match(decisionProblem(state, spec, { callId: 'X', approver: 'ann', argsHash: argumentsDigest('{"env":"prod"}') }) ?? '', /made for other arguments/);
+    const other = decisionProblem(state, spec, { callId: 'X', approver: 'ann', argsHash: argumentsDigest('{"env":"prod"}') });
+    assert.equal(other?.type, 'WrongArguments');
+    assert.match(other.message, /made for other arguments/);
     applyDecision(state, { callId: 'X', approver: 'ann', decision: 'approve', argsHash: dev }, 'update', 't1');
     assert.ok(decisionFor(state, { ...call('X', 'deploy'), arguments: '{ "env": "dev" }' }), 'canonical arguments match');
     assert.equal(decisionFor(state, { ...call('X', 'deploy'), arguments: '{"env":"PROD"}' }), undefined);

@@ -76,8 +76,8 @@ describe('budgets', { timeout: 10_000 }, () => {
     const state = initialRunState({ runId: 'r', agent: 'a', input: 'x', now: 't' });
     state.pendingApprovals.push({ callId: 'c1', tool: 'deploy', arguments: '{}', agent: 'a', requestedAt: 't' }, { callId: 'keel-budget-1', tool: 'budget', arguments: '{}', agent: 'a', requestedAt: 't' });
     const spec = { name: 'a' } as AgentSpec;
-    assert.match(decisionProblem(state, spec, { callId: 'c1', approver: 'ann', extendTokens: 5 })!, /only for a budget approval, not for deploy/);
-    assert.match(decisionProblem(state, spec, { callId: 'keel-budget-1', approver: 'ann', extendUsd: -1 })!, /extendUsd must be a number >= 0/);
+    assert.match(decisionProblem(state, spec, { callId: 'c1', approver: 'ann', extendTokens: 5 })!.message, /only for a budget approval, not for deploy/);
+    assert.match(decisionProblem(state, spec, { callId: 'keel-budget-1', approver: 'ann', extendUsd: -1 })!.message, /extendUsd must be a number >= 0/);
     assert.equal(decisionProblem(state, spec, { callId: 'keel-budget-1', approver: 'ann', extendTokens: 5, extendUsd: 0.5 }), undefined);
   });
 });

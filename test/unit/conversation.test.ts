@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { appendHistory, loadHistory } from '../../src/activities/conversation.js';
+import { appendHistory, loadHistory } from '../../src/storage/conversation.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import type { RunItem } from '../../src/workflows/run-state.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addUsage, initialRunState, policyAllows, unansweredCalls } from '../../src/workflows/run-state.js';
+import { addUsage, initialRunState, migrateRunState, policyAllows, RUN_STATE_VERSION, unansweredCalls, type StoredRunState } from '../../src/workflows/run-state.js';
 import { parseRunState } from '../../src/workflows/run-state-schema.js';
 import { itemsUpToTurn } from '../../src/client.js';
 
@@ -17,10 +17,40 @@ describe('RunState schema', () => {
     assert.equal(state.status, 'completed');
     assert.equal(state.items.length, 6);
     assert.equal(state.sandbox?.lastSnapshot?.turn, 2);
+    assert.equal(state.schemaVersion, 2, 'read as the current version');
+  });
+
+  test('a v1 state that predates children and the other added fields migrates to v2 with their defaults', () => {
+    const old = fixture();
+    for (const key of ['snapshots', 'agentVersions', 'standingDecisions', 'consecutiveToolFailures', 'outputRetries', 'continuedAsNew']) delete old[key];
+    const state = parseRunState(old);
+    assert.equal(state.schemaVersion, RUN_STATE_VERSION);
+    assert.deepEqual(
+      [state.children, state.snapshots, state.agentVersions, state.standingDecisions, state.consecutiveToolFailures, state.contextTokens, state.outputRetries, state.continuedAsNew],
+      [[], [], {}, {}, 0, 0, 0, 0],
+    );
+    assert.equal(state.parent, undefined, 'optional fields stay absent');
+    assert.equal(state.archivedItems, undefined);
+  });
+
+  test('migrateRunState keeps what it does not know (optional fields other versions add) and is idempotent', () => {
+    const v1 = { ...fixture(), budget: { limitUsd: 5 } } as unknown as StoredRunState & { budget: unknown };
+    const once = migrateRunState(v1);
+    assert.deepEqual(once.budget, { limitUsd: 5 });
+    assert.deepEqual(migrateRunState(once), once);
+    const v2 = initialRunState({ runId: 'r', agent: 'a', input: 'hi', now: 't0', parent: { runId: 'p', rootId: 'p' } });
+    const stored = JSON.parse(JSON.stringify(v2)) as unknown;
+    assert.deepEqual(parseRunState(stored), stored, 'a v2 state round-trips unchanged');
+  });
+
+  test('a v2 state must have the fields v2 added', () => {
+    const v2 = { ...fixture(), schemaVersion: 2 } as Record<string, unknown>;
+    delete v2.snapshots;
+    assert.deepEqual(parseRunState(v2).snapshots, [], 'the migration fills it: absence means none, as in v1');
   });
 
   test('an unknown schemaVersion is one clear error', () => {
-    assert.throws(() => parseRunState({ ...fixture(), schemaVersion: 99 }), /schemaVersion 99 is not readable by this Keel \(reads 1\)/);
+    assert.throws(() => parseRunState({ ...fixture(), schemaVersion: 99 }), /schemaVersion 99 is not readable by this Keel \(reads 1, 2\)/);
     assert.throws(() => parseRunState(null), /schemaVersion undefined/);
   });
 

@@ -2,8 +2,8 @@
  * The run's message handlers: the `runState` query, the `approve`/`reject` signals and the validated `decide`
  * update. Registered before the first activity so the state answers from the start.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { applyDecision, decisionProblem, validateDecide } from '../approvals.js';
+import { setHandler } from '@temporalio/workflow';
+import { applyDecision, decisionFailure, decisionProblem, validateDecide } from '../approvals.js';
 import { approveSignal, decideUpdate, rejectSignal, runStateQuery, type ApprovalSignal, type DecideResult } from '../messages.js';
 import { registerLiveHandlers, syncEvents } from './live.js';
 import { nowIso, type Run } from './run.js';
@@ -34,7 +34,7 @@ export function registerHandlers(run: Run): void {
       validator: (decide) => {
         validateDecide(state, run.spec, decide);
         const unsigned = unsignedProblem(run, decide);
-        if (unsigned) throw ApplicationFailure.create({ type: 'UnverifiedDecision', message: unsigned, nonRetryable: true });
+        if (unsigned) throw decisionFailure(unsigned);
       },
     },
   );

@@ -6,7 +6,7 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { isTerminal } from '../../live/events.js';
 import { registerEventHandlers, rejectLive } from '../event-handlers.js';
-import { endConversationSignal, LIVE_FAILURES, sendUpdate, type SendInput, type SendResult } from '../messages.js';
+import { endConversationSignal, sendUpdate, type SendInput, type SendResult } from '../messages.js';
 import { nowIso, type Run } from './run.js';
 
 /** Inputs longer than this are refused (a conversation message, not a file upload). */
@@ -21,10 +21,10 @@ export function syncEvents(run: Run): void {
 
 function validateSend(run: Run, input: SendInput): void {
   const text = (input as SendInput | undefined)?.text;
-  if (typeof text !== 'string' || !text.trim()) rejectLive(LIVE_FAILURES.badInput, 'send needs non-empty text');
-  if (text.length > MAX_INPUT_CHARS) rejectLive(LIVE_FAILURES.badInput, `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
-  if (run.live.continuing) rejectLive(LIVE_FAILURES.continuing, 'the conversation is continuing as new: send again');
-  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) rejectLive(LIVE_FAILURES.runClosed, `run ${run.workflowId} has ended`);
+  if (typeof text !== 'string' || !text.trim()) rejectLive('BadInput', 'send needs non-empty text');
+  if (text.length > MAX_INPUT_CHARS) rejectLive('BadInput', `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
+  if (run.live.continuing) rejectLive('Continuing', 'the conversation is continuing as new: send again');
+  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) rejectLive('RunClosed', `run ${run.workflowId} has ended`);
 }
 
 async function onSend(run: Run, input: SendInput): Promise<SendResult> {
@@ -34,7 +34,7 @@ async function onSend(run: Run, input: SendInput): Promise<SendResult> {
   const answer = () => live.answers.find((a) => a.through >= ticket);
   await condition(() => Boolean(answer()) || live.closing || live.continuing);
   const found = answer();
-  if (!found) rejectLive(LIVE_FAILURES.runClosed, `run ${run.workflowId} ended before it answered this input`);
+  if (!found) rejectLive('RunClosed', `run ${run.workflowId} ended before it answered this input`);
   return found!.result;
 }
 

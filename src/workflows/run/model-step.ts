@@ -2,13 +2,14 @@
  * The model half of a turn: compaction when the context grew past the agent's threshold, the model call itself
  * (sending only what the blob store does not hold yet), and on the first turn the input guardrails.
  */
-import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import type { CallModelResult } from '../../activities/types.js';
 import { model, quick } from '../activities.js';
 import { addUsage, compactionCut, inputText, modelTurns } from '../run-state.js';
 import { modelSummary } from '../summaries.js';
 import { conversation, fail, FAILURE_TYPES, nowIso, type Run } from './run.js';
 import { archivedCount } from './archive.js';
+import { isFailure } from '../../failures.js';
 
 /**
  * One model call for the current turn. It refers to the pinned spec by ref rather than repeating it in every
@@ -96,5 +97,5 @@ async function firstTurnWithGuardrails(run: Run): Promise<CallModelResult> {
 
 function isBlobMissing(err: unknown): boolean {
   const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure && cause.type === 'BlobMissing';
+  return isFailure(cause, 'BlobMissing');
 }

@@ -9,7 +9,7 @@ import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput, CreateSandboxInput } from '../../activities/types.js';
 import { quick } from '../activities.js';
 import type { AgentRunInput } from '../messages.js';
-import { initialRunState, type RunState, type RunStatus } from '../run-state.js';
+import { initialRunState, migrateRunState, type RunState, type RunStatus } from '../run-state.js';
 import { SandboxRouter } from '../sandbox-router.js';
 import { LEAN_RUN } from '../lean-run.js';
 import { newLiveState, type LiveState } from './live-state.js';
@@ -20,6 +20,7 @@ import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
 import { archivedCount, archivedCursor } from './archive.js';
 import { trustedInput } from './start-input.js';
+import type { FailureType } from '../../failures.js';
 
 export const nowIso = (): string => new Date().toISOString();
 
@@ -50,9 +51,8 @@ export function newRun(startInput: AgentRunInput): Run {
   // A conversation continued as new while it waited for input still waits for input.
   const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state
-    ? { ...input.state, runId: info.workflowId, status, children: input.state.children ?? [] } // states from before children existed
-    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso() });
-  if (input.parent && !input.state) state.parent = input.parent;
+    ? { ...migrateRunState(input.state), runId: info.workflowId, status }
+    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso(), parent: input.parent });
   const run: Run = {
     workflowId: info.workflowId,
     input,
@@ -120,7 +120,7 @@ function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
  * Ends the run with a typed, non-retryable failure carrying the RunState (a caller can resume from it). The message
  * is capped and an oversized state left out, so the failure always fits Temporal's payload limit.
  */
-export function fail(run: Run, type: string, message: string): never {
+export function fail(run: Run, type: FailureType, message: string): never {
   run.state.error = { type, message: capMiddle(message) };
   // A larger state stays readable through the `runState` query; bytes, not characters, are what Temporal limits.
   const details = utf8Bytes(JSON.stringify(run.state)) <= MAX_FAILURE_DETAILS_BYTES ? [run.state] : [];
@@ -134,15 +134,5 @@ export function conversation(run: Run): CallModelInput['history'] {
   return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(from) };
 }
 
-/** Failure types a caller can branch on (ApplicationFailure.type). */
-export const FAILURE_TYPES = {
-  maxTurns: 'MaxTurnsExceeded',
-  toolFailures: 'TooManyToolFailures',
-  invalidOutput: 'InvalidOutput',
-  input: 'InputGuardrailTripwire',
-  output: 'OutputGuardrailTripwire',
-  tool: 'ToolGuardrailTripwire',
-  approvalTimeout: 'ApprovalTimeout',
-  /** The run tree reached its budget (`onExceed: 'fail'`, or an extension was refused): workflows/run/budget-step.ts. */
-  budget: 'BudgetExceeded',
-} as const;
+/** Run-ending failure types by name (the table of every type is failures.ts). */
+export { FAILURE_TYPES } from '../../failures.js';

@@ -4,10 +4,17 @@
  * assembled recently, so the next turn reads just the new chunk; another worker follows the chain once.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { BlobStore } from '../storage/blob-store.js';
-import { WeightedLru } from '../storage/lru.js';
+import type { BlobStore } from './blob-store.js';
+import { WeightedLru } from './lru.js';
 import type { RunItem } from '../workflows/run-state.js';
-import type { CallModelInput } from './types.js';
+import { keelFailure } from '../failures.js';
+
+/** A conversation as a model call sends it: what the blob store holds by ref (its length), plus the items since. */
+export interface ConversationRef {
+  baseRef?: string;
+  baseLength: number;
+  delta: RunItem[];
+}
 
 export interface ConversationChunk {
   v: 1;
@@ -29,7 +36,7 @@ function cacheOf(blobs: BlobStore): WeightedLru<RunItem[]> {
 
 function blobMissing(message: string): ApplicationFailure {
   // The workflow answers this by sending the whole conversation once.
-  return ApplicationFailure.create({ type: 'BlobMissing', message, nonRetryable: true });
+  return keelFailure('BlobMissing', message);
 }
 
 /** The items a chunk ref stands for: follows `prev` until a conversation this worker has assembled, or the start. */
@@ -58,7 +65,7 @@ async function assemble(blobs: BlobStore, ref: string): Promise<RunItem[]> {
   return items;
 }
 
-export async function loadHistory(blobs: BlobStore, history: CallModelInput['history']): Promise<RunItem[]> {
+export async function loadHistory(blobs: BlobStore, history: ConversationRef): Promise<RunItem[]> {
   if (!history.baseRef) return history.delta;
   const items = await assemble(blobs, history.baseRef);
   if (items.length !== history.baseLength) {
@@ -68,7 +75,7 @@ export async function loadHistory(blobs: BlobStore, history: CallModelInput['his
 }
 
 /** Stores the items after `history.baseRef` as a new chunk; returns the ref naming the whole conversation. */
-export async function appendHistory(blobs: BlobStore, history: CallModelInput['history'], items: RunItem[]): Promise<string> {
+export async function appendHistory(blobs: BlobStore, history: ConversationRef, items: RunItem[]): Promise<string> {
   if (history.baseRef && history.delta.length === 0) return history.baseRef;
   const chunk: ConversationChunk = { v: 1, kind: 'keel.conversation', prev: history.baseRef, length: items.length, items: history.delta };
   const ref = await blobs.put(JSON.stringify(chunk));
