@@ -5,8 +5,9 @@
  * A local directory by default; S3BlobStore (s3-blob-store.ts) shares one store between hosts.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface BlobInfo {
   ref: string;
@@ -58,9 +59,7 @@ export class LocalBlobStore implements BlobStore {
     const file = this.file(hex);
     if (await this.has(`sha256:${hex}`)) return `sha256:${hex}`;
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
+    await writeFileAtomic(file, bytes);
     return `sha256:${hex}`;
   }
 

@@ -2,8 +2,9 @@
  * Where agent memory lives between runs: a folder per (agent, scope) that outlives sandboxes. Local directory by
  * default; with KEEL_STORE=s3://... an S3 prefix every host shares (S3MemoryStore, s3-memory-store.ts).
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { PARTIAL_SUFFIX, writeFileAtomic } from '../util/atomic-write.js';
 
 export interface MemoryKey {
   agent: string;
@@ -53,14 +54,12 @@ export class LocalMemoryStore implements MemoryStore {
   async write(key: MemoryKey, file: string, content: string): Promise<void> {
     const target = this.file(key, file);
     await mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await writeFile(tmp, content);
-    await rename(tmp, target);
+    await writeFileAtomic(target, content);
   }
 
   async list(key: MemoryKey, dir: string): Promise<string[]> {
     try {
-      return (await readdir(this.file(key, dir))).filter((n) => !n.endsWith('.tmp')).sort();
+      return (await readdir(this.file(key, dir))).filter((n) => !n.endsWith(PARTIAL_SUFFIX)).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

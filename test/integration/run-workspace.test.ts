@@ -3,7 +3,8 @@
  * this file starts, cloned with a secret the agent lists in `runSecrets`) and on three files, each run proving
  * from inside its sandbox what it received and recording it (commit, sha256) in its state; a run started from
  * another run's snapshot; and hostile start requests, sent through Keel's client and past it with the raw
- * Temporal client, each refused at start with one typed error before any sandbox exists.
+ * Temporal client, each refused at start with one typed error before any sandbox exists. Each startMany run's
+ * work is read back with `keel diff` (its final snapshot against the workspace it began with).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ import { LABELS } from '../../src/sandbox/hardening.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 const TOKEN = `ghp_${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
+/** The agent's work, so each run has a diff: a review naming what it was given, and a line added to its notes. */
+const REVIEW = 'echo "reviewed: $(cat input.txt repo/README.md 2>/dev/null | head -1)" > REVIEW.md; echo "(reviewed)" >> notes.md';
 const SHOW = 'for f in repo/README.md input.txt notes.md local/data.txt; do echo "== $f"; cat "$f" 2>/dev/null; done; echo "== head $(git -C repo rev-parse HEAD 2>/dev/null)"';
 
 let stack: TestStack;
@@ -51,7 +54,8 @@ const agent = new SandboxAgent({
 const plain = new Agent({ name: 'plain', instructions: 'x', model: 'show-workspace' });
 
 before(async () => {
-  stack = await startTestStack({ 'show-workspace': { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: SHOW } }] }, { message: 'done' }] } });
+  const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
+  stack = await startTestStack({ 'show-workspace': { steps: [exec(SHOW), exec(REVIEW), { message: 'done' }] } });
   repos = await Promise.all([0, 1, 2].map((i) => startPrivateGitServer({ 'README.md': `repository number ${i}\n` }, 'x-access-token', TOKEN)));
   allowedRoot = mkdtempSync(path.join(tmpdir(), 'keel-allowed-'));
   mkdirSync(path.join(allowedRoot, 'data'));
@@ -110,6 +114,12 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
         assert.deepEqual(receipt.entries.find((e) => e.path === 'input.txt'), { path: 'input.txt', type: 'file', sha256: sha256(`input number ${i}\n`), bytes: `input number ${i}\n`.length });
       }
       assert.ok(!JSON.stringify(state).includes(TOKEN), 'no secret value in the state');
+      // What the run did to the workspace it was given, read back by another process after its container is gone.
+      const diff = await runCli(stack, queue, ['diff', item.runId], { KEEL_HOME: stack.dataDir });
+      assert.equal(diff.code, 0, diff.stderr);
+      const given = index < 3 ? `repository number ${index}` : `input number ${index - 3}`;
+      assert.ok(diff.stdout.includes(`+reviewed: ${given}`) && diff.stdout.includes('+(reviewed)'), diff.stdout);
+      assert.ok(!diff.stdout.includes('input number') || index >= 3, 'each diff is its own run against its own start');
     }
     firstRun = job.items[0].runId;
   });
