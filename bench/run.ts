@@ -147,14 +147,16 @@ async function coreFigures(stack: TestStack) {
   };
 }
 
+/** `npm run bench -- NAME...`: only these groups (`core` is this file's own figures). */
+const only = process.argv.slice(2);
+
 /**
  * Each file in bench/figures/ is one group of figures: its default export takes the stack and returns named
  * figures. `npm run bench -- NAME...` runs only the groups whose file name matches.
  */
 async function moduleFigures(stack: TestStack, conditions: Conditions): Promise<Record<string, unknown>> {
   const dir = path.join(import.meta.dirname, 'figures');
-  const only = process.argv.slice(2);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('_') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
   const out: Record<string, unknown> = {};
   for (const file of files) {
     const group = (await import(pathToFileURL(path.join(dir, file)).href)) as FigureGroup;
@@ -189,7 +191,7 @@ async function main() {
   try {
     const conditions: Conditions = {};
     const figures = {
-      ...(process.argv.length > 2 ? {} : await measured(conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack))),
+      ...(only.length === 0 || only.includes('core') ? await measured(conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack)) : {}),
       ...(await moduleFigures(stack, conditions)),
     };
     console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));
@@ -197,7 +199,7 @@ async function main() {
     const out = path.join(import.meta.dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(out), { recursive: true });
     // A filtered run (`npm run bench -- sandbox`) updates its figures and keeps the others already recorded.
-    const previous = process.argv.length > 2 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    const previous = only.length > 0 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
     const keptConditions = (previous.conditions ?? {}) as Conditions;
     writeFileSync(out, JSON.stringify({ ...previous, ...results, conditions: { ...keptConditions, ...conditions } }, null, 2) + '\n');
     console.log(`written to ${out}`);
