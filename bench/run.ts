@@ -133,7 +133,7 @@ async function baselineFigures(stack: TestStack) {
     await temporal.workflow.execute('baseline', { taskQueue, workflowId: queueFor('baseline'), args: [n] });
     const roundTripMs = (performance.now() - t0) / n;
     const t1 = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => temporal.workflow.execute('bareTurns', { taskQueue, workflowId: queueFor('bare'), args: [TURNS] })));
+    await Promise.all(Array.from({ length: CONCURRENT_RUNS }, (_, i) => temporal.workflow.execute('bareTurns', { taskQueue, workflowId: `${queueFor('bare')}-${i}`, args: [TURNS] })));
     return { temporalActivityRoundTripMs: round(roundTripMs), bareTurnsPerSec: round((CONCURRENT_RUNS * TURNS) / ((performance.now() - t1) / 1000)) };
   });
 }
