@@ -21,6 +21,7 @@ import { openApiDocument } from './openapi.js';
 import { ROUTES, type RouteSpec } from './routes.js';
 import type { ChatBody, DecisionBody, EventsQuery, ListQuery, SendBody, StartBody } from './schemas.js';
 import type { Principal, TokenTable } from './tokens.js';
+import { contextOwner } from '../agents/memory-scope.js';
 
 export interface ServeOptions {
   client: KeelClient;
@@ -68,9 +69,15 @@ async function mustExist(client: KeelClient, id: string): Promise<void> {
 }
 
 const handlers = (o: ServeOptions): Record<string, Handler> => ({
-  async startRun(c, { client, body }) {
+  async startRun(c, { client, principal, body }) {
     const b = body as z.infer<typeof StartBody>;
-    const runId = await client.startRun(b.agent, b.input, { id: b.id, context: b.context, maxTurns: b.maxTurns, conversation: b.conversation, budget: b.budget });
+    // The token's tenant, never one the body claims: its context names no other (memory scopes and snapshot starts read it).
+    const tenant = principal.tenant;
+    const claimed = contextOwner(b.context).tenant;
+    if (tenant !== undefined && claimed !== undefined && claimed !== tenant) {
+      throw new HttpError(403, `${principal.name} starts runs of tenant ${tenant} only, not ${claimed}`);
+    }
+    const runId = await client.startRun(b.agent, b.input, { id: b.id, context: b.context, maxTurns: b.maxTurns, conversation: b.conversation, budget: b.budget, workspace: b.workspace, tenant });
     return c.json({ runId }, 201);
   },
   async listRuns(c, { client, query }) {

@@ -5,6 +5,22 @@
 import { z } from 'zod';
 import { RunStatusSchema } from '../workflows/run-state-schema.js';
 
+const SecretRefSchema = z.strictObject({ $secret: z.string().min(1) });
+
+/** A workspace entry of a start request (agents/manifest.ts); the run checks it again (docs/sandboxes.md). */
+const WorkspaceEntrySchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('file'), content: z.string(), mode: z.number().int().optional() }),
+  z.strictObject({ type: z.literal('dir') }),
+  z.strictObject({ type: z.literal('localDir'), path: z.string().min(1) }),
+  z.strictObject({ type: z.literal('gitRepo'), url: z.string().min(1), ref: z.string().optional(), subdir: z.string().optional(), auth: SecretRefSchema.optional() }),
+]);
+
+export const WorkspaceBody = z.strictObject({
+  entries: z.record(z.string().min(1), WorkspaceEntrySchema).optional(),
+  /** `<runId>` or `<runId>@<turn>`: a run of the same tenant. */
+  fromSnapshot: z.string().min(1).optional(),
+});
+
 export const StartBody = z.strictObject({
   agent: z.string().min(1),
   input: z.string(),
@@ -17,6 +33,8 @@ export const StartBody = z.strictObject({
     .strictObject({ maxTokens: z.number().int().min(0).optional(), maxCostUsd: z.number().min(0).optional(), onExceed: z.enum(['fail', 'ask']) })
     .refine((b) => b.maxTokens !== undefined || b.maxCostUsd !== undefined, 'a budget needs maxTokens or maxCostUsd')
     .optional(),
+  /** The run's own workspace (docs/sandboxes.md "Per-run workspace"); its tenant is the token's, never the body's. */
+  workspace: WorkspaceBody.optional(),
 });
 
 export const SendBody = z.strictObject({ text: z.string().min(1) });

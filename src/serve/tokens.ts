@@ -1,7 +1,7 @@
 /**
  * Who may use `keel serve`: bearer tokens, each naming a principal and what it may do. From a JSON file
  * (`--tokens FILE`) or KEEL_SERVE_TOKENS: `[{ "token": "<at least 24 chars>", "principal": "ops-bot",
- * "can": ["start", "read", "decide"], "approveAs": ["ann"] }]`. No token, no access. Tokens are compared by their
+ * "can": ["start", "read", "decide"], "approveAs": ["ann"], "tenant": "acme" }]`. No token, no access. Tokens are compared by their
  * SHA-256 in constant time, and only hashes are kept in memory after loading.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -19,6 +19,8 @@ const TokenSchema = z.strictObject({
   can: z.array(z.enum(SCOPES)).min(1),
   /** Approver names this principal may decide as (`*`: any); only with `decide`. */
   approveAs: z.array(z.string().min(1)).optional(),
+  /** The tenant of every run this principal starts (a start request cannot name another). */
+  tenant: z.string().min(1).optional(),
 });
 const TokensSchema = z.array(TokenSchema);
 
@@ -26,6 +28,7 @@ export interface Principal {
   name: string;
   can: Scope[];
   approveAs: string[];
+  tenant?: string;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
@@ -34,7 +37,7 @@ export class TokenTable {
   private readonly entries: { hash: Buffer; principal: Principal }[];
 
   constructor(tokens: z.infer<typeof TokensSchema>) {
-    this.entries = tokens.map((t) => ({ hash: digest(t.token), principal: { name: t.principal, can: t.can, approveAs: t.approveAs ?? [] } }));
+    this.entries = tokens.map((t) => ({ hash: digest(t.token), principal: { name: t.principal, can: t.can, approveAs: t.approveAs ?? [], ...(t.tenant ? { tenant: t.tenant } : {}) } }));
   }
 
   /** Parses the JSON text of a token file; one clear error naming the first bad field. */
@@ -48,7 +51,8 @@ export class TokenTable {
     const parsed = TokensSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new KeelError('bad_usage', `${source}: [${issue.path.join('].')}${issue.path.length ? '' : ']'} ${issue.message}`.replace('[]', ''));
+      const where = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
+      throw new KeelError('bad_usage', `${source}: ${where ? `${where} ` : ''}${issue.message}`);
     }
     if (parsed.data.length === 0) throw new KeelError('bad_usage', `${source} lists no tokens: nobody could use keel serve`);
     return new TokenTable(parsed.data);

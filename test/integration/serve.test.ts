@@ -17,10 +17,12 @@ import { startTestBroker, type TestBroker } from '../helpers/redis.js';
 import { readEvents, type SseEvent } from '../helpers/sse.js';
 import { waitFor, waitForStatus } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { RunFailedError } from '../../src/client.js';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'bin', 'keel.js');
 const OPS = 'ops-token-0123456789abcdefghij';
 const READER = 'reader-token-0123456789abcdefgh';
+const ACME = 'acme-app-token-0123456789abcdef';
 
 let stack: TestStack;
 let live: TestBroker;
@@ -35,6 +37,7 @@ before(async () => {
   writeFileSync(tokens, JSON.stringify([
     { token: OPS, principal: 'ops', can: ['start', 'read', 'decide'], approveAs: ['ann'] },
     { token: READER, principal: 'reader', can: ['read'] },
+    { token: ACME, principal: 'acme-app', can: ['start', 'read'], tenant: 'acme' },
   ]));
   server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--tokens', tokens, '--max-body', '65536'], {
     env: { ...process.env, TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, KEEL_STORE: `file:${stack.dataDir}`, KEEL_REDIS_URL: live.redis.url },
@@ -142,6 +145,24 @@ describe('keel serve', { timeout: 300_000 }, () => {
     const listed = await json(await call('GET', `/v1/runs?agent=${agent.name}`, { token: READER }));
     assert.ok((listed.runs as { runId: string }[]).some((r) => r.runId === runId));
     assert.equal((await call('GET', '/v1/runs?limit=0', { token: READER })).status, 400);
+  });
+
+  test("a token's tenant is its runs' tenant: a body claiming another is refused, a workspace goes to the run", async () => {
+    const other = await call('POST', '/v1/runs', { token: ACME, body: { agent: agent.name, input: 'x', context: { tenant: 'globex' } } });
+    assert.equal(other.status, 403);
+    assert.match(String((await json(other)).error), /acme-app starts runs of tenant acme only, not globex/);
+    const badEntry = await call('POST', '/v1/runs', { token: ACME, body: { agent: agent.name, input: 'x', workspace: { entries: { a: { type: 'nope' } } } } });
+    assert.equal(badEntry.status, 400);
+    assert.match(String((await json(badEntry)).error), /^body\.workspace\.entries\.a/);
+    assert.equal((await stack.client(queue).list({ agent: agent.name })).filter((r) => r.status !== 'completed' && r.status !== 'cancelled').length, 0, 'nothing was started');
+    const client = stack.client(queue);
+    await (await stack.worker([agent], queue)).runUntil(async () => {
+      const body = { agent: agent.name, input: 'x', context: { user: 'kim' }, workspace: { entries: { 'brief.md': { type: 'file', content: 'the brief' } } } };
+      const runId = String((await json(await call('POST', '/v1/runs', { token: ACME, body }))).runId);
+      // This agent has no sandbox, so the run itself refuses the workspace it was given: proof that it got there.
+      await assert.rejects(client.result(runId), (err: unknown) => err instanceof RunFailedError && err.type === 'RunWorkspaceRefused');
+      assert.equal((await client.getState(runId)).tenant, 'acme');
+    });
   });
 
   test('cancel a waiting run', async () => {
