@@ -35,7 +35,7 @@ export default tseslint.config(
           { group: ['node:*'], message: 'Workflow code must not import Node APIs.' },
           { group: ['zod', 'zod/*', '**/run-state-schema.js'], allowTypeImports: true, message: 'zod stays out of the workflow bundle (parse at the activity or client side).' },
           {
-            group: ['**/agents/agent.js', '**/agents/tool.js', ...folder('activities'), ...folder('sandbox'), ...folder('storage'), ...folder('embedded'), ...folder('testing'), ...folder('cli')],
+            group: ['**/agents/agent.js', '**/agents/tool.js', ...folder('activities'), ...folder('tools'), ...folder('sandbox'), ...folder('storage'), ...folder('embedded'), ...folder('testing'), ...folder('cli')],
             allowTypeImports: true,
             message: 'Workflow code sees only AgentSpecs and activity types.',
           },
@@ -56,7 +56,21 @@ export default tseslint.config(
     // Imports run one way: agents -> workflows -> activities -> sandbox/storage, the CLI on top of everything.
     files: ['src/agents/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into activities or the CLI.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('tools'), ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into the tool layer, activities or the CLI.' }] }],
+    },
+  },
+  {
+    // The tool layer (tool kinds, shared call helpers, the registry) sits between the definitions and the
+    // activities: it sees activities' inputs and deps only as types.
+    files: ['src/tools/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...folder('activities'), ...folder('embedded')], allowTypeImports: true, message: 'The tool layer sees activities only as types.' },
+          { group: [...folder('cli'), '**/cli.js'], message: 'The CLI sits on top: nothing below it imports from it.' },
+          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+        ],
+      }],
     },
   },
   {

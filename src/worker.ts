@@ -10,7 +10,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import OpenAI from 'openai';
 import type { Agent } from './agents/agent.js';
-import { AgentRegistry } from './agents/registry.js';
+import { AgentRegistry } from './tools/registry.js';
 import { McpConnections } from './activities/mcp-connections.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import type { ModelApi } from './activities/model.js';

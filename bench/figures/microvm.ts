@@ -4,7 +4,7 @@
  * KVM or TCG (software emulation, the only option where /dev/kvm cannot boot a stock kernel).
  */
 import { randomUUID } from 'node:crypto';
-import { defaultSandboxImage } from '../../src/agents/registry.js';
+import { defaultSandboxImage } from '../../src/agents/defaults.js';
 import type { TestStack } from '../../test/helpers/stack.js';
 import { microvmClient } from '../../test/helpers/microvm.js';
 

@@ -6,7 +6,7 @@
 import type { Capability, SandboxTool } from '../agents/capabilities.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { materializeManifest } from './manifest.js';
-import { parseToolArguments } from './tools.js';
+import { parseToolArguments } from '../tools/call.js';
 import type { RunToolInput, RunToolResult } from './types.js';
 
 export async function runCapabilitySandboxTool(

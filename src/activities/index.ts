@@ -2,7 +2,7 @@
  * `createActivities(deps)`: every activity the workflows call, built over explicit dependencies so tests can
  * pass real or fake clients without module mocking. Wired in worker.ts.
  */
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { SandboxClient, SnapshotLimits, SnapshotStore } from '../sandbox/types.js';
 import { SandboxSlots } from '../sandbox/slots.js';
 import type { DeltaBroker } from '../live/broker.js';
@@ -19,11 +19,11 @@ import type { ModelProviders } from './model-providers.js';
 import { DEFAULT_PRICES, type PriceTable } from './prices.js';
 import { sandboxActivities } from './sandbox.js';
 import { sandboxMcpActivities } from './sandbox-mcp.js';
-import { workerToolActivity } from './mcp.js';
+import { approvalSettingByKind, runToolByKind } from '../tools/kinds/index.js';
+import type { ToolDeps } from '../tools/kinds/kind.js';
 import { offload } from './text.js';
 import { PinnedSpecs } from './pinned-specs.js';
-import type { RunToolInput, RunToolResult } from './types.js';
-import type { McpToolPin } from '../agents/spec.js';
+import type { CheckApprovalInput, RunToolInput, RunToolResult } from './types.js';
 import { SecretVault, type SecretsProvider } from './secrets.js';
 import type { McpConnections } from './mcp-connections.js';
 import { verifyDecision, type ApproverKey, type SignedCall } from '../agents/approver-keys.js';
@@ -78,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
   const model = modelActivities({ ...deps, specs, vault, prices });
   const guardrails = guardrailActivities(deps);
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault, prices }) });
-  const runWorkerTool = workerToolActivity({ ...deps, maxToolOutputBytes, vault });
+  const toolDeps: ToolDeps = { registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes, vault };
   const sandbox = deps.sandboxes
     ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault, slots: slotsFor(deps.sandboxes, deps.maxSandboxes) })
     : undefined;
@@ -96,7 +96,8 @@ export function createActivities(deps: ActivityDeps) {
     async runTool(input: RunToolInput): Promise<RunToolResult> {
       let result: RunToolResult;
       try {
-        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runWorkerTool(input);
+        // Calls routed to the sandbox's host attach to it first; the others run by their kind here.
+        result = input.sandbox ? await needSandbox().runSandboxTool(input) : await runToolByKind(input, toolDeps);
       } catch (err) {
         await vault.learn(deps.registry.secretHolders());
         throw vault.redactError(err);
@@ -106,17 +107,8 @@ export function createActivities(deps: ActivityDeps) {
       const { text, blob } = await offload(result.output, deps.blobs);
       return { ...result, output: text, ...(blob ? { blob } : {}) };
     },
-    async checkApproval(input: { agent: string; tool: string; callId: string; arguments: string; context?: unknown; mcp?: McpToolPin }): Promise<boolean> {
-      const tool = deps.registry.functionTool(input.agent, input.tool);
-      // An MCP tool's pin names its server (servers inside a sandbox cannot be found by listing here).
-      const mcpServer = input.mcp && deps.registry.mcpServer(input.agent, input.mcp.server);
-      const setting =
-        mcpServer?.needsApproval ??
-        tool?.needsApproval ??
-        deps.registry.agentTool(input.agent, input.tool)?.needsApproval ??
-        deps.registry.sandboxApproval(input.agent, input.tool as never) ??
-        deps.registry.hostedMcpByToolName(input.agent, input.tool)?.needsApproval ??
-        (await deps.registry.mcpToolByName(input.agent, input.tool))?.server.needsApproval;
+    async checkApproval(input: CheckApprovalInput): Promise<boolean> {
+      const setting = await approvalSettingByKind(input, toolDeps);
       if (typeof setting !== 'function') return Boolean(setting);
       let args: unknown;
       try {

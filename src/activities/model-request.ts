@@ -4,7 +4,7 @@
  */
 import type OpenAI from 'openai';
 import { resolveSecrets, type SecretResolver } from '../agents/mcp.js';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { AgentSpec } from '../agents/spec.js';
 import type { RunItem } from '../workflows/run-state.js';
 import { chatTools, responsesTools, toChatMessages, toResponsesInput, type ImageUrls } from './model-format.js';

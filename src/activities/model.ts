@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { DEFAULT_PROVIDER } from '../agents/model-ref.js';
 import type { ModelApi, ModelProvider, ModelProviders } from './model-providers.js';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { SecretResolver } from '../agents/mcp.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { WeightedLru } from '../storage/lru.js';

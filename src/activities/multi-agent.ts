@@ -2,11 +2,11 @@
  * Activities for the user code of multi-agent runs: validating an agent tool's arguments against its zod schema,
  * and a configured handoff's input type, `onHandoff` hook and input filter.
  */
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RunItem } from '../workflows/run-state.js';
 import { loadHistory } from '../storage/conversation.js';
-import { parseToolArguments } from './tools.js';
+import { parseToolArguments } from '../tools/call.js';
 import type { CallModelInput } from './types.js';
 
 export interface AgentToolInputInput {

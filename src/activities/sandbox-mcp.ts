@@ -4,7 +4,7 @@
  * not start or list is one clear, final error: the run fails with the server's own words.
  */
 import { Context } from '@temporalio/activity';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { AgentSpec } from '../agents/spec.js';
 import { KeelError } from '../errors.js';
 import type { SandboxClient } from '../sandbox/types.js';

@@ -1,6 +1,6 @@
 /**
- * Sandbox activities: create a run's container (from the manifest or a snapshot), run the built-in sandbox tools
- * against it, snapshot and remove it. They run on the worker-specific queue of the host that owns the container,
+ * Sandbox activities: create a run's container (from the manifest or a snapshot), run tool calls against it (by
+ * their kind: tools/kinds/; the built-in sandbox tools here), snapshot and remove it. They run on the worker-specific queue of the host that owns the container,
  * except `createSandbox`, which runs on whichever worker picks it up and returns that worker's queue.
  */
 import { Context } from '@temporalio/activity';
@@ -19,13 +19,15 @@ import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workfl
 import { materializeManifest } from './manifest.js';
 import type { SecretVault } from './secrets.js';
 import { runCapabilitySandboxTool } from './capability-tools.js';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { McpConnections } from './mcp-connections.js';
 import { mountMemory } from './memory.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
-import { errorResult, finishOutput, guardedCall, parseToolArguments, toolChecks } from './tools.js';
-import { mcpToolActivity } from './mcp.js';
+import { parseToolArguments } from '../tools/call.js';
+import { runToolByKind } from '../tools/kinds/index.js';
+import type { ToolDeps } from '../tools/kinds/kind.js';
+import { errorResult, finishOutput } from '../tools/output.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 import { keelFailure } from '../failures.js';
 
@@ -34,10 +36,10 @@ export interface SandboxDeps {
   snapshots: SnapshotStore;
   memory: MemoryStore;
   blobs: BlobStore;
-  /** Finds sandbox tools that capabilities implement (load_skill, ...). */
-  registry?: AgentRegistry;
+  /** Finds the definitions of the tools a call names (sandbox tools of capabilities, MCP servers, guardrails). */
+  registry: AgentRegistry;
   /** The worker's MCP connections: MCP servers inside a sandbox are reached and stopped through them. */
-  mcp?: McpConnections;
+  mcp: McpConnections;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
   hostName: string;
@@ -95,6 +97,7 @@ function formatExec(r: { exitCode: number; stdout: string; stderr: string; timed
 
 export function sandboxActivities(deps: SandboxDeps) {
   const limits = snapshotLimits(deps.snapshotLimits);
+  const toolDeps: ToolDeps = { registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault };
   async function createOptions(input: CreateSandboxInput): Promise<SandboxCreateOptions> {
     return {
       image: input.spec.image,
@@ -283,28 +286,6 @@ export function sandboxActivities(deps: SandboxDeps) {
     }
   }
 
-  async function runGuardedSandboxTool(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
-    const guardrails = deps.registry?.sandboxToolGuardrails(input.agent, input.call.name) ?? { input: [], output: [] };
-    return guardedCall(input, toolChecks(input, guardrails), async (args) => {
-      try {
-        return await runSandboxTool(sandbox, input, args);
-      } catch (err) {
-        // Refused paths, missing files and size limits are the model's to fix, not the run's.
-        if (err instanceof SandboxError && err.code !== 'sandbox_gone' && err.code !== 'sandbox_unavailable') {
-          return errorResult(`Error: ${err.message}`);
-        }
-        throw err;
-      }
-    });
-  }
-
-  /** A tool of an MCP server inside the sandbox: its server's guardrails and output handling, as on the worker. */
-  async function runMcpInSandbox(sandbox: StartedSandbox, input: RunToolInput): Promise<RunToolResult> {
-    if (!deps.registry || !deps.mcp) return errorResult(`Error: ${input.call.name} is an MCP tool and this worker has no agent registry.`);
-    const run = mcpToolActivity({ registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault });
-    return (await run(input, { sandbox })) ?? errorResult(`Error: the agent has no MCP server '${input.mcp?.server}'.`);
-  }
-
   return {
     async createSandbox(input: CreateSandboxInput): Promise<SandboxSession> {
       // Waiting for a slot, for the engine, or restoring takes a while: heartbeats say the worker lives.
@@ -316,7 +297,8 @@ export function sandboxActivities(deps: SandboxDeps) {
       const { session, notice, result } = await heartbeating(() =>
         whenEngineAnswers(async () => {
           const { sandbox, session, notice } = await attachOrRestore(input);
-          const result = input.mcp?.inSandbox ? await runMcpInSandbox(sandbox, input) : await runGuardedSandboxTool(sandbox, input);
+          // Once attached, the call runs by its kind (a sandbox tool, or a tool of an MCP server inside the sandbox).
+          const result = await runToolByKind(input, toolDeps, { sandbox, runSandboxTool });
           return { session, notice, result };
         }),
       );

@@ -3,23 +3,6 @@
  * to the blob store and the marker names its ref.
  */
 import type { BlobStore } from '../storage/blob-store.js';
-import { safeText } from '../util/safe-text.js';
-
-/**
- * A tool's output as history, RunState and terminals may hold it: made safe (no escape sequences or control bytes,
- * see safeText), then capped to `maxBytes` of head and tail with the whole in the blob store.
- */
-export async function capText(raw: string, maxBytes: number, blobs: BlobStore): Promise<string> {
-  const text = safeText(raw);
-  const bytes = Buffer.byteLength(text);
-  if (bytes <= maxBytes) return text;
-  const ref = await blobs.put(text);
-  const half = Math.floor(maxBytes / 2);
-  const buf = Buffer.from(text);
-  const head = buf.subarray(0, half).toString('utf8');
-  const tail = buf.subarray(bytes - half).toString('utf8');
-  return `${head}\n…[${bytes - 2 * half} bytes cut; full output stored as ${ref}]…\n${tail}`;
-}
 
 /** Text longer than this stays out of workflow history: the item keeps a preview and the blob ref. */
 export const HISTORY_INLINE_BYTES = 2048;

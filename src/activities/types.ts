@@ -4,7 +4,7 @@
  */
 import type { ManifestEntry } from '../agents/manifest.js';
 import type { MemorySpec } from '../agents/memory.js';
-import type { AgentSpec, McpToolPin } from '../agents/spec.js';
+import type { AgentSpec, McpToolPin, ToolKind } from '../agents/spec.js';
 import type { GuardrailItem, RunItem, SandboxSession, SnapshotRef, UsageDelta } from '../workflows/run-state.js';
 import type { ConversationRef } from '../storage/conversation.js';
 
@@ -53,11 +53,26 @@ export interface RunToolInput {
   workflowId: string;
   call: { callId: string; name: string; arguments: string };
   context?: unknown;
+  /** The tool's kind in the pinned spec: the worker runs the call by it. Absent only in tasks older runs scheduled. */
+  kind?: ToolKind;
   /** Present for sandbox tools. */
   sandbox?: SandboxSession;
   sandboxSpec?: AgentSpec['sandbox'];
   guardrails: { input: string[]; output: string[] };
   /** MCP tools: the server and tool the run pinned (the call is refused if the server's tool changed since). */
+  mcp?: McpToolPin;
+}
+
+/** `checkApproval`: one call of a tool whose approval setting is a function (the worker runs it). */
+export interface CheckApprovalInput {
+  agent: string;
+  tool: string;
+  /** The tool's kind in the pinned spec. Absent only in tasks older runs scheduled. */
+  kind?: ToolKind;
+  callId: string;
+  arguments: string;
+  context?: unknown;
+  /** MCP tools: the pin, which names the server (servers inside a sandbox cannot be found by listing). */
   mcp?: McpToolPin;
 }
 

@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRegistry } from '../tools/registry.js';
 import type { WebhookEndpoint, WebhookEvent } from '../agents/webhooks.js';
 import type { SecretVault } from './secrets.js';
 import { keelFailure } from '../failures.js';

@@ -142,6 +142,11 @@ export interface McpToolDef {
  * What resolving an agent needs of the worker's MCP connections (activities/mcp-connections.ts implements it,
  * createWorker hands one to the registry and the activities): a server's tools; `sandbox` for an `inSandbox` one.
  */
+/** Whether `server` runs inside the agent's sandbox (stdio servers only). */
+export function inSandbox(server: McpServer): boolean {
+  return server.transport === 'stdio' && server.inSandbox === true;
+}
+
 export interface McpToolLister {
   tools(agent: string, server: McpServer, options?: { fresh?: boolean; sandbox?: StartedSandbox }): Promise<McpToolDef[]>;
 }

@@ -1,6 +1,6 @@
 /**
- * AgentSpec: the serializable snapshot of an agent definition that a run works from. Types only, so workflow
- * code can import it without pulling in user code or Node APIs.
+ * AgentSpec: the serializable snapshot of an agent definition that a run works from. Types and one pure table
+ * only, so workflow code can import it without pulling in user code or Node APIs.
  */
 import type { ApprovalSpec } from './approval.js';
 import type { WebhookEvent } from './webhooks.js';
@@ -13,22 +13,54 @@ import type { HostedToolConfig } from './hosted-tools.js';
 
 export type ToolKind = 'function' | 'sandbox' | 'handoff' | 'agent' | 'mcp' | 'hosted_mcp';
 
-export interface ToolSpec {
+/** What every tool spec has, whatever its kind. */
+interface ToolSpecBase {
   name: string;
   description: string;
   /** JSON Schema of the arguments. */
   parameters: Record<string, unknown>;
-  kind: ToolKind;
   approval: ApprovalSpec;
   timeoutMs: number;
   /** Tool guardrails to run around this tool (by name, resolved in the activity). */
   guardrails: { input: string[]; output: string[] };
-  /** Kind `agent`: the sub-agent each call runs as a child run. */
-  agent?: AgentToolSpec;
-  /** MCP tools: the server, the tool's own name there, and the hash of its definition when the run resolved it. */
-  mcp?: McpToolPin;
-  /** Hosted MCP approval requests: the server label they come from. */
-  hosted?: { serverLabel: string };
+}
+
+/**
+ * One tool of a resolved spec, by kind (the worker's handlers: src/tools/kinds/). A type over the JSON every spec
+ * already had: pinned specs in recorded histories parse as they are, and agent versions hash the same.
+ */
+export type ToolSpec =
+  | (ToolSpecBase & { kind: 'function' })
+  | (ToolSpecBase & { kind: 'sandbox' })
+  | (ToolSpecBase & { kind: 'handoff' })
+  /** The sub-agent each call runs as a child run. */
+  | (ToolSpecBase & { kind: 'agent'; agent: AgentToolSpec })
+  /** The server, the tool's own name there, and the hash of its definition when the run resolved it. */
+  | (ToolSpecBase & { kind: 'mcp'; mcp: McpToolPin })
+  /** Approval requests of a hosted MCP server: the server label they come from. */
+  | (ToolSpecBase & { kind: 'hosted_mcp'; hosted: { serverLabel: string } });
+
+/** The spec of a tool of kind `K`. */
+export type ToolSpecOf<K extends ToolKind> = Extract<ToolSpec, { kind: K }>;
+
+/**
+ * Where a call of each kind runs, as workflow code dispatches it (it cannot import the kinds' handlers): the
+ * worker's queue (`runTool`), the sandbox's host (`runTool` there, one at a time), a child run, or nowhere (a
+ * handoff is taken by the turn, not run). One entry per kind, beside the union, so a new kind cannot be missed.
+ */
+export type ToolRoute = 'worker' | 'sandbox' | 'child' | 'none';
+
+export const TOOL_ROUTES = {
+  function: () => 'worker',
+  sandbox: () => 'sandbox',
+  handoff: () => 'none',
+  agent: () => 'child',
+  mcp: (tool) => (tool.mcp.inSandbox ? 'sandbox' : 'worker'),
+  hosted_mcp: () => 'worker',
+} satisfies { [K in ToolKind]: (tool: ToolSpecOf<K>) => ToolRoute };
+
+export function toolRoute(tool: ToolSpec): ToolRoute {
+  return (TOOL_ROUTES[tool.kind] as (tool: ToolSpec) => ToolRoute)(tool);
 }
 
 export interface McpToolPin {

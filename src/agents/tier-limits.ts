@@ -8,7 +8,7 @@ import { KeelError } from '../errors.js';
 import type { Agent } from './agent.js';
 import { sandboxToolSchemas } from './sandbox-tools.js';
 import type { ToolSpec } from './spec.js';
-import { inSandbox } from './tool-kinds.js';
+import { inSandbox } from './mcp.js';
 
 /** exec_command and capability sandbox tools (their `execute` may run commands); not the built-in file tools. */
 const runsCommands = (t: ToolSpec): boolean => t.kind === 'sandbox' && (t.name === 'exec_command' || !(t.name in sandboxToolSchemas));

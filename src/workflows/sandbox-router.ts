@@ -244,7 +244,7 @@ export class SandboxRouter {
 function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
   if (tool.name === 'exec_command') return result.executed === true;
   // An MCP server inside the sandbox may write the workspace (a git server commits): count what it did.
-  if (tool.mcp?.inSandbox) return !result.isError;
+  if (tool.kind === 'mcp' && tool.mcp.inSandbox) return !result.isError;
   return (tool.name === 'write_file' || tool.name === 'apply_patch') && !result.isError;
 }
 

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { defaultSandboxImage } from '../../src/agents/registry.js';
+import { defaultSandboxImage } from '../../src/agents/defaults.js';
 import { MicroVMSandboxClient } from '../../src/sandbox/microvm.js';
 import type { MicroVMImage } from '../../src/sandbox/microvm-image.js';
 import { docker, requireImage } from './sandbox-fixture.js';

@@ -2,7 +2,7 @@
 // and sandboxes labelled with the test file's name so a crashed run's leftovers are recognisable and reapable.
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { defaultSandboxImage } from '../../src/agents/registry.js';
+import { defaultSandboxImage } from '../../src/agents/defaults.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
 import type { SandboxLimits, StartedSandbox } from '../../src/sandbox/types.js';
 

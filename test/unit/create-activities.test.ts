@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { hostedMcpTool } from '../../src/agents/hosted-tools.js';
 import { mcpStdio, type McpServer, type McpToolDef } from '../../src/agents/mcp.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { tool } from '../../src/agents/tool.js';
 import { createActivities } from '../../src/activities/index.js';
 import type { McpConnections } from '../../src/activities/mcp-connections.js';

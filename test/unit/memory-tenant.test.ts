@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from '../../src/agents/agent.js';
 import { memory, memorySpecOf } from '../../src/agents/memory.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 
 const ctxOf = (context: unknown) => ({ agent: 'helper', workflowId: 'w', context });

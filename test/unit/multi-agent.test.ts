@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { handoff, handoffFilters } from '../../src/agents/handoff.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { pairedToolItems } from '../../src/activities/multi-agent.js';
 import { approvalOwner, formatTree, readTree, treeApprovals } from '../../src/run-tree.js';
 import { initialRunState, type RunItem, type RunState } from '../../src/workflows/run-state.js';
@@ -27,7 +27,7 @@ describe('agent tools and handoffs in the AgentSpec', () => {
     const registry = new AgentRegistry([lead]);
     assert.deepEqual(registry.names().sort(), ['lead', 'reviewer', 'typed']);
     const spec = await registry.resolve('lead', ctx);
-    const [run, check] = spec.tools;
+    const [run, check] = spec.tools.filter((t) => t.kind === 'agent');
     assert.deepEqual([run.name, run.kind, run.agent], ['run_reviewer', 'agent', { name: 'reviewer', customInput: false }]);
     assert.deepEqual(run.parameters.required, ['input']);
     assert.deepEqual(check.agent, { name: 'typed', customInput: true, maxTurns: 3 });

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ToolGuardrail } from '../../src/agents/guardrails.js';
-import { toolChecks } from '../../src/activities/tools.js';
+import { toolChecks } from '../../src/tools/call.js';
 import type { RunToolInput } from '../../src/activities/types.js';
 import { KeelError } from '../../src/errors.js';
 import { toActivityFailure } from '../../src/activities/failures.js';

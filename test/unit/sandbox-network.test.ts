@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxAgent } from '../../src/agents/agent.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { KeelError } from '../../src/errors.js';
 import { MicroVMSandboxClient } from '../../src/sandbox/microvm.js';
 import { UnixLocalSandboxClient } from '../../src/sandbox/unix-local.js';

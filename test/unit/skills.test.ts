@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { gitRepo, localDir } from '../../src/agents/manifest.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { discoverSkills, parseSkillFrontMatter, resolveSkillIndex, skills, type SkillIndex } from '../../src/agents/skills.js';
 import { spawnSync } from 'node:child_process';
 

@@ -3,16 +3,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, SandboxAgent } from '../../src/agents/agent.js';
-import { AgentRegistry } from '../../src/agents/registry.js';
+import { AgentRegistry } from '../../src/tools/registry.js';
 import { hostedMcpTool, webSearchTool, fileSearchTool } from '../../src/agents/hosted-tools.js';
 import { filterAllows, mcpHttp, mcpStdio, modelToolName } from '../../src/agents/mcp.js';
 import type { ToolSpec } from '../../src/agents/spec.js';
-import { checkToolChoice, checkToolNames, hostedSpecs } from '../../src/agents/tool-kinds.js';
+import { checkToolChoice, checkToolNames } from '../../src/tools/spec-checks.js';
+import { hostedConfigs, hostedMcpKind } from '../../src/tools/kinds/hosted-mcp.js';
 import { matchesSubset } from '../../src/testing/script-items.js';
 
 const spec = (name: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({
   name, description: '', parameters: {}, kind: 'function', approval: { mode: 'never' }, timeoutMs: 1, guardrails: { input: [], output: [] }, ...extra,
-});
+}) as ToolSpec;
 
 describe('MCP definitions', () => {
   test('filters allow, block, or decide by function', () => {
@@ -65,8 +66,9 @@ describe('spec checks', () => {
 
   test('hosted tools are an error on the Chat API and give hosted MCP an approval pseudo-tool', () => {
     const agent = new Agent({ name: 'h', instructions: 'x', tools: [webSearchTool(), hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://w.example/mcp' })] });
-    assert.throws(() => hostedSpecs(agent, 'chat'), /agent 'h' has hosted tools \(web_search, mcp\), which only the Responses API runs/);
-    const { configs, approvals } = hostedSpecs(agent, 'responses');
+    assert.throws(() => hostedConfigs(agent, 'chat'), /agent 'h' has hosted tools \(web_search, mcp\), which only the Responses API runs/);
+    const configs = hostedConfigs(agent, 'responses');
+    const approvals = hostedMcpKind.specs(agent, { agent: () => agent, mcp: { tools: () => Promise.resolve([]) }, modelApi: 'responses' }) as ToolSpec[];
     assert.deepEqual(configs.map((c) => c.type), ['web_search', 'mcp']);
     assert.deepEqual(approvals.map((a) => [a.name, a.kind, a.approval.mode]), [['hosted_mcp_wiki', 'hosted_mcp', 'always']]);
   });

@@ -24,7 +24,15 @@ export async function needsApproval(run: Run, tool: ToolSpec, call: ToolCallItem
     case 'policy':
       return !policyAllows(tool.approval, call.arguments);
     case 'function':
-      return quick.checkApproval({ agent: spec.name, tool: tool.name, callId: call.callId, arguments: call.arguments, context: state.context, ...(tool.mcp ? { mcp: tool.mcp } : {}) });
+      return quick.checkApproval({
+        agent: spec.name,
+        tool: tool.name,
+        kind: tool.kind,
+        callId: call.callId,
+        arguments: call.arguments,
+        context: state.context,
+        ...(tool.kind === 'mcp' ? { mcp: tool.mcp } : {}),
+      });
   }
 }
 

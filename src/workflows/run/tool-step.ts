@@ -3,7 +3,7 @@
  * calls awaiting approval run once decided, and results land in call order with their guardrail items.
  */
 import { patched } from '@temporalio/workflow';
-import type { ToolSpec } from '../../agents/spec.js';
+import { toolRoute, type ToolSpec, type ToolSpecOf } from '../../agents/spec.js';
 import type { RunToolResult } from '../../activities/types.js';
 import { localTools, tools } from '../activities.js';
 import { decisionFor, rejectionText } from '../approvals.js';
@@ -65,19 +65,27 @@ async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results)
   );
 }
 
-/** Runs one call where its kind runs: sandbox tools on the container's host, function tools on the shared queue, agent tools as child runs. */
+/** Runs one call where its kind routes it (TOOL_ROUTES): the worker's queue, the sandbox's host, or a child run. */
 async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<RunToolResult> {
   const { spec, state } = run;
   const decided = decisionFor(state, call); // a standing reject answers here; an approval was checked before
   if (decided?.decision === 'reject') return { output: rejectionText(spec, decided), isError: false, guardrails: [] };
-  if (tool.kind === 'agent') return runAgentTool(run, tool, call);
-  const base = { agent: spec.name, workflowId: run.workflowId, call, context: state.context };
-  if (tool.kind === 'sandbox') return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox }, tool);
-  // MCP servers inside the sandbox are called on its host, in turn with its other tools.
-  if (tool.mcp?.inSandbox) return run.sandbox.runTool({ ...base, guardrails: tool.guardrails, sandboxSpec: spec.sandbox, mcp: tool.mcp }, tool);
+  const route = toolRoute(tool);
+  if (route === 'child') return runAgentTool(run, tool as ToolSpecOf<'agent'>, call); // the one kind routed to a child
+  // The kind and the pins go with the call, so the worker runs it by its kind and refuses an MCP tool that changed.
+  const input = {
+    agent: spec.name,
+    workflowId: run.workflowId,
+    call,
+    context: state.context,
+    kind: tool.kind,
+    guardrails: tool.guardrails,
+    ...(tool.kind === 'mcp' ? { mcp: tool.mcp } : {}),
+  };
+  if (route === 'sandbox') return run.sandbox.runTool({ ...input, sandboxSpec: spec.sandbox }, tool);
+  if (route !== 'worker') return { output: `Error: ${call.name} is not a tool that runs.`, isError: true, guardrails: [] };
   const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
-  // MCP tools carry their pin, so the activity refuses a tool the server changed since the run resolved it.
-  return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [{ ...base, guardrails: tool.guardrails, ...(tool.mcp ? { mcp: tool.mcp } : {}) }]);
+  return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [input]);
 }
 
 /** Appends a call's guardrail items and result; trips the run on a tool guardrail (and, in old runs, on too many failed calls). */

@@ -1,43 +1,52 @@
 /**
- * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to.
+ * The worker's registry of agent definitions, and the AgentSpec snapshot a run is pinned to. Each tool kind
+ * builds its own specs (TOOL_KINDS, tools/kinds/); this file puts them together with the rest of the spec.
  */
-import { subscribedEvents, type WebhookEndpoint } from './webhooks.js';
-import { DEFAULT_PROVIDER, resolveModelRef, type ModelOption } from './model-ref.js';
+import { subscribedEvents, type WebhookEndpoint } from '../agents/webhooks.js';
+import { DEFAULT_PROVIDER, resolveModelRef, type ModelOption } from '../agents/model-ref.js';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { KeelError } from '../errors.js';
-import { Agent, SandboxAgent, type RunContext } from './agent.js';
-import { approvalSpecOf } from './approval.js';
-import { readKeyring, type ApproverKey } from './approver-keys.js';
-import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities.js';
-import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails.js';
-import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools.js';
-import type { AgentSpec, ToolSpec } from './spec.js';
-import type { FunctionTool } from './tool.js';
-import type { AgentTool } from './agent-tool.js';
-import { handoff as plainHandoff, type Handoff } from './handoff.js';
-import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from './memory.js';
-import { consolidatorAgent } from './memory-consolidator.js';
+import { Agent, SandboxAgent, type RunContext } from '../agents/agent.js';
+import { readKeyring, type ApproverKey } from '../agents/approver-keys.js';
+import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from '../agents/capabilities.js';
+import { defaultModel, defaultSandboxImage } from '../agents/defaults.js';
+import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../agents/guardrails.js';
+import type { AgentSpec, ToolSpec } from '../agents/spec.js';
+import type { FunctionTool } from '../agents/tool.js';
+import type { AgentTool } from '../agents/agent-tool.js';
+import type { Handoff } from '../agents/handoff.js';
+import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from '../agents/memory.js';
+import { consolidatorAgent } from '../agents/memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { networkProblem } from '../sandbox/egress/policy.js';
 import type { SandboxNetwork, SandboxTier } from '../sandbox/types.js';
 import { tierOf } from '../sandbox/tier-rules.js';
-import { modelToolName, type McpServer, type McpToolLister } from './mcp.js';
-import { hostedApprovalToolName, type HostedTool } from './hosted-tools.js';
-import {
-  checkToolChoice,
-  checkToolNames,
-  functionToolsOf,
-  hostedMcpOf,
-  hostedSpecs,
-  hostedToolsOf,
-  mcpServerOf,
-  mcpToolSpecs,
-  sandboxMcpServersOf,
-  sandboxMcpToolSpecs,
-} from './tool-kinds.js';
+import type { McpServer, McpToolLister } from '../agents/mcp.js';
+import type { HostedTool } from '../agents/hosted-tools.js';
 import type { StartedSandbox } from '../sandbox/types.js';
-import { refuseGatedCommands } from './tier-limits.js';
+import { refuseGatedCommands } from '../agents/tier-limits.js';
+import {
+  agentToolsOf,
+  capabilitySandboxTool,
+  functionToolsOf,
+  handoffsOf,
+  handoffToolName,
+  hostedMcpByToolName,
+  hostedMcpOf,
+  hostedToolsOf,
+  jsonSchema,
+  mcpServerOf,
+  mcpToolByName,
+  sandboxApprovalOf,
+  sandboxMcpServersOf,
+  sandboxToolGuardrailsOf,
+} from './definitions.js';
+import { handoffSpecs } from './kinds/handoff.js';
+import { hostedConfigs } from './kinds/hosted-mcp.js';
+import { TOOL_KINDS } from './kinds/index.js';
+import type { SpecContext, ToolLookups } from './kinds/kind.js';
+import { sandboxMcpToolSpecs } from './kinds/mcp.js';
+import { checkToolChoice, checkToolNames } from './spec-checks.js';
 
 /** A registry built without connections (unit tests, tools that only read specs) lists no server's tools. */
 const NO_MCP_CONNECTIONS: McpToolLister = {
@@ -60,41 +69,15 @@ export interface RegistryOptions {
 /** The tier whose commands share the sandbox agent's uid (UnixLocalSandboxClient.sharedUidTier). */
 const LOCAL_TIER_NAME = 'bubblewrap (local)';
 
-const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_REJECTION = 'A human rejected this tool call{reason}. Do not retry it; continue without it or explain.';
 
-export function defaultModel(): string {
-  return process.env.KEEL_MODEL ?? 'gpt-4.1-mini';
-}
-
-export function defaultSandboxImage(): string {
-  return process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest';
-}
-
-export function handoffToolName(agent: string): string {
-  return `transfer_to_${agent}`;
-}
-
-/** Arguments of an agent tool without a user schema: the sub-agent's input text. */
-const AGENT_TOOL_PARAMETERS = {
-  type: 'object',
-  properties: { input: { type: 'string', description: 'What to ask the agent' } },
-  required: ['input'],
-  additionalProperties: false,
-};
-
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
-  return rest;
-}
-
-/** Approver names, and their keys when the agent has any (inline or from a keyring file). */
 /** The spec field, absent when nobody listens (so specs of agents without webhooks hash as before). */
 function webhookEventsOf(endpoints: WebhookEndpoint[]): Pick<AgentSpec, 'webhookEvents'> {
   const events = subscribedEvents(endpoints);
   return events.length ? { webhookEvents: events } : {};
 }
 
+/** Approver names, and their keys when the agent has any (inline or from a keyring file). */
 function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approverKeys'> {
   if (!o.approvers && !o.approverKeyring) return {};
   const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
@@ -118,7 +101,7 @@ function checkedNetwork(agent: string, network: SandboxNetwork | undefined): San
 }
 
 /** Agents by name, plus lookups of their tools and guardrails for activities. */
-export class AgentRegistry {
+export class AgentRegistry implements ToolLookups {
   private readonly agents = new Map<string, Agent>();
 
   private readonly mcp: McpToolLister;
@@ -148,22 +131,13 @@ export class AgentRegistry {
     if (existing === agent) return;
     if (existing) throw new KeelError('bad_usage', `two different agents are named '${agent.name}'`);
     this.agents.set(agent.name, agent);
-    for (const h of this.handoffsOf(agent)) if (typeof h.agent !== 'string') this.add(h.agent);
-    for (const t of this.agentToolsOf(agent)) this.add(t.agent);
-  }
-
-  /** The agent's handoffs, each as a `Handoff` (a plain agent or name is one without options). */
-  private handoffsOf(agent: Agent): Handoff[] {
-    return (agent.options.handoffs ?? []).map((h) => (typeof h === 'string' || h instanceof Agent ? plainHandoff(h) : h));
-  }
-
-  private agentToolsOf(agent: Agent): AgentTool[] {
-    return (agent.options.tools ?? []).filter((t): t is AgentTool => t.kind === 'agent');
+    for (const h of handoffsOf(agent)) if (typeof h.agent !== 'string') this.add(h.agent);
+    for (const t of agentToolsOf(agent)) this.add(t.agent);
   }
 
   /** The handoff of `agentName` whose tool is `toolName`, with the target agent's name. */
   handoff(agentName: string, toolName: string): { handoff: Handoff; target: Agent } | undefined {
-    for (const h of this.handoffsOf(this.get(agentName))) {
+    for (const h of handoffsOf(this.get(agentName))) {
       const target = typeof h.agent === 'string' ? this.get(h.agent) : h.agent;
       if ((h.toolName ?? handoffToolName(target.name)) === toolName) return { handoff: h, target };
     }
@@ -172,7 +146,7 @@ export class AgentRegistry {
 
   /** The agent tool of `agentName` named `toolName`. */
   agentTool(agentName: string, toolName: string): AgentTool | undefined {
-    return this.agentToolsOf(this.get(agentName)).find((t) => t.name === toolName);
+    return agentToolsOf(this.get(agentName)).find((t) => t.name === toolName);
   }
 
   names(): string[] {
@@ -213,24 +187,18 @@ export class AgentRegistry {
 
   /** The hosted MCP server whose approval requests go by `toolName` (see hostedApprovalToolName). */
   hostedMcpByToolName(agentName: string, toolName: string): HostedTool | undefined {
-    return hostedToolsOf(this.get(agentName)).find((h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === toolName);
+    return hostedMcpByToolName(this.get(agentName), toolName);
   }
 
   /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
-  async mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
-    for (const server of this.get(agentName).options.mcpServers ?? []) {
-      if (server.transport === 'stdio' && server.inSandbox) continue; // listed only with its sandbox; calls carry their pin
-      const tools = await this.mcp.tools(agentName, server).catch(() => []);
-      const found = tools.find((t) => modelToolName(server, t.name) === toolName);
-      if (found) return { server, tool: found.name };
-    }
-    return undefined;
+  mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
+    return mcpToolByName(this.get(agentName), toolName, this.mcp);
   }
 
   /** `spec` with the tools of its agent's MCP servers inside `sandbox`, listed fresh and checked like any resolved spec's. */
   async withSandboxMcpTools(spec: AgentSpec, sandbox: StartedSandbox): Promise<AgentSpec> {
     const listed = await sandboxMcpToolSpecs(this.get(spec.name), this.mcp, sandbox);
-    const tools = [...spec.tools.filter((t) => !t.mcp?.inSandbox), ...listed];
+    const tools = [...spec.tools.filter((t) => t.kind !== 'mcp' || !t.mcp.inSandbox), ...listed];
     checkToolNames(spec.name, tools);
     checkToolChoice(spec.name, spec.modelSettings.toolChoice, tools, spec.hostedTools ?? []);
     return { ...spec, tools };
@@ -243,19 +211,11 @@ export class AgentRegistry {
 
   /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
   sandboxTool(agentName: string, toolName: string): { tool: SandboxTool; capability: Capability } | undefined {
-    for (const capability of this.capabilities(agentName)) {
-      const tool = capability.sandboxTools?.find((t): t is SandboxTool => typeof t !== 'string' && t.name === toolName);
-      if (tool) return { tool, capability };
-    }
-    return undefined;
+    return capabilitySandboxTool(this.get(agentName), toolName);
   }
 
   sandboxApproval(agentName: string, toolName: SandboxToolName | (string & {})) {
-    for (const c of this.capabilities(agentName)) {
-      const setting = c.approvals?.[toolName];
-      if (setting !== undefined) return setting;
-    }
-    return undefined;
+    return sandboxApprovalOf(this.get(agentName), toolName);
   }
 
   inputGuardrail(agentName: string, name: string): InputGuardrail {
@@ -273,8 +233,7 @@ export class AgentRegistry {
 
   /** The guardrails of the capability that contributes sandbox tool `toolName`. */
   sandboxToolGuardrails(agentName: string, toolName: string): { input: ToolGuardrail[]; output: ToolGuardrail[] } {
-    const owner = this.capabilities(agentName).find((c) => (c.sandboxTools ?? []).some((t) => (typeof t === 'string' ? t : t.name) === toolName));
-    return { input: owner?.toolGuardrails?.input ?? [], output: owner?.toolGuardrails?.output ?? [] };
+    return sandboxToolGuardrailsOf(this.get(agentName), toolName);
   }
 
   private find<T extends { name: string }>(list: T[] | undefined, name: string, agent: string): T {
@@ -313,22 +272,17 @@ export class AgentRegistry {
     const mem = await this.resolveMemory(agent, ctx);
     const resolved = await this.resolveCapabilities(agent, ctx);
     const model = resolveModelRef(name, mem?.model ?? o.model ?? defaultModel(), Object.keys(this.modelApis));
-    const hosted = hostedSpecs(agent, this.modelApis[model.provider]);
-    const tools = [
-      ...this.functionToolSpecs(agent),
-      ...this.agentToolSpecs(agent),
-      ...this.sandboxToolSpecs(agent),
-      ...(await mcpToolSpecs(agent, this.mcp)),
-      ...hosted.approvals,
-      ...this.handoffToolSpecs(agent),
-    ];
+    const specCtx: SpecContext = { agent: (n) => this.get(n), mcp: this.mcp, modelApi: this.modelApis[model.provider] };
+    const hosted = hostedConfigs(agent, specCtx.modelApi);
+    const tools: ToolSpec[] = [];
+    for (const kind of Object.values(TOOL_KINDS)) tools.push(...(await kind.specs(agent, specCtx)));
     checkToolNames(name, tools);
     const sandbox = agent instanceof SandboxAgent ? this.sandboxSpec(agent, resolved) : undefined;
     await this.checkTierOffered(name, sandbox?.tier);
     const sharedUid = sandbox?.tier ? (sandbox.tier === 'local' ? LOCAL_TIER_NAME : undefined) : this.sharedUidTier;
     if (sharedUid) refuseGatedCommands(agent, tools, sharedUid);
     // With MCP servers inside the sandbox, toolChoice may name one of their tools: checked once they are listed.
-    if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted.configs);
+    if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
       instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
@@ -343,8 +297,8 @@ export class AgentRegistry {
       ...(o.budget ? { budget: o.budget } : {}),
       modelSettings: o.modelSettings ?? {},
       tools,
-      ...(hosted.configs.length ? { hostedTools: hosted.configs } : {}),
-      handoffs: this.handoffSpecs(agent),
+      ...(hosted.length ? { hostedTools: hosted } : {}),
+      handoffs: handoffSpecs(agent, specCtx),
       outputSchema: o.outputType ? jsonSchema(o.outputType) : undefined,
       maxTurns: o.maxTurns ?? 10,
       maxConsecutiveToolFailures: o.maxConsecutiveToolFailures ?? 3,
@@ -369,21 +323,6 @@ export class AgentRegistry {
     return [...(this.get(agent).options.webhooks ?? []), ...this.workerWebhooks];
   }
 
-  private functionToolSpecs(agent: Agent): ToolSpec[] {
-    return functionToolsOf(agent).map((t) => ({
-      name: t.name,
-      description: t.description,
-      parameters: jsonSchema(t.parameters),
-      kind: 'function',
-      approval: approvalSpecOf(t.needsApproval as never),
-      timeoutMs: t.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
-      guardrails: {
-        input: (t.inputGuardrails ?? []).map((g) => g.name),
-        output: (t.outputGuardrails ?? []).map((g) => g.name),
-      },
-    }));
-  }
-
   /** Runs the capabilities' worker-side `resolve` hooks (in order, aligned with the capabilities). */
   private async resolveCapabilities(agent: Agent, ctx: RunContext): Promise<(CapabilityResolution | undefined)[]> {
     const hasSandbox = agent instanceof SandboxAgent;
@@ -392,80 +331,6 @@ export class AgentRegistry {
       resolved.push(c.resolve ? await c.resolve({ agent: agent.name, workflowId: ctx.workflowId, context: ctx.context, hasSandbox }) : undefined);
     }
     return resolved;
-  }
-
-  private sandboxToolSpecs(agent: Agent): ToolSpec[] {
-    if (!(agent instanceof SandboxAgent)) return [];
-    const timeout = agent.options.sandbox?.commandTimeoutMs ?? 60_000;
-    const specs = new Map<string, ToolSpec>();
-    for (const c of agent.options.capabilities ?? []) {
-      for (const t of c.sandboxTools ?? []) {
-        const name = typeof t === 'string' ? t : t.name;
-        if (specs.has(name)) {
-          if (typeof t === 'string' && !this.sandboxTool(agent.name, name)) continue; // a built-in listed twice
-          throw new KeelError('bad_usage', `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`);
-        }
-        if (typeof t !== 'string' && name in sandboxToolSchemas) {
-          throw new KeelError('bad_usage', `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`);
-        }
-        specs.set(name, {
-          name,
-          description: typeof t === 'string' ? sandboxToolDescriptions[t] : t.description,
-          parameters: jsonSchema(typeof t === 'string' ? sandboxToolSchemas[t] : t.parameters),
-          kind: 'sandbox',
-          approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
-          timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : typeof t === 'string' ? timeout : (t.timeoutMs ?? timeout),
-          guardrails: {
-            input: (c.toolGuardrails?.input ?? []).map((g) => g.name),
-            output: (c.toolGuardrails?.output ?? []).map((g) => g.name),
-          },
-        });
-      }
-    }
-    return [...specs.values()];
-  }
-
-  /** Each call starts the sub-agent as a child run; the child's run has its own limits, so no tool timeout. */
-  private agentToolSpecs(agent: Agent): ToolSpec[] {
-    return this.agentToolsOf(agent).map((t) => ({
-      name: t.name,
-      description: t.description,
-      parameters: t.input ? jsonSchema(t.input) : AGENT_TOOL_PARAMETERS,
-      kind: 'agent',
-      approval: approvalSpecOf(t.needsApproval as never),
-      timeoutMs: 0,
-      guardrails: { input: [], output: [] },
-      agent: { name: t.agent.name, customInput: Boolean(t.input), ...(t.maxTurns ? { maxTurns: t.maxTurns } : {}) },
-    }));
-  }
-
-  private handoffSpecs(agent: Agent): AgentSpec['handoffs'] {
-    return this.handoffsOf(agent).map((h) => {
-      const target = typeof h.agent === 'string' ? this.get(h.agent) : h.agent;
-      const prepare = { input: Boolean(h.inputType), hook: Boolean(h.onHandoff), filter: Boolean(h.inputFilter) };
-      return {
-        agent: target.name,
-        toolName: h.toolName ?? handoffToolName(target.name),
-        description: h.description ?? target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
-        // Absent for plain handoffs, so their specs (and versions) are what they were before handoff options existed.
-        ...(prepare.input || prepare.hook || prepare.filter ? { prepare } : {}),
-      };
-    });
-  }
-
-  private handoffToolSpecs(agent: Agent): ToolSpec[] {
-    return this.handoffSpecs(agent).map((h) => {
-      const inputType = this.handoff(agent.name, h.toolName)?.handoff.inputType;
-      return {
-        name: h.toolName,
-        description: h.description,
-        parameters: inputType ? jsonSchema(inputType) : { type: 'object', properties: {}, additionalProperties: false },
-        kind: 'handoff',
-        approval: { mode: 'never' },
-        timeoutMs: 0,
-        guardrails: { input: [], output: [] },
-      };
-    });
   }
 
   /** An agent asking for a tier no worker offers fails here, at resolution, instead of waiting for a host forever. */

@@ -1,54 +1,14 @@
 /**
- * The `runTool` activity for function tools: parse and validate the model's arguments, run tool-input
- * guardrails, execute, run tool-output guardrails. Bad model output never throws out of here: it becomes an
- * error result the model can read and correct.
+ * One tool call's frame, shared by every kind's handler: the model's arguments parsed against the tool's schema,
+ * the guardrails the run's spec pinned, and the call between them. Bad model output never throws out of here: it
+ * becomes an error result the model can read and correct.
  */
-import { Context } from '@temporalio/activity';
-import type { AgentRegistry } from '../agents/registry.js';
 import type { z } from 'zod';
-import type { FunctionTool } from '../agents/tool.js';
 import type { ToolGuardrail } from '../agents/guardrails.js';
-import type { BlobStore } from '../storage/blob-store.js';
 import { KeelError } from '../errors.js';
-import { runChecks } from './guardrails.js';
-import type { SecretVault } from './secrets.js';
-import { capText } from './text.js';
-import type { RunToolInput, RunToolResult } from './types.js';
-import type { McpConnections } from './mcp-connections.js';
-
-export interface ToolDeps {
-  registry: AgentRegistry;
-  /** The worker's MCP connections (the registry lists tools through the same ones). */
-  mcp: McpConnections;
-  blobs: BlobStore;
-  /** Tool outputs above this many bytes are cut (head and tail) for the model; the whole is kept as a blob. */
-  maxToolOutputBytes: number;
-  /** Scrubs resolved secret values from every output before it is kept anywhere. */
-  vault: SecretVault;
-}
-
-/**
- * A tool's output as it may be kept: every secret value the worker knows scrubbed first (outputs of any size),
- * then capped, so neither the capped text nor the whole output in the blob store holds a secret.
- */
-export async function finishOutput(text: string, deps: Pick<ToolDeps, 'vault' | 'blobs'> & { registry?: AgentRegistry }, maxBytes: number): Promise<string> {
-  await deps.vault.learn(deps.registry?.secretHolders()); // a restarted worker still knows the agents' secrets
-  return capText(deps.vault.redact(text), maxBytes, deps.blobs);
-}
-
-export function errorResult(output: string, guardrails: RunToolResult['guardrails'] = []): RunToolResult {
-  return { output, isError: true, guardrails };
-}
-
-export function stringifyOutput(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return '';
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
+import type { RunToolInput, RunToolResult } from '../activities/types.js';
+import { runChecks } from './checks.js';
+import { errorResult } from './output.js';
 
 /**
  * The model's arguments for a tool, parsed and validated; bad ones become the error result the model reads.
@@ -113,34 +73,4 @@ export async function guardedCall(
   const guardItems = [...pre.items, ...post.items, ...result.guardrails];
   if (post.tripwire) return { ...errorResult(`blocked by guardrail ${post.tripwire.name}`, guardItems), tripwire: post.tripwire };
   return { ...result, output: post.replace ?? result.output, guardrails: guardItems };
-}
-
-async function executeFunctionTool(tool: FunctionTool, input: RunToolInput, args: string): Promise<RunToolResult> {
-  const parsed = parseToolArguments(tool.name, tool.parameters, args);
-  if (!parsed.ok) return parsed.result;
-  try {
-    const value = await tool.execute(parsed.data, {
-      workflowId: input.workflowId,
-      agent: input.agent,
-      callId: input.call.callId,
-      context: input.context,
-      signal: Context.current().cancellationSignal,
-    });
-    return { output: stringifyOutput(value), isError: false, guardrails: [] };
-  } catch (err) {
-    return errorResult(`Error: ${tool.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-export function functionToolActivity(deps: ToolDeps) {
-  return async function runFunctionTool(input: RunToolInput): Promise<RunToolResult> {
-    const tool = deps.registry.functionTool(input.agent, input.call.name);
-    if (!tool) return errorResult(`Error: there is no tool named '${input.call.name}'.`);
-    const result = await guardedCall(
-      input,
-      toolChecks(input, { input: tool.inputGuardrails ?? [], output: tool.outputGuardrails ?? [] }),
-      (args) => executeFunctionTool(tool, input, args),
-    );
-    return { ...result, output: await finishOutput(result.output, deps, deps.maxToolOutputBytes) };
-  };
 }
