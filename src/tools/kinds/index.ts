@@ -32,9 +32,12 @@ export function describeTool(tool: ToolSpec): string {
 }
 
 /**
- * The kind of a call scheduled by a worker older than `RunToolInput.kind` (the input has none): the guessing those
- * workers did, by the call's sandbox and pin and then by name, kept in this one place. It can go when no run that
- * was open before this release is still open (the rule for deprecating a patch, docs/patches.md).
+ * The kind of a call whose input has none: an activity task scheduled by workflow code older than
+ * `RunToolInput.kind` (and retried, or picked up, by this worker). The guessing those workers did, kept in this one
+ * place: by the call's pin and sandbox, then by name in the order of the old `checkApproval` chain. (The old
+ * `runTool` asked for a function tool before the pin; the two differ only where a deploy added a function tool
+ * under a pinned MCP tool's name, and there the pin is right.) It can go when no run that was open before this
+ * release is still open: the rule for deprecating a patch (docs/patches.md).
  */
 export async function legacyKind(
   input: { agent: string; name: string; sandbox?: unknown; mcp?: McpToolPin },
