@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { KeelError } from '../errors.js';
 import { Agent, SandboxAgent, type RunContext } from '../agents/agent.js';
 import { readKeyring, type ApproverKey } from '../agents/approver-keys.js';
-import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from '../agents/capabilities.js';
+import type { Capability, CapabilityResolution, SandboxTool } from '../agents/capabilities.js';
 import { defaultModel, defaultSandboxImage } from '../agents/defaults.js';
-import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../agents/guardrails.js';
+import type { InputGuardrail, OutputGuardrail } from '../agents/guardrails.js';
 import type { AgentSpec, ToolSpec } from '../agents/spec.js';
 import type { FunctionTool } from '../agents/tool.js';
 import type { AgentTool } from '../agents/agent-tool.js';
@@ -21,7 +21,7 @@ import type { MemoryStore } from '../storage/memory-store.js';
 import { networkProblem } from '../sandbox/egress/policy.js';
 import type { SandboxNetwork, SandboxTier } from '../sandbox/types.js';
 import { tierOf } from '../sandbox/tier-rules.js';
-import type { McpServer, McpToolLister } from '../agents/mcp.js';
+import type { McpToolLister } from '../agents/mcp.js';
 import type { HostedTool } from '../agents/hosted-tools.js';
 import type { StartedSandbox } from '../sandbox/types.js';
 import { refuseGatedCommands } from '../agents/tier-limits.js';
@@ -31,15 +31,10 @@ import {
   functionToolsOf,
   handoffsOf,
   handoffToolName,
-  hostedMcpByToolName,
   hostedMcpOf,
   hostedToolsOf,
   jsonSchema,
-  mcpServerOf,
-  mcpToolByName,
-  sandboxApprovalOf,
   sandboxMcpServersOf,
-  sandboxToolGuardrailsOf,
 } from './definitions.js';
 import { handoffSpecs } from './kinds/handoff.js';
 import { hostedConfigs } from './kinds/hosted-mcp.js';
@@ -169,30 +164,12 @@ export class AgentRegistry implements ToolLookups {
     return agent;
   }
 
-  capabilities(name: string): Capability[] {
-    return this.get(name).options.capabilities ?? [];
-  }
-
   functionTool(agentName: string, toolName: string): FunctionTool | undefined {
     return functionToolsOf(this.get(agentName)).find((t) => t.name === toolName);
   }
 
-  mcpServer(agentName: string, serverName: string): McpServer | undefined {
-    return mcpServerOf(this.get(agentName), serverName);
-  }
-
   hostedMcp(agentName: string, serverLabel: string): HostedTool | undefined {
     return hostedMcpOf(this.get(agentName), serverLabel);
-  }
-
-  /** The hosted MCP server whose approval requests go by `toolName` (see hostedApprovalToolName). */
-  hostedMcpByToolName(agentName: string, toolName: string): HostedTool | undefined {
-    return hostedMcpByToolName(this.get(agentName), toolName);
-  }
-
-  /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
-  mcpToolByName(agentName: string, toolName: string): Promise<{ server: McpServer; tool: string } | undefined> {
-    return mcpToolByName(this.get(agentName), toolName, this.mcp);
   }
 
   /** `spec` with the tools of its agent's MCP servers inside `sandbox`, listed fresh and checked like any resolved spec's. */
@@ -214,26 +191,12 @@ export class AgentRegistry implements ToolLookups {
     return capabilitySandboxTool(this.get(agentName), toolName);
   }
 
-  sandboxApproval(agentName: string, toolName: SandboxToolName | (string & {})) {
-    return sandboxApprovalOf(this.get(agentName), toolName);
-  }
-
   inputGuardrail(agentName: string, name: string): InputGuardrail {
     return this.find(this.get(agentName).options.inputGuardrails, name, agentName);
   }
 
   outputGuardrail(agentName: string, name: string): OutputGuardrail {
     return this.find(this.get(agentName).options.outputGuardrails, name, agentName);
-  }
-
-  toolGuardrail(agentName: string, toolName: string, name: string): ToolGuardrail {
-    const t = this.functionTool(agentName, toolName);
-    return this.find([...(t?.inputGuardrails ?? []), ...(t?.outputGuardrails ?? [])], name, agentName);
-  }
-
-  /** The guardrails of the capability that contributes sandbox tool `toolName`. */
-  sandboxToolGuardrails(agentName: string, toolName: string): { input: ToolGuardrail[]; output: ToolGuardrail[] } {
-    return sandboxToolGuardrailsOf(this.get(agentName), toolName);
   }
 
   private find<T extends { name: string }>(list: T[] | undefined, name: string, agent: string): T {
