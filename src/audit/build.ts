@@ -11,6 +11,7 @@ import type { ApprovalItem, RunItem, RunState, Usage } from '../workflows/run-st
 import { AUDIT_VERSION, type ApprovalRecord, type AuditDocument, type ChildRunRecord, type ModelCallRecord, type ToolCallRecord } from './document.js';
 import type { AuditError, HistoryEvent } from './events.js';
 import { deriveCommands, deriveFileChanges } from './tool-effects.js';
+import { describeTool } from '../tools/kinds/index.js';
 
 type Scheduled = Extract<HistoryEvent, { kind: 'activity_scheduled' }>;
 type ModelInput = CallModelInput;
@@ -313,10 +314,18 @@ class AuditBuilder {
     if (!doc.endedAt) doc.status = this.lastStatus ?? 'running';
     if (this.finalUsage) doc.usage = this.finalUsage;
     doc.toolCalls = [...this.calls.values()];
+    for (const call of doc.toolCalls) this.placeTool(call);
     doc.commands = deriveCommands(doc.toolCalls);
     doc.fileChanges = deriveFileChanges(doc.toolCalls);
     doc.approvals = this.approvalRecords(doc.toolCalls, doc.status === 'awaiting_approval');
     return doc;
+  }
+
+  /** The call's tool kind and where the tool comes from, by the spec its agent's run pinned (when the history has it). */
+  private placeTool(call: ToolCallRecord): void {
+    const spec = [...this.specs.values()].reverse().find((s) => s.name === (call.agent ?? this.doc.agent));
+    const tool = spec?.tools.find((t) => t.name === call.tool);
+    if (tool) Object.assign(call, { kind: tool.kind, origin: describeTool(tool) });
   }
 
   private approvalRecords(calls: ToolCallRecord[], awaiting: boolean): ApprovalRecord[] {

@@ -5,6 +5,7 @@
 import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 import type { RunItem, Usage } from '../workflows/run-state.js';
 import type { AuditError } from './events.js';
+import type { ToolKind } from '../agents/spec.js';
 
 export const AUDIT_VERSION = 1;
 
@@ -78,6 +79,9 @@ export interface ToolCallRecord {
   tool: string;
   arguments: string;
   agent?: string;
+  /** The tool's kind in the pinned spec, and where the tool comes from ("MCP server 'git' (its tool 'log')"). */
+  kind?: ToolKind;
+  origin?: string;
   requestedAt?: string;
   endedAt?: string;
   output?: string;

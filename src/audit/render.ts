@@ -103,7 +103,7 @@ export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   out.push(doc.guardrails.map((g) => `- ${g.kind} ${code(g.name)}${g.callId ? ` on ${code(g.callId)}` : ''}: ${g.tripped ? '**TRIPPED**' : 'passed'}${g.info !== undefined ? ` ${code(JSON.stringify(g.info))}` : ''}`).join('\n') || '_none_');
   out.push('', `${h(2)} Handoffs (${doc.handoffs.length})`, '', doc.handoffs.map((h) => `- ${h.from} → ${h.to} (${code(h.version)})`).join('\n') || '_none_');
   out.push('', `${h(2)} Tool calls (${doc.toolCalls.length})`, '');
-  out.push(doc.toolCalls.map((t) => `- ${code(t.tool)} ${code(t.callId)} ${code(t.arguments)} → ${t.error ? `failed: ${code(t.error.message)}` : t.output === undefined ? 'no result' : t.isError ? 'error' : 'ok'}`).join('\n') || '_none_');
+  out.push(doc.toolCalls.map((t) => `- ${code(t.tool)}${t.origin ? ` (${t.origin})` : ''} ${code(t.callId)} ${code(t.arguments)} → ${t.error ? `failed: ${code(t.error.message)}` : t.output === undefined ? 'no result' : t.isError ? 'error' : 'ok'}`).join('\n') || '_none_');
   out.push('', `${h(2)} Model calls (${doc.modelCalls.length})`);
   doc.modelCalls.forEach((m, i) => out.push('', modelCall(m, i + 1, h)));
   if (doc.sandbox.length) out.push('', `${h(2)} Sandbox`, '', doc.sandbox.map((s) => `- ${s.at} ${s.operation}${s.summary ? ` (${s.summary})` : ''}${s.error ? `: failed: ${code(s.error)}` : ''}`).join('\n'));

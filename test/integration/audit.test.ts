@@ -11,7 +11,7 @@ import { filesystem, shell } from '../../src/agents/capabilities.js';
 import { file } from '../../src/agents/manifest.js';
 import { tool } from '../../src/agents/tool.js';
 import { z } from 'zod';
-import { auditRun } from '../../src/audit/index.js';
+import { auditRun, renderAuditMarkdown } from '../../src/audit/index.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { runCli } from '../helpers/cli.js';
 import { capturingOpenAI, waitForStatus } from '../helpers/runs.js';
@@ -94,6 +94,9 @@ describe('keel audit', () => {
       assert.equal(doc.commands[0].output, toolResults(state).find((r) => r.callId === 'call_3_0')?.output);
       assert.match(doc.commands[0].output, /hi, auditor[\s\S]*alpha\nBETA\ngamma[\s\S]*KEY=\[redacted\]/);
       for (const t of doc.toolCalls) assert.doesNotMatch(t.output ?? '', /hunter2/, 'the redacted secret stays out of every recorded output');
+      // Each call names its kind and where its tool comes from, by the pinned spec (the kinds' `describe`).
+      assert.ok(doc.toolCalls.length > 0 && doc.toolCalls.every((t) => t.kind === 'sandbox' && t.origin === 'a sandbox tool'), JSON.stringify(doc.toolCalls.map((t) => t.origin)));
+      assert.match(renderAuditMarkdown(doc), /- `exec_command` \(a sandbox tool\) `call_3_0`/);
 
       // File changes as diffs: write_file against what the run had read; apply_patch as applied.
       assert.deepEqual(doc.fileChanges.map((f) => [f.tool, f.paths, f.applied]), [['write_file', ['notes.txt'], true], ['apply_patch', ['app.py'], true]]);
@@ -140,7 +143,7 @@ describe('keel audit', () => {
       assert.equal(failed.status, 'failed');
       assert.equal(failed.error?.type, 'MaxTurnsExceeded');
       assert.equal(failed.modelCalls.length, 2);
-      assert.deepEqual(failed.toolCalls.map((t) => [t.tool, t.output]), [['noop', 'ok'], ['noop', 'ok']]);
+      assert.deepEqual(failed.toolCalls.map((t) => [t.tool, t.output, t.kind]), [['noop', 'ok', 'function'], ['noop', 'ok', 'function']]);
 
       const cancelledId = await client.startRun(waiting, 'wait for me');
       await waitForStatus(client, cancelledId, 'awaiting_approval');
