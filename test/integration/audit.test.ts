@@ -96,7 +96,7 @@ describe('keel audit', () => {
       for (const t of doc.toolCalls) assert.doesNotMatch(t.output ?? '', /hunter2/, 'the redacted secret stays out of every recorded output');
       // Each call names its kind and where its tool comes from, by the pinned spec (the kinds' `describe`).
       assert.ok(doc.toolCalls.length > 0 && doc.toolCalls.every((t) => t.kind === 'sandbox' && t.origin === 'a sandbox tool'), JSON.stringify(doc.toolCalls.map((t) => t.origin)));
-      assert.match(renderAuditMarkdown(doc), /- `exec_command` \(a sandbox tool\) `call_3_0`/);
+      assert.match(renderAuditMarkdown(doc), /- ` exec_command ` \(a sandbox tool\) ` call_3_0 `/);
 
       // File changes as diffs: write_file against what the run had read; apply_patch as applied.
       assert.deepEqual(doc.fileChanges.map((f) => [f.tool, f.paths, f.applied]), [['write_file', ['notes.txt'], true], ['apply_patch', ['app.py'], true]]);
