@@ -1,7 +1,8 @@
 /**
  * Sandbox activities: create a run's container (from the manifest or a snapshot), run tool calls against it (by
- * their kind: tools/kinds/; the built-in sandbox tools here), snapshot and remove it. They run on the worker-specific queue of the host that owns the container,
- * except `createSandbox`, which runs on whichever worker picks it up and returns that worker's queue.
+ * their kind: tools/kinds/; the built-in sandbox tools here), snapshot and remove it. They run on the
+ * worker-specific queue of the host that owns the container, except `createSandbox`, which runs on whichever
+ * worker picks it up and returns that worker's queue.
  */
 import { Context } from '@temporalio/activity';
 import { sandboxToolSchemas } from '../agents/sandbox-tools.js';

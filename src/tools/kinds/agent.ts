@@ -30,6 +30,7 @@ export const agentKind: ToolKindDef<'agent'> = {
       agent: { name: t.agent.name, customInput: Boolean(t.input), ...(t.maxTurns ? { maxTurns: t.maxTurns } : {}) },
     })),
   approval: (agent, input) => agentToolsOf(agent).find((t) => t.name === input.tool)?.needsApproval as never,
-  run: (input) => Promise.resolve(errorResult(`Error: ${input.call.name} is an agent tool: its calls run as child runs, not here.`)),
+  run: (input) =>
+    Promise.resolve(errorResult(`Error: ${input.call.name} is an agent tool: its calls run as child runs, not here.`)),
   describe: () => 'an agent tool',
 };

@@ -3,6 +3,7 @@
  * between the guardrails the run pinned; the output is scrubbed and capped.
  */
 import { Context } from '@temporalio/activity';
+import type { Agent } from '../../agents/agent.js';
 import { approvalSpecOf } from '../../agents/approval.js';
 import type { FunctionTool } from '../../agents/tool.js';
 import type { RunToolInput, RunToolResult } from '../../activities/types.js';
@@ -30,7 +31,7 @@ async function executeFunctionTool(tool: FunctionTool, input: RunToolInput, args
   }
 }
 
-const functionTool = (agent: Parameters<typeof functionToolsOf>[0], name: string) => functionToolsOf(agent).find((t) => t.name === name);
+const functionTool = (agent: Agent, name: string) => functionToolsOf(agent).find((t) => t.name === name);
 
 export const functionKind: ToolKindDef<'function'> = {
   specs: (agent) =>

@@ -38,6 +38,7 @@ export const handoffKind: ToolKindDef<'handoff'> = {
       };
     }),
   approval: () => undefined,
-  run: (input) => Promise.resolve(errorResult(`Error: ${input.call.name} is a handoff: the run takes it, nothing runs it.`)),
+  run: (input) =>
+    Promise.resolve(errorResult(`Error: ${input.call.name} is a handoff: the run takes it, nothing runs it.`)),
   describe: () => 'a handoff',
 };

@@ -6,7 +6,13 @@
  */
 import type { McpToolPin, ToolKind, ToolSpec } from '../../agents/spec.js';
 import type { CheckApprovalInput, RunToolInput, RunToolResult } from '../../activities/types.js';
-import { agentToolsOf, functionToolsOf, hostedMcpByToolName, mcpToolByName, sandboxApprovalOf } from '../definitions.js';
+import {
+  agentToolsOf,
+  functionToolsOf,
+  hostedMcpByToolName,
+  mcpToolByName,
+  sandboxApprovalOf,
+} from '../definitions.js';
 import { errorResult } from '../output.js';
 import { agentKind } from './agent.js';
 import { functionKind } from './function.js';
@@ -61,7 +67,9 @@ function isKind(kind: string): kind is ToolKind {
 /** `runTool` by the call's kind; `host` is the attached sandbox when the call came to the sandbox's host. */
 export async function runToolByKind(input: RunToolInput, deps: ToolDeps, host?: SandboxHost): Promise<RunToolResult> {
   const kind = input.kind ?? (await legacyKind({ ...input, name: input.call.name }, deps));
-  if (!isKind(kind)) return errorResult(`Error: ${input.call.name} has a tool kind this worker does not know ('${String(kind)}').`);
+  if (!isKind(kind)) {
+    return errorResult(`Error: ${input.call.name} has a tool kind this worker does not know ('${String(kind)}').`);
+  }
   return TOOL_KINDS[kind].run(input, deps, host);
 }
 

@@ -136,12 +136,15 @@ async function callTool(deps: ToolDeps, input: RunToolInput, located: Located, t
 export const mcpKind: ToolKindDef<'mcp'> = {
   specs: (agent, ctx) => mcpToolSpecs(agent, ctx.mcp),
   // The pin names the server (servers inside a sandbox cannot be found by listing here).
-  approval: async (agent, input, deps) =>
-    (input.mcp ? mcpServerOf(agent, input.mcp.server) : (await mcpToolByName(agent, input.tool, deps.mcp))?.server)?.needsApproval as never,
+  async approval(agent, input, deps) {
+    const server = input.mcp ? mcpServerOf(agent, input.mcp.server) : (await mcpToolByName(agent, input.tool, deps.mcp))?.server;
+    return server?.needsApproval as never;
+  },
   async run(input, deps, host) {
     const located = await locate(deps, input);
     if (!located) {
-      return errorResult(input.mcp ? `Error: the agent has no MCP server '${input.mcp.server}'.` : `Error: there is no tool named '${input.call.name}'.`);
+      const missing = input.mcp ? `the agent has no MCP server '${input.mcp.server}'` : `there is no tool named '${input.call.name}'`;
+      return errorResult(`Error: ${missing}.`);
     }
     const target: McpTarget = host ? { sandbox: host.sandbox } : {};
     const { server } = located;
