@@ -10,6 +10,10 @@ import type { ToolSpec } from '../../src/agents/spec.js';
 import { checkToolChoice, checkToolNames } from '../../src/tools/spec-checks.js';
 import { hostedConfigs, hostedMcpKind } from '../../src/tools/kinds/hosted-mcp.js';
 import { matchesSubset } from '../../src/testing/script-items.js';
+import { z } from 'zod';
+import { filesystem, sandboxTool, shell } from '../../src/agents/capabilities.js';
+import { handoff } from '../../src/agents/handoff.js';
+import { tool } from '../../src/agents/tool.js';
 
 const spec = (name: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({
   name, description: '', parameters: {}, kind: 'function', approval: { mode: 'never' }, timeoutMs: 1, guardrails: { input: [], output: [] }, ...extra,
@@ -84,5 +88,40 @@ describe('scripted expectations', () => {
     assert.equal(matchesSubset({ a: 1, b: { c: 2, d: 3 } }, { b: { c: 2 } }), true);
     assert.equal(matchesSubset({ a: [1, 2] }, { a: [1] }), false);
     assert.equal(matchesSubset(undefined, { a: 1 }), false);
+  });
+});
+
+describe('resolved specs of every kind', { timeout: 10_000 }, () => {
+  // Versions are recorded in histories and blob refs: moving a kind's spec builder must not change a spec's JSON.
+  // The hash is the one this agent resolved to before the kinds became one table (src/tools/kinds/).
+  test('keep their JSON, so an agent of every kind keeps its version hash', async () => {
+    const helper = new Agent({ name: 'helper', instructions: 'h', model: 'gpt-test' });
+    const target = new Agent({ name: 'target', instructions: 't', model: 'gpt-test', handoffDescription: 'the target' });
+    const ops = {
+      name: 'ops',
+      sandboxTools: [sandboxTool({ name: 'deploy', description: 'Deploy', parameters: z.object({ env: z.string() }), execute: async () => 'ok' }), 'exec_command' as const],
+      toolGuardrails: { input: [{ name: 'check_env', execute: () => ({}) }] },
+      approvals: { deploy: true },
+    };
+    const lead = new SandboxAgent({
+      name: 'lead',
+      instructions: 'Lead.',
+      model: 'gpt-test',
+      sandbox: { image: 'keel-sandbox:test' },
+      tools: [
+        tool({ name: 'add', description: 'Add', parameters: z.object({ a: z.number(), b: z.number() }), needsApproval: () => true, execute: ({ a, b }) => a + b }),
+        helper.asTool({ description: 'Ask the helper' }),
+        hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp' }),
+        webSearchTool(),
+      ],
+      capabilities: [shell({ needsApproval: { allow: [/^ls\b/] } }), filesystem(), ops],
+      mcpServers: [mcpStdio({ name: 'ev', command: 'ev', needsApproval: true, toolNamePrefix: 'ev_' }), mcpStdio({ name: 'git', command: 'git-mcp', inSandbox: true })],
+      handoffs: [target, handoff(helper, { toolName: 'to_helper', inputType: z.object({ why: z.string() }) })],
+    });
+    const mcp = { tools: async () => [{ name: 'echo', description: 'Echo', inputSchema: { type: 'object' }, hash: 'sha256:echo' }] };
+    const spec = await new AgentRegistry([lead], undefined, { mcp }).resolve('lead', { agent: 'lead', workflowId: 'w', context: undefined });
+    const kinds = [...new Set(spec.tools.map((t) => t.kind))];
+    assert.deepEqual(kinds, ['function', 'agent', 'sandbox', 'mcp', 'hosted_mcp', 'handoff'], 'in the order of TOOL_KINDS');
+    assert.equal(spec.version, 'sha256:54814bfda40c0a79');
   });
 });
