@@ -40,7 +40,8 @@ async function triage(run: Run, calls: ToolCallItem[], results: Results) {
   const asked: ToolCallItem[] = [];
   const free: { tool: ToolSpec; call: ToolCallItem }[] = [];
   for (const call of calls) {
-    const tool = spec.tools.find((t) => t.name === call.name && t.kind !== 'handoff');
+    // Handoffs (route `none`) are the turn's to take (handoff.ts), not calls to run.
+    const tool = spec.tools.find((t) => t.name === call.name && toolRoute(t) !== 'none');
     if (!tool) {
       const known = spec.tools.map((t) => t.name).join(', ');
       results.set(call.callId, { output: `Error: there is no tool named '${call.name}'. Available tools: ${known}.`, isError: true, guardrails: [] });
