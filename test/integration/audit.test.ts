@@ -12,6 +12,8 @@ import { file } from '../../src/agents/manifest.js';
 import { tool } from '../../src/agents/tool.js';
 import { z } from 'zod';
 import { auditRun, renderAuditMarkdown } from '../../src/audit/index.js';
+import { loadRunEvents } from '../../src/audit/history.js';
+import type { RunToolInput } from '../../src/activities/types.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { runCli } from '../helpers/cli.js';
 import { capturingOpenAI, waitForStatus } from '../helpers/runs.js';
@@ -97,6 +99,9 @@ describe('keel audit', () => {
       // Each call names its kind and where its tool comes from, by the pinned spec (the kinds' `describe`).
       assert.ok(doc.toolCalls.length > 0 && doc.toolCalls.every((t) => t.kind === 'sandbox' && t.origin === 'a sandbox tool'), JSON.stringify(doc.toolCalls.map((t) => t.origin)));
       assert.match(renderAuditMarkdown(doc), /- ` exec_command ` \(a sandbox tool\) ` call_3_0 `/);
+      // The workflow sends each call's kind with it: the worker runs it by that, not by its name.
+      const scheduled = (await loadRunEvents(client.temporal, id)).flatMap((e) => (e.kind === 'activity_scheduled' && e.activity === 'runTool' ? [e.input as RunToolInput] : []));
+      assert.deepEqual(scheduled.map((i) => [i.call.name, i.kind]), doc.toolCalls.map((t) => [t.tool, 'sandbox']));
 
       // File changes as diffs: write_file against what the run had read; apply_patch as applied.
       assert.deepEqual(doc.fileChanges.map((f) => [f.tool, f.paths, f.applied]), [['write_file', ['notes.txt'], true], ['apply_patch', ['app.py'], true]]);
