@@ -63,6 +63,11 @@ export function toolRoute(tool: ToolSpec): ToolRoute {
   return (TOOL_ROUTES[tool.kind] as (tool: ToolSpec) => ToolRoute)(tool);
 }
 
+/** What a call takes to the worker from its tool's spec besides the kind: MCP tools their pin (one place for both). */
+export function callPins(tool: ToolSpec): { mcp?: McpToolPin } {
+  return tool.kind === 'mcp' ? { mcp: tool.mcp } : {};
+}
+
 export interface McpToolPin {
   server: string;
   tool: string;

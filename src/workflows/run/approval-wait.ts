@@ -3,7 +3,7 @@
  * snapshot, the agent's approval timeout).
  */
 import { condition, setCurrentDetails } from '@temporalio/workflow';
-import type { ToolSpec } from '../../agents/spec.js';
+import { callPins, type ToolSpec } from '../../agents/spec.js';
 import { quick } from '../activities.js';
 import { applyDecision, applyStandingDecision, decisionFor } from '../approvals.js';
 import { pendingDetails } from '../summaries.js';
@@ -31,7 +31,7 @@ export async function needsApproval(run: Run, tool: ToolSpec, call: ToolCallItem
         callId: call.callId,
         arguments: call.arguments,
         context: state.context,
-        ...(tool.kind === 'mcp' ? { mcp: tool.mcp } : {}),
+        ...callPins(tool),
       });
   }
 }

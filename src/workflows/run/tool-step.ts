@@ -3,7 +3,7 @@
  * calls awaiting approval run once decided, and results land in call order with their guardrail items.
  */
 import { patched } from '@temporalio/workflow';
-import { toolRoute, type ToolSpec, type ToolSpecOf } from '../../agents/spec.js';
+import { callPins, toolRoute, type ToolSpec, type ToolSpecOf } from '../../agents/spec.js';
 import type { RunToolResult } from '../../activities/types.js';
 import { localTools, tools } from '../activities.js';
 import { decisionFor, rejectionText } from '../approvals.js';
@@ -81,7 +81,7 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
     context: state.context,
     kind: tool.kind,
     guardrails: tool.guardrails,
-    ...(tool.kind === 'mcp' ? { mcp: tool.mcp } : {}),
+    ...callPins(tool),
   };
   if (route === 'sandbox') return run.sandbox.runTool({ ...input, sandboxSpec: spec.sandbox }, tool);
   if (route !== 'worker') return { output: `Error: ${call.name} is not a tool that runs.`, isError: true, guardrails: [] };
