@@ -27,7 +27,8 @@ import type { MemoryStore } from '../storage/memory-store.js';
 import { crashPoint } from './crash-point.js';
 import { parseToolArguments } from '../tools/call.js';
 import { runToolByKind } from '../tools/kinds/index.js';
-import type { ToolDeps } from '../tools/kinds/kind.js';
+import type { ToolDeps, ToolLookups } from '../tools/kinds/kind.js';
+import { SandboxAgent } from '../agents/agent.js';
 import { errorResult, finishOutput } from '../tools/output.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 import { keelFailure } from '../failures.js';
@@ -38,9 +39,9 @@ export interface SandboxDeps {
   memory: MemoryStore;
   blobs: BlobStore;
   /** Finds the definitions of the tools a call names (sandbox tools of capabilities, MCP servers, guardrails). */
-  registry: AgentRegistry;
+  registry?: AgentRegistry;
   /** The worker's MCP connections: MCP servers inside a sandbox are reached and stopped through them. */
-  mcp: McpConnections;
+  mcp?: McpConnections;
   /** This worker's own task queue, where activities against its containers go. */
   hostQueue: string;
   hostName: string;
@@ -64,6 +65,11 @@ function snapshotCapFailure(err: unknown): unknown {
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
+
+/** Without a registry (the sandbox activities alone) an agent has the built-in sandbox tools only, unguarded. */
+const NO_AGENTS: ToolLookups = { get: (name) => new SandboxAgent({ name, instructions: '' }), secretHolders: () => [] };
+const noMcp = () => Promise.reject(new Error('this worker has no MCP connections'));
+const NO_MCP: ToolDeps['mcp'] = { tools: noMcp, call: noMcp };
 
 /** Runs `fn` while heartbeating every second, so a long wait or restore is not taken for a dead worker. */
 async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
@@ -98,7 +104,13 @@ function formatExec(r: { exitCode: number; stdout: string; stderr: string; timed
 
 export function sandboxActivities(deps: SandboxDeps) {
   const limits = snapshotLimits(deps.snapshotLimits);
-  const toolDeps: ToolDeps = { registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes: deps.maxToolOutputBytes, vault: deps.vault };
+  const toolDeps: ToolDeps = {
+    registry: deps.registry ?? NO_AGENTS,
+    mcp: deps.mcp ?? NO_MCP,
+    blobs: deps.blobs,
+    maxToolOutputBytes: deps.maxToolOutputBytes,
+    vault: deps.vault,
+  };
   async function createOptions(input: CreateSandboxInput): Promise<SandboxCreateOptions> {
     return {
       image: input.spec.image,

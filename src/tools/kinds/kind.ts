@@ -31,8 +31,8 @@ export interface ToolLookups {
 
 export interface ToolDeps {
   registry: ToolLookups;
-  /** The worker's MCP connections (the registry lists tools through the same ones). */
-  mcp: McpConnections;
+  /** The worker's MCP connections (the registry lists tools through the same ones): listing and calling. */
+  mcp: Pick<McpConnections, 'tools' | 'call'>;
   blobs: BlobStore;
   /** Tool outputs above this many bytes are cut (head and tail) for the model; the whole is kept as a blob. */
   maxToolOutputBytes: number;
