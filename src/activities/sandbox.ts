@@ -58,6 +58,11 @@ export interface SandboxDeps {
   localDirs?: readonly string[];
 }
 
+/** Without a registry (the sandbox activities alone) an agent has the built-in sandbox tools only, unguarded. */
+const NO_AGENTS: ToolLookups = { get: (name) => new SandboxAgent({ name, instructions: '' }), secretHolders: () => [] };
+const noMcp = () => Promise.reject(new Error('this worker has no MCP connections'));
+const NO_MCP: ToolDeps['mcp'] = { tools: noMcp, call: noMcp };
+
 /** A snapshot over a cap fails the same way every attempt: one clear, non-retryable failure. */
 function snapshotCapFailure(err: unknown): unknown {
   if (!(err instanceof SandboxError) || err.code !== 'too_large') return err;
@@ -65,11 +70,6 @@ function snapshotCapFailure(err: unknown): unknown {
 }
 
 const MAX_READ_BYTES = 1024 * 1024;
-
-/** Without a registry (the sandbox activities alone) an agent has the built-in sandbox tools only, unguarded. */
-const NO_AGENTS: ToolLookups = { get: (name) => new SandboxAgent({ name, instructions: '' }), secretHolders: () => [] };
-const noMcp = () => Promise.reject(new Error('this worker has no MCP connections'));
-const NO_MCP: ToolDeps['mcp'] = { tools: noMcp, call: noMcp };
 
 /** Runs `fn` while heartbeating every second, so a long wait or restore is not taken for a dead worker. */
 async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
