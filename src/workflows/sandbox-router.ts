@@ -241,7 +241,7 @@ export class SandboxRouter {
 }
 
 /** Whether a sandbox tool call may have changed the workspace (what a lost container loses). */
-function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
+export function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
   if (result.changed !== undefined) return result.changed; // a built-in says so (its definition, src/tools/sandbox/)
   // An MCP server inside the sandbox may write the workspace (a git server commits): count what it did.
   if (tool.mcp?.inSandbox) return !result.isError;
