@@ -101,6 +101,7 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
       view_image: {},
     };
     for (const [name, tool] of Object.entries(SANDBOX_TOOLS)) {
+      assert.equal(tool.name, name, 'the table is keyed by each tool\'s own name');
       assert.equal(tool.parameters.safeParse(SAMPLES[name as SandboxToolName]).success, true, name);
       assert.equal(tool.parameters.safeParse(bad[name as SandboxToolName]).success, false, name);
     }
