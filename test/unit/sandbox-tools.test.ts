@@ -14,6 +14,7 @@ import { filesystem, shell } from '../../src/agents/capabilities.js';
 import { AgentRegistry } from '../../src/agents/registry.js';
 import type { ToolSpec } from '../../src/agents/spec.js';
 import { refuseGatedCommands } from '../../src/agents/tier-limits.js';
+import type { McpConnections } from '../../src/activities/mcp-connections.js';
 import { sandboxActivities } from '../../src/activities/sandbox.js';
 import { SecretVault } from '../../src/activities/secrets.js';
 import type { RunToolResult } from '../../src/activities/types.js';
@@ -195,7 +196,10 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
   test("the activity says whether a built-in changed the workspace; the run's router counts that", async () => {
     const files = new Map<string, string | Buffer>([['a.py', 'x = 1\n']]);
     const sandboxes: SandboxClient = { create: async () => assert.fail('no new container'), attach: async (id) => fakeSandbox(id, files, []), reapOrphans: async () => [] };
+    const agent = new SandboxAgent({ name: 'a', instructions: 'x', capabilities: [filesystem(), shell()] });
     const activities = sandboxActivities({
+      registry: new AgentRegistry([agent]),
+      mcp: { closeSandbox: async () => undefined } as unknown as McpConnections,
       sandboxes,
       snapshots: new LocalSnapshotStore(path.join(dir, 'snapshots')),
       memory: new LocalMemoryStore(path.join(dir, 'memory')),
@@ -229,6 +233,7 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
     assert.equal(changesWorkspace(tool('exec_command'), recorded({ executed: true })), true);
     assert.equal(changesWorkspace(tool('exec_command'), recorded({})), false);
     assert.equal(changesWorkspace(tool('read_file'), recorded({})), false);
-    assert.equal(changesWorkspace({ ...tool('git_commit'), mcp: { server: 'git', tool: 'commit', inSandbox: true } } as ToolSpec, recorded({})), true);
+    const inSandboxMcp = { name: 'git_commit', kind: 'mcp', mcp: { server: 'git', tool: 'commit', inSandbox: true } } as unknown as ToolSpec;
+    assert.equal(changesWorkspace(inSandboxMcp, recorded({})), true, 'an in-sandbox MCP tool: as before');
   });
 });
