@@ -11,7 +11,7 @@ import { approvalSpecOf } from './approval.js';
 import { readKeyring, type ApproverKey } from './approver-keys.js';
 import type { Capability, CapabilityResolution, SandboxTool, SandboxToolName } from './capabilities.js';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from './guardrails.js';
-import { sandboxToolDescriptions, sandboxToolSchemas } from './sandbox-tools.js';
+import { isSandboxToolName, sandboxToolShape } from '../tools/sandbox/index.js';
 import type { AgentSpec, ToolSpec } from './spec.js';
 import type { FunctionTool } from './tool.js';
 import type { AgentTool } from './agent-tool.js';
@@ -405,16 +405,17 @@ export class AgentRegistry {
           if (typeof t === 'string' && !this.sandboxTool(agent.name, name)) continue; // a built-in listed twice
           throw new KeelError('bad_usage', `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`);
         }
-        if (typeof t !== 'string' && name in sandboxToolSchemas) {
+        if (typeof t !== 'string' && isSandboxToolName(name)) {
           throw new KeelError('bad_usage', `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`);
         }
+        const shape = typeof t === 'string' ? sandboxToolShape(t, timeout) : { ...t, timeoutMs: t.timeoutMs ?? timeout };
         specs.set(name, {
           name,
-          description: typeof t === 'string' ? sandboxToolDescriptions[t] : t.description,
-          parameters: jsonSchema(typeof t === 'string' ? sandboxToolSchemas[t] : t.parameters),
+          description: shape.description,
+          parameters: jsonSchema(shape.parameters),
           kind: 'sandbox',
           approval: approvalSpecOf(this.sandboxApproval(agent.name, name) as never),
-          timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : typeof t === 'string' ? timeout : (t.timeoutMs ?? timeout),
+          timeoutMs: shape.timeoutMs,
           guardrails: {
             input: (c.toolGuardrails?.input ?? []).map((g) => g.name),
             output: (c.toolGuardrails?.output ?? []).map((g) => g.name),
