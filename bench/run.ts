@@ -15,6 +15,7 @@ import { tool } from '../src/agents/tool.js';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
 import { historyBytes, historyChain } from '../test/helpers/history.js';
 import { sandboxWorker } from '../test/helpers/sandbox.js';
+import { processCpuMs } from './proc.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -179,12 +180,6 @@ interface FigureGroup {
 type Conditions = Record<string, { worker: string; loadAverage1m: number; serverCpuMs?: number; benchProcessCpuMs: number; figures: string[] }>;
 
 const IN_PROCESS_WORKER = 'createWorker in the bench process (src/ under tsx, workflows bundled from src/)';
-
-/** User + system CPU time of a process from /proc, in ms (clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function measured<T extends Record<string, unknown>>(stack: TestStack, conditions: Conditions, group: string, worker: string, fn: () => Promise<T>): Promise<T> {
   const loadAverage1m = round(loadavg()[0]);
