@@ -245,15 +245,9 @@ describe('the dev server Keel starts', { timeout: 60_000 }, () => {
     if (!stack.env?.metricsUrl) return t.skip('TEMPORAL_ADDRESS names a server Keel did not start');
     stack.model.setScript('core-eager', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain.' }] });
     const agent = new Agent({ name: 'eager', instructions: 'x', model: 'core-eager', tools: [weather] });
-    const queue = queueFor('eager-dispatch');
-    const worker = await stack.worker([agent], queue);
-    const client = stack.client(queue);
-    const id = await worker.runUntil(async () => {
-      const id = await client.startRun(agent, 'Oslo?');
-      await client.result(id);
-      return id;
-    });
-    const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const { id, described } = await runToEnd([agent], agent, 'Oslo?', 'eager-dispatch');
+    const queue = described.taskQueue;
+    const events = (await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
     const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === queue);
     assert.ok(scheduled.length >= 3, `resolveAgent, callModel, runTool, callModel: ${scheduled.length} scheduled`);
     // The server publishes its counters every second or so: wait for the count, which only eager dispatch raises.
