@@ -56,7 +56,8 @@ export default tseslint.config(
     // Imports run one way: agents -> workflows -> activities -> sandbox/storage, the CLI on top of everything.
     files: ['src/agents/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('tools'), ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into the tool layer, activities or the CLI.' }] }],
+      // The built-in sandbox tools (tools/sandbox/) import nothing above sandbox/ and storage/ (their own rule below).
+      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('tools'), '!**/tools/sandbox', '!**/tools/sandbox/**', ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into the tool layer, activities or the CLI.' }] }],
     },
   },
   {
@@ -81,6 +82,21 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: [...folder('activities'), ...folder('cli'), '**/cli.js'], message: 'Sandbox and storage sit below the activities (and the client reads stores directly).' },
+          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The built-in sandbox tools are a leaf under the definitions: agents/ (capabilities, tier limits) reads them.
+    files: ['src/tools/sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          {
+            group: [...folder('agents'), ...folder('workflows'), ...folder('activities'), ...folder('embedded'), ...folder('cli'), '**/cli.js'],
+            message: 'The built-in sandbox tools import only sandbox/, storage/, util/ and packages (agents/ imports them).',
+          },
           { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
         ],
       }],

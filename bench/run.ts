@@ -15,6 +15,7 @@ import { tool } from '../src/agents/tool.js';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
 import { historyBytes, historyChain } from '../test/helpers/history.js';
 import { sandboxWorker } from '../test/helpers/sandbox.js';
+import { processCpuMs } from './proc.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -160,7 +161,7 @@ async function moduleFigures(stack: TestStack, conditions: Conditions): Promise<
   const out: Record<string, unknown> = {};
   for (const file of files) {
     const group = (await import(pathToFileURL(path.join(dir, file)).href)) as FigureGroup;
-    Object.assign(out, await measured(conditions, path.basename(file, '.ts'), group.worker ?? IN_PROCESS_WORKER, () => group.default(stack)));
+    Object.assign(out, await measured(stack, conditions, path.basename(file, '.ts'), group.worker ?? IN_PROCESS_WORKER, () => group.default(stack)));
   }
   return out;
 }
@@ -171,15 +172,23 @@ interface FigureGroup {
   worker?: string;
 }
 
-/** Under which conditions each group of figures was taken: the worker measured and the load average as it began. */
-type Conditions = Record<string, { worker: string; loadAverage1m: number; figures: string[] }>;
+/**
+ * Under which conditions each group of figures was taken: the worker measured, the load average as it began, and
+ * the CPU time the group cost the Temporal dev server and the bench process (worker, model server, client; not a
+ * worker process of its own), which the load average does not distort the way it does wall-clock figures.
+ */
+type Conditions = Record<string, { worker: string; loadAverage1m: number; serverCpuMs?: number; benchProcessCpuMs: number; figures: string[] }>;
 
 const IN_PROCESS_WORKER = 'createWorker in the bench process (src/ under tsx, workflows bundled from src/)';
 
-async function measured<T extends Record<string, unknown>>(conditions: Conditions, group: string, worker: string, fn: () => Promise<T>): Promise<T> {
+async function measured<T extends Record<string, unknown>>(stack: TestStack, conditions: Conditions, group: string, worker: string, fn: () => Promise<T>): Promise<T> {
   const loadAverage1m = round(loadavg()[0]);
+  const server0 = stack.env && processCpuMs(stack.env.pid);
+  const bench0 = process.cpuUsage();
   const figures = await fn();
-  conditions[group] = { worker, loadAverage1m, figures: Object.keys(figures) };
+  const bench = process.cpuUsage(bench0);
+  const serverCpuMs = stack.env && processCpuMs(stack.env.pid) - server0!;
+  conditions[group] = { worker, loadAverage1m, serverCpuMs, benchProcessCpuMs: Math.round((bench.user + bench.system) / 1000), figures: Object.keys(figures) };
   return figures;
 }
 
@@ -191,7 +200,7 @@ async function main() {
   try {
     const conditions: Conditions = {};
     const figures = {
-      ...(only.length === 0 || only.includes('core') ? await measured(conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack)) : {}),
+      ...(only.length === 0 || only.includes('core') ? await measured(stack, conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack)) : {}),
       ...(await moduleFigures(stack, conditions)),
     };
     console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));

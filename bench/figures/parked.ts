@@ -2,8 +2,10 @@
  * Parked runs: 1,000 runs of a plain Agent whose function tool needs approval, all parked on that approval, served
  * by a worker in a process of its own. Runs start in waves of 50 (each parks before the next starts).
  * `parkedRuns1000WorkerRssMb` is that process's resident memory while they wait; `parkedRuns1000ApproveAllMs` the
- * time from approving all of them (50 decisions in flight) until every run completed. Measured with the default workflow cache (KEEL_WORKFLOW_CACHE_SIZE); set it above 1,000 to see what a
- * cache that holds every run (Temporal's own default, sized from the heap limit) costs instead.
+ * time from approving all of them (50 decisions in flight) until every run completed, with the CPU time that cost the
+ * worker process and the Temporal dev server (`...ApproveAllWorkerCpuMs`, `...ApproveAllServerCpuMs`). Measured with
+ * the default workflow cache (KEEL_WORKFLOW_CACHE_SIZE); set it above 1,000 to see what a cache that holds every run
+ * (Temporal's own default, sized from the heap limit) costs instead.
  * The worker is `keel worker` from the built package (dist/, a plain JavaScript agents file: what a user runs; `npm run
  * bench` builds it first). KEEL_BENCH_PARKED_WORKER=tsx measures the TypeScript test worker under tsx instead (tsx's
  * loader thread and source maps cost it ~50 MB more); `parkedRunsWorker` says which.
@@ -17,6 +19,7 @@ import { WorkerProcesses } from '../../test/helpers/crash.js';
 import { parkedAgent, parkedScript, PARKED_CALL_ID } from '../../test/helpers/parked-agents.js';
 import { waitFor } from '../../test/helpers/runs.js';
 import { queueFor, type TestStack } from '../../test/helpers/stack.js';
+import { processCpuMs } from '../proc.js';
 
 const RUNS = 1000;
 const IN_FLIGHT = 50;
@@ -120,10 +123,13 @@ async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind)
     const parkMs = performance.now() - t0;
     const parkedMb = memoryMb(worker.pid, 'VmRSS');
     const t1 = performance.now();
+    const cpu0 = { worker: processCpuMs(worker.pid), server: stack.env && processCpuMs(stack.env.pid) };
     let retries = 0;
     await eachLimited(ids, IN_FLIGHT, (id) => approveRetrying(client, id, () => retries++));
     await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
-    return { idleMb, parkedMb, parkMs, approveAllMs: performance.now() - t1, peakMb: memoryMb(worker.pid, 'VmHWM'), retries, startMs: worker.startMs };
+    const approveAllMs = performance.now() - t1;
+    const approveCpu = { worker: processCpuMs(worker.pid) - cpu0.worker, server: stack.env && processCpuMs(stack.env.pid) - cpu0.server! };
+    return { idleMb, parkedMb, parkMs, approveAllMs, approveCpu, peakMb: memoryMb(worker.pid, 'VmHWM'), retries, startMs: worker.startMs };
   } catch (err) {
     console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
     throw err;
@@ -141,6 +147,8 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
   return {
     parkedRuns1000WorkerRssMb: now.parkedMb,
     parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
+    parkedRuns1000ApproveAllWorkerCpuMs: now.approveCpu.worker,
+    ...(now.approveCpu.server !== undefined ? { parkedRuns1000ApproveAllServerCpuMs: now.approveCpu.server } : {}),
     parkedRunsWorkerIdleRssMb: now.idleMb,
     parkedRuns1000WorkerPeakRssMb: now.peakMb,
     parkedRuns1000ApproveRetries: now.retries,

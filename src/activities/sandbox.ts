@@ -5,13 +5,9 @@
  * worker picks it up and returns that worker's queue.
  */
 import { Context } from '@temporalio/activity';
-import { sandboxToolSchemas } from '../agents/sandbox-tools.js';
-import type { SandboxToolName } from '../agents/capabilities.js';
 import type { SandboxSpec } from '../agents/spec.js';
 import { SandboxError } from '../errors.js';
-import { applyPatch, PatchError } from '../sandbox/apply-patch.js';
 import { renderFileTree } from '../sandbox/file-tree.js';
-import { detectImage, MAX_IMAGE_BYTES } from '../sandbox/images.js';
 import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
 import type { SandboxClient, SandboxCreateOptions, SnapshotLimits, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
 import { snapshotLimits, snapshotWorkspace } from '../sandbox/workspace-snapshot.js';
@@ -32,6 +28,7 @@ import { SandboxAgent } from '../agents/agent.js';
 import { errorResult, finishOutput } from '../tools/output.js';
 import type { CreateSandboxInput, RunToolInput, RunToolResult, SnapshotSandboxInput } from './types.js';
 import { keelFailure } from '../failures.js';
+import { sandboxToolNamed, type AnySandboxTool } from '../tools/sandbox/index.js';
 
 export interface SandboxDeps {
   sandboxes: SandboxClient;
@@ -69,8 +66,6 @@ function snapshotCapFailure(err: unknown): unknown {
   return keelFailure('SnapshotLimit', err.message);
 }
 
-const MAX_READ_BYTES = 1024 * 1024;
-
 /** Runs `fn` while heartbeating every second, so a long wait or restore is not taken for a dead worker. */
 async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
@@ -94,12 +89,32 @@ async function workspaceTree(sandbox: StartedSandbox): Promise<string> {
   return renderFileTree(entries);
 }
 
-function formatExec(r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean; replayed: boolean }): string {
-  const parts = [`exit code: ${r.exitCode}${r.timedOut ? ' (timed out: the command and its process group were killed)' : ''}`];
-  if (r.replayed) parts.push('(this command had already run; its recorded result is returned instead of running it again)');
-  if (r.stdout) parts.push(`stdout:\n${r.stdout}`);
-  if (r.stderr) parts.push(`stderr:\n${r.stderr}`);
-  return parts.join('\n');
+/**
+ * A built-in tool's call (src/tools/sandbox/): the arguments checked against its schema, its handler, and whether
+ * the call changed the workspace (`changed`, which the run counts towards its next snapshot).
+ */
+async function runBuiltinTool(
+  tool: AnySandboxTool,
+  sandbox: StartedSandbox,
+  input: RunToolInput,
+  args: string,
+  deps: Pick<SandboxDeps, 'blobs' | 'maxToolOutputBytes'>,
+): Promise<RunToolResult> {
+  const parsed = parseToolArguments<unknown>(tool.name, tool.parameters, args);
+  if (!parsed.ok) return parsed.result;
+  const ctx = Context.current();
+  const out = await tool.run(parsed.data, {
+    sandbox,
+    workflowId: input.workflowId,
+    callId: input.call.callId,
+    commandTimeoutMs: input.sandboxSpec?.commandTimeoutMs,
+    blobs: deps.blobs,
+    maxToolOutputBytes: deps.maxToolOutputBytes,
+    heartbeat: () => ctx.heartbeat(),
+    signal: ctx.cancellationSignal,
+  });
+  if (out.executed) crashPoint('after-exec'); // tests: die after the command ran, before its result is reported
+  return { isError: false, ...out, guardrails: [], changed: tool.changesWorkspace(out) };
 }
 
 export function sandboxActivities(deps: SandboxDeps) {
@@ -229,74 +244,12 @@ export function sandboxActivities(deps: SandboxDeps) {
   }
 
   async function runSandboxTool(sandbox: StartedSandbox, input: RunToolInput, args: string): Promise<RunToolResult> {
-    const name = input.call.name as SandboxToolName;
+    const name = input.call.name;
     const capabilityTool = deps.registry?.sandboxTool(input.agent, name);
     if (capabilityTool) return runCapabilitySandboxTool(sandbox, input, args, capabilityTool);
-    const schema = sandboxToolSchemas[name];
-    if (!schema) return errorResult(`Error: there is no sandbox tool named '${name}'.`);
-    const parsed = parseToolArguments<unknown>(name, schema, args);
-    if (!parsed.ok) return parsed.result;
-    const a = parsed.data as Record<string, never>;
-    const ctx = Context.current();
-    switch (name) {
-      case 'exec_command': {
-        const r = await sandbox.exec({
-          cmd: a.cmd,
-          workdir: a.workdir,
-          timeoutMs: a.timeout_ms ?? (input.sandboxSpec?.commandTimeoutMs ?? 60_000),
-          maxOutputBytes: a.max_output_bytes ?? deps.maxToolOutputBytes,
-          idempotencyKey: `${input.workflowId}/${input.call.callId}`,
-          onProgress: () => ctx.heartbeat(),
-          signal: ctx.cancellationSignal,
-        });
-        crashPoint('after-exec'); // tests: die after the command ran, before its result is reported
-        // A replayed command ran too (in the attempt that died before reporting): its effect is in the workspace.
-        return { output: formatExec(r), isError: r.exitCode !== 0, guardrails: [], executed: true };
-      }
-      case 'read_file':
-        return { output: (await sandbox.readFile(a.path, { maxBytes: MAX_READ_BYTES })).toString('utf8'), isError: false, guardrails: [] };
-      case 'write_file':
-        await sandbox.writeFile(a.path, a.content);
-        return { output: `wrote ${Buffer.byteLength(a.content as string)} bytes to ${a.path}`, isError: false, guardrails: [] };
-      case 'list_dir': {
-        const entries = await sandbox.listDir(a.path);
-        const lines = entries.map((e) => `${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(9)} ${e.name}`);
-        return { output: lines.join('\n') || '(empty directory)', isError: false, guardrails: [] };
-      }
-      case 'apply_patch': {
-        try {
-          const r = await applyPatch(a.patch, {
-            read: async (p) => {
-              try {
-                return (await sandbox.readFile(p, { maxBytes: MAX_READ_BYTES })).toString('utf8');
-              } catch (err) {
-                if (err instanceof SandboxError && err.code === 'not_found') return undefined;
-                throw err;
-              }
-            },
-            write: (p, content) => sandbox.writeFile(p, content),
-            remove: (p) => sandbox.removeFile(p),
-          });
-          const summary = [
-            ...r.added.map((p) => `A ${p}`),
-            ...r.updated.map((p) => `M ${p}`),
-            ...r.deleted.map((p) => `D ${p}`),
-            ...r.moved.map((m) => `R ${m.from} -> ${m.to}`),
-          ];
-          return { output: `patch applied:\n${summary.join('\n')}`, isError: false, guardrails: [] };
-        } catch (err) {
-          if (err instanceof PatchError) return errorResult(`Error: the patch was not applied (nothing changed): ${err.message}`);
-          throw err;
-        }
-      }
-      case 'view_image': {
-        const bytes = await sandbox.readFile(a.path, { maxBytes: MAX_IMAGE_BYTES });
-        const kind = detectImage(bytes);
-        if (!kind) return errorResult(`Error: ${a.path} is not a PNG, JPEG, GIF or WebP image.`);
-        const blob = await deps.blobs.put(bytes);
-        return { output: `image ${a.path} (${kind.mediaType}, ${bytes.length} bytes)`, isError: false, image: { mediaType: kind.mediaType, blob }, guardrails: [] };
-      }
-    }
+    const builtin = sandboxToolNamed(name);
+    if (!builtin) return errorResult(`Error: there is no sandbox tool named '${name}'.`);
+    return runBuiltinTool(builtin, sandbox, input, args, deps);
   }
 
   return {

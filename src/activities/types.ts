@@ -94,6 +94,12 @@ export interface RunToolResult {
   sandbox?: SandboxSession;
   /** Whether a command ran in the workspace: also when its journalled result was returned (an earlier attempt ran it). */
   executed?: boolean;
+  /**
+   * Whether the call may have changed the workspace, set by built-in sandbox tools from their definition
+   * (src/tools/sandbox/). Absent: a result recorded before this field, another kind of tool, or a call that never
+   * reached its handler (invalid arguments, a guardrail, a refused path: none of them changes anything).
+   */
+  changed?: boolean;
 }
 
 export interface CreateSandboxInput {

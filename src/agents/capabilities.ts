@@ -9,9 +9,9 @@ import type { ManifestEntry } from './manifest.js';
 import type { FunctionTool } from './tool.js';
 import type { z } from 'zod';
 import type { StartedSandbox } from '../sandbox/types.js';
+import { sandboxToolsOf, type AnySandboxTool, type SandboxToolName } from '../tools/sandbox/index.js';
 
-/** Tools implemented by Keel against the run's sandbox. */
-export type SandboxToolName = 'exec_command' | 'read_file' | 'write_file' | 'list_dir' | 'apply_patch' | 'view_image';
+export type { SandboxToolName };
 
 /** What a capability's sandbox tool gets besides its arguments. */
 export interface SandboxToolContext<D = unknown> {
@@ -87,6 +87,20 @@ export interface Capability {
   memory?: MemoryOptions;
 }
 
+type BuiltinCapability = AnySandboxTool['capability'];
+
+const builtinNames = (capability: BuiltinCapability) => sandboxToolsOf(capability).map((t) => t.name);
+
+/**
+ * A built-in capability's `needsApproval` on each of its tools that writes; a policy tests the tool's approval
+ * field (exec_command: the command line, as a shell line) unless it names another.
+ */
+function builtinApprovals(capability: BuiltinCapability, setting: ApprovalSetting<Record<string, unknown>> | undefined): Capability['approvals'] {
+  if (setting === undefined) return {};
+  const writers = sandboxToolsOf(capability).filter((t) => t.writes);
+  return Object.fromEntries(writers.map((t) => [t.name, typeof setting === 'object' && t.approvalField ? { ...t.approvalField, ...setting } : setting]));
+}
+
 export interface FilesystemOptions {
   /** Approval for write_file and apply_patch (for example `true`). */
   needsApproval?: ApprovalSetting<Record<string, unknown>>;
@@ -97,12 +111,12 @@ export interface FilesystemOptions {
 export function filesystem(options: FilesystemOptions = {}): Capability {
   return {
     name: 'filesystem',
-    sandboxTools: ['read_file', 'write_file', 'list_dir', 'apply_patch', 'view_image'],
+    sandboxTools: builtinNames('filesystem'),
     instructions:
       'You can read and change files in /workspace with read_file, write_file, list_dir and apply_patch ' +
       '(V4A patches: *** Begin Patch / *** Update File: path / @@ hunks / *** End Patch), and look at images with view_image. ' +
       'Paths are relative to /workspace.',
-    approvals: options.needsApproval === undefined ? {} : { write_file: options.needsApproval, apply_patch: options.needsApproval },
+    approvals: builtinApprovals('filesystem', options.needsApproval),
     toolGuardrails: options.guardrails,
   };
 }
@@ -115,17 +129,13 @@ export interface ShellOptions {
 }
 
 export function shell(options: ShellOptions = {}): Capability {
-  const needsApproval = options.needsApproval;
   return {
     name: 'shell',
-    sandboxTools: ['exec_command'],
+    sandboxTools: builtinNames('shell'),
     instructions:
       'You can run shell commands in the sandbox with exec_command (bash, working directory /workspace). ' +
       'Long outputs are truncated in the middle; prefer targeted commands (rg, head, tail).',
-    approvals:
-      needsApproval === undefined
-        ? {}
-        : { exec_command: typeof needsApproval === 'object' ? { field: 'cmd', shell: true, ...needsApproval } : needsApproval },
+    approvals: builtinApprovals('shell', options.needsApproval),
     toolGuardrails: options.guardrails,
   };
 }

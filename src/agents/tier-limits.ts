@@ -6,12 +6,12 @@
  */
 import { KeelError } from '../errors.js';
 import type { Agent } from './agent.js';
-import { sandboxToolSchemas } from './sandbox-tools.js';
 import type { ToolSpec } from './spec.js';
 import { inSandbox } from './mcp.js';
+import { sandboxToolNamed } from '../tools/sandbox/index.js';
 
-/** exec_command and capability sandbox tools (their `execute` may run commands); not the built-in file tools. */
-const runsCommands = (t: ToolSpec): boolean => t.kind === 'sandbox' && (t.name === 'exec_command' || !(t.name in sandboxToolSchemas));
+/** Built-ins that say they run commands, and capability sandbox tools (their `execute` may run commands). */
+const runsCommands = (t: ToolSpec): boolean => t.kind === 'sandbox' && (sandboxToolNamed(t.name)?.runsCommands ?? true);
 
 /** Throws when `agent` gates a command tool (or an in-sandbox MCP server) behind approval on `tier`. */
 export function refuseGatedCommands(agent: Agent, tools: ToolSpec[], tier: string): void {

@@ -6,6 +6,7 @@ import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 import type { RunItem, Usage } from '../workflows/run-state.js';
 import type { AuditError } from './events.js';
 import type { ToolKind } from '../agents/spec.js';
+import type { SandboxToolName } from '../tools/sandbox/index.js';
 
 export const AUDIT_VERSION = 1;
 
@@ -99,7 +100,8 @@ export interface CommandRecord {
 
 export interface FileChangeRecord {
   callId: string;
-  tool: 'write_file' | 'apply_patch';
+  /** The built-in tool that changed the files (write_file, apply_patch). */
+  tool: SandboxToolName;
   paths: string[];
   /** Unified diff (write_file) or the patch as applied (apply_patch). */
   diff: string;

@@ -1,7 +1,9 @@
 /**
  * What a run's sandbox tool calls did, for the audit: the commands with their output, and each file change as a
- * diff (write_file against the content the run last saw of that file; apply_patch as the patch it applied).
+ * diff. Each built-in tool says what its calls do (its `audit` effect, src/tools/sandbox/); this turns the effects
+ * into records: a write against the content the run last saw of that file, a patch as the patch it applied.
  */
+import { sandboxToolNamed, type AuditEffect, type SandboxToolName } from '../tools/sandbox/index.js';
 import type { CommandRecord, FileChangeRecord, ToolCallRecord } from './document.js';
 
 function args(call: ToolCallRecord): Record<string, unknown> {
@@ -13,37 +15,46 @@ function args(call: ToolCallRecord): Record<string, unknown> {
   }
 }
 
+/** The call's effect by its built-in tool's definition, with that tool's name; undefined for other tools. */
+function effectOf(call: ToolCallRecord): { tool: SandboxToolName; effect: AuditEffect } | undefined {
+  const tool = sandboxToolNamed(call.tool);
+  const effect = tool?.audit?.(args(call));
+  return tool && effect ? { tool: tool.name, effect } : undefined;
+}
+
 export function deriveCommands(calls: ToolCallRecord[]): CommandRecord[] {
-  return calls
-    .filter((c) => c.tool === 'exec_command' && typeof args(c).cmd === 'string')
-    .map((c) => {
-      const a = args(c);
-      const exit = /^exit code: (-?\d+)/m.exec(c.output ?? '');
-      return {
+  return calls.flatMap((c) => {
+    const effect = effectOf(c)?.effect;
+    if (effect?.type !== 'command') return [];
+    const exit = /^exit code: (-?\d+)/m.exec(c.output ?? '');
+    return [
+      {
         callId: c.callId,
-        cmd: a.cmd as string,
-        ...(typeof a.workdir === 'string' ? { workdir: a.workdir } : {}),
+        cmd: effect.cmd,
+        ...(effect.workdir !== undefined ? { workdir: effect.workdir } : {}),
         ...(exit ? { exitCode: Number(exit[1]) } : {}),
         output: c.output ?? (c.error ? `(failed: ${c.error.message})` : '(no result: not run)'),
-      };
-    });
+      },
+    ];
+  });
 }
 
 export function deriveFileChanges(calls: ToolCallRecord[]): FileChangeRecord[] {
   const known = new Map<string, string>(); // path -> last content the run read or wrote
   const changes: FileChangeRecord[] = [];
   for (const c of calls) {
-    const a = args(c);
+    const { tool, effect } = effectOf(c) ?? {};
+    if (!tool || !effect) continue;
     const ok = c.output !== undefined && !c.isError && !c.error;
-    if (c.tool === 'read_file' && ok && typeof a.path === 'string') known.set(a.path, c.output!);
-    if (c.tool === 'write_file' && typeof a.path === 'string' && typeof a.content === 'string') {
-      changes.push({ callId: c.callId, tool: 'write_file', paths: [a.path], diff: unifiedDiff(a.path, known.get(a.path), a.content), applied: ok });
-      if (ok) known.set(a.path, a.content);
+    if (effect.type === 'read' && ok) known.set(effect.path, c.output!);
+    if (effect.type === 'write') {
+      const diff = unifiedDiff(effect.path, known.get(effect.path), effect.content);
+      changes.push({ callId: c.callId, tool, paths: [effect.path], diff, applied: ok });
+      if (ok) known.set(effect.path, effect.content);
     }
-    if (c.tool === 'apply_patch' && typeof a.patch === 'string') {
-      const paths = [...a.patch.matchAll(/^\*\*\* (?:Add|Update|Delete) File: (.+)$/gm)].map((m) => m[1].trim());
-      changes.push({ callId: c.callId, tool: 'apply_patch', paths, diff: a.patch, applied: ok });
-      paths.forEach((p) => known.delete(p)); // its new content is not in history; a later write diffs against unknown
+    if (effect.type === 'patch') {
+      changes.push({ callId: c.callId, tool, paths: effect.paths, diff: effect.patch, applied: ok });
+      effect.paths.forEach((p) => known.delete(p)); // its new content is not in history; a later write diffs against unknown
     }
   }
   return changes;

@@ -6,17 +6,19 @@ import { spendText } from '../agents/budget.js';
 import type { RunEvent } from '../live/events.js';
 import type { RunItem, RunStatus } from '../workflows/run-state.js';
 import { safeText } from '../util/safe-text.js';
+import { describeSandboxCall } from '../tools/sandbox/index.js';
 
 const oneLine = (text: string, max = 200) => {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-/** A tool call as a person reads it: the command line of a shell call, else name and arguments. */
+/** A tool call as a person reads it: a built-in's own line (`$ cmd` for a command), else name and arguments. */
 export function describeCall(name: string, args: string): string {
   try {
     const parsed = JSON.parse(args) as Record<string, unknown>;
-    if (name === 'exec_command' && typeof parsed.cmd === 'string') return `$ ${parsed.cmd}`;
+    const builtin = describeSandboxCall(name, parsed);
+    if (builtin) return builtin;
     if (typeof parsed.path === 'string' && Object.keys(parsed).length <= 2) return `${name} ${parsed.path}`;
   } catch {
     // shown raw below

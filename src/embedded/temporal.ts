@@ -30,6 +30,8 @@ export interface EmbeddedTemporalOptions {
   namespace?: string;
   /** The Web UI decodes payloads through this codec server (see `keel codec-server`). */
   uiCodecEndpoint?: string;
+  /** Serve the server's Prometheus metrics at `http://127.0.0.1:<port>/metrics`; default off. */
+  metricsPort?: number;
 }
 
 export interface EmbeddedTemporal {
@@ -37,6 +39,10 @@ export interface EmbeddedTemporal {
   readonly address: string;
   /** The Web UI's base URL, when it runs. */
   readonly uiUrl?: string;
+  /** The server's Prometheus endpoint, when `metricsPort` was given. */
+  readonly metricsUrl?: string;
+  /** The server process (the bench reads its CPU time from /proc). */
+  readonly pid: number;
   teardown(): Promise<void>;
 }
 
@@ -61,6 +67,8 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   return {
     address,
     uiUrl: uiPort === null ? undefined : `http://localhost:${uiPort}`,
+    metricsUrl: options.metricsPort === undefined ? undefined : `http://127.0.0.1:${options.metricsPort}/metrics`,
+    pid: child.pid!,
     // An in-memory server has nothing to flush: its graceful shutdown only costs seconds (every test file pays them).
     teardown: () => stop(child, dbFile ? 'SIGTERM' : 'SIGKILL'),
   };
@@ -75,11 +83,30 @@ function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: stri
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
+  if (o.metricsPort !== undefined) args.push('--metrics-port', String(o.metricsPort));
   for (const key of KEEL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
-  // Eager activity execution hands an activity to the worker that scheduled it without a poll round trip.
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${value}`);
   return args;
 }
+
+/**
+ * Dynamic config of every dev server Keel starts (docs/operations.md says what a cluster of your own needs).
+ * The dev server has one history shard, and history reads each shard's queues of new tasks at most
+ * `*ProcessorMaxPollRPS` times a second (default 20): on one shard, every workflow task and activity a run makes
+ * waited for the next read, ~40 ms of an idle server's ~50 ms round trip. A cluster spreads that limit over its
+ * shards (hundreds); here it is raised instead (docs/performance.md, Issue 23: the round trip fell to ~14 ms, the
+ * server's CPU per activity did not grow).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = {
+  /** An activity scheduled on the completing worker's own queue comes back in the workflow task's response. */
+  'system.enableActivityEagerExecution': true,
+  /** New workflow and activity tasks (the transfer queue). */
+  'history.transferProcessorMaxPollRPS': 1000,
+  /** Search attribute and status updates, so `keel ls` and list queries see a run's status soon after it changes. */
+  'history.visibilityProcessorMaxPollRPS': 1000,
+  /** Timers and timeouts that fall due together (approval timeouts, retries). */
+  'history.timerProcessorMaxPollRPS': 1000,
+} as const;
 
 
 /** Waits until the frontend accepts connections; fails with the server's own last words if it exits first. */

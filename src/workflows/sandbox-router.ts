@@ -241,11 +241,21 @@ export class SandboxRouter {
 }
 
 /** Whether a sandbox tool call may have changed the workspace (what a lost container loses). */
-function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
-  if (tool.name === 'exec_command') return result.executed === true;
+export function changesWorkspace(tool: ToolSpec, result: RunToolResult): boolean {
+  if (result.changed !== undefined) return result.changed; // a built-in says so (its definition, src/tools/sandbox/)
   // An MCP server inside the sandbox may write the workspace (a git server commits): count what it did.
   if (tool.kind === 'mcp' && tool.mcp.inSandbox) return !result.isError;
-  return (tool.name === 'write_file' || tool.name === 'apply_patch') && !result.isError;
+  return legacyChangesWorkspace(tool.name, result);
+}
+
+/**
+ * Built-in results recorded before `RunToolResult.changed` (2026-12-07) replay by the name list of then. New
+ * results lack the field only where the handler never ran (all errors, which this also counts as no change) or for
+ * capability tools (never counted: not in the list). Remove, answering `false`, once no open run started before.
+ */
+function legacyChangesWorkspace(name: string, result: RunToolResult): boolean {
+  if (name === 'exec_command') return result.executed === true;
+  return (name === 'write_file' || name === 'apply_patch') && !result.isError;
 }
 
 function isHostLost(err: unknown): boolean {

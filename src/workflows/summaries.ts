@@ -4,6 +4,7 @@
  * human, with the exact command to approve. Pure, so it replays identically.
  */
 import type { PendingApproval, RunItem } from './run-state.js';
+import { patchBrief } from '../util/patch-files.js';
 
 /** Inline code that survives any content (backticks, `<angle brackets>`, `--`), on one line. */
 export function codeSpan(text: string): string {
@@ -19,8 +20,12 @@ function brief(text: string, max: number): string {
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 
-/** The arguments a person recognises a call by: the command line, the path, the patched files, else `key=value, ...`. */
-export function briefArguments(tool: string, args: string, max = 80): string {
+/**
+ * The arguments a person recognises a call by, by their shape: the command line (`cmd`), the patched files (a V4A
+ * `patch`), the `path`, else `key=value, ...`. Workflow code cannot read the built-in tools' table (zod), so this
+ * goes by shape; test/unit/sandbox-tools.test.ts checks it agrees with each built-in's own `brief`.
+ */
+export function briefArguments(args: string, max = 80): string {
   let parsed: Record<string, unknown> | undefined;
   try {
     const value = JSON.parse(args) as unknown;
@@ -29,16 +34,15 @@ export function briefArguments(tool: string, args: string, max = 80): string {
     return brief(args, max);
   }
   if (typeof parsed?.cmd === 'string') return brief(parsed.cmd, max);
-  if (tool === 'apply_patch' && typeof parsed?.patch === 'string') {
-    return brief([...parsed.patch.matchAll(/^\*\*\* (Add|Update|Delete) File: (.+)$/gm)].map((m) => `${m[1][0]} ${m[2]}`).join(', '), max);
-  }
+  const patched = typeof parsed?.patch === 'string' ? patchBrief(parsed.patch) : '';
+  if (patched) return brief(patched, max);
   if (typeof parsed?.path === 'string') return brief(parsed.path, max);
   if (!parsed) return brief(args, max);
   return brief(Object.entries(parsed).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '), max);
 }
 
 export function toolSummary(call: { name: string; arguments: string }): string {
-  const args = briefArguments(call.name, call.arguments);
+  const args = briefArguments(call.arguments);
   return args ? `tool ${call.name} · ${args}` : `tool ${call.name}`;
 }
 

@@ -21,6 +21,7 @@ import { LABELS } from '../../src/sandbox/hardening.js';
 import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
 import { limitResults } from './runs.js';
+import { freePort } from '../../src/util/free-port.js';
 
 export interface TestStack {
   env?: EmbeddedTemporal;
@@ -44,8 +45,11 @@ export function queueFor(name: string): string {
 
 let runtimeInstalled = false;
 
-/** `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. */
-export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number } = {}): Promise<TestStack> {
+/**
+ * `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. `metrics`: serve the dev
+ * server's Prometheus metrics (`env.metricsUrl`) on a free port.
+ */
+export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number; metrics?: boolean } = {}): Promise<TestStack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -54,7 +58,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
   let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
-    env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null });
+    env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null, metricsPort: options.metrics ? await freePort() : undefined });
     address = env.address;
   }
   let connection: NativeConnection;

@@ -34,4 +34,5 @@ test('the worker image installs the packed package and runs as a non-root user',
   const lastUser = [...dockerfile.matchAll(/^USER (\S+)/gm)].pop()?.[1];
   assert.ok(lastUser && lastUser !== 'root' && lastUser !== '0', `the final stage runs as ${lastUser ?? 'root'}`);
   assert.match(dockerfile, /CMD \["npx", "keel", "worker"\]/);
+  assert.match(dockerfile, /^ENV MALLOC_ARENA_MAX=2$/m, 'the worker starts with two malloc arenas (docs/operations.md)');
 });

@@ -2,6 +2,7 @@
  * The turn loop end to end on a real Temporal dev server and the scripted model through the real `openai`
  * client: tool calls, concurrency, bad model output, max turns, structured output, handoffs, model errors.
  */
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import proto from '@temporalio/proto';
@@ -13,12 +14,13 @@ import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
-import { capturingOpenAI } from '../helpers/runs.js';
+import { capturingOpenAI, waitFor } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/embedded/temporal.js';
 
 let stack: TestStack;
 before(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({}, { metrics: true }); // the server's own counters: eager dispatch, below
 });
 after(async () => {
   await stack?.close();
@@ -224,6 +226,36 @@ describe('agentRun core loop', () => {
     const { state } = await runToEnd([agent], agent, 'Oslo?', 'chat', { modelApi: 'chat' });
     assert.equal(state.finalOutput, 'Rain in Oslo.');
     assert.equal(state.usage.requests, 2);
+  });
+});
+
+/**
+ * The dev server's `activity_eager_execution` counter for one task queue (0 before its first eager activity). Its
+ * Prometheus labels spell the queue's punctuation as `_`.
+ */
+async function eagerActivities(metricsUrl: string, queue: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const label = `taskqueue="${queue.replace(/[^a-zA-Z0-9]/g, '_')}"`;
+  const line = text.split('\n').find((l) => l.startsWith('activity_eager_execution{') && l.includes(label));
+  return Number(line?.split(' ').pop() ?? 0);
+}
+
+describe('the dev server Keel starts', { timeout: 60_000 }, () => {
+  test('hands each activity a run schedules on its own queue back to the worker eagerly, and reads task queues unthrottled', async (t) => {
+    if (!stack.env?.metricsUrl) return t.skip('TEMPORAL_ADDRESS names a server Keel did not start');
+    stack.model.setScript('core-eager', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain.' }] });
+    const agent = new Agent({ name: 'eager', instructions: 'x', model: 'core-eager', tools: [weather] });
+    const { id, described } = await runToEnd([agent], agent, 'Oslo?', 'eager-dispatch');
+    const queue = described.taskQueue;
+    const events = (await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === queue);
+    assert.ok(scheduled.length >= 3, `resolveAgent, callModel, runTool, callModel: ${scheduled.length} scheduled`);
+    // The server publishes its counters every second or so: wait for the count, which only eager dispatch raises.
+    const metricsUrl = stack.env.metricsUrl;
+    await waitFor(`${scheduled.length} eager dispatches on ${queue}`, async () => (await eagerActivities(metricsUrl, queue)) >= scheduled.length, 10_000);
+    assert.equal(await eagerActivities(metricsUrl, queue), scheduled.length, 'every activity on the run queue skipped matching');
+    const args = readFileSync(`/proc/${stack.env.pid}/cmdline`, 'utf8').split('\0');
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) assert.ok(args.includes(`${key}=${value}`), `the server was started with ${key}=${value}`);
   });
 });
 

@@ -24,36 +24,15 @@ import { createActivities } from '../../src/activities/index.js';
 import type { McpConnections } from '../../src/activities/mcp-connections.js';
 import { modelProviders } from '../../src/activities/model-providers.js';
 import type { RunToolInput } from '../../src/activities/types.js';
-import { SandboxError } from '../../src/errors.js';
 import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
-import type { ExecOptions, SandboxClient, StartedSandbox } from '../../src/sandbox/types.js';
+import type { SandboxClient, StartedSandbox } from '../../src/sandbox/types.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
 import { inActivity } from '../helpers/activity-context.js';
+import { fakeSandbox } from '../helpers/fake-sandbox.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'keel-activities-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A sandbox whose workspace is a Map and whose commands echo what they were asked to run. */
-function fakeSandbox(id: string, files: Map<string, string>, ran: string[]): StartedSandbox {
-  return {
-    id,
-    exec: async (o: ExecOptions) => (ran.push(o.cmd), { exitCode: 0, stdout: `ran: ${o.cmd}\n`, stderr: '', timedOut: false, truncated: false, durationMs: 1, replayed: false }),
-    readFile: async (p: string) => {
-      const text = files.get(p);
-      if (text === undefined) throw new SandboxError('not_found', `${p}: no such file`);
-      return Buffer.from(text);
-    },
-    writeFile: async (p: string, content: Buffer | string) => void files.set(p, String(content)),
-    listDir: async () => [...files.keys()].map((name) => ({ name, type: 'file' as const, size: files.get(name)!.length })),
-    removeFile: async (p: string) => void files.delete(p),
-    putArchive: async () => undefined,
-    exportWorkspace: async () => assert.fail('not exported in this test'),
-    spawn: async () => assert.fail('no process spawned in this test'),
-    remove: async () => undefined,
-    [Symbol.asyncDispose]: async () => undefined,
-  } as unknown as StartedSandbox;
-}
 
 /** The MCP connections' surface the activities use, answering for one server without starting it. */
 function fakeMcp(tools: McpToolDef[], calls: unknown[], targets: (string | undefined)[] = []): McpConnections {

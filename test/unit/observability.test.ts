@@ -23,10 +23,10 @@ test('activity spans: chat <model> with gen_ai usage, execute_tool <name>, sandb
 });
 
 test('summaries: brief arguments, failed calls since the last model output, the approve hint intact', () => {
-  assert.equal(briefArguments('exec_command', JSON.stringify({ cmd: 'ls -la\n  /tmp' })), 'ls -la /tmp');
-  assert.equal(briefArguments('apply_patch', JSON.stringify({ patch: '*** Begin Patch\n*** Update File: a.py\n*** Add File: b.py\n*** End Patch' })), 'U a.py, A b.py');
+  assert.equal(briefArguments(JSON.stringify({ cmd: 'ls -la\n  /tmp' })), 'ls -la /tmp');
+  assert.equal(briefArguments(JSON.stringify({ patch: '*** Begin Patch\n*** Update File: a.py\n*** Add File: b.py\n*** End Patch' })), 'U a.py, A b.py');
   assert.equal(toolSummary({ name: 'deploy', arguments: '{"env":"prod","force":true}' }), 'tool deploy · env=prod, force=true');
-  assert.equal(briefArguments('x', JSON.stringify({ cmd: 'y'.repeat(200) })).length, 80);
+  assert.equal(briefArguments(JSON.stringify({ cmd: 'y'.repeat(200) })).length, 80);
   const items: RunItem[] = [
     { type: 'tool_call', callId: 'a', name: 'lookup', arguments: '{}', agent: 'x' },
     { type: 'tool_result', callId: 'a', name: 'lookup', output: 'Error', isError: true },

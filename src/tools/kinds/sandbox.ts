@@ -5,12 +5,12 @@
  */
 import { SandboxAgent } from '../../agents/agent.js';
 import { approvalSpecOf } from '../../agents/approval.js';
-import { sandboxToolDescriptions, sandboxToolSchemas } from '../../agents/sandbox-tools.js';
 import type { ToolSpecOf } from '../../agents/spec.js';
 import { KeelError, SandboxError } from '../../errors.js';
 import { guardedCall, toolChecks } from '../call.js';
 import { capabilitySandboxTool, jsonSchema, sandboxApprovalOf, sandboxToolGuardrailsOf } from '../definitions.js';
 import { errorResult } from '../output.js';
+import { isSandboxToolName, sandboxToolShape } from '../sandbox/index.js';
 import type { ToolKindDef } from './kind.js';
 
 export const sandboxKind: ToolKindDef<'sandbox'> = {
@@ -25,16 +25,17 @@ export const sandboxKind: ToolKindDef<'sandbox'> = {
           if (typeof t === 'string' && !capabilitySandboxTool(agent, name)) continue; // a built-in listed twice
           throw new KeelError('bad_usage', `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`);
         }
-        if (typeof t !== 'string' && name in sandboxToolSchemas) {
+        if (typeof t !== 'string' && isSandboxToolName(name)) {
           throw new KeelError('bad_usage', `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`);
         }
+        const shape = typeof t === 'string' ? sandboxToolShape(t, timeout) : { ...t, timeoutMs: t.timeoutMs ?? timeout };
         specs.set(name, {
           name,
-          description: typeof t === 'string' ? sandboxToolDescriptions[t] : t.description,
-          parameters: jsonSchema(typeof t === 'string' ? sandboxToolSchemas[t] : t.parameters),
+          description: shape.description,
+          parameters: jsonSchema(shape.parameters),
           kind: 'sandbox',
           approval: approvalSpecOf(sandboxApprovalOf(agent, name) as never),
-          timeoutMs: name === 'exec_command' ? 3_600_000 + 60_000 : typeof t === 'string' ? timeout : (t.timeoutMs ?? timeout),
+          timeoutMs: shape.timeoutMs,
           guardrails: {
             input: (c.toolGuardrails?.input ?? []).map((g) => g.name),
             output: (c.toolGuardrails?.output ?? []).map((g) => g.name),
