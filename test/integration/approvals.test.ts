@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import { findTemporalCli } from '../../src/embedded/temporal.js';
@@ -19,7 +18,8 @@ import type { CreateWorkerOptions } from '../../src/worker.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
 import { KeelStatus } from '../../src/workflows/search-attributes.js';
 import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { deployTool, oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {
@@ -35,28 +35,8 @@ const approvals = (s: RunState) => s.items.filter((i): i is ApprovalItem => i.ty
 const toolResults = (s: RunState) => s.items.filter((i): i is ToolResultItem => i.type === 'tool_result');
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** A `deploy` tool that needs approval and records each execution. */
-function deployTool(executed: string[], needsApproval: boolean = true) {
-  return tool({
-    name: 'deploy',
-    description: 'Deploy to an environment',
-    parameters: z.object({ env: z.string() }),
-    needsApproval,
-    execute: ({ env }) => {
-      executed.push(env);
-      return `deployed to ${env}`;
-    },
-  });
-}
-
-/** One agent, one script (named after the test), one worker on its own queue. */
-async function setup(name: string, script: Script, options: Omit<AgentOptions, 'name' | 'instructions' | 'model'>, workerOptions: Partial<CreateWorkerOptions> = {}) {
-  stack.model.setScript(name, script);
-  const agent = new Agent({ name, instructions: 'Do as asked.', model: name, ...options });
-  const queue = queueFor(name);
-  const worker = await stack.worker([agent], queue, workerOptions);
-  return { agent, queue, worker, client: stack.client(queue) };
-}
+const setup = (name: string, script: Script, options: OneAgentOptions, workerOptions?: Partial<CreateWorkerOptions>) =>
+  oneAgent(stack, name, script, options, workerOptions);
 
 const asError = (p: Promise<unknown>) => p.then(() => assert.fail('expected a rejection'), (err: unknown) => err);
 

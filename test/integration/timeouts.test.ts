@@ -7,9 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent.js';
-import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
 import { KeelError } from '../../src/errors.js';
 import type { Script } from '../../src/testing/script.js';
@@ -17,7 +14,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS } from '../../src/workflows/run/conversation.js
 import type { RunItem } from '../../src/workflows/run-state.js';
 import { KeelStatus } from '../../src/workflows/search-attributes.js';
 import { limitResults, waitForStatus } from '../helpers/runs.js';
-import { queueFor } from '../helpers/stack.js';
+import { deployTool, oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/time-skipping.js';
 
 const HOUR = 3_600_000;
@@ -33,30 +30,10 @@ after(async () => {
 
 type ApprovalItem = Extract<RunItem, { type: 'approval' }>;
 
-/** A `deploy` tool that needs approval and records each execution. */
-function deployTool(executed: string[]) {
-  return tool({
-    name: 'deploy',
-    description: 'Deploy to an environment',
-    parameters: z.object({ env: z.string() }),
-    needsApproval: true,
-    execute: ({ env }) => {
-      executed.push(env);
-      return `deployed to ${env}`;
-    },
-  });
-}
-
-/**
- * One agent, one script (named after the test), one worker on its own queue. A run whose timer never fires would
- * wait for its result forever on this server: the client gives up after a minute instead of the suite's default.
- */
-async function setup(name: string, script: Script, options: Omit<AgentOptions, 'name' | 'instructions' | 'model'>) {
-  stack.model.setScript(name, script);
-  const agent = new Agent({ name, instructions: 'Do as asked.', model: name, ...options });
-  const queue = queueFor(name);
-  const worker = await stack.worker([agent], queue);
-  return { agent, worker, client: limitResults(stack.client(queue), 60_000) };
+/** A run whose timer never fires would wait forever on this server: its client gives up after a minute. */
+async function setup(name: string, script: Script, options: OneAgentOptions) {
+  const { agent, worker, client } = await oneAgent(stack, name, script, options);
+  return { agent, worker, client: limitResults(client, 60_000) };
 }
 
 const deployScript = (answer: string): Script => ({
