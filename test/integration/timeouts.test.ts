@@ -1,7 +1,8 @@
 /**
  * Timer-bound behaviour on Temporal's time-skipping test server (test/helpers/time-skipping.ts), with real Keel
- * workers and the scripted model: approval timeouts (reject or fail), a decision that beats its timeout, and a
- * conversation's idle timeout (its own and the default). The timeouts are hours long and take no real time: the
+ * workers and the scripted model: approval timeouts (reject or fail), a decision that beats its timeout, a
+ * conversation's idle timeout (its own and the default), and webhook delivery through a receiver's long outage
+ * (retried with backoff for 24 hours, then given up). The timeouts are hours long and take no real time: the
  * server's clock jumps to the next timer while a test awaits a result, and `env.sleep` moves it by hand. What the
  * tests compare is the server's clock, so a timer firing early or never fails them.
  */
@@ -13,9 +14,10 @@ import type { Script } from '../../src/testing/script.js';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../src/workflows/run/conversation.js';
 import type { RunItem } from '../../src/workflows/run-state.js';
 import { KeelStatus } from '../../src/workflows/search-attributes.js';
-import { limitResults, waitForStatus } from '../helpers/runs.js';
+import { limitResults, waitFor, waitForStatus } from '../helpers/runs.js';
 import { deployTool, oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/time-skipping.js';
+import { receiver, type Receiver } from '../helpers/webhook-receiver.js';
 
 const HOUR = 3_600_000;
 const TIMEOUT_MS = 6 * HOUR;
@@ -55,7 +57,7 @@ async function closedAt(client: KeelClient, runId: string): Promise<number> {
 }
 
 describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
-  test('approval timeout, onExpiry reject: after 6 hours the call is rejected as timed out, the run goes on', async () => {
+  test('approval timeout, onExpiry reject: after 6 hours the call is rejected (timeout), the run goes on', async () => {
     const executed: string[] = [];
     const { agent, worker, client } = await setup('ts-timeout-reject', deployScript('nobody answered'), {
       tools: [deployTool(executed)],
@@ -150,7 +152,69 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
       const answered = await stack.env.currentTimeMs();
       assert.equal((await client.result(runId)).finalOutput, 'only answer');
       const idle = (await closedAt(client, runId)) - answered;
-      assert.ok(idle >= DEFAULT_IDLE_TIMEOUT_MS - SLACK_MS, `closed after ${idle} ms idle, not ${DEFAULT_IDLE_TIMEOUT_MS}`);
+      assert.ok(idle >= DEFAULT_IDLE_TIMEOUT_MS - SLACK_MS, `closed after ${idle} ms idle, before the default`);
     });
   });
+
+  test('a webhook receiver down for 6 hours gets the event when it is back, with the same webhook-id', async () => {
+    const hook = await receiver(0, { down: true });
+    try {
+      const { deliveredAfter, failed, delivered } = await webhookThroughOutage('ts-webhook-back', hook, async () => {
+        await stack.env.sleep(6 * HOUR);
+        hook.down = false;
+      });
+      assert.ok(deliveredAfter >= 6 * HOUR, `the delivery ended ${deliveredAfter} ms after it began, in the outage`);
+      assert.equal(delivered?.status, 204);
+      // Backoff doubles from 1 s to its 5-minute cap: 6 hours of it are about 75 attempts.
+      assert.ok(failed.length > 60, `${failed.length} failed attempts over 6 hours`);
+      const ids = new Set(hook.got.map((r) => r.headers['webhook-id']));
+      assert.equal(ids.size, 1, 'every attempt carries the same webhook-id');
+      assert.equal(JSON.parse(delivered.body).type, 'approval.requested');
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  test('a webhook receiver down for longer than a day: delivery gives up after 24 hours', async () => {
+    const hook = await receiver(0, { down: true });
+    try {
+      const gone = async () => undefined; // the receiver never comes back
+      const { deliveredAfter, delivered, error } = await webhookThroughOutage('ts-webhook-gone', hook, gone);
+      assert.equal(delivered, undefined);
+      assert.ok(error, 'the delivery workflow failed');
+      // Temporal stops retrying when the next attempt (up to 5 minutes of backoff away) would land past the 24 hours.
+      assert.ok(deliveredAfter >= 24 * HOUR - 5 * 60_000, `gave up ${deliveredAfter} ms after the first attempt`);
+      assert.ok(deliveredAfter < 25 * HOUR, `still trying ${deliveredAfter} ms after the first attempt`);
+    } finally {
+      hook.server.close();
+    }
+  });
 });
+
+/**
+ * Runs an agent whose approval wait emits `approval.requested` to `hook`, waits for the first attempt, runs
+ * `outage`, then awaits the delivery workflow (the server skips time meanwhile). `deliveredAfter`: server time
+ * from the delivery's start to its end.
+ */
+async function webhookThroughOutage(name: string, hook: Receiver, outage: () => Promise<void>) {
+  const endpoint = { url: hook.url, secret: `whsec_${Buffer.from('0123456789abcdef0123456789').toString('base64')}` };
+  const { agent, worker, client } = await setup(name, deployScript('never'), {
+    tools: [deployTool([])],
+    webhooks: [{ ...endpoint, events: ['approval.requested'] }],
+  });
+  return worker.runUntil(async () => {
+    await client.startRun(agent, 'deploy');
+    const first = await waitFor('the first delivery attempt', async () => hook.got[0]);
+    await outage();
+    const handle = stack.env.client.workflow.getHandle(String(first.headers['webhook-id']));
+    const error = await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const { startTime, closeTime } = await handle.describe();
+    const deliveredAfter = closeTime!.getTime() - startTime.getTime();
+    const failed = hook.got.filter((r) => r.status === 500);
+    return { deliveredAfter, error, failed, delivered: hook.got.find((r) => r.status === 204) };
+  });
+}
+
