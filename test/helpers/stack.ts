@@ -23,6 +23,8 @@ import Docker from 'dockerode';
 import { limitResults } from './runs.js';
 
 export interface TestStack {
+  /** The dev server Keel started (none with TEMPORAL_ADDRESS, or on the time-skipping server). */
+  env?: EmbeddedTemporal;
   /** The Temporal frontend's address (for a second connection, or a CLI child process's TEMPORAL_ADDRESS). */
   address: string;
   connection: NativeConnection;
@@ -64,23 +66,21 @@ export interface StackServer {
   temporal: Client;
   /** Closes the connections and stops the server. */
   teardown(): Promise<void>;
+  env?: EmbeddedTemporal;
 }
 
 /** `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. */
-export async function startTestStack(
-  scripts: Record<string, Script> = {},
-  options: { uiPort?: number } = {},
-): Promise<TestStack> {
+export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number } = {}): Promise<TestStack> {
   installTestRuntime();
-  return stackOn(await startDevServer(options.uiPort), scripts);
+  return stackOn(await startDevServer(options), scripts);
 }
 
 /** A real Temporal dev server (or TEMPORAL_ADDRESS) with its two connections. */
-async function startDevServer(uiPort: number | undefined): Promise<StackServer> {
+async function startDevServer(options: { uiPort?: number }): Promise<StackServer> {
   let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
-    env = await startEmbeddedTemporal({ dbFile: null, uiPort: uiPort ?? null });
+    env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null });
     address = env.address;
   }
   let connection: NativeConnection;
@@ -100,7 +100,7 @@ async function startDevServer(uiPort: number | undefined): Promise<StackServer> 
     const failed = closed.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
   };
-  return { address, connection, clientConnection, temporal: new Client({ connection: clientConnection }), teardown };
+  return { address, connection, clientConnection, temporal: new Client({ connection: clientConnection }), teardown, env };
 }
 
 /** The stack over a started server: the scripted model, a shared workflow bundle, workers and clients. */
@@ -119,6 +119,7 @@ export async function stackOn(server: StackServer, scripts: Record<string, Scrip
   const stores = localStores(dataDir);
   const workers = workerTracker();
   return {
+    env: server.env,
     address,
     connection,
     clientConnection,

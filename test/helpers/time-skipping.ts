@@ -1,10 +1,10 @@
 /**
- * The stack for timer-bound tests (approval timeouts, conversation idle timeouts): Temporal's time-skipping test
+ * The stack for timer-bound tests (approval and idle timeouts, webhook retries): Temporal's time-skipping test
  * server (Java, fetched from Maven by scripts/ensure-test-server.sh) under `TestWorkflowEnvironment`, with Keel's
  * search attributes registered, and the same scripted model, workflow bundle and real Keel workers as every other
- * stack. Time stands still until a test awaits a run's result (`client.result`) or calls `env.sleep`; then the server
- * jumps to the next timer, so an hours-long timeout takes no real time. It never jumps while an activity or workflow
- * task is outstanding, so a model call is not timed out by a jump.
+ * stack. Time stands still until a test awaits a workflow's result (`client.result`) or calls `testEnv.sleep`; then
+ * the server jumps to the next timer, so an hours-long timeout takes no real time. It never jumps while an activity
+ * or workflow task is outstanding, so a model call is not timed out by a jump.
  *
  * What the test server (1.27.0) lacks, so the tests that need it stay on the dev server: ListWorkflowExecutions
  * (visibility queries: `client.list`, `keel ls`, `KeelStatus = ...` views) and DescribeTaskQueue (the sandbox tier
@@ -24,8 +24,8 @@ import { installTestRuntime, stackOn, type TestStack } from './stack.js';
 const REPO = path.join(import.meta.dirname, '..', '..');
 
 export interface TimeSkippingStack extends TestStack {
-  /** The environment: `env.currentTimeMs()` is the server's clock, `env.sleep(ms)` skips time by hand. */
-  env: TestWorkflowEnvironment;
+  /** The environment: `testEnv.currentTimeMs()` is the server's clock, `testEnv.sleep(ms)` skips time by hand. */
+  testEnv: TestWorkflowEnvironment;
 }
 
 export async function startTimeSkippingStack(scripts: Record<string, Script> = {}): Promise<TimeSkippingStack> {
@@ -46,7 +46,7 @@ export async function startTimeSkippingStack(scripts: Record<string, Script> = {
     temporal: env.client,
     teardown: () => env.teardown(),
   };
-  return { ...(await stackOn(server, scripts)), env };
+  return { ...(await stackOn(server, scripts)), testEnv: env };
 }
 
 /** The launcher scripts/ensure-test-server.sh keeps under .keel/test-server/<version>/ (fetched when missing). */

@@ -3,7 +3,7 @@
  * workers and the scripted model: approval timeouts (reject or fail), a decision that beats its timeout, a
  * conversation's idle timeout (its own and the default), and webhook delivery through a receiver's long outage
  * (retried with backoff for 24 hours, then given up). The timeouts are hours long and take no real time: the
- * server's clock jumps to the next timer while a test awaits a result, and `env.sleep` moves it by hand. What the
+ * server's clock jumps to the next timer while a test awaits a result, and `testEnv.sleep` moves it by hand. What the
  * tests compare is the server's clock, so a timer firing early or never fails them.
  */
 import { after, before, describe, test } from 'node:test';
@@ -46,7 +46,7 @@ const elapsed = (from: string, to: string) => Date.parse(to) - Date.parse(from);
 const SLACK_MS = 60_000;
 
 /**
- * When the run closed, by the server's clock. Not `env.currentTimeMs()` after the result: while a result is awaited
+ * When the run closed, by the server's clock. Not `testEnv.currentTimeMs()` after the result: while a result is awaited
  * the clock also jumps past timers that no longer matter (activity timeouts of finished calls), so only the close
  * time says when the run's own timer fired.
  */
@@ -117,7 +117,7 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'deploy');
       const waiting = await waitForStatus(client, id, 'awaiting_approval');
-      await stack.env.sleep(5 * HOUR);
+      await stack.testEnv.sleep(5 * HOUR);
       assert.equal((await client.getState(id)).status, 'awaiting_approval', 'still waiting 5 hours in');
       await client.approve(id, waiting.pendingApprovals[0].callId, { by: 'ann' });
       assert.equal((await client.result(id)).finalOutput, 'deployed');
@@ -132,9 +132,9 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
     await worker.runUntil(async () => {
       const runId = await client.startRun(agent, 'hi', { conversation: { idleTimeoutMs: idleMs } });
       await waitForStatus(client, runId, 'awaiting_input');
-      await stack.env.sleep(idleMs - HOUR);
+      await stack.testEnv.sleep(idleMs - HOUR);
       assert.equal(await client.send(runId, 'again'), 'second answer', 'open an hour before its idle timeout');
-      const answered = await stack.env.currentTimeMs();
+      const answered = await stack.testEnv.currentTimeMs();
       assert.equal((await client.result(runId)).finalOutput, 'second answer');
       const idle = (await closedAt(client, runId)) - answered;
       assert.ok(idle >= idleMs - SLACK_MS, `closed after ${idle} ms idle, before its ${idleMs} ms`);
@@ -149,7 +149,7 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
     await worker.runUntil(async () => {
       const runId = await client.startRun(agent, 'hi');
       await waitForStatus(client, runId, 'awaiting_input');
-      const answered = await stack.env.currentTimeMs();
+      const answered = await stack.testEnv.currentTimeMs();
       assert.equal((await client.result(runId)).finalOutput, 'only answer');
       const idle = (await closedAt(client, runId)) - answered;
       assert.ok(idle >= DEFAULT_IDLE_TIMEOUT_MS - SLACK_MS, `closed after ${idle} ms idle, before the default`);
@@ -160,7 +160,7 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
     const hook = await receiver(0, { down: true });
     try {
       const { deliveredAfter, failed, delivered } = await webhookThroughOutage('ts-webhook-back', hook, async () => {
-        await stack.env.sleep(6 * HOUR);
+        await stack.testEnv.sleep(6 * HOUR);
         hook.down = false;
       });
       assert.ok(deliveredAfter >= 6 * HOUR, `the delivery ended ${deliveredAfter} ms after it began, in the outage`);
@@ -206,7 +206,7 @@ async function webhookThroughOutage(name: string, hook: Receiver, outage: () => 
     await client.startRun(agent, 'deploy');
     const first = await waitFor('the first delivery attempt', async () => hook.got[0]);
     await outage();
-    const handle = stack.env.client.workflow.getHandle(String(first.headers['webhook-id']));
+    const handle = stack.testEnv.client.workflow.getHandle(String(first.headers['webhook-id']));
     const error = await handle.result().then(
       () => undefined,
       (err: unknown) => err,
