@@ -25,15 +25,16 @@ export default tseslint.config(
   },
   {
     // Workflow code: deterministic and bundled per worker. Type imports are erased, so they may cross layers.
-    // run-state-schema.ts holds the RunState's zod schemas for the client side; workflow code imports only its types.
+    // run-state-schema.ts holds the RunState's zod schemas for the client side, parse-run-state.ts reads a state with
+    // them; workflow code imports only their types.
     files: ['src/workflows/**/*.ts'],
-    ignores: ['src/workflows/run-state-schema.ts'],
+    ignores: ['src/workflows/run-state-schema.ts', 'src/workflows/parse-run-state.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: NODE_BUILTINS,
         patterns: [
           { group: ['node:*'], message: 'Workflow code must not import Node APIs.' },
-          { group: ['zod', 'zod/*', '**/run-state-schema.js'], allowTypeImports: true, message: 'zod stays out of the workflow bundle (parse at the activity or client side).' },
+          { group: ['zod', 'zod/*', '**/run-state-schema.js', '**/parse-run-state.js'], allowTypeImports: true, message: 'zod stays out of the workflow bundle (parse at the activity or client side).' },
           {
             group: ['**/agents/agent.js', '**/agents/tool.js', ...folder('activities'), ...folder('tools'), ...folder('sandbox'), ...folder('storage'), ...folder('embedded'), ...folder('testing'), ...folder('cli')],
             allowTypeImports: true,

@@ -117,14 +117,11 @@ func (a *agent) runCommand(req *request) (*execResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &execRun{marker: newMarker(), killed: make(chan struct{})}
 	stdout, stderr := newCapture(req.Cap), newCapture(req.Cap)
-	p, pipes, err := a.start(req, argv, cwd, run.marker)
+	run, p, pipes, err := a.launch(req, argv, cwd)
 	if err != nil {
 		return nil, err
 	}
-	run.pid = p.Pid
-	a.running.Store(req.ID, run)
 	defer a.running.Delete(req.ID)
 
 	started := time.Now()
@@ -179,6 +176,19 @@ func systemLookPath(name string) (string, error) {
 type commandPipes struct {
 	stdout, stderr *os.File
 	stdin          *os.File
+}
+
+// launch starts argv (start) and registers it as running under the request's id, so `kill` and an abort find it;
+// the caller deletes it from a.running once the process has ended.
+func (a *agent) launch(req *request, argv []string, cwd string) (*execRun, *os.Process, commandPipes, error) {
+	run := &execRun{marker: newMarker(), killed: make(chan struct{})}
+	p, pipes, err := a.start(req, argv, cwd, run.marker)
+	if err != nil {
+		return nil, nil, pipes, err
+	}
+	run.pid = p.Pid
+	a.running.Store(req.ID, run)
+	return run, p, pipes, nil
 }
 
 // start launches argv in its own session (so its process group is killable as a unit) as the sandbox user.

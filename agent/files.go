@@ -55,6 +55,14 @@ func (a *agent) resolve(p string) (string, error) {
 	return real, nil
 }
 
+// orWorkspace is a directory a request names, where none means the workspace itself.
+func orWorkspace(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
 func (a *agent) inside(real string) bool {
 	return real == a.ws || strings.HasPrefix(real, a.ws+"/")
 }
@@ -96,9 +104,7 @@ func realPath(path string) (string, error) {
 
 // workdir resolves a command's working directory (default: the workspace), which must be an existing directory.
 func (a *agent) workdir(p string) (string, error) {
-	if p == "" {
-		p = "."
-	}
+	p = orWorkspace(p)
 	var dir string
 	check := a.asUser
 	if !a.user.fsuid {

@@ -40,13 +40,10 @@ func (a *agent) spawn(req *request) {
 // runSpawned starts argv and replies with its spawnResult once it has ended; an error means it never started.
 func (a *agent) runSpawned(req *request, argv []string, cwd string) error {
 	req.Stdin = true
-	run := &execRun{marker: newMarker(), killed: make(chan struct{})}
-	p, pipes, err := a.start(req, argv, cwd, run.marker)
+	run, p, pipes, err := a.launch(req, argv, cwd)
 	if err != nil {
 		return err
 	}
-	run.pid = p.Pid
-	a.running.Store(req.ID, run)
 	defer a.running.Delete(req.ID)
 	started := time.Now()
 	stderr := newCapture(req.Cap)

@@ -17,10 +17,7 @@ import (
 // like `tar -C dir -c .`. Unreadable entries are skipped, as GNU tar would (with a warning) and go on. With
 // `snapshot` options the export is capped and may be incremental (snapshot.go).
 func (a *agent) tarOut(req *request) (any, error) {
-	p := req.Path
-	if p == "" {
-		p = "."
-	}
+	p := orWorkspace(req.Path)
 	root, err := a.resolve(p)
 	if err != nil {
 		return nil, err
@@ -74,10 +71,7 @@ func (a *agent) tarIn(req *request) error {
 	defer a.conn.closeInbox(req.ID)
 	input := &inboxReader{c: a.conn, id: req.ID, box: box}
 	defer io.Copy(io.Discard, input) // drain what the host still sends, so its stream completes
-	p := req.Path
-	if p == "" {
-		p = "."
-	}
+	p := orWorkspace(req.Path)
 	dest, err := a.resolve(p)
 	if err != nil {
 		return err

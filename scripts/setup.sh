@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The set-up of `npm test` and `npm run bench` on a fresh machine: the demo's (scripts/setup-demo.sh: Node
 # dependencies, the `temporal` CLI, the in-sandbox agent, Docker, the sandbox image), then what only tests use:
-# bubblewrap, nginx, the minimal image, gVisor, the microVM, Jaeger, Chromium, Redis, SeaweedFS, the MCP git server.
+# bubblewrap, nginx, the minimal image, gVisor, the microVM, Jaeger, Chromium, Redis, SeaweedFS, the MCP git server,
+# Temporal's time-skipping test server.
 # Idempotent; each step says what it does; what cannot be had is one clear line and a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +36,6 @@ bash scripts/ensure-redis.sh || say "no redis-server: runs stream at item granul
 bash scripts/ensure-s3.sh >/dev/null
 # 5. The reference MCP git server (PyPI wheels for the sandbox's Python), run inside sandboxes by the in-sandbox MCP tests.
 bash scripts/ensure-mcp-git-server.sh >/dev/null || say "could not fetch mcp-server-git: the in-sandbox MCP tests will fail"
+# Temporal's time-skipping test server (Java, from Maven Central, cached by version) for the timer-bound tests.
+bash scripts/ensure-test-server.sh >/dev/null || say "could not fetch Temporal's test server: timeouts.test.ts will fail"
 say "ready"

@@ -41,7 +41,7 @@ import {
 import { workspaceProblems, type WorkspaceRequest } from './agents/run-workspace.js';
 import { codeSpan } from './workflows/summaries.js';
 import { inputText, modelTurns, turnStarts, type RunState, type RunStatus } from './workflows/run-state.js';
-import { parseRunState } from './workflows/run-state-schema.js';
+import { parseRunState } from './workflows/parse-run-state.js';
 import { withAllItems } from './run-items.js';
 import type { BlobStore } from './storage/blob-store.js';
 import type { TreeSnapshotStore } from './storage/tree-snapshot-store.js';

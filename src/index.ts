@@ -37,7 +37,7 @@ export type { CreateWorkerOptions, KeelWorker } from './worker.js';
 export { KeelError, SandboxError, ModelError, DecisionError } from './errors.js';
 export type { ArchivedItems, RunState, RunItem, RunStatus } from './workflows/run-state.js';
 export { RUN_STATE_VERSION } from './workflows/run-state.js';
-export { parseRunState } from './workflows/run-state-schema.js';
+export { parseRunState } from './workflows/parse-run-state.js';
 export { FAILURES, FAILURE_TYPES, ERROR_CODES, DECISION_FAILURES } from './failures.js';
 export type { FailureType, FailureInfo, ErrorCode, DecisionFailureType } from './failures.js';
 export { handoff, handoffFilters } from './agents/handoff.js';

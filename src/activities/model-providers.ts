@@ -12,6 +12,7 @@ import { parse as parseToml, type TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { DEFAULT_PROVIDER } from '../agents/model-ref.js';
 import { KeelError } from '../errors.js';
+import { parseJson } from '../util/parse-json.js';
 import type { SecretVault } from './secrets.js';
 
 export type ModelApi = 'responses' | 'chat';
@@ -63,13 +64,7 @@ export async function providersFromEnv(vault: SecretVault, file = process.env.KE
 /** Providers from `KEEL_MODELS` JSON. */
 export async function providersFromConfig(text: string | undefined, vault: SecretVault): Promise<Record<string, ModelProviderOption>> {
   if (!text?.trim()) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeelError('bad_usage', `KEEL_MODELS is not JSON: ${(err as Error).message}`);
-  }
-  return providersFrom(json, 'KEEL_MODELS', vault);
+  return providersFrom(parseJson(text, 'KEEL_MODELS'), 'KEEL_MODELS', vault);
 }
 
 /** Providers from a TOML file: a table per provider (`[local]`), keys as in KEEL_MODELS. */

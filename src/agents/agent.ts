@@ -14,8 +14,8 @@ import type { Manifest } from './manifest.js';
 import type { FunctionTool } from './tool.js';
 import type { HostedTool } from './hosted-tools.js';
 import type { McpServer } from './mcp.js';
-import { agentTool, type AgentTool, type AgentToolOptions } from './agent-tool.js';
-import type { Handoff } from './handoff.js';
+import type { ApprovalSetting } from './approval.js';
+import type { RunItem } from '../workflows/run-state.js';
 import type { SandboxLimits, SandboxNetwork, SandboxRuntime, SandboxTier } from '../sandbox/types.js';
 import type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
 export type { ApprovalTimeout, ModelSettings, RunContext } from './settings.js';
@@ -80,6 +80,65 @@ export interface AgentOptions {
   budget?: Budget;
 }
 
+// Agents as tools and handoffs name agents, and agents list them: the types that refer to each other live here, so
+// the definition layer has no import cycle. handoff.ts builds handoffs; `asTool` below builds agent tools.
+
+export interface AgentToolOptions<I extends z.ZodType = z.ZodType> {
+  /** Tool name the model sees; default `run_<agent>`. */
+  name?: string;
+  description: string;
+  /**
+   * Arguments the model must give, validated (in an activity) before the child starts; the child's input is then
+   * the validated arguments as JSON. Default: `{ input: string }`, the child's input text.
+   */
+  input?: I;
+  /** Ask a human before the sub-agent starts, like a function tool's `needsApproval`. */
+  needsApproval?: ApprovalSetting<z.output<I>>;
+  /** Overrides the sub-agent's maxTurns for runs started by this tool. */
+  maxTurns?: number;
+}
+
+/**
+ * An agent as a tool (`reviewer.asTool({...})`): each call runs the agent as its own durable run (a child `agentRun`
+ * workflow) and returns its final output. The run sees it as a ToolSpec of kind `agent` (spec.ts).
+ */
+export interface AgentTool<I extends z.ZodType = z.ZodType> extends AgentToolOptions<I> {
+  readonly kind: 'agent';
+  readonly name: string;
+  readonly agent: Agent;
+}
+
+export interface HandoffContext {
+  /** The agent handing off. */
+  from: string;
+  to: string;
+  workflowId: string;
+  callId: string;
+  /** The run's context object. */
+  context: unknown;
+}
+
+export interface HandoffOptions<I extends z.ZodType = z.ZodType> {
+  /** Tool name; default `transfer_to_<agent>`. */
+  toolName?: string;
+  /** Tool description; default the target's `handoffDescription`. */
+  description?: string;
+  /** Arguments the model must give with the handoff, validated before it happens. */
+  inputType?: I;
+  /** Runs (as an activity) before the next agent takes over, with the validated input. */
+  onHandoff?: (input: z.output<I> | undefined, ctx: HandoffContext) => unknown;
+  /** What history the next agent sees; the dropped items are kept as a blob (ref on the handoff item). */
+  inputFilter?: (items: RunItem[]) => RunItem[] | Promise<RunItem[]>;
+}
+
+/** A configured handoff (`handoff(billing, {...})`, handoff.ts); a plain agent in `handoffs` is one without options. */
+export interface Handoff<I extends z.ZodType = z.ZodType> extends HandoffOptions<I> {
+  readonly kind: 'handoff';
+  readonly agent: Agent | string;
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
 /**
  * Brands that make `instanceof` work across copies of this module: a worker that loads a TypeScript agents file
  * through tsx's `tsImport` gets a second instance of Keel's classes, and an Agent from one must still be an Agent.
@@ -111,7 +170,11 @@ export class Agent {
   }
   /** This agent as a tool for another agent: each call runs it as a child run and returns its final output. */
   asTool<I extends z.ZodType>(options: AgentToolOptions<I>): AgentTool<I> {
-    return agentTool(this, options);
+    const name = options.name ?? `run_${this.name}`;
+    const rule = `${TOOL_NAME} (OpenAI's rule for function names)`;
+    if (!TOOL_NAME.test(name)) throw new TypeError(`tool name '${name}' must match ${rule}`);
+    if (!options.description) throw new TypeError(`agent tool '${name}' needs a description`);
+    return { ...options, kind: 'agent', name, agent: this };
   }
 }
 

@@ -4,36 +4,11 @@
  * `prepareHandoff` activity runs the code.
  */
 import type { z } from 'zod';
-import type { Agent } from './agent.js';
+import type { Agent, Handoff, HandoffOptions } from './agent.js';
 import type { RunItem } from '../workflows/run-state.js';
 
-export interface HandoffContext {
-  /** The agent handing off. */
-  from: string;
-  to: string;
-  workflowId: string;
-  callId: string;
-  /** The run's context object. */
-  context: unknown;
-}
-
-export interface HandoffOptions<I extends z.ZodType = z.ZodType> {
-  /** Tool name; default `transfer_to_<agent>`. */
-  toolName?: string;
-  /** Tool description; default the target's `handoffDescription`. */
-  description?: string;
-  /** Arguments the model must give with the handoff, validated before it happens. */
-  inputType?: I;
-  /** Runs (as an activity) before the next agent takes over, with the validated input. */
-  onHandoff?: (input: z.output<I> | undefined, ctx: HandoffContext) => unknown;
-  /** What history the next agent sees; the dropped items are kept as a blob (ref on the handoff item). */
-  inputFilter?: (items: RunItem[]) => RunItem[] | Promise<RunItem[]>;
-}
-
-export interface Handoff<I extends z.ZodType = z.ZodType> extends HandoffOptions<I> {
-  readonly kind: 'handoff';
-  readonly agent: Agent | string;
-}
+// The types live in agent.ts beside `Agent`, which they refer to and which refers to them.
+export type { Handoff, HandoffContext, HandoffOptions } from './agent.js';
 
 export function handoff<I extends z.ZodType>(agent: Agent | string, options: HandoffOptions<I> = {}): Handoff<I> {
   return { ...options, kind: 'handoff', agent };

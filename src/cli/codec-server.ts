@@ -5,7 +5,7 @@
 import { codecFromEnv } from '../codec.js';
 import { startCodecServer } from '../codec-server.js';
 import { KeelError } from '../errors.js';
-import { str, type Command, type Values } from './command.js';
+import { str, waitForSignal, type Command, type Values } from './command.js';
 
 /** The command: serves until SIGINT/SIGTERM. */
 async function codecServerCommand(values: Values): Promise<number> {
@@ -19,10 +19,7 @@ async function codecServerCommand(values: Values): Promise<number> {
   const server = await startCodecServer({ codec, port, host: str(values, 'host'), uiOrigins: list('ui-origin'), allowedHosts: list('allowed-host'), token, encode });
   const served = `${encode ? '/encode and ' : ''}/decode${token ? ', bearer token required' : ''}`;
   console.log(`codec server on ${server.url} (${served}; point the Web UI's codec endpoint at it)`);
-  await new Promise((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await waitForSignal();
   await server.close();
   return 0;
 }

@@ -44,3 +44,11 @@ export function connectClient(): Promise<KeelClient> {
 export function failWith(message: string): never {
   throw new KeelError('bad_usage', message);
 }
+
+/** Resolves on SIGINT or SIGTERM: a foreground command (a server) runs until then, then stops cleanly. */
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}

@@ -5,7 +5,7 @@ import { demoAgents } from '../testing/demo/agents.js';
 import { runDemo } from '../testing/demo/run-demo.js';
 import { demoScripts } from '../testing/demo/scripts.js';
 import { startScriptedModelServer } from '../testing/scripted-model.js';
-import type { Command, Values } from './command.js';
+import { waitForSignal, type Command, type Values } from './command.js';
 import { sandboxesOption } from './sandboxes.js';
 import { loadAgents } from './agents-file.js';
 
@@ -15,13 +15,6 @@ export async function startCliStack(values: Values, log: (line: string) => void)
   const agents = file ? await loadAgents(file) : demoAgents;
   const sandboxes = await sandboxesOption(values);
   return startDevStack({ agents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log, sandboxes });
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
 }
 
 export const dev: Command = {

@@ -5,7 +5,7 @@
 import { storesFromEnv } from '../storage/config.js';
 import { startServe } from '../serve/server.js';
 import { TokenTable } from '../serve/tokens.js';
-import { connectClient, str, usage, type Command } from './command.js';
+import { connectClient, str, usage, waitForSignal, type Command } from './command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -20,10 +20,7 @@ export const serveCommand: Command = {
     const client = await connectClient();
     const server = await startServe({ client, tokens, blobs: storesFromEnv().blobs, host: str(values, 'host'), port, maxBodyBytes: maxBody });
     console.log(`keel serve: listening on ${server.url} (OpenAPI at ${server.url}/openapi.json)`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await waitForSignal();
     await server.close();
     return 0;
   },

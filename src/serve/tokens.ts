@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
+import { parseJson } from '../util/parse-json.js';
 
 /** `start`: start runs, send to conversations, cancel; `read`: state, list, audit, events; `decide`: approvals as `approveAs`. */
 export const SCOPES = ['start', 'read', 'decide'] as const;
@@ -42,12 +43,7 @@ export class TokenTable {
 
   /** Parses the JSON text of a token file; one clear error naming the first bad field. */
   static parse(text: string, source: string): TokenTable {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new KeelError('bad_usage', `${source} is not JSON: ${(err as Error).message}`);
-    }
+    const json = parseJson(text, source);
     const parsed = TokensSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeelError } from '../errors.js';
+import { parseJson } from '../util/parse-json.js';
 import { ScriptExpectSchema, ScriptItemSchema } from './script-items.js';
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
@@ -112,12 +113,7 @@ export function parseScript(json: unknown): Script {
 /** Reads and validates a script file; errors name the file. */
 export async function loadScriptFile(path: string): Promise<Script> {
   const text = await readFile(path, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeelError('bad_usage', `${path}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const json = parseJson(text, path);
   try {
     return parseScript(json);
   } catch (err) {

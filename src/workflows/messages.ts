@@ -9,6 +9,7 @@ import type { Budget } from '../agents/budget.js';
 import type { EventLogState, EventsPage } from '../live/events.js';
 import type { RunItem, RunState, SnapshotRef } from './run-state.js';
 import type { ChildRun, ParentRef } from './tree.js';
+import type { HistoryCursor } from './run/archive.js';
 
 export const WORKFLOW_TYPE = 'agentRun';
 export const DEFAULT_TASK_QUEUE = 'keel';
@@ -63,7 +64,7 @@ export interface AgentRunInput {
   /** A RunState to continue from (continue-as-new, `keel resume`, `keel fork`). */
   state?: RunState;
   /** Continue-as-new: what the blob store already holds of `state.items`, so the next model call sends only what is new. */
-  historyCursor?: { ref?: string; length: number };
+  historyCursor?: HistoryCursor;
   /** Restore the sandbox workspace from this snapshot instead of the manifest (fork / resume). */
   restoreSnapshot?: string;
   /** Continue-as-new every N turns even when Temporal does not suggest it yet (tests, very chatty agents). */

@@ -1,11 +1,10 @@
 /**
- * The zod schemas of the RunState: what `parseRunState` checks a serialized state against (`keel resume`, the
- * client reading the `runState` query). Kept out of the workflow bundle (workflow code imports only its types):
- * zod and these schemas were built again for every run a worker started or replayed, which cost about a third
- * of the CPU of starting a workflow and much of the memory a cached run holds.
+ * The zod schemas of the RunState: what `parseRunState` (parse-run-state.ts) checks a serialized state against
+ * (`keel resume`, the client reading the `runState` query). Kept out of the workflow bundle (workflow code imports
+ * only its types): zod and these schemas were built again for every run a worker started or replayed, which cost
+ * about a third of the CPU of starting a workflow and much of the memory a cached run holds.
  */
 import { z } from 'zod';
-import { migrateRunState, READABLE_RUN_STATE_VERSIONS, type StoredRunState } from './run-state.js';
 import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 /** Cost of the calls (USD, by the worker's price table) and whether some call had no price (counted in tokens only). */
@@ -279,14 +278,3 @@ export const RunStateSchema = z.object({
   workspace: z.custom<WorkspaceReceipt>((v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries)).optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
-
-/** Parses a serialized RunState of any readable version (migrated to the current one), with one clear error for the others. */
-export function parseRunState(json: unknown): RunState {
-  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (typeof version !== 'number' || !READABLE_RUN_STATE_VERSIONS.includes(version)) {
-    throw new Error(
-      `RunState schemaVersion ${JSON.stringify(version)} is not readable by this Keel (reads ${READABLE_RUN_STATE_VERSIONS.join(', ')})`,
-    );
-  }
-  return RunStateSchema.parse(migrateRunState(json as StoredRunState));
-}

@@ -23,11 +23,9 @@ export class WorkerProcesses {
 
   /** A worker process serving `taskQueue` and the host queue `<taskQueue>@<hostId>`. */
   async start(taskQueue: string, hostId: string, options: Partial<WorkerProcessOptions> = {}): Promise<WorkerProcess> {
-    const address = this.stack.env?.address ?? process.env.TEMPORAL_ADDRESS;
-    if (!address) throw new Error('no Temporal address: the test stack has no embedded server and TEMPORAL_ADDRESS is unset');
     this.bundle ??= writeWorkflowBundle(this.stack.dataDir);
     const worker = await spawnWorker({
-      address,
+      address: this.stack.address,
       taskQueue,
       hostId,
       baseURL: this.stack.model.baseURL,

@@ -7,8 +7,7 @@ import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { filesystem, shell } from '../../src/agents/capabilities.js';
 import { tool } from '../../src/agents/tool.js';
 import type { Script } from '../../src/testing/script.js';
-
-const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
+import { execStep as exec } from './script-steps.js';
 
 export const liveScripts: Record<string, Script> = {
   /** One answer per input, numbered, so a test sees which step (how much history) the model was given. */

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import OpenAI from 'openai';
 import type { Agent } from '../../src/agents/agent.js';
 import { KeelClient } from '../../src/client.js';
@@ -24,6 +24,7 @@ import { limitResults } from './runs.js';
 import { freePort } from '../../src/util/free-port.js';
 
 export interface TestStack {
+  /** The dev server Keel started (none with TEMPORAL_ADDRESS, or on the time-skipping server). */
   env?: EmbeddedTemporal;
   /** The Temporal frontend's address (for a second connection, or a CLI child process's TEMPORAL_ADDRESS). */
   address: string;
@@ -46,15 +47,40 @@ export function queueFor(name: string): string {
 let runtimeInstalled = false;
 
 /**
+ * Keel's tests log only errors from the Temporal runtime, Core's included (against the time-skipping server it
+ * warns about capabilities that server lacks at every worker start); installed once, before the first connection.
+ */
+export function installTestRuntime(): void {
+  if (!runtimeInstalled) {
+    const logging = { filter: makeTelemetryFilterString({ core: 'ERROR' }) };
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging } });
+    runtimeInstalled = true;
+  }
+}
+
+/** The Temporal server a stack runs on: its address, its connections, the client tests use, how to stop it. */
+export interface StackServer {
+  address: string;
+  connection: NativeConnection;
+  clientConnection: Connection;
+  /** The client under every KeelClient of the stack (a time-skipping server's skips time while a result is awaited). */
+  temporal: Client;
+  /** Closes the connections and stops the server. */
+  teardown(): Promise<void>;
+  env?: EmbeddedTemporal;
+}
+
+/**
  * `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. `metrics`: serve the dev
  * server's Prometheus metrics (`env.metricsUrl`) on a free port.
  */
 export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number; metrics?: boolean } = {}): Promise<TestStack> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
-  const model = await startScriptedModelServer({ scripts });
+  installTestRuntime();
+  return stackOn(await startDevServer(options), scripts);
+}
+
+/** A real Temporal dev server (or TEMPORAL_ADDRESS) with its two connections. */
+async function startDevServer(options: { uiPort?: number; metrics?: boolean }): Promise<StackServer> {
   let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
@@ -68,8 +94,27 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
     clientConnection = await Connection.connect({ address });
   } catch (err) {
     // Nothing may outlive a failed start: a leaked server would keep the test process (and CI) alive.
-    await model.close();
     await env?.teardown();
+    throw err;
+  }
+  const teardown = async () => {
+    // Every step runs even when one before it fails: a Temporal server left running keeps the file alive.
+    const closed = await Promise.allSettled([clientConnection.close(), connection.close()]);
+    await env?.teardown();
+    const failed = closed.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  return { address, connection, clientConnection, temporal: new Client({ connection: clientConnection }), teardown, env };
+}
+
+/** The stack over a started server: the scripted model, a shared workflow bundle, workers and clients. */
+export async function stackOn(server: StackServer, scripts: Record<string, Script> = {}): Promise<TestStack> {
+  const { address, connection, clientConnection } = server;
+  let model: ScriptedModelServer;
+  try {
+    model = await startScriptedModelServer({ scripts });
+  } catch (err) {
+    await server.teardown();
     throw err;
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-test-'));
@@ -78,13 +123,13 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
   const stores = localStores(dataDir);
   const workers = workerTracker();
   return {
-    env,
+    env: server.env,
     address,
     connection,
     clientConnection,
     model,
     dataDir,
-    client: (taskQueue) => limitResults(new KeelClient(new Client({ connection: clientConnection }), taskQueue, { blobs: stores.blobs })),
+    client: (taskQueue) => limitResults(new KeelClient(server.temporal, taskQueue, { blobs: stores.blobs })),
     worker: async (agents, taskQueue, options = {}) =>
       workers.add(
         await createWorker({
@@ -108,9 +153,7 @@ export async function startTestStack(scripts: Record<string, Script> = {}, optio
         () => workers.release(),
         () => removeSandboxesOf(connection),
         () => model.close(),
-        () => clientConnection.close(),
-        () => connection.close(),
-        async () => env?.teardown(),
+        () => server.teardown(),
       ];
       const failures: unknown[] = [];
       for (const step of steps) await step().catch((err: unknown) => failures.push(err));

@@ -1,16 +1,15 @@
 /**
  * Human approvals end to end on a real Temporal dev server: a run waits in `awaiting_approval` for the `decide`
  * update or the `approve` / `reject` signals, survives a worker restart while waiting, validates decisions,
- * applies standing decisions and times out as configured. Every decision must be an audit item in RunState.
+ * and applies standing decisions. Every decision must be an audit item in RunState. Approval timeouts run on the
+ * time-skipping server (timeouts.test.ts).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
-import { RunFailedError } from '../../src/client.js';
 import { argumentsDigest } from '../../src/workflows/call-binding.js';
 import { findTemporalCli } from '../../src/embedded/temporal.js';
 import { DecisionError } from '../../src/errors.js';
@@ -19,7 +18,8 @@ import type { CreateWorkerOptions } from '../../src/worker.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
 import { KeelStatus } from '../../src/workflows/search-attributes.js';
 import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';
-import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { deployTool, oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 before(async () => {
@@ -35,28 +35,8 @@ const approvals = (s: RunState) => s.items.filter((i): i is ApprovalItem => i.ty
 const toolResults = (s: RunState) => s.items.filter((i): i is ToolResultItem => i.type === 'tool_result');
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** A `deploy` tool that needs approval and records each execution. */
-function deployTool(executed: string[], needsApproval: boolean = true) {
-  return tool({
-    name: 'deploy',
-    description: 'Deploy to an environment',
-    parameters: z.object({ env: z.string() }),
-    needsApproval,
-    execute: ({ env }) => {
-      executed.push(env);
-      return `deployed to ${env}`;
-    },
-  });
-}
-
-/** One agent, one script (named after the test), one worker on its own queue. */
-async function setup(name: string, script: Script, options: Omit<AgentOptions, 'name' | 'instructions' | 'model'>, workerOptions: Partial<CreateWorkerOptions> = {}) {
-  stack.model.setScript(name, script);
-  const agent = new Agent({ name, instructions: 'Do as asked.', model: name, ...options });
-  const queue = queueFor(name);
-  const worker = await stack.worker([agent], queue, workerOptions);
-  return { agent, queue, worker, client: stack.client(queue) };
-}
+const setup = (name: string, script: Script, options: OneAgentOptions, workerOptions?: Partial<CreateWorkerOptions>) =>
+  oneAgent(stack, name, script, options, workerOptions);
 
 const asError = (p: Promise<unknown>) => p.then(() => assert.fail('expected a rejection'), (err: unknown) => err);
 
@@ -381,7 +361,7 @@ describe('approvals', () => {
   test('the plain `temporal workflow signal` form approves and rejects (real temporal binary)', async () => {
     const cli = findTemporalCli();
     assert.ok(cli, 'the temporal CLI is not installed');
-    const address = stack.env?.address ?? process.env.TEMPORAL_ADDRESS!;
+    const address = stack.address;
     const executed: string[] = [];
     const { agent, worker, client } = await setup(
       'appr-signal',
@@ -411,52 +391,6 @@ describe('approvals', () => {
         ['call_0_1', 'reject', 'bob', 'not b', 'signal'],
       ]);
       assert.match(toolResults(state)[1].output, /rejected this tool call \(reason: not b\)/);
-    });
-  });
-
-  test('approval timeout: onExpiry reject records a timeout rejection and the run continues', async () => {
-    const executed: string[] = [];
-    const { agent, worker, client } = await setup(
-      'appr-timeout-reject',
-      { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'nobody answered' }] },
-      { tools: [deployTool(executed)], approvalTimeout: { ms: 1500, onExpiry: 'reject' } },
-    );
-    await worker.runUntil(async () => {
-      const id = await client.startRun(agent, 'deploy');
-      await waitForStatus(client, id, 'awaiting_approval');
-      const result = await client.result(id);
-      assert.equal(result.finalOutput, 'nobody answered');
-      const state = await client.getState(id);
-      assert.deepEqual(executed, []);
-      assert.deepEqual(approvals(state).map((a) => [a.callId, a.decision, a.approver, a.reason, a.via]), [
-        ['call_0_0', 'reject', 'timeout', 'no decision within 1500 ms', 'timeout'],
-      ]);
-      assert.match(toolResults(state)[0].output, /rejected this tool call \(reason: no decision within 1500 ms\)/);
-      assert.deepEqual(state.pendingApprovals, []);
-    });
-  });
-
-  test('approval timeout: onExpiry fail ends the run with ApprovalTimeout', async () => {
-    const executed: string[] = [];
-    const { agent, worker, client } = await setup(
-      'appr-timeout-fail',
-      { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'never' }] },
-      { tools: [deployTool(executed)], approvalTimeout: { ms: 1500, onExpiry: 'fail' } },
-    );
-    await worker.runUntil(async () => {
-      const id = await client.startRun(agent, 'deploy');
-      await waitForStatus(client, id, 'awaiting_approval');
-      const err = await asError(client.result(id));
-      assert.ok(err instanceof RunFailedError, String(err));
-      assert.equal(err.type, 'ApprovalTimeout');
-      assert.equal(err.message, 'no approval decision within 1500 ms');
-      const state = await client.getState(id);
-      assert.equal(state.status, 'failed');
-      assert.deepEqual(state.error, { type: 'ApprovalTimeout', message: 'no approval decision within 1500 ms' });
-      assert.equal(err.state?.status, 'failed');
-      assert.deepEqual(executed, []);
-      assert.equal(stack.model.stats('appr-timeout-fail').requests, 1);
-      assert.equal((await client.temporal.workflow.getHandle(id).describe()).typedSearchAttributes.get(KeelStatus), 'failed');
     });
   });
 });

@@ -11,6 +11,7 @@ import { assertPaidOnce, WorkerProcesses } from '../helpers/crash.js';
 import { toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 import { createSandbox, requireImage } from '../helpers/sandbox-fixture.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 let workers: WorkerProcesses;
@@ -25,7 +26,6 @@ after(async () => {
 });
 
 const append = 'echo line >> /workspace/once.txt; wc -l < /workspace/once.txt';
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 describe('exactly-once commands', () => {
   test('a command whose worker died before reporting runs once; the retry returns its journalled result', async () => {

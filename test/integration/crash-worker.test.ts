@@ -15,6 +15,7 @@ import { assertPaidOnce, atRest, inContainer, WorkerProcesses } from '../helpers
 import { toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 import { requireImage } from '../helpers/sandbox-fixture.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 let workers: WorkerProcesses;
@@ -27,8 +28,6 @@ after(async () => {
   await workers?.stopAll();
   await stack?.close();
 });
-
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 describe('worker crash (SIGKILL)', { concurrency: true }, () => {
   test('during a model call: the new worker asks again only for the answer that was lost', async () => {

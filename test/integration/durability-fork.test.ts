@@ -16,6 +16,7 @@ import { historyChain } from '../helpers/history.js';
 import { waitForStatus } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execStep as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 before(async () => {
@@ -76,7 +77,6 @@ describe('export, import and fork', () => {
   });
 
   test('keel fork --turn 1 starts from turn 1 and its workspace snapshot, without calling the model for it', async () => {
-    const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
     stack.model.setScript('fork', { steps: [exec('echo a > a.txt'), exec('ls -1; echo b > b.txt'), { message: 'done' }] });
     const agent = new SandboxAgent({ name: 'forker', instructions: 'x', model: 'fork', capabilities: [shell()] });
     const queue = queueFor('fork');

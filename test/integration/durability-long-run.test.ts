@@ -18,6 +18,7 @@ import { historyBytes, historyChain } from '../helpers/history.js';
 import { localActivityType, waitFor } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execStep as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 before(async () => {
@@ -95,7 +96,6 @@ describe('long runs', () => {
   });
 
   test('a sandbox run keeps its container across continue-as-new', async () => {
-    const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
     // /tmp is not in snapshots: seeing the marker at the end proves it is the same container, not a restored one.
     stack.model.setScript('long-sandbox', {
       steps: [exec('echo here > /tmp/marker; echo 1 > n.txt'), exec('echo 2 >> n.txt'), exec('echo 3 >> n.txt'), exec('cat /tmp/marker n.txt'), { message: 'done' }],

@@ -12,6 +12,7 @@ import { RunFailedError } from '../../src/client.js';
 import { waitFor } from '../helpers/runs.js';
 import { containerExists, isRunning, removeBehindKeelsBack, sandboxWorker, snapshotFiles, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 before(async () => {
@@ -20,8 +21,6 @@ before(async () => {
 after(async () => {
   await stack?.close();
 });
-
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 describe('sandbox durability', () => {
   test('a lost container is restored from the last snapshot, and the model is told what was lost', async () => {

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { Agent, type AgentOptions } from '../../src/agents/agent.js';
+import { Agent } from '../../src/agents/agent.js';
 import type { ApprovalSetting } from '../../src/agents/approval.js';
 import type { InputGuardrail, OutputGuardrail, ToolGuardrail } from '../../src/agents/guardrails.js';
 import { tool } from '../../src/agents/tool.js';
@@ -15,6 +15,7 @@ import type { Script } from '../../src/testing/script.js';
 import type { CreateWorkerOptions } from '../../src/worker.js';
 import type { RunItem, RunState } from '../../src/workflows/run-state.js';
 import { capturingOpenAI, scheduledActivities, waitFor, waitForStatus } from '../helpers/runs.js';
+import { oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -44,14 +45,8 @@ function jobTool(executed: string[], extra: { inputGuardrails?: ToolGuardrail[];
   });
 }
 
-/** One agent per script (named after it), one worker on its own queue. */
-async function setup(name: string, script: Script, options: Omit<AgentOptions, 'name' | 'instructions' | 'model'>, workerOptions: Partial<CreateWorkerOptions> = {}) {
-  stack.model.setScript(name, script);
-  const agent = new Agent({ name, instructions: 'Do as asked.', model: name, ...options });
-  const queue = queueFor(name);
-  const worker = await stack.worker([agent], queue, workerOptions);
-  return { agent, worker, client: stack.client(queue) };
-}
+const setup = (name: string, script: Script, options: OneAgentOptions, workerOptions?: Partial<CreateWorkerOptions>) =>
+  oneAgent(stack, name, script, options, workerOptions);
 
 /** Runs `agent` on `input` to its end; returns the failure (if any) and the final RunState. */
 async function run(client: KeelClient, agent: Agent, input: string) {

@@ -1,6 +1,7 @@
 /**
  * Conversations: several sends answered across a real worker crash (SIGKILL, new process) and continue-as-new,
- * keeping the sandbox and the history; idle close; input added to a run paused on an approval.
+ * keeping the sandbox and the history; input added to a run paused on an approval. The idle timeout runs on the
+ * time-skipping server (timeouts.test.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,21 +55,6 @@ test('a sandbox conversation answers several sends across a worker kill and cont
   } finally {
     await worker.stop();
   }
-});
-
-test('a conversation closes after its idle timeout; a later send is refused with one clear error', async () => {
-  const queue = queueFor('live conversation idle');
-  const worker = await stack.worker(Object.values(liveAgents), queue);
-  const client = stack.client(queue);
-  await worker.runUntil(async () => {
-    const runId = await client.startRun('live_chat', 'hi', { conversation: { idleTimeoutMs: 2_000 } });
-    await waitForStatus(client, runId, 'awaiting_input');
-    assert.equal(await client.send(runId, 'again'), 'answer number 1 from the scripted model');
-    const result = await client.result(runId);
-    assert.equal(result.finalOutput, 'answer number 1 from the scripted model');
-    assert.equal((await client.getState(runId)).status, 'completed');
-    await assert.rejects(client.send(runId, 'still there?'), KeelError);
-  });
 });
 
 test('input sent to a run paused on an approval is read by its next model call, and send returns that answer', async () => {

@@ -18,6 +18,7 @@ import { startS3Server, type S3Server } from '../helpers/s3.js';
 import { removeRunContainers, toolResults } from '../helpers/sandbox.js';
 import { requireImage } from '../helpers/sandbox-fixture.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 let s3: S3Server;
@@ -37,7 +38,6 @@ after(async () => {
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 /** About 24 KB of numbered lines: over the 2 KB kept in history, under the 32 KB cap on what the model gets. */
 const BIG = Array.from({ length: 2000 }, (_, i) => `line ${100000 + i}`).join('\n');
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 /** Every file under `dir` (what a host kept locally). */
 const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);

@@ -27,6 +27,7 @@ import { scheduledActivities } from '../helpers/runs.js';
 import { docker, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execStep as exec } from '../helpers/script-steps.js';
 
 const TOKEN = `ghp_${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
 /** The agent's work, so each run has a diff: a review naming what it was given, and a line added to its notes. */
@@ -54,7 +55,6 @@ const agent = new SandboxAgent({
 const plain = new Agent({ name: 'plain', instructions: 'x', model: 'show-workspace' });
 
 before(async () => {
-  const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
   stack = await startTestStack({ 'show-workspace': { steps: [exec(SHOW), exec(REVIEW), { message: 'done' }] } });
   repos = await Promise.all([0, 1, 2].map((i) => startPrivateGitServer({ 'README.md': `repository number ${i}\n` }, 'x-access-token', TOKEN)));
   allowedRoot = mkdtempSync(path.join(tmpdir(), 'keel-allowed-'));

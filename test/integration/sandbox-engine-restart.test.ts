@@ -19,6 +19,7 @@ import { waitFor } from '../helpers/runs.js';
 import { requireImage } from '../helpers/sandbox-fixture.js';
 import { isRunning, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 /** Busybox only: quick to copy into the test's engine. */
 const IMAGE = 'keel-sandbox-minimal:latest';
@@ -34,8 +35,6 @@ after(async () => {
   await engine?.close();
   await stack?.close();
 });
-
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 /**
  * Runs the agent until its second command sleeps, calls `outage` (the engine goes away and comes back), and checks

@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/runs.js';
 import { containerExists, docker, removeBehindKeelsBack, sandboxWorker } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 const kept: string[] = [];
@@ -29,8 +30,6 @@ after(async () => {
   await stack?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 /** What a reaper does once the run is closed (it judges only this run's containers: other tests share the engine). */
 const reapClosedRun = (runId: string) => new DockerSandboxClient({ docker }).reapOrphans(async (labels) => labels.workflowId !== runId);

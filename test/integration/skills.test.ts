@@ -17,6 +17,7 @@ import type { Script } from '../../src/testing/script.js';
 import { capturingOpenAI } from '../helpers/runs.js';
 import { sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execStep as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 let root: string;
@@ -48,8 +49,6 @@ async function run(agent: SandboxAgent, script: Script, name: string) {
     return { result, state, requests, results: toolResults(state) };
   });
 }
-
-const exec = (cmd: string) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd } }] });
 
 test('eager skills are copied into /workspace/skills/<name>/ when the sandbox is created', async () => {
   const dir = path.join(root, 'eager');

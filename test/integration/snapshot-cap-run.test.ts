@@ -10,6 +10,7 @@ import { filesystem, shell } from '../../src/agents/capabilities.js';
 import { waitFor } from '../helpers/runs.js';
 import { sandboxWorker } from '../helpers/sandbox.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
+import { execCall as exec } from '../helpers/script-steps.js';
 
 let stack: TestStack;
 before(async () => {
@@ -18,8 +19,6 @@ before(async () => {
 after(async () => {
   await stack?.close();
 });
-
-const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
 
 describe('snapshot caps in a run', { timeout: 300_000 }, () => {
   test('a workspace over maxFiles fails that snapshot clearly; the state says so until one fits', async () => {

@@ -8,7 +8,7 @@ import { EventLog } from '../../src/live/events.js';
 import { applyDecision, applyStandingDecision } from '../../src/workflows/approvals.js';
 import { archivedCount, archivedCursor, carriedState } from '../../src/workflows/run/archive.js';
 import { initialRunState, modelTurns, type RunItem, type RunState } from '../../src/workflows/run-state.js';
-import { parseRunState } from '../../src/workflows/run-state-schema.js';
+import { parseRunState } from '../../src/workflows/parse-run-state.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addUsage, initialRunState, migrateRunState, policyAllows, RUN_STATE_VERSION, unansweredCalls, type StoredRunState } from '../../src/workflows/run-state.js';
-import { parseRunState } from '../../src/workflows/run-state-schema.js';
+import { parseRunState } from '../../src/workflows/parse-run-state.js';
 import { itemsUpToTurn } from '../../src/client.js';
 
 const fixture = () => JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;

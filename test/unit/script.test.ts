@@ -56,7 +56,7 @@ describe('loadScriptFile', () => {
     await writeFile(broken, '{ "steps": [');
     await writeFile(invalid, JSON.stringify({ steps: [{ delayMs: 'soon', message: 'x' }] }));
     assert.deepEqual(await loadScriptFile(good), { steps: [{ message: 'hi' }] });
-    await assert.rejects(loadScriptFile(broken), (err: Error) => err.message.startsWith(`${broken}: not valid JSON`));
+    await assert.rejects(loadScriptFile(broken), (err: Error) => err.message.startsWith(`${broken} is not JSON`));
     await assert.rejects(loadScriptFile(invalid), {
       message: `${invalid}: invalid script: steps[0].delayMs: Invalid input: expected number, received string`,
     });

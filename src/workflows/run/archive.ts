@@ -7,8 +7,13 @@
  */
 import type { ApprovalItem, RunItem, RunState } from '../run-state.js';
 import { modelTurns } from '../run-state.js';
-import type { HistoryCursor } from './run.js';
 import { standingKey } from '../call-binding.js';
+
+/** What the blob store already holds of the conversation (`run.cursor`), so each model call sends only what is new. */
+export interface HistoryCursor {
+  ref?: string;
+  length: number;
+}
 
 /** Items of the conversation held only by reference (0 for runs that never continued as new this way). */
 export function archivedCount(state: RunState): number {

@@ -18,17 +18,11 @@ import { budgetsOn, spendOf } from '../budget.js';
 import { spendText } from '../../agents/budget.js';
 import { reportStatus } from './telemetry.js';
 import { capMiddle, MAX_FAILURE_DETAILS_BYTES, utf8Bytes } from '../../util/cap.js';
-import { archivedCount, archivedCursor } from './archive.js';
+import { archivedCount, archivedCursor, type HistoryCursor } from './archive.js';
 import { trustedInput } from './start-input.js';
 import type { FailureType } from '../../failures.js';
 
 export const nowIso = (): string => new Date().toISOString();
-
-/** What the blob store already holds of the conversation, so each model call sends only what is new. */
-export interface HistoryCursor {
-  ref?: string;
-  length: number;
-}
 
 export interface Run {
   readonly workflowId: string;
