@@ -42,7 +42,7 @@ export { FAILURES, FAILURE_TYPES, ERROR_CODES, DECISION_FAILURES } from './failu
 export type { FailureType, FailureInfo, ErrorCode, DecisionFailureType } from './failures.js';
 export { handoff, handoffFilters } from './agents/handoff.js';
 export type { Handoff, HandoffOptions, HandoffContext } from './agents/handoff.js';
-export type { AgentTool, AgentToolOptions } from './agents/agent-tool.js';
+export type { AgentTool, AgentToolOptions } from './agents/agent.js';
 export type { GetStateOptions, StartManyOptions } from './client.js';
 export type { FanOutResult, FanOutItemResult, AgentRunResult } from './workflows/messages.js';
 export type { ChildRun, ParentRef } from './workflows/tree.js';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Agent } from '../agents/agent.js';
-import type { AgentTool } from '../agents/agent-tool.js';
+import type { AgentTool } from '../agents/agent.js';
 import type { Capability, SandboxTool } from '../agents/capabilities.js';
 import type { ToolGuardrail } from '../agents/guardrails.js';
 import { handoff as plainHandoff, type Handoff } from '../agents/handoff.js';

@@ -13,7 +13,7 @@ import { defaultModel, defaultSandboxImage } from '../agents/defaults.js';
 import type { InputGuardrail, OutputGuardrail } from '../agents/guardrails.js';
 import type { AgentSpec, ToolSpec } from '../agents/spec.js';
 import type { FunctionTool } from '../agents/tool.js';
-import type { AgentTool } from '../agents/agent-tool.js';
+import type { AgentTool } from '../agents/agent.js';
 import type { Handoff } from '../agents/handoff.js';
 import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from '../agents/memory.js';
 import { consolidatorAgent } from '../agents/memory-consolidator.js';
