@@ -17,9 +17,14 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's describe/test return promises that the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'test', 'it', 'suite', 'before', 'after'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'test', 'it', 'suite', 'before', 'after'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
@@ -30,18 +35,35 @@ export default tseslint.config(
     files: ['src/workflows/**/*.ts'],
     ignores: ['src/workflows/run-state-schema.ts', 'src/workflows/parse-run-state.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: NODE_BUILTINS,
-        patterns: [
-          { group: ['node:*'], message: 'Workflow code must not import Node APIs.' },
-          { group: ['zod', 'zod/*', '**/run-state-schema.js', '**/parse-run-state.js'], allowTypeImports: true, message: 'zod stays out of the workflow bundle (parse at the activity or client side).' },
-          {
-            group: ['**/agents/agent.js', '**/agents/tool.js', ...folder('activities'), ...folder('tools'), ...folder('sandbox'), ...folder('storage'), ...folder('embedded'), ...folder('testing'), ...folder('cli')],
-            allowTypeImports: true,
-            message: 'Workflow code sees only AgentSpecs and activity types.',
-          },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_BUILTINS,
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code must not import Node APIs.' },
+            {
+              group: ['zod', 'zod/*', '**/run-state-schema.js', '**/parse-run-state.js'],
+              allowTypeImports: true,
+              message: 'zod stays out of the workflow bundle (parse at the activity or client side).',
+            },
+            {
+              group: [
+                '**/agents/agent.js',
+                '**/agents/tool.js',
+                ...folder('activities'),
+                ...folder('tools'),
+                ...folder('sandbox'),
+                ...folder('storage'),
+                ...folder('embedded'),
+                ...folder('testing'),
+                ...folder('cli'),
+              ],
+              allowTypeImports: true,
+              message: 'Workflow code sees only AgentSpecs and activity types.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -49,7 +71,14 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/testing/**', 'src/cli.ts', 'src/cli/**', 'src/workflows/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+          ],
+        },
+      ],
     },
   },
   // After the testing-kit block: a later block's no-restricted-imports replaces an earlier one's for its files.
@@ -58,7 +87,25 @@ export default tseslint.config(
     files: ['src/agents/**/*.ts'],
     rules: {
       // The built-in sandbox tools (tools/sandbox/) import nothing above sandbox/ and storage/ (their own rule below).
-      'no-restricted-imports': ['error', { patterns: [{ group: [...folder('activities'), ...folder('tools'), '!**/tools/sandbox', '!**/tools/sandbox/**', ...folder('cli'), ...folder('embedded'), ...folder('testing')], message: 'The definition layer does not reach into the tool layer, activities or the CLI.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...folder('activities'),
+                ...folder('tools'),
+                '!**/tools/sandbox',
+                '!**/tools/sandbox/**',
+                ...folder('cli'),
+                ...folder('embedded'),
+                ...folder('testing'),
+              ],
+              message: 'The definition layer does not reach into the tool layer, activities or the CLI.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -68,50 +115,83 @@ export default tseslint.config(
     files: ['src/tools/**/*.ts'],
     ignores: ['src/tools/sandbox/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: [...folder('activities'), ...folder('embedded')], allowTypeImports: true, message: 'The tool layer sees activities only as types.' },
-          { group: [...folder('cli'), '**/cli.js'], message: 'The CLI sits on top: nothing below it imports from it.' },
-          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...folder('activities'), ...folder('embedded')],
+              allowTypeImports: true,
+              message: 'The tool layer sees activities only as types.',
+            },
+            {
+              group: [...folder('cli'), '**/cli.js'],
+              message: 'The CLI sits on top: nothing below it imports from it.',
+            },
+            { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/sandbox/**/*.ts', 'src/storage/**/*.ts', 'src/run-items.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: [...folder('activities'), ...folder('cli'), '**/cli.js'], message: 'Sandbox and storage sit below the activities (and the client reads stores directly).' },
-          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...folder('activities'), ...folder('cli'), '**/cli.js'],
+              message: 'Sandbox and storage sit below the activities (and the client reads stores directly).',
+            },
+            { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+          ],
+        },
+      ],
     },
   },
   {
     // The built-in sandbox tools are a leaf under the definitions: agents/ (capabilities, tier limits) reads them.
     files: ['src/tools/sandbox/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          {
-            group: [...folder('agents'), ...folder('workflows'), ...folder('activities'), ...folder('embedded'), ...folder('cli'), '**/cli.js'],
-            message: 'The built-in sandbox tools import only sandbox/, storage/, util/ and packages (agents/ imports them).',
-          },
-          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...folder('agents'),
+                ...folder('workflows'),
+                ...folder('activities'),
+                ...folder('embedded'),
+                ...folder('cli'),
+                '**/cli.js',
+              ],
+              message:
+                'The built-in sandbox tools import only sandbox/, storage/, util/ and packages (agents/ imports them).',
+            },
+            { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/embedded/**/*.ts', 'src/activities/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: [...folder('cli'), '**/cli.js'], message: 'The CLI sits on top: nothing below it imports from it.' },
-          { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...folder('cli'), '**/cli.js'],
+              message: 'The CLI sits on top: nothing below it imports from it.',
+            },
+            { group: ['**/testing/*', '**/testing/**'], message: 'Product code must not import the testing kit.' },
+          ],
+        },
+      ],
     },
   },
 );

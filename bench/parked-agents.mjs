@@ -12,4 +12,6 @@ const publish = tool({
   execute: ({ note }) => `published: ${note}`,
 });
 
-export const agents = [new Agent({ name: 'parked', instructions: 'Publish the note you are given.', model: 'parked', tools: [publish] })];
+export const agents = [
+  new Agent({ name: 'parked', instructions: 'Publish the note you are given.', model: 'parked', tools: [publish] }),
+];

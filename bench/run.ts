@@ -28,18 +28,31 @@ const CONCURRENT_RUNS = 50;
 const TURNS = 10;
 
 function toolLoopScript(turns: number) {
-  return { steps: [...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }] };
+  return {
+    steps: [
+      ...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })),
+      { message: 'done' },
+    ],
+  };
 }
 
 /** Events and bytes of a run's whole history, over all its executions (continue-as-new). */
 async function historyStats(stack: TestStack, queue: string, id: string) {
   const chain = await historyChain(stack.client(queue).temporal, id);
-  return { events: chain.reduce((n, h) => n + (h.events?.length ?? 0), 0), bytes: chain.reduce((n, h) => n + historyBytes(h), 0) };
+  return {
+    events: chain.reduce((n, h) => n + (h.events?.length ?? 0), 0),
+    bytes: chain.reduce((n, h) => n + historyBytes(h), 0),
+  };
 }
 
 async function functionToolFigures(stack: TestStack) {
   const stamps: number[] = [];
-  const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => (stamps.push(Date.now()), i) });
+  const noop = tool({
+    name: 'noop',
+    description: 'does nothing',
+    parameters: z.object({ i: z.number() }),
+    execute: ({ i }) => (stamps.push(Date.now()), i),
+  });
   const agent = (name: string, model: string, maxTurns: number, toolExecution?: 'local') =>
     new Agent({ name, instructions: 'bench', model, tools: [noop], maxTurns, toolExecution });
   stack.model.setScript('bench-201', toolLoopScript(201));
@@ -101,9 +114,16 @@ async function functionToolFigures(stack: TestStack) {
 /** A sandbox run whose turns each write a small file: snapshot bytes per turn (each snapshot is a whole-workspace tar). */
 async function snapshotFigures(stack: TestStack) {
   const turns = 10;
-  const steps = Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd: `echo ${i} > f${i}.txt` } }] }));
+  const steps = Array.from({ length: turns - 1 }, (_, i) => ({
+    toolCalls: [{ name: 'exec_command', arguments: { cmd: `echo ${i} > f${i}.txt` } }],
+  }));
   stack.model.setScript('bench-snapshots', { steps: [...steps, { message: 'done' }] });
-  const agent = new SandboxAgent({ name: 'benchsnap', instructions: 'bench', model: 'bench-snapshots', capabilities: [shell()] });
+  const agent = new SandboxAgent({
+    name: 'benchsnap',
+    instructions: 'bench',
+    model: 'bench-snapshots',
+    capabilities: [shell()],
+  });
   const queue = queueFor('bench-snapshots');
   const worker = await sandboxWorker(stack, [agent], queue);
   const client = stack.client(queue);
@@ -112,7 +132,10 @@ async function snapshotFigures(stack: TestStack) {
     await client.result(id);
     return client.getState(id);
   });
-  return { snapshotBytesPerTurn: round(state.snapshots.reduce((n, s) => n + s.bytes, 0) / turns), snapshotsPerTurn: round(state.snapshots.length / turns) };
+  return {
+    snapshotBytesPerTurn: round(state.snapshots.reduce((n, s) => n + s.bytes, 0) / turns),
+    snapshotsPerTurn: round(state.snapshots.length / turns),
+  };
 }
 
 /**
@@ -134,13 +157,24 @@ async function baselineFigures(stack: TestStack) {
     await temporal.workflow.execute('baseline', { taskQueue, workflowId: queueFor('baseline'), args: [n] });
     const roundTripMs = (performance.now() - t0) / n;
     const t1 = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENT_RUNS }, (_, i) => temporal.workflow.execute('bareTurns', { taskQueue, workflowId: `${queueFor('bare')}-${i}`, args: [TURNS] })));
-    return { temporalActivityRoundTripMs: round(roundTripMs), bareTurnsPerSec: round((CONCURRENT_RUNS * TURNS) / ((performance.now() - t1) / 1000)) };
+    await Promise.all(
+      Array.from({ length: CONCURRENT_RUNS }, (_, i) =>
+        temporal.workflow.execute('bareTurns', { taskQueue, workflowId: `${queueFor('bare')}-${i}`, args: [TURNS] }),
+      ),
+    );
+    return {
+      temporalActivityRoundTripMs: round(roundTripMs),
+      bareTurnsPerSec: round((CONCURRENT_RUNS * TURNS) / ((performance.now() - t1) / 1000)),
+    };
   });
 }
 
 async function coreFigures(stack: TestStack) {
-  const figures = { ...(await baselineFigures(stack)), ...(await functionToolFigures(stack)), ...(await snapshotFigures(stack)) };
+  const figures = {
+    ...(await baselineFigures(stack)),
+    ...(await functionToolFigures(stack)),
+    ...(await snapshotFigures(stack)),
+  };
   return {
     ...figures,
     turnOverheadOverTwoRoundTrips: round2(figures.turnOverheadMedianMs / (2 * figures.temporalActivityRoundTripMs)),
@@ -157,11 +191,18 @@ const only = process.argv.slice(2);
  */
 async function moduleFigures(stack: TestStack, conditions: Conditions): Promise<Record<string, unknown>> {
   const dir = path.join(import.meta.dirname, 'figures');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('_') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('_') && (only.length === 0 || only.some((o) => f.includes(o))))
+    .sort();
   const out: Record<string, unknown> = {};
   for (const file of files) {
     const group = (await import(pathToFileURL(path.join(dir, file)).href)) as FigureGroup;
-    Object.assign(out, await measured(stack, conditions, path.basename(file, '.ts'), group.worker ?? IN_PROCESS_WORKER, () => group.default(stack)));
+    Object.assign(
+      out,
+      await measured(stack, conditions, path.basename(file, '.ts'), group.worker ?? IN_PROCESS_WORKER, () =>
+        group.default(stack),
+      ),
+    );
   }
   return out;
 }
@@ -177,18 +218,33 @@ interface FigureGroup {
  * the CPU time the group cost the Temporal dev server and the bench process (worker, model server, client; not a
  * worker process of its own), which the load average does not distort the way it does wall-clock figures.
  */
-type Conditions = Record<string, { worker: string; loadAverage1m: number; serverCpuMs?: number; benchProcessCpuMs: number; figures: string[] }>;
+type Conditions = Record<
+  string,
+  { worker: string; loadAverage1m: number; serverCpuMs?: number; benchProcessCpuMs: number; figures: string[] }
+>;
 
 const IN_PROCESS_WORKER = 'createWorker in the bench process (src/ under tsx, workflows bundled from src/)';
 
-async function measured<T extends Record<string, unknown>>(stack: TestStack, conditions: Conditions, group: string, worker: string, fn: () => Promise<T>): Promise<T> {
+async function measured<T extends Record<string, unknown>>(
+  stack: TestStack,
+  conditions: Conditions,
+  group: string,
+  worker: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   const loadAverage1m = round(loadavg()[0]);
   const server0 = stack.env && processCpuMs(stack.env.pid);
   const bench0 = process.cpuUsage();
   const figures = await fn();
   const bench = process.cpuUsage(bench0);
   const serverCpuMs = stack.env && processCpuMs(stack.env.pid) - server0!;
-  conditions[group] = { worker, loadAverage1m, serverCpuMs, benchProcessCpuMs: Math.round((bench.user + bench.system) / 1000), figures: Object.keys(figures) };
+  conditions[group] = {
+    worker,
+    loadAverage1m,
+    serverCpuMs,
+    benchProcessCpuMs: Math.round((bench.user + bench.system) / 1000),
+    figures: Object.keys(figures),
+  };
   return figures;
 }
 
@@ -200,17 +256,28 @@ async function main() {
   try {
     const conditions: Conditions = {};
     const figures = {
-      ...(only.length === 0 || only.includes('core') ? await measured(stack, conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack)) : {}),
+      ...(only.length === 0 || only.includes('core')
+        ? await measured(stack, conditions, 'core', IN_PROCESS_WORKER, () => coreFigures(stack))
+        : {}),
       ...(await moduleFigures(stack, conditions)),
     };
     console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));
-    const results = { machine: { cpus: cpus().length, node: process.version }, at: new Date().toISOString(), ...figures, conditions };
+    const results = {
+      machine: { cpus: cpus().length, node: process.version },
+      at: new Date().toISOString(),
+      ...figures,
+      conditions,
+    };
     const out = path.join(import.meta.dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(out), { recursive: true });
     // A filtered run (`npm run bench -- sandbox`) updates its figures and keeps the others already recorded.
-    const previous = only.length > 0 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    const previous =
+      only.length > 0 && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
     const keptConditions = (previous.conditions ?? {}) as Conditions;
-    writeFileSync(out, JSON.stringify({ ...previous, ...results, conditions: { ...keptConditions, ...conditions } }, null, 2) + '\n');
+    writeFileSync(
+      out,
+      JSON.stringify({ ...previous, ...results, conditions: { ...keptConditions, ...conditions } }, null, 2) + '\n',
+    );
     console.log(`written to ${out}`);
   } finally {
     await stack.close();

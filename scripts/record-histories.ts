@@ -51,17 +51,29 @@ const agents = {
     capabilities: [filesystem({ needsApproval: true }), shell()],
     manifest: { entries: { 'README.md': file('# demo\n') } },
   }),
-  cancel: new SandboxAgent({ name: 'rec_cancel', instructions: 'x', model: 'rec-cancel', capabilities: [shell()], sandbox: { commandTimeoutMs: 600_000 } }),
+  cancel: new SandboxAgent({
+    name: 'rec_cancel',
+    instructions: 'x',
+    model: 'rec-cancel',
+    capabilities: [shell()],
+    sandbox: { commandTimeoutMs: 600_000 },
+  }),
 };
 
 function setScripts(stack: TestStack): void {
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
-  stack.model.setScript('rec-tool', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }, { message: 'Sunny.' }] });
+  stack.model.setScript('rec-tool', {
+    steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }, { message: 'Sunny.' }],
+  });
   const weatherIn = (city: string) => ({ toolCalls: [{ name: 'get_weather', arguments: { city } }] });
-  stack.model.setScript('rec-long', { steps: [weatherIn('Paris'), weatherIn('Oslo'), { message: 'Sunny, then cold.' }] });
+  stack.model.setScript('rec-long', {
+    steps: [weatherIn('Paris'), weatherIn('Oslo'), { message: 'Sunny, then cold.' }],
+  });
   stack.model.setScript('rec-triage', { steps: [{ toolCalls: [{ name: 'transfer_to_rec_billing', arguments: {} }] }] });
   stack.model.setScript('rec-billing', { steps: [{ message: 'unused' }, { message: 'Your invoice is paid.' }] });
-  stack.model.setScript('rec-approval', { steps: [{ toolCalls: [{ name: 'refund', arguments: { order: 'A1' } }] }, { message: 'Refunded.' }] });
+  stack.model.setScript('rec-approval', {
+    steps: [{ toolCalls: [{ name: 'refund', arguments: { order: 'A1' } }] }, { message: 'Refunded.' }],
+  });
   stack.model.setScript('rec-sandbox', {
     steps: [
       { toolCalls: [exec('echo a > a.txt'), { name: 'read_file', arguments: { path: 'README.md' } }] },
@@ -92,13 +104,19 @@ const recordings: Record<string, (client: KeelClient) => Promise<string>> = {
     return id;
   },
   'continue-as-new': async (client) => {
-    const id = await client.startRun(agents.tool, 'Weather in Paris?', { id: 'replay-continue-as-new', continueAsNewEveryTurns: 1 });
+    const id = await client.startRun(agents.tool, 'Weather in Paris?', {
+      id: 'replay-continue-as-new',
+      continueAsNewEveryTurns: 1,
+    });
     await client.result(id);
     return id;
   },
   // Continue-as-new with the stored conversation by reference (archivedItems), twice, so a carried state carries on.
   'continue-as-new-by-ref': async (client) => {
-    const id = await client.startRun(agents.long, 'Weather in Paris, then Oslo?', { id: 'replay-continue-as-new-by-ref', continueAsNewEveryTurns: 1 });
+    const id = await client.startRun(agents.long, 'Weather in Paris, then Oslo?', {
+      id: 'replay-continue-as-new-by-ref',
+      continueAsNewEveryTurns: 1,
+    });
     await client.result(id);
     return id;
   },
@@ -111,10 +129,14 @@ const recordings: Record<string, (client: KeelClient) => Promise<string>> = {
   },
   'sandbox-cancelled': async (client) => {
     const id = await client.startRun(agents.cancel, 'go', { id: 'replay-sandbox-cancelled' });
-    await waitFor('the command to run', async () => {
-      const c = (await client.getState(id)).sandbox?.containerId;
-      return c && isRunning(c, 'sleep 318');
-    }, 60_000);
+    await waitFor(
+      'the command to run',
+      async () => {
+        const c = (await client.getState(id)).sandbox?.containerId;
+        return c && isRunning(c, 'sleep 318');
+      },
+      60_000,
+    );
     await client.cancel(id);
     await client.result(id).catch(() => undefined);
     return id;

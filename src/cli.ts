@@ -24,10 +24,35 @@ import { diff, files } from './cli/files.js';
 
 export { webUiLink } from './embedded/stack.js';
 
-const COMMANDS: Command[] = [dev, worker, run, approve, reject, state, ls, cancel, resume, fork, watch, chatCommand, audit, files, diff, gc, demo, keygen, codecServer, serveCommand];
+const COMMANDS: Command[] = [
+  dev,
+  worker,
+  run,
+  approve,
+  reject,
+  state,
+  ls,
+  cancel,
+  resume,
+  fork,
+  watch,
+  chatCommand,
+  audit,
+  files,
+  diff,
+  gc,
+  demo,
+  keygen,
+  codecServer,
+  serveCommand,
+];
 
 function usageText(): string {
-  return ['usage: keel <command> [options]', ...COMMANDS.map((c) => `  ${c.usage}`), 'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)'].join('\n');
+  return [
+    'usage: keel <command> [options]',
+    ...COMMANDS.map((c) => `  ${c.usage}`),
+    'Temporal: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* or a profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE)',
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -38,7 +63,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) throw new UsageError(`unknown command '${name}'`);
-  const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     console.log(`usage: keel ${command.usage}`);
     return 0;
@@ -47,17 +76,27 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) return 2;
+  if (
+    err instanceof UsageError ||
+    (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  )
+    return 2;
   if (err instanceof KeelError) return err.code === 'bad_usage' || err.code === 'agent_not_found' ? 2 : 1;
   return 1;
 }
 
 function messageFor(err: unknown): string {
-  if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) return `${err.message} (see keel --help)`;
+  if (
+    err instanceof UsageError ||
+    (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  )
+    return `${err.message} (see keel --help)`;
   if (err instanceof RunFailedError) return `run failed: ${err.type}: ${err.message}`;
   const message = err instanceof Error ? err.message : String(err);
   // A connection that fails after it was made (a worker's server going away) reaches here as a transport dump.
-  return !(err instanceof KeelError) && isTransportDump(message) ? `lost the connection to Temporal (${connectionReason(message)})` : message;
+  return !(err instanceof KeelError) && isTransportDump(message)
+    ? `lost the connection to Temporal (${connectionReason(message)})`
+    : message;
 }
 
 /** Runs the CLI and exits with its code (0 ok, 1 run failed, 2 bad usage). */

@@ -14,7 +14,8 @@ export async function checkStarted(handle: WorkflowHandle, timeoutMs: number): P
   while (Date.now() < deadline) {
     const d = await handle.describe();
     // A run that failed after resolving its agent (e.g. a model error) is the caller's to report, not "unknown agent".
-    if (d.status.name === 'FAILED' || d.status.name === 'TERMINATED') return (await firstActivityCompleted(handle)) ? 'resolved' : throwFailure(handle);
+    if (d.status.name === 'FAILED' || d.status.name === 'TERMINATED')
+      return (await firstActivityCompleted(handle)) ? 'resolved' : throwFailure(handle);
     if (d.status.name !== 'RUNNING') return 'resolved';
     const resolving = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'resolveAgent');
     const failure = resolving?.lastFailure?.message;
@@ -34,7 +35,9 @@ export async function checkStarted(handle: WorkflowHandle, timeoutMs: number): P
  */
 async function firstActivityCompleted(handle: WorkflowHandle): Promise<boolean> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes || isCompletedLocalActivity(e.markerRecordedEventAttributes));
+  return (history.events ?? []).some(
+    (e) => e.activityTaskCompletedEventAttributes || isCompletedLocalActivity(e.markerRecordedEventAttributes),
+  );
 }
 
 async function throwFailure(handle: WorkflowHandle): Promise<never> {

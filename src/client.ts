@@ -5,7 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyObject } from 'node:crypto';
-import { Client, WorkflowFailedError, WorkflowNotFoundError, type ConnectionLike, type DataConverter, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type ConnectionLike,
+  type DataConverter,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, type PayloadCodec } from '@temporalio/common';
 import { codecFromEnv, dataConverterFor } from './codec.js';
 import { loadPrivateKey, signDecision, type SignedDecisionFields } from './agents/approver-keys.js';
@@ -46,7 +53,12 @@ import { withAllItems } from './run-items.js';
 import type { BlobStore } from './storage/blob-store.js';
 import type { TreeSnapshotStore } from './storage/tree-snapshot-store.js';
 import { openRunWorkspace, type RunWorkspace, type WorkspaceOptions } from './results/workspace.js';
-import { KeelAgent as KeelAgentKey, KeelStatus as KeelStatusKey, KeelTotalTokens as KeelTokensKey, KeelCostUsd as KeelCostKey } from './workflows/search-attributes.js';
+import {
+  KeelAgent as KeelAgentKey,
+  KeelStatus as KeelStatusKey,
+  KeelTotalTokens as KeelTokensKey,
+  KeelCostUsd as KeelCostKey,
+} from './workflows/search-attributes.js';
 import { budgetProblem, type Budget } from './agents/budget.js';
 
 export interface KeelClientOptions {
@@ -145,7 +157,10 @@ function checkBudgetOption(budget: Budget | undefined): void {
 }
 
 /** The signature block of a decision, signed now with `key`. */
-function signedBy(fields: Omit<SignedDecisionFields, 'time'>, key: string | KeyObject): { time: string; value: string } {
+function signedBy(
+  fields: Omit<SignedDecisionFields, 'time'>,
+  key: string | KeyObject,
+): { time: string; value: string } {
   const time = new Date().toISOString();
   return { time, value: signDecision({ ...fields, time }, typeof key === 'string' ? loadPrivateKey(key) : key) };
 }
@@ -171,7 +186,11 @@ export class KeelClient {
   private blobs?: BlobStore;
   private snapshots?: TreeSnapshotStore;
 
-  constructor(client: Client, taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE, options: { broker?: DeltaBroker; blobs?: BlobStore; snapshots?: TreeSnapshotStore } = {}) {
+  constructor(
+    client: Client,
+    taskQueue = process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    options: { broker?: DeltaBroker; blobs?: BlobStore; snapshots?: TreeSnapshotStore } = {},
+  ) {
     this.temporal = client;
     this.taskQueue = taskQueue;
     this.broker = options.broker;
@@ -184,10 +203,19 @@ export class KeelClient {
     const target = temporalTarget({ address: options.address, namespace: options.namespace });
     const connection = options.connection ?? (await connectClient(target, options.connectTimeoutMs));
     const codec = options.codec === false ? undefined : (options.codec ?? codecFromEnv());
-    const client = new Client({ connection, namespace: target.namespace, dataConverter: options.dataConverter ?? dataConverterFor(codec), ...(options.identity ? { identity: options.identity } : {}) });
+    const client = new Client({
+      connection,
+      namespace: target.namespace,
+      dataConverter: options.dataConverter ?? dataConverterFor(codec),
+      ...(options.identity ? { identity: options.identity } : {}),
+    });
     const redisUrl = options.redisUrl ?? process.env.KEEL_REDIS_URL;
     const broker = redisUrl ? await DeltaBroker.tryConnect(redisUrl) : undefined;
-    const keel = new KeelClient(client, options.taskQueue, { broker, blobs: options.blobs, snapshots: options.snapshots });
+    const keel = new KeelClient(client, options.taskQueue, {
+      broker,
+      blobs: options.blobs,
+      snapshots: options.snapshots,
+    });
     keel.ownsBroker = Boolean(broker);
     return keel;
   }
@@ -195,7 +223,11 @@ export class KeelClient {
   /** The same client (connection, namespace, payload codec, broker) sending as `identity`, which history records. */
   as(identity: string): KeelClient {
     const { connection, namespace, dataConverter } = this.temporal.options;
-    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, { broker: this.broker, blobs: this.blobs, snapshots: this.snapshots });
+    return new KeelClient(new Client({ connection, namespace, dataConverter, identity }), this.taskQueue, {
+      broker: this.broker,
+      blobs: this.blobs,
+      snapshots: this.snapshots,
+    });
   }
 
   /** Closes what `connect` opened for this client (the broker connection). */
@@ -210,10 +242,35 @@ export class KeelClient {
   /** Starts a run and returns its id (the workflow id). */
   async startRun(agent: Agent | string, input: string, options: StartRunOptions = {}): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const { context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant, budget } = options;
+    const {
+      context,
+      maxTurns,
+      continueAsNewEveryTurns,
+      hostPickupTimeoutMs,
+      conversation,
+      streamTokens,
+      workspace,
+      tenant,
+      budget,
+    } = options;
     if (workspace !== undefined) checkWorkspace(workspace);
     checkBudgetOption(budget);
-    return this.start({ agent: name, input, context, maxTurns, continueAsNewEveryTurns, hostPickupTimeoutMs, conversation, streamTokens, workspace, tenant, ...(budget ? { budget } : {}) }, options.id);
+    return this.start(
+      {
+        agent: name,
+        input,
+        context,
+        maxTurns,
+        continueAsNewEveryTurns,
+        hostPickupTimeoutMs,
+        conversation,
+        streamTokens,
+        workspace,
+        tenant,
+        ...(budget ? { budget } : {}),
+      },
+      options.id,
+    );
   }
 
   /**
@@ -242,7 +299,8 @@ export class KeelClient {
         const cause = (err as { cause?: unknown }).cause;
         if (cause instanceof ApplicationFailure) throw new KeelError('bad_usage', cause.message);
         // Temporal answers an update to a closed run as "not found".
-        if (err instanceof WorkflowNotFoundError) throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
+        if (err instanceof WorkflowNotFoundError)
+          throw new KeelError('bad_usage', `run ${runId} has ended or does not exist`, { cause: err });
         throw err;
       }
     }
@@ -253,7 +311,9 @@ export class KeelClient {
     const cause = (err as { cause?: unknown }).cause;
     if (cause instanceof ApplicationFailure) return isFailure(cause, 'Continuing');
     if (!(err instanceof WorkflowNotFoundError)) return false;
-    const described = await this.handle(runId).describe().catch(() => undefined);
+    const described = await this.handle(runId)
+      .describe()
+      .catch(() => undefined);
     return described?.status.name === 'RUNNING';
   }
 
@@ -266,7 +326,15 @@ export class KeelClient {
   async resumeFrom(state: unknown, options: { id?: string; restoreSnapshot?: string } = {}): Promise<string> {
     const parsed = parseRunState(state);
     // The run asks again for what the state says was decided (workflows/run/start-input.ts): say so in what it starts with.
-    const fresh: RunState = { ...parsed, status: 'running', pendingApprovals: [], standingDecisions: {}, sandbox: undefined, error: undefined, startSnapshot: undefined };
+    const fresh: RunState = {
+      ...parsed,
+      status: 'running',
+      pendingApprovals: [],
+      standingDecisions: {},
+      sandbox: undefined,
+      error: undefined,
+      startSnapshot: undefined,
+    };
     const restoreSnapshot = options.restoreSnapshot ?? parsed.sandbox?.lastSnapshot?.id;
     return this.start({ agent: parsed.agent, input: [], state: fresh, restoreSnapshot }, options.id);
   }
@@ -300,17 +368,33 @@ export class KeelClient {
    * Runs `agent` once per input as a fan-out job (workflow `fanOut`): each item its own child run (and sandbox),
    * at most `concurrency` at once. Returns the job's id; `resultMany` gives every item's outcome in input order.
    */
-  async startMany(agent: Agent | string, inputs: (string | FanOutItem)[], options: StartManyOptions = {}): Promise<string> {
+  async startMany(
+    agent: Agent | string,
+    inputs: (string | FanOutItem)[],
+    options: StartManyOptions = {},
+  ): Promise<string> {
     const name = typeof agent === 'string' ? agent : agent.name;
-    const item = (i: unknown) => typeof i === 'string' || (typeof i === 'object' && i !== null && typeof (i as FanOutItem).input === 'string');
-    if (!Array.isArray(inputs) || !inputs.every(item)) throw new KeelError('bad_usage', 'startMany needs an array of input strings or { input, workspace } items');
+    const item = (i: unknown) =>
+      typeof i === 'string' || (typeof i === 'object' && i !== null && typeof (i as FanOutItem).input === 'string');
+    if (!Array.isArray(inputs) || !inputs.every(item))
+      throw new KeelError('bad_usage', 'startMany needs an array of input strings or { input, workspace } items');
     for (const i of inputs) if (typeof i !== 'string' && i.workspace !== undefined) checkWorkspace(i.workspace);
     const concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
-    if (inputs.length > MAX_FAN_OUT_INPUTS) throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new KeelError('bad_usage', `concurrency must be a positive integer, not ${concurrency}`);
+    if (inputs.length > MAX_FAN_OUT_INPUTS)
+      throw new KeelError('bad_usage', `startMany takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
     const workflowId = options.id ?? `${name}-many-${ulid()}`;
     checkBudgetOption(options.budget);
-    const input: FanOutInput = { agent: name, inputs, concurrency, context: options.context, maxTurns: options.maxTurns, tenant: options.tenant, ...(options.budget ? { budget: options.budget } : {}) };
+    const input: FanOutInput = {
+      agent: name,
+      inputs,
+      concurrency,
+      context: options.context,
+      maxTurns: options.maxTurns,
+      tenant: options.tenant,
+      ...(options.budget ? { budget: options.budget } : {}),
+    };
     await this.temporal.workflow.start(FAN_OUT_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input] });
     return workflowId;
   }
@@ -332,7 +416,12 @@ export class KeelClient {
 
   private async start(input: AgentRunInput, id?: string): Promise<string> {
     const workflowId = id ?? `${input.agent}-${ulid()}`;
-    await this.temporal.workflow.start(WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId, args: [input], ...runMetadata(input) });
+    await this.temporal.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [input],
+      ...runMetadata(input),
+    });
     return workflowId;
   }
 
@@ -357,7 +446,12 @@ export class KeelClient {
    * asked, so that run's approver rules apply, and each bound to the arguments listed: a call that appears later,
    * or whose arguments differ from the listing, is not decided. Results carry the deciding run's id.
    */
-  async decideAll(rootId: string, decision: 'approve' | 'reject', options: DecisionOptions, calls?: TreeApproval[]): Promise<(DecideResult & { runId: string })[]> {
+  async decideAll(
+    rootId: string,
+    decision: 'approve' | 'reject',
+    options: DecisionOptions,
+    calls?: TreeApproval[],
+  ): Promise<(DecideResult & { runId: string })[]> {
     const results: (DecideResult & { runId: string })[] = [];
     for (const p of calls ?? (await this.pendingInTree(rootId))) {
       results.push({ ...(await this.decideAt(p.runId, p, decision, options)), runId: p.runId });
@@ -366,7 +460,12 @@ export class KeelClient {
   }
 
   /** Decides `callId` at the run in the tree under `runId` that asked for it (the run itself first), bound to the call it reads there. */
-  private async decide(runId: string, callId: string, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+  private async decide(
+    runId: string,
+    callId: string,
+    decision: 'approve' | 'reject',
+    o: DecisionOptions,
+  ): Promise<DecideResult> {
     const own = (await this.getState(runId, { items: 'recent' })).pendingApprovals.find((p) => p.callId === callId);
     if (own) return this.decideAt(runId, { ...own, runId }, decision, o);
     const tree = await this.getTree(runId);
@@ -380,11 +479,30 @@ export class KeelClient {
    * Sends the decision to `runId` bound to the call as read (its arguments digest); with a key, signed for that
    * run, agent, tool, call, arguments and decision.
    */
-  private async decideAt(runId: string, call: TreeApproval | { runId: string; callId: string }, decision: 'approve' | 'reject', o: DecisionOptions): Promise<DecideResult> {
+  private async decideAt(
+    runId: string,
+    call: TreeApproval | { runId: string; callId: string },
+    decision: 'approve' | 'reject',
+    o: DecisionOptions,
+  ): Promise<DecideResult> {
     const argsHash = 'tool' in call ? pendingDigest(call) : undefined;
-    const extension = { ...(o.extendTokens !== undefined ? { extendTokens: o.extendTokens } : {}), ...(o.extendUsd !== undefined ? { extendUsd: o.extendUsd } : {}) };
-    const decide = { callId: call.callId, decision, approver: o.by, reason: o.reason, always: o.always, argsHash, ...extension };
-    const signed = 'tool' in call && o.key ? signedBy({ ...decide, runId, agent: call.agent, tool: call.tool, argsHash: argsHash! }, o.key) : undefined;
+    const extension = {
+      ...(o.extendTokens !== undefined ? { extendTokens: o.extendTokens } : {}),
+      ...(o.extendUsd !== undefined ? { extendUsd: o.extendUsd } : {}),
+    };
+    const decide = {
+      callId: call.callId,
+      decision,
+      approver: o.by,
+      reason: o.reason,
+      always: o.always,
+      argsHash,
+      ...extension,
+    };
+    const signed =
+      'tool' in call && o.key
+        ? signedBy({ ...decide, runId, agent: call.agent, tool: call.tool, argsHash: argsHash! }, o.key)
+        : undefined;
     try {
       return await this.handle(runId).executeUpdate(decideUpdate, { args: [{ ...decide, signature: signed }] });
     } catch (err) {
@@ -412,7 +530,10 @@ export class KeelClient {
    */
   async workspace(runId: string, options: WorkspaceOptions = {}): Promise<RunWorkspace> {
     this.snapshots ??= (await import('./storage/config.js')).storesFromEnv().snapshots;
-    return openRunWorkspace(this.temporal, runId, this.snapshots, { ...options, dataConverter: this.temporal.options.dataConverter });
+    return openRunWorkspace(this.temporal, runId, this.snapshots, {
+      ...options,
+      dataConverter: this.temporal.options.dataConverter,
+    });
   }
 
   /** Waits for the run's result; a failed run throws RunFailedError with its type and RunState. */
@@ -425,10 +546,13 @@ export class KeelClient {
         if (cause instanceof ApplicationFailure) {
           // A state too large for the failure is left out of it (workflows/run/run.ts `fail`): ask the run.
           const carried = cause.details?.[0] as RunState | undefined;
-          const state = carried ? await this.withAllItems(carried).catch(() => carried) : await this.getState(runId).catch(() => undefined);
+          const state = carried
+            ? await this.withAllItems(carried).catch(() => carried)
+            : await this.getState(runId).catch(() => undefined);
           throw new RunFailedError(cause.message, cause.type ?? 'Error', state, { cause: err });
         }
-        if (cause instanceof CancelledFailure) throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });
+        if (cause instanceof CancelledFailure)
+          throw new RunFailedError(`run ${runId} was cancelled`, 'Cancelled', undefined, { cause: err });
         throw new RunFailedError(rootCause(err), cause?.name ?? 'Error', undefined, { cause: err });
       }
       throw err;
@@ -487,7 +611,8 @@ function checkWorkspace(workspace: WorkspaceRequest): void {
 export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] {
   const starts = turnStarts(state.items);
   const compacted = modelTurns(state.items) - starts.length;
-  if (turn < compacted) throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${compacted} or later`);
+  if (turn < compacted)
+    throw new KeelError('bad_usage', `turn ${turn} was compacted into a summary; fork from turn ${compacted} or later`);
   const cut = starts[turn - compacted];
   return cut === undefined ? state.items : state.items.slice(0, cut);
 }
@@ -496,5 +621,7 @@ export function itemsUpToTurn(state: RunState, turn: number): RunState['items'] 
 export function decisionError(err: unknown): unknown {
   const cause = (err as { cause?: unknown }).cause;
   if (!(cause instanceof ApplicationFailure)) return err;
-  return isDecisionFailure(cause.type) ? new DecisionError(cause.type, cause.message, { cause: err }) : new KeelError('bad_usage', cause.message, { cause: err });
+  return isDecisionFailure(cause.type)
+    ? new DecisionError(cause.type, cause.message, { cause: err })
+    : new KeelError('bad_usage', cause.message, { cause: err });
 }

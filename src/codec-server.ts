@@ -46,7 +46,9 @@ const fromJson = (p: JsonPayload): Payload => ({
 });
 
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -89,16 +91,27 @@ function refuse(res: ServerResponse, status: number, line: string, headers: Reco
   res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(`keel codec-server: ${line}\n`);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: CodecServerOptions, hosts: Set<string>): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: CodecServerOptions,
+  hosts: Set<string>,
+): Promise<void> {
   const host = (req.headers.host ?? '').toLowerCase();
-  if (!hosts.has(host)) return refuse(res, 421, `Host '${host.slice(0, 100)}' is not one this server answers to (allow it with --allowed-host)`);
+  if (!hosts.has(host))
+    return refuse(
+      res,
+      421,
+      `Host '${host.slice(0, 100)}' is not one this server answers to (allow it with --allowed-host)`,
+    );
   cors(req, res, options.uiOrigins ?? ['http://localhost:8233', 'http://127.0.0.1:8233']);
   if (req.method === 'OPTIONS') return void res.writeHead(204).end(); // browsers send no Authorization on preflights
   if (options.token !== undefined && !bearerMatches(req.headers.authorization, options.token)) {
     return refuse(res, 401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer' });
   }
   const op = req.url?.split('?')[0].replace(/\/+$/, '').split('/').pop();
-  if (op === 'encode' && !options.encode) return refuse(res, 404, '/encode is off (start the server with --encode to serve it)');
+  if (op === 'encode' && !options.encode)
+    return refuse(res, 404, '/encode is off (start the server with --encode to serve it)');
   if (req.method !== 'POST' || (op !== 'encode' && op !== 'decode')) return void res.writeHead(404).end();
   let body: { payloads?: JsonPayload[] };
   try {
@@ -117,9 +130,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: CodecS
 }
 
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
-  if (options.token !== undefined && options.token.length < 16) throw new KeelError('bad_usage', 'the codec server token must be at least 16 characters');
+  if (options.token !== undefined && options.token.length < 16)
+    throw new KeelError('bad_usage', 'the codec server token must be at least 16 characters');
   let hosts = new Set<string>();
-  const server: Server = createServer((req, res) => void handle(req, res, options, hosts).catch(() => res.writeHead(500).end()));
+  const server: Server = createServer(
+    (req, res) => void handle(req, res, options, hosts).catch(() => res.writeHead(500).end()),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
@@ -127,5 +143,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   const bound = server.address() as AddressInfo;
   hosts = answeredHosts(bound, options.allowedHosts ?? []);
   const address = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  return { url: `http://${address}:${bound.port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://${address}:${bound.port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

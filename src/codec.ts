@@ -36,7 +36,8 @@ export function parseCodecKeys(text: string, source = 'KEEL_CODEC_KEY'): CodecKe
     const at = entry.lastIndexOf(':');
     const b64 = at === -1 ? entry : entry.slice(at + 1);
     const key = Buffer.from(b64, 'base64');
-    if (key.length !== 32) throw new KeelError('bad_usage', `${source}: a key must be 32 bytes in base64 (got ${key.length} bytes)`);
+    if (key.length !== 32)
+      throw new KeelError('bad_usage', `${source}: a key must be 32 bytes in base64 (got ${key.length} bytes)`);
     const id = at === -1 ? `k-${createHash('sha256').update(key).digest('hex').slice(0, 8)}` : entry.slice(0, at);
     return { id, key };
   });
@@ -50,7 +51,10 @@ export function codecKeysFromEnv(env: NodeJS.ProcessEnv = process.env): CodecKey
   try {
     text = readFileSync(env.KEEL_CODEC_KEY_FILE, 'utf8');
   } catch (err) {
-    throw new KeelError('bad_usage', `cannot read KEEL_CODEC_KEY_FILE ${env.KEEL_CODEC_KEY_FILE}: ${(err as Error).message}`);
+    throw new KeelError(
+      'bad_usage',
+      `cannot read KEEL_CODEC_KEY_FILE ${env.KEEL_CODEC_KEY_FILE}: ${(err as Error).message}`,
+    );
   }
   return parseCodecKeys(text, env.KEEL_CODEC_KEY_FILE);
 }
@@ -87,18 +91,26 @@ export class AesGcmCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => (Buffer.from(p.metadata?.encoding ?? []).toString() === ENCRYPTED_ENCODING ? this.decrypt(p) : p));
+    return payloads.map((p) =>
+      Buffer.from(p.metadata?.encoding ?? []).toString() === ENCRYPTED_ENCODING ? this.decrypt(p) : p,
+    );
   }
 
   private decrypt(p: Payload): Payload {
     const id = Buffer.from(p.metadata?.[KEY_ID] ?? []).toString();
     const key = this.byId.get(id);
-    if (!key) throw new CodecError(`payload is encrypted with key '${id}', which is not among the configured keys (${[...this.byId.keys()].join(', ')}): set KEEL_CODEC_KEY to include it`);
+    if (!key)
+      throw new CodecError(
+        `payload is encrypted with key '${id}', which is not among the configured keys (${[...this.byId.keys()].join(', ')}): set KEEL_CODEC_KEY to include it`,
+      );
     const data = Buffer.from(p.data ?? []);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, NONCE_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     } catch {
       throw new CodecError(`cannot decrypt a payload with key '${id}': the key is wrong or the payload was altered`);

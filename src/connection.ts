@@ -53,7 +53,10 @@ export async function connectWorker(target: TemporalTarget): Promise<NativeConne
 
 function unreachable(address: string, err: unknown): KeelError {
   const reason = connectionReason(err instanceof Error ? err.message : String(err));
-  return new KeelError('unreachable', `cannot reach Temporal at ${address} (${reason}): start it with \`npx keel dev\`, or set TEMPORAL_ADDRESS / a Temporal config profile`);
+  return new KeelError(
+    'unreachable',
+    `cannot reach Temporal at ${address} (${reason}): start it with \`npx keel dev\`, or set TEMPORAL_ADDRESS / a Temporal config profile`,
+  );
 }
 
 /**
@@ -62,7 +65,8 @@ function unreachable(address: string, err: unknown): KeelError {
  */
 export function connectionReason(message: string): string {
   if (/ConnectionRefused|connection refused/i.test(message)) return 'connection refused';
-  if (/dns error|failed to lookup address|name or service not known|ENOTFOUND/i.test(message)) return 'the host name does not resolve';
+  if (/dns error|failed to lookup address|name or service not known|ENOTFOUND/i.test(message))
+    return 'the host name does not resolve';
   if (/before the deadline|timed out|TimedOut/i.test(message)) return 'no answer in time';
   if (/NetworkUnreachable|HostUnreachable|unreachable/i.test(message)) return 'no route to the host';
   if (!isTransportDump(message)) return firstLine(message);

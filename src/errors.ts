@@ -26,7 +26,10 @@ export class DecisionError extends KeelError {
 }
 
 /** The codes of the sandbox layer. */
-export type SandboxErrorCode = Extract<ErrorCode, 'path_escape' | 'not_found' | 'too_large' | 'sandbox_gone' | 'sandbox_unavailable' | 'exec_failed' | 'io_error'>;
+export type SandboxErrorCode = Extract<
+  ErrorCode,
+  'path_escape' | 'not_found' | 'too_large' | 'sandbox_gone' | 'sandbox_unavailable' | 'exec_failed' | 'io_error'
+>;
 
 /** Errors of the sandbox layer. `sandbox_gone` means the container no longer exists. */
 export class SandboxError extends KeelError {
@@ -48,7 +51,10 @@ export class ModelError extends KeelError {
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
   readonly kind: ModelErrorKind;
-  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown; kind?: ModelErrorKind }) {
+  constructor(
+    message: string,
+    options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown; kind?: ModelErrorKind },
+  ) {
     super('model_error', message, { cause: options.cause });
     this.status = options.status;
     this.retryable = options.retryable;

@@ -25,16 +25,28 @@ export const FAILURES = {
   ToolGuardrailTripwire: { retryable: false, summary: 'a tool guardrail tripped' },
   ApprovalTimeout: { retryable: false, summary: 'no approval decision came within the approval timeout' },
   RunWorkspaceRefused: { retryable: false, summary: "the start request's workspace is not one the agent allows" },
-  RunWorkspaceUnavailable: { retryable: false, summary: "a repository, snapshot or directory the start request's workspace names cannot be had" },
-  BudgetExceeded: { retryable: false, summary: "the run tree reached its budget (onExceed 'fail', or an extension was refused)" },
+  RunWorkspaceUnavailable: {
+    retryable: false,
+    summary: "a repository, snapshot or directory the start request's workspace names cannot be had",
+  },
+  BudgetExceeded: {
+    retryable: false,
+    summary: "the run tree reached its budget (onExceed 'fail', or an extension was refused)",
+  },
   Error: { retryable: false, summary: 'a failure Keel did not type (its message says what)' },
   Cancelled: { retryable: false, summary: 'the run was cancelled' },
 
   // Activities (the class name of a KeelError is its type; the code is in the failure's details).
   KeelError: { retryable: false, summary: 'a Keel error; its code (details) says which and whether it is retried' },
-  SandboxError: { retryable: false, summary: 'a sandbox error; its code (details) says which and whether it is retried' },
+  SandboxError: {
+    retryable: false,
+    summary: 'a sandbox error; its code (details) says which and whether it is retried',
+  },
   ModelError: { retryable: true, summary: 'the model API answered with an error or could not be reached' },
-  ModelResponseInvalid: { retryable: false, summary: "the model's response could not be read (asking again would pay again)" },
+  ModelResponseInvalid: {
+    retryable: false,
+    summary: "the model's response could not be read (asking again would pay again)",
+  },
   ModelIncomplete: { retryable: false, summary: 'the model could not finish its answer (length or content limit)' },
   BlobMissing: { retryable: false, summary: "a blob the call needs is not in this worker's blob store" },
   SandboxGone: { retryable: false, summary: "the run's container no longer exists" },
@@ -44,7 +56,10 @@ export const FAILURES = {
   WebhookUndelivered: { retryable: true, summary: 'a webhook endpoint did not accept the delivery' },
 
   // Approval decisions refused by the `decide` update (or recorded as `approval_refused`).
-  BadDecision: { retryable: false, summary: "a decision needs a callId, a non-empty approver and 'approve' or 'reject'" },
+  BadDecision: {
+    retryable: false,
+    summary: "a decision needs a callId, a non-empty approver and 'approve' or 'reject'",
+  },
   NotPending: { retryable: false, summary: 'no pending approval has this call id' },
   AlreadyDecided: { retryable: false, summary: 'the call was already decided' },
   WrongArguments: { retryable: false, summary: 'the decision was made for other arguments than the call has now' },
@@ -63,7 +78,15 @@ export const FAILURES = {
 export type FailureType = keyof typeof FAILURES;
 
 /** Why a decision does not count (the `decide` update's rejection types). */
-export const DECISION_FAILURES = ['BadDecision', 'NotPending', 'AlreadyDecided', 'WrongArguments', 'NotAnApprover', 'Unsigned', 'BadSignature'] as const satisfies readonly FailureType[];
+export const DECISION_FAILURES = [
+  'BadDecision',
+  'NotPending',
+  'AlreadyDecided',
+  'WrongArguments',
+  'NotAnApprover',
+  'Unsigned',
+  'BadSignature',
+] as const satisfies readonly FailureType[];
 export type DecisionFailureType = (typeof DECISION_FAILURES)[number];
 
 /** Decision problems whose fix is another identity (HTTP 403), not another request (409). */
@@ -76,7 +99,8 @@ export interface DecisionProblem {
 }
 
 /** Whether `type` names a decision problem (a client reading an update failure). */
-export const isDecisionFailure = (type: string | null | undefined): type is DecisionFailureType => (DECISION_FAILURES as readonly string[]).includes(type ?? '');
+export const isDecisionFailure = (type: string | null | undefined): type is DecisionFailureType =>
+  (DECISION_FAILURES as readonly string[]).includes(type ?? '');
 
 /** The run-ending types by their former names (public since 0.x; prefer the type strings, checked by FailureType). */
 export const FAILURE_TYPES = {
@@ -94,7 +118,10 @@ export const FAILURE_TYPES = {
 /** KeelError codes (details.code of a KeelError or SandboxError failure). */
 export const ERROR_CODES = {
   bad_usage: { retryable: false, summary: 'the request or configuration is wrong; fix it and try again' },
-  agent_not_found: { retryable: true, summary: 'no agent of that name is registered (yet: a rolling deploy may bring it)' },
+  agent_not_found: {
+    retryable: true,
+    summary: 'no agent of that name is registered (yet: a rolling deploy may bring it)',
+  },
   model_error: { retryable: false, summary: 'the model call failed (a ModelError carries its own retryability)' },
   blob_missing: { retryable: false, summary: 'a blob the request needs is not in the configured blob store' },
   unreachable: { retryable: false, summary: 'Temporal (or another server Keel needs) does not answer' },
@@ -105,7 +132,10 @@ export const ERROR_CODES = {
   sandbox_gone: { retryable: true, summary: 'the container no longer exists (the retry restores it from a snapshot)' },
   sandbox_unavailable: { retryable: true, summary: 'the sandbox is busy or not reachable yet' },
   exec_failed: { retryable: false, summary: 'a command could not be run in the sandbox' },
-  io_error: { retryable: false, summary: 'a file operation failed inside the sandbox (a directory, no space left, ...)' },
+  io_error: {
+    retryable: false,
+    summary: 'a file operation failed inside the sandbox (a directory, no space left, ...)',
+  },
 } as const satisfies Record<string, FailureInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -116,4 +146,5 @@ export function keelFailure(type: FailureType, message: string, details?: unknow
 }
 
 /** Whether `err` is an ApplicationFailure of `type`. */
-export const isFailure = (err: unknown, type: FailureType): err is ApplicationFailure => err instanceof ApplicationFailure && err.type === type;
+export const isFailure = (err: unknown, type: FailureType): err is ApplicationFailure =>
+  err instanceof ApplicationFailure && err.type === type;

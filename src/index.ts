@@ -2,12 +2,25 @@
  * Keel's public library surface.
  */
 export { Agent, SandboxAgent } from './agents/agent.js';
-export type { AgentOptions, SandboxAgentOptions, SandboxOptions, RunContext, ModelSettings, ApprovalTimeout } from './agents/agent.js';
+export type {
+  AgentOptions,
+  SandboxAgentOptions,
+  SandboxOptions,
+  RunContext,
+  ModelSettings,
+  ApprovalTimeout,
+} from './agents/agent.js';
 export { tool } from './agents/tool.js';
 export type { FunctionTool, ToolContext } from './agents/tool.js';
 export { mcpStdio, mcpHttp, mcpSse, fromEnv } from './agents/mcp.js';
 export type { McpServer, McpStdioOptions, McpHttpOptions, McpToolFilter, EnvRef, SecretValue } from './agents/mcp.js';
-export { webSearchTool, fileSearchTool, codeInterpreterTool, imageGenerationTool, hostedMcpTool } from './agents/hosted-tools.js';
+export {
+  webSearchTool,
+  fileSearchTool,
+  codeInterpreterTool,
+  imageGenerationTool,
+  hostedMcpTool,
+} from './agents/hosted-tools.js';
 export type { HostedTool, HostedToolConfig, HostedMcpOptions } from './agents/hosted-tools.js';
 export type { ApprovalPolicy, ApprovalSetting } from './agents/approval.js';
 export type { InputGuardrail, OutputGuardrail, ToolGuardrail, GuardrailResult } from './agents/guardrails.js';
@@ -24,7 +37,13 @@ export type { MemoryOptions } from './agents/memory.js';
 export { LocalMemoryStore } from './storage/memory-store.js';
 export type { MemoryStore } from './storage/memory-store.js';
 export type { CompactionOptions } from './agents/compaction.js';
-export type { Capability, CapabilityResolution, CapabilityResolveContext, SandboxTool, SandboxToolContext } from './agents/capabilities.js';
+export type {
+  Capability,
+  CapabilityResolution,
+  CapabilityResolveContext,
+  SandboxTool,
+  SandboxToolContext,
+} from './agents/capabilities.js';
 export { sandboxTool } from './agents/capabilities.js';
 export { skills, parseSkillFrontMatter, discoverSkills } from './agents/skills.js';
 export type { SkillsOptions, SkillInfo, SkillIndex } from './agents/skills.js';
@@ -57,4 +76,11 @@ export type { MicroVMSandboxClientOptions } from './sandbox/microvm.js';
 export { UnixLocalSandboxClient } from './sandbox/unix-local.js';
 export { AgentClient } from './sandbox/agent-client.js';
 export type { PoolOptions } from './sandbox/pool.js';
-export type { SandboxClient, StartedSandbox, SandboxCreateOptions, SandboxRuntime, SandboxLimits, SandboxNetwork } from './sandbox/types.js';
+export type {
+  SandboxClient,
+  StartedSandbox,
+  SandboxCreateOptions,
+  SandboxRuntime,
+  SandboxLimits,
+  SandboxNetwork,
+} from './sandbox/types.js';

@@ -5,6 +5,8 @@
 export const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** Whether a history event's marker records a local activity that completed. */
-export function isCompletedLocalActivity(marker: { markerName?: string | null; failure?: unknown } | null | undefined): boolean {
+export function isCompletedLocalActivity(
+  marker: { markerName?: string | null; failure?: unknown } | null | undefined,
+): boolean {
   return marker?.markerName === LOCAL_ACTIVITY_MARKER && !marker.failure;
 }

@@ -19,6 +19,10 @@ export async function withAllItems(state: RunState, blobs: BlobStore): Promise<R
   } catch (err) {
     if (!isFailure(err, 'BlobMissing')) throw err;
     const why = `run ${state.runId}: its first ${archived.count} items are stored by reference (${archived.ref}) and ${err.message}`;
-    throw new KeelError('blob_missing', `${why}; point KEEL_STORE (or the client's blobs option) at the workers' blob store`, { cause: err });
+    throw new KeelError(
+      'blob_missing',
+      `${why}; point KEEL_STORE (or the client's blobs option) at the workers' blob store`,
+      { cause: err },
+    );
   }
 }

@@ -22,7 +22,11 @@ export interface RunTreeNode {
 /** A pending approval and the run (anywhere in the tree) that asked for it. */
 export type TreeApproval = PendingApproval & { runId: string };
 
-export async function readTree(runId: string, query: (runId: string) => Promise<RunState>, record?: ChildRun): Promise<RunTreeNode> {
+export async function readTree(
+  runId: string,
+  query: (runId: string) => Promise<RunState>,
+  record?: ChildRun,
+): Promise<RunTreeNode> {
   if (record && record.status !== 'running') {
     const status = record.status === 'queued' ? 'running' : record.status;
     return { runId, agent: record.agent, status, record, children: [] };
@@ -49,9 +53,15 @@ export function treeApprovals(root: RunTreeNode): TreeApproval[] {
 
 /** The run in the tree that asked for approval `callId`: the root itself first, else the one descendant that did. */
 export function approvalOwner(root: RunTreeNode, callId: string): string {
-  const owners = treeApprovals(root).filter((p) => p.callId === callId).map((p) => p.runId);
+  const owners = treeApprovals(root)
+    .filter((p) => p.callId === callId)
+    .map((p) => p.runId);
   if (owners.length === 0 || owners.includes(root.runId)) return root.runId; // the root's validator explains a miss
-  if (owners.length > 1) throw new KeelError('bad_usage', `several runs in the tree wait for ${callId} (${owners.join(', ')}): approve at the run that asked`);
+  if (owners.length > 1)
+    throw new KeelError(
+      'bad_usage',
+      `several runs in the tree wait for ${callId} (${owners.join(', ')}): approve at the run that asked`,
+    );
   return owners[0];
 }
 
@@ -64,9 +74,13 @@ export function formatTree(node: RunTreeNode, depth = 0): string[] {
   const cost = usage?.costUsd !== undefined ? `  cost=$${usage.costUsd.toFixed(4)}` : '';
   const head = `${pad}${node.runId}  agent=${node.agent}  status=${status}${s ? `  turn=${s.turn}` : ''}  tokens=${usage?.totalTokens ?? 0}${cost}${usage?.unpriced ? '  unpriced' : ''}`;
   const lines = [head];
-  if (s?.budget) lines.push(`${pad}  budget (tree): ${spendText(spendOf(sumUsage([s.usage, childUsage(s.children)])), s.budget)} · onExceed ${s.budget.onExceed}`);
+  if (s?.budget)
+    lines.push(
+      `${pad}  budget (tree): ${spendText(spendOf(sumUsage([s.usage, childUsage(s.children)])), s.budget)} · onExceed ${s.budget.onExceed}`,
+    );
   for (const p of s?.pendingApprovals ?? []) lines.push(`${pad}  pending ${p.callId} ${p.tool} ${p.arguments}`);
-  for (const i of s?.items ?? []) if (i.type === 'hosted_call') lines.push(`${pad}  hosted ${i.kind} ${i.id}: ${i.summary}`);
+  for (const i of s?.items ?? [])
+    if (i.type === 'hosted_call') lines.push(`${pad}  hosted ${i.kind} ${i.id}: ${i.summary}`);
   const error = s?.error ?? node.record?.error;
   if (error) lines.push(`${pad}  error: ${error.type}: ${error.message}`);
   return [...lines, ...node.children.flatMap((c) => formatTree(c, depth + 1))];

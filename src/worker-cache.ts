@@ -12,10 +12,16 @@ export const DEFAULT_WORKFLOW_CACHE_SIZE = 100;
 export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.KEEL_WORKFLOW_CACHE_SIZE;
   if (raw === undefined || raw === '') return DEFAULT_WORKFLOW_CACHE_SIZE;
-  return checkedCacheSize(Number(raw), `KEEL_WORKFLOW_CACHE_SIZE must be a whole number of runs (0 or more), not '${raw}'`);
+  return checkedCacheSize(
+    Number(raw),
+    `KEEL_WORKFLOW_CACHE_SIZE must be a whole number of runs (0 or more), not '${raw}'`,
+  );
 }
 
-export function checkedCacheSize(size: number, message = `workflowCacheSize must be a whole number of runs (0 or more), not ${size}`): number {
+export function checkedCacheSize(
+  size: number,
+  message = `workflowCacheSize must be a whole number of runs (0 or more), not ${size}`,
+): number {
   if (!Number.isInteger(size) || size < 0) throw new Error(message);
   return size;
 }

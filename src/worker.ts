@@ -134,7 +134,8 @@ export function defaultOpenAI(): OpenAI {
 
 export function modelApiFromEnv(): ModelApi {
   const api = process.env.KEEL_MODEL_API ?? 'responses';
-  if (api !== 'responses' && api !== 'chat') throw new Error(`KEEL_MODEL_API must be 'responses' or 'chat', not '${api}'`);
+  if (api !== 'responses' && api !== 'chat')
+    throw new Error(`KEEL_MODEL_API must be 'responses' or 'chat', not '${api}'`);
   return api;
 }
 
@@ -153,7 +154,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const taskQueue = options.taskQueue ?? process.env.KEEL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const hostId = options.hostId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const hostQueue = `${taskQueue}@${hostId}`;
-  const maxSandboxes = options.maxSandboxes !== undefined ? checkedMaxSandboxes(options.maxSandboxes) : maxSandboxesFromEnv();
+  const maxSandboxes =
+    options.maxSandboxes !== undefined ? checkedMaxSandboxes(options.maxSandboxes) : maxSandboxesFromEnv();
   const tiers = tierClients(options.sandboxes);
   const mainTier = defaultTier(tiers);
   const sandboxes = mainTier && tiers[mainTier];
@@ -163,15 +165,34 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   const tracing = setupTracing();
   const metricsPort = options.metricsPort ?? metricsPortFromEnv();
   const metrics = metricsPort !== undefined ? new KeelMetrics({ defaultMetrics: true }) : undefined;
-  const fromEnv = await providersFromEnv(new SecretVault(options.secrets), options.modelsFile ?? process.env.KEEL_MODELS_FILE);
+  const fromEnv = await providersFromEnv(
+    new SecretVault(options.secrets),
+    options.modelsFile ?? process.env.KEEL_MODELS_FILE,
+  );
   const defaultProvider = { client: options.openai ?? defaultOpenAI(), api: options.modelApi ?? modelApiFromEnv() };
   const providers = modelProviders(defaultProvider, { ...fromEnv, ...options.models });
   const modelApis = Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.api]));
-  const tierOffered = tierOfferedCheck({ connection, namespace, taskQueue, local: Object.keys(tiers) as SandboxTier[] });
+  const tierOffered = tierOfferedCheck({
+    connection,
+    namespace,
+    taskQueue,
+    local: Object.keys(tiers) as SandboxTier[],
+  });
   const mcp = new McpConnections();
-  const registry = new AgentRegistry(options.agents, memory, { mcp, modelApis, webhooks: options.webhooks, sharedUidTier: sandboxes?.sharedUidTier, tierOffered });
+  const registry = new AgentRegistry(options.agents, memory, {
+    mcp,
+    modelApis,
+    webhooks: options.webhooks,
+    sharedUidTier: sandboxes?.sharedUidTier,
+    tierOffered,
+  });
   const brokerOption = options.broker ?? process.env.KEEL_REDIS_URL;
-  const broker = typeof brokerOption === 'string' ? (brokerOption ? await DeltaBroker.connect(brokerOption) : undefined) : brokerOption || undefined;
+  const broker =
+    typeof brokerOption === 'string'
+      ? brokerOption
+        ? await DeltaBroker.connect(brokerOption)
+        : undefined
+      : brokerOption || undefined;
   const dataConverter = dataConverterFor(options.codec === false ? undefined : (options.codec ?? codecFromEnv()));
   const deps: ActivityDeps = {
     registry,
@@ -195,7 +216,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     runs: new Client({ connection, namespace, dataConverter }),
   };
   const plain = createActivities({ ...deps, sandboxes });
-  const observe = (a: typeof plain) => (tracing.enabled || metrics ? instrumentActivities(a, tracing.tracer, metrics) : a);
+  const observe = (a: typeof plain) =>
+    tracing.enabled || metrics ? instrumentActivities(a, tracing.tracer, metrics) : a;
   const activities = observe(plain);
   const observed = { interceptors: tracing.interceptors, sinks: { ...tracing.sinks, ...telemetrySinks(metrics) } };
   const main = await Worker.create({
@@ -206,11 +228,22 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
     workflowBundle: options.workflowBundle ?? (await workflowBundle({ tracing: tracing.enabled })),
     activities,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
-    maxCachedWorkflows: options.workflowCacheSize !== undefined ? checkedCacheSize(options.workflowCacheSize) : workflowCacheSizeFromEnv(),
+    maxCachedWorkflows:
+      options.workflowCacheSize !== undefined
+        ? checkedCacheSize(options.workflowCacheSize)
+        : workflowCacheSizeFromEnv(),
     ...observed,
   });
   const onQueue = (queue: string, acts: typeof activities) =>
-    Worker.create({ connection, namespace, dataConverter, taskQueue: queue, activities: acts, maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE, interceptors: tracing.interceptors });
+    Worker.create({
+      connection,
+      namespace,
+      dataConverter,
+      taskQueue: queue,
+      activities: acts,
+      maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+      interceptors: tracing.interceptors,
+    });
   const host = await onQueue(hostQueue, activities);
   // Each tier: its shared creation queue, and (but the default tier, which keeps `hostQueue`) a host queue of its own.
   const tierWorkers: Worker[] = [];
@@ -221,7 +254,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<KeelWo
   }
   const workers = [main, host, ...tierWorkers];
   const clients = [...new Set(Object.values(tiers))];
-  const metricsServer: MetricsServer | undefined = metrics ? await startMetricsServer(metrics, metricsPort!) : undefined;
+  const metricsServer: MetricsServer | undefined = metrics
+    ? await startMetricsServer(metrics, metricsPort!)
+    : undefined;
 
   const reapers = clients.map((c) => startReaper(c, connection, namespace, scope!, options.reapIntervalMs ?? 60_000));
   const run = async () => {
@@ -268,7 +303,13 @@ export async function namespaceId(connection: NativeConnection, namespace: strin
 }
 
 /** Removes this namespace's containers whose workflow is no longer running: at start, then periodically. */
-function startReaper(sandboxes: SandboxClient, connection: NativeConnection, namespace: string, scope: string, intervalMs: number) {
+function startReaper(
+  sandboxes: SandboxClient,
+  connection: NativeConnection,
+  namespace: string,
+  scope: string,
+  intervalMs: number,
+) {
   const client = new Client({ connection, namespace });
   const isLive = async ({ workflowId, scope: owner }: SandboxLabels) => {
     if (owner !== scope) return true; // another namespace's (or cluster's) sandbox: not ours to judge
@@ -279,7 +320,10 @@ function startReaper(sandboxes: SandboxClient, connection: NativeConnection, nam
       return true; // when in doubt, keep the container
     }
   };
-  const reap = () => sandboxes.reapOrphans(isLive).catch((err: unknown) => console.warn(`keel: reaping sandboxes failed: ${String(err)}`));
+  const reap = () =>
+    sandboxes
+      .reapOrphans(isLive)
+      .catch((err: unknown) => console.warn(`keel: reaping sandboxes failed: ${String(err)}`));
   void reap();
   const timer = intervalMs > 0 ? setInterval(() => void reap(), intervalMs) : undefined;
   timer?.unref();

@@ -17,7 +17,8 @@ const WORKFLOWS = siblingModule(import.meta.url, './workflows/index.js');
 
 /** Where prebuilt bundles live: next to this module, so dist/ in the package and never src/. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const bundleFile = (dir: string, tracing: boolean) => path.join(dir, tracing ? 'workflow-bundle-tracing.js' : 'workflow-bundle.js');
+const bundleFile = (dir: string, tracing: boolean) =>
+  path.join(dir, tracing ? 'workflow-bundle-tracing.js' : 'workflow-bundle.js');
 const manifestFile = (dir: string) => path.join(dir, 'workflow-bundle.json');
 
 /**
@@ -43,7 +44,10 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn: console.warn, err
 export function temporalVersions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const version = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
-  return { '@temporalio/workflow': version('@temporalio/workflow'), '@temporalio/worker': version('@temporalio/worker') };
+  return {
+    '@temporalio/workflow': version('@temporalio/workflow'),
+    '@temporalio/worker': version('@temporalio/worker'),
+  };
 }
 
 /** The prebuilt bundle, when there is one built with the Temporal versions installed now (else undefined: bundle). */
@@ -81,7 +85,14 @@ export function splitSourceMap(code: string): { code: string; map: string } {
   if (at < 0) throw new Error('the workflow bundle has no inline source map to move out');
   const map = Buffer.from(code.slice(at + marker.length).trim(), 'base64').toString('utf8');
   // Temporal's worker refuses a bundle without an inline map, and reads `sourceRoot` from it.
-  const stub = JSON.stringify({ version: 3, file: 'workflow-bundle.js', sourceRoot: '', sources: [], names: [], mappings: '' });
+  const stub = JSON.stringify({
+    version: 3,
+    file: 'workflow-bundle.js',
+    sourceRoot: '',
+    sources: [],
+    names: [],
+    mappings: '',
+  });
   return { code: `${code.slice(0, at)}${marker}${Buffer.from(stub).toString('base64')}\n`, map };
 }
 
@@ -125,7 +136,9 @@ async function sourceBundle(tracing: boolean): Promise<WorkflowBundle> {
 /** The cache key of the bundle built from the sources under `dir` (by default this module's directory). */
 export function sourceKey(tracing: boolean, dir = HERE): string {
   const hash = createHash('sha256').update(JSON.stringify({ tracing, temporal: temporalVersions() }));
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => statSync(f).isFile());
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(f).isFile());
   const lockfile = path.join(dir, '..', 'package-lock.json');
   for (const file of [...files.sort(), lockfile]) if (existsSync(file)) hash.update(file).update(readFileSync(file));
   return hash.digest('hex').slice(0, 32);

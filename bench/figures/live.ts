@@ -30,16 +30,38 @@ const LONG_ANSWER = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
 
 function agents(stack: TestStack) {
   stack.model.setScript('bench-live-loop', {
-    steps: [...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: 'done' }],
+    steps: [
+      ...Array.from({ length: TURNS - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })),
+      { message: 'done' },
+    ],
   });
   // The delay lets the subscriber be listening before the first delta, so the figure is the broker path, not joining.
   stack.model.setScript('bench-live-text', { steps: [{ message: LONG_ANSWER, delayMs: 1_500 }] });
-  stack.model.setScript('bench-live-chat', { steps: Array.from({ length: SENDS + 1 }, (_, i) => ({ message: `answer ${i}` })) });
-  const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => i });
+  stack.model.setScript('bench-live-chat', {
+    steps: Array.from({ length: SENDS + 1 }, (_, i) => ({ message: `answer ${i}` })),
+  });
+  const noop = tool({
+    name: 'noop',
+    description: 'does nothing',
+    parameters: z.object({ i: z.number() }),
+    execute: ({ i }) => i,
+  });
   return [
-    new Agent({ name: 'bench_live_loop', instructions: 'bench', model: 'bench-live-loop', tools: [noop], maxTurns: TURNS }),
+    new Agent({
+      name: 'bench_live_loop',
+      instructions: 'bench',
+      model: 'bench-live-loop',
+      tools: [noop],
+      maxTurns: TURNS,
+    }),
     new Agent({ name: 'bench_live_text', instructions: 'bench', model: 'bench-live-text' }),
-    new Agent({ name: 'bench_live_chat', instructions: 'bench', model: 'bench-live-chat', conversation: true, maxTurns: 2 }),
+    new Agent({
+      name: 'bench_live_chat',
+      instructions: 'bench',
+      model: 'bench-live-chat',
+      conversation: true,
+      maxTurns: 2,
+    }),
   ];
 }
 
@@ -55,13 +77,21 @@ async function streamLatencies(client: KeelClient): Promise<number[]> {
 /** `streamLatencies` through `keel serve` (started in this process, as the CLI starts it): run event -> SSE client. */
 async function serveLatencies(client: KeelClient, stack: TestStack): Promise<number[]> {
   const token = 'bench-token-0123456789abcdefghij';
-  const server = await startServe({ client, tokens: new TokenTable([{ token, principal: 'bench', can: ['read'] }]), blobs: localStores(stack.dataDir).blobs, port: 0 });
+  const server = await startServe({
+    client,
+    tokens: new TokenTable([{ token, principal: 'bench', can: ['read'] }]),
+    blobs: localStores(stack.dataDir).blobs,
+    port: 0,
+  });
   try {
     const runId = await client.startRun('bench_live_loop', 'go');
     const latencies: number[] = [];
-    const response = await fetch(`${server.url}/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${server.url}/v1/runs/${runId}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     await readEvents(response, undefined, (e) => {
-      if (e.data.type === 'item' && e.data.item?.type === 'tool_result') latencies.push(Date.now() - Date.parse(e.data.at!));
+      if (e.data.type === 'item' && e.data.item?.type === 'tool_result')
+        latencies.push(Date.now() - Date.parse(e.data.at!));
     });
     return latencies;
   } finally {

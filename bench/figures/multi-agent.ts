@@ -17,10 +17,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round = (x: number) => Math.round(x * 10) / 10;
 
 /** Wall time of one job, and the CPU this process (worker, scripted model, client) spent meanwhile. */
-async function timedJob(client: KeelClient, agent: Agent, n: number): Promise<{ ms: number; cpuMs: number; id: string }> {
+async function timedJob(
+  client: KeelClient,
+  agent: Agent,
+  n: number,
+): Promise<{ ms: number; cpuMs: number; id: string }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const id = await client.startMany(agent, Array.from({ length: n }, (_, i) => `item ${i}`), { concurrency: n });
+  const id = await client.startMany(
+    agent,
+    Array.from({ length: n }, (_, i) => `item ${i}`),
+    { concurrency: n },
+  );
   const result = await client.resultMany(id);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -32,7 +40,11 @@ async function timedJob(client: KeelClient, agent: Agent, n: number): Promise<{ 
 async function jobShape(client: KeelClient, id: string) {
   const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
   const starts = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes).map(eventMs);
-  const children = events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!] : []));
+  const children = events.flatMap((e) =>
+    e.startChildWorkflowExecutionInitiatedEventAttributes
+      ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!]
+      : [],
+  );
   const durations = await Promise.all(
     children.map(async (child) => {
       const h = (await client.temporal.workflow.getHandle(child).fetchHistory()).events ?? [];
@@ -43,9 +55,16 @@ async function jobShape(client: KeelClient, id: string) {
 }
 
 export default async function multiAgentFigures(stack: TestStack): Promise<Record<string, number | string>> {
-  const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => i });
+  const noop = tool({
+    name: 'noop',
+    description: 'does nothing',
+    parameters: z.object({ i: z.number() }),
+    execute: ({ i }) => i,
+  });
   const agent = new Agent({ name: 'bench_fan_item', instructions: 'bench', model: 'bench-fan-item', tools: [noop] });
-  stack.model.setScript('bench-fan-item', { steps: [{ toolCalls: [{ name: 'noop', arguments: { i: 1 } }] }, { message: 'done' }] });
+  stack.model.setScript('bench-fan-item', {
+    steps: [{ toolCalls: [{ name: 'noop', arguments: { i: 1 } }] }, { message: 'done' }],
+  });
   const queue = queueFor('bench-multi-agent');
   const worker = await stack.worker([agent], queue);
   const client = stack.client(queue);

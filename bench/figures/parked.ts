@@ -31,28 +31,47 @@ type WorkerKind = 'keel worker (dist/)' | 'tsx test worker';
 
 function workerKind(): WorkerKind {
   if (process.env.KEEL_BENCH_PARKED_WORKER === 'tsx') return 'tsx test worker';
-  if (!existsSync(BUILT)) throw new Error('parked runs measure `keel worker` from dist/, which is not built: run `npm run build` (npm run bench does)');
+  if (!existsSync(BUILT))
+    throw new Error(
+      'parked runs measure `keel worker` from dist/, which is not built: run `npm run build` (npm run bench does)',
+    );
   return 'keel worker (dist/)';
 }
 
 /** What ran the parked runs (bench/run.ts records it beside the figures). */
-export const worker = process.env.KEEL_BENCH_PARKED_WORKER === 'tsx' ? 'tsx test worker in its own process' : 'keel worker (dist/) in its own process';
+export const worker =
+  process.env.KEEL_BENCH_PARKED_WORKER === 'tsx'
+    ? 'tsx test worker in its own process'
+    : 'keel worker (dist/) in its own process';
 
 /** The worker process under test: its pid, and how long it took from spawn to polling. */
-async function startWorker(stack: TestStack, workers: WorkerProcesses, kind: WorkerKind, queue: string, env: Record<string, string>) {
+async function startWorker(
+  stack: TestStack,
+  workers: WorkerProcesses,
+  kind: WorkerKind,
+  queue: string,
+  env: Record<string, string>,
+) {
   const t0 = performance.now();
   if (kind === 'tsx test worker') {
     const worker = await workers.start(queue, 'parked-host', { agentsModule: AGENTS_MODULE, env });
     return { pid: worker.pid, startMs: performance.now() - t0, stop: () => Promise.resolve() }; // stopAll stops it
   }
   const model = { OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test', KEEL_HOME: stack.dataDir };
-  const worker = await startCliWorker(AGENTS_JS, { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, ...model, ...env });
+  const worker = await startCliWorker(AGENTS_JS, {
+    TEMPORAL_ADDRESS: stack.address,
+    KEEL_TASK_QUEUE: queue,
+    ...model,
+    ...env,
+  });
   return { pid: worker.pid, startMs: performance.now() - t0, stop: () => worker.stop() };
 }
 
 /** Resident (`VmRSS`) or peak resident (`VmHWM`) memory of a process, in MB. */
 function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Math.round(Number(line?.match(/\d+/)?.[0] ?? NaN) / 1024);
 }
 
@@ -116,8 +135,16 @@ async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind)
     const t0 = performance.now();
     // In waves, as runs that wait days park over time: the waves measure parked runs, not 1,000 runs at work at once.
     for (let wave = 0; wave < RUNS / IN_FLIGHT; wave++) {
-      ids.push(...(await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => client.startRun(parkedAgent, `note ${wave}.${i}`)))));
-      await waitFor(`${ids.length} runs to park`, async () => (await parkedCount(client, queue)) >= ids.length, 10 * 60_000);
+      ids.push(
+        ...(await Promise.all(
+          Array.from({ length: IN_FLIGHT }, (_, i) => client.startRun(parkedAgent, `note ${wave}.${i}`)),
+        )),
+      );
+      await waitFor(
+        `${ids.length} runs to park`,
+        async () => (await parkedCount(client, queue)) >= ids.length,
+        10 * 60_000,
+      );
       console.log(`parked: ${ids.length} runs, worker RSS ${memoryMb(worker.pid, 'VmRSS')} MB`);
     }
     const parkMs = performance.now() - t0;
@@ -128,8 +155,20 @@ async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind)
     await eachLimited(ids, IN_FLIGHT, (id) => approveRetrying(client, id, () => retries++));
     await eachLimited(ids, IN_FLIGHT, (id) => client.result(id));
     const approveAllMs = performance.now() - t1;
-    const approveCpu = { worker: processCpuMs(worker.pid) - cpu0.worker, server: stack.env && processCpuMs(stack.env.pid) - cpu0.server! };
-    return { idleMb, parkedMb, parkMs, approveAllMs, approveCpu, peakMb: memoryMb(worker.pid, 'VmHWM'), retries, startMs: worker.startMs };
+    const approveCpu = {
+      worker: processCpuMs(worker.pid) - cpu0.worker,
+      server: stack.env && processCpuMs(stack.env.pid) - cpu0.server!,
+    };
+    return {
+      idleMb,
+      parkedMb,
+      parkMs,
+      approveAllMs,
+      approveCpu,
+      peakMb: memoryMb(worker.pid, 'VmHWM'),
+      retries,
+      startMs: worker.startMs,
+    };
   } catch (err) {
     console.error('parked runs:', err); // shown even when closing the stack afterwards fails too
     throw err;

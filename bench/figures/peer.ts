@@ -15,7 +15,9 @@ interface PeerSession {
 
 async function peerClient(): Promise<{ create(): Promise<PeerSession> } | undefined> {
   try {
-    const { DockerSandboxClient } = (await import('@openai/agents/sandbox/local')) as unknown as { DockerSandboxClient: new (o: { image: string }) => { create(): Promise<PeerSession> } };
+    const { DockerSandboxClient } = (await import('@openai/agents/sandbox/local')) as unknown as {
+      DockerSandboxClient: new (o: { image: string }) => { create(): Promise<PeerSession> };
+    };
     return new DockerSandboxClient({ image });
   } catch {
     return undefined;
@@ -38,7 +40,10 @@ export default async function peerFigures(): Promise<Record<string, number | str
     }
   }
   samples.sort((a, b) => a - b);
-  return { peerSandboxFirstOutputMs: Math.round(samples[Math.floor(SAMPLES / 2)]), peerSandbox: `@openai/agents DockerSandboxClient on ${image}` };
+  return {
+    peerSandboxFirstOutputMs: Math.round(samples[Math.floor(SAMPLES / 2)]),
+    peerSandbox: `@openai/agents DockerSandboxClient on ${image}`,
+  };
 }
 
 export const worker = 'none: the peer SDK in the bench process, against the same Docker engine';

@@ -12,20 +12,42 @@ import type { SandboxRuntime } from '../../src/sandbox/types.js';
 import { queueFor, type TestStack } from '../../test/helpers/stack.js';
 
 const image = process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest';
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const round = (x: number) => Math.round(x * 10) / 10;
-type Event = { eventTime?: { seconds?: unknown; nanos?: number | null } | null; activityTaskCompletedEventAttributes?: unknown; activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null };
+type Event = {
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  activityTaskCompletedEventAttributes?: unknown;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+};
 /** The completion of the activity scheduled at `events[i]` (one sandbox operation at a time: the next completion). */
-const completionOf = (events: Event[], i: number) => events.slice(i).find((e) => e.activityTaskCompletedEventAttributes)!;
+const completionOf = (events: Event[], i: number) =>
+  events.slice(i).find((e) => e.activityTaskCompletedEventAttributes)!;
 const ms = (e: Event) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 
 /** Runs `samples` one-command runs; each sample is run start to the command's result in history. */
-async function firstOutput(stack: TestStack, name: string, sandboxes: DockerSandboxClient, runtime: SandboxRuntime | undefined, samples: number) {
-  stack.model.setScript(`bench-${name}`, { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo first' } }] }, { message: 'done' }] });
-  const agent = new SandboxAgent({ name, instructions: 'bench', model: `bench-${name}`, capabilities: [shell()], sandbox: { runtime } });
+async function firstOutput(
+  stack: TestStack,
+  name: string,
+  sandboxes: DockerSandboxClient,
+  runtime: SandboxRuntime | undefined,
+  samples: number,
+) {
+  stack.model.setScript(`bench-${name}`, {
+    steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo first' } }] }, { message: 'done' }],
+  });
+  const agent = new SandboxAgent({
+    name,
+    instructions: 'bench',
+    model: `bench-${name}`,
+    capabilities: [shell()],
+    sandbox: { runtime },
+  });
   const queue = queueFor(`bench-${name}`);
   // runtime runsc is the gvisor tier: the worker must offer it (on the same Docker client).
-  const worker = await stack.worker([agent], queue, { sandboxes: runtime === 'runsc' ? { gvisor: sandboxes } : sandboxes });
+  const worker = await stack.worker([agent], queue, {
+    sandboxes: runtime === 'runsc' ? { gvisor: sandboxes } : sandboxes,
+  });
   const client = stack.client(queue);
   return worker.runUntil(async () => {
     const out: number[] = [];
@@ -35,7 +57,10 @@ async function firstOutput(stack: TestStack, name: string, sandboxes: DockerSand
       await client.result(id);
       const events = ((await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? []) as Event[];
       // The command's result: the first runTool activity's completion (resolving and creating run before it).
-      const toolDone = completionOf(events, events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool'));
+      const toolDone = completionOf(
+        events,
+        events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool'),
+      );
       if (i > 0 || !sandboxes.pool) out.push(ms(toolDone) - ms(events[0])); // the pool's first run is cold: skipped
     }
     return out.slice(0, samples);
@@ -44,9 +69,17 @@ async function firstOutput(stack: TestStack, name: string, sandboxes: DockerSand
 
 /** Ten `exec_command true` calls in one run: each runSandboxTool activity from scheduled to completed. */
 async function toolCalls(stack: TestStack, sandboxes: DockerSandboxClient) {
-  const steps = Array.from({ length: 10 }, () => ({ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'true' } }] }));
+  const steps = Array.from({ length: 10 }, () => ({
+    toolCalls: [{ name: 'exec_command', arguments: { cmd: 'true' } }],
+  }));
   stack.model.setScript('bench-toolcall', { steps: [...steps, { message: 'done' }] });
-  const agent = new SandboxAgent({ name: 'benchtoolcall', instructions: 'bench', model: 'bench-toolcall', capabilities: [shell()], maxTurns: 20 });
+  const agent = new SandboxAgent({
+    name: 'benchtoolcall',
+    instructions: 'bench',
+    model: 'bench-toolcall',
+    capabilities: [shell()],
+    maxTurns: 20,
+  });
   const queue = queueFor('bench-toolcall');
   const worker = await stack.worker([agent], queue, { sandboxes });
   const client = stack.client(queue);
@@ -54,7 +87,9 @@ async function toolCalls(stack: TestStack, sandboxes: DockerSandboxClient) {
     const id = await client.startRun(agent, 'go');
     await client.result(id);
     const events = ((await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? []) as Event[];
-    const scheduled = events.flatMap((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool' ? [i] : []));
+    const scheduled = events.flatMap((e, i) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool' ? [i] : [],
+    );
     return scheduled.map((i) => ms(completionOf(events, i)) - ms(events[i]));
   });
 }

@@ -12,7 +12,8 @@ import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { TreeSnapshotStore } from '../../src/storage/tree-snapshot-store.js';
 
 const image = process.env.KEEL_SANDBOX_IMAGE ?? 'keel-sandbox:latest';
-const SEED = 'import os\nfor d in range(100):\n    os.makedirs(f"d{d}")\n    for f in range(1000): open(f"d{d}/f{f}", "w").write(f"{d}/{f}\\n")\n';
+const SEED =
+  'import os\nfor d in range(100):\n    os.makedirs(f"d{d}")\n    for f in range(1000): open(f"d{d}/f{f}", "w").write(f"{d}/{f}\\n")\n';
 
 export default async function snapshotFigures(): Promise<Record<string, number>> {
   const sandboxes = new DockerSandboxClient();

@@ -25,7 +25,8 @@ import { waitFor } from '../../test/helpers/runs.js';
 import { startS3Server } from '../../test/helpers/s3.js';
 import { removeRunContainers } from '../../test/helpers/sandbox.js';
 
-const tarOf = (dir: string) => spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
+const tarOf = (dir: string) =>
+  spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
 
 async function snapshotFigures() {
   const root = mkdtempSync(path.join(tmpdir(), 'keel-bench-snap-'));
@@ -62,7 +63,10 @@ const lookup = tool({
 /** Conversation chunk bytes a run of `turns` turns stored, and what one whole-conversation blob per turn would. */
 async function conversationBytes(stack: TestStack, turns: number): Promise<{ now: number; before: number }> {
   const model = `bench-conv-${turns}`;
-  const steps = Array.from({ length: turns - 1 }, (_, i) => ({ message: `step ${i}`, toolCalls: [{ name: 'lookup', arguments: { q: `item ${i}` } }] }));
+  const steps = Array.from({ length: turns - 1 }, (_, i) => ({
+    message: `step ${i}`,
+    toolCalls: [{ name: 'lookup', arguments: { q: `item ${i}` } }],
+  }));
   stack.model.setScript(model, { steps: [...steps, { message: 'done' }] });
   const agent = new Agent({ name: `conv${turns}`, instructions: 'bench', model, tools: [lookup], maxTurns: turns + 5 });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'keel-bench-conv-'));
@@ -71,7 +75,9 @@ async function conversationBytes(stack: TestStack, turns: number): Promise<{ now
     const queue = queueFor(`bench-conv-${turns}`);
     const worker = await stack.worker([agent], queue, { blobs: stores.blobs, snapshots: stores.snapshots });
     const client = stack.client(queue);
-    await worker.runUntil(async () => client.result(await client.startRun(agent, 'go', { continueAsNewEveryTurns: 100 })));
+    await worker.runUntil(async () =>
+      client.result(await client.startRun(agent, 'go', { continueAsNewEveryTurns: 100 })),
+    );
     let now = 0;
     let before = 0;
     for await (const b of stores.blobs.list()) {
@@ -99,7 +105,13 @@ export async function resumeAfterKillFigures(stack: TestStack) {
   const script = agent.options.model as string;
   const delayMs = 30_000; // long enough for the standby worker to start while the call is in flight
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
-  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('echo two >> log')] }, { message: 'done' }] });
+  stack.model.setScript(script, {
+    steps: [
+      { toolCalls: [exec('echo one >> log')] },
+      { delayMs, toolCalls: [exec('echo two >> log')] },
+      { message: 'done' },
+    ],
+  });
   const queue = queueFor('bench-kill');
   const client = stack.client(queue);
   try {
@@ -112,20 +124,42 @@ export async function resumeAfterKillFigures(stack: TestStack) {
     await client.result(id);
     const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
     const next = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt);
-    const retried = events.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 && eventMs(e) >= killedAt);
+    const retried = events.find(
+      (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 && eventMs(e) >= killedAt,
+    );
     if (!next) throw new Error('no activity result recorded after the kill');
     // The retry's start (when the new worker took the call over) isolates detection from the call's own work.
-    return { resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs, retryStartAfterWorkerKillMs: retried ? eventMs(retried) - killedAt : -1 };
+    return {
+      resumeAfterWorkerKillMs: eventMs(next) - killedAt - delayMs,
+      retryStartAfterWorkerKillMs: retried ? eventMs(retried) - killedAt : -1,
+    };
   } finally {
     await workers.stopAll();
   }
 }
 
 /** The first activity completed after `killedAt` whose type is `type`: its completion time in ms since the epoch. */
-async function completedAfter(stack: TestStack, queue: string, id: string, killedAt: number, type: string): Promise<number> {
+async function completedAfter(
+  stack: TestStack,
+  queue: string,
+  id: string,
+  killedAt: number,
+  type: string,
+): Promise<number> {
   const events = (await stack.client(queue).temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-  const scheduled = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name]] : [])));
-  const done = events.find((e) => e.activityTaskCompletedEventAttributes && eventMs(e) >= killedAt && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === type);
+  const scheduled = new Map(
+    events.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes
+        ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name]]
+        : [],
+    ),
+  );
+  const done = events.find(
+    (e) =>
+      e.activityTaskCompletedEventAttributes &&
+      eventMs(e) >= killedAt &&
+      scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === type,
+  );
   if (!done) throw new Error(`no ${type} completed after the kill`);
   return eventMs(done);
 }
@@ -144,7 +178,9 @@ export async function crossHostResumeFigures(stack: TestStack) {
   const script = agent.options.model as string;
   const delayMs = 20_000; // long enough for host B to start while the call is in flight on A
   const exec = (cmd: string) => ({ name: 'exec_command', arguments: { cmd } });
-  stack.model.setScript(script, { steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('cat log')] }, { message: 'done' }] });
+  stack.model.setScript(script, {
+    steps: [{ toolCalls: [exec('echo one >> log')] }, { delayMs, toolCalls: [exec('cat log')] }, { message: 'done' }],
+  });
   const queue = queueFor('bench-cross-host');
   const client = stack.client(queue);
   try {
@@ -157,7 +193,8 @@ export async function crossHostResumeFigures(stack: TestStack) {
     await removeRunContainers(id);
     await client.result(id);
     const state = await client.getState(id);
-    if (state.sandbox?.taskQueue !== `${queue}@b`) throw new Error(`the run did not move to host B: ${state.sandbox?.taskQueue}`);
+    if (state.sandbox?.taskQueue !== `${queue}@b`)
+      throw new Error(`the run did not move to host B: ${state.sandbox?.taskQueue}`);
     return { crossHostResumeMs: (await completedAfter(stack, queue, id, killedAt, 'runTool')) - killedAt - delayMs };
   } finally {
     await workers.stopAll();
@@ -180,4 +217,5 @@ export default async function storageFigures(stack: TestStack): Promise<Record<s
   };
 }
 
-export const worker = 'in the bench process for the storage figures; tsx test worker processes (killable) for the resume figures';
+export const worker =
+  'in the bench process for the storage figures; tsx test worker processes (killable) for the resume figures';

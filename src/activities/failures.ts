@@ -41,9 +41,16 @@ export function toModelError(err: unknown): ModelError {
   if (err instanceof ModelError) return err;
   if (err instanceof SyntaxError) {
     // The server answered with something that is not JSON: asking again would pay again for the same answer.
-    return new ModelError(`the model's response could not be parsed: ${err.message}`, { retryable: false, kind: 'invalid_response', cause: err });
+    return new ModelError(`the model's response could not be parsed: ${err.message}`, {
+      retryable: false,
+      kind: 'invalid_response',
+      cause: err,
+    });
   }
-  return new ModelError(`model call failed: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
+  return new ModelError(`model call failed: ${err instanceof Error ? err.message : String(err)}`, {
+    retryable: true,
+    cause: err,
+  });
 }
 
 /** This attempt's retry decision, from the activity's attempt number and the time since its first attempt. */
@@ -68,10 +75,28 @@ const MODEL_FAILURE_TYPE: Record<ModelError['kind'], FailureType> = {
 };
 
 /** A failure retried on Keel's own schedule (capped backoff until the deadline), then given up on clearly. */
-function retriedFailure(type: FailureType, message: string, settings: RetrySettings, details: unknown, retryAfterMs?: number): ApplicationFailure {
+function retriedFailure(
+  type: FailureType,
+  message: string,
+  settings: RetrySettings,
+  details: unknown,
+  retryAfterMs?: number,
+): ApplicationFailure {
   const d = decideRetry(settings, retryAfterMs);
-  if (!d.retry) return ApplicationFailure.create({ type, message: `${message} (${d.reason})`, nonRetryable: true, details: [details] });
-  return ApplicationFailure.create({ type, message, nonRetryable: false, nextRetryDelay: d.delayMs, details: [details] });
+  if (!d.retry)
+    return ApplicationFailure.create({
+      type,
+      message: `${message} (${d.reason})`,
+      nonRetryable: true,
+      details: [details],
+    });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: false,
+    nextRetryDelay: d.delayMs,
+    details: [details],
+  });
 }
 
 /** Converts errors to ApplicationFailures whose retry behaviour matches their kind. */
@@ -80,19 +105,29 @@ export function toActivityFailure(err: unknown, retry: RetrySettings = DEFAULT_R
   if (err instanceof ModelError) {
     const type = MODEL_FAILURE_TYPE[err.kind];
     const details = { status: err.status, kind: err.kind };
-    if (!err.retryable) return ApplicationFailure.create({ type, message: err.message, nonRetryable: true, details: [details] });
+    if (!err.retryable)
+      return ApplicationFailure.create({ type, message: err.message, nonRetryable: true, details: [details] });
     return retriedFailure(type, err.message, retry, details, err.retryAfterMs);
   }
   if (err instanceof KeelError) {
     // A container lost mid-operation: the retry restores it from the last snapshot (attachOrRestore).
-    if (ERROR_CODES[err.code].retryable) return retriedFailure(err.name as FailureType, err.message, retry, { code: err.code });
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, details: [{ code: err.code }] });
+    if (ERROR_CODES[err.code].retryable)
+      return retriedFailure(err.name as FailureType, err.message, retry, { code: err.code });
+    return ApplicationFailure.create({
+      type: err.name,
+      message: err.message,
+      nonRetryable: true,
+      details: [{ code: err.code }],
+    });
   }
   return err;
 }
 
 /** Wraps an activity so that every error leaves it through `toActivityFailure`, capped to fit a Temporal payload. */
-export function withFailureMapping<A extends unknown[], R>(fn: (...args: A) => Promise<R>, retry?: RetrySettings): (...args: A) => Promise<R> {
+export function withFailureMapping<A extends unknown[], R>(
+  fn: (...args: A) => Promise<R>,
+  retry?: RetrySettings,
+): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await fn(...args);

@@ -7,12 +7,19 @@ import { runChecks } from '../tools/checks.js';
 import type { GuardrailsInput, GuardrailsResult } from './types.js';
 
 export function guardrailActivities(deps: { registry: AgentRegistry }) {
-  const ctxOf = (input: GuardrailsInput) => ({ agent: input.agent, workflowId: input.workflowId, context: input.context });
+  const ctxOf = (input: GuardrailsInput) => ({
+    agent: input.agent,
+    workflowId: input.workflowId,
+    context: input.context,
+  });
   return {
     async runInputGuardrails(input: GuardrailsInput): Promise<GuardrailsResult> {
       const { items, tripwire } = await runChecks(
         'input',
-        input.names.map((name) => ({ name, run: () => deps.registry.inputGuardrail(input.agent, name).execute(input.payload, ctxOf(input)) })),
+        input.names.map((name) => ({
+          name,
+          run: () => deps.registry.inputGuardrail(input.agent, name).execute(input.payload, ctxOf(input)),
+        })),
       );
       return { items, tripwire };
     },
@@ -20,7 +27,10 @@ export function guardrailActivities(deps: { registry: AgentRegistry }) {
       const output: unknown = JSON.parse(input.payload);
       const { items, tripwire } = await runChecks(
         'output',
-        input.names.map((name) => ({ name, run: () => deps.registry.outputGuardrail(input.agent, name).execute(output, ctxOf(input)) })),
+        input.names.map((name) => ({
+          name,
+          run: () => deps.registry.outputGuardrail(input.agent, name).execute(output, ctxOf(input)),
+        })),
       );
       return { items, tripwire };
     },

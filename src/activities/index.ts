@@ -80,7 +80,14 @@ export function createActivities(deps: ActivityDeps) {
   const memory = memoryActivities({ ...deps, request: createModelRequest({ ...deps, specs, vault, prices }) });
   const toolDeps: ToolDeps = { registry: deps.registry, mcp: deps.mcp, blobs: deps.blobs, maxToolOutputBytes, vault };
   const sandbox = deps.sandboxes
-    ? sandboxActivities({ ...deps, sandboxes: deps.sandboxes, maxToolOutputBytes, scope: deps.sandboxScope, vault, slots: slotsFor(deps.sandboxes, deps.maxSandboxes) })
+    ? sandboxActivities({
+        ...deps,
+        sandboxes: deps.sandboxes,
+        maxToolOutputBytes,
+        scope: deps.sandboxScope,
+        vault,
+        slots: slotsFor(deps.sandboxes, deps.maxSandboxes),
+      })
     : undefined;
   const needSandbox = (): NonNullable<typeof sandbox> => {
     if (!sandbox) throw new Error('this worker has no sandbox client (Docker is not available to it)');
@@ -89,7 +96,13 @@ export function createActivities(deps: ActivityDeps) {
 
   const activities = {
     async resolveAgent(input: { agent: string; workflowId: string; context?: unknown }) {
-      return specs.pin(await deps.registry.resolve(input.agent, { agent: input.agent, workflowId: input.workflowId, context: input.context }));
+      return specs.pin(
+        await deps.registry.resolve(input.agent, {
+          agent: input.agent,
+          workflowId: input.workflowId,
+          context: input.context,
+        }),
+      );
     },
     callModel: model.callModel,
     compactConversation: model.compactConversation,
@@ -121,7 +134,18 @@ export function createActivities(deps: ActivityDeps) {
     /** Checks a signed approval decision against the agent's approver keys (workflow code has no crypto). */
     async verifyApproval(input: { runId: string; keys: ApproverKey[]; decision: DecideInput; call: SignedCall }) {
       const d = input.decision;
-      const fields = { runId: input.runId, ...input.call, callId: d.callId, decision: d.decision, approver: d.approver, reason: d.reason, always: d.always, time: d.signature?.time ?? '', extendTokens: d.extendTokens, extendUsd: d.extendUsd };
+      const fields = {
+        runId: input.runId,
+        ...input.call,
+        callId: d.callId,
+        decision: d.decision,
+        approver: d.approver,
+        reason: d.reason,
+        always: d.always,
+        time: d.signature?.time ?? '',
+        extendTokens: d.extendTokens,
+        extendUsd: d.extendUsd,
+      };
       return verifyDecision(fields, d.signature?.value, input.keys);
     },
     ...memory,
@@ -131,12 +155,17 @@ export function createActivities(deps: ActivityDeps) {
     runOutputGuardrails: guardrails.runOutputGuardrails,
     ...sandboxMcpActivities({ ...deps, specs }),
     ...runWorkspaceActivities({ vault, snapshots: deps.snapshots, runs: deps.runs, localDirs: deps.localDirs }),
-    createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) => needSandbox().createSandbox(input),
-    snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) => needSandbox().snapshotSandbox(input),
+    createSandbox: (input: Parameters<NonNullable<typeof sandbox>['createSandbox']>[0]) =>
+      needSandbox().createSandbox(input),
+    snapshotSandbox: (input: Parameters<NonNullable<typeof sandbox>['snapshotSandbox']>[0]) =>
+      needSandbox().snapshotSandbox(input),
     keepSandbox: (input: Parameters<NonNullable<typeof sandbox>['keepSandbox']>[0]) => needSandbox().keepSandbox(input),
-    destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) => needSandbox().destroySandbox(input),
+    destroySandbox: (input: Parameters<NonNullable<typeof sandbox>['destroySandbox']>[0]) =>
+      needSandbox().destroySandbox(input),
   };
-  return Object.fromEntries(Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)])) as typeof activities;
+  return Object.fromEntries(
+    Object.entries(activities).map(([k, fn]) => [k, withFailureMapping(fn as never, retry)]),
+  ) as typeof activities;
 }
 
 /** The host's sandbox cap, counted on the engine; none when no cap is set or the client cannot count. */

@@ -23,12 +23,16 @@ const CONCURRENCY = 4;
  * Docker's hijacked exec stdin loses the archive's start inside a busy worker (seen with the demo repository).
  */
 async function tarDirectory(dir: string, dest: string): Promise<Buffer> {
-  const child = spawn('tar', ['-c', '--owner=1000', '--group=1000', '--transform', `s,^\\.,${dest},`, '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('tar', ['-c', '--owner=1000', '--group=1000', '--transform', `s,^\\.,${dest},`, '-C', dir, '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const chunks: Buffer[] = [];
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   for await (const chunk of child.stdout) chunks.push(chunk as Buffer);
-  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve)));
+  const code = await new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve),
+  );
   if (code !== 0) throw new KeelError('bad_usage', `cannot read ${dir} for the manifest: ${stderr.trim()}`);
   return Buffer.concat(chunks);
 }
@@ -49,18 +53,28 @@ export interface MaterializeOptions {
   localDirs?: readonly string[];
 }
 
-async function materializeEntry(sandbox: StartedSandbox, dest: string, entry: ManifestEntry, options: MaterializeOptions): Promise<void> {
+async function materializeEntry(
+  sandbox: StartedSandbox,
+  dest: string,
+  entry: ManifestEntry,
+  options: MaterializeOptions,
+): Promise<void> {
   const vault = options.vault ?? new SecretVault();
   const clean = path.posix.normalize(dest).replace(/^\/+/, '');
-  if (clean.startsWith('..') || clean === '') throw new KeelError('bad_usage', `manifest path '${dest}' must stay inside /workspace`);
+  if (clean.startsWith('..') || clean === '')
+    throw new KeelError('bad_usage', `manifest path '${dest}' must stay inside /workspace`);
   switch (entry.type) {
     case 'file':
-      return sandbox.putArchive(tarOf([...parents(clean), { name: clean, content: entry.content, mode: entry.mode, type: 'file' }]));
+      return sandbox.putArchive(
+        tarOf([...parents(clean), { name: clean, content: entry.content, mode: entry.mode, type: 'file' }]),
+      );
     case 'dir':
       return sandbox.putArchive(tarOf([...parents(clean), { name: clean, type: 'directory' }]));
     case 'localDir':
       // Checked again here: the worker that creates the sandbox may not be the one that resolved the request.
-      return sandbox.putArchive(await tarDirectory(entry.fromRun ? await allowedLocalDir(entry.path, options.localDirs) : entry.path, clean));
+      return sandbox.putArchive(
+        await tarDirectory(entry.fromRun ? await allowedLocalDir(entry.path, options.localDirs) : entry.path, clean),
+      );
     case 'gitRepo': {
       const auth = entry.auth ? await vault.resolve(entry.auth) : undefined;
       if (entry.subdir !== undefined) {
@@ -83,7 +97,11 @@ function parents(p: string): { name: string; type: 'directory' }[] {
   return parts.map((_, i) => ({ name: parts.slice(0, i + 1).join('/'), type: 'directory' as const }));
 }
 
-export async function materializeManifest(sandbox: StartedSandbox, manifest: Manifest, options: MaterializeOptions = {}): Promise<void> {
+export async function materializeManifest(
+  sandbox: StartedSandbox,
+  manifest: Manifest,
+  options: MaterializeOptions = {},
+): Promise<void> {
   const entries = Object.entries(manifest.entries ?? {});
   let next = 0;
   const worker = async () => {

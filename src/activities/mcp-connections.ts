@@ -11,10 +11,18 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { lazyModule } from '../util/lazy-module.js';
 
 // The MCP SDK (and the JSON-schema validators it pulls in), loaded by the first MCP connection of a worker.
-const mcpClient = lazyModule<typeof import('@modelcontextprotocol/sdk/client/index.js')>('@modelcontextprotocol/sdk/client/index.js');
-const mcpSse = lazyModule<typeof import('@modelcontextprotocol/sdk/client/sse.js')>('@modelcontextprotocol/sdk/client/sse.js');
-const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/client/stdio.js')>('@modelcontextprotocol/sdk/client/stdio.js');
-const mcpHttp = lazyModule<typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js')>('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const mcpClient = lazyModule<typeof import('@modelcontextprotocol/sdk/client/index.js')>(
+  '@modelcontextprotocol/sdk/client/index.js',
+);
+const mcpSse = lazyModule<typeof import('@modelcontextprotocol/sdk/client/sse.js')>(
+  '@modelcontextprotocol/sdk/client/sse.js',
+);
+const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/client/stdio.js')>(
+  '@modelcontextprotocol/sdk/client/stdio.js',
+);
+const mcpHttp = lazyModule<typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js')>(
+  '@modelcontextprotocol/sdk/client/streamableHttp.js',
+);
 const mcpTypes = lazyModule<typeof import('@modelcontextprotocol/sdk/types.js')>('@modelcontextprotocol/sdk/types.js');
 import { resolveSecrets, type McpServer, type McpToolDef, type McpToolLister } from '../agents/mcp.js';
 import type { StartedSandbox } from '../sandbox/types.js';
@@ -35,7 +43,11 @@ const CONNECT_TIMEOUT_MS = 20_000;
 const STDERR_TAIL = 2_000;
 
 export function toolHash(tool: { name: string; description?: string; inputSchema: unknown }): string {
-  const canonical = JSON.stringify({ name: tool.name, description: tool.description ?? '', inputSchema: tool.inputSchema });
+  const canonical = JSON.stringify({
+    name: tool.name,
+    description: tool.description ?? '',
+    inputSchema: tool.inputSchema,
+  });
   return 'sha256:' + createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -45,18 +57,35 @@ export interface McpTarget {
 }
 
 /** Secrets are resolved here, when the connection is made, and never leave the worker's memory. */
-async function transportFor(server: McpServer, vault: SecretVault, sandbox: StartedSandbox | undefined): Promise<{ transport: Transport; stderr: () => string }> {
+async function transportFor(
+  server: McpServer,
+  vault: SecretVault,
+  sandbox: StartedSandbox | undefined,
+): Promise<{ transport: Transport; stderr: () => string }> {
   if (server.transport === 'stdio' && server.inSandbox) {
     if (!sandbox) throw new Error(`MCP server '${server.name}' runs inside the sandbox, and this call has none`);
     // The sandbox's own environment (manifest env) plus what the definition names; nothing of the worker's.
     const env = await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault);
-    const transport = new SandboxStdioTransport(sandbox, { argv: [server.command, ...(server.args ?? [])], env, workdir: server.cwd });
+    const transport = new SandboxStdioTransport(sandbox, {
+      argv: [server.command, ...(server.args ?? [])],
+      env,
+      workdir: server.cwd,
+    });
     return { transport, stderr: () => transport.stderr() };
   }
   if (server.transport === 'stdio') {
     // Only the SDK's safe default variables (PATH, HOME, ...) plus what the definition names: no worker secrets.
-    const env = { ...mcpStdio().getDefaultEnvironment(), ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)) };
-    const transport = new (mcpStdio().StdioClientTransport)({ command: server.command, args: server.args, env, cwd: server.cwd, stderr: 'pipe' });
+    const env = {
+      ...mcpStdio().getDefaultEnvironment(),
+      ...(await resolveSecrets(server.env, `MCP server '${server.name}' env`, vault)),
+    };
+    const transport = new (mcpStdio().StdioClientTransport)({
+      command: server.command,
+      args: server.args,
+      env,
+      cwd: server.cwd,
+      stderr: 'pipe',
+    });
     let tail = '';
     transport.stderr?.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
@@ -68,7 +97,10 @@ async function transportFor(server: McpServer, vault: SecretVault, sandbox: Star
   const transport =
     server.transport === 'http'
       ? new (mcpHttp().StreamableHTTPClientTransport)(url, { requestInit: { headers } })
-      : new (mcpSse().SSEClientTransport)(url, { requestInit: { headers }, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } });
+      : new (mcpSse().SSEClientTransport)(url, {
+          requestInit: { headers },
+          eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) },
+        });
   return { transport, stderr: () => '' };
 }
 
@@ -92,7 +124,9 @@ export class McpConnections implements McpToolLister {
       const { transport, stderr } = await transportFor(server, this.vault, sandbox).catch((err: unknown) => {
         this.connections.delete(key);
         // A missing secret or env value: a configuration error, not worth retrying.
-        throw new KeelError('bad_usage', `could not connect to MCP server '${server.name}': ${describe(err)}`, { cause: err });
+        throw new KeelError('bad_usage', `could not connect to MCP server '${server.name}': ${describe(err)}`, {
+          cause: err,
+        });
       });
       const client = new (mcpClient().Client)({ name: 'keel', version: '1' }, { capabilities: {} });
       const connection: Connection = { client, stderr };
@@ -120,22 +154,34 @@ export class McpConnections implements McpToolLister {
   }
 
   /** The server's tools; `fresh` asks the server again instead of using the cached list. */
-  async tools(agent: string, server: McpServer, options: McpTarget & { fresh?: boolean; timeoutMs?: number } = {}): Promise<McpToolDef[]> {
+  async tools(
+    agent: string,
+    server: McpServer,
+    options: McpTarget & { fresh?: boolean; timeoutMs?: number } = {},
+  ): Promise<McpToolDef[]> {
     const connection = await this.connect(agent, server, options.sandbox);
     if (connection.tools && !options.fresh) return connection.tools;
     const tools: McpToolDef[] = [];
     let cursor: string | undefined;
     try {
       do {
-        const page = await connection.client.listTools(cursor ? { cursor } : undefined, { timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS });
+        const page = await connection.client.listTools(cursor ? { cursor } : undefined, {
+          timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS,
+        });
         for (const t of page.tools) {
-          const def = { name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> };
+          const def = {
+            name: t.name,
+            description: t.description ?? '',
+            inputSchema: t.inputSchema as Record<string, unknown>,
+          };
           tools.push({ ...def, hash: toolHash(def) });
         }
         cursor = page.nextCursor;
       } while (cursor);
     } catch (err) {
-      throw new Error(`MCP server '${server.name}' did not list its tools: ${describe(err)}${stderrNote(connection.stderr())}`);
+      throw new Error(
+        `MCP server '${server.name}' did not list its tools: ${describe(err)}${stderrNote(connection.stderr())}`,
+      );
     }
     connection.tools = tools;
     return tools;
@@ -151,9 +197,14 @@ export class McpConnections implements McpToolLister {
   ): Promise<CallToolResult> {
     const connection = await this.connect(agent, server, options.sandbox);
     try {
-      return (await connection.client.callTool({ name: tool, arguments: args }, undefined, { timeout: options.timeoutMs, signal: options.signal })) as CallToolResult;
+      return (await connection.client.callTool({ name: tool, arguments: args }, undefined, {
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      })) as CallToolResult;
     } catch (err) {
-      throw new Error(`MCP server '${server.name}' failed on ${tool}: ${describe(err)}${stderrNote(connection.stderr())}`);
+      throw new Error(
+        `MCP server '${server.name}' failed on ${tool}: ${describe(err)}${stderrNote(connection.stderr())}`,
+      );
     }
   }
 
@@ -170,7 +221,9 @@ export class McpConnections implements McpToolLister {
   private async close(keys: string[]): Promise<void> {
     const closing = keys.map((k) => this.connections.get(k)!);
     for (const k of keys) this.connections.delete(k);
-    await Promise.all(closing.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)));
+    await Promise.all(
+      closing.map(async (c) => (await c.catch(() => undefined))?.client.close().catch(() => undefined)),
+    );
   }
 }
 

@@ -6,7 +6,9 @@
  */
 import { lazyModule } from '../util/lazy-module.js';
 
-const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/shared/stdio.js')>('@modelcontextprotocol/sdk/shared/stdio.js');
+const mcpStdio = lazyModule<typeof import('@modelcontextprotocol/sdk/shared/stdio.js')>(
+  '@modelcontextprotocol/sdk/shared/stdio.js',
+);
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ProcessExit, SandboxProcess, StartedSandbox } from '../sandbox/types.js';
@@ -62,7 +64,13 @@ export class SandboxStdioTransport implements Transport {
     const process = this.process;
     if (!process || this.closed) return this.finish();
     process.closeStdin();
-    const exited = await Promise.race([process.exited.then(() => true, () => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+    const exited = await Promise.race([
+      process.exited.then(
+        () => true,
+        () => true,
+      ),
+      sleep(CLOSE_GRACE_MS).then(() => false),
+    ]);
     if (!exited) await process.kill();
     this.finish();
   }

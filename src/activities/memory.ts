@@ -59,7 +59,9 @@ export function memoryActivities(deps: MemoryDeps) {
     async syncMemory(input: { session: SandboxSession; memory: MemorySpec }): Promise<boolean> {
       const sandbox = await deps.sandboxes?.attach(input.session.containerId);
       if (!sandbox) return false;
-      const text = (await sandbox.readFile(`memory/${input.memory.layout.memory}`, { maxBytes: 4 * 1024 * 1024 })).toString('utf8');
+      const text = (
+        await sandbox.readFile(`memory/${input.memory.layout.memory}`, { maxBytes: 4 * 1024 * 1024 })
+      ).toString('utf8');
       const before = await deps.memory.read(input.memory, input.memory.layout.memory);
       if (text === (before ?? '')) return false;
       await deps.memory.write(input.memory, input.memory.layout.memory, text);
@@ -67,7 +69,12 @@ export function memoryActivities(deps: MemoryDeps) {
     },
 
     /** Phase 1: raw memory, rollout summary and session log of one run. Returns the raw memories not yet consolidated. */
-    async extractMemory(input: { spec: AgentSpec; workflowId: string; history: CallModelInput['history']; memory: MemorySpec }): Promise<number> {
+    async extractMemory(input: {
+      spec: AgentSpec;
+      workflowId: string;
+      history: CallModelInput['history'];
+      memory: MemorySpec;
+    }): Promise<number> {
       const items = await loadHistory(deps.blobs, input.history);
       const m = input.memory;
       const extractor: AgentSpec = {
@@ -77,23 +84,38 @@ export function memoryActivities(deps: MemoryDeps) {
         tools: [],
         outputSchema: z.toJSONSchema(EXTRACTION_OUTPUT) as Record<string, unknown>,
       };
-      const turn = await deps.request({ spec: extractor }, [{ type: 'message', role: 'user', content: transcript(items) }], Context.current().cancellationSignal);
+      const turn = await deps.request(
+        { spec: extractor },
+        [{ type: 'message', role: 'user', content: transcript(items) }],
+        Context.current().cancellationSignal,
+      );
       const parsed = EXTRACTION_OUTPUT.safeParse(JSON.parse(turn.text || '{}'));
       if (!parsed.success) throw new Error(`memory extraction returned an unexpected shape: ${parsed.error.message}`);
       const file = `${input.workflowId}.md`;
       await deps.memory.write(m, `${m.layout.raw}/${file}`, parsed.data.raw_memory);
       await deps.memory.write(m, `${m.layout.rollouts}/${file}`, parsed.data.rollout_summary);
-      await deps.memory.write(m, `${m.layout.sessions}/${input.workflowId}.jsonl`, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+      await deps.memory.write(
+        m,
+        `${m.layout.sessions}/${input.workflowId}.jsonl`,
+        items.map((i) => JSON.stringify(i)).join('\n') + '\n',
+      );
       return pendingRawMemories(deps.memory, m);
     },
 
     /** Phase 2's result: the consolidation agent's rewritten files. */
-    async writeConsolidatedMemory(input: { memory: MemorySpec; output: { memory_md: string; memory_summary_md: string } }): Promise<void> {
+    async writeConsolidatedMemory(input: {
+      memory: MemorySpec;
+      output: { memory_md: string; memory_summary_md: string };
+    }): Promise<void> {
       const parsed = CONSOLIDATION_OUTPUT.parse(input.output);
       await deps.memory.write(input.memory, input.memory.layout.memory, parsed.memory_md);
       await deps.memory.write(input.memory, input.memory.layout.summary, parsed.memory_summary_md);
       const rawCount = (await deps.memory.list(input.memory, input.memory.layout.raw)).length;
-      await deps.memory.write(input.memory, CONSOLIDATION_MARK, JSON.stringify({ rawCount, at: new Date().toISOString() }));
+      await deps.memory.write(
+        input.memory,
+        CONSOLIDATION_MARK,
+        JSON.stringify({ rawCount, at: new Date().toISOString() }),
+      );
     },
   };
 }

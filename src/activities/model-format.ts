@@ -17,7 +17,9 @@ export type ImageUrls = Map<string, string>;
 
 /** The id the API knows each call by, by Keel call id (they differ for a call whose id the model repeated). */
 function apiCallIds(items: RunItem[]): (callId: string) => string {
-  const ids = new Map(items.flatMap((i) => (i.type === 'tool_call' && i.apiCallId ? [[i.callId, i.apiCallId] as const] : [])));
+  const ids = new Map(
+    items.flatMap((i) => (i.type === 'tool_call' && i.apiCallId ? [[i.callId, i.apiCallId] as const] : [])),
+  );
   return (callId) => ids.get(callId) ?? callId;
 }
 
@@ -55,7 +57,9 @@ export function transcript(items: RunItem[]): string {
 
 export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseInput[] {
   const out: ResponseInput[] = [];
-  const hostedCalls = new Map(items.flatMap((i) => (i.type === 'tool_call' && i.hosted ? [[i.callId, i] as const] : [])));
+  const hostedCalls = new Map(
+    items.flatMap((i) => (i.type === 'tool_call' && i.hosted ? [[i.callId, i] as const] : [])),
+  );
   const apiId = apiCallIds(items);
   for (const item of items) {
     switch (item.type) {
@@ -68,7 +72,8 @@ export function toResponsesInput(items: RunItem[], images: ImageUrls): ResponseI
         break;
       case 'tool_call':
         // A hosted approval request goes back together with its decision (at its result).
-        if (!item.hosted) out.push({ type: 'function_call', call_id: apiCallIdOf(item), name: item.name, arguments: item.arguments });
+        if (!item.hosted)
+          out.push({ type: 'function_call', call_id: apiCallIdOf(item), name: item.name, arguments: item.arguments });
         break;
       case 'tool_result': {
         const hosted = hostedCalls.get(item.callId);
@@ -109,7 +114,10 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
   const flushImages = () => {
     if (pendingImages.length === 0) return;
     // Chat tool messages cannot carry images; a user message right after the tool results can.
-    out.push({ role: 'user', content: pendingImages.splice(0).map((url) => ({ type: 'image_url' as const, image_url: { url } })) });
+    out.push({
+      role: 'user',
+      content: pendingImages.splice(0).map((url) => ({ type: 'image_url' as const, image_url: { url } })),
+    });
   };
   for (const item of items) {
     if (item.type === 'tool_call') {
@@ -118,7 +126,11 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
         assistant = { role: 'assistant', content: null, tool_calls: [] };
         out.push(assistant);
       }
-      assistant.tool_calls!.push({ id: apiCallIdOf(item), type: 'function', function: { name: item.name, arguments: item.arguments } });
+      assistant.tool_calls!.push({
+        id: apiCallIdOf(item),
+        type: 'function',
+        function: { name: item.name, arguments: item.arguments },
+      });
       continue;
     }
     if (item.type === 'message' && item.role === 'assistant') {
@@ -153,7 +165,13 @@ export function toChatMessages(instructions: string, items: RunItem[], images: I
 const callable = (spec: AgentSpec) => spec.tools.filter((t) => t.kind !== 'hosted_mcp');
 
 export function responsesTools(spec: AgentSpec): OpenAI.Responses.FunctionTool[] {
-  return callable(spec).map((t) => ({ type: 'function', name: t.name, description: t.description, parameters: t.parameters, strict: false }));
+  return callable(spec).map((t) => ({
+    type: 'function',
+    name: t.name,
+    description: t.description,
+    parameters: t.parameters,
+    strict: false,
+  }));
 }
 
 export function chatTools(spec: AgentSpec): OpenAI.Chat.ChatCompletionTool[] {
@@ -196,7 +214,9 @@ export function fromResponse(response: OpenAI.Responses.Response, agent: string)
       cachedInputTokens: u?.input_tokens_details?.cached_tokens ?? 0,
       reasoningTokens: u?.output_tokens_details?.reasoning_tokens ?? 0,
     },
-    ...(response.status === 'incomplete' ? { incomplete: response.incomplete_details?.reason ?? 'unknown reason' } : {}),
+    ...(response.status === 'incomplete'
+      ? { incomplete: response.incomplete_details?.reason ?? 'unknown reason' }
+      : {}),
   };
 }
 
@@ -207,7 +227,13 @@ export function fromChatCompletion(completion: OpenAI.Chat.ChatCompletion, agent
   if (text) items.push({ type: 'message', role: 'assistant', content: text, agent });
   for (const call of message?.tool_calls ?? []) {
     if (call.type === 'function') {
-      items.push({ type: 'tool_call', callId: call.id, name: call.function.name, arguments: call.function.arguments, agent });
+      items.push({
+        type: 'tool_call',
+        callId: call.id,
+        name: call.function.name,
+        arguments: call.function.arguments,
+        agent,
+      });
     }
   }
   return {

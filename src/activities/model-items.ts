@@ -13,7 +13,14 @@ type HostedCallItem = Extract<RunItem, { type: 'hosted_call' }>;
 type ReasoningItem = Extract<RunItem, { type: 'reasoning' }>;
 
 /** Output item types of tools the API runs itself; they go back to the model as they came. */
-export const HOSTED_ITEM_TYPES = ['web_search_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call', 'mcp_call', 'mcp_list_tools'] as const;
+export const HOSTED_ITEM_TYPES = [
+  'web_search_call',
+  'file_search_call',
+  'code_interpreter_call',
+  'image_generation_call',
+  'mcp_call',
+  'mcp_list_tools',
+] as const;
 type HostedOutput = Extract<OutputItem, { type: (typeof HOSTED_ITEM_TYPES)[number] }>;
 
 function isHosted(out: OutputItem): out is HostedOutput {
@@ -61,7 +68,15 @@ export function fromOutputItem(out: OutputItem, agent: string): RunItem | undefi
   if (isHosted(out)) {
     const status = (out as { status?: string }).status;
     const id = out.id;
-    return { type: 'hosted_call', id, kind: out.type, ...(status ? { status } : {}), summary: hostedSummary(out), item: { ...out }, agent };
+    return {
+      type: 'hosted_call',
+      id,
+      kind: out.type,
+      ...(status ? { status } : {}),
+      summary: hostedSummary(out),
+      item: { ...out },
+      agent,
+    };
   }
   return undefined;
 }
@@ -81,11 +96,21 @@ export function toInputItem(item: ReasoningItem | HostedCallItem): InputItem {
 }
 
 /** A hosted MCP approval request and Keel's decision on it, as the API's items. */
-export function approvalItems(call: Extract<RunItem, { type: 'tool_call' }>, approve: boolean, reason?: string): InputItem[] {
+export function approvalItems(
+  call: Extract<RunItem, { type: 'tool_call' }>,
+  approve: boolean,
+  reason?: string,
+): InputItem[] {
   const hosted = call.hosted!;
   const id = apiCallIdOf(call);
   return [
-    { type: 'mcp_approval_request', id, server_label: hosted.serverLabel, name: hosted.tool, arguments: call.arguments },
+    {
+      type: 'mcp_approval_request',
+      id,
+      server_label: hosted.serverLabel,
+      name: hosted.tool,
+      arguments: call.arguments,
+    },
     { type: 'mcp_approval_response', approval_request_id: id, approve, ...(reason ? { reason } : {}) },
   ];
 }
@@ -96,7 +121,9 @@ const FIELD_INLINE_CHARS = 1_000;
 /** The item with long string fields cut, and whether anything was cut. */
 export function shrinkItem(value: unknown): { value: unknown; cut: boolean } {
   if (typeof value === 'string') {
-    return value.length > FIELD_INLINE_CHARS ? { value: `${value.slice(0, 200)}…[${value.length} chars]`, cut: true } : { value, cut: false };
+    return value.length > FIELD_INLINE_CHARS
+      ? { value: `${value.slice(0, 200)}…[${value.length} chars]`, cut: true }
+      : { value, cut: false };
   }
   if (Array.isArray(value)) {
     const parts = value.map(shrinkItem);

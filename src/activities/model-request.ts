@@ -36,13 +36,20 @@ function chatToolChoice(spec: AgentSpec): ChatParams['tool_choice'] {
 }
 
 /** The spec's hosted tools, hosted MCP ones with their headers (`secret()` included) resolved on this worker, per request. */
-export function hostedTools(spec: AgentSpec, registry: AgentRegistry, secrets: SecretResolver): Promise<OpenAI.Responses.Tool[]> {
+export function hostedTools(
+  spec: AgentSpec,
+  registry: AgentRegistry,
+  secrets: SecretResolver,
+): Promise<OpenAI.Responses.Tool[]> {
   return Promise.all(
     (spec.hostedTools ?? []).map(async (config) => {
       if (config.type !== 'mcp') return config;
       const headers = registry.hostedMcpHeaders(spec.name, config.server_label);
       if (!headers) return config;
-      return { ...config, headers: await resolveSecrets(headers, `hosted MCP '${config.server_label}' header`, secrets) };
+      return {
+        ...config,
+        headers: await resolveSecrets(headers, `hosted MCP '${config.server_label}' header`, secrets),
+      };
     }),
   );
 }
@@ -57,13 +64,18 @@ export function responsesParams(
 ): ResponsesParams {
   const s = spec.modelSettings;
   const tools = [...responsesTools(spec), ...hosted];
-  const format = spec.outputSchema ? { format: { type: 'json_schema' as const, name: 'final_output', schema: spec.outputSchema, strict: false } } : {};
-  const text = s.verbosity || spec.outputSchema ? { text: { ...format, ...(s.verbosity ? { verbosity: s.verbosity } : {}) } } : {};
+  const format = spec.outputSchema
+    ? { format: { type: 'json_schema' as const, name: 'final_output', schema: spec.outputSchema, strict: false } }
+    : {};
+  const text =
+    s.verbosity || spec.outputSchema ? { text: { ...format, ...(s.verbosity ? { verbosity: s.verbosity } : {}) } } : {};
   return {
     model: spec.model,
     instructions,
     input: toResponsesInput(items, images),
-    ...(tools.length ? { tools, parallel_tool_calls: s.parallelToolCalls, tool_choice: responsesToolChoice(spec) } : {}),
+    ...(tools.length
+      ? { tools, parallel_tool_calls: s.parallelToolCalls, tool_choice: responsesToolChoice(spec) }
+      : {}),
     temperature: s.temperature,
     top_p: s.topP,
     max_output_tokens: s.maxOutputTokens,
@@ -81,13 +93,22 @@ export function chatParams(spec: AgentSpec, instructions: string, items: RunItem
   return {
     model: spec.model,
     messages: toChatMessages(instructions, items, images),
-    ...(spec.tools.length ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: chatToolChoice(spec) } : {}),
+    ...(spec.tools.length
+      ? { tools: chatTools(spec), parallel_tool_calls: s.parallelToolCalls, tool_choice: chatToolChoice(spec) }
+      : {}),
     temperature: s.temperature,
     top_p: s.topP,
     max_completion_tokens: s.maxOutputTokens,
     ...(s.reasoning?.effort ? { reasoning_effort: s.reasoning.effort } : {}),
     ...(s.verbosity ? { verbosity: s.verbosity } : {}),
-    ...(spec.outputSchema ? { response_format: { type: 'json_schema', json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false } } } : {}),
+    ...(spec.outputSchema
+      ? {
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'final_output', schema: spec.outputSchema, strict: false },
+          },
+        }
+      : {}),
     ...(s.extra as Partial<ChatParams> | undefined),
   };
 }

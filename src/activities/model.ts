@@ -72,11 +72,18 @@ function validateFinal(deps: ModelDeps, spec: AgentSpec, text: string): CallMode
   }
   if (!outputType) return { ok: true, value: json };
   const parsed = outputType.safeParse(json);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: `the final output does not match the schema: ${parsed.error.message}` };
 }
 
 function deltaTarget(ctx: Context, input: CallModelInput): DeltaTarget {
-  return { namespace: ctx.info.workflowNamespace ?? ctx.info.activityNamespace, workflowId: input.workflowId, turn: input.turn, attempt: ctx.info.attempt };
+  return {
+    namespace: ctx.info.workflowNamespace ?? ctx.info.activityNamespace,
+    workflowId: input.workflowId,
+    turn: input.turn,
+    attempt: ctx.info.attempt,
+  };
 }
 
 const COMPACTION_PROMPT =
@@ -117,7 +124,13 @@ type ChatBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 type ResponsesBody = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
 /** A Chat Completions turn; with `onText`, streamed (each text delta to `onText`) and then parsed whole. */
-async function chatTurn(openai: OpenAI, body: ChatBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+async function chatTurn(
+  openai: OpenAI,
+  body: ChatBody,
+  agent: string,
+  signal: AbortSignal,
+  onText?: (delta: string) => void,
+): Promise<ParsedTurn> {
   if (!onText) {
     const completion = await openai.chat.completions.create(body, { signal });
     return parseTurn(() => fromChatCompletion(checkChatComplete(completion), agent));
@@ -130,7 +143,13 @@ async function chatTurn(openai: OpenAI, body: ChatBody, agent: string, signal: A
 }
 
 /** A Responses API turn; with `onText`, streamed (each output-text delta to `onText`) and then parsed whole. */
-async function responsesTurn(openai: OpenAI, body: ResponsesBody, agent: string, signal: AbortSignal, onText?: (delta: string) => void): Promise<ParsedTurn> {
+async function responsesTurn(
+  openai: OpenAI,
+  body: ResponsesBody,
+  agent: string,
+  signal: AbortSignal,
+  onText?: (delta: string) => void,
+): Promise<ParsedTurn> {
   if (!onText) {
     const response = await openai.responses.create(body, { signal });
     return parseTurn(() => fromResponse(checkResponseComplete(response), agent));
@@ -147,7 +166,10 @@ function providerOf(deps: ModelDeps, spec: AgentSpec): ModelProvider {
   const name = spec.modelProvider ?? DEFAULT_PROVIDER;
   const provider = deps.providers[name];
   if (provider) return provider;
-  throw new ModelError(`this worker has no model provider '${name}' for agent ${spec.name} (providers: ${Object.keys(deps.providers).join(', ')})`, { retryable: true, kind: 'network' });
+  throw new ModelError(
+    `this worker has no model provider '${name}' for agent ${spec.name} (providers: ${Object.keys(deps.providers).join(', ')})`,
+    { retryable: true, kind: 'network' },
+  );
 }
 
 export function createModelRequest(deps: ModelDeps): ModelRequest {
@@ -155,13 +177,22 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
     const items = await expandBlobs(deps.blobs, shortItems);
     const { spec } = input;
     const { client, api } = providerOf(deps, spec);
-    const instructions = input.instructionsSuffix ? `${spec.instructions}\n\n${input.instructionsSuffix}` : spec.instructions;
+    const instructions = input.instructionsSuffix
+      ? `${spec.instructions}\n\n${input.instructionsSuffix}`
+      : spec.instructions;
     const images = await imageUrls(deps.blobs, items);
     // Outside the try: a missing header secret is a configuration error, not a model error to retry.
     const hosted = api === 'chat' ? [] : await hostedTools(spec, deps.registry, deps.vault);
     try {
-      if (api === 'chat') return await chatTurn(client, chatParams(spec, instructions, items, images), spec.name, signal, onText);
-      return await responsesTurn(client, responsesParams(spec, hosted, instructions, items, images), spec.name, signal, onText);
+      if (api === 'chat')
+        return await chatTurn(client, chatParams(spec, instructions, items, images), spec.name, signal, onText);
+      return await responsesTurn(
+        client,
+        responsesParams(spec, hosted, instructions, items, images),
+        spec.name,
+        signal,
+        onText,
+      );
     } catch (err) {
       throw toModelError(err);
     }
@@ -171,7 +202,8 @@ export function createModelRequest(deps: ModelDeps): ModelRequest {
 /** An incomplete response is not a turn to act on: the run fails with the API's reason. */
 function rejectIncomplete(turn: ParsedTurn): void {
   if (!turn.incomplete) return;
-  const hint = turn.incomplete === 'max_output_tokens' ? ' (raise modelSettings.maxOutputTokens or lower reasoning effort)' : '';
+  const hint =
+    turn.incomplete === 'max_output_tokens' ? ' (raise modelSettings.maxOutputTokens or lower reasoning effort)' : '';
   throw keelFailure('ModelIncomplete', `the model's response is incomplete: ${turn.incomplete}${hint}`);
 }
 
@@ -187,19 +219,31 @@ async function offloadItem(item: RunItem, blobs: BlobStore): Promise<RunItem> {
   }
   if (item.type === 'hosted_call') {
     const shrunk = shrinkItem(item.item);
-    if (shrunk.cut) return { ...item, item: shrunk.value as Record<string, unknown>, blob: await blobs.put(JSON.stringify(item.item)) };
+    if (shrunk.cut)
+      return {
+        ...item,
+        item: shrunk.value as Record<string, unknown>,
+        blob: await blobs.put(JSON.stringify(item.item)),
+      };
   }
   return item;
 }
 
 /** An answer the model could not finish fails as such (type ModelIncomplete), never as a truncated output. */
 function incomplete(reason: string): ModelError {
-  return new ModelError(`the model's answer is incomplete (${reason}); raise maxOutputTokens or shorten the task`, { retryable: false, kind: 'incomplete' });
+  return new ModelError(`the model's answer is incomplete (${reason}); raise maxOutputTokens or shorten the task`, {
+    retryable: false,
+    kind: 'incomplete',
+  });
 }
 
 function checkResponseComplete(response: OpenAI.Responses.Response): OpenAI.Responses.Response {
   if (response.status === 'failed') {
-    throw new ModelError(`the model call failed: ${response.error?.message ?? 'status: failed'}`, { retryable: true, kind: 'http', status: 500 });
+    throw new ModelError(`the model call failed: ${response.error?.message ?? 'status: failed'}`, {
+      retryable: true,
+      kind: 'http',
+      status: 500,
+    });
   }
   return response;
 }
@@ -216,7 +260,10 @@ function parseTurn(parse: () => ParsedTurn): ParsedTurn {
     return parse();
   } catch (err) {
     if (err instanceof ModelError) throw err;
-    throw new ModelError(`the model's response could not be read: ${err instanceof Error ? err.message : String(err)}`, { retryable: false, kind: 'invalid_response', cause: err });
+    throw new ModelError(
+      `the model's response could not be read: ${err instanceof Error ? err.message : String(err)}`,
+      { retryable: false, kind: 'invalid_response', cause: err },
+    );
   }
 }
 
@@ -237,7 +284,11 @@ export function modelActivities(deps: ModelDeps) {
         outputSchema: undefined,
       };
       const ctx = Context.current();
-      const turn = await request({ ...input, spec: summarizer, instructionsSuffix: undefined }, [{ type: 'message', role: 'user', content: transcript(replaced) }], ctx.cancellationSignal);
+      const turn = await request(
+        { ...input, spec: summarizer, instructionsSuffix: undefined },
+        [{ type: 'message', role: 'user', content: transcript(replaced) }],
+        ctx.cancellationSignal,
+      );
       return { summary: turn.text, blob, usage: withCost(turn.usage, summarizer.model, deps.prices) };
     },
 
@@ -250,7 +301,12 @@ export function modelActivities(deps: ModelDeps) {
       const heartbeat = setInterval(() => ctx.heartbeat(), 1_000);
       const sink = input.streamTokens !== false && deps.broker ? deps.broker.sink(deltaTarget(ctx, input)) : undefined;
       try {
-        const turn = await request({ spec, instructionsSuffix: input.instructionsSuffix }, items, ctx.cancellationSignal, sink && ((delta) => sink.push(delta)));
+        const turn = await request(
+          { spec, instructionsSuffix: input.instructionsSuffix },
+          items,
+          ctx.cancellationSignal,
+          sink && ((delta) => sink.push(delta)),
+        );
         rejectIncomplete(turn);
         const hasCalls = turn.items.some((i) => i.type === 'tool_call');
         const out = await Promise.all(turn.items.map((item) => offloadItem(item, deps.blobs)));

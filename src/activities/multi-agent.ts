@@ -38,7 +38,11 @@ export function multiAgentActivities(deps: { registry: AgentRegistry; blobs: Blo
   return {
     async agentToolInput(input: AgentToolInputInput): Promise<AgentToolInputResult> {
       const tool = deps.registry.agentTool(input.agent, input.tool);
-      if (!tool?.input) return { ok: false, error: `Error: agent ${input.agent} has no agent tool '${input.tool}' with an input schema` };
+      if (!tool?.input)
+        return {
+          ok: false,
+          error: `Error: agent ${input.agent} has no agent tool '${input.tool}' with an input schema`,
+        };
       const parsed = parseToolArguments(input.tool, tool.input, input.arguments);
       return parsed.ok ? { ok: true, input: JSON.stringify(parsed.data) } : { ok: false, error: parsed.result.output };
     },
@@ -53,7 +57,13 @@ export function multiAgentActivities(deps: { registry: AgentRegistry; blobs: Blo
         if (!parsed.ok) return { ok: false, error: parsed.result.output };
         value = parsed.data;
       }
-      await handoff.onHandoff?.(value, { from: input.agent, to: target.name, workflowId: input.workflowId, callId: input.callId, context: input.context });
+      await handoff.onHandoff?.(value, {
+        from: input.agent,
+        to: target.name,
+        workflowId: input.workflowId,
+        callId: input.callId,
+        context: input.context,
+      });
       if (!handoff.inputFilter || !input.history) return { ok: true };
       const all = await loadHistory(deps.blobs, input.history);
       const items = pairedToolItems(await handoff.inputFilter(all));
@@ -66,5 +76,7 @@ export function multiAgentActivities(deps: { registry: AgentRegistry; blobs: Blo
 export function pairedToolItems(items: RunItem[]): RunItem[] {
   const calls = new Set(items.flatMap((i) => (i.type === 'tool_call' ? [i.callId] : [])));
   const results = new Set(items.flatMap((i) => (i.type === 'tool_result' ? [i.callId] : [])));
-  return items.filter((i) => (i.type === 'tool_call' ? results.has(i.callId) : i.type === 'tool_result' ? calls.has(i.callId) : true));
+  return items.filter((i) =>
+    i.type === 'tool_call' ? results.has(i.callId) : i.type === 'tool_result' ? calls.has(i.callId) : true,
+  );
 }

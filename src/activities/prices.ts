@@ -36,7 +36,11 @@ export const DEFAULT_PRICES: PriceTable = {
 const DATED = /-\d{4}-\d{2}-\d{2}$/;
 
 function priceOf(model: string, prices: PriceTable): ModelPrice | undefined {
-  return Object.hasOwn(prices, model) ? prices[model] : Object.hasOwn(prices, model.replace(DATED, '')) ? prices[model.replace(DATED, '')] : undefined;
+  return Object.hasOwn(prices, model)
+    ? prices[model]
+    : Object.hasOwn(prices, model.replace(DATED, ''))
+      ? prices[model.replace(DATED, '')]
+      : undefined;
 }
 
 /** `usage` with its cost in USD, or flagged `unpriced` when the table has no price for `model` (the provider's name for it). */
@@ -44,17 +48,27 @@ export function withCost(usage: UsageDelta, model: string, prices: PriceTable): 
   const price = priceOf(model, prices);
   if (!price) return { ...usage, unpriced: true };
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
-  const usd = ((usage.inputTokens - cached) * price.input + cached * (price.cachedInput ?? price.input) + usage.outputTokens * price.output) / 1_000_000;
+  const usd =
+    ((usage.inputTokens - cached) * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      usage.outputTokens * price.output) /
+    1_000_000;
   return { ...usage, costUsd: usd };
 }
 
 /** Why a worker's `prices` option is not a price table, or undefined. */
 export function priceTableProblem(prices: unknown): string | undefined {
-  if (prices === null || typeof prices !== 'object' || Array.isArray(prices)) return 'prices must be an object of model name → { input, cachedInput?, output } (USD per 1M tokens)';
+  if (prices === null || typeof prices !== 'object' || Array.isArray(prices))
+    return 'prices must be an object of model name → { input, cachedInput?, output } (USD per 1M tokens)';
   for (const [model, p] of Object.entries(prices as Record<string, unknown>)) {
     const ok = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
     const price = p as Partial<ModelPrice> | null;
-    if (!price || !ok(price.input) || !ok(price.output) || (price.cachedInput !== undefined && !ok(price.cachedInput))) {
+    if (
+      !price ||
+      !ok(price.input) ||
+      !ok(price.output) ||
+      (price.cachedInput !== undefined && !ok(price.cachedInput))
+    ) {
       return `prices['${model}'] must be { input, cachedInput?, output }, each USD per 1M tokens (a number >= 0)`;
     }
   }

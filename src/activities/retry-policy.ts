@@ -14,13 +14,18 @@ export interface RetrySettings {
   maxIntervalMs: number;
 }
 
-export const DEFAULT_RETRY: RetrySettings = { deadlineMs: 60 * 60_000, initialIntervalMs: 1_000, maxIntervalMs: 60_000 };
+export const DEFAULT_RETRY: RetrySettings = {
+  deadlineMs: 60 * 60_000,
+  initialIntervalMs: 1_000,
+  maxIntervalMs: 60_000,
+};
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of milliseconds, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a number of milliseconds, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -38,11 +43,19 @@ export type RetryDecision = { retry: true; delayMs: number } | { retry: false; r
  * Whether attempt `attempt` (1-based) that failed `elapsedMs` after the first attempt started should be retried,
  * and after how long. A server-requested delay (Retry-After) wins when it is longer than the backoff.
  */
-export function retryDecision(s: RetrySettings, attempt: number, elapsedMs: number, retryAfterMs?: number): RetryDecision {
+export function retryDecision(
+  s: RetrySettings,
+  attempt: number,
+  elapsedMs: number,
+  retryAfterMs?: number,
+): RetryDecision {
   const backoff = Math.min(s.maxIntervalMs, s.initialIntervalMs * 2 ** Math.max(0, attempt - 1));
   const delayMs = Math.max(1, Math.round(Math.max(backoff, retryAfterMs ?? 0)));
   if (elapsedMs + delayMs > s.deadlineMs) {
-    return { retry: false, reason: `gave up after ${attempt} attempt(s) over ${Math.round(elapsedMs / 1000)} s (retry deadline ${Math.round(s.deadlineMs / 1000)} s)` };
+    return {
+      retry: false,
+      reason: `gave up after ${attempt} attempt(s) over ${Math.round(elapsedMs / 1000)} s (retry deadline ${Math.round(s.deadlineMs / 1000)} s)`,
+    };
   }
   return { retry: true, delayMs };
 }

@@ -8,7 +8,16 @@ import { realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ManifestEntry } from '../agents/manifest.js';
-import { parseSnapshotRef, runTenant, workspacePath, WORKSPACE_REFUSED, WORKSPACE_UNAVAILABLE, type ReceivedEntry, type WorkspaceRequest, type WorkspaceReceipt } from '../agents/run-workspace.js';
+import {
+  parseSnapshotRef,
+  runTenant,
+  workspacePath,
+  WORKSPACE_REFUSED,
+  WORKSPACE_UNAVAILABLE,
+  type ReceivedEntry,
+  type WorkspaceRequest,
+  type WorkspaceReceipt,
+} from '../agents/run-workspace.js';
 import { KeelError } from '../errors.js';
 import type { SnapshotStore } from '../sandbox/types.js';
 import { gitResolveRef } from '../storage/git-cache.js';
@@ -45,9 +54,13 @@ const unavailable = (message: string) => keelFailure(WORKSPACE_UNAVAILABLE, mess
 
 /** The real path of `dir` when it is a directory under one of `roots` (symlinks resolved on both sides), else a refusal. */
 export async function allowedLocalDir(dir: string, roots: readonly string[] = []): Promise<string> {
-  if (!roots.length) throw refused(`localDir '${dir}' refused: this worker allows no local directories (createWorker({ localDirs }) / keel worker --local-dir)`);
+  if (!roots.length)
+    throw refused(
+      `localDir '${dir}' refused: this worker allows no local directories (createWorker({ localDirs }) / keel worker --local-dir)`,
+    );
   const real = await realpath(dir).catch(() => undefined);
-  if (!real || !(await stat(real)).isDirectory()) throw unavailable(`localDir '${dir}' is not a directory on this worker`);
+  if (!real || !(await stat(real)).isDirectory())
+    throw unavailable(`localDir '${dir}' is not a directory on this worker`);
   for (const root of roots) {
     const base = await realpath(root).catch(() => undefined);
     if (base && (real === base || real.startsWith(base + path.sep))) return real;
@@ -56,22 +69,44 @@ export async function allowedLocalDir(dir: string, roots: readonly string[] = []
 }
 
 export function runWorkspaceActivities(deps: RunWorkspaceDeps) {
-  async function resolveEntry(p: string, entry: ManifestEntry): Promise<{ entry: ManifestEntry; received: ReceivedEntry }> {
+  async function resolveEntry(
+    p: string,
+    entry: ManifestEntry,
+  ): Promise<{ entry: ManifestEntry; received: ReceivedEntry }> {
     switch (entry.type) {
       case 'file':
-        return { entry, received: { path: p, type: 'file', sha256: sha256Hex(entry.content), bytes: Buffer.byteLength(entry.content) } };
+        return {
+          entry,
+          received: {
+            path: p,
+            type: 'file',
+            sha256: sha256Hex(entry.content),
+            bytes: Buffer.byteLength(entry.content),
+          },
+        };
       case 'dir':
         return { entry, received: { path: p, type: 'dir' } };
       case 'localDir': {
         const source = await allowedLocalDir(entry.path, deps.localDirs);
-        return { entry: { type: 'localDir', path: source, fromRun: true }, received: { path: p, type: 'localDir', source } };
+        return {
+          entry: { type: 'localDir', path: source, fromRun: true },
+          received: { path: p, type: 'localDir', source },
+        };
       }
       case 'gitRepo': {
         const commit = await resolveCommit(entry);
         const { auth, subdir, ref, url } = entry;
         return {
           entry: { ...entry, ref: commit },
-          received: { path: p, type: 'gitRepo', url, commit, ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}), ...(auth ? { auth: auth.$secret } : {}) },
+          received: {
+            path: p,
+            type: 'gitRepo',
+            url,
+            commit,
+            ...(ref ? { ref } : {}),
+            ...(subdir ? { subdir } : {}),
+            ...(auth ? { auth: auth.$secret } : {}),
+          },
         };
       }
     }
@@ -88,7 +123,10 @@ export function runWorkspaceActivities(deps: RunWorkspaceDeps) {
   }
 
   /** The snapshot `ref` names, refused when its run belongs to another tenant. */
-  async function snapshotOf(ref: string, tenant: string | undefined): Promise<NonNullable<WorkspaceReceipt['fromSnapshot']>> {
+  async function snapshotOf(
+    ref: string,
+    tenant: string | undefined,
+  ): Promise<NonNullable<WorkspaceReceipt['fromSnapshot']>> {
     const parsed = parseSnapshotRef(ref);
     if (!parsed) throw refused(`fromSnapshot '${ref}' must be '<runId>' or '<runId>@<turn>'`);
     if (!deps.runs) throw unavailable('this worker cannot read other runs, so it cannot start from a snapshot');
@@ -102,8 +140,14 @@ export function runWorkspaceActivities(deps: RunWorkspaceDeps) {
     const owner = source.tenant ?? runTenant(undefined, source.context);
     if (owner !== tenant) throw refused(`fromSnapshot '${ref}' refused: run ${parsed.runId} belongs to another tenant`);
     const snaps = source.snapshots ?? [];
-    const snap = parsed.turn === undefined ? (source.sandbox?.lastSnapshot ?? snaps.at(-1)) : [...snaps].reverse().find((s) => s.turn <= parsed.turn!);
-    if (!snap || !(await deps.snapshots.has(snap.id))) throw unavailable(`fromSnapshot '${ref}': run ${parsed.runId} has no snapshot${parsed.turn === undefined ? '' : ` at or before turn ${parsed.turn}`} in this worker's store`);
+    const snap =
+      parsed.turn === undefined
+        ? (source.sandbox?.lastSnapshot ?? snaps.at(-1))
+        : [...snaps].reverse().find((s) => s.turn <= parsed.turn!);
+    if (!snap || !(await deps.snapshots.has(snap.id)))
+      throw unavailable(
+        `fromSnapshot '${ref}': run ${parsed.runId} has no snapshot${parsed.turn === undefined ? '' : ` at or before turn ${parsed.turn}`} in this worker's store`,
+      );
     return { ref, runId: parsed.runId, turn: snap.turn, id: snap.id };
   }
 
@@ -119,8 +163,13 @@ export function runWorkspaceActivities(deps: RunWorkspaceDeps) {
         entries[p] = resolved.entry;
         received.push(resolved.received);
       }
-      const fromSnapshot = workspace.fromSnapshot === undefined ? undefined : await snapshotOf(workspace.fromSnapshot, input.tenant);
-      return { entries, receipt: { entries: received, ...(fromSnapshot ? { fromSnapshot } : {}) }, ...(fromSnapshot ? { restoreSnapshot: fromSnapshot.id } : {}) };
+      const fromSnapshot =
+        workspace.fromSnapshot === undefined ? undefined : await snapshotOf(workspace.fromSnapshot, input.tenant);
+      return {
+        entries,
+        receipt: { entries: received, ...(fromSnapshot ? { fromSnapshot } : {}) },
+        ...(fromSnapshot ? { restoreSnapshot: fromSnapshot.id } : {}),
+      };
     },
   };
 }

@@ -9,7 +9,13 @@ import type { SandboxSpec } from '../agents/spec.js';
 import { SandboxError } from '../errors.js';
 import { renderFileTree } from '../sandbox/file-tree.js';
 import type { SandboxSlot, SandboxSlots } from '../sandbox/slots.js';
-import type { SandboxClient, SandboxCreateOptions, SnapshotLimits, SnapshotStore, StartedSandbox } from '../sandbox/types.js';
+import type {
+  SandboxClient,
+  SandboxCreateOptions,
+  SnapshotLimits,
+  SnapshotStore,
+  StartedSandbox,
+} from '../sandbox/types.js';
 import { snapshotLimits, snapshotWorkspace } from '../sandbox/workspace-snapshot.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { restoredNotice, type SandboxSession, type SnapshotRef } from '../workflows/run-state.js';
@@ -191,7 +197,10 @@ export function sandboxActivities(deps: SandboxDeps) {
   }
 
   /** The workspace as materialized (the base of `keel diff`); a failure is kept in the session, not fatal. */
-  async function startSnapshot(sandbox: StartedSandbox, turn: number): Promise<Pick<SandboxSession, 'startSnapshot' | 'snapshotFailure'>> {
+  async function startSnapshot(
+    sandbox: StartedSandbox,
+    turn: number,
+  ): Promise<Pick<SandboxSession, 'startSnapshot' | 'snapshotFailure'>> {
     try {
       return { startSnapshot: await takeSnapshot(sandbox, turn) };
     } catch (err) {
@@ -203,7 +212,9 @@ export function sandboxActivities(deps: SandboxDeps) {
    * The live container of a session, or a new one restored from its last snapshot when it was lost (removed, or
    * stopped by an engine restart: then it is removed, as nothing can use it again).
    */
-  async function attachOrRestore(input: RunToolInput): Promise<{ sandbox: StartedSandbox; session?: SandboxSession; notice?: string }> {
+  async function attachOrRestore(
+    input: RunToolInput,
+  ): Promise<{ sandbox: StartedSandbox; session?: SandboxSession; notice?: string }> {
     const session = input.sandbox!;
     const live = await deps.sandboxes.attach(session.containerId);
     if (live) return { sandbox: live };
@@ -239,7 +250,9 @@ export function sandboxActivities(deps: SandboxDeps) {
 
   /** Removes a lost container (best effort: the reaper removes what this leaves) and frees its slot. */
   async function discard(containerId: string): Promise<void> {
-    await deps.sandboxes.discard?.(containerId).catch((err: unknown) => console.warn(`keel: removing lost sandbox ${containerId}: ${String(err)}`));
+    await deps.sandboxes
+      .discard?.(containerId)
+      .catch((err: unknown) => console.warn(`keel: removing lost sandbox ${containerId}: ${String(err)}`));
     deps.slots?.freed();
   }
 
@@ -269,7 +282,11 @@ export function sandboxActivities(deps: SandboxDeps) {
         }),
       );
       await deps.vault.learn(input.sandboxSpec?.manifest); // a restarted worker still knows this run's secrets
-      const output = await finishOutput(notice ? `${notice}\n${result.output}` : result.output, deps, deps.maxToolOutputBytes * 2);
+      const output = await finishOutput(
+        notice ? `${notice}\n${result.output}` : result.output,
+        deps,
+        deps.maxToolOutputBytes * 2,
+      );
       return { ...result, output, ...(session ? { sandbox: session } : {}) };
     },
 

@@ -29,9 +29,16 @@ export class SecretVault {
   async get(name: string): Promise<string> {
     const value = await this.provider.get(name);
     if (value === undefined || value === '') {
-      throw new KeelError('bad_usage', `secret '${name}' is not set on this worker (set the environment variable ${name} or pass a SecretsProvider to createWorker)`);
+      throw new KeelError(
+        'bad_usage',
+        `secret '${name}' is not set on this worker (set the environment variable ${name} or pass a SecretsProvider to createWorker)`,
+      );
     }
-    if (value.length < MIN_SECRET_LENGTH) throw new KeelError('bad_usage', `secret '${name}' is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of outputs`);
+    if (value.length < MIN_SECRET_LENGTH)
+      throw new KeelError(
+        'bad_usage',
+        `secret '${name}' is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of outputs`,
+      );
     this.known.set(value, name);
     return value;
   }
@@ -43,7 +50,9 @@ export class SecretVault {
 
   /** An env map with every secret reference replaced by its value. */
   async resolveEnv(env: Record<string, MaybeSecret> | undefined): Promise<Record<string, string>> {
-    const entries = await Promise.all(Object.entries(env ?? {}).map(async ([k, v]) => [k, await this.resolve(v)] as const));
+    const entries = await Promise.all(
+      Object.entries(env ?? {}).map(async ([k, v]) => [k, await this.resolve(v)] as const),
+    );
     return Object.fromEntries(entries);
   }
 
@@ -55,7 +64,8 @@ export class SecretVault {
   /** `text` with every known secret value replaced by `[secret NAME]`. */
   redact(text: string): string {
     let out = text;
-    for (const [value, name] of this.longestFirst()) if (out.includes(value)) out = out.split(value).join(`[secret ${name}]`);
+    for (const [value, name] of this.longestFirst())
+      if (out.includes(value)) out = out.split(value).join(`[secret ${name}]`);
     return out;
   }
 
@@ -63,7 +73,8 @@ export class SecretVault {
   redactDeep<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
     if (Array.isArray(value)) return value.map((v: unknown) => this.redactDeep(v)) as T;
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)])) as T;
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)])) as T;
     return value;
   }
 
@@ -89,7 +100,8 @@ export class SecretVault {
     const keep = Math.max(0, ...values.map((v) => v.length - 1));
     let carry = Buffer.alloc(0);
     const mask = (buf: Buffer) => {
-      for (const v of values) for (let i = buf.indexOf(v); i !== -1; i = buf.indexOf(v, i + v.length)) buf.fill(0x2a, i, i + v.length);
+      for (const v of values)
+        for (let i = buf.indexOf(v); i !== -1; i = buf.indexOf(v, i + v.length)) buf.fill(0x2a, i, i + v.length);
     };
     return new Transform({
       transform(chunk: Buffer, _enc, done) {

@@ -11,7 +11,11 @@ export const HISTORY_INLINE_BYTES = 2048;
  * Splits text for history: short text stays inline; longer text is stored whole as a blob and the inline part
  * becomes a head/tail preview. The model still gets the whole text (model.ts expands blob refs).
  */
-export async function offload(text: string, blobs: BlobStore, inlineBytes = HISTORY_INLINE_BYTES): Promise<{ text: string; blob?: string }> {
+export async function offload(
+  text: string,
+  blobs: BlobStore,
+  inlineBytes = HISTORY_INLINE_BYTES,
+): Promise<{ text: string; blob?: string }> {
   const bytes = Buffer.byteLength(text);
   if (bytes <= inlineBytes) return { text };
   const blob = await blobs.put(text);

@@ -55,14 +55,26 @@ export function webhookActivities(deps: { registry: AgentRegistry; vault: Secret
 
   return {
     async deliverWebhook(delivery: WebhookDelivery): Promise<number> {
-      const endpoints = deps.registry.webhooksFor(delivery.agent).filter((e) => !e.events || e.events.includes(delivery.type));
+      const endpoints = deps.registry
+        .webhooksFor(delivery.agent)
+        .filter((e) => !e.events || e.events.includes(delivery.type));
       const info = Context.current().info;
       const namespace = info.workflowNamespace ?? info.activityNamespace;
-      const payload = { type: delivery.type, timestamp: delivery.at, data: { runId: delivery.runId, agent: delivery.agent, link: runLink(namespace, delivery.runId), ...delivery.data } };
+      const payload = {
+        type: delivery.type,
+        timestamp: delivery.at,
+        data: {
+          runId: delivery.runId,
+          agent: delivery.agent,
+          link: runLink(namespace, delivery.runId),
+          ...delivery.data,
+        },
+      };
       const body = JSON.stringify(payload);
       const failed = (await Promise.all(endpoints.map((e) => send(e, delivery, body)))).filter(Boolean);
       // Retryable: the workflow's policy backs off until the receivers are back (or its deadline passes).
-      if (failed.length) throw keelFailure('WebhookUndelivered', `webhook ${delivery.id} not delivered: ${failed.join('; ')}`);
+      if (failed.length)
+        throw keelFailure('WebhookUndelivered', `webhook ${delivery.id} not delivered: ${failed.join('; ')}`);
       return endpoints.length;
     },
   };

@@ -161,7 +161,8 @@ export class Agent {
     if (!/^[a-zA-Z0-9_-]{1,48}$/.test(options.name)) {
       throw new TypeError(`agent name '${options.name}' must be 1-48 letters, digits, '_' or '-'`);
     }
-    const badBudget = options.budget !== undefined ? budgetProblem(options.budget, `agent ${options.name}: budget`) : undefined;
+    const badBudget =
+      options.budget !== undefined ? budgetProblem(options.budget, `agent ${options.name}: budget`) : undefined;
     if (badBudget) throw new TypeError(badBudget);
     this.options = options;
   }

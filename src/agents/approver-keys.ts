@@ -4,7 +4,15 @@
  * an activity) before applying it, and records the key's fingerprint in the audit item. Public keys are written
  * `ed25519:<base64 of the 32-byte key>`; private keys are PKCS#8 PEM files.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KeelError } from '../errors.js';
 import type { DecisionFailureType } from '../failures.js';
@@ -43,17 +51,31 @@ export type SignedCall = Pick<SignedDecisionFields, 'agent' | 'tool' | 'argsHash
  * arguments digest: a v1 signature (run, call id and decision only) matched any call reusing the id, so none counts.
  */
 export function decisionMessage(d: SignedDecisionFields): Buffer {
-  const fields = [d.runId, d.agent, d.tool, d.callId, d.argsHash, d.decision, d.approver, d.reason ?? '', Boolean(d.always), d.time];
+  const fields = [
+    d.runId,
+    d.agent,
+    d.tool,
+    d.callId,
+    d.argsHash,
+    d.decision,
+    d.approver,
+    d.reason ?? '',
+    Boolean(d.always),
+    d.time,
+  ];
   // An extension is appended only when there is one, so decisions without one sign the same bytes as before.
   const extended = d.extendTokens !== undefined || d.extendUsd !== undefined;
-  return Buffer.from(JSON.stringify(['keel-approval-v2', ...fields, ...(extended ? [d.extendTokens ?? null, d.extendUsd ?? null] : [])]));
+  return Buffer.from(
+    JSON.stringify(['keel-approval-v2', ...fields, ...(extended ? [d.extendTokens ?? null, d.extendUsd ?? null] : [])]),
+  );
 }
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export function publicKeyObject(text: string): KeyObject {
   const raw = Buffer.from(text.replace(/^ed25519:/, ''), 'base64');
-  if (!text.startsWith('ed25519:') || raw.length !== 32) throw new KeelError('bad_usage', `approver public key must be 'ed25519:' + base64 of 32 bytes`);
+  if (!text.startsWith('ed25519:') || raw.length !== 32)
+    throw new KeelError('bad_usage', `approver public key must be 'ed25519:' + base64 of 32 bytes`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
@@ -68,7 +90,10 @@ export function fingerprint(publicKey: string): string {
 
 export function generateApproverKey(): { privateKeyPem: string; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicKey: publicKeyText(publicKey) };
+  return {
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicKey: publicKeyText(publicKey),
+  };
 }
 
 /** A private key from PEM text or a file holding it. */
@@ -101,12 +126,27 @@ export function verifyDecision(
   signature: string | undefined,
   keys: ApproverKey[],
 ): { ok: true; fingerprint: string } | { ok: false; type: DecisionFailureType; reason: string } {
-  if (!signature) return { ok: false, type: 'Unsigned', reason: `decisions for this agent must be signed by an approver's key (keel approve --key FILE); this one is unsigned` };
+  if (!signature)
+    return {
+      ok: false,
+      type: 'Unsigned',
+      reason: `decisions for this agent must be signed by an approver's key (keel approve --key FILE); this one is unsigned`,
+    };
   const mine = keys.filter((k) => k.name === d.approver);
-  if (mine.length === 0) return { ok: false, type: 'NotAnApprover', reason: `${d.approver} is not an approver of this agent (approvers: ${[...new Set(keys.map((k) => k.name))].join(', ')})` };
+  if (mine.length === 0)
+    return {
+      ok: false,
+      type: 'NotAnApprover',
+      reason: `${d.approver} is not an approver of this agent (approvers: ${[...new Set(keys.map((k) => k.name))].join(', ')})`,
+    };
   const sig = Buffer.from(signature, 'base64');
   const match = mine.find((k) => verify(null, decisionMessage(d), publicKeyObject(k.publicKey), sig));
-  if (!match) return { ok: false, type: 'BadSignature', reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, agent, call, arguments or decision` };
+  if (!match)
+    return {
+      ok: false,
+      type: 'BadSignature',
+      reason: `the signature does not verify with ${d.approver}'s key: forged, or signed for another run, agent, call, arguments or decision`,
+    };
   return { ok: true, fingerprint: fingerprint(match.publicKey) };
 }
 

@@ -19,25 +19,29 @@ const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFini
 
 /** Why `value` is not a budget, or undefined when it is one. `where` names it in the message. */
 export function budgetProblem(value: unknown, where = 'budget'): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${where} must be an object { maxTokens?, maxCostUsd?, onExceed: 'fail' | 'ask' }`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return `${where} must be an object { maxTokens?, maxCostUsd?, onExceed: 'fail' | 'ask' }`;
   const b = value as Record<string, unknown>;
   const unknownKey = Object.keys(b).find((k) => k !== 'maxTokens' && k !== 'maxCostUsd' && k !== 'onExceed');
   if (unknownKey) return `${where} has an unknown field '${unknownKey}' (fields: maxTokens, maxCostUsd, onExceed)`;
   if (b.onExceed !== 'fail' && b.onExceed !== 'ask') return `${where}.onExceed must be 'fail' or 'ask'`;
   if (b.maxTokens === undefined && b.maxCostUsd === undefined) return `${where} needs maxTokens or maxCostUsd`;
-  if (b.maxTokens !== undefined && !(positive(b.maxTokens) && Number.isInteger(b.maxTokens))) return `${where}.maxTokens must be a whole number >= 0`;
+  if (b.maxTokens !== undefined && !(positive(b.maxTokens) && Number.isInteger(b.maxTokens)))
+    return `${where}.maxTokens must be a whole number >= 0`;
   if (b.maxCostUsd !== undefined && !positive(b.maxCostUsd)) return `${where}.maxCostUsd must be a number >= 0`;
   return undefined;
 }
 
 /** Why an extension granted with an approval is not one, or undefined. */
 export function extensionProblem(extendTokens: unknown, extendUsd: unknown): string | undefined {
-  if (extendTokens !== undefined && !(positive(extendTokens) && Number.isInteger(extendTokens))) return 'extendTokens must be a whole number >= 0';
+  if (extendTokens !== undefined && !(positive(extendTokens) && Number.isInteger(extendTokens)))
+    return 'extendTokens must be a whole number >= 0';
   if (extendUsd !== undefined && !positive(extendUsd)) return 'extendUsd must be a number >= 0';
   return undefined;
 }
 
-const min = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+const min = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 /**
  * The budget that applies when an agent and a run both set one: the lower of each limit, and `fail` when either
@@ -62,7 +66,11 @@ export interface Spend {
 }
 
 export function spendOf(usage: { totalTokens: number; costUsd?: number; unpriced?: boolean }): Spend {
-  return { tokens: usage.totalTokens, ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}), ...(usage.unpriced ? { unpriced: true } : {}) };
+  return {
+    tokens: usage.totalTokens,
+    ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
+    ...(usage.unpriced ? { unpriced: true } : {}),
+  };
 }
 
 const dollars = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
@@ -70,6 +78,9 @@ const dollars = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 /** `1234 tokens · $0.0123` (`· unpriced calls` when some call had no price), for the CLI and the Web UI. */
 export function spendText(s: Spend, budget?: Budget): string {
   const tokens = `${s.tokens}${budget?.maxTokens !== undefined ? `/${budget.maxTokens}` : ''} tokens`;
-  const usd = s.costUsd !== undefined || budget?.maxCostUsd !== undefined ? ` · ${dollars(s.costUsd ?? 0)}${budget?.maxCostUsd !== undefined ? `/${dollars(budget.maxCostUsd)}` : ''}` : '';
+  const usd =
+    s.costUsd !== undefined || budget?.maxCostUsd !== undefined
+      ? ` · ${dollars(s.costUsd ?? 0)}${budget?.maxCostUsd !== undefined ? `/${dollars(budget.maxCostUsd)}` : ''}`
+      : '';
   return `${tokens}${usd}${s.unpriced ? ' · unpriced calls' : ''}`;
 }

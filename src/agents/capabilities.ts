@@ -38,8 +38,11 @@ export interface SandboxTool<P extends z.ZodType = z.ZodType, D = unknown> {
   execute(args: z.output<P>, ctx: SandboxToolContext<D>): Promise<string | { output: string; isError?: boolean }>;
 }
 
-export function sandboxTool<P extends z.ZodType, D = unknown>(definition: Omit<SandboxTool<P, D>, 'kind'>): SandboxTool<P, D> {
-  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(definition.name)) throw new TypeError(`sandbox tool name '${definition.name}' must match /^[a-zA-Z0-9_-]{1,64}$/`);
+export function sandboxTool<P extends z.ZodType, D = unknown>(
+  definition: Omit<SandboxTool<P, D>, 'kind'>,
+): SandboxTool<P, D> {
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(definition.name))
+    throw new TypeError(`sandbox tool name '${definition.name}' must match /^[a-zA-Z0-9_-]{1,64}$/`);
   return { kind: 'sandbox', ...definition };
 }
 
@@ -95,10 +98,18 @@ const builtinNames = (capability: BuiltinCapability) => sandboxToolsOf(capabilit
  * A built-in capability's `needsApproval` on each of its tools that writes; a policy tests the tool's approval
  * field (exec_command: the command line, as a shell line) unless it names another.
  */
-function builtinApprovals(capability: BuiltinCapability, setting: ApprovalSetting<Record<string, unknown>> | undefined): Capability['approvals'] {
+function builtinApprovals(
+  capability: BuiltinCapability,
+  setting: ApprovalSetting<Record<string, unknown>> | undefined,
+): Capability['approvals'] {
   if (setting === undefined) return {};
   const writers = sandboxToolsOf(capability).filter((t) => t.writes);
-  return Object.fromEntries(writers.map((t) => [t.name, typeof setting === 'object' && t.approvalField ? { ...t.approvalField, ...setting } : setting]));
+  return Object.fromEntries(
+    writers.map((t) => [
+      t.name,
+      typeof setting === 'object' && t.approvalField ? { ...t.approvalField, ...setting } : setting,
+    ]),
+  );
 }
 
 export interface FilesystemOptions {

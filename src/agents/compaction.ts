@@ -8,9 +8,15 @@ import type { CompactionOptions, CompactionSpec } from './settings.js';
 export type { CompactionOptions, CompactionSpec } from './settings.js';
 
 export function compactionSpecOf(options: CompactionOptions): CompactionSpec {
-  const threshold = options.thresholdTokens ?? (options.contextWindow ? Math.floor(options.contextWindow * (options.fraction ?? 0.8)) : undefined);
+  const threshold =
+    options.thresholdTokens ??
+    (options.contextWindow ? Math.floor(options.contextWindow * (options.fraction ?? 0.8)) : undefined);
   if (!threshold || threshold <= 0) throw new TypeError('compaction() needs thresholdTokens or contextWindow');
-  return { thresholdTokens: threshold, keepRecentTurns: Math.max(1, options.keepRecentTurns ?? 2), model: options.model };
+  return {
+    thresholdTokens: threshold,
+    keepRecentTurns: Math.max(1, options.keepRecentTurns ?? 2),
+    model: options.model,
+  };
 }
 
 export function compaction(options: CompactionOptions): Capability {

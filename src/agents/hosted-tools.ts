@@ -39,7 +39,9 @@ export function fileSearchTool(
   return { kind: 'hosted', config: { type: 'file_search', vector_store_ids: vectorStoreIds, ...rest } };
 }
 
-export function codeInterpreterTool(options: Partial<Omit<OpenAI.Responses.Tool.CodeInterpreter, 'type'>> = {}): HostedTool {
+export function codeInterpreterTool(
+  options: Partial<Omit<OpenAI.Responses.Tool.CodeInterpreter, 'type'>> = {},
+): HostedTool {
   return { kind: 'hosted', config: { type: 'code_interpreter', container: { type: 'auto' }, ...options } };
 }
 
@@ -69,7 +71,8 @@ export function hostedMcpTool(options: HostedMcpOptions): HostedTool {
   if (!/^[a-zA-Z0-9_-]{1,48}$/.test(options.serverLabel)) {
     throw new TypeError(`hostedMcpTool serverLabel '${options.serverLabel}' must be 1-48 letters, digits, '_' or '-'`);
   }
-  if (!options.serverUrl === !options.connectorId) throw new TypeError('hostedMcpTool needs exactly one of serverUrl and connectorId');
+  if (!options.serverUrl === !options.connectorId)
+    throw new TypeError('hostedMcpTool needs exactly one of serverUrl and connectorId');
   const config: HostedToolConfig = {
     type: 'mcp',
     server_label: options.serverLabel,

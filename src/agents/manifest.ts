@@ -23,7 +23,11 @@ export interface Manifest {
   env?: Record<string, MaybeSecret>;
 }
 
-export const file = (content: string, options: { mode?: number } = {}): ManifestEntry => ({ type: 'file', content, ...options });
+export const file = (content: string, options: { mode?: number } = {}): ManifestEntry => ({
+  type: 'file',
+  content,
+  ...options,
+});
 export const dir = (): ManifestEntry => ({ type: 'dir' });
 /** A directory on the worker's machine, copied in; relative paths resolve against the current directory. */
 export const localDir = (dirPath: string): ManifestEntry => ({ type: 'localDir', path: path.resolve(dirPath) });
@@ -33,7 +37,9 @@ export const localDir = (dirPath: string): ManifestEntry => ({ type: 'localDir',
  */
 export const gitRepo = (options: { url: string; ref?: string; subdir?: string; auth?: SecretRef }): ManifestEntry => {
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(options.url)) {
-    throw new TypeError(`gitRepo url '${options.url.replace(/\/\/[^/@]*@/, '//***@')}' has a credential in it; pass it as auth: secret('NAME')`);
+    throw new TypeError(
+      `gitRepo url '${options.url.replace(/\/\/[^/@]*@/, '//***@')}' has a credential in it; pass it as auth: secret('NAME')`,
+    );
   }
   return {
     type: 'gitRepo',

@@ -40,18 +40,29 @@ export async function resolveSecret(value: SecretValue, what: string, secrets: S
     }
   }
   const found = process.env[value.env];
-  if (found === undefined) throw new KeelError('bad_usage', `${what} refers to the environment variable ${value.env}, which is not set on this worker`);
+  if (found === undefined)
+    throw new KeelError(
+      'bad_usage',
+      `${what} refers to the environment variable ${value.env}, which is not set on this worker`,
+    );
   return found;
 }
 
 /** Every value of a header or env map resolved (see resolveSecret). */
-export async function resolveSecrets(values: Record<string, SecretValue> | undefined, what: string, secrets: SecretResolver): Promise<Record<string, string>> {
-  const entries = await Promise.all(Object.entries(values ?? {}).map(async ([k, v]) => [k, await resolveSecret(v, `${what} ${k}`, secrets)] as const));
+export async function resolveSecrets(
+  values: Record<string, SecretValue> | undefined,
+  what: string,
+  secrets: SecretResolver,
+): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(values ?? {}).map(async ([k, v]) => [k, await resolveSecret(v, `${what} ${k}`, secrets)] as const),
+  );
   return Object.fromEntries(entries);
 }
 
 /** Which of a server's tools the agent gets. A function gets each tool's name and description. */
-export type McpToolFilter = { allow?: string[]; block?: string[] } | ((tool: { name: string; description?: string }) => boolean);
+export type McpToolFilter =
+  { allow?: string[]; block?: string[] } | ((tool: { name: string; description?: string }) => boolean);
 
 interface McpCommon {
   /** The server's name in errors, approvals and tool lookups; must be unique per agent. */
@@ -94,7 +105,8 @@ export type McpServer =
 const SERVER_NAME = /^[a-zA-Z0-9_-]{1,48}$/;
 
 function checkName(name: string): void {
-  if (!SERVER_NAME.test(name)) throw new TypeError(`MCP server name '${name}' must be 1-48 letters, digits, '_' or '-'`);
+  if (!SERVER_NAME.test(name))
+    throw new TypeError(`MCP server name '${name}' must be 1-48 letters, digits, '_' or '-'`);
 }
 
 /** A server started as a child process on the worker, spoken to over stdin/stdout. */
@@ -148,5 +160,9 @@ export function inSandbox(server: McpServer): boolean {
 }
 
 export interface McpToolLister {
-  tools(agent: string, server: McpServer, options?: { fresh?: boolean; sandbox?: StartedSandbox }): Promise<McpToolDef[]>;
+  tools(
+    agent: string,
+    server: McpServer,
+    options?: { fresh?: boolean; sandbox?: StartedSandbox },
+  ): Promise<McpToolDef[]>;
 }

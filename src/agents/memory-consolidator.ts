@@ -9,10 +9,10 @@ import { CONSOLIDATION_OUTPUT, CONSOLIDATOR_AGENT } from './memory.js';
 export const consolidatorAgent = new SandboxAgent({
   name: CONSOLIDATOR_AGENT,
   instructions:
-    'You maintain an agent\'s long-term memory, mounted at /workspace/memory. Read MEMORY.md, memory_summary.md and the ' +
+    "You maintain an agent's long-term memory, mounted at /workspace/memory. Read MEMORY.md, memory_summary.md and the " +
     'raw memories in raw_memories/ (newest last). Merge the raw memories into MEMORY.md: keep it organized by topic, ' +
     'drop duplicates, and where a newer memory contradicts an older entry, keep the newer one. Then write a short ' +
-    'memory_summary.md with the facts most useful at the start of a run. Answer with both files\' full new contents.',
+    "memory_summary.md with the facts most useful at the start of a run. Answer with both files' full new contents.",
   outputType: CONSOLIDATION_OUTPUT,
   maxTurns: 20,
   capabilities: [filesystem(), shell()],

@@ -32,8 +32,15 @@ function escapeName(name: string): string {
 export function defaultMemoryScope(context: unknown): string {
   const { tenant, user } = contextOwner(context);
   if (tenant === undefined && user === undefined) return 'default';
-  const parts = [tenant === undefined ? undefined : `tenant-${escapeName(tenant)}`, user === undefined ? undefined : `user-${escapeName(user)}`];
+  const parts = [
+    tenant === undefined ? undefined : `tenant-${escapeName(tenant)}`,
+    user === undefined ? undefined : `user-${escapeName(user)}`,
+  ];
   const scope = parts.filter(Boolean).join('.');
-  if (scope.length > MAX) throw new KeelError('bad_usage', `the run context's tenant/user is too long for a memory scope (${scope.length} > ${MAX} characters once escaped); give memory({ scope }) instead`);
+  if (scope.length > MAX)
+    throw new KeelError(
+      'bad_usage',
+      `the run context's tenant/user is too long for a memory scope (${scope.length} > ${MAX} characters once escaped); give memory({ scope }) instead`,
+    );
   return scope;
 }

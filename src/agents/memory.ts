@@ -35,7 +35,8 @@ export function memory(options: MemoryOptions = {}): Capability {
 }
 
 export function memorySpecOf(agent: string, options: MemoryOptions, ctx: RunContext): MemorySpec {
-  const scope = typeof options.scope === 'function' ? options.scope(ctx) : (options.scope ?? defaultMemoryScope(ctx.context));
+  const scope =
+    typeof options.scope === 'function' ? options.scope(ctx) : (options.scope ?? defaultMemoryScope(ctx.context));
   return {
     agent,
     scope,
@@ -49,13 +50,27 @@ export function memorySpecOf(agent: string, options: MemoryOptions, ctx: RunCont
 }
 
 /** Guidance and the (capped) summary for the instructions. */
-export function memoryInstructions(spec: MemorySpec, summary: string | undefined, tokenCap: number, hasSandbox: boolean): string {
+export function memoryInstructions(
+  spec: MemorySpec,
+  summary: string | undefined,
+  tokenCap: number,
+  hasSandbox: boolean,
+): string {
   const cap = tokenCap * 4;
-  const text = summary && summary.length > cap ? `${summary.slice(0, cap)}\n…(summary cut to ${tokenCap} tokens)` : summary;
-  const lines = [`## Memory (scope: ${spec.scope})`, text?.trim() ? text.trim() : 'You have no memories for this scope yet.'];
-  if (hasSandbox) lines.push(`The full memory is in /workspace/memory/${spec.layout.memory}; search it with rg or grep when it could help.`);
+  const text =
+    summary && summary.length > cap ? `${summary.slice(0, cap)}\n…(summary cut to ${tokenCap} tokens)` : summary;
+  const lines = [
+    `## Memory (scope: ${spec.scope})`,
+    text?.trim() ? text.trim() : 'You have no memories for this scope yet.',
+  ];
+  if (hasSandbox)
+    lines.push(
+      `The full memory is in /workspace/memory/${spec.layout.memory}; search it with rg or grep when it could help.`,
+    );
   if (hasSandbox && spec.liveUpdate) {
-    lines.push(`If an entry in /workspace/memory/${spec.layout.memory} turns out stale or wrong, correct it in place; your edits are kept.`);
+    lines.push(
+      `If an entry in /workspace/memory/${spec.layout.memory} turns out stale or wrong, correct it in place; your edits are kept.`,
+    );
   }
   return lines.join('\n');
 }

@@ -17,10 +17,17 @@ const PROVIDER_PREFIX = /^([a-z][a-z0-9_-]*):(.+)$/;
  * The provider and model name `model` asks for on a worker with `providers`. A prefix naming a provider the worker
  * lacks is an error listing the ones it has (an agent must never silently land on another endpoint).
  */
-export function resolveModelRef(agent: string, model: ModelOption, providers: readonly string[]): { provider: string; name: string } {
+export function resolveModelRef(
+  agent: string,
+  model: ModelOption,
+  providers: readonly string[],
+): { provider: string; name: string } {
   const ref = typeof model === 'string' ? parse(model) : model;
   if (!providers.includes(ref.provider)) {
-    throw new KeelError('bad_usage', `agent ${agent} asks for model provider '${ref.provider}' (model '${ref.name}'), which this worker does not have (providers: ${providers.join(', ')})`);
+    throw new KeelError(
+      'bad_usage',
+      `agent ${agent} asks for model provider '${ref.provider}' (model '${ref.name}'), which this worker does not have (providers: ${providers.join(', ')})`,
+    );
   }
   return ref;
 }

@@ -64,7 +64,8 @@ export function workspacePath(p: string): string | undefined {
 
 /** Why a repository URL may not come from a start request, or undefined when it may. */
 export function refusedRepoUrl(url: string): string | undefined {
-  if (!REMOTE_URL.test(url)) return `repository URL '${url.replace(/\/\/[^/@]*@/, '//***@')}' must be https://, http:// or git:// (ssh would use the worker's own identity); a directory on the worker is a localDir under the worker's allowed roots`;
+  if (!REMOTE_URL.test(url))
+    return `repository URL '${url.replace(/\/\/[^/@]*@/, '//***@')}' must be https://, http:// or git:// (ssh would use the worker's own identity); a directory on the worker is a localDir under the worker's allowed roots`;
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(url)) {
     return `repository URL '${url.replace(/\/\/[^/@]*@/, '//***@')}' has a credential in it; pass it as auth: secret('NAME') (a name the agent lists in runSecrets)`;
   }
@@ -77,7 +78,9 @@ export function refusedRepoUrl(url: string): string | undefined {
  */
 export function workspaceProblems(workspace: unknown, runSecrets?: readonly string[]): string[] {
   if (!isRecord(workspace)) return ['workspace must be an object { entries?, fromSnapshot? }'];
-  const problems = Object.keys(workspace).filter((k) => k !== 'entries' && k !== 'fromSnapshot').map((k) => `workspace has an unknown field '${k}'`);
+  const problems = Object.keys(workspace)
+    .filter((k) => k !== 'entries' && k !== 'fromSnapshot')
+    .map((k) => `workspace has an unknown field '${k}'`);
   const { entries, fromSnapshot } = workspace;
   if (fromSnapshot !== undefined && (typeof fromSnapshot !== 'string' || !parseSnapshotRef(fromSnapshot))) {
     problems.push(`fromSnapshot must be '<runId>' or '<runId>@<turn>', not ${JSON.stringify(fromSnapshot)}`);
@@ -90,7 +93,8 @@ export function workspaceProblems(workspace: unknown, runSecrets?: readonly stri
   if (runSecrets) {
     const allowed = new Set(runSecrets);
     for (const name of secretNames(workspace)) {
-      if (!allowed.has(name)) problems.push(`secret '${name}' is not one the agent lets runs name (runSecrets: [${runSecrets.join(', ')}])`);
+      if (!allowed.has(name))
+        problems.push(`secret '${name}' is not one the agent lets runs name (runSecrets: [${runSecrets.join(', ')}])`);
     }
   }
   return problems;
@@ -101,18 +105,27 @@ function entryProblems(p: string, entry: unknown): string[] {
   switch (entry.type) {
     case 'file':
       if (typeof entry.content !== 'string') return [`file '${p}' needs string content`];
-      if (entry.content.length > MAX_RUN_FILE_BYTES) return [`file '${p}' is over ${MAX_RUN_FILE_BYTES} bytes; give larger inputs as a repository or snapshot`];
-      return entry.mode === undefined || (Number.isInteger(entry.mode) && (entry.mode as number) >= 0 && (entry.mode as number) <= 0o777) ? [] : [`file '${p}' has a bad mode`];
+      if (entry.content.length > MAX_RUN_FILE_BYTES)
+        return [`file '${p}' is over ${MAX_RUN_FILE_BYTES} bytes; give larger inputs as a repository or snapshot`];
+      return entry.mode === undefined ||
+        (Number.isInteger(entry.mode) && (entry.mode as number) >= 0 && (entry.mode as number) <= 0o777)
+        ? []
+        : [`file '${p}' has a bad mode`];
     case 'dir':
       return [];
     case 'localDir':
-      return typeof entry.path === 'string' && entry.path.startsWith('/') ? [] : [`localDir '${p}' needs an absolute path on the worker`];
+      return typeof entry.path === 'string' && entry.path.startsWith('/')
+        ? []
+        : [`localDir '${p}' needs an absolute path on the worker`];
     case 'gitRepo': {
       if (typeof entry.url !== 'string') return [`gitRepo '${p}' needs a url`];
       const out = [refusedRepoUrl(entry.url)].filter((x): x is string => x !== undefined);
-      if (entry.ref !== undefined && (typeof entry.ref !== 'string' || entry.ref.startsWith('-') || !entry.ref)) out.push(`gitRepo '${p}' has a bad ref`);
-      if (entry.subdir !== undefined && (typeof entry.subdir !== 'string' || !workspacePath(entry.subdir))) out.push(`gitRepo '${p}' subdir must stay inside the repository`);
-      if (entry.auth !== undefined && !(isRecord(entry.auth) && typeof entry.auth.$secret === 'string')) out.push(`gitRepo '${p}' auth must be secret('NAME')`);
+      if (entry.ref !== undefined && (typeof entry.ref !== 'string' || entry.ref.startsWith('-') || !entry.ref))
+        out.push(`gitRepo '${p}' has a bad ref`);
+      if (entry.subdir !== undefined && (typeof entry.subdir !== 'string' || !workspacePath(entry.subdir)))
+        out.push(`gitRepo '${p}' subdir must stay inside the repository`);
+      if (entry.auth !== undefined && !(isRecord(entry.auth) && typeof entry.auth.$secret === 'string'))
+        out.push(`gitRepo '${p}' auth must be secret('NAME')`);
       return out;
     }
     default:

@@ -21,7 +21,10 @@ export interface ModelSettings {
   /** `auto`, `required`, `none`, or the name of one of the agent's tools (a hosted tool by its type, e.g. `web_search`). */
   toolChoice?: 'auto' | 'required' | 'none' | (string & {});
   /** Reasoning models: effort and summary. With it, encrypted reasoning is requested and sent back each turn. */
-  reasoning?: { effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'; summary?: 'auto' | 'concise' | 'detailed' };
+  reasoning?: {
+    effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+    summary?: 'auto' | 'concise' | 'detailed';
+  };
   /** Responses API: what the API does when the input exceeds the context window. */
   truncation?: 'auto' | 'disabled';
   /** Responses API `text.verbosity`. */

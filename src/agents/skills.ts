@@ -57,18 +57,26 @@ export const SKILL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Parses a SKILL.md's front matter; `where` names the file in errors. */
 export function parseSkillFrontMatter(text: string, where = 'SKILL.md'): SkillFrontMatter {
   const match = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
-  if (!match) throw new KeelError('bad_usage', `${where} has no YAML front matter (it must start with a '---' line, then name and description, then '---')`);
+  if (!match)
+    throw new KeelError(
+      'bad_usage',
+      `${where} has no YAML front matter (it must start with a '---' line, then name and description, then '---')`,
+    );
   let data: unknown;
   try {
     data = parseYaml(match[1]);
   } catch (err) {
-    throw new KeelError('bad_usage', `${where}: the front matter is not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    throw new KeelError(
+      'bad_usage',
+      `${where}: the front matter is not valid YAML (${(err as Error).message.split('\n')[0]})`,
+    );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new KeelError('bad_usage', `${where}: the front matter must be a YAML mapping with name and description`);
   }
   const { name, description } = data as Record<string, unknown>;
-  if (typeof name !== 'string' || !name.trim()) throw new KeelError('bad_usage', `${where}: the front matter has no 'name'`);
+  if (typeof name !== 'string' || !name.trim())
+    throw new KeelError('bad_usage', `${where}: the front matter has no 'name'`);
   if (typeof description !== 'string' || !description.trim()) {
     throw new KeelError('bad_usage', `${where}: the front matter has no 'description'`);
   }
@@ -141,7 +149,10 @@ export async function resolveSkillIndex(options: Pick<SkillsOptions, 'from' | 'p
       })),
     };
   }
-  throw new KeelError('bad_usage', `skills come from a local directory or a git repository, not a '${from.type}' entry`);
+  throw new KeelError(
+    'bad_usage',
+    `skills come from a local directory or a git repository, not a '${from.type}' entry`,
+  );
 }
 
 function skillPath(name: string): string {
@@ -177,7 +188,9 @@ const loadSkill = sandboxTool({
       return { output: `Error: there is no skill named '${name}'. Available skills: ${available}.`, isError: true };
     }
     await ctx.materialize({ [`${SKILLS_DIR}/${skill.name}`]: skill.entry });
-    const text = (await ctx.sandbox.readFile(`${SKILLS_DIR}/${skill.name}/SKILL.md`, { maxBytes: 256 * 1024 })).toString('utf8');
+    const text = (
+      await ctx.sandbox.readFile(`${SKILLS_DIR}/${skill.name}/SKILL.md`, { maxBytes: 256 * 1024 })
+    ).toString('utf8');
     return `Skill '${skill.name}' is now in ${skillPath(skill.name)}/ (paths in it are relative to that folder).\n\n${text}`;
   },
 });
@@ -185,12 +198,14 @@ const loadSkill = sandboxTool({
 /** The skills capability; pair it with shell() and/or filesystem() so the agent can read the skills' files. */
 export function skills(options: SkillsOptions): Capability {
   const mode = options.mode ?? 'eager';
-  if (mode !== 'eager' && mode !== 'lazy') throw new TypeError(`skills mode must be 'eager' or 'lazy', not '${String(mode)}'`);
+  if (mode !== 'eager' && mode !== 'lazy')
+    throw new TypeError(`skills mode must be 'eager' or 'lazy', not '${String(mode)}'`);
   return {
     name: 'skills',
     sandboxTools: mode === 'lazy' ? [loadSkill] : [],
     async resolve(ctx) {
-      if (!ctx.hasSandbox) throw new KeelError('bad_usage', `agent '${ctx.agent}' uses skills(), which needs a SandboxAgent`);
+      if (!ctx.hasSandbox)
+        throw new KeelError('bad_usage', `agent '${ctx.agent}' uses skills(), which needs a SandboxAgent`);
       const index = await resolveSkillIndex(options);
       if (mode === 'lazy') return { instructions: lazyInstructions(index), data: index };
       const manifest = Object.fromEntries(index.skills.map((s) => [`${SKILLS_DIR}/${s.name}`, s.entry]));

@@ -16,7 +16,9 @@ const runsCommands = (t: ToolSpec): boolean => t.kind === 'sandbox' && (sandboxT
 /** Throws when `agent` gates a command tool (or an in-sandbox MCP server) behind approval on `tier`. */
 export function refuseGatedCommands(agent: Agent, tools: ToolSpec[], tier: string): void {
   const gated = tools.filter((t) => runsCommands(t) && t.approval.mode !== 'never').map((t) => `tool '${t.name}'`);
-  const servers = (agent.options.mcpServers ?? []).filter((s) => inSandbox(s) && s.needsApproval !== undefined && s.needsApproval !== false);
+  const servers = (agent.options.mcpServers ?? []).filter(
+    (s) => inSandbox(s) && s.needsApproval !== undefined && s.needsApproval !== false,
+  );
   const named = [...gated, ...servers.map((s) => `in-sandbox MCP server '${s.name}'`)];
   if (named.length === 0) return;
   throw new KeelError(

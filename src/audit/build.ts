@@ -5,10 +5,25 @@
 import { runTenant } from '../agents/run-workspace.js';
 import type { ResolvedRunWorkspace } from '../activities/run-workspace.js';
 import type { AgentSpec } from '../agents/spec.js';
-import type { CallModelInput, CallModelResult, CompactInput, CompactResult, GuardrailsResult, RunToolInput, RunToolResult } from '../activities/types.js';
+import type {
+  CallModelInput,
+  CallModelResult,
+  CompactInput,
+  CompactResult,
+  GuardrailsResult,
+  RunToolInput,
+  RunToolResult,
+} from '../activities/types.js';
 import type { AgentRunInput, AgentRunResult, FanOutInput } from '../workflows/messages.js';
 import type { ApprovalItem, RunItem, RunState, Usage } from '../workflows/run-state.js';
-import { AUDIT_VERSION, type ApprovalRecord, type AuditDocument, type ChildRunRecord, type ModelCallRecord, type ToolCallRecord } from './document.js';
+import {
+  AUDIT_VERSION,
+  type ApprovalRecord,
+  type AuditDocument,
+  type ChildRunRecord,
+  type ModelCallRecord,
+  type ToolCallRecord,
+} from './document.js';
 import type { AuditError, HistoryEvent } from './events.js';
 import { deriveCommands, deriveFileChanges } from './tool-effects.js';
 import { describeTool } from '../tools/kinds/index.js';
@@ -16,7 +31,13 @@ import { describeTool } from '../tools/kinds/index.js';
 type Scheduled = Extract<HistoryEvent, { kind: 'activity_scheduled' }>;
 type ModelInput = CallModelInput;
 
-const OUTCOME_STATUS: Record<string, string> = { completed: 'completed', failed: 'failed', cancelled: 'cancelled', terminated: 'terminated', timed_out: 'timed_out' };
+const OUTCOME_STATUS: Record<string, string> = {
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  terminated: 'terminated',
+  timed_out: 'timed_out',
+};
 
 export function buildAudit(events: HistoryEvent[], blobs: ReadonlyMap<string, string>): AuditDocument {
   const b = new AuditBuilder(blobs);
@@ -26,9 +47,25 @@ export function buildAudit(events: HistoryEvent[], blobs: ReadonlyMap<string, st
 
 class AuditBuilder {
   private doc: AuditDocument = {
-    auditVersion: AUDIT_VERSION, runId: '', agent: '', agents: [], status: 'running', startedAt: '', input: '', continuedAsNew: 0,
-    modelCalls: [], toolCalls: [], commands: [], fileChanges: [], approvals: [], guardrails: [], handoffs: [], sandbox: [],
-    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, children: [], gaps: [],
+    auditVersion: AUDIT_VERSION,
+    runId: '',
+    agent: '',
+    agents: [],
+    status: 'running',
+    startedAt: '',
+    input: '',
+    continuedAsNew: 0,
+    modelCalls: [],
+    toolCalls: [],
+    commands: [],
+    fileChanges: [],
+    approvals: [],
+    guardrails: [],
+    handoffs: [],
+    sandbox: [],
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 },
+    children: [],
+    gaps: [],
   };
   private scheduled = new Map<number, Scheduled>();
   private specs = new Map<string, AgentSpec>();
@@ -44,23 +81,53 @@ class AuditBuilder {
 
   add(e: HistoryEvent): void {
     switch (e.kind) {
-      case 'started': return this.started(e);
-      case 'activity_scheduled': this.scheduled.set(e.eventId, e); return;
-      case 'activity_completed': return this.completed(this.scheduled.get(e.scheduledEventId), e.result, e.at);
-      case 'activity_failed': return this.failed(this.scheduled.get(e.scheduledEventId), e.error, e.at);
-      case 'local_activity': return this.completed({ kind: 'activity_scheduled', eventId: 0, at: e.at, activity: e.activity, input: undefined }, e.result, e.at);
-      case 'signal': return this.decision(e.name === 'reject' ? 'reject' : e.name === 'approve' ? 'approve' : undefined, e.input, e.at, 'signal', e.identity);
-      case 'update_accepted': return e.name === 'decide' ? this.decision(undefined, e.input, e.at, 'update', e.identity) : undefined;
-      case 'search_attributes': this.lastStatus = e.status ?? this.lastStatus; return;
-      case 'cancel_requested': this.doc.cancelRequested = { at: e.at, by: e.identity }; return;
-      case 'closed': return this.closed(e);
-      case 'child_started': return this.childStarted(e);
-      case 'child_closed': return this.childClosed(e);
+      case 'started':
+        return this.started(e);
+      case 'activity_scheduled':
+        this.scheduled.set(e.eventId, e);
+        return;
+      case 'activity_completed':
+        return this.completed(this.scheduled.get(e.scheduledEventId), e.result, e.at);
+      case 'activity_failed':
+        return this.failed(this.scheduled.get(e.scheduledEventId), e.error, e.at);
+      case 'local_activity':
+        return this.completed(
+          { kind: 'activity_scheduled', eventId: 0, at: e.at, activity: e.activity, input: undefined },
+          e.result,
+          e.at,
+        );
+      case 'signal':
+        return this.decision(
+          e.name === 'reject' ? 'reject' : e.name === 'approve' ? 'approve' : undefined,
+          e.input,
+          e.at,
+          'signal',
+          e.identity,
+        );
+      case 'update_accepted':
+        return e.name === 'decide' ? this.decision(undefined, e.input, e.at, 'update', e.identity) : undefined;
+      case 'search_attributes':
+        this.lastStatus = e.status ?? this.lastStatus;
+        return;
+      case 'cancel_requested':
+        this.doc.cancelRequested = { at: e.at, by: e.identity };
+        return;
+      case 'closed':
+        return this.closed(e);
+      case 'child_started':
+        return this.childStarted(e);
+      case 'child_closed':
+        return this.childClosed(e);
     }
   }
 
   private childStarted(e: Extract<HistoryEvent, { kind: 'child_started' }>): void {
-    const record: ChildRunRecord = { runId: e.runId, agent: (e.input as AgentRunInput | undefined)?.agent ?? 'unknown', status: 'running', startedAt: e.at };
+    const record: ChildRunRecord = {
+      runId: e.runId,
+      agent: (e.input as AgentRunInput | undefined)?.agent ?? 'unknown',
+      status: 'running',
+      startedAt: e.at,
+    };
     this.children.set(e.eventId, record);
     this.doc.children.push(record);
   }
@@ -88,24 +155,39 @@ class AuditBuilder {
       this.doc.input = `a fan-out job over ${job.inputs.length} inputs:\n${job.inputs.map((i) => (typeof i === 'string' ? i : i.input)).join('\n')}`;
       return;
     }
-    const items = typeof input.input === 'string' ? [{ type: 'message', role: 'user', content: input.input } as RunItem] : (input.state?.items ?? input.input);
-    this.doc.input = items.filter((i) => i.type === 'message' && i.role === 'user').map((i) => (i as { content: string }).content).join('\n');
+    const items =
+      typeof input.input === 'string'
+        ? [{ type: 'message', role: 'user', content: input.input } as RunItem]
+        : (input.state?.items ?? input.input);
+    this.doc.input = items
+      .filter((i) => i.type === 'message' && i.role === 'user')
+      .map((i) => (i as { content: string }).content)
+      .join('\n');
   }
 
   private completed(s: Scheduled | undefined, result: unknown, at: string): void {
     if (!s) return;
     switch (s.activity) {
       case 'resolveAgent':
-      case 'pinSandboxMcpTools': return this.resolved(result as AgentSpec); // the latter: the spec re-pinned with in-sandbox MCP tools
-      case 'callModel': return this.modelCall(s, result as CallModelResult, at);
-      case 'compactConversation': return this.compaction(s, result as CompactResult, at);
-      case 'runTool': return this.toolResult(s.input as RunToolInput, result as RunToolResult, at);
+      case 'pinSandboxMcpTools':
+        return this.resolved(result as AgentSpec); // the latter: the spec re-pinned with in-sandbox MCP tools
+      case 'callModel':
+        return this.modelCall(s, result as CallModelResult, at);
+      case 'compactConversation':
+        return this.compaction(s, result as CompactResult, at);
+      case 'runTool':
+        return this.toolResult(s.input as RunToolInput, result as RunToolResult, at);
       case 'runInputGuardrails':
-      case 'runOutputGuardrails': return (result as GuardrailsResult).items.forEach((g) => this.mergeItem(g));
-      case 'resolveRunWorkspace': this.doc.workspace = (result as ResolvedRunWorkspace).receipt; return;
+      case 'runOutputGuardrails':
+        return (result as GuardrailsResult).items.forEach((g) => this.mergeItem(g));
+      case 'resolveRunWorkspace':
+        this.doc.workspace = (result as ResolvedRunWorkspace).receipt;
+        return;
       case 'createSandbox':
       case 'snapshotSandbox':
-      case 'destroySandbox': this.doc.sandbox.push({ operation: s.activity, at, summary: s.summary }); return;
+      case 'destroySandbox':
+        this.doc.sandbox.push({ operation: s.activity, at, summary: s.summary });
+        return;
     }
   }
 
@@ -185,7 +267,12 @@ class AuditBuilder {
 
   private addUsage(u: { inputTokens: number; outputTokens: number }): void {
     const t = this.doc.usage;
-    this.doc.usage = { inputTokens: t.inputTokens + u.inputTokens, outputTokens: t.outputTokens + u.outputTokens, totalTokens: t.totalTokens + u.inputTokens + u.outputTokens, requests: t.requests + 1 };
+    this.doc.usage = {
+      inputTokens: t.inputTokens + u.inputTokens,
+      outputTokens: t.outputTokens + u.outputTokens,
+      totalTokens: t.totalTokens + u.inputTokens + u.outputTokens,
+      requests: t.requests + 1,
+    };
   }
 
   /** The whole conversation a model call was sent: the blob history refers to, then the delta. */
@@ -235,7 +322,10 @@ class AuditBuilder {
   }
 
   private toolResult(input: RunToolInput, result: RunToolResult, at: string): void {
-    const output = result.blob ? (this.blobs.get(result.blob) ?? (this.gap(`tool output blob ${result.blob} is not in this blob store`), result.output)) : result.output;
+    const output = result.blob
+      ? (this.blobs.get(result.blob) ??
+        (this.gap(`tool output blob ${result.blob} is not in this blob store`), result.output))
+      : result.output;
     Object.assign(this.call(input.call), { output, isError: result.isError, endedAt: at });
     for (const g of result.guardrails) this.mergeItem(g);
   }
@@ -245,14 +335,25 @@ class AuditBuilder {
     if (item.type === 'tool_call') this.call(item);
     else if (item.type === 'tool_result') {
       const call = this.calls.get(item.callId) ?? this.call({ callId: item.callId, name: item.name, arguments: '' });
-      if (call.output === undefined) Object.assign(call, { output: this.expand(item).type === 'tool_result' ? (this.expand(item) as { output: string }).output : item.output, isError: item.isError });
+      if (call.output === undefined)
+        Object.assign(call, {
+          output:
+            this.expand(item).type === 'tool_result' ? (this.expand(item) as { output: string }).output : item.output,
+          isError: item.isError,
+        });
     } else if (item.type === 'approval') this.approvalItem(item);
     else if (item.type === 'approval_refused') this.refusedItem(item);
     else if (item.type === 'guardrail') {
       const key = JSON.stringify([item.kind, item.name, item.callId, item.tripped]);
       if (this.guardrailKeys.has(key)) return;
       this.guardrailKeys.add(key);
-      this.doc.guardrails.push({ kind: item.kind, name: item.name, tripped: item.tripped, callId: item.callId, info: item.info });
+      this.doc.guardrails.push({
+        kind: item.kind,
+        name: item.name,
+        tripped: item.tripped,
+        callId: item.callId,
+        info: item.info,
+      });
     } else if (item.type === 'handoff' && !this.doc.handoffs.some((h) => h.callId === item.callId)) {
       this.doc.handoffs.push({ callId: item.callId, from: item.from, to: item.to, version: item.version });
     }
@@ -268,13 +369,27 @@ class AuditBuilder {
   }
 
   /** A decision as a signal or the `decide` update delivered it (the event says which client sent it). */
-  private decision(kind: 'approve' | 'reject' | undefined, input: unknown, at: string, via: string, identity?: string): void {
-    const d = input as { callId?: string; decision?: 'approve' | 'reject'; approver?: string; reason?: string } | undefined;
+  private decision(
+    kind: 'approve' | 'reject' | undefined,
+    input: unknown,
+    at: string,
+    via: string,
+    identity?: string,
+  ): void {
+    const d = input as
+      { callId?: string; decision?: 'approve' | 'reject'; approver?: string; reason?: string } | undefined;
     const decision = kind ?? d?.decision;
     if (!d?.callId || !decision) return;
     const a = this.approval(d.callId);
     if (a.decision) return; // the first decision holds; later ones were refused
-    Object.assign(a, { decision, approver: d.approver, reason: d.reason, decidedAt: at, via, clientIdentity: identity });
+    Object.assign(a, {
+      decision,
+      approver: d.approver,
+      reason: d.reason,
+      decidedAt: at,
+      via,
+      clientIdentity: identity,
+    });
   }
 
   /** The decision the workflow applied: it wins over whatever signals claimed (a forged one is refused there). */
@@ -282,14 +397,27 @@ class AuditBuilder {
     const a = this.approval(item.callId);
     a.tool = item.tool;
     const verified = { identityVerified: Boolean(item.verifiedKey), verifiedKey: item.verifiedKey };
-    Object.assign(a, { decision: item.decision, approver: item.approver, reason: item.reason, decidedAt: a.decidedAt ?? item.at, via: item.via, ...verified });
+    Object.assign(a, {
+      decision: item.decision,
+      approver: item.approver,
+      reason: item.reason,
+      decidedAt: a.decidedAt ?? item.at,
+      via: item.via,
+      ...verified,
+    });
   }
 
   /** A decision the workflow refused (unsigned or forged): kept, so the record shows who tried. */
   private refusedItem(item: Extract<RunItem, { type: 'approval_refused' }>): void {
     const a = this.approval(item.callId);
     if (a.refused?.some((r) => r.at === item.at && r.approver === item.approver)) return;
-    (a.refused ??= []).push({ approver: item.approver, decision: item.decision, why: item.why, at: item.at, via: item.via });
+    (a.refused ??= []).push({
+      approver: item.approver,
+      decision: item.decision,
+      why: item.why,
+      at: item.at,
+      via: item.via,
+    });
   }
 
   private closed(e: Extract<HistoryEvent, { kind: 'closed' }>): void {
@@ -334,7 +462,14 @@ class AuditBuilder {
       const call = this.calls.get(a.callId);
       const requestedAt = call?.requestedAt;
       const waitMs = requestedAt && a.decidedAt ? Date.parse(a.decidedAt) - Date.parse(requestedAt) : undefined;
-      return { ...a, tool: a.tool || call?.tool || '', arguments: call?.arguments ?? '', requestedAt, waitMs, pending: a.pending && !a.decision };
+      return {
+        ...a,
+        tool: a.tool || call?.tool || '',
+        arguments: call?.arguments ?? '',
+        requestedAt,
+        waitMs,
+        pending: a.pending && !a.decision,
+      };
     });
   }
 }

@@ -13,7 +13,13 @@ export type HistoryEvent =
   | { kind: 'search_attributes'; at: string; status?: string; agent?: string }
   | { kind: 'cancel_requested'; at: string; identity?: string; cause?: string }
   | { kind: 'child_started'; eventId: number; at: string; runId: string; input: unknown }
-  | { kind: 'child_closed'; initiatedEventId: number; at: string; outcome: Exclude<ClosedOutcome, 'continued_as_new'>; error?: AuditError }
+  | {
+      kind: 'child_closed';
+      initiatedEventId: number;
+      at: string;
+      outcome: Exclude<ClosedOutcome, 'continued_as_new'>;
+      error?: AuditError;
+    }
   | { kind: 'closed'; at: string; outcome: ClosedOutcome; result?: unknown; error?: AuditError; details?: unknown[] };
 
 export type ClosedOutcome = 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new';

@@ -27,16 +27,26 @@ export function code(text: string): string {
 
 function item(i: RunItem): string {
   switch (i.type) {
-    case 'message': return `**${i.role}${i.agent ? ` (${i.agent})` : ''}:**\n${fence(i.content)}`;
-    case 'tool_call': return `**tool call** ${code(i.name)} ${code(i.callId)}:\n${fence(i.arguments, 'json')}`;
-    case 'tool_result': return `**tool result** ${code(i.callId)}${i.isError ? ' (error)' : ''}:\n${fence(i.output)}`;
-    case 'approval': return `**approval** ${code(i.callId)}: ${i.decision} by ${code(i.approver)}${i.verifiedKey ? ` (verified key ${code(i.verifiedKey)})` : ''}${i.reason ? ` — ${code(i.reason)}` : ''}`;
-    case 'approval_refused': return `**approval refused** ${code(i.callId)}: ${i.decision} claimed by ${code(i.approver)} via ${i.via} — ${code(i.why)}`;
-    case 'guardrail': return `**guardrail** ${i.kind} ${code(i.name)}: ${i.tripped ? 'TRIPPED' : 'passed'}`;
-    case 'handoff': return `**handoff** ${i.from} → ${i.to}`;
-    case 'compaction': return `**compaction** summary of ${i.replacedItems} items:\n${fence(i.summary)}`;
-    case 'reasoning': return `**reasoning** ${code(i.id)}${i.summary.length ? `:\n${fence(i.summary.join('\n'))}` : ' (encrypted)'}`;
-    case 'hosted_call': return `**hosted tool** ${code(i.kind)} ${code(i.id)}${i.status ? ` (${i.status})` : ''}: ${code(i.summary)}`;
+    case 'message':
+      return `**${i.role}${i.agent ? ` (${i.agent})` : ''}:**\n${fence(i.content)}`;
+    case 'tool_call':
+      return `**tool call** ${code(i.name)} ${code(i.callId)}:\n${fence(i.arguments, 'json')}`;
+    case 'tool_result':
+      return `**tool result** ${code(i.callId)}${i.isError ? ' (error)' : ''}:\n${fence(i.output)}`;
+    case 'approval':
+      return `**approval** ${code(i.callId)}: ${i.decision} by ${code(i.approver)}${i.verifiedKey ? ` (verified key ${code(i.verifiedKey)})` : ''}${i.reason ? ` — ${code(i.reason)}` : ''}`;
+    case 'approval_refused':
+      return `**approval refused** ${code(i.callId)}: ${i.decision} claimed by ${code(i.approver)} via ${i.via} — ${code(i.why)}`;
+    case 'guardrail':
+      return `**guardrail** ${i.kind} ${code(i.name)}: ${i.tripped ? 'TRIPPED' : 'passed'}`;
+    case 'handoff':
+      return `**handoff** ${i.from} → ${i.to}`;
+    case 'compaction':
+      return `**compaction** summary of ${i.replacedItems} items:\n${fence(i.summary)}`;
+    case 'reasoning':
+      return `**reasoning** ${code(i.id)}${i.summary.length ? `:\n${fence(i.summary.join('\n'))}` : ' (encrypted)'}`;
+    case 'hosted_call':
+      return `**hosted tool** ${code(i.kind)} ${code(i.id)}${i.status ? ` (${i.status})` : ''}: ${code(i.summary)}`;
   }
 }
 
@@ -56,7 +66,8 @@ function modelCall(m: ModelCallRecord, n: number, h: Heading): string {
 }
 
 function approval(a: ApprovalRecord): string {
-  if (a.pending) return `- ${code(a.tool)} ${code(a.callId)} ${code(a.arguments)}: **waiting for a decision** since ${a.requestedAt ?? '?'}`;
+  if (a.pending)
+    return `- ${code(a.tool)} ${code(a.callId)} ${code(a.arguments)}: **waiting for a decision** since ${a.requestedAt ?? '?'}`;
   const who = a.approver ? code(a.approver) : 'unknown';
   const wait = a.waitMs !== undefined ? ` after ${(a.waitMs / 1000).toFixed(1)} s` : '';
   const why = a.reason ? `; reason: ${code(a.reason)}` : '';
@@ -74,11 +85,28 @@ function header(doc: AuditDocument, h: Heading): string[] {
   ];
   if (doc.startedBy) lines.push(`- Started by client ${code(doc.startedBy)}`);
   if (doc.tenant !== undefined) lines.push(`- Tenant: ${code(doc.tenant)}`);
-  if (doc.cancelRequested) lines.push(`- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`);
+  if (doc.cancelRequested)
+    lines.push(
+      `- Cancel requested at ${doc.cancelRequested.at}${doc.cancelRequested.by ? ` by client ${code(doc.cancelRequested.by)}` : ''}`,
+    );
   if (doc.error) lines.push(`- Error: ${doc.error.type ?? 'Error'}: ${code(doc.error.message)}`);
   lines.push('', `${h(2)} Input`, '', fence(doc.input));
-  if (doc.workspace) lines.push('', `${h(2)} Workspace received`, '', describeReceipt(doc.workspace).map((l) => `- ${code(l)}`).join('\n'));
-  if (doc.finalOutput !== undefined) lines.push('', `${h(2)} Final output`, '', fence(typeof doc.finalOutput === 'string' ? doc.finalOutput : JSON.stringify(doc.finalOutput, null, 2)));
+  if (doc.workspace)
+    lines.push(
+      '',
+      `${h(2)} Workspace received`,
+      '',
+      describeReceipt(doc.workspace)
+        .map((l) => `- ${code(l)}`)
+        .join('\n'),
+    );
+  if (doc.finalOutput !== undefined)
+    lines.push(
+      '',
+      `${h(2)} Final output`,
+      '',
+      fence(typeof doc.finalOutput === 'string' ? doc.finalOutput : JSON.stringify(doc.finalOutput, null, 2)),
+    );
   return lines;
 }
 
@@ -96,17 +124,59 @@ export function renderAuditMarkdown(doc: AuditDocument, depth = 0): string {
   const out = header(doc, h);
   out.push('', `${h(2)} Approvals (${doc.approvals.length})`, '', doc.approvals.map(approval).join('\n') || '_none_');
   out.push('', `${h(2)} Commands (${doc.commands.length})`);
-  for (const c of doc.commands) out.push('', `${h(3)} ${code(c.cmd)}${c.workdir ? ` in ${code(c.workdir)}` : ''} — exit ${c.exitCode ?? '?'} (${code(c.callId)})`, '', fence(c.output));
+  for (const c of doc.commands)
+    out.push(
+      '',
+      `${h(3)} ${code(c.cmd)}${c.workdir ? ` in ${code(c.workdir)}` : ''} — exit ${c.exitCode ?? '?'} (${code(c.callId)})`,
+      '',
+      fence(c.output),
+    );
   out.push('', `${h(2)} File changes (${doc.fileChanges.length})`);
-  for (const f of doc.fileChanges) out.push('', `${h(3)} ${f.tool} ${f.paths.map(code).join(', ')}${f.applied ? '' : ' (not applied)'} (${code(f.callId)})`, '', fence(f.diff, 'diff'));
+  for (const f of doc.fileChanges)
+    out.push(
+      '',
+      `${h(3)} ${f.tool} ${f.paths.map(code).join(', ')}${f.applied ? '' : ' (not applied)'} (${code(f.callId)})`,
+      '',
+      fence(f.diff, 'diff'),
+    );
   out.push('', `${h(2)} Guardrails (${doc.guardrails.length})`, '');
-  out.push(doc.guardrails.map((g) => `- ${g.kind} ${code(g.name)}${g.callId ? ` on ${code(g.callId)}` : ''}: ${g.tripped ? '**TRIPPED**' : 'passed'}${g.info !== undefined ? ` ${code(JSON.stringify(g.info))}` : ''}`).join('\n') || '_none_');
-  out.push('', `${h(2)} Handoffs (${doc.handoffs.length})`, '', doc.handoffs.map((h) => `- ${h.from} → ${h.to} (${code(h.version)})`).join('\n') || '_none_');
+  out.push(
+    doc.guardrails
+      .map(
+        (g) =>
+          `- ${g.kind} ${code(g.name)}${g.callId ? ` on ${code(g.callId)}` : ''}: ${g.tripped ? '**TRIPPED**' : 'passed'}${g.info !== undefined ? ` ${code(JSON.stringify(g.info))}` : ''}`,
+      )
+      .join('\n') || '_none_',
+  );
+  out.push(
+    '',
+    `${h(2)} Handoffs (${doc.handoffs.length})`,
+    '',
+    doc.handoffs.map((h) => `- ${h.from} → ${h.to} (${code(h.version)})`).join('\n') || '_none_',
+  );
   out.push('', `${h(2)} Tool calls (${doc.toolCalls.length})`, '');
-  out.push(doc.toolCalls.map((t) => `- ${code(t.tool)}${t.origin ? ` (${t.origin})` : ''} ${code(t.callId)} ${code(t.arguments)} → ${t.error ? `failed: ${code(t.error.message)}` : t.output === undefined ? 'no result' : t.isError ? 'error' : 'ok'}`).join('\n') || '_none_');
+  out.push(
+    doc.toolCalls
+      .map(
+        (t) =>
+          `- ${code(t.tool)}${t.origin ? ` (${t.origin})` : ''} ${code(t.callId)} ${code(t.arguments)} → ${t.error ? `failed: ${code(t.error.message)}` : t.output === undefined ? 'no result' : t.isError ? 'error' : 'ok'}`,
+      )
+      .join('\n') || '_none_',
+  );
   out.push('', `${h(2)} Model calls (${doc.modelCalls.length})`);
   doc.modelCalls.forEach((m, i) => out.push('', modelCall(m, i + 1, h)));
-  if (doc.sandbox.length) out.push('', `${h(2)} Sandbox`, '', doc.sandbox.map((s) => `- ${s.at} ${s.operation}${s.summary ? ` (${s.summary})` : ''}${s.error ? `: failed: ${code(s.error)}` : ''}`).join('\n'));
+  if (doc.sandbox.length)
+    out.push(
+      '',
+      `${h(2)} Sandbox`,
+      '',
+      doc.sandbox
+        .map(
+          (s) =>
+            `- ${s.at} ${s.operation}${s.summary ? ` (${s.summary})` : ''}${s.error ? `: failed: ${code(s.error)}` : ''}`,
+        )
+        .join('\n'),
+    );
   if (doc.gaps.length) out.push('', `${h(2)} Gaps`, '', doc.gaps.map((g) => `- ${g}`).join('\n'));
   const children = doc.children ?? [];
   if (children.length) out.push('', `${h(2)} Child runs (${children.length})`, '', children.map(child).join('\n'));

@@ -62,7 +62,10 @@ export function deriveFileChanges(calls: ToolCallRecord[]): FileChangeRecord[] {
 
 /** A unified diff of two texts (whole file as one hunk); `before` undefined means the previous content is not known. */
 export function unifiedDiff(file: string, before: string | undefined, after: string): string {
-  const header = before === undefined ? `--- ${file} (previous content not recorded in this run)\n+++ ${file}` : `--- a/${file}\n+++ b/${file}`;
+  const header =
+    before === undefined
+      ? `--- ${file} (previous content not recorded in this run)\n+++ ${file}`
+      : `--- a/${file}\n+++ b/${file}`;
   const a = before === undefined || before === '' ? [] : before.replace(/\n$/, '').split('\n');
   const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
   return `${header}\n@@ -1,${a.length} +1,${b.length} @@\n${lineDiff(a, b).join('\n')}`;
@@ -72,7 +75,8 @@ export function unifiedDiff(file: string, before: string | undefined, after: str
 function lineDiff(a: string[], b: string[]): string[] {
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   }
   const out: string[] = [];
   let i = 0;
@@ -81,7 +85,7 @@ function lineDiff(a: string[], b: string[]): string[] {
     if (i < a.length && j < b.length && a[i] === b[j]) {
       out.push(` ${a[i++]}`);
       j++;
-    }    else if (i < a.length && (j === b.length || lcs[i + 1][j] >= lcs[i][j + 1])) out.push(`-${a[i++]}`);
+    } else if (i < a.length && (j === b.length || lcs[i + 1][j] >= lcs[i][j + 1])) out.push(`-${a[i++]}`);
     else out.push(`+${b[j++]}`);
   }
   return out;

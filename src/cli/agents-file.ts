@@ -13,10 +13,13 @@ type AgentsModule = { agents?: unknown; default?: unknown };
 export async function loadAgents(file: string): Promise<Agent[]> {
   const full = path.resolve(file);
   if (!existsSync(full)) usage(`agents file ${file} does not exist`);
-  const mod = /\.[mc]?ts$/.test(full) ? await importTypeScript(full) : ((await import(pathToFileURL(full).href)) as AgentsModule);
+  const mod = /\.[mc]?ts$/.test(full)
+    ? await importTypeScript(full)
+    : ((await import(pathToFileURL(full).href)) as AgentsModule);
   const fromDefault = (mod.default as AgentsModule | undefined)?.agents ?? mod.default;
   const agents = mod.agents ?? fromDefault;
-  if (!Array.isArray(agents) || agents.length === 0) usage(`${file} must export \`agents\` (a non-empty array of Agent)`);
+  if (!Array.isArray(agents) || agents.length === 0)
+    usage(`${file} must export \`agents\` (a non-empty array of Agent)`);
   return agents as Agent[];
 }
 
@@ -25,7 +28,9 @@ async function importTypeScript(full: string): Promise<AgentsModule> {
   try {
     ({ tsImport } = (await import('tsx/esm/api')) as { tsImport: typeof tsImport });
   } catch {
-    usage(`loading a TypeScript agents file needs tsx: \`npm install --save-dev tsx\` (or compile ${path.basename(full)} to JavaScript)`);
+    usage(
+      `loading a TypeScript agents file needs tsx: \`npm install --save-dev tsx\` (or compile ${path.basename(full)} to JavaScript)`,
+    );
   }
   return (await tsImport(pathToFileURL(full).href, import.meta.url)) as AgentsModule;
 }

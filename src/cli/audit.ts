@@ -9,7 +9,8 @@ import { connectClient, str, usage, type Command } from './command.js';
 
 export const audit: Command = {
   name: 'audit',
-  usage: 'audit <runId> [--format md|json]  everything the run did, from its history (model calls, commands, diffs, approvals)',
+  usage:
+    'audit <runId> [--format md|json]  everything the run did, from its history (model calls, commands, diffs, approvals)',
   options: { format: { type: 'string' } },
   async run([runId], values) {
     if (!runId) usage('audit needs a run id');

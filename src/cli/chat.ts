@@ -54,9 +54,14 @@ export async function chat(client: KeelClient, agent: string, options: ChatOptio
       streaming = follow(runId);
     } else if (text === '/approve' || text.startsWith('/reject')) {
       const decision = text === '/approve' ? 'approve' : 'reject';
-      await client.decideAll(runId, decision, { by: approver, reason: text.slice('/reject'.length).trim() || undefined });
+      await client.decideAll(runId, decision, {
+        by: approver,
+        reason: text.slice('/reject'.length).trim() || undefined,
+      });
     } else {
-      client.sendInput(runId, text).catch((err: unknown) => write(`keel: ${err instanceof Error ? err.message : String(err)}\n`));
+      client
+        .sendInput(runId, text)
+        .catch((err: unknown) => write(`keel: ${err instanceof Error ? err.message : String(err)}\n`));
     }
     await pause;
     if (printer?.status && isTerminal(printer.status)) break;
@@ -70,7 +75,8 @@ export async function chat(client: KeelClient, agent: string, options: ChatOptio
 
 export const chatCommand: Command = {
   name: 'chat',
-  usage: 'chat <agent> [--id ID] [--context JSON]   an interactive conversation, streaming; /approve, /reject; Ctrl-D ends it',
+  usage:
+    'chat <agent> [--id ID] [--context JSON]   an interactive conversation, streaming; /approve, /reject; Ctrl-D ends it',
   options: { id: { type: 'string' }, context: { type: 'string' } },
   async run([agent], values) {
     if (!agent) usage('chat needs an agent name');

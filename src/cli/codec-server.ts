@@ -11,12 +11,24 @@ import { str, waitForSignal, type Command, type Values } from './command.js';
 async function codecServerCommand(values: Values): Promise<number> {
   const codec = codecFromEnv();
   if (!codec) throw new KeelError('bad_usage', 'codec-server needs KEEL_CODEC_KEY or KEEL_CODEC_KEY_FILE');
-  const list = (name: string) => str(values, name)?.split(',').map((s) => s.trim());
+  const list = (name: string) =>
+    str(values, name)
+      ?.split(',')
+      .map((s) => s.trim());
   const port = Number(str(values, 'port') ?? 8888);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeelError('bad_usage', `--port must be a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new KeelError('bad_usage', `--port must be a port number`);
   const token = str(values, 'token') ?? (process.env.KEEL_CODEC_TOKEN || undefined);
   const encode = values.encode === true;
-  const server = await startCodecServer({ codec, port, host: str(values, 'host'), uiOrigins: list('ui-origin'), allowedHosts: list('allowed-host'), token, encode });
+  const server = await startCodecServer({
+    codec,
+    port,
+    host: str(values, 'host'),
+    uiOrigins: list('ui-origin'),
+    allowedHosts: list('allowed-host'),
+    token,
+    encode,
+  });
   const served = `${encode ? '/encode and ' : ''}/decode${token ? ', bearer token required' : ''}`;
   console.log(`codec server on ${server.url} (${served}; point the Web UI's codec endpoint at it)`);
   await waitForSignal();

@@ -13,7 +13,16 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
     usage: `${decision} <runId> [<callId>|--all [--yes]] --by NAME [--reason TEXT] [--always] [--key FILE] [--extend-tokens N] [--extend-usd USD]   (--extend-*: approving a budget call, how much more the run tree may spend; --all: lists every call pending in the run's tree and asks; --yes: without asking; --key or KEEL_APPROVER_KEY: sign with the approver's key)`,
-    options: { all: { type: 'boolean' }, yes: { type: 'boolean' }, by: { type: 'string' }, reason: { type: 'string' }, always: { type: 'boolean' }, key: { type: 'string' }, 'extend-tokens': { type: 'string' }, 'extend-usd': { type: 'string' } },
+    options: {
+      all: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      by: { type: 'string' },
+      reason: { type: 'string' },
+      always: { type: 'boolean' },
+      key: { type: 'string' },
+      'extend-tokens': { type: 'string' },
+      'extend-usd': { type: 'string' },
+    },
     async run([runId, callId], values) {
       if (!runId) usage(`${decision} needs a run id`);
       const by = str(values, 'by');
@@ -22,10 +31,14 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
       const client = await connectClient();
       const key = str(values, 'key') ?? process.env.KEEL_APPROVER_KEY;
       const options = { by, reason: str(values, 'reason'), always: Boolean(values.always), key, ...extension(values) };
-      const results = values.all ? await decideListed(client, runId, decision, options, values) : [await client[decision](runId, callId, options)];
+      const results = values.all
+        ? await decideListed(client, runId, decision, options, values)
+        : [await client[decision](runId, callId, options)];
       for (const r of results) {
         const at = 'runId' in r && r.runId !== runId ? ` in ${r.runId}` : '';
-        console.log(`${r.decision === 'approve' ? 'approved' : 'rejected'} ${r.callId}${at}${r.stillPending.length ? ` (still pending: ${r.stillPending.join(', ')})` : ''}`);
+        console.log(
+          `${r.decision === 'approve' ? 'approved' : 'rejected'} ${r.callId}${at}${r.stillPending.length ? ` (still pending: ${r.stillPending.join(', ')})` : ''}`,
+        );
       }
       return 0;
     },
@@ -36,7 +49,10 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
 function extension(values: Values): { extendTokens?: number; extendUsd?: number } {
   const tokens = str(values, 'extend-tokens');
   const usd = str(values, 'extend-usd');
-  const ext = { ...(tokens !== undefined ? { extendTokens: Number(tokens) } : {}), ...(usd !== undefined ? { extendUsd: Number(usd) } : {}) };
+  const ext = {
+    ...(tokens !== undefined ? { extendTokens: Number(tokens) } : {}),
+    ...(usd !== undefined ? { extendUsd: Number(usd) } : {}),
+  };
   const problem = extensionProblem(ext.extendTokens, ext.extendUsd);
   if (problem) usage(problem.replace('extendTokens', '--extend-tokens').replace('extendUsd', '--extend-usd'));
   return ext;
@@ -45,7 +61,13 @@ function extension(values: Values): { extendTokens?: number; extendUsd?: number 
 type Options = Parameters<KeelClient['decideAll']>[2];
 
 /** Shows the calls pending in the tree, asks (unless --yes), then decides exactly those. */
-async function decideListed(client: KeelClient, runId: string, decision: 'approve' | 'reject', options: Options, values: Values) {
+async function decideListed(
+  client: KeelClient,
+  runId: string,
+  decision: 'approve' | 'reject',
+  options: Options,
+  values: Values,
+) {
   const calls = await client.pendingInTree(runId);
   if (calls.length === 0) {
     console.log(`run ${runId} (and its children) has no pending approvals`);
@@ -54,7 +76,10 @@ async function decideListed(client: KeelClient, runId: string, decision: 'approv
   console.log(`${calls.length} pending call(s) to ${decision}:`);
   for (const c of calls) console.log(`  ${describeCall(c)}`);
   if (!values.yes && !(await confirmed(`${decision} these ${calls.length} call(s)? [y/N] `))) {
-    if (!process.stdin.isTTY) usage(`${decision} --all decides nothing without a terminal to ask in: add --yes to ${decision} exactly the calls listed`);
+    if (!process.stdin.isTTY)
+      usage(
+        `${decision} --all decides nothing without a terminal to ask in: add --yes to ${decision} exactly the calls listed`,
+      );
     console.log('nothing decided');
     return [];
   }

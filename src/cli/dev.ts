@@ -14,7 +14,12 @@ export async function startCliStack(values: Values, log: (line: string) => void)
   const file = (values.agents as string | undefined) ?? process.env.KEEL_AGENTS;
   const agents = file ? await loadAgents(file) : demoAgents;
   const sandboxes = await sandboxesOption(values);
-  return startDevStack({ agents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log, sandboxes });
+  return startDevStack({
+    agents,
+    offlineModel: () => startScriptedModelServer({ scripts: demoScripts }),
+    log,
+    sandboxes,
+  });
 }
 
 export const dev: Command = {
@@ -25,7 +30,9 @@ export const dev: Command = {
   async run(_args, values) {
     const redis = await startDevRedis((l) => console.log(l));
     const stack = await startCliStack(values, (l) => console.log(l));
-    console.log(`Keel dev stack ready: Temporal ${stack.address}${stack.uiUrl ? `, Web UI ${stack.uiUrl}` : ''}. Ctrl-C stops it.`);
+    console.log(
+      `Keel dev stack ready: Temporal ${stack.address}${stack.uiUrl ? `, Web UI ${stack.uiUrl}` : ''}. Ctrl-C stops it.`,
+    );
     await Promise.race([waitForSignal(), stack.runWorker]);
     await stack.close();
     await redis?.close();

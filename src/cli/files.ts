@@ -14,7 +14,8 @@ async function openWorkspace(runId: string | undefined, values: Values): Promise
   if (!runId) usage('needs a run id');
   const raw = str(values, 'turn');
   const turn = raw === undefined ? undefined : Number(raw);
-  if (raw !== undefined && (!/^\d+$/.test(raw) || !Number.isSafeInteger(turn))) usage(`--turn must be a whole number >= 0, not ${JSON.stringify(raw)}`);
+  if (raw !== undefined && (!/^\d+$/.test(raw) || !Number.isSafeInteger(turn)))
+    usage(`--turn must be a whole number >= 0, not ${JSON.stringify(raw)}`);
   return (await connectClient()).workspace(runId, { turn });
 }
 
@@ -22,7 +23,8 @@ async function asUserErrors(fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof KeelError && USER_ERRORS.has(err.code)) throw new KeelError('bad_usage', err.message, { cause: err });
+    if (err instanceof KeelError && USER_ERRORS.has(err.code))
+      throw new KeelError('bad_usage', err.message, { cause: err });
     throw err;
   }
 }
@@ -40,7 +42,8 @@ function formatEntry(e: WorkspaceEntry): string {
 
 export const files: Command = {
   name: 'files',
-  usage: 'files <runId> [path] [--out DIR] [--turn N]  lists, prints (text only) or extracts (into a new or empty DIR) the run\'s workspace',
+  usage:
+    "files <runId> [path] [--out DIR] [--turn N]  lists, prints (text only) or extracts (into a new or empty DIR) the run's workspace",
   options: { out: { type: 'string' }, turn: { type: 'string' } },
   run: ([runId, path], values) =>
     asUserErrors(async () => {
@@ -57,7 +60,11 @@ export const files: Command = {
         return 0;
       }
       const bytes = await ws.read(path!);
-      if (looksBinary(bytes)) throw new KeelError('bad_usage', `${path} is a binary file (${bytes.length} bytes); not printed: extract it with --out DIR`);
+      if (looksBinary(bytes))
+        throw new KeelError(
+          'bad_usage',
+          `${path} is a binary file (${bytes.length} bytes); not printed: extract it with --out DIR`,
+        );
       process.stdout.write(bytes);
       return 0;
     }),
@@ -65,7 +72,8 @@ export const files: Command = {
 
 export const diff: Command = {
   name: 'diff',
-  usage: 'diff <runId> [--turn N]       what the run changed in its workspace since it started (unified diff, git format)',
+  usage:
+    'diff <runId> [--turn N]       what the run changed in its workspace since it started (unified diff, git format)',
   options: { turn: { type: 'string' } },
   run: ([runId], values) =>
     asUserErrors(async () => {

@@ -22,7 +22,8 @@ export function formatGcReport(r: GcReport): string {
 
 export async function gcCommand(client: Client, options: { dryRun?: boolean; minAgeHours?: string }): Promise<string> {
   const hours = options.minAgeHours === undefined ? 24 : Number(options.minAgeHours);
-  if (!Number.isFinite(hours) || hours < 0) throw new KeelError('bad_usage', `--min-age must be a number of hours, not ${JSON.stringify(options.minAgeHours)}`);
+  if (!Number.isFinite(hours) || hours < 0)
+    throw new KeelError('bad_usage', `--min-age must be a number of hours, not ${JSON.stringify(options.minAgeHours)}`);
   const stores = storesFromEnv();
   const report = await collectGarbage({
     blobs: stores.blobs,
@@ -36,7 +37,8 @@ export async function gcCommand(client: Client, options: { dryRun?: boolean; min
 
 export const gc: Command = {
   name: 'gc',
-  usage: 'gc [--dry-run] [--min-age HOURS]  deletes blobs and snapshots no retained run references (objects younger than 24 h stay)',
+  usage:
+    'gc [--dry-run] [--min-age HOURS]  deletes blobs and snapshots no retained run references (objects younger than 24 h stay)',
   options: { 'dry-run': { type: 'boolean' }, 'min-age': { type: 'string' } },
   async run(_positionals, values) {
     const client = (await connectClient()).temporal;

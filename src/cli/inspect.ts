@@ -20,9 +20,13 @@ export const state: Command = {
     for (const line of formatTree(await client.getTree(runId))) console.log(line);
     if (s.finalOutput !== undefined) console.log(`  output: ${JSON.stringify(s.finalOutput)}`);
     if (s.tenant !== undefined) console.log(`  tenant: ${s.tenant}`);
-    if (s.workspace) for (const line of ['workspace:', ...describeReceipt(s.workspace).map((l) => `  ${l}`)]) console.log(`  ${line}`);
+    if (s.workspace)
+      for (const line of ['workspace:', ...describeReceipt(s.workspace).map((l) => `  ${l}`)]) console.log(`  ${line}`);
     const kept = s.sandbox?.kept;
-    if (kept) console.log(`  sandbox kept: container ${kept.name ?? s.sandbox!.containerId.slice(0, 12)} on ${s.sandbox!.host} (${kept.reason})`);
+    if (kept)
+      console.log(
+        `  sandbox kept: container ${kept.name ?? s.sandbox!.containerId.slice(0, 12)} on ${s.sandbox!.host} (${kept.reason})`,
+      );
     const snapshotFailure = s.sandbox?.snapshotFailure;
     if (snapshotFailure) console.log(`  snapshot of turn ${snapshotFailure.turn} failed: ${snapshotFailure.message}`);
     return s.status === 'failed' ? 1 : 0;
@@ -34,8 +38,13 @@ export const ls: Command = {
   usage: 'ls [--status STATUS] [--agent NAME]',
   options: { status: { type: 'string' }, agent: { type: 'string' } },
   async run(_args, values) {
-    const runs = await (await connectClient()).list({ status: str(values, 'status') as RunStatus | undefined, agent: str(values, 'agent') });
-    for (const r of runs) console.log(`${r.runId}  ${r.agent ?? '-'}  ${r.status ?? '-'}  ${r.totalTokens ?? 0} tokens${r.costUsd !== undefined ? `  $${r.costUsd.toFixed(4)}` : ''}  ${r.startTime.toISOString()}`);
+    const runs = await (
+      await connectClient()
+    ).list({ status: str(values, 'status') as RunStatus | undefined, agent: str(values, 'agent') });
+    for (const r of runs)
+      console.log(
+        `${r.runId}  ${r.agent ?? '-'}  ${r.status ?? '-'}  ${r.totalTokens ?? 0} tokens${r.costUsd !== undefined ? `  $${r.costUsd.toFixed(4)}` : ''}  ${r.startTime.toISOString()}`,
+      );
     return 0;
   },
 };

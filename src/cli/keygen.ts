@@ -14,11 +14,17 @@ async function keygenCommand(kind: string | undefined, values: { out?: string; n
     console.log(generateCodecKey(values.name));
     return 0;
   }
-  if (kind !== 'approver') throw new KeelError('bad_usage', 'keygen needs a kind: approver --out FILE [--name NAME], or codec [--name ID]');
+  if (kind !== 'approver')
+    throw new KeelError('bad_usage', 'keygen needs a kind: approver --out FILE [--name NAME], or codec [--name ID]');
   if (!values.out) throw new KeelError('bad_usage', 'keygen approver needs --out FILE (where the private key goes)');
   const { privateKeyPem, publicKey } = generateApproverKey();
   await writeFile(values.out, privateKeyPem, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    throw new KeelError('bad_usage', err.code === 'EEXIST' ? `${values.out} exists; not overwriting a key` : `cannot write ${values.out}: ${err.message}`);
+    throw new KeelError(
+      'bad_usage',
+      err.code === 'EEXIST'
+        ? `${values.out} exists; not overwriting a key`
+        : `cannot write ${values.out}: ${err.message}`,
+    );
   });
   const line = `${values.name ?? 'NAME'} ${publicKey}`;
   await writeFile(`${values.out}.pub`, `${line}\n`);
@@ -28,7 +34,8 @@ async function keygenCommand(kind: string | undefined, values: { out?: string; n
 
 export const keygen: Command = {
   name: 'keygen',
-  usage: 'keygen approver --out FILE [--name NAME] | keygen codec [--name ID]   an approver key pair, or a payload-encryption key',
+  usage:
+    'keygen approver --out FILE [--name NAME] | keygen codec [--name ID]   an approver key pair, or a payload-encryption key',
   options: { out: { type: 'string' }, name: { type: 'string' } },
   run: ([kind], values) => keygenCommand(kind, { out: str(values, 'out'), name: str(values, 'name') }),
 };

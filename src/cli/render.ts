@@ -68,7 +68,8 @@ export class EventPrinter {
   private durable(event: Extract<RunEvent, { seq: number; agent: string }>): void {
     if (event.type === 'turn') return this.line(`── turn ${event.turn} · ${event.agent}`);
     if (event.type === 'item') {
-      if (event.item.type === 'message' && event.item.role === 'assistant') return this.answer(event.turn, event.item.content);
+      if (event.item.type === 'message' && event.item.role === 'assistant')
+        return this.answer(event.turn, event.item.content);
       return this.item(event.item);
     }
     if (event.type === 'approval_requested') {
@@ -81,7 +82,10 @@ export class EventPrinter {
     this.status = event.status;
     const spent = event.spend ? ` · ${spendText(event.spend)}` : '';
     if (event.status === 'completed') return this.line(`✔ completed${spent}`);
-    if (event.status === 'failed') return this.line(`✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}${spent}`);
+    if (event.status === 'failed')
+      return this.line(
+        `✘ failed: ${event.error ? `${event.error.type}: ${event.error.message}` : 'unknown error'}${spent}`,
+      );
     if (event.status === 'cancelled') return this.line(`✘ cancelled${spent}`);
   }
 
@@ -159,7 +163,9 @@ export class EventPrinter {
       case 'tool_result':
         return this.line(`${item.isError ? '✗' : '←'} ${item.name}: ${oneLine(item.output)}`);
       case 'approval':
-        return this.line(`${item.decision === 'approve' ? '✓ approved' : '✗ rejected'} ${item.callId} by ${item.approver}${item.reason ? ` (${item.reason})` : ''}`);
+        return this.line(
+          `${item.decision === 'approve' ? '✓ approved' : '✗ rejected'} ${item.callId} by ${item.approver}${item.reason ? ` (${item.reason})` : ''}`,
+        );
       case 'handoff':
         return this.line(`⇢ handoff ${item.from} → ${item.to}`);
       case 'guardrail':

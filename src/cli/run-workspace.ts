@@ -22,7 +22,13 @@ function repoFlag(flag: string, auth: string | undefined): [string, ManifestEntr
   const m = /^(?:([^=:]+)=)?(.+?)(?:#([^#]+))?$/.exec(flag);
   if (!m) usage(`--repo '${flag}' must be [PATH=]URL[#REF]`);
   const [, dest, url, ref] = m;
-  const name = dest ?? url.replace(/\/+$/, '').split(/[/:]/).pop()!.replace(/\.git$/, '');
+  const name =
+    dest ??
+    url
+      .replace(/\/+$/, '')
+      .split(/[/:]/)
+      .pop()!
+      .replace(/\.git$/, '');
   return [name, { type: 'gitRepo', url, ...(ref ? { ref } : {}), ...(auth ? { auth: secret(auth) } : {}) }];
 }
 
@@ -45,10 +51,16 @@ function fileFlag(flag: string): [string, ManifestEntry] {
 /** The workspace the flags ask for, or undefined when none was given. */
 export function workspaceFromFlags(values: Values): WorkspaceRequest | undefined {
   const auth = str(values, 'repo-auth');
-  const entries = Object.fromEntries([...strs(values, 'repo').map((r) => repoFlag(r, auth)), ...strs(values, 'file').map(fileFlag)]);
+  const entries = Object.fromEntries([
+    ...strs(values, 'repo').map((r) => repoFlag(r, auth)),
+    ...strs(values, 'file').map(fileFlag),
+  ]);
   const fromSnapshot = str(values, 'from-snapshot');
   if (!Object.keys(entries).length && fromSnapshot === undefined) return undefined;
-  return { ...(Object.keys(entries).length ? { entries } : {}), ...(fromSnapshot === undefined ? {} : { fromSnapshot }) };
+  return {
+    ...(Object.keys(entries).length ? { entries } : {}),
+    ...(fromSnapshot === undefined ? {} : { fromSnapshot }),
+  };
 }
 
 /**

@@ -32,15 +32,26 @@ export function parseBudget(values: Values): Budget | undefined {
     if (onExceed !== undefined) usage('--on-exceed needs --max-tokens or --max-cost');
     return undefined;
   }
-  const budget = { ...(tokens !== undefined ? { maxTokens: Number(tokens) } : {}), ...(cost !== undefined ? { maxCostUsd: Number(cost) } : {}), onExceed: onExceed ?? 'fail' };
+  const budget = {
+    ...(tokens !== undefined ? { maxTokens: Number(tokens) } : {}),
+    ...(cost !== undefined ? { maxCostUsd: Number(cost) } : {}),
+    onExceed: onExceed ?? 'fail',
+  };
   const problem = budgetProblem(budget, 'the budget');
-  if (problem) usage(problem.replace('maxTokens', '--max-tokens').replace('maxCostUsd', '--max-cost').replace('onExceed', '--on-exceed'));
+  if (problem)
+    usage(
+      problem
+        .replace('maxTokens', '--max-tokens')
+        .replace('maxCostUsd', '--max-cost')
+        .replace('onExceed', '--on-exceed'),
+    );
   return budget as Budget;
 }
 
 export const run: Command = {
   name: 'run',
-  usage: 'run <agent> <input> [--wait] [--id ID] [--context JSON] [--tenant NAME] [--repo [PATH=]URL[#REF]]... [--repo-auth SECRET] [--file PATH=@LOCAL]... [--from-snapshot RUN[@TURN]] [--agents FILE] [--max-tokens N] [--max-cost USD] [--on-exceed fail|ask]',
+  usage:
+    'run <agent> <input> [--wait] [--id ID] [--context JSON] [--tenant NAME] [--repo [PATH=]URL[#REF]]... [--repo-auth SECRET] [--file PATH=@LOCAL]... [--from-snapshot RUN[@TURN]] [--agents FILE] [--max-tokens N] [--max-cost USD] [--on-exceed fail|ask]',
   options: {
     wait: { type: 'boolean' },
     id: { type: 'string' },
@@ -62,14 +73,25 @@ export const run: Command = {
     const embedded = local ? await startCliStack(values, (l) => console.error(l)) : undefined;
     try {
       const client = embedded?.client ?? (await connectClient());
-      const id = await client.startRun(agent, input, { id: str(values, 'id'), context, workspace, tenant: str(values, 'tenant'), ...(budget ? { budget } : {}) });
+      const id = await client.startRun(agent, input, {
+        id: str(values, 'id'),
+        context,
+        workspace,
+        tenant: str(values, 'tenant'),
+        ...(budget ? { budget } : {}),
+      });
       const started = await client.checkStarted(id);
-      if (started === 'no-worker-yet') console.error(`keel: no worker has picked up ${id} yet; it starts when one polls task queue '${client.taskQueue}'`);
+      if (started === 'no-worker-yet')
+        console.error(
+          `keel: no worker has picked up ${id} yet; it starts when one polls task queue '${client.taskQueue}'`,
+        );
       else if (workspace) await awaitWorkspace(client, id);
       console.log(id);
       if (!values.wait) return 0;
       const result = await client.result(id);
-      console.log(typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput, null, 2));
+      console.log(
+        typeof result.finalOutput === 'string' ? result.finalOutput : JSON.stringify(result.finalOutput, null, 2),
+      );
       return 0;
     } finally {
       await embedded?.close();

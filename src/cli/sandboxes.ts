@@ -14,12 +14,19 @@ export async function sandboxesOption(values: Values): Promise<SandboxTierClient
 
 /** `keel worker --sandboxes docker,microvm`: a client per named tier (Docker and gVisor share one). */
 export async function tierClientsFromList(list: string): Promise<SandboxTierClients> {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new KeelError('bad_usage', `--sandboxes needs tier names (${SANDBOX_TIERS.join(', ')})`);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0)
+    throw new KeelError('bad_usage', `--sandboxes needs tier names (${SANDBOX_TIERS.join(', ')})`);
   const unknown = names.find((n) => !isSandboxTier(n));
-  if (unknown) throw new KeelError('bad_usage', `--sandboxes: unknown tier '${unknown}' (tiers: ${SANDBOX_TIERS.join(', ')})`);
+  if (unknown)
+    throw new KeelError('bad_usage', `--sandboxes: unknown tier '${unknown}' (tiers: ${SANDBOX_TIERS.join(', ')})`);
   const tiers: SandboxTierClients = {};
-  const docker = names.some((n) => n === 'docker' || n === 'gvisor') ? new (await import('../sandbox/docker.js')).DockerSandboxClient() : undefined;
+  const docker = names.some((n) => n === 'docker' || n === 'gvisor')
+    ? new (await import('../sandbox/docker.js')).DockerSandboxClient()
+    : undefined;
   for (const name of names.filter(isSandboxTier)) {
     if (name === 'docker' || name === 'gvisor') tiers[name] = docker;
     else if (name === 'microvm') tiers[name] = new (await import('../sandbox/microvm.js')).MicroVMSandboxClient();

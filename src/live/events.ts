@@ -102,7 +102,9 @@ export class EventLog {
   private log: EventLogState;
 
   constructor(carried?: EventLogState) {
-    this.log = carried ? { ...carried, events: [...carried.events] } : { lastSeq: 0, events: [], itemsSeen: 0, pendingSeen: [], modelTurn: 0 };
+    this.log = carried
+      ? { ...carried, events: [...carried.events] }
+      : { lastSeq: 0, events: [], itemsSeen: 0, pendingSeen: [], modelTurn: 0 };
   }
 
   get lastSeq(): number {
@@ -119,18 +121,25 @@ export class EventLog {
   /** Emits what changed since the last sync: new items, then new pending approvals, then a status change. */
   sync(state: RunState, at: string): void {
     for (const item of state.items.slice(this.log.itemsSeen)) {
-      if (item.type === 'tool_call' || (item.type === 'message' && item.role === 'assistant')) this.log.modelTurn = state.turn;
+      if (item.type === 'tool_call' || (item.type === 'message' && item.role === 'assistant'))
+        this.log.modelTurn = state.turn;
       this.emit(state, { type: 'item', item }, at);
     }
     this.log.itemsSeen = state.items.length;
     for (const approval of state.pendingApprovals) {
-      if (!this.log.pendingSeen.includes(approval.callId)) this.emit(state, { type: 'approval_requested', approval }, at);
+      if (!this.log.pendingSeen.includes(approval.callId))
+        this.emit(state, { type: 'approval_requested', approval }, at);
     }
     this.log.pendingSeen = state.pendingApprovals.map((p) => p.callId);
     this.syncChildren(state, at);
     if (state.status !== this.log.status) {
       this.log.status = state.status;
-      const extra = state.status === 'completed' || state.status === 'awaiting_input' ? { output: state.finalOutput } : state.status === 'failed' ? { error: state.error } : {};
+      const extra =
+        state.status === 'completed' || state.status === 'awaiting_input'
+          ? { output: state.finalOutput }
+          : state.status === 'failed'
+            ? { error: state.error }
+            : {};
       this.emit(state, { type: 'status', status: state.status, ...extra, ...spendAt(state) }, at);
     }
   }
@@ -141,7 +150,14 @@ export class EventLog {
     for (const c of state.children ?? []) {
       if (c.status === 'queued' || seen[c.runId] === c.status) continue;
       seen[c.runId] = c.status;
-      this.emit(state, { type: 'child', child: { runId: c.runId, agent: c.agent, status: c.status, callId: c.callId, index: c.index, error: c.error } }, at);
+      this.emit(
+        state,
+        {
+          type: 'child',
+          child: { runId: c.runId, agent: c.agent, status: c.status, callId: c.callId, index: c.index, error: c.error },
+        },
+        at,
+      );
     }
   }
 
@@ -159,7 +175,11 @@ export class EventLog {
 
   /** What continue-as-new carries: the counters and the most recent events; `moved` items leave `state.items` (archived). */
   carry(moved = 0): EventLogState {
-    return { ...this.log, itemsSeen: Math.max(0, this.log.itemsSeen - moved), events: this.log.events.slice(-EVENT_CARRY_LIMIT) };
+    return {
+      ...this.log,
+      itemsSeen: Math.max(0, this.log.itemsSeen - moved),
+      events: this.log.events.slice(-EVENT_CARRY_LIMIT),
+    };
   }
 }
 

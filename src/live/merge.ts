@@ -5,7 +5,11 @@
  */
 export type Source<T> = (signal: AbortSignal) => AsyncIterable<T>;
 
-export async function* mergeSources<T>(sources: Source<T>[], signal?: AbortSignal, more: (value: T) => Source<T>[] = () => []): AsyncGenerator<T> {
+export async function* mergeSources<T>(
+  sources: Source<T>[],
+  signal?: AbortSignal,
+  more: (value: T) => Source<T>[] = () => [],
+): AsyncGenerator<T> {
   const stop = new AbortController();
   const queue: T[] = [];
   let wake: (() => void) | undefined;

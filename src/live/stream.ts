@@ -49,7 +49,10 @@ async function nextPage(handle: WorkflowHandle, after: number, signal: AbortSign
     return await abortable(handle.executeUpdate(waitEventsUpdate, { args: [after] }), signal);
   } catch (err) {
     if (updateRejection(err) === 'BadCursor') {
-      throw new KeelError('bad_usage', `cursor ${after} is ahead of run ${handle.workflowId} (its last event is ${page.lastSeq})`);
+      throw new KeelError(
+        'bad_usage',
+        `cursor ${after} is ahead of run ${handle.workflowId} (its last event is ${page.lastSeq})`,
+      );
     }
     // The execution closed (ended or continued as new) while the update was on its way: the next query tells.
     if (err instanceof WorkflowNotFoundError || updateRejection(err)) return { ...page, continuing: true };
@@ -103,14 +106,28 @@ function deltaSource(broker: DeltaBroker, namespace: string, runId: string, prog
     const joinedAfterTurn = progress.modelTurn;
     for await (const d of broker.read(namespace, runId, '0-0', stop)) {
       if (d.turn <= joinedAfterTurn) continue;
-      const event: DeltaEvent = { type: 'delta', seq: progress.seq, turn: d.turn, attempt: d.attempt, index: d.index, text: d.text, publishedAt: d.publishedAt };
+      const event: DeltaEvent = {
+        type: 'delta',
+        seq: progress.seq,
+        turn: d.turn,
+        attempt: d.attempt,
+        index: d.index,
+        text: d.text,
+        publishedAt: d.publishedAt,
+      };
       yield event;
     }
   };
 }
 
 /** Ordered events of one run: durable ones numbered by the run, token deltas in between where a broker is given. */
-function runSource(handle: WorkflowHandle, broker: DeltaBroker | undefined, namespace: string, options: StreamOptions, tag?: string): Source<RunEvent> {
+function runSource(
+  handle: WorkflowHandle,
+  broker: DeltaBroker | undefined,
+  namespace: string,
+  options: StreamOptions,
+  tag?: string,
+): Source<RunEvent> {
   return async function* (signal) {
     const progress: Progress = { seq: options.after ?? 0, modelTurn: 0, done: false };
     // Which turns' model output already landed, so stale deltas of a late or resumed subscriber are dropped.
@@ -127,7 +144,8 @@ function runSource(handle: WorkflowHandle, broker: DeltaBroker | undefined, name
     }
     const sources: Source<RunEvent>[] = [durableSource(handle, progress)];
     if (broker && options.tokens !== false) sources.push(deltaSource(broker, namespace, handle.workflowId, progress));
-    for await (const event of mergeSources(sources, signal)) yield tag && event.type !== 'delta' && !event.run ? { ...event, run: tag } : event;
+    for await (const event of mergeSources(sources, signal))
+      yield tag && event.type !== 'delta' && !event.run ? { ...event, run: tag } : event;
   };
 }
 

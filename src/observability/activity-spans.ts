@@ -39,7 +39,12 @@ interface ToolInputLike {
 }
 
 const MODEL_ACTIVITIES = new Set(['callModel', 'compactConversation', 'extractMemory']);
-const SANDBOX_ACTIVITIES: Record<string, string> = { createSandbox: 'create', snapshotSandbox: 'snapshot', destroySandbox: 'remove', syncMemory: 'sync_memory' };
+const SANDBOX_ACTIVITIES: Record<string, string> = {
+  createSandbox: 'create',
+  snapshotSandbox: 'snapshot',
+  destroySandbox: 'remove',
+  syncMemory: 'sync_memory',
+};
 
 /** The span for an activity about to run. */
 export function activitySpan(activity: string, input: unknown): SpanShape {
@@ -47,14 +52,27 @@ export function activitySpan(activity: string, input: unknown): SpanShape {
   if (activity === 'runTool') return toolSpan(input as ToolInputLike);
   const sandboxOp = SANDBOX_ACTIVITIES[activity];
   if (sandboxOp) {
-    const i = input as { workflowId?: string; session?: { containerId: string; host: string }; spec?: { image?: string } };
+    const i = input as {
+      workflowId?: string;
+      session?: { containerId: string; host: string };
+      spec?: { image?: string };
+    };
     return {
       name: `sandbox.${sandboxOp}`,
-      attributes: compact({ 'keel.sandbox.operation': sandboxOp, 'keel.sandbox.container_id': i.session?.containerId, 'keel.sandbox.host': i.session?.host, 'keel.sandbox.image': i.spec?.image, 'keel.run_id': i.workflowId }),
+      attributes: compact({
+        'keel.sandbox.operation': sandboxOp,
+        'keel.sandbox.container_id': i.session?.containerId,
+        'keel.sandbox.host': i.session?.host,
+        'keel.sandbox.image': i.spec?.image,
+        'keel.run_id': i.workflowId,
+      }),
     };
   }
   const i = input as { agent?: string; workflowId?: string };
-  return { name: `keel.${activity}`, attributes: compact({ [GEN_AI.agentName]: i?.agent, 'keel.run_id': i?.workflowId }) };
+  return {
+    name: `keel.${activity}`,
+    attributes: compact({ [GEN_AI.agentName]: i?.agent, 'keel.run_id': i?.workflowId }),
+  };
 }
 
 function modelSpan(activity: string, i: ModelInputLike): SpanShape {
@@ -68,7 +86,8 @@ function modelSpan(activity: string, i: ModelInputLike): SpanShape {
       [GEN_AI.agentName]: i.specRef?.agent ?? i.spec?.name,
       'keel.run_id': i.workflowId,
       'keel.turn': i.turn,
-      'keel.model_call.purpose': activity === 'callModel' ? 'turn' : activity === 'compactConversation' ? 'compaction' : 'memory',
+      'keel.model_call.purpose':
+        activity === 'callModel' ? 'turn' : activity === 'compactConversation' ? 'compaction' : 'memory',
     }),
   };
 }
@@ -92,7 +111,13 @@ function toolSpan(i: ToolInputLike): SpanShape {
 
 /** Attributes learned from an activity's result (token usage, tool outcome). */
 export function resultAttributes(activity: string, result: unknown): Attributes {
-  const r = result as { usage?: { inputTokens: number; outputTokens: number }; items?: { type: string; name?: string }[]; isError?: boolean } | undefined;
+  const r = result as
+    | {
+        usage?: { inputTokens: number; outputTokens: number };
+        items?: { type: string; name?: string }[];
+        isError?: boolean;
+      }
+    | undefined;
   if (MODEL_ACTIVITIES.has(activity) && r?.usage) {
     const calls = (r.items ?? []).filter((i) => i.type === 'tool_call').map((i) => i.name ?? '');
     return compact({

@@ -10,25 +10,34 @@ import type { KeelSinks } from './sinks.js';
 
 type AnyActivity = (...args: never[]) => Promise<unknown>;
 
-export function instrumentActivities<T extends Record<string, AnyActivity>>(activities: T, tracer: Tracer, metrics?: KeelMetrics): T {
-  const wrap = (name: string, fn: AnyActivity) =>
+export function instrumentActivities<T extends Record<string, AnyActivity>>(
+  activities: T,
+  tracer: Tracer,
+  metrics?: KeelMetrics,
+): T {
+  const wrap =
+    (name: string, fn: AnyActivity) =>
     async (...args: never[]) => {
       const shape = activitySpan(name, args[0]);
-      return tracer.startActiveSpan(shape.name, { kind: name === 'callModel' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: shape.attributes }, async (span) => {
-        try {
-          const result = await fn(...args);
-          span.setAttributes(resultAttributes(name, result));
-          metrics?.observeActivity(name, args[0], result, false);
-          return result;
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-          metrics?.observeActivity(name, args[0], undefined, true);
-          throw err;
-        } finally {
-          span.end();
-        }
-      });
+      return tracer.startActiveSpan(
+        shape.name,
+        { kind: name === 'callModel' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: shape.attributes },
+        async (span) => {
+          try {
+            const result = await fn(...args);
+            span.setAttributes(resultAttributes(name, result));
+            metrics?.observeActivity(name, args[0], result, false);
+            return result;
+          } catch (err) {
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+            metrics?.observeActivity(name, args[0], undefined, true);
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      );
     };
   return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, wrap(name, fn)])) as T;
 }
@@ -38,7 +47,10 @@ export function telemetrySinks(metrics: KeelMetrics | undefined): InjectedSinks<
   return {
     keelTelemetry: {
       runStatus: { fn: (_info, agent, status) => metrics?.runs.inc({ agent, status }) },
-      approvalDecided: { fn: (_info, agent, tool, decision, waitMs) => metrics?.approvalWait.observe({ agent, tool, decision }, waitMs / 1000) },
+      approvalDecided: {
+        fn: (_info, agent, tool, decision, waitMs) =>
+          metrics?.approvalWait.observe({ agent, tool, decision }, waitMs / 1000),
+      },
     },
   };
 }

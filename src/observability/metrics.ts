@@ -51,7 +51,10 @@ export class KeelMetrics {
   observeActivity(activity: string, input: unknown, result: unknown, failed: boolean): void {
     if (activity === 'callModel' || activity === 'compactConversation') {
       const i = input as { spec?: { name: string; model: string }; specRef?: { agent: string; model: string } };
-      const labels = { agent: i.specRef?.agent ?? i.spec?.name ?? 'unknown', model: i.specRef?.model ?? i.spec?.model ?? 'unknown' };
+      const labels = {
+        agent: i.specRef?.agent ?? i.spec?.name ?? 'unknown',
+        model: i.specRef?.model ?? i.spec?.model ?? 'unknown',
+      };
       this.modelCalls.inc({ ...labels, outcome: failed ? 'failed' : 'ok' });
       const usage = (result as { usage?: { inputTokens: number; outputTokens: number } } | undefined)?.usage;
       if (usage) {
@@ -72,7 +75,11 @@ export interface MetricsServer {
 }
 
 /** Serves `GET /metrics` on 127.0.0.1 (or `host`); port 0 picks a free one. */
-export async function startMetricsServer(metrics: KeelMetrics, port: number, host = process.env.KEEL_METRICS_HOST ?? '127.0.0.1'): Promise<MetricsServer> {
+export async function startMetricsServer(
+  metrics: KeelMetrics,
+  port: number,
+  host = process.env.KEEL_METRICS_HOST ?? '127.0.0.1',
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end('not found; metrics are at /metrics\n');
@@ -99,6 +106,7 @@ export function metricsPortFromEnv(env: NodeJS.ProcessEnv = process.env): number
   const raw = env.KEEL_METRICS_PORT;
   if (raw === undefined || raw === '') return undefined;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`KEEL_METRICS_PORT must be a port number (0-65535), not '${raw}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`KEEL_METRICS_PORT must be a port number (0-65535), not '${raw}'`);
   return port;
 }

@@ -12,18 +12,27 @@ import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/
 export const TRACER_NAME = 'keel';
 
 // The OpenTelemetry SDK and exporter, loaded only by a worker with tracing on.
-const otlp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
+const otlp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>(
+  '@opentelemetry/exporter-trace-otlp-http',
+);
 const resources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
 const sdkBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
 const sdkNode = lazyModule<typeof import('@opentelemetry/sdk-trace-node')>('@opentelemetry/sdk-trace-node');
-const conventions = lazyModule<typeof import('@opentelemetry/semantic-conventions')>('@opentelemetry/semantic-conventions');
-const temporalOtel = lazyModule<typeof import('@temporalio/interceptors-opentelemetry')>('@temporalio/interceptors-opentelemetry');
+const conventions = lazyModule<typeof import('@opentelemetry/semantic-conventions')>(
+  '@opentelemetry/semantic-conventions',
+);
+const temporalOtel = lazyModule<typeof import('@temporalio/interceptors-opentelemetry')>(
+  '@temporalio/interceptors-opentelemetry',
+);
 
 /** The module the workflow bundler adds to every workflow: Temporal's workflow span interceptors, replay-safe. */
 export const WORKFLOW_INTERCEPTOR_MODULE = siblingModule(import.meta.url, '../workflows/tracing-interceptors.js');
 
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
+  return (
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) &&
+    env.OTEL_SDK_DISABLED !== 'true'
+  );
 }
 
 export interface Tracing {
@@ -75,6 +84,11 @@ function disabledTracing(): Tracing {
 
 function activityInterceptors(tracer: Tracer): WorkerInterceptors {
   return {
-    activity: [(ctx) => ({ inbound: new (temporalOtel().OpenTelemetryActivityInboundInterceptor)(ctx, { tracer }), outbound: new (temporalOtel().OpenTelemetryActivityOutboundInterceptor)(ctx) })],
+    activity: [
+      (ctx) => ({
+        inbound: new (temporalOtel().OpenTelemetryActivityInboundInterceptor)(ctx, { tracer }),
+        outbound: new (temporalOtel().OpenTelemetryActivityOutboundInterceptor)(ctx),
+      }),
+    ],
   };
 }

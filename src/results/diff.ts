@@ -33,14 +33,33 @@ export async function diffSides(base: ExtractSide, target: ExtractSide): Promise
 }
 
 function gitDiff(work: string): Promise<string> {
-  const args = ['diff', '--no-index', '--no-prefix', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--', 'a', 'b'];
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CEILING_DIRECTORIES: path.dirname(work), LC_ALL: 'C' };
+  const args = [
+    'diff',
+    '--no-index',
+    '--no-prefix',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '-M',
+    '--',
+    'a',
+    'b',
+  ];
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: work,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CEILING_DIRECTORIES: path.dirname(work),
+    LC_ALL: 'C',
+  };
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd: work, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       // Exit 1 means "they differ"; anything else is a failure.
       const code = (err as { code?: number | string } | null)?.code;
       if (!err || code === 1) return resolve(stdout);
-      if (code === 'ENOENT') return reject(new KeelError('bad_usage', 'keel diff needs git on this host (not found on PATH)'));
+      if (code === 'ENOENT')
+        return reject(new KeelError('bad_usage', 'keel diff needs git on this host (not found on PATH)'));
       reject(new KeelError('io_error', `git diff failed: ${stderr.trim() || String(err)}`));
     });
   });

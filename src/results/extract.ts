@@ -33,13 +33,21 @@ export async function emptyDir(dir: string): Promise<void> {
 
 function plainName(name: string): string {
   if (!name || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new KeelError('path_escape', `snapshot entry name ${JSON.stringify(name)} is not a plain file name; nothing more was written`);
+    throw new KeelError(
+      'path_escape',
+      `snapshot entry name ${JSON.stringify(name)} is not a plain file name; nothing more was written`,
+    );
   }
   return name;
 }
 
 /** Extracts into `dir` (new or empty); returns the number of entries written. */
-export async function extractSnapshot(store: TreeSnapshotStore, files: SnapshotFiles, dir: string, options: ExtractOptions = {}): Promise<number> {
+export async function extractSnapshot(
+  store: TreeSnapshotStore,
+  files: SnapshotFiles,
+  dir: string,
+  options: ExtractOptions = {},
+): Promise<number> {
   const { entry, parts } = await files.resolve(options.path ?? '');
   await emptyDir(dir);
   let bytes = 0;
@@ -64,10 +72,15 @@ export async function extractSnapshot(store: TreeSnapshotStore, files: SnapshotF
     }
   };
   const walk = async (treeRef: string, prefix: string, into: string): Promise<void> => {
-    for (const e of (await store.tree(treeRef)).entries) await writeEntry(e, `${prefix}${e.name}`, path.join(into, plainName(e.name)));
+    for (const e of (await store.tree(treeRef)).entries)
+      await writeEntry(e, `${prefix}${e.name}`, path.join(into, plainName(e.name)));
   };
   if (!entry || entry.type === 'directory') {
-    await walk(entry?.tree ?? (await store.describe(files.snapshotId)).tree, parts.length ? `${parts.join('/')}/` : '', dir);
+    await walk(
+      entry?.tree ?? (await store.describe(files.snapshotId)).tree,
+      parts.length ? `${parts.join('/')}/` : '',
+      dir,
+    );
   } else {
     await writeEntry(entry, parts.join('/'), path.join(dir, plainName(parts.at(-1)!)));
   }
@@ -82,5 +95,8 @@ export async function extractSnapshot(store: TreeSnapshotStore, files: SnapshotF
 }
 
 export function tooLarge(maxBytes: number): KeelError {
-  return new KeelError('too_large', `the workspace is larger than the cap of ${maxBytes} bytes; raise it with KEEL_WORKSPACE_TAR_MAX_BYTES or { maxTarBytes }`);
+  return new KeelError(
+    'too_large',
+    `the workspace is larger than the cap of ${maxBytes} bytes; raise it with KEEL_WORKSPACE_TAR_MAX_BYTES or { maxTarBytes }`,
+  );
 }

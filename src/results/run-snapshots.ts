@@ -20,7 +20,11 @@ export interface RunSnapshots {
 }
 
 /** The snapshots `runId` recorded; an unknown run is one clear error. */
-export async function runSnapshots(client: Client, runId: string, dataConverter?: DataConverter): Promise<RunSnapshots> {
+export async function runSnapshots(
+  client: Client,
+  runId: string,
+  dataConverter?: DataConverter,
+): Promise<RunSnapshots> {
   const events = await loadRunEvents(client, runId, dataConverter).catch((err: unknown) => {
     if (err instanceof WorkflowNotFoundError) throw new KeelError('not_found', `unknown run ${JSON.stringify(runId)}`);
     throw err;
@@ -45,14 +49,19 @@ export async function runSnapshots(client: Client, runId: string, dataConverter?
 /** The snapshot of turn `turn` (the last one taken at or before it), or the run's last one. */
 export function pickSnapshot(runId: string, snapshots: RunSnapshots, turn?: number): SnapshotRef {
   const all = snapshots.all;
-  if (!all.length) throw new KeelError('not_found', `run ${runId} has no workspace snapshot (no sandbox, or none taken yet)`);
+  if (!all.length)
+    throw new KeelError('not_found', `run ${runId} has no workspace snapshot (no sandbox, or none taken yet)`);
   if (turn === undefined) return all.at(-1)!;
-  if (!Number.isInteger(turn) || turn < 0) throw new KeelError('bad_usage', `turn must be a whole number >= 0, not ${turn}`);
+  if (!Number.isInteger(turn) || turn < 0)
+    throw new KeelError('bad_usage', `turn must be a whole number >= 0, not ${turn}`);
   const last = all.at(-1)!.turn;
   const found = all.filter((s) => s.turn <= turn).at(-1);
   if (turn > last || !found) {
     const turns = [...new Set(all.map((s) => s.turn))].join(', ');
-    throw new KeelError('not_found', `run ${runId} has no snapshot of turn ${turn} (its snapshots are of turns ${turns})`);
+    throw new KeelError(
+      'not_found',
+      `run ${runId} has no snapshot of turn ${turn} (its snapshots are of turns ${turns})`,
+    );
   }
   return found;
 }

@@ -26,7 +26,8 @@ const WORKSPACE = '/workspace';
 
 /** A requested path as parts; absolute paths and `..` are refused before anything is read. */
 export function requestParts(path: string): string[] {
-  if (path.startsWith('/')) throw escape(path, 'absolute paths are not workspace paths; give it relative to /workspace');
+  if (path.startsWith('/'))
+    throw escape(path, 'absolute paths are not workspace paths; give it relative to /workspace');
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw escape(path, "'..' is not allowed");
   return parts;
@@ -41,7 +42,8 @@ function linkTarget(requested: string, dir: string[], target: string): string[] 
   let base = dir;
   let rest = target;
   if (target.startsWith('/')) {
-    if (target !== WORKSPACE && !target.startsWith(`${WORKSPACE}/`)) throw escape(requested, `a symlink points to ${target}`);
+    if (target !== WORKSPACE && !target.startsWith(`${WORKSPACE}/`))
+      throw escape(requested, `a symlink points to ${target}`);
     base = [];
     rest = target.slice(WORKSPACE.length);
   }
@@ -73,13 +75,16 @@ export class SnapshotFiles {
     let parts: string[] = [];
     let tree = await this.rootTree();
     let entry: TreeEntry | undefined;
-    for (let hops = 0; pending.length; ) {
+    for (let hops = 0; pending.length;) {
       const [name, ...rest] = pending;
-      if (entry && entry.type !== 'directory') throw new KeelError('not_found', `${parts.join('/')} is not a directory (in ${JSON.stringify(path)})`);
+      if (entry && entry.type !== 'directory')
+        throw new KeelError('not_found', `${parts.join('/')} is not a directory (in ${JSON.stringify(path)})`);
       const found = (await this.store.tree(tree)).entries.find((e) => e.name === name);
-      if (!found) throw new KeelError('not_found', `${[...parts, name].join('/')} does not exist in the workspace snapshot`);
+      if (!found)
+        throw new KeelError('not_found', `${[...parts, name].join('/')} does not exist in the workspace snapshot`);
       if (found.type === 'symlink' && (rest.length || follow)) {
-        if (++hops > MAX_LINK_HOPS) throw new KeelError('path_escape', `${JSON.stringify(path)}: too many symlinks (a loop?)`);
+        if (++hops > MAX_LINK_HOPS)
+          throw new KeelError('path_escape', `${JSON.stringify(path)}: too many symlinks (a loop?)`);
         pending = [...linkTarget(path, parts, found.linkname ?? ''), ...rest];
         ({ parts, tree, entry } = { parts: [], tree: await this.rootTree(), entry: undefined });
         continue;
@@ -111,12 +116,20 @@ export class SnapshotFiles {
   async read(path: string): Promise<Buffer> {
     let { entry } = await this.resolve(path);
     if (entry?.type === 'link') entry = (await this.resolve(entry.linkname ?? '')).entry;
-    if (!entry || entry.type === 'directory') throw new KeelError('not_found', `${JSON.stringify(path)} is a directory, not a file`);
-    if (entry.type !== 'file') throw new KeelError('not_found', `${JSON.stringify(path)} is a ${entry.type}, not a file`);
+    if (!entry || entry.type === 'directory')
+      throw new KeelError('not_found', `${JSON.stringify(path)} is a directory, not a file`);
+    if (entry.type !== 'file')
+      throw new KeelError('not_found', `${JSON.stringify(path)} is a ${entry.type}, not a file`);
     return this.store.content(entry);
   }
 }
 
 function toEntry(path: string, e: TreeEntry): WorkspaceEntry {
-  return { path, type: e.type, mode: e.mode, ...(e.size !== undefined ? { size: e.size } : {}), ...(e.linkname !== undefined ? { linkname: e.linkname } : {}) };
+  return {
+    path,
+    type: e.type,
+    mode: e.mode,
+    ...(e.size !== undefined ? { size: e.size } : {}),
+    ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+  };
 }

@@ -33,7 +33,11 @@ export function workspaceTarCap(given?: number, env: NodeJS.ProcessEnv = process
   const raw = given ?? env.KEEL_WORKSPACE_TAR_MAX_BYTES;
   if (raw === undefined || raw === '') return DEFAULT_WORKSPACE_TAR_MAX_BYTES;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new KeelError('bad_usage', `the workspace tar cap (KEEL_WORKSPACE_TAR_MAX_BYTES) must be a positive integer, not ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new KeelError(
+      'bad_usage',
+      `the workspace tar cap (KEEL_WORKSPACE_TAR_MAX_BYTES) must be a positive integer, not ${JSON.stringify(raw)}`,
+    );
   return n;
 }
 
@@ -49,7 +53,10 @@ export class RunWorkspace {
     readonly maxTarBytes: number,
   ) {
     if (!SNAPSHOT_ID.test(snapshot.id)) {
-      throw new KeelError('not_found', `snapshot ${snapshot.id} of run ${runId} predates incremental snapshots; it cannot be read file by file`);
+      throw new KeelError(
+        'not_found',
+        `snapshot ${snapshot.id} of run ${runId} predates incremental snapshots; it cannot be read file by file`,
+      );
     }
     this.files = new SnapshotFiles(store, snapshot.id);
   }
@@ -62,7 +69,14 @@ export class RunWorkspace {
   /** The entry at `path` (symlinks inside the workspace followed); the root is a directory entry with path ''. */
   async stat(path: string): Promise<WorkspaceEntry> {
     const { entry, parts } = await this.files.resolve(path);
-    return entry ? { path: parts.join('/'), type: entry.type, mode: entry.mode, ...(entry.size !== undefined ? { size: entry.size } : {}) } : { path: '', type: 'directory', mode: 0o755 };
+    return entry
+      ? {
+          path: parts.join('/'),
+          type: entry.type,
+          mode: entry.mode,
+          ...(entry.size !== undefined ? { size: entry.size } : {}),
+        }
+      : { path: '', type: 'directory', mode: 0o755 };
   }
 
   /** One file's bytes. A path outside the workspace (absolute, `..`, a symlink leading out) is refused. */
@@ -99,7 +113,9 @@ export class RunWorkspace {
   async diff(): Promise<string> {
     const start = this.snapshots.start;
     if (!start) {
-      const why = this.snapshots.startFailure ? `its start snapshot failed: ${this.snapshots.startFailure}` : 'it started before Keel recorded starting workspaces, or has no sandbox';
+      const why = this.snapshots.startFailure
+        ? `its start snapshot failed: ${this.snapshots.startFailure}`
+        : 'it started before Keel recorded starting workspaces, or has no sandbox';
       throw new KeelError('not_found', `run ${this.runId} has no starting workspace to diff against (${why})`);
     }
     const base = new RunWorkspace(this.runId, start, this.snapshots, this.store, this.maxTarBytes);

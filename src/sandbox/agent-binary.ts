@@ -16,7 +16,8 @@ let found: { path: string; bytes: Buffer; sha256: string } | undefined;
 export function agentBinary(): { path: string; bytes: Buffer; sha256: string } {
   if (found) return found;
   const file = process.env.KEEL_AGENT_BIN ?? defaultAgentPath();
-  if (!existsSync(file)) throw new SandboxError('sandbox_unavailable', `the sandbox agent binary ${file} does not exist (KEEL_AGENT_BIN)`);
+  if (!existsSync(file))
+    throw new SandboxError('sandbox_unavailable', `the sandbox agent binary ${file} does not exist (KEEL_AGENT_BIN)`);
   const bytes = readFileSync(file);
   found = { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   return found;
@@ -33,7 +34,10 @@ function defaultAgentPath(): string {
     if (existsSync(path.join(dir, 'dist', 'keel-agent'))) return path.join(dir, 'dist', 'keel-agent');
     dir = path.dirname(dir);
   }
-  throw new SandboxError('sandbox_unavailable', 'no sandbox agent: set KEEL_AGENT_BIN to a keel-agent binary (scripts/build-agent.sh --out PATH builds one)');
+  throw new SandboxError(
+    'sandbox_unavailable',
+    'no sandbox agent: set KEEL_AGENT_BIN to a keel-agent binary (scripts/build-agent.sh --out PATH builds one)',
+  );
 }
 
 /** Same hash as scripts/build-agent.sh: go.mod and the non-test .go files, by name, NUL-separated. */
@@ -42,7 +46,11 @@ export function agentSourceHash(agentDir: string): string {
     .filter((n) => n === 'go.mod' || (n.endsWith('.go') && !n.endsWith('_test.go')))
     .sort();
   const hash = createHash('sha256');
-  for (const name of names) hash.update(`${name}\0`).update(readFileSync(path.join(agentDir, name))).update('\0');
+  for (const name of names)
+    hash
+      .update(`${name}\0`)
+      .update(readFileSync(path.join(agentDir, name)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -51,7 +59,10 @@ function builtAgentPath(root: string): string {
   if (existsSync(file)) return file;
   const built = spawnSync('bash', [path.join(root, 'scripts', 'build-agent.sh')], { encoding: 'utf8' });
   if (built.status !== 0 || !existsSync(file)) {
-    throw new SandboxError('sandbox_unavailable', `cannot build the sandbox agent (scripts/build-agent.sh): ${(built.stderr ?? '').trim() || built.error?.message}`);
+    throw new SandboxError(
+      'sandbox_unavailable',
+      `cannot build the sandbox agent (scripts/build-agent.sh): ${(built.stderr ?? '').trim() || built.error?.message}`,
+    );
   }
   return file;
 }

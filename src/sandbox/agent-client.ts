@@ -58,7 +58,15 @@ interface Pending {
   onAck?(): void;
 }
 
-const CODES: SandboxErrorCode[] = ['path_escape', 'not_found', 'too_large', 'exec_failed', 'io_error', 'sandbox_gone', 'sandbox_unavailable'];
+const CODES: SandboxErrorCode[] = [
+  'path_escape',
+  'not_found',
+  'too_large',
+  'exec_failed',
+  'io_error',
+  'sandbox_gone',
+  'sandbox_unavailable',
+];
 
 export interface AgentClientOptions {
   /** The error pending requests fail with when the stream ends (a transport knows best whether the sandbox is gone). */
@@ -96,11 +104,19 @@ export class AgentClient {
   }
 
   /** Sends one request and resolves with its result (rejects with its error as a SandboxError). */
-  request<T>(fields: Record<string, unknown>, handlers: Omit<Pending, 'resolve' | 'reject'> & { id?: string } = {}): Promise<T> {
+  request<T>(
+    fields: Record<string, unknown>,
+    handlers: Omit<Pending, 'resolve' | 'reject'> & { id?: string } = {},
+  ): Promise<T> {
     const id = handlers.id ?? this.nextId();
     return new Promise<T>((resolve, reject) => {
       if (this.closedWith) return reject(this.closedWith);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onStream: handlers.onStream, onAck: handlers.onAck });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onStream: handlers.onStream,
+        onAck: handlers.onAck,
+      });
       this.send({ id, ...fields });
     });
   }
@@ -114,12 +130,19 @@ export class AgentClient {
   async ping(timeoutMs = 5_000): Promise<AgentInfo> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SandboxError('sandbox_unavailable', `the sandbox agent did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new SandboxError('sandbox_unavailable', `the sandbox agent did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       const info = await Promise.race([this.request<AgentInfo>({ op: 'ping' }), timeout]);
       if (info.version !== AGENT_PROTOCOL_VERSION) {
-        throw new SandboxError('sandbox_unavailable', `the sandbox agent speaks protocol ${info.version}, this Keel ${AGENT_PROTOCOL_VERSION}`);
+        throw new SandboxError(
+          'sandbox_unavailable',
+          `the sandbox agent speaks protocol ${info.version}, this Keel ${AGENT_PROTOCOL_VERSION}`,
+        );
       }
       return info;
     } finally {
@@ -174,15 +197,18 @@ export class AgentClient {
     const out: PassThrough & WorkspaceExport = new PassThrough();
     const id = this.nextId();
     let queue = Promise.resolve();
-    const done = this.request<WorkspaceExportSummary>({ op: 'tar_out', path, ...(snapshot ? { snapshot } : {}) }, {
-      id,
-      onStream: (_s, data) => {
-        queue = queue.then(async () => {
-          if (!out.destroyed && !out.write(data)) await drained(out);
-          this.send({ id, op: 'ack' });
-        });
+    const done = this.request<WorkspaceExportSummary>(
+      { op: 'tar_out', path, ...(snapshot ? { snapshot } : {}) },
+      {
+        id,
+        onStream: (_s, data) => {
+          queue = queue.then(async () => {
+            if (!out.destroyed && !out.write(data)) await drained(out);
+            this.send({ id, op: 'ack' });
+          });
+        },
       },
-    });
+    );
     done.then(
       () => queue.then(() => out.end()),
       (err: Error) => queue.then(() => out.destroy(err)),
@@ -197,13 +223,16 @@ export class AgentClient {
     const id = this.nextId();
     let inFlight = 0;
     let wake: (() => void) | undefined;
-    const done = this.request<void>({ op: 'tar_in', path: dest }, {
-      id,
-      onAck: () => {
-        inFlight--;
-        wake?.();
+    const done = this.request<void>(
+      { op: 'tar_in', path: dest },
+      {
+        id,
+        onAck: () => {
+          inFlight--;
+          wake?.();
+        },
       },
-    });
+    );
     let failed = false;
     done.catch(() => {
       failed = true;

@@ -7,7 +7,14 @@ import type { AgentClient } from './agent-client.js';
 import { spawnProcess } from './agent-process.js';
 import { runCommand } from './exec.js';
 import type {
-  DirEntry, ExecOptions, ExecResult, SandboxProcess, SpawnOptions, StartedSandbox, WorkspaceExport, WorkspaceExportOptions,
+  DirEntry,
+  ExecOptions,
+  ExecResult,
+  SandboxProcess,
+  SpawnOptions,
+  StartedSandbox,
+  WorkspaceExport,
+  WorkspaceExportOptions,
 } from './types.js';
 
 export const DEFAULT_MAX_READ_BYTES = 10 * 1024 * 1024;

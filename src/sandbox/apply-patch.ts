@@ -118,8 +118,13 @@ export function parsePatch(text: string): PatchOperation[] {
       while (i < lines.length && !isHeader(lines[i])) {
         const l = lines[i];
         if (l.startsWith('+')) body.push(l.slice(1));
-        else if (l.trim() === '' && restIsBlankUntilHeader(lines, i)) { /* separator blank lines before the next header */ }
-        else throw new PatchError(i + 1, `expected a line starting with '+' (content of the added file ${path}) or a '***' header, but found ${quote(l)}`);
+        else if (l.trim() === '' && restIsBlankUntilHeader(lines, i)) {
+          /* separator blank lines before the next header */
+        } else
+          throw new PatchError(
+            i + 1,
+            `expected a line starting with '+' (content of the added file ${path}) or a '***' header, but found ${quote(l)}`,
+          );
         i++;
       }
       ops.push({ type: 'add', path, content: body.length ? body.join('\n') + '\n' : '', line: lineNo });
@@ -140,23 +145,31 @@ export function parsePatch(text: string): PatchOperation[] {
       }
       const parsed = parseHunks(lines, i, path);
       i = parsed.next;
-      ops.push({ type: 'update', path, ...(moveTo !== undefined && moveTo !== path ? { moveTo } : {}), hunks: parsed.hunks, line: lineNo });
+      ops.push({
+        type: 'update',
+        path,
+        ...(moveTo !== undefined && moveTo !== path ? { moveTo } : {}),
+        hunks: parsed.hunks,
+        line: lineNo,
+      });
       continue;
     }
     if (t.trim() === '') {
       i++;
       continue;
     }
-    throw new PatchError(
-      lineNo,
-      `expected '${ADD}', '${DELETE}', '${UPDATE}' or '${END}' but found ${quote(raw)}`,
-    );
+    throw new PatchError(lineNo, `expected '${ADD}', '${DELETE}', '${UPDATE}' or '${END}' but found ${quote(raw)}`);
   }
   if (!ended) throw new PatchError(lines.length, `expected '${END}' before the end of the patch`);
-  if (ops.length === 0) throw new PatchError(i, `the patch has no file operations: expected '${ADD}', '${DELETE}' or '${UPDATE}' between the markers`);
+  if (ops.length === 0)
+    throw new PatchError(
+      i,
+      `the patch has no file operations: expected '${ADD}', '${DELETE}' or '${UPDATE}' between the markers`,
+    );
   for (; i < lines.length; i++) {
     const t = lines[i].trim();
-    if (t === '' || FENCE.test(t) || (heredocTag !== undefined && t.replace(/^['"]|['"]$/g, '') === heredocTag)) continue;
+    if (t === '' || FENCE.test(t) || (heredocTag !== undefined && t.replace(/^['"]|['"]$/g, '') === heredocTag))
+      continue;
     throw new PatchError(i + 1, `expected nothing after '${END}' but found ${quote(lines[i])}`);
   }
   return ops;
@@ -170,10 +183,16 @@ function parseHunks(lines: string[], start: number, path: string): { hunks: Hunk
   const close = () => {
     if (current) {
       if (current.lines.length === 0) {
-        throw new PatchError(current.line, `the hunk for ${path} has no lines: expected ' ', '-' or '+' lines after its '@@' header`);
+        throw new PatchError(
+          current.line,
+          `the hunk for ${path} has no lines: expected ' ', '-' or '+' lines after its '@@' header`,
+        );
       }
       if (!current.lines.some((l) => l.kind !== 'context')) {
-        throw new PatchError(current.line, `the hunk for ${path} changes nothing: expected at least one '-' or '+' line`);
+        throw new PatchError(
+          current.line,
+          `the hunk for ${path} changes nothing: expected at least one '-' or '+' line`,
+        );
       }
       hunks.push(current);
       current = undefined;
@@ -202,7 +221,10 @@ function parseHunks(lines: string[], start: number, path: string): { hunks: Hunk
     if (!current) {
       if (hunks.length > 0 && l.trim() === '') continue;
       if (hunks.length > 0) {
-        throw new PatchError(i + 1, `expected '@@' to start a new hunk (or a '***' header) after '${EOF_MARK}', but found ${quote(l)}`);
+        throw new PatchError(
+          i + 1,
+          `expected '@@' to start a new hunk (or a '***' header) after '${EOF_MARK}', but found ${quote(l)}`,
+        );
       }
       current = { anchors: [], lines: [], endOfFile: false, line: i + 1 };
     }
@@ -220,7 +242,10 @@ function parseHunks(lines: string[], start: number, path: string): { hunks: Hunk
   }
   close();
   if (hunks.length === 0) {
-    throw new PatchError(start, `'${UPDATE} ${path}' has no hunks: expected at least one '@@' section or ' ', '-', '+' lines`);
+    throw new PatchError(
+      start,
+      `'${UPDATE} ${path}' has no hunks: expected at least one '@@' section or ' ', '-', '+' lines`,
+    );
   }
   return { hunks, next: i };
 }
@@ -300,7 +325,10 @@ const LEVELS: ((s: string) => string)[] = [
   (s) => s,
   (s) => s.trimEnd(),
   (s) => s.trim().replace(/\s+/g, ' '),
-  (s) => PUNCT.reduce((acc, [re, to]) => acc.replace(re, to), s).trim().replace(/\s+/g, ' '),
+  (s) =>
+    PUNCT.reduce((acc, [re, to]) => acc.replace(re, to), s)
+      .trim()
+      .replace(/\s+/g, ' '),
 ];
 
 /** Finds `pattern` as consecutive lines of `file`; returns its start index or undefined. */
@@ -434,7 +462,8 @@ export async function applyPatch(text: string, fs: PatchFs): Promise<PatchResult
     const content = await current(op.path);
     switch (op.type) {
       case 'add':
-        if (content !== undefined) throw new PatchError(op.line, `cannot add ${op.path}: it already exists (use '${UPDATE}')`);
+        if (content !== undefined)
+          throw new PatchError(op.line, `cannot add ${op.path}: it already exists (use '${UPDATE}')`);
         state.set(op.path, op.content);
         pushOnce(result.added, op.path);
         break;
@@ -465,7 +494,10 @@ export async function applyPatch(text: string, fs: PatchFs): Promise<PatchResult
 
   const changed = [...state].some(([path, content]) => content !== original.get(path));
   if (!changed) {
-    throw new PatchError(ops[0].line, 'the patch changes nothing: every file would keep its content. Check that the + lines differ from the - lines');
+    throw new PatchError(
+      ops[0].line,
+      'the patch changes nothing: every file would keep its content. Check that the + lines differ from the - lines',
+    );
   }
   // Everything validated: now write, then remove (so a move never loses the file if the write fails).
   for (const [path, content] of state) {

@@ -45,7 +45,10 @@ async function fillVolume(docker: Docker, image: string, name: string, bytes: Bu
       Entrypoint: [AGENT_PATH],
       Cmd: ['none'],
       Labels: { [VOLUME_LABEL]: 'filler' },
-      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: name, Target: AGENT_DIR, VolumeOptions: NO_COPY }] },
+      HostConfig: {
+        NetworkMode: 'none',
+        Mounts: [{ Type: 'volume', Source: name, Target: AGENT_DIR, VolumeOptions: NO_COPY }],
+      },
     })) as Docker.Container;
     try {
       if (!(await isFilled(helper))) await helper.putArchive(await agentTar(bytes), { path: AGENT_DIR });
@@ -55,7 +58,11 @@ async function fillVolume(docker: Docker, image: string, name: string, bytes: Bu
     return name;
   } catch (err) {
     if (/no such image/i.test(String((err as Error).message))) {
-      throw new SandboxError('sandbox_unavailable', `sandbox image ${image} not found; build it with scripts/build-sandbox-image.sh`, { cause: err });
+      throw new SandboxError(
+        'sandbox_unavailable',
+        `sandbox image ${image} not found; build it with scripts/build-sandbox-image.sh`,
+        { cause: err },
+      );
     }
     throw mapDockerError(err, '(agent volume)');
   }
@@ -92,14 +99,24 @@ export async function attachAgent(container: Docker.Container, pingTimeoutMs = 5
   let socket: Duplex;
   try {
     // Attaching to a stopped container succeeds and then says nothing: ask first.
-    if (!(await container.inspect()).State.Running) throw new SandboxError('sandbox_gone', `sandbox ${container.id} is not running`);
-    socket = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+    if (!(await container.inspect()).State.Running)
+      throw new SandboxError('sandbox_gone', `sandbox ${container.id} is not running`);
+    socket = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as Duplex;
   } catch (err) {
     throw mapDockerError(err, container.id);
   }
   const stdout = new PassThrough();
   // The agent's stderr carries only its own diagnostics (never command output): shown with KEEL_AGENT_DEBUG=1.
-  const onStderr = (chunk: Buffer) => void (process.env.KEEL_AGENT_DEBUG === '1' && process.stderr.write(`[keel-agent ${container.id.slice(0, 12)}] ${chunk}`));
+  const onStderr = (chunk: Buffer) =>
+    void (
+      process.env.KEEL_AGENT_DEBUG === '1' && process.stderr.write(`[keel-agent ${container.id.slice(0, 12)}] ${chunk}`)
+    );
   demux(socket, (chunk) => (stdout.write(chunk) ? undefined : drainOnce(stdout)), onStderr).then(
     () => stdout.end(),
     (err: unknown) => stdout.destroy(err as Error),

@@ -12,7 +12,14 @@ import { agentVolume, attachAgent } from './docker-agent.js';
 import { mapDockerError } from './docker-errors.js';
 import { buildContainerOptions, checkOptions, LABELS } from './hardening.js';
 import { WarmPool, type PoolOptions } from './pool.js';
-import { EGRESS_LABELS, reapEgress, removeEgress, startEgress, type Egress, type EgressOptions } from './egress/sidecar.js';
+import {
+  EGRESS_LABELS,
+  reapEgress,
+  removeEgress,
+  startEgress,
+  type Egress,
+  type EgressOptions,
+} from './egress/sidecar.js';
 import type { SandboxClient, SandboxCreateOptions, SandboxLabels, StartedSandbox } from './types.js';
 
 export interface DockerSandboxClientOptions {
@@ -94,7 +101,9 @@ export class DockerSandboxClient implements SandboxClient {
   private async claim(sandbox: DockerSandbox, options: SandboxCreateOptions): Promise<DockerSandbox> {
     try {
       // The proxy variables win: a manifest cannot point commands elsewhere (nor could it get out if it did).
-      await (await this.connection(sandbox.container)).claim({ ...options.env, ...sandbox.egress?.env }, claimLabels(options.labels));
+      await (
+        await this.connection(sandbox.container)
+      ).claim({ ...options.env, ...sandbox.egress?.env }, claimLabels(options.labels));
     } catch (err) {
       await sandbox.remove().catch(() => undefined);
       throw err;
@@ -111,11 +120,18 @@ export class DockerSandboxClient implements SandboxClient {
   private async start(options: SandboxCreateOptions, poolKey?: string): Promise<DockerSandbox> {
     const volume = await agentVolume(this.docker, options.image);
     const idleExitMs = this.pool ? this.pool.idleMs + 60_000 : 0;
-    const egress = options.network ? await startEgress(this.docker, options.network, options.image, volume, this.egressOptions) : undefined;
+    const egress = options.network
+      ? await startEgress(this.docker, options.network, options.image, volume, this.egressOptions)
+      : undefined;
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(
-        buildContainerOptions({ options, agentVolume: volume, pool: poolKey ? { key: poolKey, idleExitMs } : undefined, egressNetwork: egress?.network }),
+        buildContainerOptions({
+          options,
+          agentVolume: volume,
+          pool: poolKey ? { key: poolKey, idleExitMs } : undefined,
+          egressNetwork: egress?.network,
+        }),
       );
     } catch (err) {
       if (egress) await removeEgress(this.docker, egress.network);
@@ -135,7 +151,13 @@ export class DockerSandboxClient implements SandboxClient {
   /** `egress`: the sandbox's egress network, as started here or named by its container's label. */
   private sandboxOf(container: Docker.Container, egress?: Egress | string): DockerSandbox {
     const network = typeof egress === 'string' ? egress : egress?.network;
-    const handle = network ? { network, env: typeof egress === 'object' ? egress.env : undefined, remove: () => removeEgress(this.docker, network) } : undefined;
+    const handle = network
+      ? {
+          network,
+          env: typeof egress === 'object' ? egress.env : undefined,
+          remove: () => removeEgress(this.docker, network),
+        }
+      : undefined;
     const forget = (id: string) => (this.known.delete(id), this.connections.drop(id));
     return new DockerSandbox(container, (c) => this.connection(c), forget, handle);
   }
@@ -188,12 +210,16 @@ export class DockerSandboxClient implements SandboxClient {
       if (mapped.code === 'sandbox_gone') return;
       throw mapped;
     }
-    if (info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1' || info.Name.startsWith(`/${KEPT_PREFIX}`)) return;
+    if (info.State.Running || info.Config.Labels?.[LABELS.sandbox] !== '1' || info.Name.startsWith(`/${KEPT_PREFIX}`))
+      return;
     await this.sandboxOf(this.docker.getContainer(info.Id), info.Config.Labels[EGRESS_LABELS.of]).remove();
   }
 
   async engineAnswers(): Promise<boolean> {
-    return this.docker.ping().then(() => true, () => false);
+    return this.docker.ping().then(
+      () => true,
+      () => false,
+    );
   }
 
   async countLive(): Promise<number> {
@@ -218,7 +244,9 @@ export class DockerSandboxClient implements SandboxClient {
       await this.sandboxOf(this.docker.getContainer(info.Id), info.Labels[EGRESS_LABELS.of]).remove();
       removed.push(info.Id);
     }
-    await reapEgress(this.docker).catch((err: unknown) => console.warn(`keel: reaping egress networks: ${String(err)}`));
+    await reapEgress(this.docker).catch((err: unknown) =>
+      console.warn(`keel: reaping egress networks: ${String(err)}`),
+    );
     return removed;
   }
 
@@ -228,7 +256,8 @@ export class DockerSandboxClient implements SandboxClient {
    */
   private async ownerOf(info: Docker.ContainerInfo): Promise<SandboxLabels | 'keep' | undefined> {
     const l = info.Labels;
-    if (l[LABELS.workflowId] !== undefined) return { workflowId: l[LABELS.workflowId], runId: l[LABELS.runId] ?? '', scope: l[LABELS.scope] };
+    if (l[LABELS.workflowId] !== undefined)
+      return { workflowId: l[LABELS.workflowId], runId: l[LABELS.runId] ?? '', scope: l[LABELS.scope] };
     if (l[LABELS.pool] === undefined || info.State !== 'running') return undefined;
     if (this.pool?.has((s) => s.id === info.Id)) return 'keep';
     const agent = await this.connection(this.docker.getContainer(info.Id)).catch(() => undefined);
@@ -256,10 +285,18 @@ function claimLabels(labels: SandboxLabels): Record<string, string> {
 function createError(err: unknown, options: SandboxCreateOptions): SandboxError {
   const message = String((err as Error).message);
   if (/no such image/i.test(message)) {
-    return new SandboxError('sandbox_unavailable', `sandbox image ${options.image} not found; build it with scripts/build-sandbox-image.sh`, { cause: err });
+    return new SandboxError(
+      'sandbox_unavailable',
+      `sandbox image ${options.image} not found; build it with scripts/build-sandbox-image.sh`,
+      { cause: err },
+    );
   }
   if (/unknown or invalid runtime/i.test(message)) {
-    return new SandboxError('sandbox_unavailable', `the Docker engine has no runtime '${options.runtime}'; run scripts/ensure-gvisor.sh`, { cause: err });
+    return new SandboxError(
+      'sandbox_unavailable',
+      `the Docker engine has no runtime '${options.runtime}'; run scripts/ensure-gvisor.sh`,
+      { cause: err },
+    );
   }
   return mapDockerError(err, '(new)');
 }
@@ -267,7 +304,9 @@ function createError(err: unknown, options: SandboxCreateOptions): SandboxError 
 function startError(err: unknown, id: string, options: SandboxCreateOptions): SandboxError {
   const mapped = mapDockerError(err, id);
   if (options.runtime === 'runsc') {
-    return new SandboxError('sandbox_unavailable', `the gVisor sandbox did not start: ${mapped.message}`, { cause: err });
+    return new SandboxError('sandbox_unavailable', `the gVisor sandbox did not start: ${mapped.message}`, {
+      cause: err,
+    });
   }
   return mapped;
 }

@@ -21,7 +21,17 @@ export async function runCommand(agent: AgentClient, options: ExecOptions): Prom
   options.signal?.throwIfAborted();
   const id = agent.nextId();
   const running = agent
-    .exec({ cmd: options.cmd, workdir: options.workdir ?? '.', env: options.env, timeoutMs, cap, key: options.idempotencyKey }, id)
+    .exec(
+      {
+        cmd: options.cmd,
+        workdir: options.workdir ?? '.',
+        env: options.env,
+        timeoutMs,
+        cap,
+        key: options.idempotencyKey,
+      },
+      id,
+    )
     .catch((err: unknown) => {
       throw options.signal?.aborted ? options.signal.reason : err;
     });
@@ -30,7 +40,12 @@ export async function runCommand(agent: AgentClient, options: ExecOptions): Prom
   const stopped = new Promise<never>((_, reject) => {
     backstop = setTimeout(() => {
       void agent.kill(id).catch(() => undefined);
-      reject(new SandboxError('sandbox_unavailable', `the sandbox agent did not finish the command within ${timeoutMs + BACKSTOP_GRACE_MS} ms`));
+      reject(
+        new SandboxError(
+          'sandbox_unavailable',
+          `the sandbox agent did not finish the command within ${timeoutMs + BACKSTOP_GRACE_MS} ms`,
+        ),
+      );
     }, timeoutMs + BACKSTOP_GRACE_MS);
   });
   let onAbort = (): void => undefined;

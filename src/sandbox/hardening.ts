@@ -87,12 +87,25 @@ export function checkOptions(options: SandboxCreateOptions): void {
 export function buildContainerOptions(plan: ContainerPlan): ContainerCreateOptions {
   const { options } = plan;
   checkOptions(options);
-  if (options.network && !plan.egressNetwork) throw new Error('a networked sandbox needs its egress network (startEgress)');
+  if (options.network && !plan.egressNetwork)
+    throw new Error('a networked sandbox needs its egress network (startEgress)');
   const limits = resolveLimits(options.limits);
   const owner: Record<string, string> = plan.pool
     ? { [LABELS.pool]: plan.pool.key }
     : { [LABELS.workflowId]: options.labels.workflowId, [LABELS.runId]: options.labels.runId };
-  const serve = ['serve', '--workspace', WORKSPACE, '--state', AGENT_STATE, '--home', SANDBOX_HOME, '--uid', '1000', '--gid', '1000'];
+  const serve = [
+    'serve',
+    '--workspace',
+    WORKSPACE,
+    '--state',
+    AGENT_STATE,
+    '--home',
+    SANDBOX_HOME,
+    '--uid',
+    '1000',
+    '--gid',
+    '1000',
+  ];
   // Commands get a process cap a little under the engine's, so the agent can still fork and kill at the limit.
   serve.push('--nproc', String(Math.max(1, limits.pidsLimit - 8)));
   if (plan.pool) serve.push('--idle-exit-ms', String(plan.pool.idleExitMs));

@@ -20,7 +20,12 @@ const PROBE_TIMEOUT_MS = 20_000;
 const decided = new Map<string, Promise<MicroVMAccel>>();
 
 /** The accelerator for VMs of `image`: the forced one, else the (cached) probe's answer. */
-export function resolveAccel(choice: AccelChoice, image: MicroVMImage, stateDir: string, qemu: string): Promise<MicroVMAccel> {
+export function resolveAccel(
+  choice: AccelChoice,
+  image: MicroVMImage,
+  stateDir: string,
+  qemu: string,
+): Promise<MicroVMAccel> {
   if (choice !== 'auto') return Promise.resolve(choice);
   let answer = decided.get(image.kernelVersion);
   if (!answer) {
@@ -32,7 +37,10 @@ export function resolveAccel(choice: AccelChoice, image: MicroVMImage, stateDir:
 
 async function decide(image: MicroVMImage, stateDir: string, qemu: string): Promise<MicroVMAccel> {
   const cacheFile = join(stateDir, '..', 'accel.json');
-  const cached = await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Record<string, MicroVMAccel>, () => ({}) as Record<string, MicroVMAccel>);
+  const cached = await readFile(cacheFile, 'utf8').then(
+    (t) => JSON.parse(t) as Record<string, MicroVMAccel>,
+    () => ({}) as Record<string, MicroVMAccel>,
+  );
   const known = cached[image.kernelVersion];
   if (known) return known;
   const accel = (await probeKvm(image, stateDir, qemu)) ? 'kvm' : 'tcg';
@@ -54,14 +62,28 @@ async function probeKvm(image: MicroVMImage, stateDir: string, qemu: string): Pr
     const gid = await kvmGroup();
     if (gid === undefined) return false; // a per-VM uid could never open the device
     runAs = { uid: runAs.uid, gid };
-  } else if (!(await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false))) {
+  } else if (
+    !(await access('/dev/kvm', constants.R_OK | constants.W_OK).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     return false;
   }
   const dir = join(stateDir, id);
   let pid: number | undefined;
   try {
-    await prepareVmDir(dir, image, { env: {}, tmpBytes: 1 << 20, workspaceBytes: 1 << 20, pidsLimit: 16, probe: true }, runAs);
-    const args = buildQemuArgs({ kernel: image.kernel, accel: 'kvm', limits: { memoryBytes: 256 << 20, nanoCpus: 1e9 } });
+    await prepareVmDir(
+      dir,
+      image,
+      { env: {}, tmpBytes: 1 << 20, workspaceBytes: 1 << 20, pidsLimit: 16, probe: true },
+      runAs,
+    );
+    const args = buildQemuArgs({
+      kernel: image.kernel,
+      accel: 'kvm',
+      limits: { memoryBytes: 256 << 20, nanoCpus: 1e9 },
+    });
     pid = await launchQemu(dir, qemu, args, runAs);
     const deadline = Date.now() + PROBE_TIMEOUT_MS;
     while (Date.now() < deadline) {

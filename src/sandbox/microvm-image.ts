@@ -45,7 +45,10 @@ export async function loadImage(dir: string, image: string): Promise<MicroVMImag
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new SandboxError('sandbox_unavailable', `no microVM build of ${image} in ${dir}; run scripts/build-microvm.sh ${image}`);
+    throw new SandboxError(
+      'sandbox_unavailable',
+      `no microVM build of ${image} in ${dir}; run scripts/build-microvm.sh ${image}`,
+    );
   }
   return JSON.parse(text) as MicroVMImage;
 }

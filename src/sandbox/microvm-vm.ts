@@ -44,13 +44,20 @@ export function runAsFor(id: string): RunAs | undefined {
 }
 
 /** Creates the VM's directory: overlay on the base image and the initramfs carrying its config. */
-export async function prepareVmDir(dir: string, image: MicroVMImage, config: VMConfig, runAs: RunAs | undefined): Promise<void> {
+export async function prepareVmDir(
+  dir: string,
+  image: MicroVMImage,
+  config: VMConfig,
+  runAs: RunAs | undefined,
+): Promise<void> {
   await mkdir(dir, { recursive: false, mode: 0o700 });
   const overlay = join(dir, VM_FILES.overlay);
   try {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.rootfs, '-F', 'raw', overlay]);
   } catch (err) {
-    throw new SandboxError('sandbox_unavailable', `qemu-img cannot create the overlay: ${(err as Error).message}`, { cause: err });
+    throw new SandboxError('sandbox_unavailable', `qemu-img cannot create the overlay: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   await writeFile(join(dir, VM_FILES.initrd), await vmInitrd(image.initrd, config), { mode: 0o600 });
   if (runAs) {
@@ -71,7 +78,9 @@ export async function launchQemu(dir: string, qemu: string, args: string[], runA
       ...(runAs ?? {}),
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new SandboxError('sandbox_unavailable', `cannot start ${qemu}: ${err.message}`, { cause: err })));
+      child.once('error', (err) =>
+        reject(new SandboxError('sandbox_unavailable', `cannot start ${qemu}: ${err.message}`, { cause: err })),
+      );
       child.once('spawn', () => resolve(child.pid!));
     });
     child.unref();

@@ -68,7 +68,8 @@ export class MicroVMSandboxClient implements SandboxClient {
     this.dir = options.dir ?? microvmDir();
     this.stateDirOption = options.stateDir;
     this.accelChoice = options.accel ?? (process.env.KEEL_MICROVM_ACCEL as AccelChoice | undefined) ?? 'auto';
-    if (!['auto', 'kvm', 'tcg'].includes(this.accelChoice)) throw new RangeError(`microVM accel must be auto, kvm or tcg, got ${this.accelChoice}`);
+    if (!['auto', 'kvm', 'tcg'].includes(this.accelChoice))
+      throw new RangeError(`microVM accel must be auto, kvm or tcg, got ${this.accelChoice}`);
     this.qemu = options.qemu ?? 'qemu-system-x86_64';
     this.bootTimeoutMs = options.bootTimeoutMs ?? 120_000;
   }
@@ -100,7 +101,10 @@ export class MicroVMSandboxClient implements SandboxClient {
 
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     if (options.network) {
-      throw new KeelError('bad_usage', 'microVM sandboxes have no network device; use network: false, or the Docker tier for a networked sandbox (network: true or { allow })');
+      throw new KeelError(
+        'bad_usage',
+        'microVM sandboxes have no network device; use network: false, or the Docker tier for a networked sandbox (network: true or { allow })',
+      );
     }
     const limits = resolveLimits(options.limits);
     const image = await this.image(options.image);
@@ -108,8 +112,17 @@ export class MicroVMSandboxClient implements SandboxClient {
     const id = `mvm-${randomBytes(8).toString('hex')}`;
     const dir = join(await this.stateDir(), id);
     const socket = join(dir, VM_FILES.socket);
-    if (Buffer.byteLength(socket) > 107) throw new SandboxError('sandbox_unavailable', `microVM socket path too long for a unix socket: ${socket}; set a shorter KEEL_HOME or stateDir`);
-    const config: VMConfig = { env: options.env ?? {}, tmpBytes: limits.tmpBytes, workspaceBytes: limits.workspaceBytes, pidsLimit: limits.pidsLimit };
+    if (Buffer.byteLength(socket) > 107)
+      throw new SandboxError(
+        'sandbox_unavailable',
+        `microVM socket path too long for a unix socket: ${socket}; set a shorter KEEL_HOME or stateDir`,
+      );
+    const config: VMConfig = {
+      env: options.env ?? {},
+      tmpBytes: limits.tmpBytes,
+      workspaceBytes: limits.workspaceBytes,
+      pidsLimit: limits.pidsLimit,
+    };
     let runAs = vm.runAsFor(id);
     if (runAs && accel === 'kvm') runAs = { uid: runAs.uid, gid: (await kvmGroup()) ?? runAs.gid };
     let pid: number | undefined;
@@ -122,7 +135,9 @@ export class MicroVMSandboxClient implements SandboxClient {
     } catch (err) {
       const why = await vm.bootDiagnostics(dir);
       await vm.destroyVm(dir, pid).catch(() => undefined);
-      throw new SandboxError('sandbox_unavailable', `microVM ${id} did not start: ${(err as Error).message} (${why})`, { cause: err });
+      throw new SandboxError('sandbox_unavailable', `microVM ${id} did not start: ${(err as Error).message} (${why})`, {
+        cause: err,
+      });
     }
     return new MicroVMSandbox(id, accel, this);
   }
@@ -185,7 +200,8 @@ async function connectAgent(id: string, dir: string, deadline: number): Promise<
       s.once('error', () => resolve(undefined));
     });
     if (!socket) {
-      if (Date.now() > deadline) throw new SandboxError('sandbox_unavailable', `microVM ${id}: no agent socket at ${path}`);
+      if (Date.now() > deadline)
+        throw new SandboxError('sandbox_unavailable', `microVM ${id}: no agent socket at ${path}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -33,7 +33,13 @@ interface Shape<T> {
 /** The pool's key for a sandbox's shape: everything fixed at container creation except who owns it. */
 export function shapeKey(options: SandboxCreateOptions): string {
   const { image, network = false, runtime = 'runc' } = options;
-  return JSON.stringify({ image, network, runtime, limits: resolveLimits(options.limits), scope: options.labels.scope ?? '' });
+  return JSON.stringify({
+    image,
+    network,
+    runtime,
+    limits: resolveLimits(options.limits),
+    scope: options.labels.scope ?? '',
+  });
 }
 
 export class WarmPool<T extends Poolable> {
@@ -48,7 +54,8 @@ export class WarmPool<T extends Poolable> {
     private readonly start: (options: SandboxCreateOptions, key: string) => Promise<T>,
     private readonly onError: (err: unknown) => void = (err) => console.warn(`keel: warm pool: ${String(err)}`),
   ) {
-    if (!Number.isInteger(options.size) || options.size < 0) throw new RangeError(`pool size must be a non-negative integer, got ${options.size}`);
+    if (!Number.isInteger(options.size) || options.size < 0)
+      throw new RangeError(`pool size must be a non-negative integer, got ${options.size}`);
     this.size = options.size;
     this.idleMs = options.idleMs ?? 10 * 60_000;
     if (!(this.idleMs > 0)) throw new RangeError(`pool idleMs must be positive, got ${options.idleMs}`);

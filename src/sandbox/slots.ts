@@ -87,7 +87,9 @@ export class SandboxSlots {
   }
 
   private reserveIfRoom(): Promise<SandboxSlot | undefined> {
-    const next = this.lock.then(async () => ((await this.count()) + this.starting < this.max ? this.reserve() : undefined));
+    const next = this.lock.then(async () =>
+      (await this.count()) + this.starting < this.max ? this.reserve() : undefined,
+    );
     this.lock = next.catch(() => undefined);
     return next;
   }

@@ -27,13 +27,20 @@ export function tierOf(request: TierRequest): { tier?: SandboxTier; problem?: st
     return { problem: `tier must be one of ${SANDBOX_TIERS.join(', ')}, not ${JSON.stringify(request.tier)}` };
   }
   const tier = request.tier ?? (runtime === 'runsc' ? 'gvisor' : undefined);
-  if (runtime === 'runsc' && tier !== 'gvisor') return { problem: `runtime 'runsc' is the gvisor tier; it cannot run on tier '${tier}'` };
-  if (runtime === 'runc' && tier === 'gvisor') return { problem: "runtime 'runc' contradicts tier 'gvisor' (which is runtime runsc)" };
+  if (runtime === 'runsc' && tier !== 'gvisor')
+    return { problem: `runtime 'runsc' is the gvisor tier; it cannot run on tier '${tier}'` };
+  if (runtime === 'runc' && tier === 'gvisor')
+    return { problem: "runtime 'runc' contradicts tier 'gvisor' (which is runtime runsc)" };
   if ((tier === 'gvisor' || tier === 'microvm') && network) {
-    return { problem: `network is not available on the ${tier} tier (no network device); use network: false, or tier 'docker' for a networked sandbox` };
+    return {
+      problem: `network is not available on the ${tier} tier (no network device); use network: false, or tier 'docker' for a networked sandbox`,
+    };
   }
   if (tier === 'local' && typeof network === 'object') {
-    return { problem: "network: { allow } cannot be enforced on the local (bubblewrap) tier, whose network is the host's own; use tier 'docker'" };
+    return {
+      problem:
+        "network: { allow } cannot be enforced on the local (bubblewrap) tier, whose network is the host's own; use tier 'docker'",
+    };
   }
   return { tier };
 }

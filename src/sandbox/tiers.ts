@@ -19,12 +19,19 @@ export function tierClients(option: SandboxClient | SandboxTierClients | false |
   if (isClient(option)) return { docker: option };
   const tiers: SandboxTierClients = {};
   for (const [name, client] of Object.entries(option)) {
-    if (!isSandboxTier(name)) throw new KeelError('bad_usage', `createWorker: unknown sandbox tier '${name}' (tiers: ${SANDBOX_TIERS.join(', ')})`);
+    if (!isSandboxTier(name))
+      throw new KeelError(
+        'bad_usage',
+        `createWorker: unknown sandbox tier '${name}' (tiers: ${SANDBOX_TIERS.join(', ')})`,
+      );
     if (client) tiers[name] = client;
   }
   // gVisor is Docker's runsc runtime: another client would silently run the sandbox without it.
   if (tiers.gvisor && !(tiers.gvisor instanceof DockerSandboxClient)) {
-    throw new KeelError('bad_usage', 'createWorker: the gvisor tier is Docker with runtime runsc; give it a DockerSandboxClient');
+    throw new KeelError(
+      'bad_usage',
+      'createWorker: the gvisor tier is Docker with runtime runsc; give it a DockerSandboxClient',
+    );
   }
   return tiers;
 }

@@ -23,7 +23,15 @@ import { agentBinary } from './agent-binary.js';
 import { AgentSandbox } from './agent-sandbox.js';
 import { AgentConnections } from './connections.js';
 import { AGENT_STATE as STATE, resolveLimits, SANDBOX_HOME, WORKSPACE } from './hardening.js';
-import type { ExecOptions, ExecResult, SandboxClient, SandboxCreateOptions, SandboxLabels, SandboxLimits, StartedSandbox } from './types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  SandboxClient,
+  SandboxCreateOptions,
+  SandboxLabels,
+  SandboxLimits,
+  StartedSandbox,
+} from './types.js';
 
 export interface UnixLocalSandboxClientOptions {
   /** Where sandbox directories live. Default `<os temp dir>/keel-sandboxes`. */
@@ -48,7 +56,14 @@ interface Meta {
  * cgroups (no CPU rate, no workspace total, no memory accounting across processes); docs/security.md says so.
  */
 function rlimitPrefix(limits: SandboxLimits): string[] {
-  return ['/usr/bin/prlimit', `--nproc=${limits.pidsLimit}`, `--fsize=${limits.workspaceBytes}`, '--nofile=4096', '--core=0', '--'];
+  return [
+    '/usr/bin/prlimit',
+    `--nproc=${limits.pidsLimit}`,
+    `--fsize=${limits.workspaceBytes}`,
+    '--nofile=4096',
+    '--core=0',
+    '--',
+  ];
 }
 
 const ID = /^local-[0-9a-f-]{36}$/;
@@ -56,23 +71,57 @@ const UID = 1000;
 /** Where the agent binary is bound inside the sandbox. */
 const AGENT = '/.keel-agent';
 /** Host paths every sandbox sees read-only: programs and libraries, plus the little of /etc they need. */
-const HOST_READONLY = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/etc/alternatives', '/etc/ssl',
-  '/etc/ca-certificates', '/etc/ld.so.cache', '/etc/localtime'];
+const HOST_READONLY = [
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/etc/alternatives',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+  '/etc/ld.so.cache',
+  '/etc/localtime',
+];
 const HOST_NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
 const isRoot = (): boolean => process.getuid?.() === 0;
 
 /** bwrap's arguments for one sandbox directory: fresh namespaces, the host's /usr read-only, its own dirs bound. */
 function bwrapArgs(dir: string, meta: Meta, agentBin: string): string[] {
   // No user namespaces inside (--disable-userns), a new session (no TIOCSTI into the worker's terminal).
-  const args = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--uid', String(UID), '--gid', String(UID)];
+  const args = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--uid',
+    String(UID),
+    '--gid',
+    String(UID),
+  ];
   if (meta.network) args.push('--share-net');
-  for (const path of [...HOST_READONLY, ...(meta.network ? HOST_NETWORK_FILES : [])]) args.push('--ro-bind-try', path, path);
+  for (const path of [...HOST_READONLY, ...(meta.network ? HOST_NETWORK_FILES : [])])
+    args.push('--ro-bind-try', path, path);
   args.push('--ro-bind', join(dir, 'etc/passwd'), '/etc/passwd', '--ro-bind', join(dir, 'etc/group'), '/etc/group');
   args.push('--proc', '/proc', '--dev', '/dev', '--hostname', 'keel-sandbox');
   args.push('--bind', join(dir, 'workspace'), WORKSPACE, '--bind', join(dir, 'tmp'), '/tmp');
   args.push('--bind', join(dir, 'home'), SANDBOX_HOME, '--bind', join(dir, 'state'), STATE, '--chdir', '/');
   args.push('--ro-bind', agentBin, AGENT);
-  return [...args, '--', ...rlimitPrefix(meta.limits ?? resolveLimits()), AGENT, 'serve', '--workspace', WORKSPACE, '--state', STATE, '--home', SANDBOX_HOME];
+  return [
+    ...args,
+    '--',
+    ...rlimitPrefix(meta.limits ?? resolveLimits()),
+    AGENT,
+    'serve',
+    '--workspace',
+    WORKSPACE,
+    '--state',
+    STATE,
+    '--home',
+    SANDBOX_HOME,
+  ];
 }
 
 /** Starts a sandbox directory's agent under bwrap (it lives as long as this worker process) and claims it. */
@@ -89,7 +138,10 @@ async function startAgent(bwrap: string, dir: string, meta: Meta): Promise<Agent
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'
-          ? new SandboxError('sandbox_unavailable', `${bwrap} not found; install bubblewrap (apt-get install bubblewrap)`)
+          ? new SandboxError(
+              'sandbox_unavailable',
+              `${bwrap} not found; install bubblewrap (apt-get install bubblewrap)`,
+            )
           : new SandboxError('sandbox_unavailable', `bwrap failed: ${err.message}`, { cause: err }),
       ),
     );
@@ -97,15 +149,24 @@ async function startAgent(bwrap: string, dir: string, meta: Meta): Promise<Agent
   await spawned;
   const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
   const client = new AgentClient(stream, {
-    lostError: async () => new SandboxError(existsSync(join(dir, 'meta.json')) ? 'sandbox_unavailable' : 'sandbox_gone', `the sandbox agent exited: ${stderr.trim()}`),
+    lostError: async () =>
+      new SandboxError(
+        existsSync(join(dir, 'meta.json')) ? 'sandbox_unavailable' : 'sandbox_gone',
+        `the sandbox agent exited: ${stderr.trim()}`,
+      ),
   });
   try {
     await client.ping(10_000);
     await client.claim(meta.env, { workflowId: meta.labels.workflowId, runId: meta.labels.runId });
   } catch (err) {
     child.kill('SIGKILL');
-    const hint = isRoot() ? ` (as root, bwrap runs as uid ${UID}: every parent of the sandbox directory must be traversable by it)` : '';
-    throw new SandboxError('sandbox_unavailable', `bwrap cannot run the sandbox agent: ${(err as Error).message} ${stderr.trim()}${hint}`);
+    const hint = isRoot()
+      ? ` (as root, bwrap runs as uid ${UID}: every parent of the sandbox directory must be traversable by it)`
+      : '';
+    throw new SandboxError(
+      'sandbox_unavailable',
+      `bwrap cannot run the sandbox agent: ${(err as Error).message} ${stderr.trim()}${hint}`,
+    );
   }
   return client;
 }
@@ -124,11 +185,15 @@ export class UnixLocalSandbox extends AgentSandbox {
   }
 
   async exec(options: ExecOptions): Promise<ExecResult> {
-    return super.exec({ ...options, cmd: `ulimit -v ${Math.floor(this.memoryBytes / 1024)} 2>/dev/null; ${options.cmd}` });
+    return super.exec({
+      ...options,
+      cmd: `ulimit -v ${Math.floor(this.memoryBytes / 1024)} 2>/dev/null; ${options.cmd}`,
+    });
   }
 
   protected async agent(): Promise<AgentClient> {
-    if (!existsSync(join(this.dir, 'meta.json'))) throw new SandboxError('sandbox_gone', `sandbox ${this.id} is gone (no directory ${this.dir})`);
+    if (!existsSync(join(this.dir, 'meta.json')))
+      throw new SandboxError('sandbox_gone', `sandbox ${this.id} is gone (no directory ${this.dir})`);
     return this.connect();
   }
 
@@ -154,18 +219,28 @@ export class UnixLocalSandboxClient implements SandboxClient {
   /** `image` is ignored (commands run on the host's own /usr); `limits` become rlimits. */
   async create(options: SandboxCreateOptions): Promise<StartedSandbox> {
     if (typeof options.network === 'object') {
-      throw new KeelError('bad_usage', "UnixLocal sandboxes cannot enforce network: { allow }: their network is the host's own (network: true) or none. Use the Docker tier for an egress allowlist");
+      throw new KeelError(
+        'bad_usage',
+        "UnixLocal sandboxes cannot enforce network: { allow }: their network is the host's own (network: true) or none. Use the Docker tier for an egress allowlist",
+      );
     }
     const id = `local-${randomUUID()}`;
     const dir = join(this.baseDir, id);
     await mkdir(this.baseDir, { recursive: true, mode: 0o711 });
     // As root, bwrap runs as uid 1000, which must be able to reach the bind sources.
     if (isRoot()) await chmod(this.baseDir, (await stat(this.baseDir)).mode | 0o011);
-    for (const sub of ['workspace', 'tmp', 'home', 'etc', 'state']) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
+    for (const sub of ['workspace', 'tmp', 'home', 'etc', 'state'])
+      await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
     await writeFile(join(dir, 'etc/passwd'), `keel:x:${UID}:${UID}:keel:${SANDBOX_HOME}:/bin/bash\n`);
     await writeFile(join(dir, 'etc/group'), `keel:x:${UID}:\n`);
     if (isRoot()) for (const sub of ['workspace', 'tmp', 'home', 'state']) await chown(join(dir, sub), UID, UID);
-    const meta: Meta = { labels: options.labels, env: options.env ?? {}, network: options.network === true, version: keelVersion, limits: resolveLimits(options.limits) };
+    const meta: Meta = {
+      labels: options.labels,
+      env: options.env ?? {},
+      network: options.network === true,
+      version: keelVersion,
+      limits: resolveLimits(options.limits),
+    };
     await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta), { mode: 0o600 }); // env may hold resolved secrets
     await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
     const sandbox = this.sandboxOf(id, dir, meta);
@@ -179,7 +254,13 @@ export class UnixLocalSandboxClient implements SandboxClient {
   }
 
   private sandboxOf(id: string, dir: string, meta: Meta): UnixLocalSandbox {
-    return new UnixLocalSandbox(id, dir, () => this.connection(id, dir, meta), () => this.stop(id), (meta.limits ?? resolveLimits()).memoryBytes);
+    return new UnixLocalSandbox(
+      id,
+      dir,
+      () => this.connection(id, dir, meta),
+      () => this.stop(id),
+      (meta.limits ?? resolveLimits()).memoryBytes,
+    );
   }
 
   /** This process's agent for a sandbox directory, started on first use (and again if it exited). */

@@ -20,13 +20,20 @@ const VARS: Record<keyof SnapshotLimits, string> = {
 const WORKER_GRACE_MS = 15_000;
 
 /** Caps from `given`, else KEEL_SNAPSHOT_MAX_FILES / _BYTES / _MS, else the defaults. */
-export function snapshotLimits(given: Partial<SnapshotLimits> = {}, env: NodeJS.ProcessEnv = process.env): SnapshotLimits {
+export function snapshotLimits(
+  given: Partial<SnapshotLimits> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): SnapshotLimits {
   const limits = { ...DEFAULT_SNAPSHOT_LIMITS };
   for (const cap of Object.keys(VARS) as (keyof SnapshotLimits)[]) {
     const raw = given[cap] ?? env[VARS[cap]];
     if (raw === undefined || raw === '') continue;
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new KeelError('bad_usage', `snapshot cap ${cap} (${VARS[cap]}) must be a positive integer, got ${JSON.stringify(raw)}`);
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new KeelError(
+        'bad_usage',
+        `snapshot cap ${cap} (${VARS[cap]}) must be a positive integer, got ${JSON.stringify(raw)}`,
+      );
     limits[cap] = n;
   }
   return limits;
@@ -51,7 +58,10 @@ export async function snapshotWorkspace(
   let timer: NodeJS.Timeout | undefined;
   const stuck = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const err = new SandboxError('too_large', `snapshot cap maxMs: the sandbox did not finish its export within ${limits.maxMs} ms`);
+      const err = new SandboxError(
+        'too_large',
+        `snapshot cap maxMs: the sandbox did not finish its export within ${limits.maxMs} ms`,
+      );
       exported.destroy(err);
       reject(err);
     }, limits.maxMs + WORKER_GRACE_MS);
@@ -69,7 +79,10 @@ export async function snapshotWorkspace(
 
 function specialsNote(summary?: WorkspaceExportSummary): string | undefined {
   if (!summary?.specialCount) return undefined;
-  const more = summary.specialCount > (summary.specials?.length ?? 0) ? ` and ${summary.specialCount - summary.specials!.length} more` : '';
+  const more =
+    summary.specialCount > (summary.specials?.length ?? 0)
+      ? ` and ${summary.specialCount - summary.specials!.length} more`
+      : '';
   return `not snapshotted (FIFOs, sockets, devices): ${(summary.specials ?? []).join(', ')}${more}`;
 }
 
@@ -78,5 +91,8 @@ export function explainCap(err: unknown): unknown {
   const cap = err instanceof Error ? /snapshot cap (maxFiles|maxBytes|maxMs)\b/.exec(err.message)?.[1] : undefined;
   if (!cap) return err;
   const key = cap as keyof SnapshotLimits;
-  return new SandboxError('too_large', `${(err as Error).message}; raise it with ${VARS[key]} or createWorker({ snapshotLimits: { ${key} } })`);
+  return new SandboxError(
+    'too_large',
+    `${(err as Error).message}; raise it with ${VARS[key]} or createWorker({ snapshotLimits: { ${key} } })`,
+  );
 }

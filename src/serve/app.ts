@@ -32,9 +32,11 @@ export interface ServeOptions {
   maxBodyBytes?: number;
 }
 
-
 type Input = { body?: unknown; query?: unknown };
-type Handler = (c: Context, args: { client: KeelClient; principal: Principal; id: string } & Input) => Promise<Response>;
+type Handler = (
+  c: Context,
+  args: { client: KeelClient; principal: Principal; id: string } & Input,
+) => Promise<Response>;
 
 function parse(schema: z.ZodType, value: unknown, where: string): unknown {
   const r = schema.safeParse(value);
@@ -77,7 +79,15 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
     if (tenant !== undefined && claimed !== undefined && claimed !== tenant) {
       throw new HttpError(403, `${principal.name} starts runs of tenant ${tenant} only, not ${claimed}`);
     }
-    const runId = await client.startRun(b.agent, b.input, { id: b.id, context: b.context, maxTurns: b.maxTurns, conversation: b.conversation, budget: b.budget, workspace: b.workspace, tenant });
+    const runId = await client.startRun(b.agent, b.input, {
+      id: b.id,
+      context: b.context,
+      maxTurns: b.maxTurns,
+      conversation: b.conversation,
+      budget: b.budget,
+      workspace: b.workspace,
+      tenant,
+    });
     return c.json({ runId }, 201);
   },
   async listRuns(c, { client, query }) {
@@ -100,7 +110,10 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
   async decide(c, { client, principal, id, body }) {
     const d = body as z.infer<typeof DecisionBody>;
     if (!principal.approveAs.includes('*') && !principal.approveAs.includes(d.approver)) {
-      throw new HttpError(403, `${principal.name} may not decide as ${d.approver} (approveAs: ${principal.approveAs.join(', ') || 'none'})`);
+      throw new HttpError(
+        403,
+        `${principal.name} may not decide as ${d.approver} (approveAs: ${principal.approveAs.join(', ') || 'none'})`,
+      );
     }
     await mustExist(client, id);
     try {
@@ -112,12 +125,18 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
     }
   },
   async getAudit(c, { client, id }) {
-    const doc = await auditRun(client.temporal, id, { blobs: o.blobs, dataConverter: client.temporal.options.dataConverter });
+    const doc = await auditRun(client.temporal, id, {
+      blobs: o.blobs,
+      dataConverter: client.temporal.options.dataConverter,
+    });
     return c.json(doc);
   },
   async streamEvents(c, { client, id, query }) {
     const header = c.req.header('Last-Event-ID');
-    const after = header !== undefined && /^\d+$/.test(header) ? Number(header) : ((query as z.infer<typeof EventsQuery>).after ?? 0);
+    const after =
+      header !== undefined && /^\d+$/.test(header)
+        ? Number(header)
+        : ((query as z.infer<typeof EventsQuery>).after ?? 0);
     await mustExist(client, id); // 404 before the stream starts
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
@@ -126,11 +145,16 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
         for await (const event of client.stream(id, { after, signal: abort.signal })) {
           // Only durable events carry an id: a client resumes from the last one it saw, deltas are not replayed.
           const durable = event.type !== 'delta' && event.type !== 'gap';
-          await stream.writeSSE({ event: event.type, data: JSON.stringify(event), ...(durable ? { id: String(event.seq) } : {}) });
+          await stream.writeSSE({
+            event: event.type,
+            data: JSON.stringify(event),
+            ...(durable ? { id: String(event.seq) } : {}),
+          });
         }
       } catch (err) {
         // The stream broke before the run ended: say so (a client resumes with Last-Event-ID) rather than end as if done.
-        if (!abort.signal.aborted) await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: (err as Error).message }) });
+        if (!abort.signal.aborted)
+          await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: (err as Error).message }) });
       }
     });
   },
@@ -138,8 +162,10 @@ const handlers = (o: ServeOptions): Record<string, Handler> => ({
 
 function toResponse(c: Context, err: unknown): Response {
   if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  if (err instanceof WorkflowNotFoundError || (err as Error)?.name === 'WorkflowNotFoundError') return c.json({ error: `no run ${c.req.param('id') ?? ''}` }, 404);
-  if (err instanceof KeelError && (err.code === 'bad_usage' || err.code === 'agent_not_found')) return c.json({ error: err.message }, 400);
+  if (err instanceof WorkflowNotFoundError || (err as Error)?.name === 'WorkflowNotFoundError')
+    return c.json({ error: `no run ${c.req.param('id') ?? ''}` }, 404);
+  if (err instanceof KeelError && (err.code === 'bad_usage' || err.code === 'agent_not_found'))
+    return c.json({ error: err.message }, 400);
   console.error(`keel serve: ${c.req.method} ${c.req.path}: ${(err as Error)?.stack ?? String(err)}`);
   return c.json({ error: 'internal error (see the server log)' }, 500);
 }
@@ -147,18 +173,31 @@ function toResponse(c: Context, err: unknown): Response {
 export function serveApp(o: ServeOptions): Hono {
   const app = new Hono();
   const clients = new Map<string, KeelClient>();
-  const clientFor = (p: Principal) => clients.get(p.name) ?? clients.set(p.name, o.client.as(`keel-serve:${p.name}`)).get(p.name)!;
+  const clientFor = (p: Principal) =>
+    clients.get(p.name) ?? clients.set(p.name, o.client.as(`keel-serve:${p.name}`)).get(p.name)!;
   const table = handlers(o);
-  app.use('*', bodyLimit({ maxSize: o.maxBodyBytes ?? 1024 * 1024, onError: (c) => c.json({ error: `body over ${o.maxBodyBytes ?? 1024 * 1024} bytes` }, 413) }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: o.maxBodyBytes ?? 1024 * 1024,
+      onError: (c) => c.json({ error: `body over ${o.maxBodyBytes ?? 1024 * 1024} bytes` }, 413),
+    }),
+  );
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   for (const r of ROUTES) {
     app[r.method](r.path, async (c) => {
       try {
         const principal = o.tokens.authenticate(c.req.header('Authorization'));
         if (!principal) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer <token>)');
-        if (!principal.can.includes(r.scope)) throw new HttpError(403, `${principal.name} may not ${r.scope} (it may: ${principal.can.join(', ')})`);
+        if (!principal.can.includes(r.scope))
+          throw new HttpError(403, `${principal.name} may not ${r.scope} (it may: ${principal.can.join(', ')})`);
         const input = await readInput(c, r);
-        return await table[r.name](c, { client: clientFor(principal), principal, id: c.req.param('id') ?? '', ...input });
+        return await table[r.name](c, {
+          client: clientFor(principal),
+          principal,
+          id: c.req.param('id') ?? '',
+          ...input,
+        });
       } catch (err) {
         return toResponse(c, err);
       }

@@ -17,9 +17,14 @@ import { UI_STREAM_HEADERS, UiMessageChunks, type UiChunk } from './ui-message-s
 /** The text of the last message, which must be the user's. */
 function lastUserText(body: z.infer<typeof ChatBody>): string {
   const last = body.messages[body.messages.length - 1];
-  if (last.role !== 'user') throw new HttpError(400, `body.messages.${body.messages.length - 1}.role: the last message must be the user's, not '${last.role}'`);
+  if (last.role !== 'user')
+    throw new HttpError(
+      400,
+      `body.messages.${body.messages.length - 1}.role: the last message must be the user's, not '${last.role}'`,
+    );
   const text = last.parts.flatMap((p) => (p.type === 'text' && p.text ? [p.text] : [])).join('\n');
-  if (!text) throw new HttpError(400, `body.messages.${body.messages.length - 1}.parts: the last user message has no text part`);
+  if (!text)
+    throw new HttpError(400, `body.messages.${body.messages.length - 1}.parts: the last user message has no text part`);
   return text;
 }
 
@@ -27,11 +32,17 @@ async function write(stream: SSEStreamingApi, chunks: UiChunk[]): Promise<void> 
   for (const chunk of chunks) await stream.writeSSE({ data: JSON.stringify(chunk) });
 }
 
-export async function chatStream(c: Context, client: KeelClient, runId: string, body: z.infer<typeof ChatBody>): Promise<Response> {
+export async function chatStream(
+  c: Context,
+  client: KeelClient,
+  runId: string,
+  body: z.infer<typeof ChatBody>,
+): Promise<Response> {
   const text = lastUserText(body);
   const handle = client.temporal.workflow.getHandle(runId);
   const { status } = await handle.describe(); // an unknown run is a 404 before the stream starts
-  if (status.name !== 'RUNNING') throw new HttpError(409, `run ${runId} has ended (${status.name.toLowerCase()}): it takes no more messages`);
+  if (status.name !== 'RUNNING')
+    throw new HttpError(409, `run ${runId} has ended (${status.name.toLowerCase()}): it takes no more messages`);
   // Events from here on answer this message; earlier ones the chat already showed.
   const { lastSeq } = await handle.query(eventsQuery, Number.MAX_SAFE_INTEGER);
   for (const [name, value] of Object.entries(UI_STREAM_HEADERS)) c.header(name, value);

@@ -6,18 +6,43 @@ import { ROUTES, type RouteSpec } from './routes.js';
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
 function operation(r: RouteSpec) {
-  const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-  const query = r.query ? Object.entries((json(r.query) as { properties?: Record<string, unknown> }).properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema })) : [];
-  const ok = r.produces === 'json' || !r.produces ? { 'application/json': { schema: {} } } : { 'text/event-stream': { schema: { type: 'string' } } };
-  const headers = r.produces === 'ui-message-stream' ? { headers: { 'x-vercel-ai-ui-message-stream': { schema: { type: 'string', const: 'v1' } } } } : {};
+  const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  const query = r.query
+    ? Object.entries((json(r.query) as { properties?: Record<string, unknown> }).properties ?? {}).map(
+        ([name, schema]) => ({ name, in: 'query', required: false, schema }),
+      )
+    : [];
+  const ok =
+    r.produces === 'json' || !r.produces
+      ? { 'application/json': { schema: {} } }
+      : { 'text/event-stream': { schema: { type: 'string' } } };
+  const headers =
+    r.produces === 'ui-message-stream'
+      ? { headers: { 'x-vercel-ai-ui-message-stream': { schema: { type: 'string', const: 'v1' } } } }
+      : {};
   return {
     operationId: r.name,
     summary: r.summary,
     'x-keel-scope': r.scope,
-    parameters: [...params, ...query, ...(r.produces === 'sse' ? [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }] : [])],
+    parameters: [
+      ...params,
+      ...query,
+      ...(r.produces === 'sse'
+        ? [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }]
+        : []),
+    ],
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body) } } } } : {}),
     responses: {
-      200: { description: r.produces === 'ui-message-stream' ? 'An AI SDK UI message stream (protocol v1)' : 'OK', content: ok, ...headers },
+      200: {
+        description: r.produces === 'ui-message-stream' ? 'An AI SDK UI message stream (protocol v1)' : 'OK',
+        content: ok,
+        ...headers,
+      },
       400: { description: 'Malformed JSON or a schema violation (error names the path)' },
       401: { description: 'No or unknown bearer token' },
       403: { description: "The token's principal may not do this" },
@@ -36,7 +61,11 @@ export function openApiDocument(): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Keel', version: keelVersion, description: 'Start, follow and decide agent runs. Every route needs `Authorization: Bearer <token>`.' },
+    info: {
+      title: 'Keel',
+      version: keelVersion,
+      description: 'Start, follow and decide agent runs. Every route needs `Authorization: Bearer <token>`.',
+    },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,

@@ -12,7 +12,13 @@ const WorkspaceEntrySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('file'), content: z.string(), mode: z.number().int().optional() }),
   z.strictObject({ type: z.literal('dir') }),
   z.strictObject({ type: z.literal('localDir'), path: z.string().min(1) }),
-  z.strictObject({ type: z.literal('gitRepo'), url: z.string().min(1), ref: z.string().optional(), subdir: z.string().optional(), auth: SecretRefSchema.optional() }),
+  z.strictObject({
+    type: z.literal('gitRepo'),
+    url: z.string().min(1),
+    ref: z.string().optional(),
+    subdir: z.string().optional(),
+    auth: SecretRefSchema.optional(),
+  }),
 ]);
 
 export const WorkspaceBody = z.strictObject({
@@ -30,7 +36,11 @@ export const StartBody = z.strictObject({
   conversation: z.boolean().optional(),
   /** What the run's tree may spend; tightens the agent's own budget (docs/budgets.md). */
   budget: z
-    .strictObject({ maxTokens: z.number().int().min(0).optional(), maxCostUsd: z.number().min(0).optional(), onExceed: z.enum(['fail', 'ask']) })
+    .strictObject({
+      maxTokens: z.number().int().min(0).optional(),
+      maxCostUsd: z.number().min(0).optional(),
+      onExceed: z.enum(['fail', 'ask']),
+    })
     .refine((b) => b.maxTokens !== undefined || b.maxCostUsd !== undefined, 'a budget needs maxTokens or maxCostUsd')
     .optional(),
   /** The run's own workspace (docs/sandboxes.md "Per-run workspace"); its tenant is the token's, never the body's. */
@@ -45,7 +55,12 @@ export const SendBody = z.strictObject({ text: z.string().min(1) });
  */
 export const ChatBody = z.looseObject({
   messages: z
-    .array(z.looseObject({ role: z.enum(['system', 'user', 'assistant']), parts: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })) }))
+    .array(
+      z.looseObject({
+        role: z.enum(['system', 'user', 'assistant']),
+        parts: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+      }),
+    )
     .min(1),
 });
 

@@ -16,7 +16,10 @@ export type Scope = (typeof SCOPES)[number];
 
 const TokenSchema = z.strictObject({
   token: z.string().min(24, { error: 'a token needs at least 24 characters' }),
-  principal: z.string().min(1).regex(/^[\w.@-]+$/, { error: 'a principal is letters, digits, _ . @ -' }),
+  principal: z
+    .string()
+    .min(1)
+    .regex(/^[\w.@-]+$/, { error: 'a principal is letters, digits, _ . @ -' }),
   can: z.array(z.enum(SCOPES)).min(1),
   /** Approver names this principal may decide as (`*`: any); only with `decide`. */
   approveAs: z.array(z.string().min(1)).optional(),
@@ -38,7 +41,15 @@ export class TokenTable {
   private readonly entries: { hash: Buffer; principal: Principal }[];
 
   constructor(tokens: z.infer<typeof TokensSchema>) {
-    this.entries = tokens.map((t) => ({ hash: digest(t.token), principal: { name: t.principal, can: t.can, approveAs: t.approveAs ?? [], ...(t.tenant ? { tenant: t.tenant } : {}) } }));
+    this.entries = tokens.map((t) => ({
+      hash: digest(t.token),
+      principal: {
+        name: t.principal,
+        can: t.can,
+        approveAs: t.approveAs ?? [],
+        ...(t.tenant ? { tenant: t.tenant } : {}),
+      },
+    }));
   }
 
   /** Parses the JSON text of a token file; one clear error naming the first bad field. */
@@ -50,7 +61,8 @@ export class TokenTable {
       const where = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
       throw new KeelError('bad_usage', `${source}: ${where ? `${where} ` : ''}${issue.message}`);
     }
-    if (parsed.data.length === 0) throw new KeelError('bad_usage', `${source} lists no tokens: nobody could use keel serve`);
+    if (parsed.data.length === 0)
+      throw new KeelError('bad_usage', `${source} lists no tokens: nobody could use keel serve`);
     return new TokenTable(parsed.data);
   }
 
@@ -65,7 +77,10 @@ export class TokenTable {
       return TokenTable.parse(text, file);
     }
     if (env) return TokenTable.parse(env, 'KEEL_SERVE_TOKENS');
-    throw new KeelError('bad_usage', 'keel serve needs tokens: --tokens FILE or KEEL_SERVE_TOKENS (JSON: [{ token, principal, can, approveAs? }])');
+    throw new KeelError(
+      'bad_usage',
+      'keel serve needs tokens: --tokens FILE or KEEL_SERVE_TOKENS (JSON: [{ token, principal, can, approveAs? }])',
+    );
   }
 
   /** The principal of an `Authorization: Bearer <token>` header, or undefined. */

@@ -76,11 +76,25 @@ export class UiMessageChunks {
         return this.item(event.item);
       case 'approval_requested': {
         const a = event.approval;
-        const data: ApprovalPart = { runId: this.runId, callId: a.callId, tool: a.tool, agent: a.agent, arguments: parseArgs(a.arguments), ...(a.argsHash ? { argsHash: a.argsHash } : {}) };
+        const data: ApprovalPart = {
+          runId: this.runId,
+          callId: a.callId,
+          tool: a.tool,
+          agent: a.agent,
+          arguments: parseArgs(a.arguments),
+          ...(a.argsHash ? { argsHash: a.argsHash } : {}),
+        };
         return [{ type: 'data-approval', id: a.callId, data }];
       }
       case 'status':
-        return event.status === 'failed' ? [{ type: 'error', errorText: event.error ? `${event.error.type}: ${event.error.message}` : 'the run failed' }] : [];
+        return event.status === 'failed'
+          ? [
+              {
+                type: 'error',
+                errorText: event.error ? `${event.error.type}: ${event.error.message}` : 'the run failed',
+              },
+            ]
+          : [];
       default:
         return [];
     }
@@ -147,7 +161,16 @@ export class UiMessageChunks {
       case 'message':
         return item.role === 'assistant' ? this.assistantText(item.content) : [];
       case 'tool_call':
-        return [...this.ensureStep(this.turn), { type: 'tool-input-available', toolCallId: item.callId, toolName: item.name, input: parseArgs(item.arguments), dynamic: true }];
+        return [
+          ...this.ensureStep(this.turn),
+          {
+            type: 'tool-input-available',
+            toolCallId: item.callId,
+            toolName: item.name,
+            input: parseArgs(item.arguments),
+            dynamic: true,
+          },
+        ];
       case 'tool_result':
         return [
           ...this.ensureStep(this.turn),
@@ -168,7 +191,11 @@ export class UiMessageChunks {
     this.text = undefined;
     if (open && content.startsWith(open.streamed)) {
       const rest = content.slice(open.streamed.length);
-      return [...out, ...(rest ? [{ type: 'text-delta' as const, id: open.id, delta: rest }] : []), { type: 'text-end', id: open.id }];
+      return [
+        ...out,
+        ...(rest ? [{ type: 'text-delta' as const, id: open.id, delta: rest }] : []),
+        { type: 'text-end', id: open.id },
+      ];
     }
     const id = `text-${this.turn}`;
     if (open) out.push({ type: 'reset-step' }); // what was streamed is not what landed: show what landed

@@ -42,7 +42,8 @@ export function refHex(ref: string): string {
 
 /** Returns the bytes when they hash to `ref`; throws otherwise (a corrupted or tampered object is never used). */
 export function verified(ref: string, bytes: Buffer): Buffer {
-  if (`sha256:${sha256Hex(bytes)}` !== ref) throw new Error(`blob ${ref} failed its hash check (corrupted or tampered object)`);
+  if (`sha256:${sha256Hex(bytes)}` !== ref)
+    throw new Error(`blob ${ref} failed its hash check (corrupted or tampered object)`);
   return bytes;
 }
 

@@ -49,7 +49,11 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
     // Keys in `env` (which may not be process.env); otherwise the SDK's default chain (env, profile, role).
     credentials:
       env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        ? {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            sessionToken: env.AWS_SESSION_TOKEN,
+          }
         : undefined,
     maxAttempts: 5, // the SDK's own retries with backoff for throttling and 5xx
   });
@@ -68,7 +72,10 @@ export function localStores(home?: string): Stores {
   const blobsDir = home ? path.join(home, 'blobs') : keelPaths.blobs();
   const snapshotsDir = home ? path.join(home, 'snapshots') : keelPaths.snapshots();
   const memory = new LocalMemoryStore(home ? path.join(home, 'memory') : keelPaths.memory());
-  const snapshots = new TreeSnapshotStore(new LocalBlobStore(path.join(snapshotsDir, 'objects')), new LocalSnapshotStore(snapshotsDir));
+  const snapshots = new TreeSnapshotStore(
+    new LocalBlobStore(path.join(snapshotsDir, 'objects')),
+    new LocalSnapshotStore(snapshotsDir),
+  );
   return { blobs: new LocalBlobStore(blobsDir), snapshots, memory, where: path.dirname(blobsDir) };
 }
 

@@ -44,7 +44,7 @@ async function assemble(blobs: BlobStore, ref: string): Promise<RunItem[]> {
   const assembled = cacheOf(blobs);
   const chunks: ConversationChunk[] = [];
   let base: RunItem[] = [];
-  for (let at: string | undefined = ref; at; ) {
+  for (let at: string | undefined = ref; at;) {
     const known = assembled.get(at);
     if (known) {
       base = known;
@@ -77,7 +77,13 @@ export async function loadHistory(blobs: BlobStore, history: ConversationRef): P
 /** Stores the items after `history.baseRef` as a new chunk; returns the ref naming the whole conversation. */
 export async function appendHistory(blobs: BlobStore, history: ConversationRef, items: RunItem[]): Promise<string> {
   if (history.baseRef && history.delta.length === 0) return history.baseRef;
-  const chunk: ConversationChunk = { v: 1, kind: 'keel.conversation', prev: history.baseRef, length: items.length, items: history.delta };
+  const chunk: ConversationChunk = {
+    v: 1,
+    kind: 'keel.conversation',
+    prev: history.baseRef,
+    length: items.length,
+    items: history.delta,
+  };
   const ref = await blobs.put(JSON.stringify(chunk));
   cacheOf(blobs).set(ref, items);
   return ref;

@@ -78,7 +78,12 @@ export async function collectGarbage(o: GcOptions): Promise<GcReport> {
   await followContents(o.blobs, blobRefs);
   const snapshotObjects = new Set<string>();
   for (const id of snapshotIds) await o.snapshots.references(id, snapshotObjects).catch(() => undefined);
-  const report: GcReport = { runs, kept: { blobs: blobRefs.size, snapshotObjects: snapshotObjects.size }, deleted: { objects: 0, bytes: 0 }, dryRun: o.dryRun };
+  const report: GcReport = {
+    runs,
+    kept: { blobs: blobRefs.size, snapshotObjects: snapshotObjects.size },
+    deleted: { objects: 0, bytes: 0 },
+    dryRun: o.dryRun,
+  };
   await sweep(o.blobs, blobRefs, o, report);
   await sweep(o.snapshots.objects, snapshotObjects, o, report);
   return report;

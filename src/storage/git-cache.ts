@@ -15,7 +15,8 @@ export function gitCacheDir(): string {
 }
 
 /** git's messages for a remote that may answer later (network, DNS, server errors): retried, not a bad URL. */
-const TRANSIENT_GIT = /could not resolve host|connection (refused|reset|timed out)|timed out|early eof|unexpected disconnect|the remote end hung up|HTTP 5\d\d|error: 5\d\d|RPC failed|temporary failure/i;
+const TRANSIENT_GIT =
+  /could not resolve host|connection (refused|reset|timed out)|timed out|early eof|unexpected disconnect|the remote end hung up|HTTP 5\d\d|error: 5\d\d|RPC failed|temporary failure/i;
 
 function git(args: string[], cwd?: string, extraEnv: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -29,7 +30,12 @@ function git(args: string[], cwd?: string, extraEnv: Record<string, string> = {}
     child.on('close', (code) =>
       code === 0
         ? resolve(stdout.trim())
-        : reject(new KeelError(TRANSIENT_GIT.test(stderr) ? 'transient' : 'bad_usage', `git ${args.join(' ')} failed: ${stderr.trim() || `exit ${code}`}`)),
+        : reject(
+            new KeelError(
+              TRANSIENT_GIT.test(stderr) ? 'transient' : 'bad_usage',
+              `git ${args.join(' ')} failed: ${stderr.trim() || `exit ${code}`}`,
+            ),
+          ),
     );
   });
 }
@@ -44,9 +50,16 @@ async function exists(p: string): Promise<boolean> {
 const inFlight = new Map<string, Promise<string>>();
 
 /** A checkout of `url` at `ref` (default branch when absent), cloned once per worker and reused. */
-export function gitCheckout(url: string, ref?: string, options: { cacheDir?: string; auth?: string } = {}): Promise<string> {
+export function gitCheckout(
+  url: string,
+  ref?: string,
+  options: { cacheDir?: string; auth?: string } = {},
+): Promise<string> {
   const cacheDir = options.cacheDir ?? gitCacheDir();
-  const key = createHash('sha256').update(`${url}\0${ref ?? ''}`).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(`${url}\0${ref ?? ''}`)
+    .digest('hex')
+    .slice(0, 24);
   const dir = path.join(cacheDir, key);
   let pending = inFlight.get(dir);
   if (!pending) {
@@ -91,7 +104,8 @@ export async function gitClone(url: string, ref: string | undefined, dir: string
  * given (remotes do not list commits); the clone then checks it.
  */
 export async function gitResolveRef(url: string, ref: string | undefined, auth?: string): Promise<string> {
-  if (url.startsWith('-') || ref?.startsWith('-')) throw new KeelError('bad_usage', `bad git url or ref '${url}' '${ref}'`);
+  if (url.startsWith('-') || ref?.startsWith('-'))
+    throw new KeelError('bad_usage', `bad git url or ref '${url}' '${ref}'`);
   if (ref && /^[0-9a-f]{40}$/i.test(ref)) return ref.toLowerCase();
   const listed = await git(['ls-remote', '--', url], undefined, authHeaderEnv(auth));
   const refs = new Map(listed.split('\n').map((line) => line.split('\t').reverse() as [string, string]));
@@ -109,7 +123,8 @@ export function gitHead(dir: string): Promise<string> {
 /** `sub` inside `root`, refusing paths that leave it. */
 export function insideDir(root: string, sub: string): string {
   const full = path.resolve(root, sub);
-  if (full !== root && !full.startsWith(root + path.sep)) throw new KeelError('bad_usage', `path '${sub}' leaves ${root}`);
+  if (full !== root && !full.startsWith(root + path.sep))
+    throw new KeelError('bad_usage', `path '${sub}' leaves ${root}`);
   return full;
 }
 

@@ -27,7 +27,8 @@ const SAFE = /^[a-zA-Z0-9._-]{1,128}$/;
  */
 export function memoryPath(key: MemoryKey, rel: string): string {
   for (const part of [key.agent, key.scope]) {
-    if (!SAFE.test(part) || part.startsWith('.')) throw new TypeError(`memory agent/scope '${part}' must be a plain name`);
+    if (!SAFE.test(part) || part.startsWith('.'))
+      throw new TypeError(`memory agent/scope '${part}' must be a plain name`);
   }
   const base = `/${key.agent}/${key.scope}`;
   const full = path.posix.resolve(base, rel);

@@ -32,7 +32,8 @@ export class S3BlobStore implements BlobStore {
   async *list(): AsyncIterable<BlobInfo> {
     for await (const o of this.objects.list()) {
       const hex = /([0-9a-f]{64})$/.exec(o.name)?.[1];
-      if (hex && o.name === nameOf(`sha256:${hex}`)) yield { ref: `sha256:${hex}`, bytes: o.bytes, modified: o.modified };
+      if (hex && o.name === nameOf(`sha256:${hex}`))
+        yield { ref: `sha256:${hex}`, bytes: o.bytes, modified: o.modified };
     }
   }
 

@@ -24,7 +24,10 @@ function isS3Error(err: unknown): err is Error & { $metadata?: { httpStatusCode?
 function s3Failure(op: string, key: string, err: unknown): Error {
   const status = isS3Error(err) ? err.$metadata?.httpStatusCode : undefined;
   const name = err instanceof Error ? err.name : 'Error';
-  return new Error(`S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new Error(
+    `S3 ${op} ${key} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }
 
 function isNotFound(err: unknown): boolean {
@@ -45,7 +48,9 @@ export class S3Objects {
   async put(name: string, bytes: Buffer): Promise<void> {
     const key = this.key(name);
     await this.at.client
-      .send(new (awsS3().PutObjectCommand)({ Bucket: this.at.bucket, Key: key, Body: bytes, ContentLength: bytes.length }))
+      .send(
+        new (awsS3().PutObjectCommand)({ Bucket: this.at.bucket, Key: key, Body: bytes, ContentLength: bytes.length }),
+      )
       .catch((err: unknown) => Promise.reject(s3Failure('PUT', key, err)));
   }
 
@@ -78,10 +83,22 @@ export class S3Objects {
     let token: string | undefined;
     do {
       const page = await this.at.client
-        .send(new (awsS3().ListObjectsV2Command)({ Bucket: this.at.bucket, Prefix: prefix, ContinuationToken: token, ...(options.flat ? { Delimiter: '/' } : {}) }))
+        .send(
+          new (awsS3().ListObjectsV2Command)({
+            Bucket: this.at.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            ...(options.flat ? { Delimiter: '/' } : {}),
+          }),
+        )
         .catch((err: unknown) => Promise.reject(s3Failure('LIST', prefix, err)));
       for (const o of page.Contents ?? []) {
-        if (o.Key) yield { name: o.Key.slice(this.at.prefix.length), bytes: o.Size ?? 0, modified: o.LastModified ?? new Date(0) };
+        if (o.Key)
+          yield {
+            name: o.Key.slice(this.at.prefix.length),
+            bytes: o.Size ?? 0,
+            modified: o.LastModified ?? new Date(0),
+          };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

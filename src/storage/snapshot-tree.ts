@@ -97,13 +97,14 @@ export function pathKeys(name: string, rawB64?: string): string[] {
   if (rawB64 === undefined) return pathParts(name);
   const bytes = Buffer.from(rawB64, 'base64');
   const parts: Buffer[] = [];
-  for (let at = 0; at <= bytes.length; ) {
+  for (let at = 0; at <= bytes.length;) {
     const end = bytes.indexOf(0x2f, at);
     parts.push(bytes.subarray(at, end < 0 ? bytes.length : end));
     at = end < 0 ? bytes.length + 1 : end + 1;
   }
   const keys = parts.filter((p) => p.length > 0 && !(p.length === 1 && p[0] === 0x2e)).map(keyOf);
-  if (name.startsWith('/') || bytes[0] === 0x2f) throw new Error(`snapshot: absolute path in workspace tar: ${JSON.stringify(name)}`);
+  if (name.startsWith('/') || bytes[0] === 0x2f)
+    throw new Error(`snapshot: absolute path in workspace tar: ${JSON.stringify(name)}`);
   if (keys.includes('..')) throw new Error(`snapshot: '..' in workspace tar path: ${JSON.stringify(name)}`);
   return keys;
 }

@@ -15,15 +15,35 @@ import type { SnapshotInfo, SnapshotPutOptions, SnapshotStore } from '../sandbox
 import { sha256Hex, type BlobStore } from './blob-store.js';
 import { SnapshotBases, type SnapshotBase } from './snapshot-bases.js';
 import {
-  CHUNK_BYTES, INLINE_BYTES, SNAPSHOT_ID, dirAt, isDir, nameOf, newDir, pathKeys, pathParts, removeAt,
-  type DirNode, type EntryMeta, type EntryType, type StoredSnapshot, type StoredTree, type TreeEntry,
+  CHUNK_BYTES,
+  INLINE_BYTES,
+  SNAPSHOT_ID,
+  dirAt,
+  isDir,
+  nameOf,
+  newDir,
+  pathKeys,
+  pathParts,
+  removeAt,
+  type DirNode,
+  type EntryMeta,
+  type EntryType,
+  type StoredSnapshot,
+  type StoredTree,
+  type TreeEntry,
 } from './snapshot-tree.js';
 
 type HeaderArg = Parameters<Pack['entry']>[0];
 type TarEntry = Readable & { header: Header };
 
 /** PAX records of the sandbox agent's export (agent/snapshot.go). */
-const PAX = { index: 'KEEL.index', base: 'KEEL.base', deleted: 'KEEL.deleted', rawPath: 'KEEL.path.b64', rawLink: 'KEEL.link.b64' };
+const PAX = {
+  index: 'KEEL.index',
+  base: 'KEEL.base',
+  deleted: 'KEEL.deleted',
+  rawPath: 'KEEL.path.b64',
+  rawLink: 'KEEL.link.b64',
+};
 
 /** One put: the tree being built (a fresh one, or the kept base an incremental export applies to). */
 interface Build {
@@ -70,10 +90,21 @@ export class TreeSnapshotStore implements SnapshotStore {
     for await (const entry of extract) await this.addEntry(build, entry as unknown as TarEntry, session);
     await piping;
     const tree = await this.storeDir(build.root, session);
-    const snapshot: StoredSnapshot = { v: 1, kind: 'keel.snapshot', root: build.root.meta, tree, tarBytes: session.tarBytes };
+    const snapshot: StoredSnapshot = {
+      v: 1,
+      kind: 'keel.snapshot',
+      root: build.root.meta,
+      tree,
+      tarBytes: session.tarBytes,
+    };
     const ref = await this.store(Buffer.from(JSON.stringify(snapshot)), session);
     if (options.key && build.index) this.bases.keep(options.key, { token: build.index, root: build.root });
-    return { id: `tree:${ref}`, sha256: ref.slice('sha256:'.length), bytes: session.tarBytes, storedBytes: session.stored };
+    return {
+      id: `tree:${ref}`,
+      sha256: ref.slice('sha256:'.length),
+      bytes: session.tarBytes,
+      storedBytes: session.stored,
+    };
   }
 
   async get(id: string): Promise<Readable> {
@@ -161,7 +192,8 @@ export class TreeSnapshotStore implements SnapshotStore {
       return;
     }
     const node: TreeEntry = { ...nameOf(name), type, ...metaOf(h) };
-    if (type === 'file' && h.size !== undefined && h.size <= INLINE_BYTES) Object.assign(node, await inlineContent(entry));
+    if (type === 'file' && h.size !== undefined && h.size <= INLINE_BYTES)
+      Object.assign(node, await inlineContent(entry));
     else if (type === 'file') Object.assign(node, await this.storeContent(entry, session));
     else entry.resume();
     if (type === 'symlink') node.linkname = h.linkname ?? '';
@@ -176,7 +208,10 @@ export class TreeSnapshotStore implements SnapshotStore {
     const base = pax[PAX.base];
     if (base !== undefined) {
       if (build.base?.token !== base) {
-        throw new SandboxError('io_error', 'snapshot: the sandbox sent changes since an export this worker does not hold');
+        throw new SandboxError(
+          'io_error',
+          'snapshot: the sandbox sent changes since an export this worker does not hold',
+        );
       }
       build.root = build.base.root;
     }
@@ -186,7 +221,10 @@ export class TreeSnapshotStore implements SnapshotStore {
   }
 
   /** A file's content as chunk blobs of CHUNK_BYTES. */
-  private async storeContent(stream: Readable, session: { stored: number }): Promise<{ size: number; chunks: string[] }> {
+  private async storeContent(
+    stream: Readable,
+    session: { stored: number },
+  ): Promise<{ size: number; chunks: string[] }> {
     const chunks: string[] = [];
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -222,7 +260,8 @@ export class TreeSnapshotStore implements SnapshotStore {
     let count = 0;
     for (const [key, child] of [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!isDir(child)) entries.push(child);
-      else entries.push({ ...nameOf(key), type: 'directory', ...child.meta, tree: await this.storeDir(child, session) });
+      else
+        entries.push({ ...nameOf(key), type: 'directory', ...child.meta, tree: await this.storeDir(child, session) });
       count += 1 + (isDir(child) ? child.count! : 0);
     }
     const tree: StoredTree = { v: 1, entries };
@@ -267,7 +306,13 @@ export class TreeSnapshotStore implements SnapshotStore {
     const walk = async (treeRef: string, prefix: string, rawPrefix?: Buffer): Promise<void> => {
       for (const e of (await this.json<StoredTree>(treeRef)).entries) {
         const name = `${prefix}${e.name}`;
-        const raw = e.rawName || rawPrefix ? Buffer.concat([rawPrefix ?? Buffer.from(prefix), e.rawName ? Buffer.from(e.rawName, 'base64') : Buffer.from(e.name)]) : undefined;
+        const raw =
+          e.rawName || rawPrefix
+            ? Buffer.concat([
+                rawPrefix ?? Buffer.from(prefix),
+                e.rawName ? Buffer.from(e.rawName, 'base64') : Buffer.from(e.name),
+              ])
+            : undefined;
         const h = (n: string, type: EntryType, size?: number) => withRaw(header(n, type, e, size), raw, e.rawLinkname);
         if (e.type === 'directory') {
           await addToPack(pack, h(`${name}/`, 'directory'));
@@ -279,7 +324,12 @@ export class TreeSnapshotStore implements SnapshotStore {
         } else if (e.type === 'file') {
           await addFile(pack, h(name, 'file', e.size), e.chunks ?? [], (ref) => this.chunk(ref));
         } else {
-          await addToPack(pack, { ...h(name, e.type), linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor });
+          await addToPack(pack, {
+            ...h(name, e.type),
+            linkname: e.linkname,
+            devmajor: e.devmajor,
+            devminor: e.devminor,
+          });
         }
       }
     };
@@ -323,7 +373,12 @@ async function inlineContent(stream: Readable): Promise<{ size: number; data: st
 }
 
 /** Streams a file's chunks into the pack, one chunk in memory at a time. */
-async function addFile(pack: Pack, h: HeaderArg, chunks: string[], read: (ref: string) => Promise<Buffer>): Promise<void> {
+async function addFile(
+  pack: Pack,
+  h: HeaderArg,
+  chunks: string[],
+  read: (ref: string) => Promise<Buffer>,
+): Promise<void> {
   let settle!: (err?: Error | null) => void;
   const finished = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
   finished.catch(() => {}); // awaited below unless a chunk read fails first

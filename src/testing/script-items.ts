@@ -10,7 +10,11 @@ import { z } from 'zod';
 const json = z.record(z.string(), z.unknown());
 
 export const ScriptItemSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('reasoning'), summary: z.string().optional(), encryptedContent: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('reasoning'),
+    summary: z.string().optional(),
+    encryptedContent: z.string().optional(),
+  }),
   z.strictObject({ type: z.literal('web_search'), query: z.string() }),
   z.strictObject({
     type: z.literal('file_search'),
@@ -29,7 +33,12 @@ export const ScriptItemSchema = z.discriminatedUnion('type', [
     error: z.string().optional(),
     approvalRequestId: z.string().optional(),
   }),
-  z.strictObject({ type: z.literal('mcp_approval_request'), serverLabel: z.string(), name: z.string(), arguments: json }),
+  z.strictObject({
+    type: z.literal('mcp_approval_request'),
+    serverLabel: z.string(),
+    name: z.string(),
+    arguments: json,
+  }),
 ]);
 export type ScriptItem = z.infer<typeof ScriptItemSchema>;
 
@@ -54,7 +63,12 @@ export function outputItem(item: ScriptItem, step: number, i: number): ResponseO
         ...(item.encryptedContent ? { encrypted_content: item.encryptedContent } : {}),
       };
     case 'web_search':
-      return { type: 'web_search_call', id: itemId('ws', step, i), status: 'completed', action: { type: 'search', query: item.query } };
+      return {
+        type: 'web_search_call',
+        id: itemId('ws', step, i),
+        status: 'completed',
+        action: { type: 'search', query: item.query },
+      };
     case 'file_search':
       return {
         type: 'file_search_call',
@@ -94,7 +108,13 @@ export function outputItem(item: ScriptItem, step: number, i: number): ResponseO
         ...(item.approvalRequestId ? { approval_request_id: item.approvalRequestId } : {}),
       };
     case 'mcp_approval_request':
-      return { type: 'mcp_approval_request', id: itemId('mcpr', step, i), server_label: item.serverLabel, name: item.name, arguments: JSON.stringify(item.arguments) };
+      return {
+        type: 'mcp_approval_request',
+        id: itemId('mcpr', step, i),
+        server_label: item.serverLabel,
+        name: item.name,
+        arguments: JSON.stringify(item.arguments),
+      };
   }
 }
 
@@ -108,14 +128,19 @@ export function matchesSubset(actual: unknown, expected: unknown): boolean {
 }
 
 /** What the request lacks of the step's expectations, or undefined when it has them all. */
-export function unmetExpectation(expect: ScriptExpect | undefined, request: Record<string, unknown>): string | undefined {
+export function unmetExpectation(
+  expect: ScriptExpect | undefined,
+  request: Record<string, unknown>,
+): string | undefined {
   if (!expect) return undefined;
   for (const [key, value] of Object.entries(expect.request ?? {})) {
-    if (!matchesSubset(request[key], value)) return `request field '${key}' is ${JSON.stringify(request[key])}, expected ${JSON.stringify(value)}`;
+    if (!matchesSubset(request[key], value))
+      return `request field '${key}' is ${JSON.stringify(request[key])}, expected ${JSON.stringify(value)}`;
   }
   const input = Array.isArray(request.input) ? (request.input as unknown[]) : [];
   for (const wanted of expect.input ?? []) {
-    if (!input.some((item) => matchesSubset(item, wanted))) return `the input has no item matching ${JSON.stringify(wanted)}`;
+    if (!input.some((item) => matchesSubset(item, wanted)))
+      return `the input has no item matching ${JSON.stringify(wanted)}`;
   }
   return undefined;
 }

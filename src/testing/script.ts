@@ -43,7 +43,9 @@ export const ScriptRawSchema = z
     /** Server-sent event frames a streamed request (either API) gets as written, e.g. a broken or cut-off stream. */
     sse: z.array(z.string()).optional(),
   })
-  .refine((raw) => Boolean(raw.responses ?? raw.chat ?? raw.sse), { error: 'raw needs a responses or a chat body, or sse frames' });
+  .refine((raw) => Boolean(raw.responses ?? raw.chat ?? raw.sse), {
+    error: 'raw needs a responses or a chat body, or sse frames',
+  });
 
 /** One model turn: a text `message` or structured `output` (not both), tool calls, latency, usage, failures. */
 export const ScriptStepSchema = z
@@ -59,21 +61,51 @@ export const ScriptStepSchema = z
     expect: ScriptExpectSchema.optional(),
     delayMs: count.optional(),
     usage: z
-      .strictObject({ inputTokens: count.optional(), outputTokens: count.optional(), cachedTokens: count.optional(), reasoningTokens: count.optional() })
+      .strictObject({
+        inputTokens: count.optional(),
+        outputTokens: count.optional(),
+        cachedTokens: count.optional(),
+        reasoningTokens: count.optional(),
+      })
       .optional(),
     error: ScriptErrorSchema.optional(),
     raw: ScriptRawSchema.optional(),
   })
   .check((ctx) => {
     const step = ctx.value;
-    if (step.raw && (step.message !== undefined || step.output !== undefined || step.toolCalls || step.items || step.incomplete)) {
-      ctx.issues.push({ code: 'custom', input: step, path: ['raw'], message: 'a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete' });
+    if (
+      step.raw &&
+      (step.message !== undefined || step.output !== undefined || step.toolCalls || step.items || step.incomplete)
+    ) {
+      ctx.issues.push({
+        code: 'custom',
+        input: step,
+        path: ['raw'],
+        message: 'a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete',
+      });
     }
     if (step.message !== undefined && step.output !== undefined) {
-      ctx.issues.push({ code: 'custom', input: step, path: ['output'], message: 'use either message or output, not both' });
+      ctx.issues.push({
+        code: 'custom',
+        input: step,
+        path: ['output'],
+        message: 'use either message or output, not both',
+      });
     }
-    if (step.message === undefined && step.output === undefined && !step.toolCalls?.length && !step.error && !step.items?.length && !step.incomplete && !step.raw) {
-      ctx.issues.push({ code: 'custom', input: step, message: 'a step needs message, output, toolCalls, items, incomplete, raw or error' });
+    if (
+      step.message === undefined &&
+      step.output === undefined &&
+      !step.toolCalls?.length &&
+      !step.error &&
+      !step.items?.length &&
+      !step.incomplete &&
+      !step.raw
+    ) {
+      ctx.issues.push({
+        code: 'custom',
+        input: step,
+        message: 'a step needs message, output, toolCalls, items, incomplete, raw or error',
+      });
     }
   });
 

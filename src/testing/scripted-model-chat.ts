@@ -36,17 +36,19 @@ export function buildChatCompletion(answer: ScriptedAnswer): ChatCompletion {
     object: 'chat.completion',
     created: answer.createdAt,
     model: model(answer),
-    choices: [{
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: text ?? (calls.length ? null : ''),
-        refusal: null,
-        ...(calls.length ? { tool_calls: calls } : {}),
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text ?? (calls.length ? null : ''),
+          refusal: null,
+          ...(calls.length ? { tool_calls: calls } : {}),
+        },
+        finish_reason: answer.step.incomplete ? 'length' : calls.length ? 'tool_calls' : 'stop',
+        logprobs: null,
       },
-      finish_reason: answer.step.incomplete ? 'length' : calls.length ? 'tool_calls' : 'stop',
-      logprobs: null,
-    }],
+    ],
     usage: usage(answer),
   };
 }
@@ -61,15 +63,26 @@ export function chatCompletionChunks(answer: ScriptedAnswer): ChatCompletionChun
 
 /** A whole `ChatCompletion` (built or a script's raw body, sent as is) cut into its stream chunks. */
 export function completionChunks(completion: ChatCompletion, request: Record<string, unknown>): ChatCompletionChunk[] {
-  const base = { id: completion.id, object: 'chat.completion.chunk' as const, created: completion.created, model: completion.model };
-  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice['finish_reason'] = null) =>
-    ({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+  const base = {
+    id: completion.id,
+    object: 'chat.completion.chunk' as const,
+    created: completion.created,
+    model: completion.model,
+  };
+  const chunk = (
+    delta: ChatCompletionChunk.Choice.Delta,
+    finish: ChatCompletionChunk.Choice['finish_reason'] = null,
+  ) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
   const choice = completion.choices?.[0];
   const calls = (choice?.message?.tool_calls ?? []) as ChatCompletionMessageFunctionToolCall[];
   const chunks: ChatCompletionChunk[] = [chunk({ role: 'assistant', content: '', refusal: null })];
   for (const delta of textDeltas(choice?.message?.content ?? '')) chunks.push(chunk({ content: delta }));
   calls.forEach((call, index) => {
-    chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function?.name, arguments: '' } }] }));
+    chunks.push(
+      chunk({
+        tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function?.name, arguments: '' } }],
+      }),
+    );
     chunks.push(chunk({ tool_calls: [{ index, function: { arguments: call.function?.arguments } }] }));
   });
   chunks.push(chunk({}, calls.length ? 'tool_calls' : 'stop'));

@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     },
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KeelError('bad_usage', `--port: not a port: ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new KeelError('bad_usage', `--port: not a port: ${values.port}`);
 
   const scripts: Record<string, Script> = {};
   for (const flag of values.script) {
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
   const server = await startScriptedModelServer({ port, host: values.host, scripts });
   const names = Object.keys(scripts);
   console.log(server.baseURL);
-  console.error(`scripted model server listening; scripts: ${names.length ? names.join(', ') : '(none; PUT /_keel/scripts/<name>)'}`);
+  console.error(
+    `scripted model server listening; scripts: ${names.length ? names.join(', ') : '(none; PUT /_keel/scripts/<name>)'}`,
+  );
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

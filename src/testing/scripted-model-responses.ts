@@ -26,7 +26,11 @@ export type WireResponseStreamEvent = ResponseStreamEvent extends infer E
   : never;
 
 /** An event before it is numbered (distributive, so each event type keeps its own fields). */
-type UnnumberedEvent = WireResponseStreamEvent extends infer E ? (E extends unknown ? Omit<E, 'sequence_number'> : never) : never;
+type UnnumberedEvent = WireResponseStreamEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, 'sequence_number'>
+    : never
+  : never;
 
 /** The step being answered, which request asked for it, and the ids to use. */
 export interface ScriptedAnswer {
@@ -54,7 +58,11 @@ function outputItems(answer: ScriptedAnswer): ResponseOutputItem[] {
   if (text !== undefined) {
     const part: ResponseOutputText = { type: 'output_text', text, annotations: [], logprobs: [] };
     const message: ResponseOutputMessage = {
-      type: 'message', id: `msg_${stepIndex}`, status: 'completed', role: 'assistant', content: [part],
+      type: 'message',
+      id: `msg_${stepIndex}`,
+      status: 'completed',
+      role: 'assistant',
+      content: [part],
     };
     items.push(message);
   }
@@ -122,7 +130,12 @@ function itemEvents(item: ResponseOutputItem, outputIndex: number): UnnumberedEv
       { type: 'response.output_item.added', ...at, item: { ...item, status: 'in_progress', content: [] } },
       { type: 'response.content_part.added', ...at, item_id: itemId, content_index: 0, part: empty },
       ...textDeltas(part.text).map((delta) => ({
-        type: 'response.output_text.delta' as const, ...at, item_id: itemId, content_index: 0, delta, logprobs: [],
+        type: 'response.output_text.delta' as const,
+        ...at,
+        item_id: itemId,
+        content_index: 0,
+        delta,
+        logprobs: [],
       })),
       { type: 'response.output_text.done', ...at, item_id: itemId, content_index: 0, text: part.text, logprobs: [] },
       { type: 'response.content_part.done', ...at, item_id: itemId, content_index: 0, part },
@@ -134,7 +147,13 @@ function itemEvents(item: ResponseOutputItem, outputIndex: number): UnnumberedEv
     return [
       { type: 'response.output_item.added', ...at, item: { ...item, status: 'in_progress', arguments: '' } },
       { type: 'response.function_call_arguments.delta', ...at, item_id: itemId, delta: item.arguments },
-      { type: 'response.function_call_arguments.done', ...at, item_id: itemId, name: item.name, arguments: item.arguments },
+      {
+        type: 'response.function_call_arguments.done',
+        ...at,
+        item_id: itemId,
+        name: item.name,
+        arguments: item.arguments,
+      },
       { type: 'response.output_item.done', ...at, item },
     ];
   }

@@ -10,7 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { buildChatCompletion, chatCompletionChunks, completionChunks } from './scripted-model-chat.js';
-import { buildResponse, responseStreamEvents, type ScriptedAnswer, type WireResponse } from './scripted-model-responses.js';
+import {
+  buildResponse,
+  responseStreamEvents,
+  type ScriptedAnswer,
+  type WireResponse,
+} from './scripted-model-responses.js';
 import { KeelError } from '../errors.js';
 import { countModelTurns, parseScript, stepUsage, type Script, type ScriptRaw } from './script.js';
 import { unmetExpectation } from './script-items.js';
@@ -61,7 +66,11 @@ export interface ScriptedModelServer {
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly code: string | null = null) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string | null = null,
+  ) {
     super(message);
   }
 }
@@ -84,8 +93,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 /** Answers in OpenAI's error shape, which the `openai` client turns into `BadRequestError`, `RateLimitError`, ... */
-function sendError(res: ServerResponse, status: number, message: string, code?: string | null, headers?: Record<string, string>): void {
-  const error = { message, type: errorType(status), param: null, code: code === undefined ? defaultErrorCode(status) : code };
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code?: string | null,
+  headers?: Record<string, string>,
+): void {
+  const error = {
+    message,
+    type: errorType(status),
+    param: null,
+    code: code === undefined ? defaultErrorCode(status) : code,
+  };
   sendJson(res, status, { error }, headers);
 }
 
@@ -110,7 +130,11 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
 }
 
 function writeSse(res: ServerResponse, frames: string[]): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   for (const frame of frames) res.write(frame);
   res.end();
 }
@@ -119,7 +143,10 @@ const randomId = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')
 
 /** Starts the server; resolves once it listens. */
 function writeResponsesSse(res: ServerResponse, response: WireResponse): void {
-  writeSse(res, responseStreamEvents(response).map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+  writeSse(
+    res,
+    responseStreamEvents(response).map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`),
+  );
 }
 
 function writeChatSse(res: ServerResponse, chunks: ChatCompletionChunk[]): void {
@@ -127,7 +154,14 @@ function writeChatSse(res: ServerResponse, chunks: ChatCompletionChunk[]): void 
 }
 
 /** A raw step's body for this API, as is (streamed: its `sse` frames, else the body cut into events); a 400 when it has none. */
-function sendRaw(res: ServerResponse, raw: ScriptRaw, api: 'responses' | 'chat', stream: boolean, request: Record<string, unknown>, where: string): void {
+function sendRaw(
+  res: ServerResponse,
+  raw: ScriptRaw,
+  api: 'responses' | 'chat',
+  stream: boolean,
+  request: Record<string, unknown>,
+  where: string,
+): void {
   if (stream && raw.sse) return writeSse(res, raw.sse);
   const body = raw[api];
   if (!body) throw new HttpError(400, `${where}: its raw answer has no ${api} body`);
@@ -153,7 +187,11 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
 
   const statsOf = (name: string): ScriptStats => {
     const s = stats.get(name);
-    return { requests: s?.requests ?? 0, perStep: Object.fromEntries(s?.perStep ?? []), maxInputTokens: s?.maxInputTokens ?? 0 };
+    return {
+      requests: s?.requests ?? 0,
+      perStep: Object.fromEntries(s?.perStep ?? []),
+      maxInputTokens: s?.maxInputTokens ?? 0,
+    };
   };
   const allStats = () => Object.fromEntries([...stats.keys()].map((name) => [name, statsOf(name)]));
   const totalStats = (): ScriptStats => {
@@ -176,8 +214,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       const script = name === undefined ? undefined : scripts.get(name);
       if (name !== undefined && script) return [name, script];
     }
-    const known = scripts.size ? `scripts: ${[...scripts.keys()].map((n) => `'${n}'`).join(', ')}` : 'no scripts are loaded';
-    throw new HttpError(404, `no script for model '${String(model)}' and no 'default' script (${known})`, 'model_not_found');
+    const known = scripts.size
+      ? `scripts: ${[...scripts.keys()].map((n) => `'${n}'`).join(', ')}`
+      : 'no scripts are loaded';
+    throw new HttpError(
+      404,
+      `no script for model '${String(model)}' and no 'default' script (${known})`,
+      'model_not_found',
+    );
   }
 
   async function answerModel(req: IncomingMessage, res: ServerResponse, api: 'responses' | 'chat'): Promise<void> {
@@ -188,7 +232,11 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     stats.set(name, s);
     s.requests++;
     s.perStep.set(stepIndex, (s.perStep.get(stepIndex) ?? 0) + 1);
-    if (script.recordRequests) recorded.set(name, recorded.get(name) ?? []).get(name)!.push({ step: stepIndex, at: Date.now(), body: request });
+    if (script.recordRequests)
+      recorded
+        .set(name, recorded.get(name) ?? [])
+        .get(name)!
+        .push({ step: stepIndex, at: Date.now(), body: request });
 
     const step = script.steps[stepIndex];
     if (!step) throw new HttpError(400, `script '${name}' has no step ${stepIndex} (it has ${script.steps.length})`);
@@ -213,17 +261,22 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       if (fired < (step.error.times ?? 1)) {
         errorsFired.set(key, fired + 1);
         const { status, retryAfterMs, message } = step.error;
-        const headers: Record<string, string> = retryAfterMs === undefined ? {} : {
-          'retry-after-ms': String(retryAfterMs),
-          'retry-after': String(Math.ceil(retryAfterMs / 1000)),
-        };
+        const headers: Record<string, string> =
+          retryAfterMs === undefined
+            ? {}
+            : {
+                'retry-after-ms': String(retryAfterMs),
+                'retry-after': String(Math.ceil(retryAfterMs / 1000)),
+              };
         const text = message ?? `scripted error ${status} (script '${name}', step ${stepIndex}, attempt ${fired + 1})`;
         return sendError(res, status, text, undefined, headers);
       }
     }
 
     const answer: ScriptedAnswer = {
-      step, stepIndex, request,
+      step,
+      stepIndex,
+      request,
       id: randomId(api === 'responses' ? 'resp_' : 'chatcmpl-'),
       createdAt: Math.floor(Date.now() / 1000),
     };
@@ -282,7 +335,8 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     });
   });
   const { address, port } = server.address() as AddressInfo;
-  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  const host =
+    address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
 
   const close = () =>
     new Promise<void>((resolve, reject) => {

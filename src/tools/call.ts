@@ -14,12 +14,21 @@ import { errorResult } from './output.js';
  * The model's arguments for a tool, parsed and validated; bad ones become the error result the model reads.
  * Shared by function tools, built-in sandbox tools and capability sandbox tools.
  */
-export function parseToolArguments<T>(tool: string, schema: z.ZodType<T>, args: string): { ok: true; data: T } | { ok: false; result: RunToolResult } {
+export function parseToolArguments<T>(
+  tool: string,
+  schema: z.ZodType<T>,
+  args: string,
+): { ok: true; data: T } | { ok: false; result: RunToolResult } {
   let json: unknown;
   try {
     json = JSON.parse(args || '{}');
   } catch (err) {
-    return { ok: false, result: errorResult(`Error: the arguments for ${tool} are not valid JSON (${(err as Error).message}). Call it again with a JSON object.`) };
+    return {
+      ok: false,
+      result: errorResult(
+        `Error: the arguments for ${tool} are not valid JSON (${(err as Error).message}). Call it again with a JSON object.`,
+      ),
+    };
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, data: parsed.data };
@@ -33,7 +42,10 @@ export function parseToolArguments<T>(tool: string, schema: z.ZodType<T>, args: 
  * run; one it removed fails the call naming it (retried like any not-yet-deployed code: a rolling deploy or a
  * redeploy that brings it back lets the run go on).
  */
-export function toolChecks(input: RunToolInput, available: { input: ToolGuardrail[]; output: ToolGuardrail[] }): Parameters<typeof guardedCall>[1] {
+export function toolChecks(
+  input: RunToolInput,
+  available: { input: ToolGuardrail[]; output: ToolGuardrail[] },
+): Parameters<typeof guardedCall>[1] {
   const gctx = { agent: input.agent, workflowId: input.workflowId, context: input.context };
   const tool = input.call.name;
   const pinned = (kind: 'input' | 'output'): ToolGuardrail[] =>
@@ -46,15 +58,24 @@ export function toolChecks(input: RunToolInput, available: { input: ToolGuardrai
       );
     });
   return {
-    input: pinned('input').map((g) => ({ name: g.name, run: (args: string) => g.execute({ tool, arguments: args }, gctx) })),
-    output: pinned('output').map((g) => ({ name: g.name, run: (args: string, output: string) => g.execute({ tool, arguments: args, output }, gctx) })),
+    input: pinned('input').map((g) => ({
+      name: g.name,
+      run: (args: string) => g.execute({ tool, arguments: args }, gctx),
+    })),
+    output: pinned('output').map((g) => ({
+      name: g.name,
+      run: (args: string, output: string) => g.execute({ tool, arguments: args, output }, gctx),
+    })),
   };
 }
 
 /** Applies tool-input guardrails, runs `body`, applies tool-output guardrails. Shared by function and sandbox tools. */
 export async function guardedCall(
   input: RunToolInput,
-  guardrails: { input: { name: string; run: (args: string) => unknown }[]; output: { name: string; run: (args: string, output: string) => unknown }[] },
+  guardrails: {
+    input: { name: string; run: (args: string) => unknown }[];
+    output: { name: string; run: (args: string, output: string) => unknown }[];
+  },
   body: (args: string) => Promise<RunToolResult>,
 ): Promise<RunToolResult> {
   const pre = await runChecks(
@@ -62,7 +83,8 @@ export async function guardedCall(
     guardrails.input.map((g) => ({ name: g.name, run: () => g.run(input.call.arguments) as never })),
     input.call.callId,
   );
-  if (pre.tripwire) return { ...errorResult(`blocked by guardrail ${pre.tripwire.name}`, pre.items), tripwire: pre.tripwire };
+  if (pre.tripwire)
+    return { ...errorResult(`blocked by guardrail ${pre.tripwire.name}`, pre.items), tripwire: pre.tripwire };
   const args = pre.replace ?? input.call.arguments;
   const result = await body(args);
   const post = await runChecks(
@@ -71,6 +93,7 @@ export async function guardedCall(
     input.call.callId,
   );
   const guardItems = [...pre.items, ...post.items, ...result.guardrails];
-  if (post.tripwire) return { ...errorResult(`blocked by guardrail ${post.tripwire.name}`, guardItems), tripwire: post.tripwire };
+  if (post.tripwire)
+    return { ...errorResult(`blocked by guardrail ${post.tripwire.name}`, guardItems), tripwire: post.tripwire };
   return { ...result, output: post.replace ?? result.output, guardrails: guardItems };
 }

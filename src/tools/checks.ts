@@ -23,7 +23,10 @@ export async function runChecks(
         return { name: c.name, outcome: await c.run() };
       } catch (err) {
         // A guardrail that crashes cannot vouch for the content: treat it as tripped, with the error as info.
-        return { name: c.name, outcome: { tripwire: true, info: { error: err instanceof Error ? err.message : String(err) } } };
+        return {
+          name: c.name,
+          outcome: { tripwire: true, info: { error: err instanceof Error ? err.message : String(err) } },
+        };
       }
     }),
   );
@@ -36,7 +39,12 @@ export async function runChecks(
     ...(outcome.info !== undefined ? { info: outcome.info } : {}),
   }));
   const tripped = outcomes.find((o) => o.outcome.tripwire);
-  const tripwire: ToolTripwire | undefined = tripped ? { kind, name: tripped.name, info: tripped.outcome.info } : undefined;
-  const replace = outcomes.map((o) => o.outcome.replace).filter((r): r is string => r !== undefined).at(-1);
+  const tripwire: ToolTripwire | undefined = tripped
+    ? { kind, name: tripped.name, info: tripped.outcome.info }
+    : undefined;
+  const replace = outcomes
+    .map((o) => o.outcome.replace)
+    .filter((r): r is string => r !== undefined)
+    .at(-1);
   return { items, tripwire, replace };
 }

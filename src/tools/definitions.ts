@@ -14,7 +14,10 @@ import type { FunctionTool } from '../agents/tool.js';
 
 /** A zod schema as the JSON Schema a spec pins (draft 7, input side, no `$schema`). */
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -47,7 +50,9 @@ export function hostedMcpOf(agent: Agent, serverLabel: string): HostedTool | und
 
 /** The hosted MCP server whose approval requests go by `toolName` (see hostedApprovalToolName). */
 export function hostedMcpByToolName(agent: Agent, toolName: string): HostedTool | undefined {
-  return hostedToolsOf(agent).find((h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === toolName);
+  return hostedToolsOf(agent).find(
+    (h) => h.config.type === 'mcp' && hostedApprovalToolName(h.config.server_label) === toolName,
+  );
 }
 
 export function mcpServerOf(agent: Agent, name: string): McpServer | undefined {
@@ -60,7 +65,11 @@ export function sandboxMcpServersOf(agent: Agent): string[] {
 }
 
 /** The MCP server offering `toolName` (the model's name for it) by its cached tool list, with the server's own name for the tool. */
-export async function mcpToolByName(agent: Agent, toolName: string, mcp: McpToolLister): Promise<{ server: McpServer; tool: string } | undefined> {
+export async function mcpToolByName(
+  agent: Agent,
+  toolName: string,
+  mcp: McpToolLister,
+): Promise<{ server: McpServer; tool: string } | undefined> {
   for (const server of agent.options.mcpServers ?? []) {
     if (inSandbox(server)) continue; // listed only with its sandbox; calls carry their pin
     const tools = await mcp.tools(agent.name, server).catch(() => []);
@@ -71,7 +80,10 @@ export async function mcpToolByName(agent: Agent, toolName: string, mcp: McpTool
 }
 
 /** A sandbox tool implemented by one of the agent's capabilities, with that capability. */
-export function capabilitySandboxTool(agent: Agent, toolName: string): { tool: SandboxTool; capability: Capability } | undefined {
+export function capabilitySandboxTool(
+  agent: Agent,
+  toolName: string,
+): { tool: SandboxTool; capability: Capability } | undefined {
   for (const capability of agent.options.capabilities ?? []) {
     const tool = capability.sandboxTools?.find((t): t is SandboxTool => typeof t !== 'string' && t.name === toolName);
     if (tool) return { tool, capability };
@@ -89,7 +101,12 @@ export function sandboxApprovalOf(agent: Agent, toolName: string) {
 }
 
 /** The guardrails of the capability that contributes sandbox tool `toolName`. */
-export function sandboxToolGuardrailsOf(agent: Agent, toolName: string): { input: ToolGuardrail[]; output: ToolGuardrail[] } {
-  const owner = (agent.options.capabilities ?? []).find((c) => (c.sandboxTools ?? []).some((t) => (typeof t === 'string' ? t : t.name) === toolName));
+export function sandboxToolGuardrailsOf(
+  agent: Agent,
+  toolName: string,
+): { input: ToolGuardrail[]; output: ToolGuardrail[] } {
+  const owner = (agent.options.capabilities ?? []).find((c) =>
+    (c.sandboxTools ?? []).some((t) => (typeof t === 'string' ? t : t.name) === toolName),
+  );
   return { input: owner?.toolGuardrails?.input ?? [], output: owner?.toolGuardrails?.output ?? [] };
 }

@@ -27,7 +27,11 @@ export async function capText(raw: string, maxBytes: number, blobs: BlobStore): 
  * A tool's output as it may be kept: every secret value the worker knows scrubbed first (outputs of any size),
  * then capped, so neither the capped text nor the whole output in the blob store holds a secret.
  */
-export async function finishOutput(text: string, deps: { vault: SecretVault; blobs: BlobStore; registry?: { secretHolders(): unknown[] } }, maxBytes: number): Promise<string> {
+export async function finishOutput(
+  text: string,
+  deps: { vault: SecretVault; blobs: BlobStore; registry?: { secretHolders(): unknown[] } },
+  maxBytes: number,
+): Promise<string> {
   await deps.vault.learn(deps.registry?.secretHolders()); // a restarted worker still knows the agents' secrets
   return capText(deps.vault.redact(text), maxBytes, deps.blobs);
 }

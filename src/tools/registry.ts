@@ -15,7 +15,13 @@ import type { AgentSpec, ToolSpec } from '../agents/spec.js';
 import type { FunctionTool } from '../agents/tool.js';
 import type { AgentTool } from '../agents/agent.js';
 import type { Handoff } from '../agents/handoff.js';
-import { CONSOLIDATOR_AGENT, memoryInstructions, memorySpecOf, type MemoryOptions, type MemorySpec } from '../agents/memory.js';
+import {
+  CONSOLIDATOR_AGENT,
+  memoryInstructions,
+  memorySpecOf,
+  type MemoryOptions,
+  type MemorySpec,
+} from '../agents/memory.js';
 import { consolidatorAgent } from '../agents/memory-consolidator.js';
 import type { MemoryStore } from '../storage/memory-store.js';
 import { networkProblem } from '../sandbox/egress/policy.js';
@@ -45,7 +51,10 @@ import { checkToolChoice, checkToolNames } from './spec-checks.js';
 
 /** A registry built without connections (unit tests, tools that only read specs) lists no server's tools. */
 const NO_MCP_CONNECTIONS: McpToolLister = {
-  tools: (_agent, server) => Promise.reject(new KeelError('bad_usage', `MCP server '${server.name}': this registry was built without MCP connections`)),
+  tools: (_agent, server) =>
+    Promise.reject(
+      new KeelError('bad_usage', `MCP server '${server.name}': this registry was built without MCP connections`),
+    ),
 };
 
 export interface RegistryOptions {
@@ -75,16 +84,24 @@ function webhookEventsOf(endpoints: WebhookEndpoint[]): Pick<AgentSpec, 'webhook
 /** Approver names, and their keys when the agent has any (inline or from a keyring file). */
 function approversOf(o: Agent['options']): Pick<AgentSpec, 'approvers' | 'approverKeys'> {
   if (!o.approvers && !o.approverKeyring) return {};
-  const keys = [...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'), ...(o.approverKeyring ? readKeyring(o.approverKeyring) : [])];
-  const names = [...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)])];
-  return keys.length ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) } : { approvers: names };
+  const keys = [
+    ...(o.approvers ?? []).filter((a): a is ApproverKey => typeof a !== 'string'),
+    ...(o.approverKeyring ? readKeyring(o.approverKeyring) : []),
+  ];
+  const names = [
+    ...new Set([...(o.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name)), ...keys.map((k) => k.name)]),
+  ];
+  return keys.length
+    ? { approvers: names, approverKeys: keys.map(({ name, publicKey }) => ({ name, publicKey })) }
+    : { approvers: names };
 }
 
 /** What the model is told of its sandbox's network, so it does not try what will be refused. */
 function networkInstructions(network: SandboxNetwork): string {
   if (network === false) return 'The sandbox has no network access.';
   const allow = network === true ? ['*'] : network.allow;
-  if (allow.includes('*')) return 'The sandbox reaches public hosts through an HTTP(S) proxy that is already configured; raw IP addresses, private and host addresses are refused.';
+  if (allow.includes('*'))
+    return 'The sandbox reaches public hosts through an HTTP(S) proxy that is already configured; raw IP addresses, private and host addresses are refused.';
   return `The sandbox reaches only these hosts, through an HTTP(S) proxy that is already configured: ${allow.join(', ')}. Other hosts are refused.`;
 }
 
@@ -153,13 +170,20 @@ export class AgentRegistry implements ToolLookups {
    * tools), so the vault knows every value to scrub even on a worker that has not resolved them itself yet.
    */
   secretHolders(): unknown[] {
-    return [...this.agents.values()].flatMap((a) => [(a.options as { manifest?: unknown }).manifest, a.options.mcpServers, hostedToolsOf(a)]);
+    return [...this.agents.values()].flatMap((a) => [
+      (a.options as { manifest?: unknown }).manifest,
+      a.options.mcpServers,
+      hostedToolsOf(a),
+    ]);
   }
 
   get(name: string): Agent {
     const agent = this.agents.get(name);
     if (!agent) {
-      throw new KeelError('agent_not_found', `no agent named '${name}' is registered (known: ${this.names().join(', ') || 'none'})`);
+      throw new KeelError(
+        'agent_not_found',
+        `no agent named '${name}' is registered (known: ${this.names().join(', ') || 'none'})`,
+      );
     }
     return agent;
   }
@@ -211,14 +235,25 @@ export class AgentRegistry implements ToolLookups {
   }
 
   /** The run's memory settings and the summary text for its instructions. */
-  private async resolveMemory(agent: Agent, ctx: RunContext): Promise<{ spec: MemorySpec; text: string; model?: ModelOption } | undefined> {
+  private async resolveMemory(
+    agent: Agent,
+    ctx: RunContext,
+  ): Promise<{ spec: MemorySpec; text: string; model?: ModelOption } | undefined> {
     const hasSandbox = agent instanceof SandboxAgent;
     if (agent.name === CONSOLIDATOR_AGENT) {
       const target = (ctx.context as { memory?: { agent: string; scope: string } } | undefined)?.memory;
-      if (!target) throw new KeelError('bad_usage', `${CONSOLIDATOR_AGENT} runs need context.memory = { agent, scope }`);
+      if (!target)
+        throw new KeelError('bad_usage', `${CONSOLIDATOR_AGENT} runs need context.memory = { agent, scope }`);
       const options = this.memoryOptions(this.get(target.agent)) ?? {};
-      const spec = { ...memorySpecOf(target.agent, { ...options, scope: target.scope }, ctx), mode: 'consolidate' as const };
-      return { spec, text: '', model: options.consolidationModel ?? options.model ?? this.get(target.agent).options.model };
+      const spec = {
+        ...memorySpecOf(target.agent, { ...options, scope: target.scope }, ctx),
+        mode: 'consolidate' as const,
+      };
+      return {
+        spec,
+        text: '',
+        model: options.consolidationModel ?? options.model ?? this.get(target.agent).options.model,
+      };
     }
     const options = this.memoryOptions(agent);
     if (!options) return undefined;
@@ -248,7 +283,12 @@ export class AgentRegistry implements ToolLookups {
     if (!sandboxMcpServersOf(agent).length) checkToolChoice(name, o.modelSettings?.toolChoice, tools, hosted);
     const spec: Omit<AgentSpec, 'version'> = {
       name,
-      instructions: [instructions, ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]), sandbox && networkInstructions(sandbox.network), mem?.text]
+      instructions: [
+        instructions,
+        ...capabilities.flatMap((c, i) => [c.instructions, resolved[i]?.instructions]),
+        sandbox && networkInstructions(sandbox.network),
+        mem?.text,
+      ]
         .filter(Boolean)
         .join('\n\n'),
       model: model.name,
@@ -268,7 +308,9 @@ export class AgentRegistry implements ToolLookups {
       inputGuardrails: (o.inputGuardrails ?? []).map((g) => ({ name: g.name, mode: g.mode ?? 'parallel' })),
       outputGuardrails: (o.outputGuardrails ?? []).map((g) => g.name),
       ...approversOf(o),
-      approvalTimeout: o.approvalTimeout ? { ms: o.approvalTimeout.ms, onExpiry: o.approvalTimeout.onExpiry ?? 'reject' } : undefined,
+      approvalTimeout: o.approvalTimeout
+        ? { ms: o.approvalTimeout.ms, onExpiry: o.approvalTimeout.onExpiry ?? 'reject' }
+        : undefined,
       rejectionMessage: o.rejectionMessage ?? DEFAULT_REJECTION,
       capabilities: capabilities.map((c) => c.name),
       compaction: capabilities.find((c) => c.compaction)?.compaction,
@@ -276,7 +318,12 @@ export class AgentRegistry implements ToolLookups {
       ...(sandboxMcpServersOf(agent).length ? { sandboxMcpServers: sandboxMcpServersOf(agent) } : {}),
     };
     // The hash covers the definition (including an instructions function's source), not this run's context.
-    const definition = { ...spec, memory: undefined, instructions: String(o.instructions), capabilityText: capabilities.map((c) => c.instructions) };
+    const definition = {
+      ...spec,
+      memory: undefined,
+      instructions: String(o.instructions),
+      capabilityText: capabilities.map((c) => c.instructions),
+    };
     const version = 'sha256:' + createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
     return { ...spec, version };
   }
@@ -291,7 +338,11 @@ export class AgentRegistry implements ToolLookups {
     const hasSandbox = agent instanceof SandboxAgent;
     const resolved: (CapabilityResolution | undefined)[] = [];
     for (const c of agent.options.capabilities ?? []) {
-      resolved.push(c.resolve ? await c.resolve({ agent: agent.name, workflowId: ctx.workflowId, context: ctx.context, hasSandbox }) : undefined);
+      resolved.push(
+        c.resolve
+          ? await c.resolve({ agent: agent.name, workflowId: ctx.workflowId, context: ctx.context, hasSandbox })
+          : undefined,
+      );
     }
     return resolved;
   }
@@ -318,14 +369,17 @@ export class AgentRegistry implements ToolLookups {
     const capabilityData: Record<string, unknown> = {};
     capabilities.forEach((c, i) => {
       if (resolved[i]?.data === undefined) return;
-      if (c.name in capabilityData) throw new KeelError('bad_usage', `agent '${agent.name}' has two capabilities named '${c.name}' with tool data`);
+      if (c.name in capabilityData)
+        throw new KeelError('bad_usage', `agent '${agent.name}' has two capabilities named '${c.name}' with tool data`);
       capabilityData[c.name] = resolved[i].data;
     });
     return {
       image: o.sandbox?.image ?? defaultSandboxImage(),
       network: checkedNetwork(agent.name, o.sandbox?.network),
       limits: o.sandbox?.limits ?? {},
-      ...(o.sandbox?.runtime || tier === 'gvisor' ? { runtime: tier === 'gvisor' ? ('runsc' as const) : o.sandbox!.runtime } : {}),
+      ...(o.sandbox?.runtime || tier === 'gvisor'
+        ? { runtime: tier === 'gvisor' ? ('runsc' as const) : o.sandbox!.runtime }
+        : {}),
       ...(tier ? { tier } : {}),
       keepContainer: o.sandbox?.keepContainer ?? false,
       commandTimeoutMs: o.sandbox?.commandTimeoutMs ?? 60_000,

@@ -22,9 +22,17 @@ export function checkToolNames(agent: string, tools: ToolSpec[]): void {
 const HOSTED_CHOICE_TYPES = ['web_search', 'file_search', 'code_interpreter', 'image_generation'];
 
 /** A `toolChoice` naming one tool must name one the agent has. */
-export function checkToolChoice(agent: string, choice: string | undefined, tools: ToolSpec[], hosted: HostedToolConfig[]): void {
+export function checkToolChoice(
+  agent: string,
+  choice: string | undefined,
+  tools: ToolSpec[],
+  hosted: HostedToolConfig[],
+): void {
   if (choice === undefined || choice === 'auto' || choice === 'required' || choice === 'none') return;
   if (tools.some((t) => t.name === choice && t.kind !== 'hosted_mcp')) return;
   if (HOSTED_CHOICE_TYPES.includes(choice) && hosted.some((h) => h.type === choice)) return;
-  throw new KeelError('bad_usage', `agent '${agent}': modelSettings.toolChoice names '${choice}', which is not one of its tools`);
+  throw new KeelError(
+    'bad_usage',
+    `agent '${agent}': modelSettings.toolChoice names '${choice}', which is not one of its tools`,
+  );
 }

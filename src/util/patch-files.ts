@@ -10,7 +10,10 @@ export interface PatchedFile {
 }
 
 export function patchedFiles(patch: string): PatchedFile[] {
-  return [...patch.matchAll(/^\*\*\* (Add|Update|Delete) File: (.+)$/gm)].map((m) => ({ op: m[1] as PatchedFile['op'], path: m[2] }));
+  return [...patch.matchAll(/^\*\*\* (Add|Update|Delete) File: (.+)$/gm)].map((m) => ({
+    op: m[1] as PatchedFile['op'],
+    path: m[2],
+  }));
 }
 
 /** `U a.py, A b.py`: each named file with the first letter of its operation. */

@@ -7,7 +7,8 @@
 // Matching control characters is the point here.
 /* eslint-disable no-control-regex */
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and two-character ESC sequences; also the 8-bit CSI.
-const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]|\u009b[0-?]*[ -/]*[@-~]/g;
+const ESCAPES =
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]|\u009b[0-?]*[ -/]*[@-~]/g;
 // Control characters other than tab and newline (a lone CR included), DEL and the C1 range.
 const CONTROLS = /\r(?!\n)|[\u0000-\u0008\u000b-\u000c\u000e-\u001f\u007f-\u009f]/g;
 /** What safeText leaves out: escape and control characters but tab, newline and CR (a CRLF stays). */

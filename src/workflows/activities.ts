@@ -39,7 +39,10 @@ export const queued = proxyActivities<Activities>(QUEUED);
 
 /** `quick` and `queued` on another task queue: a sandbox tier's shared queue (sandbox-tiers.ts). */
 export function onQueue(taskQueue: string) {
-  return { quick: proxyActivities<Activities>({ ...QUICK, taskQueue }), queued: proxyActivities<Activities>({ ...QUEUED, taskQueue }) };
+  return {
+    quick: proxyActivities<Activities>({ ...QUICK, taskQueue }),
+    queued: proxyActivities<Activities>({ ...QUEUED, taskQueue }),
+  };
 }
 
 /** How long a sandbox host may take to pick up work before the run treats it as lost. */
@@ -72,5 +75,8 @@ export function tools(options: Partial<ActivityOptions> = {}) {
  * task-queue round trip. For quick tools where per-turn latency matters (agent option `toolExecution: 'local'`).
  */
 export function localTools(startToCloseTimeout: number) {
-  return proxyLocalActivities<Activities>({ startToCloseTimeout, retry: { initialInterval: '1 second', maximumAttempts: 3 } });
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout,
+    retry: { initialInterval: '1 second', maximumAttempts: 3 },
+  });
 }

@@ -6,7 +6,19 @@
  * Read top-down: resolve the agent → turns until a final output (run/turn.ts) → finish (memory, snapshot,
  * sandbox removal). Failures end with a typed ApplicationFailure carrying the RunState.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ContinueAsNew, TemporalFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
+  TemporalFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { treeUsage } from './child-runs.js';
 import type { AgentRunInput, AgentRunResult } from './messages.js';
 import type { GuardrailItem, RunItem } from './run-state.js';
@@ -32,9 +44,18 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunResult> {
   const run = newRun(input);
   registerHandlers(run);
   if (!input.state) reportStatus(input.agent, 'started');
-  const attributes = { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': run.state.agent, 'keel.run_id': run.workflowId };
+  const attributes = {
+    'gen_ai.operation.name': 'invoke_agent',
+    'gen_ai.agent.name': run.state.agent,
+    'keel.run_id': run.workflowId,
+  };
   // One span per execution (a continue-as-new starts the next); ending by continuing as new is not an error.
-  return withSpan(`invoke_agent ${run.state.agent}`, attributes, () => runAgent(run), (err) => err instanceof ContinueAsNew);
+  return withSpan(
+    `invoke_agent ${run.state.agent}`,
+    attributes,
+    () => runAgent(run),
+    (err) => err instanceof ContinueAsNew,
+  );
 }
 
 async function runAgent(run: Run): Promise<AgentRunResult> {
@@ -49,9 +70,22 @@ async function runAgent(run: Run): Promise<AgentRunResult> {
   try {
     await runToCompletion(run);
     const { state } = run;
-    const kept = state.sandbox?.kept && { containerId: state.sandbox.containerId, host: state.sandbox.host, ...state.sandbox.kept };
+    const kept = state.sandbox?.kept && {
+      containerId: state.sandbox.containerId,
+      host: state.sandbox.host,
+      ...state.sandbox.kept,
+    };
     const finalSnapshot = state.snapshots.at(-1);
-    return { runId: run.workflowId, agent: state.agent, finalOutput: state.finalOutput, usage: state.usage, turns: state.turn, treeUsage: treeUsage(state), ...(kept ? { keptSandbox: kept } : {}), ...(finalSnapshot ? { finalSnapshot } : {}) };
+    return {
+      runId: run.workflowId,
+      agent: state.agent,
+      finalOutput: state.finalOutput,
+      usage: state.usage,
+      turns: state.turn,
+      treeUsage: treeUsage(state),
+      ...(kept ? { keptSandbox: kept } : {}),
+      ...(finalSnapshot ? { finalSnapshot } : {}),
+    };
   } catch (err) {
     if (err instanceof ContinuedAsNew) throw err.cause;
     return endWithFailure(run, err);
@@ -73,7 +107,11 @@ async function runToCompletion(run: Run): Promise<void> {
   if (conversationOf(run)) await converse(run, maxTurns, (atIdle) => continueAsNewIfDue(run, atIdle));
   await finishMemory(run);
   setStatus(run, 'completed');
-  await emitWebhook(run, 'run.completed', 'end', { finalOutput: run.state.finalOutput, usage: run.state.usage, turns: run.state.turn });
+  await emitWebhook(run, 'run.completed', 'end', {
+    finalOutput: run.state.finalOutput,
+    usage: run.state.usage,
+    turns: run.state.turn,
+  });
   recordAnswer(run);
   await run.sandbox.close(run.state.turn, run.spec);
   await releaseHandlers(run);
@@ -106,10 +144,24 @@ async function continueAsNewIfDue(run: Run, idle = false): Promise<void> {
   await condition(allHandlersFinished);
   run.state.continuedAsNew++;
   // Items the blob store holds go by reference (run/archive.ts); runs from before that carried them all inline.
-  const { state, moved } = patched(CARRY_ITEMS_BY_REF) ? carriedState(run.state, run.cursor) : { state: run.state, moved: 0 };
-  const carried = { eventLog: run.live.events.carry(moved), conversationIdle: idle || undefined, turnLimit: idle ? undefined : run.live.turnLimit };
+  const { state, moved } = patched(CARRY_ITEMS_BY_REF)
+    ? carriedState(run.state, run.cursor)
+    : { state: run.state, moved: 0 };
+  const carried = {
+    eventLog: run.live.events.carry(moved),
+    conversationIdle: idle || undefined,
+    turnLimit: idle ? undefined : run.live.turnLimit,
+  };
   try {
-    await continueAsNew<typeof agentRun>({ ...run.input, agent: state.agent, state, restoreSnapshot: undefined, historyCursor: run.cursor, pinnedSpecs: run.pinned, ...carried });
+    await continueAsNew<typeof agentRun>({
+      ...run.input,
+      agent: state.agent,
+      state,
+      restoreSnapshot: undefined,
+      historyCursor: run.cursor,
+      pinnedSpecs: run.pinned,
+      ...carried,
+    });
   } catch (err) {
     throw new ContinuedAsNew(err);
   }
@@ -124,7 +176,11 @@ async function endWithFailure(run: Run, err: unknown): Promise<never> {
   // An activity that failed for good (say, a 400 from the model API) fails the run with its own type and message.
   const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
   const typed = run.state.error !== undefined;
-  if (!cancelled && !typed) run.state.error = { type: cause?.type ?? 'Error', message: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
+  if (!cancelled && !typed)
+    run.state.error = {
+      type: cause?.type ?? 'Error',
+      message: cause?.message ?? (err instanceof Error ? err.message : String(err)),
+    };
   await CancellationScope.nonCancellable(async () => {
     setStatus(run, cancelled ? 'cancelled' : 'failed');
     if (!cancelled) await emitWebhook(run, 'run.failed', 'end', { error: run.state.error });

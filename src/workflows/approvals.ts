@@ -16,7 +16,12 @@ export type Decision = 'approve' | 'reject';
 
 /** Why a decision cannot be taken (its type and message), or undefined when it can. */
 export function decisionProblem(state: RunState, spec: AgentSpec, input: ApprovalSignal): DecisionProblem | undefined {
-  if (!input || typeof input.callId !== 'string' || typeof input.approver !== 'string' || input.approver.trim() === '') {
+  if (
+    !input ||
+    typeof input.callId !== 'string' ||
+    typeof input.approver !== 'string' ||
+    input.approver.trim() === ''
+  ) {
     return { type: 'BadDecision', message: 'a decision needs a callId and a non-empty approver' };
   }
   const decided = state.items.some((i) => i.type === 'approval' && i.callId === input.callId);
@@ -28,7 +33,10 @@ export function decisionProblem(state: RunState, spec: AgentSpec, input: Approva
     return { type: 'WrongArguments', message };
   }
   if (spec.approvers && !spec.approvers.includes(input.approver)) {
-    return { type: 'NotAnApprover', message: `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})` };
+    return {
+      type: 'NotAnApprover',
+      message: `${input.approver} may not decide for agent ${spec.name} (approvers: ${spec.approvers.join(', ')})`,
+    };
   }
   return extensionOf(pending, input);
 }
@@ -36,7 +44,11 @@ export function decisionProblem(state: RunState, spec: AgentSpec, input: Approva
 /** Why an extension in a decision cannot count: only a `budget` call takes one, as whole tokens / dollars >= 0. */
 function extensionOf(pending: PendingApproval, input: ApprovalSignal): DecisionProblem | undefined {
   if (input.extendTokens === undefined && input.extendUsd === undefined) return undefined;
-  if (pending.tool !== BUDGET_TOOL) return { type: 'BadDecision', message: `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}` };
+  if (pending.tool !== BUDGET_TOOL)
+    return {
+      type: 'BadDecision',
+      message: `an extension (extendTokens, extendUsd) is only for a budget approval, not for ${pending.tool}`,
+    };
   const problem = extensionProblem(input.extendTokens, input.extendUsd);
   return problem ? { type: 'BadDecision', message: problem } : undefined;
 }
@@ -47,7 +59,8 @@ export function notPending(state: RunState, callId: unknown): DecisionProblem {
 }
 
 /** The update's failure for a decision that does not count; the client branches on its type. */
-export const decisionFailure = (problem: DecisionProblem): ApplicationFailure => keelFailure(problem.type, problem.message);
+export const decisionFailure = (problem: DecisionProblem): ApplicationFailure =>
+  keelFailure(problem.type, problem.message);
 
 export function validateDecide(state: RunState, spec: AgentSpec, input: DecideInput): void {
   if (input?.decision !== 'approve' && input?.decision !== 'reject') {
@@ -69,7 +82,11 @@ export function applyDecision(
   const first = decidedCalls[0];
   if (input.always && first) {
     state.standingDecisions[standingKey(first.agent, first.tool)] = input.decision;
-    decidedCalls.push(...state.pendingApprovals.filter((p) => p.tool === first.tool && p.agent === first.agent && p.callId !== input.callId));
+    decidedCalls.push(
+      ...state.pendingApprovals.filter(
+        (p) => p.tool === first.tool && p.agent === first.agent && p.callId !== input.callId,
+      ),
+    );
   }
   for (const call of decidedCalls) {
     state.items.push({
@@ -106,7 +123,13 @@ export function applyStandingDecision(state: RunState, call: ToolCallItem, at: s
   if (!decision) return undefined;
   const origin = [...approvalHistory(state)]
     .reverse()
-    .find((i): i is ApprovalItem => i.type === 'approval' && i.tool === call.name && i.decision === decision && (i.agent ?? call.agent) === call.agent);
+    .find(
+      (i): i is ApprovalItem =>
+        i.type === 'approval' &&
+        i.tool === call.name &&
+        i.decision === decision &&
+        (i.agent ?? call.agent) === call.agent,
+    );
   const item: ApprovalItem = {
     type: 'approval',
     callId: call.callId,
@@ -131,9 +154,11 @@ export function applyStandingDecision(state: RunState, call: ToolCallItem, at: s
 export function decisionFor(state: RunState, call: ToolCallItem): ApprovalItem | undefined {
   // Hashed only once an item names the call: a waiting run re-checks this on every activation.
   let digest: string | undefined;
-  const sameArguments = (i: ApprovalItem) => i.argsHash === undefined || i.argsHash === (digest ??= argumentsDigest(call.arguments));
+  const sameArguments = (i: ApprovalItem) =>
+    i.argsHash === undefined || i.argsHash === (digest ??= argumentsDigest(call.arguments));
   return state.items.find(
-    (i): i is ApprovalItem => i.type === 'approval' && i.callId === call.callId && (i.agent ?? call.agent) === call.agent && sameArguments(i),
+    (i): i is ApprovalItem =>
+      i.type === 'approval' && i.callId === call.callId && (i.agent ?? call.agent) === call.agent && sameArguments(i),
   );
 }
 

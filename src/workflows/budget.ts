@@ -25,13 +25,16 @@ export const budgetsOn = (): boolean => patched(BUDGETS);
 
 /** Why the next model call must not start (a limit reached), or undefined while there is budget left. */
 export function overBudget(budget: Budget, spend: Spend): string | undefined {
-  const over = (budget.maxTokens !== undefined && spend.tokens >= budget.maxTokens) || (budget.maxCostUsd !== undefined && (spend.costUsd ?? 0) >= budget.maxCostUsd);
+  const over =
+    (budget.maxTokens !== undefined && spend.tokens >= budget.maxTokens) ||
+    (budget.maxCostUsd !== undefined && (spend.costUsd ?? 0) >= budget.maxCostUsd);
   return over ? `the run tree spent its budget (${spendText(spend, budget)})` : undefined;
 }
 
 /** What the run asks for when it crosses a limit: for each limit reached, as much again as the tree has spent. */
 export function requestedExtension(budget: Budget, spend: Spend): { extendTokens?: number; extendUsd?: number } {
-  const over = (limit: number | undefined, spent: number, least: number) => (limit !== undefined && spent >= limit ? Math.max(spent, least) : undefined);
+  const over = (limit: number | undefined, spent: number, least: number) =>
+    limit !== undefined && spent >= limit ? Math.max(spent, least) : undefined;
   const extendTokens = over(budget.maxTokens, spend.tokens, 1);
   const extendUsd = over(budget.maxCostUsd, spend.costUsd ?? 0, 0.01);
   return { ...(extendTokens !== undefined ? { extendTokens } : {}), ...(extendUsd !== undefined ? { extendUsd } : {}) };
@@ -55,8 +58,12 @@ export function childGrant(budget: Budget, spent: Spend, children: ChildRun[], s
   const left = (limit: number, used: number, granted: (c: ChildRun) => number | undefined) =>
     Math.max(0, limit - used - running.reduce((n, c) => n + (granted(c) ?? 0), 0)) / Math.max(1, share);
   return {
-    ...(budget.maxTokens !== undefined ? { maxTokens: Math.floor(left(budget.maxTokens, spent.tokens, (c) => c.budget!.maxTokens)) } : {}),
-    ...(budget.maxCostUsd !== undefined ? { maxCostUsd: left(budget.maxCostUsd, spent.costUsd ?? 0, (c) => c.budget!.maxCostUsd) } : {}),
+    ...(budget.maxTokens !== undefined
+      ? { maxTokens: Math.floor(left(budget.maxTokens, spent.tokens, (c) => c.budget!.maxTokens)) }
+      : {}),
+    ...(budget.maxCostUsd !== undefined
+      ? { maxCostUsd: left(budget.maxCostUsd, spent.costUsd ?? 0, (c) => c.budget!.maxCostUsd) }
+      : {}),
     onExceed: budget.onExceed,
   };
 }

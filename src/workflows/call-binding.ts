@@ -40,7 +40,14 @@ export function standingKey(agent: string, tool: string): string {
 function idsIn(items: RunItem[]): Set<string> {
   const ids = new Set<string>();
   for (const i of items) {
-    if (i.type === 'tool_call' || i.type === 'tool_result' || i.type === 'approval' || i.type === 'approval_refused' || i.type === 'handoff') ids.add(i.callId);
+    if (
+      i.type === 'tool_call' ||
+      i.type === 'tool_result' ||
+      i.type === 'approval' ||
+      i.type === 'approval_refused' ||
+      i.type === 'handoff'
+    )
+      ids.add(i.callId);
   }
   return ids;
 }

@@ -29,7 +29,12 @@ import { childUsage, sumUsage, type ChildRun } from './tree.js';
  * Runs `agentRun` for `input` as child `record.runId`; resolves with the record once the child ended (never throws
  * for the child's failure). `changed` is called once the child started and once it ended (the live event log).
  */
-export async function runChild(children: ChildRun[], record: ChildRun, input: AgentRunInput, changed: () => void = () => undefined): Promise<ChildRun> {
+export async function runChild(
+  children: ChildRun[],
+  record: ChildRun,
+  input: AgentRunInput,
+  changed: () => void = () => undefined,
+): Promise<ChildRun> {
   const entry = upsert(children, { ...record, status: 'running' });
   try {
     const handle = await startChild('agentRun', {
@@ -39,11 +44,23 @@ export async function runChild(children: ChildRun[], record: ChildRun, input: Ag
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       staticSummary: `${record.agent}${record.callId ? ` · ${record.callId}` : ''}${record.index !== undefined ? ` · item ${record.index}` : ''}`,
       // Findable as running from its start, so the child need not upsert the same values when it begins.
-      ...(patched(LEAN_RUN) ? { typedSearchAttributes: [{ key: KeelStatus, value: 'running' }, { key: KeelAgent, value: input.agent }, { key: KeelTotalTokens, value: 0 }] } : {}),
+      ...(patched(LEAN_RUN)
+        ? {
+            typedSearchAttributes: [
+              { key: KeelStatus, value: 'running' },
+              { key: KeelAgent, value: input.agent },
+              { key: KeelTotalTokens, value: 0 },
+            ],
+          }
+        : {}),
     });
     changed();
     const result = (await handle.result()) as AgentRunResult;
-    Object.assign(entry, { status: 'completed', finalOutput: result.finalOutput, usage: result.treeUsage ?? result.usage });
+    Object.assign(entry, {
+      status: 'completed',
+      finalOutput: result.finalOutput,
+      usage: result.treeUsage ?? result.usage,
+    });
   } catch (err) {
     // This run itself being cancelled: the child was cancelled with it; the caller ends the run.
     if (isCancellation(err) && CancellationScope.current().consideredCancelled) {
@@ -66,11 +83,16 @@ function upsert(children: ChildRun[], record: ChildRun): ChildRun {
 /** The status, error and usage of a child that did not complete. */
 function failureOf(err: unknown): Pick<ChildRun, 'status' | 'error' | 'usage'> {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  if (cause instanceof CancelledFailure) return { status: 'cancelled', error: { type: 'Cancelled', message: 'the run was cancelled' } };
+  if (cause instanceof CancelledFailure)
+    return { status: 'cancelled', error: { type: 'Cancelled', message: 'the run was cancelled' } };
   if (cause instanceof ApplicationFailure) {
     const state = cause.details?.[0] as RunState | undefined; // as the child's version stored it
     const usage = state?.usage ? sumUsage([state.usage, childUsage(migrateRunState(state).children)]) : undefined;
-    return { status: 'failed', error: { type: cause.type ?? 'Error', message: cause.message }, ...(usage ? { usage } : {}) };
+    return {
+      status: 'failed',
+      error: { type: cause.type ?? 'Error', message: cause.message },
+      ...(usage ? { usage } : {}),
+    };
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return { status: 'failed', error: { type: cause instanceof Error ? cause.name : 'Error', message } };
@@ -83,7 +105,10 @@ export function childOutput(child: ChildRun): { output: string; isError: boolean
     return { output: typeof out === 'string' ? out : JSON.stringify(out ?? null), isError: false };
   }
   const why = child.error ? `${child.error.type}: ${child.error.message}` : child.status;
-  return { output: `Error: sub-agent ${child.agent} (${child.runId}) ${child.status === 'cancelled' ? 'was cancelled' : `failed: ${why}`}`, isError: true };
+  return {
+    output: `Error: sub-agent ${child.agent} (${child.runId}) ${child.status === 'cancelled' ? 'was cancelled' : `failed: ${why}`}`,
+    isError: true,
+  };
 }
 
 /** `usage` plus every ended child's (each child's already covers its own tree). */

@@ -24,7 +24,10 @@ export async function consolidateMemory(input: { memory: MemorySpec }): Promise<
     workflowId: `${workflowInfo().workflowId}-${workflowInfo().runId}`,
     args: [child],
   })) as AgentRunResult;
-  await quick.writeConsolidatedMemory({ memory, output: result.finalOutput as { memory_md: string; memory_summary_md: string } });
+  await quick.writeConsolidatedMemory({
+    memory,
+    output: result.finalOutput as { memory_md: string; memory_summary_md: string },
+  });
 }
 
 /** Starts consolidation unless one is already running for this scope (then that one will do). */

@@ -8,7 +8,13 @@ import { CancellationScope, isCancellation, setHandler, workflowInfo } from '@te
 import { EventLog, isTerminal } from '../live/events.js';
 import { runChild } from './child-runs.js';
 import { registerEventHandlers } from './event-handlers.js';
-import { MAX_FAN_OUT_INPUTS, runStateQuery, type FanOutInput, type FanOutItemResult, type FanOutResult } from './messages.js';
+import {
+  MAX_FAN_OUT_INPUTS,
+  runStateQuery,
+  type FanOutInput,
+  type FanOutItemResult,
+  type FanOutResult,
+} from './messages.js';
 import { initialRunState, type RunState } from './run-state.js';
 import { childUsage, type ChildRun } from './tree.js';
 import { budgetProblem, spendText, type Budget } from '../agents/budget.js';
@@ -21,15 +27,30 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   if (inputs.length > MAX_FAN_OUT_INPUTS) {
     throw keelFailure('BadInput', `a fan-out takes at most ${MAX_FAN_OUT_INPUTS} inputs, not ${inputs.length}`);
   }
-  const state: RunState = initialRunState({ runId: workflowId, agent: input.agent, input: [], context: input.context, now: new Date().toISOString() });
+  const state: RunState = initialRunState({
+    runId: workflowId,
+    agent: input.agent,
+    input: [],
+    context: input.context,
+    now: new Date().toISOString(),
+  });
   if (input.parent) state.parent = input.parent;
   const parent = { runId: workflowId, rootId: input.parent?.rootId ?? workflowId };
-  state.children = inputs.map((_, index) => ({ runId: `${workflowId}/${index}`, agent: input.agent, index, status: 'queued' as const }));
+  state.children = inputs.map((_, index) => ({
+    runId: `${workflowId}/${index}`,
+    agent: input.agent,
+    index,
+    status: 'queued' as const,
+  }));
   setHandler(runStateQuery, () => state);
   // Its items starting and ending, as events: `keel watch <jobId>` follows the tree from here.
   const events = new EventLog();
   const sync = () => events.sync(state, new Date().toISOString());
-  registerEventHandlers(events, () => ({ done: isTerminal(state.status), continuing: false, closing: isTerminal(state.status) }));
+  registerEventHandlers(events, () => ({
+    done: isTerminal(state.status),
+    continuing: false,
+    closing: isTerminal(state.status),
+  }));
 
   const budget = input.budget !== undefined ? checkedBudget(input.budget) : undefined;
   if (budget) state.budget = budget; // shown by `keel state` against the items' spend
@@ -49,7 +70,20 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
       // An item with a workspace of its own carries it to its run (plain strings start exactly as before).
       const item = inputs[index];
       const own = typeof item === 'string' ? { input: item } : { input: item.input, workspace: item.workspace };
-      await runChild(state.children, { ...record, ...itemBudget }, { agent: input.agent, ...own, context: input.context, maxTurns: input.maxTurns, tenant: input.tenant, parent, ...itemBudget }, sync);
+      await runChild(
+        state.children,
+        { ...record, ...itemBudget },
+        {
+          agent: input.agent,
+          ...own,
+          context: input.context,
+          maxTurns: input.maxTurns,
+          tenant: input.tenant,
+          parent,
+          ...itemBudget,
+        },
+        sync,
+      );
     }
   };
   try {
@@ -63,7 +97,14 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   sync();
   const items = state.children.map((c) => c as ChildRun & { index: number }) as FanOutItemResult[];
   const failed = items.filter((i) => i.status !== 'completed').length;
-  return { runId: workflowId, agent: input.agent, items, completed: items.length - failed, failed, usage: childUsage(state.children) };
+  return {
+    runId: workflowId,
+    agent: input.agent,
+    items,
+    completed: items.length - failed,
+    failed,
+    usage: childUsage(state.children),
+  };
 }
 
 function checkedBudget(budget: Budget): Budget {
@@ -81,6 +122,7 @@ function itemGrant(budget: Budget, children: ChildRun[], concurrency: number): B
   const spent = spendOf(childUsage(children));
   const running = children.filter((c) => c.status === 'running').length;
   const grant = childGrant(budget, spent, children, concurrency - running);
-  if (budget.onExceed === 'fail' && overBudget(grant, { tokens: 0 }) && budgetsOn()) return { refused: `not started: nothing is left of the job's budget (${spendText(spent, budget)})` };
+  if (budget.onExceed === 'fail' && overBudget(grant, { tokens: 0 }) && budgetsOn())
+    return { refused: `not started: nothing is left of the job's budget (${spendText(spent, budget)})` };
   return grant;
 }

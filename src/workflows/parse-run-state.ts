@@ -10,7 +10,9 @@ export function parseRunState(json: unknown): RunState {
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version !== 'number' || !READABLE_RUN_STATE_VERSIONS.includes(version)) {
     const readable = READABLE_RUN_STATE_VERSIONS.join(', ');
-    throw new Error(`RunState schemaVersion ${JSON.stringify(version)} is not readable by this Keel (reads ${readable})`);
+    throw new Error(
+      `RunState schemaVersion ${JSON.stringify(version)} is not readable by this Keel (reads ${readable})`,
+    );
   }
   return RunStateSchema.parse(migrateRunState(json as StoredRunState));
 }

@@ -9,8 +9,18 @@ import type { WorkspaceReceipt } from '../agents/run-workspace.js';
 
 /** Cost of the calls (USD, by the worker's price table) and whether some call had no price (counted in tokens only). */
 const CostShape = { costUsd: z.number().optional(), unpriced: z.boolean().optional() };
-const BudgetShape = z.object({ maxTokens: z.number().optional(), maxCostUsd: z.number().optional(), onExceed: z.enum(['fail', 'ask']) });
-const UsageShape = z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number(), requests: z.number().default(0), ...CostShape });
+const BudgetShape = z.object({
+  maxTokens: z.number().optional(),
+  maxCostUsd: z.number().optional(),
+  onExceed: z.enum(['fail', 'ask']),
+});
+const UsageShape = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  totalTokens: z.number(),
+  requests: z.number().default(0),
+  ...CostShape,
+});
 /** `queued`: a fan-out item waiting for a free slot (no workflow yet). */
 export const ChildStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 export type ChildStatus = z.infer<typeof ChildStatusSchema>;
@@ -138,7 +148,14 @@ export const RunItemSchema = z.discriminatedUnion('type', [
     at: z.string(),
     via: z.enum(['signal', 'update']),
   }),
-  z.object({ type: z.literal('guardrail'), kind: GuardrailKind, name: z.string(), tripped: z.boolean(), callId: z.string().optional(), info: z.unknown().optional() }),
+  z.object({
+    type: z.literal('guardrail'),
+    kind: GuardrailKind,
+    name: z.string(),
+    tripped: z.boolean(),
+    callId: z.string().optional(),
+    info: z.unknown().optional(),
+  }),
   z.object({
     type: z.literal('compaction'),
     summary: z.string(),
@@ -172,7 +189,15 @@ export type ArchivedItems = z.infer<typeof ArchivedItemsSchema>;
 
 /** `awaiting_input`: a conversation answered and waits for the next `send`. */
 /** `waiting_for_sandbox`: its host has no free sandbox slot; the run waits in line for one. */
-export const RunStatusSchema = z.enum(['running', 'waiting_for_sandbox', 'awaiting_approval', 'awaiting_input', 'completed', 'failed', 'cancelled']);
+export const RunStatusSchema = z.enum([
+  'running',
+  'waiting_for_sandbox',
+  'awaiting_approval',
+  'awaiting_input',
+  'completed',
+  'failed',
+  'cancelled',
+]);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const UsageSchema = z.object({
@@ -275,6 +300,10 @@ export const RunStateSchema = z.object({
   /** The tenant the run belongs to (start option `tenant`, else the context's); absent for none. */
   tenant: z.string().optional(),
   /** What the run's own workspace request gave it, pinned (commits, file hashes, snapshot; no secret values). */
-  workspace: z.custom<WorkspaceReceipt>((v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries)).optional(),
+  workspace: z
+    .custom<WorkspaceReceipt>(
+      (v) => typeof v === 'object' && v !== null && Array.isArray((v as WorkspaceReceipt).entries),
+    )
+    .optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;

@@ -41,7 +41,8 @@ const ADDED_IN_V2 = () => ({
 type AddedInV2 = keyof ReturnType<typeof ADDED_IN_V2>;
 
 /** A RunState as any readable version stored it (fields this code does not know pass through untouched). */
-export type StoredRunState = Omit<RunState, AddedInV2 | 'schemaVersion'> & Partial<Pick<RunState, AddedInV2>> & { schemaVersion: number };
+export type StoredRunState = Omit<RunState, AddedInV2 | 'schemaVersion'> &
+  Partial<Pick<RunState, AddedInV2>> & { schemaVersion: number };
 
 /**
  * The one migration of a stored RunState to the current version: `parseRunState` (client, `keel resume`) runs it
@@ -54,8 +55,16 @@ export function migrateRunState<S extends StoredRunState>(state: S): Omit<S, Add
   return out as Omit<S, AddedInV2 | 'schemaVersion'> & RunState;
 }
 
-export function initialRunState(args: { runId: string; agent: string; input: string | RunItem[]; context?: unknown; now: string; parent?: RunState['parent'] }): RunState {
-  const items: RunItem[] = typeof args.input === 'string' ? [{ type: 'message', role: 'user', content: args.input }] : args.input;
+export function initialRunState(args: {
+  runId: string;
+  agent: string;
+  input: string | RunItem[];
+  context?: unknown;
+  now: string;
+  parent?: RunState['parent'];
+}): RunState {
+  const items: RunItem[] =
+    typeof args.input === 'string' ? [{ type: 'message', role: 'user', content: args.input }] : args.input;
   return {
     schemaVersion: RUN_STATE_VERSION,
     runId: args.runId,
@@ -106,7 +115,10 @@ export function addUsage(usage: Usage, delta: UsageDelta): Usage {
 }
 
 /** The cost fields of `a` + `b`, absent when neither has any (so runs without prices keep their usage shape). */
-export function costOf(a: Pick<Usage, 'costUsd' | 'unpriced'>, b: Pick<Usage, 'costUsd' | 'unpriced'>): Pick<Usage, 'costUsd' | 'unpriced'> {
+export function costOf(
+  a: Pick<Usage, 'costUsd' | 'unpriced'>,
+  b: Pick<Usage, 'costUsd' | 'unpriced'>,
+): Pick<Usage, 'costUsd' | 'unpriced'> {
   const priced = a.costUsd !== undefined || b.costUsd !== undefined;
   return {
     ...(priced ? { costUsd: (a.costUsd ?? 0) + (b.costUsd ?? 0) } : {}),
@@ -132,7 +144,10 @@ export function unansweredCalls(items: RunItem[]): ToolCallItem[] {
 /** Characters that chain, substitute or redirect in a shell command line. */
 const SHELL_META = /[;&|`$<>(){}\n\\]/;
 
-export function policyAllows(policy: { allow: { source: string; flags: string }[]; field?: string; shell?: boolean }, args: string): boolean {
+export function policyAllows(
+  policy: { allow: { source: string; flags: string }[]; field?: string; shell?: boolean },
+  args: string,
+): boolean {
   let subject = args;
   if (policy.field) {
     try {
@@ -147,7 +162,10 @@ export function policyAllows(policy: { allow: { source: string; flags: string }[
 }
 
 const isModelItem = (i: RunItem) =>
-  (i.type === 'message' && i.role === 'assistant') || i.type === 'tool_call' || i.type === 'reasoning' || i.type === 'hosted_call';
+  (i.type === 'message' && i.role === 'assistant') ||
+  i.type === 'tool_call' ||
+  i.type === 'reasoning' ||
+  i.type === 'hosted_call';
 
 /** Indices where model turns start (a model turn = a maximal run of assistant-produced items). */
 export function turnStarts(items: RunItem[]): number[] {
@@ -173,7 +191,9 @@ export function compactionCut(items: RunItem[], keepRecentTurns: number): number
 
 /** What the model is told when its workspace came back from a snapshot because the container or its host was lost. */
 export function restoredNotice(lost: 'container' | 'host', session: SandboxSession): string {
-  const from = session.lastSnapshot ? `the snapshot of turn ${session.lastSnapshot.turn}` : 'the initial manifest (no snapshot existed)';
+  const from = session.lastSnapshot
+    ? `the snapshot of turn ${session.lastSnapshot.turn}`
+    : 'the initial manifest (no snapshot existed)';
   const commands = session.commandsSinceSnapshot
     ? ` ${session.commandsSinceSnapshot} command(s) run since then were lost and may need to be run again.`
     : '';

@@ -80,7 +80,12 @@ export class SandboxRouter {
     const restore = replace ? undefined : (restoreSnapshot ?? this.state.sandbox?.lastSnapshot?.id);
     // The starting workspace (the base of `keel diff`): the run's first sandbox, snapshotted by the creating activity.
     const startSnapshot = !current && patched(START_SNAPSHOT) ? { turn: this.state.turn } : undefined;
-    const created = await this.create(`sandbox ${agent.sandbox.image} for ${agent.name}`, restore, restore ? overlay : undefined, startSnapshot);
+    const created = await this.create(
+      `sandbox ${agent.sandbox.image} for ${agent.name}`,
+      restore,
+      restore ? overlay : undefined,
+      startSnapshot,
+    );
     this.state.sandbox = { ...created, agent: agent.name };
     const start = this.state.sandbox.startSnapshot;
     if (start) {
@@ -98,7 +103,9 @@ export class SandboxRouter {
     const session = this.state.sandbox;
     if (!spec.sandboxMcpServers?.length || !session || session.removed) return spec;
     const summary = `list MCP tools in sandbox (${spec.sandboxMcpServers.join(', ')})`;
-    return this.serial(() => this.host(session.taskQueue).pinSandboxMcpTools.executeWithOptions({ summary }, [{ spec, session }]));
+    return this.serial(() =>
+      this.host(session.taskQueue).pinSandboxMcpTools.executeWithOptions({ summary }, [{ spec, session }]),
+    );
   }
 
   /** Snapshots and removes the previous agent's session (its snapshot stays in `state.snapshots`). */
@@ -106,7 +113,9 @@ export class SandboxRouter {
     await this.snapshot(this.state.turn);
     const remove = { summary: `sandbox remove (handoff from ${session.agent})` };
     try {
-      await this.serial(() => this.host(session.taskQueue).destroySandbox.executeWithOptions(remove, [{ session, turn: this.state.turn }]));
+      await this.serial(() =>
+        this.host(session.taskQueue).destroySandbox.executeWithOptions(remove, [{ session, turn: this.state.turn }]),
+      );
     } catch (err) {
       log.warn('sandbox removal on handoff failed; the reaper will remove it', { error: String(err) });
     }
@@ -117,17 +126,35 @@ export class SandboxRouter {
    * A new container on whichever worker picks this up, from the manifest or a snapshot. A full host says so at
    * once; the run then shows `waiting_for_sandbox` and waits in a host's line until a slot frees.
    */
-  private async create(summary: string, restoreSnapshot: string | undefined, overlay?: CreateSandboxInput['overlay'], startSnapshot?: CreateSandboxInput['startSnapshot']): Promise<SandboxSession> {
-    const input: CreateSandboxInput = { workflowId: this.workflowId, runId: this.runId, spec: this.spec!, restoreSnapshot, memory: this.memory, ...(overlay ? { overlay } : {}), ...(startSnapshot ? { startSnapshot } : {}) };
+  private async create(
+    summary: string,
+    restoreSnapshot: string | undefined,
+    overlay?: CreateSandboxInput['overlay'],
+    startSnapshot?: CreateSandboxInput['startSnapshot'],
+  ): Promise<SandboxSession> {
+    const input: CreateSandboxInput = {
+      workflowId: this.workflowId,
+      runId: this.runId,
+      spec: this.spec!,
+      restoreSnapshot,
+      memory: this.memory,
+      ...(overlay ? { overlay } : {}),
+      ...(startSnapshot ? { startSnapshot } : {}),
+    };
     const creator = this.creators();
     try {
-      return await creator.quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [{ ...input, ifFull: 'fail' }]);
+      return await creator.quick.createSandbox.executeWithOptions({ summary, startToCloseTimeout: '10 minutes' }, [
+        { ...input, ifFull: 'fail' },
+      ]);
     } catch (err) {
       if (!isHostFull(err) || !patched(SANDBOX_QUEUE)) throw err;
     }
     const before = this.state.status;
     this.onStatus('waiting_for_sandbox');
-    const session = await creator.queued.createSandbox.executeWithOptions({ summary: `${summary} (waited for a free slot)` }, [{ ...input, ifFull: 'wait' }]);
+    const session = await creator.queued.createSandbox.executeWithOptions(
+      { summary: `${summary} (waited for a free slot)` },
+      [{ ...input, ifFull: 'wait' }],
+    );
     this.onStatus(before);
     return session;
   }
@@ -153,10 +180,7 @@ export class SandboxRouter {
       this.host(this.state.sandbox!.taskQueue, {
         startToCloseTimeout: tool.timeoutMs,
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      }).runTool.executeWithOptions(
-        { summary: toolSummary(input.call) },
-        [{ ...input, sandbox: this.state.sandbox }],
-      );
+      }).runTool.executeWithOptions({ summary: toolSummary(input.call) }, [{ ...input, sandbox: this.state.sandbox }]);
     let notice = '';
     let result: RunToolResult;
     try {
@@ -175,7 +199,10 @@ export class SandboxRouter {
   private async moveHost(): Promise<string> {
     const lost = this.state.sandbox!;
     log.warn('sandbox host lost; restoring on another host', { host: lost.host, snapshot: lost.lastSnapshot?.id });
-    this.state.sandbox = { ...(await this.create('sandbox restore (host lost)', lost.lastSnapshot?.id)), agent: lost.agent };
+    this.state.sandbox = {
+      ...(await this.create('sandbox restore (host lost)', lost.lastSnapshot?.id)),
+      agent: lost.agent,
+    };
     this.state.sandbox.lastSnapshot = lost.lastSnapshot;
     return restoredNotice('host', lost);
   }
@@ -194,7 +221,10 @@ export class SandboxRouter {
     const session = this.state.sandbox;
     if (!session || session.removed) return true;
     try {
-      const ref = await this.host(session.taskQueue).snapshotSandbox.executeWithOptions({ summary: `snapshot turn ${turn}` }, [{ session, turn }]);
+      const ref = await this.host(session.taskQueue).snapshotSandbox.executeWithOptions(
+        { summary: `snapshot turn ${turn}` },
+        [{ session, turn }],
+      );
       session.lastSnapshot = ref;
       session.commandsSinceSnapshot = 0;
       delete session.snapshotFailure;
@@ -217,11 +247,17 @@ export class SandboxRouter {
     const session = this.state.sandbox;
     if (!session || session.removed) return;
     const saved = await this.snapshot(turn);
-    const keep = agent.sandbox?.keepContainer ? 'keepContainer' : saved ? undefined : 'the last snapshot failed; the container holds the final workspace';
+    const keep = agent.sandbox?.keepContainer
+      ? 'keepContainer'
+      : saved
+        ? undefined
+        : 'the last snapshot failed; the container holds the final workspace';
     if (keep && patched(KEEP_SANDBOX)) return this.keep(session, turn, keep);
     if (agent.sandbox?.keepContainer) return;
     try {
-      await this.host(session.taskQueue).destroySandbox.executeWithOptions({ summary: 'sandbox remove' }, [{ session, turn }]);
+      await this.host(session.taskQueue).destroySandbox.executeWithOptions({ summary: 'sandbox remove' }, [
+        { session, turn },
+      ]);
       session.removed = true;
     } catch (err) {
       log.warn('sandbox removal failed; the reaper will remove it', { error: String(err) });
@@ -231,7 +267,9 @@ export class SandboxRouter {
   /** Marks the container kept on its host; if that fails too (the host is gone), the state still says what happened. */
   private async keep(session: SandboxSession, turn: number, reason: string): Promise<void> {
     try {
-      const name = await this.serial(() => this.host(session.taskQueue).keepSandbox.executeWithOptions({ summary: 'sandbox kept' }, [{ session, turn }]));
+      const name = await this.serial(() =>
+        this.host(session.taskQueue).keepSandbox.executeWithOptions({ summary: 'sandbox kept' }, [{ session, turn }]),
+      );
       session.kept = { reason, ...(name ? { name } : {}) };
     } catch (err) {
       log.warn('marking the sandbox kept failed', { error: String(err) });

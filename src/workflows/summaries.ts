@@ -38,7 +38,12 @@ export function briefArguments(args: string, max = 80): string {
   if (patched) return brief(patched, max);
   if (typeof parsed?.path === 'string') return brief(parsed.path, max);
   if (!parsed) return brief(args, max);
-  return brief(Object.entries(parsed).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '), max);
+  return brief(
+    Object.entries(parsed)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', '),
+    max,
+  );
 }
 
 export function toolSummary(call: { name: string; arguments: string }): string {
@@ -68,5 +73,10 @@ export function pendingDetails(pending: PendingApproval[], runId: string): strin
   const commands = pending.map((p) => `keel approve ${runId} ${p.callId} --by YOUR_NAME`);
   if (pending.length > 1) commands.push(`keel approve ${runId} --all --by YOUR_NAME`);
   const header = `**Awaiting approval (${pending.length})**: a human must decide before the run continues.`;
-  return [header, lines.join('\n'), 'Approve (or `keel reject` with the same arguments):', ['```', ...commands, '```'].join('\n')].join('\n\n');
+  return [
+    header,
+    lines.join('\n'),
+    'Approve (or `keel reject` with the same arguments):',
+    ['```', ...commands, '```'].join('\n'),
+  ].join('\n\n');
 }

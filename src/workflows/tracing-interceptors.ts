@@ -10,7 +10,12 @@ import {
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
-import type { Next, WorkflowExecuteInput, WorkflowInboundCallsInterceptor, WorkflowInterceptors } from '@temporalio/workflow';
+import type {
+  Next,
+  WorkflowExecuteInput,
+  WorkflowInboundCallsInterceptor,
+  WorkflowInterceptors,
+} from '@temporalio/workflow';
 
 class RunSpanInterceptor implements WorkflowInboundCallsInterceptor {
   private readonly otel = new OpenTelemetryInboundInterceptor();

@@ -6,7 +6,14 @@ import type { ChildRun } from './run-state-schema.js';
 
 export type { ChildRun, ChildStatus, ParentRef } from './run-state-schema.js';
 import { costOf } from './run-state.js';
-type Usage = { inputTokens: number; outputTokens: number; totalTokens: number; requests: number; costUsd?: number; unpriced?: boolean };
+type Usage = {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  requests: number;
+  costUsd?: number;
+  unpriced?: boolean;
+};
 
 export function sumUsage(usages: (Usage | undefined)[]): Usage {
   let total: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 };

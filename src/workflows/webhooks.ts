@@ -25,12 +25,22 @@ export async function keelWebhook(event: WebhookDelivery): Promise<number> {
 }
 
 /** Emits `type` when some endpoint of the run's agent wants it; `key` makes the webhook-id unique in the run. */
-export async function emitWebhook(run: Run, type: WebhookEvent, key: string, data: Record<string, unknown>): Promise<void> {
+export async function emitWebhook(
+  run: Run,
+  type: WebhookEvent,
+  key: string,
+  data: Record<string, unknown>,
+): Promise<void> {
   if (!run.spec?.webhookEvents?.includes(type)) return;
   const id = `${run.workflowId}/webhook/${type}/${key}`;
   const event: WebhookDelivery = { id, type, agent: run.spec.name, runId: run.workflowId, at: nowIso(), data };
   try {
-    await startChild(keelWebhook, { workflowId: id, args: [event], parentClosePolicy: ParentClosePolicy.ABANDON, staticSummary: `${type} · ${run.spec.name}` });
+    await startChild(keelWebhook, {
+      workflowId: id,
+      args: [event],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `${type} · ${run.spec.name}`,
+    });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }

@@ -26,9 +26,25 @@ const info = (activityType: string): Info =>
     priority: {},
   }) as unknown as Info;
 
-const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 export function inActivity<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  const ctx = new Context(info(fn.name || 'activity'), new Promise<never>(() => undefined), new AbortController().signal, () => undefined, undefined, silent, noopMetricMeter, undefined as never);
+  const ctx = new Context(
+    info(fn.name || 'activity'),
+    new Promise<never>(() => undefined),
+    new AbortController().signal,
+    () => undefined,
+    undefined,
+    silent,
+    noopMetricMeter,
+    undefined as never,
+  );
   return asyncLocalStorage.run(ctx, () => fn(...args));
 }

@@ -36,14 +36,21 @@ const MB = 1024 * 1024;
 
 /** A sandbox agent whose runs run `hostname` once and answer `done`. */
 export function oneCommandAgent(stack: TestStack): SandboxAgent {
-  stack.model.setScript('burst', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'hostname' } }] }, { message: 'done' }] });
+  stack.model.setScript('burst', {
+    steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'hostname' } }] }, { message: 'done' }],
+  });
   return new SandboxAgent({ name: 'burst', instructions: 'Run one command.', model: 'burst', capabilities: [shell()] });
 }
 
 export async function runBurst(stack: TestStack, options: BurstOptions): Promise<BurstResult> {
   const agent = oneCommandAgent(stack);
   const queue = queueFor('burst');
-  const worker = await sandboxWorker(stack, [agent], queue, options.maxSandboxes !== undefined ? { maxSandboxes: options.maxSandboxes } : {});
+  const worker = await sandboxWorker(
+    stack,
+    [agent],
+    queue,
+    options.maxSandboxes !== undefined ? { maxSandboxes: options.maxSandboxes } : {},
+  );
   const client = stack.client(queue);
   const live = { label: [`${LABELS.sandbox}=1`], status: ['created', 'restarting', 'running'] };
   let peakSandboxes = 0;
@@ -66,7 +73,14 @@ export async function runBurst(stack: TestStack, options: BurstOptions): Promise
       const allDoneMs = Math.round(performance.now() - t0);
       const cpu = process.cpuUsage(cpu0);
       const states = await Promise.all(ids.map((id) => client.getState(id)));
-      return { states, ids, peakSandboxes, peakRssMb: Math.round(peakRssMb), allDoneMs, cpuSec: Math.round((cpu.user + cpu.system) / 1e5) / 10 };
+      return {
+        states,
+        ids,
+        peakSandboxes,
+        peakRssMb: Math.round(peakRssMb),
+        allDoneMs,
+        cpuSec: Math.round((cpu.user + cpu.system) / 1e5) / 10,
+      };
     });
   } finally {
     sampling = false;

@@ -15,12 +15,20 @@ export interface CliWorker {
 }
 
 /** Starts `<bin> worker --agents file [...args]` (bin: our bin/keel.js, or an installed package's) with `env` added. */
-export async function startCliWorker(file: string, env: Record<string, string>, options: { bin?: string; cwd?: string; args?: string[] } = {}): Promise<CliWorker> {
-  const child: ChildProcess = spawn(process.execPath, [options.bin ?? CLI, 'worker', '--agents', file, ...(options.args ?? [])], {
-    env: { ...process.env, ...env },
-    cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startCliWorker(
+  file: string,
+  env: Record<string, string>,
+  options: { bin?: string; cwd?: string; args?: string[] } = {},
+): Promise<CliWorker> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [options.bin ?? CLI, 'worker', '--agents', file, ...(options.args ?? [])],
+    {
+      env: { ...process.env, ...env },
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

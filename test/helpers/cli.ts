@@ -14,15 +14,23 @@ export interface CliResult {
 }
 
 /** `keel ...args` with TEMPORAL_ADDRESS pointing at the stack and KEEL_TASK_QUEUE at `taskQueue`. */
-export function runCli(stack: TestStack, taskQueue: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  stack: TestStack,
+  taskQueue: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return runCliWith(args, { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: taskQueue, ...env });
 }
 
 /** `keel ...args` (the built CLI, as `npx keel` runs it; or another `bin`) with `env` added to this process's environment. */
 export function runCliWith(args: string[], env: Record<string, string>, cwd?: string, bin = CLI): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, cwd, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, ...env }, cwd, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -41,7 +41,11 @@ export class WorkerProcesses {
    * A worker process that is a host of its own: its own KEEL_HOME (a fresh directory, removed by stopAll) and host
    * queue; `env` says what it shares with the others (KEEL_STORE and S3 credentials).
    */
-  async startHost(taskQueue: string, hostId: string, env: Record<string, string>): Promise<{ worker: WorkerProcess; home: string }> {
+  async startHost(
+    taskQueue: string,
+    hostId: string,
+    env: Record<string, string>,
+  ): Promise<{ worker: WorkerProcess; home: string }> {
     const home = mkdtempSync(path.join(tmpdir(), `keel-host-${hostId}-`));
     this.homes.push(home);
     return { worker: await this.start(taskQueue, hostId, { env, dataDir: home }), home };

@@ -17,7 +17,9 @@ export interface Running {
 /** The egress proxy binary on a loopback port, with the given flags (`--allow`, `--deny`, `--test-host`). */
 export async function startEgressProxy(flags: string[]): Promise<Running> {
   const port = await freePort();
-  const child = spawn(agentBinary().path, ['egress-proxy', '--listen', `127.0.0.1:${port}`, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(agentBinary().path, ['egress-proxy', '--listen', `127.0.0.1:${port}`, ...flags], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`egress proxy did not start: ${log}`)), 10_000);
@@ -42,7 +44,11 @@ export async function startEgressProxy(flags: string[]): Promise<Running> {
 export async function startSite(host = '0.0.0.0'): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => res.end(`hello from ${req.headers.host}`));
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { port: (server.address() as AddressInfo).port, server, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** curl through `proxy`: its exit code and everything it printed. */
@@ -63,17 +69,26 @@ export function curl(proxy: string, url: string, extra: string[] = []): Promise<
  * error.
  */
 export async function bridgeGateway(docker: Docker, network = 'bridge'): Promise<string> {
-  const info = (await docker.getNetwork(network).inspect()) as { Id: string; IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
+  const info = (await docker.getNetwork(network).inspect()) as {
+    Id: string;
+    IPAM?: { Config?: { Gateway?: string }[] };
+    Options?: Record<string, string>;
+  };
   const reported = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
   if (reported) return reported;
   const iface = info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`;
   let shown = '';
   try {
-    shown = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', iface], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    shown = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', iface], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     shown = String((err as { stderr?: string }).stderr ?? err);
   }
   const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
   if (address) return address;
-  throw new Error(`Docker network '${network}' reports no gateway and its bridge interface ${iface} has no IPv4 address on this host: ${shown.trim() || 'ip shows none'}`);
+  throw new Error(
+    `Docker network '${network}' reports no gateway and its bridge interface ${iface} has no IPv4 address on this host: ${shown.trim() || 'ip shows none'}`,
+  );
 }

@@ -40,7 +40,7 @@ function descendants(root) {
   }
   /** @type {{ pid: number, name: string }[]} */
   const found = [];
-  for (let queue = [root]; queue.length; ) {
+  for (let queue = [root]; queue.length;) {
     const next = children.get(/** @type {number} */ (queue.shift())) ?? [];
     found.push(...next);
     queue.push(...next.map((c) => c.pid));
@@ -77,7 +77,10 @@ function openResources() {
 function graceSeconds() {
   const raw = process.env.KEEL_TEST_EXIT_GRACE_S ?? '60';
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`${PREFIX}: KEEL_TEST_EXIT_GRACE_S must be a positive number of seconds, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new Error(
+      `${PREFIX}: KEEL_TEST_EXIT_GRACE_S must be a positive number of seconds, not ${JSON.stringify(raw)}`,
+    );
   return s;
 }
 
@@ -91,13 +94,17 @@ if (process.env.NODE_TEST_CONTEXT && isMainThread) {
       const open = openResources();
       const killed = killDescendants();
       const children = killed.length ? `; killed the processes it started: ${killed.join(', ')}` : '';
-      process.stderr.write(`${PREFIX}: ${file} is still running ${grace} s after its last test finished; open: ${open}${children}\n`);
+      process.stderr.write(
+        `${PREFIX}: ${file} is still running ${grace} s after its last test finished; open: ${open}${children}\n`,
+      );
       process.exit(1);
     }, grace * 1000).unref(); // unref: the watchdog itself never keeps the file alive
   });
   process.once('SIGTERM', () => {
     const killed = killDescendants();
-    process.stderr.write(`${PREFIX}: ${file} was stopped by the runner (its time limit)${killed.length ? `; killed ${killed.join(', ')}` : ''}\n`);
+    process.stderr.write(
+      `${PREFIX}: ${file} was stopped by the runner (its time limit)${killed.length ? `; killed ${killed.join(', ')}` : ''}\n`,
+    );
     process.exit(1);
   });
 }

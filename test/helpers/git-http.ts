@@ -31,7 +31,11 @@ function makeBareRepo(files: Record<string, string>): string {
 }
 
 /** Serves `files` as a one-commit repository at `<url>`; only `user:password` may read it. */
-export async function startPrivateGitServer(files: Record<string, string>, user: string, password: string): Promise<PrivateGitServer> {
+export async function startPrivateGitServer(
+  files: Record<string, string>,
+  user: string,
+  password: string,
+): Promise<PrivateGitServer> {
   const root = makeBareRepo(files);
   const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const seen: (string | undefined)[] = [];
@@ -50,5 +54,9 @@ export async function startPrivateGitServer(files: Record<string, string>, user:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/repo.git`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/repo.git`,
+    seen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

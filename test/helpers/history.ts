@@ -34,15 +34,26 @@ export function historyFromObject(json: unknown): History {
 }
 
 /** Every execution's history of a run as the server stores it (protobuf bytes), for searching for leaked bytes. */
-export async function encodedHistories(client: Parameters<typeof historyChain>[0], workflowId: string): Promise<Buffer[]> {
+export async function encodedHistories(
+  client: Parameters<typeof historyChain>[0],
+  workflowId: string,
+): Promise<Buffer[]> {
   const H = temporal.api.history.v1.History;
   return (await historyChain(client, workflowId)).map((h) => Buffer.from(H.encode(h).finish()));
 }
 
 /** Where a secret's bytes (raw or base64) occur among `haystacks`, as "<where>: <form>" lines; empty when nowhere. */
 export function secretSightings(secrets: string[], haystacks: [string, Buffer][]): string[] {
-  const needles = secrets.flatMap((s) => [['raw', Buffer.from(s)], ['base64', Buffer.from(Buffer.from(s).toString('base64'))]] as const);
-  return haystacks.flatMap(([where, bytes]) => needles.filter(([, n]) => bytes.includes(n)).map(([form]) => `${where}: ${form}`));
+  const needles = secrets.flatMap(
+    (s) =>
+      [
+        ['raw', Buffer.from(s)],
+        ['base64', Buffer.from(Buffer.from(s).toString('base64'))],
+      ] as const,
+  );
+  return haystacks.flatMap(([where, bytes]) =>
+    needles.filter(([, n]) => bytes.includes(n)).map(([form]) => `${where}: ${form}`),
+  );
 }
 
 /** Bytes of the input an execution continued as new with (its WorkflowExecutionContinuedAsNew event's payloads). */

@@ -50,11 +50,20 @@ export interface Jaeger {
 }
 
 export async function startJaeger(): Promise<Jaeger> {
-  const binary = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-jaeger.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const binary = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-jaeger.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   const dir = mkdtempSync(path.join(tmpdir(), 'keel-jaeger-'));
   const config = path.join(dir, 'config.yaml');
   writeFileSync(config, CONFIG);
-  const ports = { JAEGER_HEALTH_PORT: 0, JAEGER_QUERY_PORT: 0, JAEGER_QUERY_GRPC_PORT: 0, JAEGER_OTLP_GRPC_PORT: 0, JAEGER_OTLP_HTTP_PORT: 0 };
+  const ports = {
+    JAEGER_HEALTH_PORT: 0,
+    JAEGER_QUERY_PORT: 0,
+    JAEGER_QUERY_GRPC_PORT: 0,
+    JAEGER_OTLP_GRPC_PORT: 0,
+    JAEGER_OTLP_HTTP_PORT: 0,
+  };
   for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
   const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   const child: ChildProcess = spawn(binary, ['--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,7 +11,9 @@ import { execStep as exec } from './script-steps.js';
 
 export const liveScripts: Record<string, Script> = {
   /** One answer per input, numbered, so a test sees which step (how much history) the model was given. */
-  'live-chat': { steps: Array.from({ length: 8 }, (_, i) => ({ message: `answer number ${i} from the scripted model` })) },
+  'live-chat': {
+    steps: Array.from({ length: 8 }, (_, i) => ({ message: `answer number ${i} from the scripted model` })),
+  },
   /** A tool call that needs approval, then a streamed final answer. */
   'live-vault': {
     steps: [
@@ -21,7 +23,13 @@ export const liveScripts: Record<string, Script> = {
   },
   /** A sandbox conversation: a file written for the first input is read back for the second. */
   'live-notes': {
-    steps: [exec('echo remembered > note.txt'), { message: 'I wrote the note.' }, exec('cat note.txt'), { message: 'The note says remembered.' }, { message: 'Goodbye.' }],
+    steps: [
+      exec('echo remembered > note.txt'),
+      { message: 'I wrote the note.' },
+      exec('cat note.txt'),
+      { message: 'The note says remembered.' },
+      { message: 'Goodbye.' },
+    ],
   },
   /** Fails for good on its first model call. */
   'live-broken': { steps: [{ error: { status: 400, times: 99, message: 'scripted bad request' } }] },
@@ -38,7 +46,13 @@ const openVault = tool({
 export const liveAgents = {
   chat: new Agent({ name: 'live_chat', instructions: 'Answer.', model: 'live-chat', conversation: true }),
   vault: new Agent({ name: 'live_vault', instructions: 'Open vaults.', model: 'live-vault', tools: [openVault] }),
-  notes: new SandboxAgent({ name: 'live_notes', instructions: 'Keep notes.', model: 'live-notes', capabilities: [filesystem(), shell()], conversation: true }),
+  notes: new SandboxAgent({
+    name: 'live_notes',
+    instructions: 'Keep notes.',
+    model: 'live-notes',
+    capabilities: [filesystem(), shell()],
+    conversation: true,
+  }),
   broken: new Agent({ name: 'live_broken', instructions: 'Fail.', model: 'live-broken' }),
 };
 

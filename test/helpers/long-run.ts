@@ -21,4 +21,5 @@ export function noteScript(turns: number, recordRequests = false): Script {
   return { steps: [...calls, { message: `done after ${turns}` }], recordRequests };
 }
 
-export const noteAgent = (name: string, model: string, maxTurns: number) => new Agent({ name, instructions: 'x', model, tools: [note], maxTurns });
+export const noteAgent = (name: string, model: string, maxTurns: number) =>
+  new Agent({ name, instructions: 'x', model, tools: [note], maxTurns });

@@ -35,11 +35,24 @@ export function serverEntries(which: 'git' | 'crash'): Record<string, ManifestEn
 
 /** The reference git server, inside the sandbox. */
 export const gitInSandbox = (name: string, extra: Extra = {}): McpServer =>
-  mcpStdio({ name, command: 'python3', args: ['-m', 'mcp_server_git'], env: { PYTHONPATH: `/workspace/${SITE_IN_WORKSPACE}` }, inSandbox: true, ...extra });
+  mcpStdio({
+    name,
+    command: 'python3',
+    args: ['-m', 'mcp_server_git'],
+    env: { PYTHONPATH: `/workspace/${SITE_IN_WORKSPACE}` },
+    inSandbox: true,
+    ...extra,
+  });
 
 /** The same server on the worker (the host's python3 loads the same CPython 3.11 packages). */
 export const gitOnWorker = (name: string, extra: Extra = {}): McpServer =>
-  mcpStdio({ name, command: 'python3', args: ['-m', 'mcp_server_git'], env: { PYTHONPATH: gitServerSite() }, ...extra });
+  mcpStdio({
+    name,
+    command: 'python3',
+    args: ['-m', 'mcp_server_git'],
+    env: { PYTHONPATH: gitServerSite() },
+    ...extra,
+  });
 
 /** The hostile server, inside the sandbox. */
 export const crashInSandbox = (name: string, extra: Extra = {}): McpServer =>

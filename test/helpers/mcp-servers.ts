@@ -30,9 +30,14 @@ export const hostileStdio = (name: string, extra: Extra = {}): McpServer =>
   mcpStdio({ name, command: process.execPath, args: ['--import', 'tsx', HOSTILE], ...extra });
 
 /** The "everything" server over Streamable HTTP (`/mcp`) or legacy SSE (`/sse`), on a free port. */
-export async function startEverythingHttp(transport: 'streamableHttp' | 'sse'): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startEverythingHttp(
+  transport: 'streamableHttp' | 'sse',
+): Promise<{ url: string; close: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, transport], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [EVERYTHING, transport], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`everything ${transport} did not start: ${log}`)), 30_000);
@@ -58,15 +63,20 @@ export async function startEverythingHttp(transport: 'streamableHttp' | 'sse'): 
 }
 
 /** A reverse proxy in front of an HTTP MCP server that records each request's headers (what the server received). */
-export async function recordingHeaders(target: string): Promise<{ url: string; headers: IncomingHttpHeaders[]; close: () => Promise<void> }> {
+export async function recordingHeaders(
+  target: string,
+): Promise<{ url: string; headers: IncomingHttpHeaders[]; close: () => Promise<void> }> {
   const upstream = new URL(target);
   const headers: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     headers.push(req.headers);
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   });

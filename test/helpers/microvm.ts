@@ -22,7 +22,9 @@ export function buildMicroVM(image = defaultSandboxImage()): Promise<string> {
         const { stdout } = await run('bash', ['scripts/build-microvm.sh', image], { maxBuffer: 1 << 20 });
         return stdout.trim().split('\n').pop()!;
       } catch (err) {
-        throw new Error(`scripts/build-microvm.sh ${image} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+        throw new Error(
+          `scripts/build-microvm.sh ${image} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
+        );
       }
     });
     built.set(image, manifest);
@@ -47,7 +49,13 @@ export const microvmTier = {
   /** Builds the VM files of the images the suites use (the minimal one once its suite has built it). */
   ready: async (): Promise<void> => {
     await buildMicroVM();
-    const minimal = await docker.getImage(MINIMAL_IMAGE).inspect().then(() => true, () => false);
+    const minimal = await docker
+      .getImage(MINIMAL_IMAGE)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
     if (minimal) await buildMicroVM(MINIMAL_IMAGE);
   },
 };

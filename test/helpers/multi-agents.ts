@@ -29,15 +29,27 @@ export const reviewer = new SandboxAgent({
 export const coordinator = new Agent({
   name: 'coordinator',
   model: 'coordinator',
-  instructions: 'Review every file you are given with review_file, all in one turn, then merge the findings into one report.',
-  tools: [reviewer.asTool({ name: 'review_file', description: 'Reviews one file in its own sandbox', input: z.object({ path: z.string() }) })],
+  instructions:
+    'Review every file you are given with review_file, all in one turn, then merge the findings into one report.',
+  tools: [
+    reviewer.asTool({
+      name: 'review_file',
+      description: 'Reviews one file in its own sandbox',
+      input: z.object({ path: z.string() }),
+    }),
+  ],
 });
 
 /** What the scripted model answers for the example (a real model decides this itself). */
 export const exampleScripts: Record<string, Script> = {
   coordinator: {
     steps: [
-      { toolCalls: ['src/app.py', 'src/db.py', 'src/util.py'].map((path) => ({ name: 'review_file', arguments: { path } })) },
+      {
+        toolCalls: ['src/app.py', 'src/db.py', 'src/util.py'].map((path) => ({
+          name: 'review_file',
+          arguments: { path },
+        })),
+      },
       { message: 'Merged review: app.py lacks error handling; db.py hard-codes a password; util.py is fine.' },
     ],
   },
@@ -59,7 +71,10 @@ export const fanItem = new SandboxAgent({
 
 /** Step 0 runs a command long enough for the test to kill the worker while every started item is inside it. */
 export const fanItemScript: Script = {
-  steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'sleep 8; echo slept' } }] }, { message: 'item done' }],
+  steps: [
+    { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'sleep 8; echo slept' } }] },
+    { message: 'item done' },
+  ],
 };
 
 /** What a worker process registers (the module's contract with worker-process.ts). */

@@ -16,10 +16,17 @@ const publish = tool({
   execute: ({ note }) => `published: ${note}`,
 });
 
-export const parkedAgent = new Agent({ name: 'parked', instructions: 'Publish the note you are given.', model: 'parked', tools: [publish] });
+export const parkedAgent = new Agent({
+  name: 'parked',
+  instructions: 'Publish the note you are given.',
+  model: 'parked',
+  tools: [publish],
+});
 
 /** Turn 1 asks for `publish` (call id `call_0_0`, see scripted-model-responses.ts); turn 2 answers. */
-export const parkedScript: Script = { steps: [{ toolCalls: [{ name: 'publish', arguments: { note: 'hello' } }] }, { message: 'published' }] };
+export const parkedScript: Script = {
+  steps: [{ toolCalls: [{ name: 'publish', arguments: { note: 'hello' } }] }, { message: 'published' }],
+};
 
 export const PARKED_CALL_ID = 'call_0_0';
 

@@ -31,15 +31,32 @@ export async function startPrivateEngine(images: string[]): Promise<PrivateEngin
 
   const start = async () => {
     const out = openSync(log, 'a');
-    const args = ['--host', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
-      '--pidfile', path.join(dir, 'docker.pid'), '--bridge', 'none', '--iptables=false', '--ip6tables=false'];
+    const args = [
+      '--host',
+      `unix://${socket}`,
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'docker.pid'),
+      '--bridge',
+      'none',
+      '--iptables=false',
+      '--ip6tables=false',
+    ];
     // In a network namespace of its own: a dockerd with `--bridge none` deletes the host's docker0 otherwise,
     // and every other file's networked sandbox then fails ("could not find bridge docker0").
     child = spawn('unshare', ['--net', 'dockerd', ...args], { stdio: ['ignore', out, out] });
     const spawned = child;
-    const exited = new Promise<never>((_, reject) => spawned.once('exit', (code) => reject(new Error(`dockerd exited (${code}): ${tail(log)}`))));
+    const exited = new Promise<never>((_, reject) =>
+      spawned.once('exit', (code) => reject(new Error(`dockerd exited (${code}): ${tail(log)}`))),
+    );
     exited.catch(() => undefined);
-    await Promise.race([exited, waitFor('the private dockerd to answer', () => docker.ping().then(() => true), 60_000)]);
+    await Promise.race([
+      exited,
+      waitFor('the private dockerd to answer', () => docker.ping().then(() => true), 60_000),
+    ]);
   };
   const stop = async () => {
     const running = child;

@@ -9,7 +9,11 @@ import type { RunState, RunStatus } from '../../src/workflows/run-state.js';
 import { isCompletedLocalActivity } from '../../src/local-activity-marker.js';
 
 /** Calls `probe` until it returns a value other than undefined/false; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -19,7 +23,10 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     } catch (err) {
       last = err; // e.g. a query before the first workflow task ran
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await sleep(50);
   }
 }
@@ -27,7 +34,8 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 function resultLimitMs(): number {
   const raw = process.env.KEEL_TEST_RESULT_TIMEOUT_S ?? '300';
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`KEEL_TEST_RESULT_TIMEOUT_S must be a positive number of seconds, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new Error(`KEEL_TEST_RESULT_TIMEOUT_S must be a positive number of seconds, not ${JSON.stringify(raw)}`);
   return s * 1000;
 }
 
@@ -35,7 +43,10 @@ function resultLimitMs(): number {
 async function runDoing(client: KeelClient, runId: string): Promise<string> {
   try {
     const { raw, status } = await client.temporal.workflow.getHandle(runId).describe();
-    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} (attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''})`);
+    const pending = (raw.pendingActivities ?? []).map(
+      (a) =>
+        `${a.activityType?.name} (attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''})`,
+    );
     return `workflow ${status.name}; pending activities: ${pending.join('; ') || 'none'}`;
   } catch (err) {
     return `could not describe it: ${String(err)}`;
@@ -73,7 +84,12 @@ export function limitResults<C extends KeelClient>(client: C, limitMs = resultLi
 }
 
 /** Waits until the run's RunState has `status` and returns that state. */
-export function waitForStatus(client: KeelClient, runId: string, status: RunStatus, timeoutMs?: number): Promise<RunState> {
+export function waitForStatus(
+  client: KeelClient,
+  runId: string,
+  status: RunStatus,
+  timeoutMs?: number,
+): Promise<RunState> {
   return waitFor(
     `run ${runId} to be ${status}`,
     async () => {
@@ -93,8 +109,11 @@ export async function scheduledActivities(client: KeelClient, runId: string): Pr
   });
 }
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<KeelClient['temporal']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
-const json = (p: { data?: Uint8Array | null } | null | undefined) => (p?.data ? (JSON.parse(Buffer.from(p.data).toString('utf8')) as unknown) : undefined);
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<KeelClient['temporal']['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
+const json = (p: { data?: Uint8Array | null } | null | undefined) =>
+  p?.data ? (JSON.parse(Buffer.from(p.data).toString('utf8')) as unknown) : undefined;
 
 /** The type of the local activity a marker records as completed (resolveAgent, createSandbox), else undefined. */
 export function localActivityType(e: HistoryEvent): string | undefined {
@@ -110,16 +129,23 @@ export function localActivityType(e: HistoryEvent): string | undefined {
 export async function activityResult<T>(client: KeelClient, runId: string, type: string): Promise<T | undefined> {
   const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
   for (const e of events) {
-    if (localActivityType(e) === type) return json(e.markerRecordedEventAttributes!.details?.result?.payloads?.[0]) as T;
+    if (localActivityType(e) === type)
+      return json(e.markerRecordedEventAttributes!.details?.result?.payloads?.[0]) as T;
     if (e.activityTaskScheduledEventAttributes?.activityType?.name !== type) continue;
-    const done = events.find((d) => String(d.activityTaskCompletedEventAttributes?.scheduledEventId) === String(e.eventId));
+    const done = events.find(
+      (d) => String(d.activityTaskCompletedEventAttributes?.scheduledEventId) === String(e.eventId),
+    );
     return json(done?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]) as T;
   }
   return undefined;
 }
 
 /** An `openai` client for the scripted model server that keeps the `input` of every request it sends. */
-export function capturingOpenAI(baseURL: string): { openai: OpenAI; inputs: unknown[]; requests: Record<string, unknown>[] } {
+export function capturingOpenAI(baseURL: string): {
+  openai: OpenAI;
+  inputs: unknown[];
+  requests: Record<string, unknown>[];
+} {
   const inputs: unknown[] = [];
   const requests: Record<string, unknown>[] = [];
   const openai = new OpenAI({

@@ -61,14 +61,24 @@ async function portPair(taken: Set<number>): Promise<number> {
 }
 
 function newClient(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
-  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  });
 }
 
 /** What `weed mini` prints once every component (the admin server and its worker too) is up. */
 const ALL_UP = 'All enabled components are running';
 
 /** Ready means S3 answers and weed says every component is up (one that is not would bring weed down later). */
-async function waitReady(client: S3Client, child: ChildProcess, log: () => string, allUp: () => boolean): Promise<void> {
+async function waitReady(
+  client: S3Client,
+  child: ChildProcess,
+  log: () => string,
+  allUp: () => boolean,
+): Promise<void> {
   const deadline = Date.now() + 150_000; // weed gives its admin server 120 s before it gives up
   for (;;) {
     if (child.exitCode !== null) throw new Error(`weed exited early (code ${child.exitCode}):\n${log()}`);
@@ -84,20 +94,51 @@ async function waitReady(client: S3Client, child: ChildProcess, log: () => strin
 }
 
 export async function startS3Server(bucket = 'keel-test'): Promise<S3Server> {
-  const bin = execFileSync('bash', [path.join(REPO, 'scripts/ensure-s3.sh')], { cwd: REPO, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const bin = execFileSync('bash', [path.join(REPO, 'scripts/ensure-s3.sh')], { cwd: REPO, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop()!;
   const dir = mkdtempSync(path.join(tmpdir(), 'keel-s3-'));
   const [accessKeyId, secretAccessKey] = ['keeltest', `secret-${process.pid}-${Date.now()}`];
   writeFileSync(
     path.join(dir, 's3.json'),
-    JSON.stringify({ identities: [{ name: 'keel', credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }], actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'] }] }),
+    JSON.stringify({
+      identities: [
+        {
+          name: 'keel',
+          credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+          actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
+        },
+      ],
+    }),
   );
   const taken = new Set<number>();
-  const [master, volume, filer, s3, admin] = [await portPair(taken), await portPair(taken), await portPair(taken), await portPair(taken), await portPair(taken)];
+  const [master, volume, filer, s3, admin] = [
+    await portPair(taken),
+    await portPair(taken),
+    await portPair(taken),
+    await portPair(taken),
+    await portPair(taken),
+  ];
   const child = spawn(
     bin,
-    ['mini', `-dir=${path.join(dir, 'data')}`, '-ip=127.0.0.1', '-ip.bind=127.0.0.1', `-master.port=${master}`, `-volume.port=${volume}`,
-      `-filer.port=${filer}`, `-s3.port=${s3}`, `-s3.config=${path.join(dir, 's3.json')}`, '-s3.port.iceberg=0', '-s3.port.lance=0',
-      '-webdav=false', '-admin.ui=false', `-admin.port=${admin}`, '-admin.port.legacy=0'],
+    [
+      'mini',
+      `-dir=${path.join(dir, 'data')}`,
+      '-ip=127.0.0.1',
+      '-ip.bind=127.0.0.1',
+      `-master.port=${master}`,
+      `-volume.port=${volume}`,
+      `-filer.port=${filer}`,
+      `-s3.port=${s3}`,
+      `-s3.config=${path.join(dir, 's3.json')}`,
+      '-s3.port.iceberg=0',
+      '-s3.port.lance=0',
+      '-webdav=false',
+      '-admin.ui=false',
+      `-admin.port=${admin}`,
+      '-admin.port.legacy=0',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -110,7 +151,11 @@ export async function startS3Server(bucket = 'keel-test'): Promise<S3Server> {
   child.stderr!.on('data', keep);
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const died = exited.then(() => (stopping ? new Promise<never>(() => undefined) : `weed exited (code ${child.exitCode}, signal ${child.signalCode}):\n${log}`));
+  const died = exited.then(() =>
+    stopping
+      ? new Promise<never>(() => undefined)
+      : `weed exited (code ${child.exitCode}, signal ${child.signalCode}):\n${log}`,
+  );
   const endpoint = `http://127.0.0.1:${s3}`;
   const client = newClient(endpoint, accessKeyId, secretAccessKey);
   const stop = async () => {
@@ -125,7 +170,12 @@ export async function startS3Server(bucket = 'keel-test'): Promise<S3Server> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(client, child, () => log, () => allUp);
+    await waitReady(
+      client,
+      child,
+      () => log,
+      () => allUp,
+    );
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   } catch (err) {
     await stop();

@@ -35,7 +35,11 @@ export function sandboxTiers(): SandboxTier[] {
 }
 
 /** Runs `suite` once per tier (those `which` accepts), inside `describe('<title> [<tier>]')`. */
-export function describeTiers(title: string, suite: (tier: SandboxTier) => void, which: (tier: SandboxTier) => boolean = () => true): void {
+export function describeTiers(
+  title: string,
+  suite: (tier: SandboxTier) => void,
+  which: (tier: SandboxTier) => boolean = () => true,
+): void {
   for (const tier of sandboxTiers().filter(which)) describe(`${title} [${tier.name}]`, () => suite(tier));
 }
 
@@ -46,5 +50,10 @@ export async function createTierSandbox(
   extra: { limits?: Partial<SandboxLimits>; image?: string } = {},
 ): Promise<StartedSandbox> {
   await tier.ready();
-  return tier.client.create({ image: extra.image ?? image, labels: { workflowId: `test:${suite}`, runId: randomUUID() }, limits: extra.limits, ...tier.options });
+  return tier.client.create({
+    image: extra.image ?? image,
+    labels: { workflowId: `test:${suite}`, runId: randomUUID() },
+    limits: extra.limits,
+    ...tier.options,
+  });
 }

@@ -16,7 +16,12 @@ import type { TestStack } from './stack.js';
 export const docker = new Docker();
 
 /** A worker whose sandbox activities run real containers; fails clearly when Docker or the image is missing. */
-export async function sandboxWorker(stack: TestStack, agents: Agent[], queue: string, options: Partial<CreateWorkerOptions> = {}): Promise<KeelWorker> {
+export async function sandboxWorker(
+  stack: TestStack,
+  agents: Agent[],
+  queue: string,
+  options: Partial<CreateWorkerOptions> = {},
+): Promise<KeelWorker> {
   await requireImage();
   return stack.worker(agents, queue, { sandboxes: new DockerSandboxClient({ docker }), ...options });
 }

@@ -75,14 +75,21 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   if (options.bundlePath) env.KEEL_WORKFLOW_BUNDLE = options.bundlePath;
   if (options.crashPoint) env.KEEL_CRASH_POINT = options.crashPoint;
 
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ENTRY], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ENTRY], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const ready = new Promise<void>((resolve, reject) => {
     const timeoutMs = options.readyTimeoutMs ?? 60_000;
-    const timer = setTimeout(() => reject(new Error(`worker process not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker process not ready after ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
       if (out.includes(READY_LINE)) {

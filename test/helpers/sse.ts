@@ -1,10 +1,19 @@
 /** Reading a `keel serve` Server-Sent Events response as it arrives (tests and the bench). */
 
-export type SseEvent = { id?: string; event: string; data: { type: string; seq: number; status?: string; at?: string; item?: { type: string } } };
+export type SseEvent = {
+  id?: string;
+  event: string;
+  data: { type: string; seq: number; status?: string; at?: string; item?: { type: string } };
+};
 
 function parseBlock(block: string): SseEvent | undefined {
   if (!block.includes('data:')) return undefined;
-  const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  const field = (name: string) =>
+    block
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`))
+      ?.slice(name.length + 1)
+      .trim();
   return { id: field('id'), event: field('event') ?? 'message', data: JSON.parse(field('data')!) };
 }
 
@@ -12,7 +21,11 @@ function parseBlock(block: string): SseEvent | undefined {
  * Reads an SSE response's events as they come, to its end or until `stop` says so (then disconnects). `onEvent`
  * sees each event the moment it is parsed.
  */
-export async function readEvents(r: Response, stop: (e: SseEvent) => boolean = () => false, onEvent?: (e: SseEvent) => void): Promise<SseEvent[]> {
+export async function readEvents(
+  r: Response,
+  stop: (e: SseEvent) => boolean = () => false,
+  onEvent?: (e: SseEvent) => void,
+): Promise<SseEvent[]> {
   const reader = r.body!.getReader();
   const decoder = new TextDecoder();
   const events: SseEvent[] = [];

@@ -16,7 +16,13 @@ import { startScriptedModelServer, type ScriptedModelServer } from '../../src/te
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../src/embedded/temporal.js';
 import { localStores } from '../../src/storage/config.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
-import { createWorker, namespaceId, workflowBundle, type CreateWorkerOptions, type KeelWorker } from '../../src/worker.js';
+import {
+  createWorker,
+  namespaceId,
+  workflowBundle,
+  type CreateWorkerOptions,
+  type KeelWorker,
+} from '../../src/worker.js';
 import { LABELS } from '../../src/sandbox/hardening.js';
 import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
@@ -41,7 +47,10 @@ export interface TestStack {
 
 /** A task queue unique to one test, derived from its name. */
 export function queueFor(name: string): string {
-  return `test-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60)}-${Date.now().toString(36)}`;
+  return `test-${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 60)}-${Date.now().toString(36)}`;
 }
 
 let runtimeInstalled = false;
@@ -74,7 +83,10 @@ export interface StackServer {
  * `uiPort`: start the dev server's Web UI on this port (the Web UI test); off otherwise. `metrics`: serve the dev
  * server's Prometheus metrics (`env.metricsUrl`) on a free port.
  */
-export async function startTestStack(scripts: Record<string, Script> = {}, options: { uiPort?: number; metrics?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  scripts: Record<string, Script> = {},
+  options: { uiPort?: number; metrics?: boolean } = {},
+): Promise<TestStack> {
   installTestRuntime();
   return stackOn(await startDevServer(options), scripts);
 }
@@ -84,7 +96,11 @@ async function startDevServer(options: { uiPort?: number; metrics?: boolean }): 
   let env: EmbeddedTemporal | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
-    env = await startEmbeddedTemporal({ dbFile: null, uiPort: options.uiPort ?? null, metricsPort: options.metrics ? await freePort() : undefined });
+    env = await startEmbeddedTemporal({
+      dbFile: null,
+      uiPort: options.uiPort ?? null,
+      metricsPort: options.metrics ? await freePort() : undefined,
+    });
     address = env.address;
   }
   let connection: NativeConnection;
@@ -104,7 +120,14 @@ async function startDevServer(options: { uiPort?: number; metrics?: boolean }): 
     const failed = closed.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
   };
-  return { address, connection, clientConnection, temporal: new Client({ connection: clientConnection }), teardown, env };
+  return {
+    address,
+    connection,
+    clientConnection,
+    temporal: new Client({ connection: clientConnection }),
+    teardown,
+    env,
+  };
 }
 
 /** The stack over a started server: the scripted model, a shared workflow bundle, workers and clients. */
@@ -178,7 +201,9 @@ function workerTracker() {
     },
     async release(): Promise<void> {
       for (const { worker } of made) worker.shutdown(); // a no-op unless running
-      await Promise.all(made.filter((e) => !e.started).map((e) => ((e.started = true), e.worker.runUntil(async () => undefined))));
+      await Promise.all(
+        made.filter((e) => !e.started).map((e) => ((e.started = true), e.worker.runUntil(async () => undefined))),
+      );
     },
   };
 }
@@ -196,5 +221,12 @@ async function removeSandboxesOf(connection: NativeConnection): Promise<void> {
   }
   const scope = await namespaceId(connection, 'default');
   const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.scope}=${scope}`] } });
-  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    left.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }

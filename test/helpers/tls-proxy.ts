@@ -27,15 +27,65 @@ function openssl(dir: string, args: string[]): void {
 
 /** A CA, a server certificate valid for 127.0.0.1/localhost, and a client certificate, all signed by the CA. */
 export function makeCertificates(dir: string): TlsFiles {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=keel-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=keel-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
   // Extensions make both X.509 v3 certificates (rustls, under Temporal's client, refuses v1 ones).
-  writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(
+    path.join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
   writeFileSync(path.join(dir, 'client.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  for (const [name, ext] of [['server', ['-extfile', 'server.ext']], ['client', ['-extfile', 'client.ext']]] as const) {
-    openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=keel-test-${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, ...ext]);
+  for (const [name, ext] of [
+    ['server', ['-extfile', 'server.ext']],
+    ['client', ['-extfile', 'client.ext']],
+  ] as const) {
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=keel-test-${name}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      `${name}.crt`,
+      ...ext,
+    ]);
   }
-  return { ca: path.join(dir, 'ca.crt'), clientCert: path.join(dir, 'client.crt'), clientKey: path.join(dir, 'client.key') };
+  return {
+    ca: path.join(dir, 'ca.crt'),
+    clientCert: path.join(dir, 'client.crt'),
+    clientKey: path.join(dir, 'client.key'),
+  };
 }
 
 function nginxConfig(dir: string, port: number, upstream: string, mutual: boolean): string {
@@ -58,7 +108,6 @@ http {
 }
 `;
 }
-
 
 /** Starts nginx as a TLS (or, with `mutual`, mTLS) front for `upstream` (host:port of a plaintext gRPC server). */
 export async function startTlsProxy(upstream: string, mutual: boolean): Promise<TlsProxy> {

@@ -38,7 +38,11 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const setup = (name: string, script: Script, options: OneAgentOptions, workerOptions?: Partial<CreateWorkerOptions>) =>
   oneAgent(stack, name, script, options, workerOptions);
 
-const asError = (p: Promise<unknown>) => p.then(() => assert.fail('expected a rejection'), (err: unknown) => err);
+const asError = (p: Promise<unknown>) =>
+  p.then(
+    () => assert.fail('expected a rejection'),
+    (err: unknown) => err,
+  );
 
 describe('approvals', () => {
   test('approve: the run waits (KeelStatus=awaiting_approval, readable details), the update approves, the tool runs', async () => {
@@ -53,14 +57,20 @@ describe('approvals', () => {
       const waiting = await waitForStatus(client, id, 'awaiting_approval');
       assert.equal(waiting.pendingApprovals.length, 1);
       const [pending] = waiting.pendingApprovals;
-      assert.deepEqual({ callId: pending.callId, tool: pending.tool, arguments: JSON.parse(pending.arguments) }, { callId: 'call_0_0', tool: 'deploy', arguments: { env: 'prod' } });
+      assert.deepEqual(
+        { callId: pending.callId, tool: pending.tool, arguments: JSON.parse(pending.arguments) },
+        { callId: 'call_0_0', tool: 'deploy', arguments: { env: 'prod' } },
+      );
       assert.match(pending.requestedAt, ISO);
       assert.deepEqual(executed, []);
 
       const handle = client.temporal.workflow.getHandle(id);
       assert.equal((await handle.describe()).typedSearchAttributes.get(KeelStatus), 'awaiting_approval');
       const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
-      assert.match(metadata.currentDetails ?? '', /Awaiting approval \(1\)[\s\S]*\*\*deploy\*\* `call_0_0`: `\{"env":"prod"\}`/);
+      assert.match(
+        metadata.currentDetails ?? '',
+        /Awaiting approval \(1\)[\s\S]*\*\*deploy\*\* `call_0_0`: `\{"env":"prod"\}`/,
+      );
 
       const before = Date.now();
       const decided = await client.approve(id, 'call_0_0', { by: 'ann', reason: 'release window' });
@@ -74,10 +84,21 @@ describe('approvals', () => {
       assert.deepEqual(executed, ['prod']);
       const [item] = approvals(state);
       assert.equal(approvals(state).length, 1);
-      assert.deepEqual({ ...item, at: undefined }, {
-        type: 'approval', callId: 'call_0_0', tool: 'deploy', decision: 'approve', approver: 'ann', reason: 'release window', at: undefined, via: 'update',
-        agent: 'appr-approve', argsHash: argumentsDigest('{"env":"prod"}'),
-      });
+      assert.deepEqual(
+        { ...item, at: undefined },
+        {
+          type: 'approval',
+          callId: 'call_0_0',
+          tool: 'deploy',
+          decision: 'approve',
+          approver: 'ann',
+          reason: 'release window',
+          at: undefined,
+          via: 'update',
+          agent: 'appr-approve',
+          argsHash: argumentsDigest('{"env":"prod"}'),
+        },
+      );
       assert.match(item.at, ISO);
       assert.ok(Date.parse(item.at) >= before - 1000, `decision time ${item.at} is before the decision was sent`);
       assert.equal(toolResults(state)[0].output, 'deployed to prod');
@@ -103,14 +124,27 @@ describe('approvals', () => {
       assert.equal(result.finalOutput, 'I did not deploy.');
       const state = await client.getState(id);
       assert.deepEqual(executed, []);
-      assert.deepEqual(toolResults(state).map((r) => ({ output: r.output, isError: r.isError })), [
-        { output: 'Refused by bob (reason: freeze week).', isError: false },
-      ]);
-      assert.deepEqual(approvals(state).map((a) => [a.decision, a.approver, a.reason, a.via]), [['reject', 'bob', 'freeze week', 'update']]);
-      assert.ok(!(await scheduledActivities(client, id)).includes('runTool'), 'runTool was scheduled for a rejected call');
+      assert.deepEqual(
+        toolResults(state).map((r) => ({ output: r.output, isError: r.isError })),
+        [{ output: 'Refused by bob (reason: freeze week).', isError: false }],
+      );
+      assert.deepEqual(
+        approvals(state).map((a) => [a.decision, a.approver, a.reason, a.via]),
+        [['reject', 'bob', 'freeze week', 'update']],
+      );
+      assert.ok(
+        !(await scheduledActivities(client, id)).includes('runTool'),
+        'runTool was scheduled for a rejected call',
+      );
       assert.equal(inputs.length, 2);
       assert.ok(
-        JSON.stringify(inputs[1]).includes(JSON.stringify({ type: 'function_call_output', call_id: 'call_0_0', output: 'Refused by bob (reason: freeze week).' })),
+        JSON.stringify(inputs[1]).includes(
+          JSON.stringify({
+            type: 'function_call_output',
+            call_id: 'call_0_0',
+            output: 'Refused by bob (reason: freeze week).',
+          }),
+        ),
         `the model's second request did not carry the rejection: ${JSON.stringify(inputs[1])}`,
       );
     });
@@ -132,7 +166,12 @@ describe('approvals', () => {
       'appr-mixed',
       {
         steps: [
-          { toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }, { name: 'read_status', arguments: {} }] },
+          {
+            toolCalls: [
+              { name: 'deploy', arguments: { env: 'prod' } },
+              { name: 'read_status', arguments: {} },
+            ],
+          },
           { message: 'Checked and deployed.' },
         ],
       },
@@ -141,7 +180,10 @@ describe('approvals', () => {
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'check then deploy');
       const waiting = await waitForStatus(client, id, 'awaiting_approval');
-      assert.deepEqual(waiting.pendingApprovals.map((p) => p.callId), ['call_0_0']);
+      assert.deepEqual(
+        waiting.pendingApprovals.map((p) => p.callId),
+        ['call_0_0'],
+      );
       // The free call completes while the run is still waiting for a human.
       await waitFor('read_status to run', () => readAt !== undefined);
       assert.equal((await client.getState(id)).status, 'awaiting_approval');
@@ -153,7 +195,13 @@ describe('approvals', () => {
       const state = await client.getState(id);
       assert.deepEqual(executed, ['prod']);
       // Results are recorded in call order, whatever order they finished in.
-      assert.deepEqual(toolResults(state).map((r) => [r.callId, r.output]), [['call_0_0', 'deployed to prod'], ['call_0_1', 'all green']]);
+      assert.deepEqual(
+        toolResults(state).map((r) => [r.callId, r.output]),
+        [
+          ['call_0_0', 'deployed to prod'],
+          ['call_0_1', 'all green'],
+        ],
+      );
     });
   });
 
@@ -173,7 +221,13 @@ describe('approvals', () => {
       'appr-policy',
       {
         steps: [
-          { toolCalls: [{ name: 'shell', arguments: { cmd: 'ls -la' } }, { name: 'shell', arguments: { cmd: 'rm -rf build' } }, { name: 'shell', arguments: { cmd: 'lsof' } }] },
+          {
+            toolCalls: [
+              { name: 'shell', arguments: { cmd: 'ls -la' } },
+              { name: 'shell', arguments: { cmd: 'rm -rf build' } },
+              { name: 'shell', arguments: { cmd: 'lsof' } },
+            ],
+          },
           { message: 'done' },
         ],
       },
@@ -183,7 +237,13 @@ describe('approvals', () => {
       const id = await client.startRun(agent, 'clean up');
       const waiting = await waitForStatus(client, id, 'awaiting_approval');
       // `lsof` does not match /^ls\b/: it asks too.
-      assert.deepEqual(waiting.pendingApprovals.map((p) => [p.callId, JSON.parse(p.arguments).cmd]), [['call_0_1', 'rm -rf build'], ['call_0_2', 'lsof']]);
+      assert.deepEqual(
+        waiting.pendingApprovals.map((p) => [p.callId, JSON.parse(p.arguments).cmd]),
+        [
+          ['call_0_1', 'rm -rf build'],
+          ['call_0_2', 'lsof'],
+        ],
+      );
       await waitFor('ls to run', () => ran.includes('ls -la'));
       await client.reject(id, 'call_0_1', { by: 'ann' });
       await client.approve(id, 'call_0_2', { by: 'ann' });
@@ -211,21 +271,40 @@ describe('approvals', () => {
     });
     const { agent, worker, client } = await setup(
       'appr-function',
-      { steps: [{ toolCalls: [{ name: 'pay', arguments: { amount: 50 } }, { name: 'pay', arguments: { amount: 500 } }] }, { message: 'paid' }] },
+      {
+        steps: [
+          {
+            toolCalls: [
+              { name: 'pay', arguments: { amount: 50 } },
+              { name: 'pay', arguments: { amount: 500 } },
+            ],
+          },
+          { message: 'paid' },
+        ],
+      },
       { tools: [pay] },
     );
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'pay the bills', { context: { limit: 100 } });
       const waiting = await waitForStatus(client, id, 'awaiting_approval');
-      assert.deepEqual(waiting.pendingApprovals.map((p) => p.callId), ['call_0_1']);
-      assert.deepEqual(checked.sort((a, b) => a.amount - b.amount), [
-        { callId: 'call_0_0', amount: 50, context: { limit: 100 } },
-        { callId: 'call_0_1', amount: 500, context: { limit: 100 } },
-      ]);
+      assert.deepEqual(
+        waiting.pendingApprovals.map((p) => p.callId),
+        ['call_0_1'],
+      );
+      assert.deepEqual(
+        checked.sort((a, b) => a.amount - b.amount),
+        [
+          { callId: 'call_0_0', amount: 50, context: { limit: 100 } },
+          { callId: 'call_0_1', amount: 500, context: { limit: 100 } },
+        ],
+      );
       assert.equal((await scheduledActivities(client, id)).filter((a) => a === 'checkApproval').length, 2);
       await client.approve(id, 'call_0_1', { by: 'ann' });
       await client.result(id);
-      assert.deepEqual(paid.sort((a, b) => a - b), [50, 500]);
+      assert.deepEqual(
+        paid.sort((a, b) => a - b),
+        [50, 500],
+      );
     });
   });
 
@@ -251,10 +330,13 @@ describe('approvals', () => {
       const state = await client.getState(id);
       assert.deepEqual(executed, ['staging', 'prod']);
       assert.deepEqual(state.standingDecisions, { 'appr-always:deploy': 'approve' });
-      assert.deepEqual(approvals(state).map((a) => [a.callId, a.decision, a.approver, a.via]), [
-        ['call_0_0', 'approve', 'ann', 'update'],
-        ['call_1_0', 'approve', 'ann', 'always'],
-      ]);
+      assert.deepEqual(
+        approvals(state).map((a) => [a.callId, a.decision, a.approver, a.via]),
+        [
+          ['call_0_0', 'approve', 'ann', 'update'],
+          ['call_1_0', 'approve', 'ann', 'always'],
+        ],
+      );
       assert.equal((await scheduledActivities(client, id)).filter((a) => a === 'runTool').length, 2);
     });
   });
@@ -279,19 +361,38 @@ describe('approvals', () => {
       await client.result(id);
       const state = await client.getState(id);
       assert.deepEqual(executed, []);
-      assert.deepEqual(approvals(state).map((a) => [a.callId, a.decision, a.approver, a.via]), [
-        ['call_0_0', 'reject', 'ann', 'update'],
-        ['call_1_0', 'reject', 'ann', 'always'],
-      ]);
-      assert.deepEqual(toolResults(state).map((r) => r.output), [0, 1].map(() => 'A human rejected this tool call (reason: no deploys today). Do not retry it; continue without it or explain.'));
+      assert.deepEqual(
+        approvals(state).map((a) => [a.callId, a.decision, a.approver, a.via]),
+        [
+          ['call_0_0', 'reject', 'ann', 'update'],
+          ['call_1_0', 'reject', 'ann', 'always'],
+        ],
+      );
+      assert.deepEqual(
+        toolResults(state).map((r) => r.output),
+        [0, 1].map(
+          () =>
+            'A human rejected this tool call (reason: no deploys today). Do not retry it; continue without it or explain.',
+        ),
+      );
     });
   });
 
   test('approval across a worker restart: a new worker picks up the waiting run', async () => {
     const executed: string[] = [];
-    const { agent, queue, worker: first, client } = await setup(
+    const {
+      agent,
+      queue,
+      worker: first,
+      client,
+    } = await setup(
       'appr-restart',
-      { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'Deployed after restart.' }] },
+      {
+        steps: [
+          { toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] },
+          { message: 'Deployed after restart.' },
+        ],
+      },
       { tools: [deployTool(executed)] },
     );
     const firstRun = first.run();
@@ -319,7 +420,12 @@ describe('approvals', () => {
       'appr-validate',
       {
         steps: [
-          { toolCalls: [{ name: 'deploy', arguments: { env: 'a' } }, { name: 'deploy', arguments: { env: 'b' } }] },
+          {
+            toolCalls: [
+              { name: 'deploy', arguments: { env: 'a' } },
+              { name: 'deploy', arguments: { env: 'b' } },
+            ],
+          },
           { message: 'done' },
         ],
       },
@@ -340,7 +446,11 @@ describe('approvals', () => {
       assert.equal(outsider.type, 'NotAnApprover');
       assert.equal(outsider.message, 'mallory may not decide for agent appr-validate (approvers: ann, bob)');
 
-      assert.deepEqual(await client.approve(id, 'call_0_0', { by: 'ann' }), { callId: 'call_0_0', decision: 'approve', stillPending: ['call_0_1'] });
+      assert.deepEqual(await client.approve(id, 'call_0_0', { by: 'ann' }), {
+        callId: 'call_0_0',
+        decision: 'approve',
+        stillPending: ['call_0_1'],
+      });
       const twice = await asError(client.reject(id, 'call_0_0', { by: 'bob' }));
       assert.ok(twice instanceof DecisionError, String(twice));
       assert.equal(twice.type, 'AlreadyDecided');
@@ -349,8 +459,14 @@ describe('approvals', () => {
       // Rejected updates leave no trace in the run.
       const mid = await client.getState(id);
       assert.equal(mid.status, 'awaiting_approval');
-      assert.deepEqual(approvals(mid).map((a) => [a.callId, a.approver]), [['call_0_0', 'ann']]);
-      assert.deepEqual(mid.pendingApprovals.map((p) => p.callId), ['call_0_1']);
+      assert.deepEqual(
+        approvals(mid).map((a) => [a.callId, a.approver]),
+        [['call_0_0', 'ann']],
+      );
+      assert.deepEqual(
+        mid.pendingApprovals.map((p) => p.callId),
+        ['call_0_1'],
+      );
 
       await client.approve(id, 'call_0_1', { by: 'bob' });
       await client.result(id);
@@ -367,14 +483,32 @@ describe('approvals', () => {
       'appr-signal',
       {
         steps: [
-          { toolCalls: [{ name: 'deploy', arguments: { env: 'a' } }, { name: 'deploy', arguments: { env: 'b' } }] },
+          {
+            toolCalls: [
+              { name: 'deploy', arguments: { env: 'a' } },
+              { name: 'deploy', arguments: { env: 'b' } },
+            ],
+          },
           { message: 'done' },
         ],
       },
       { tools: [deployTool(executed)], approvers: ['ann', 'bob'] },
     );
     const signal = (id: string, name: string, input: unknown) =>
-      promisify(execFile)(cli, ['workflow', 'signal', '--address', address, '--namespace', 'default', '--workflow-id', id, '--name', name, '--input', JSON.stringify(input)]);
+      promisify(execFile)(cli, [
+        'workflow',
+        'signal',
+        '--address',
+        address,
+        '--namespace',
+        'default',
+        '--workflow-id',
+        id,
+        '--name',
+        name,
+        '--input',
+        JSON.stringify(input),
+      ]);
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'deploy a and b');
       await waitForStatus(client, id, 'awaiting_approval');
@@ -386,10 +520,13 @@ describe('approvals', () => {
       assert.equal(result.finalOutput, 'done');
       const state = await client.getState(id);
       assert.deepEqual(executed, ['a']);
-      assert.deepEqual(approvals(state).map((a) => [a.callId, a.decision, a.approver, a.reason, a.via]), [
-        ['call_0_0', 'approve', 'ann', undefined, 'signal'],
-        ['call_0_1', 'reject', 'bob', 'not b', 'signal'],
-      ]);
+      assert.deepEqual(
+        approvals(state).map((a) => [a.callId, a.decision, a.approver, a.reason, a.via]),
+        [
+          ['call_0_0', 'approve', 'ann', undefined, 'signal'],
+          ['call_0_1', 'reject', 'bob', 'not b', 'signal'],
+        ],
+      );
       assert.match(toolResults(state)[1].output, /rejected this tool call \(reason: not b\)/);
     });
   });

@@ -31,7 +31,13 @@ describe('Chat Completions multi-turn', () => {
     stack.model.setScript('chat-multi', {
       steps: [
         { toolCalls: [{ name: 'add', arguments: { a: 1, b: 2 } }] },
-        { message: 'Now two at once.', toolCalls: [{ name: 'add', arguments: { a: 3, b: 4 } }, { name: 'add', arguments: { a: 5, b: 6 } }] },
+        {
+          message: 'Now two at once.',
+          toolCalls: [
+            { name: 'add', arguments: { a: 3, b: 4 } },
+            { name: 'add', arguments: { a: 5, b: 6 } },
+          ],
+        },
         { toolCalls: [{ name: 'add', arguments: { a: 7, b: 8 } }] },
         { message: 'Sums: 3, 7, 11, 15.' },
       ],
@@ -51,19 +57,31 @@ describe('Chat Completions multi-turn', () => {
     const outputs = state.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output);
     assert.deepEqual(outputs, ['3', '7', '11', '15']);
 
-    const last = requests.at(-1)!.messages as { role: string; content?: unknown; tool_calls?: { id: string }[]; tool_call_id?: string }[];
+    const last = requests.at(-1)!.messages as {
+      role: string;
+      content?: unknown;
+      tool_calls?: { id: string }[];
+      tool_call_id?: string;
+    }[];
     assert.deepEqual(
       last.map((m) => m.role),
       ['system', 'user', 'assistant', 'tool', 'assistant', 'tool', 'tool', 'assistant', 'tool'],
     );
     const assistants = last.filter((m) => m.role === 'assistant');
-    assert.deepEqual(assistants.map((m) => m.tool_calls?.map((c) => c.id)), [['call_0_0'], ['call_1_0', 'call_1_1'], ['call_2_0']]);
+    assert.deepEqual(
+      assistants.map((m) => m.tool_calls?.map((c) => c.id)),
+      [['call_0_0'], ['call_1_0', 'call_1_1'], ['call_2_0']],
+    );
     assert.equal(assistants[1].content, 'Now two at once.');
     // Every tool message answers a call of the assistant message right before its run of tool messages.
     let open: string[] = [];
     for (const m of last) {
       if (m.role === 'assistant') open = m.tool_calls?.map((c) => c.id) ?? [];
-      if (m.role === 'tool') assert.ok(open.includes(m.tool_call_id!), `${m.tool_call_id} answers a call of the preceding assistant message`);
+      if (m.role === 'tool')
+        assert.ok(
+          open.includes(m.tool_call_id!),
+          `${m.tool_call_id} answers a call of the preceding assistant message`,
+        );
     }
   });
 });

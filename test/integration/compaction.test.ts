@@ -31,7 +31,10 @@ test('a long run compacts its conversation and keeps working', async () => {
     execute: ({ i }) => (calls.push(i), `result ${i}: ${'lorem ipsum '.repeat(35)}`),
   });
   stack.model.setScript('compact-main', {
-    steps: [...Array.from({ length: TURNS }, (_, i) => ({ toolCalls: [{ name: 'noisy', arguments: { i } }] })), { message: `done after ${TURNS}` }],
+    steps: [
+      ...Array.from({ length: TURNS }, (_, i) => ({ toolCalls: [{ name: 'noisy', arguments: { i } }] })),
+      { message: `done after ${TURNS}` },
+    ],
   });
   stack.model.setScript('compact-summarizer', { steps: [{ message: 'Summary: noisy was called with increasing i.' }] });
   const agent = new Agent({
@@ -53,7 +56,11 @@ test('a long run compacts its conversation and keeps working', async () => {
 
   assert.equal(state.status, 'completed');
   assert.equal(state.finalOutput, `done after ${TURNS}`);
-  assert.deepEqual(calls, Array.from({ length: TURNS }, (_, i) => i), 'each scripted step answered once, in order');
+  assert.deepEqual(
+    calls,
+    Array.from({ length: TURNS }, (_, i) => i),
+    'each scripted step answered once, in order',
+  );
   const compactions = state.items.filter((i): i is Extract<RunItem, { type: 'compaction' }> => i.type === 'compaction');
   assert.equal(compactions.length, 1, 'the latest compaction replaces earlier ones');
   assert.equal(state.items[0].type, 'compaction');

@@ -12,8 +12,13 @@ import { parse } from 'yaml';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
-function composeConfig(): { services: Record<string, { image?: string; environment?: Record<string, string>; user?: string }> } {
-  const out = execFileSync('docker-compose', ['-f', path.join(REPO, 'docker-compose.yml'), 'config'], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' } });
+function composeConfig(): {
+  services: Record<string, { image?: string; environment?: Record<string, string>; user?: string }>;
+} {
+  const out = execFileSync('docker-compose', ['-f', path.join(REPO, 'docker-compose.yml'), 'config'], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENAI_API_KEY: '' },
+  });
   return parse(out) as ReturnType<typeof composeConfig>;
 }
 
@@ -34,5 +39,9 @@ test('the worker image installs the packed package and runs as a non-root user',
   const lastUser = [...dockerfile.matchAll(/^USER (\S+)/gm)].pop()?.[1];
   assert.ok(lastUser && lastUser !== 'root' && lastUser !== '0', `the final stage runs as ${lastUser ?? 'root'}`);
   assert.match(dockerfile, /CMD \["npx", "keel", "worker"\]/);
-  assert.match(dockerfile, /^ENV MALLOC_ARENA_MAX=2$/m, 'the worker starts with two malloc arenas (docs/operations.md)');
+  assert.match(
+    dockerfile,
+    /^ENV MALLOC_ARENA_MAX=2$/m,
+    'the worker starts with two malloc arenas (docs/operations.md)',
+  );
 });

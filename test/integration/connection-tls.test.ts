@@ -25,7 +25,10 @@ before(async () => {
   [tls, mtls] = await Promise.all([startTlsProxy(stack.address, false), startTlsProxy(stack.address, true)]);
   const dir = mkdtempSync(path.join(stack.dataDir, 'tls-'));
   agentsFile = path.join(dir, 'agents.mjs');
-  writeFileSync(agentsFile, `import { Agent } from '${pathToFileURL(path.join(REPO, 'dist', 'index.js')).href}';\nexport const agents = [new Agent({ name: 'tls-echo', instructions: 'x', model: 'tls-echo' })];\n`);
+  writeFileSync(
+    agentsFile,
+    `import { Agent } from '${pathToFileURL(path.join(REPO, 'dist', 'index.js')).href}';\nexport const agents = [new Agent({ name: 'tls-echo', instructions: 'x', model: 'tls-echo' })];\n`,
+  );
 });
 after(async () => {
   await Promise.all([tls?.stop(), mtls?.stop()]);
@@ -63,7 +66,11 @@ describe('Temporal over TLS', () => {
     assert.match(await runOver(env, queueFor('mtls')), /answered over TLS/);
 
     // The server name is the certificate's DNS name: Node warns (a second stderr line) when TLS is given an IP as one.
-    const noClientCert = { TEMPORAL_ADDRESS: mtls.address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' };
+    const noClientCert = {
+      TEMPORAL_ADDRESS: mtls.address,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
+      TEMPORAL_TLS_SERVER_NAME: 'localhost',
+    };
     assertOneLineError(await runCliWith(['ls'], noClientCert), 1, /^keel: cannot reach Temporal at 127\.0\.0\.1:\d+ /);
   });
 });

@@ -33,7 +33,13 @@ const weather = tool({
   execute: ({ city }) => ({ city, sky: city === 'Paris' ? 'sunny' : 'rain' }),
 });
 
-async function runToEnd(agents: Agent[], agent: Agent, input: string, name: string, opts: { modelApi?: 'chat' | 'responses'; openai?: OpenAI } = {}) {
+async function runToEnd(
+  agents: Agent[],
+  agent: Agent,
+  input: string,
+  name: string,
+  opts: { modelApi?: 'chat' | 'responses'; openai?: OpenAI } = {},
+) {
   const queue = queueFor(name);
   const worker = await stack.worker(agents, queue, opts);
   const client = stack.client(queue);
@@ -50,21 +56,43 @@ describe('agentRun core loop', () => {
   test('runs a tool call, feeds the result back, completes with usage summed', async () => {
     stack.model.setScript('core-basic', {
       steps: [
-        { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { inputTokens: 10, outputTokens: 5 } },
+        {
+          toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+          usage: { inputTokens: 10, outputTokens: 5 },
+        },
         { message: 'It is sunny in Paris.', usage: { inputTokens: 20, outputTokens: 7 } },
       ],
     });
-    const agent = new Agent({ name: 'weather', instructions: 'Answer about weather.', model: 'core-basic', tools: [weather] });
+    const agent = new Agent({
+      name: 'weather',
+      instructions: 'Answer about weather.',
+      model: 'core-basic',
+      tools: [weather],
+    });
     const { result, state, described } = await runToEnd([agent], agent, 'Weather in Paris?', 'basic');
     assert.ok(!(result instanceof Error), String(result));
     assert.equal((result as { finalOutput: unknown }).finalOutput, 'It is sunny in Paris.');
     assert.equal(state.status, 'completed');
     assert.equal(state.turn, 2);
-    assert.deepEqual(state.usage, { inputTokens: 30, outputTokens: 12, totalTokens: 42, requests: 2, cachedInputTokens: 0, reasoningTokens: 0, unpriced: true });
+    assert.deepEqual(state.usage, {
+      inputTokens: 30,
+      outputTokens: 12,
+      totalTokens: 42,
+      requests: 2,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+      unpriced: true,
+    });
     const toolResult = state.items.find((i) => i.type === 'tool_result');
-    assert.deepEqual(toolResult && JSON.parse((toolResult as { output: string }).output), { city: 'Paris', sky: 'sunny' });
+    assert.deepEqual(toolResult && JSON.parse((toolResult as { output: string }).output), {
+      city: 'Paris',
+      sky: 'sunny',
+    });
     assert.match(state.agentVersions.weather, /^sha256:[0-9a-f]{16}$/);
-    assert.deepEqual(described.typedSearchAttributes.get({ name: 'KeelStatus', type: 'KEYWORD' } as never), 'completed');
+    assert.deepEqual(
+      described.typedSearchAttributes.get({ name: 'KeelStatus', type: 'KEYWORD' } as never),
+      'completed',
+    );
     assert.deepEqual(described.typedSearchAttributes.get({ name: 'KeelTotalTokens', type: 'INT' } as never), 42);
     assert.equal(stack.model.stats('core-basic').requests, 2);
   });
@@ -83,7 +111,15 @@ describe('agentRun core loop', () => {
       },
     });
     stack.model.setScript('core-concurrent', {
-      steps: [{ toolCalls: [{ name: 'slow', arguments: { n: 1 } }, { name: 'slow', arguments: { n: 2 } }] }, { message: 'done' }],
+      steps: [
+        {
+          toolCalls: [
+            { name: 'slow', arguments: { n: 1 } },
+            { name: 'slow', arguments: { n: 2 } },
+          ],
+        },
+        { message: 'done' },
+      ],
     });
     const agent = new Agent({ name: 'conc', instructions: 'x', model: 'core-concurrent', tools: [slow] });
     const { state } = await runToEnd([agent], agent, 'go', 'concurrent');
@@ -94,7 +130,14 @@ describe('agentRun core loop', () => {
   });
 
   test('bad model output becomes error results and the run continues', async () => {
-    const boom = tool({ name: 'boom', description: 'throws', parameters: z.object({}), execute: () => { throw new Error('kaboom'); } });
+    const boom = tool({
+      name: 'boom',
+      description: 'throws',
+      parameters: z.object({}),
+      execute: () => {
+        throw new Error('kaboom');
+      },
+    });
     stack.model.setScript('core-bad', {
       steps: [
         { toolCalls: [{ name: 'no_such_tool', arguments: {} }] },
@@ -119,7 +162,13 @@ describe('agentRun core loop', () => {
     stack.model.setScript('core-failing', {
       steps: [1, 2, 3].map(() => ({ toolCalls: [{ name: 'get_weather', arguments: { city: 1 } }] })),
     });
-    const agent = new Agent({ name: 'failing', instructions: 'x', model: 'core-failing', tools: [weather], maxConsecutiveToolFailures: 2 });
+    const agent = new Agent({
+      name: 'failing',
+      instructions: 'x',
+      model: 'core-failing',
+      tools: [weather],
+      maxConsecutiveToolFailures: 2,
+    });
     const { result, state } = await runToEnd([agent], agent, 'go', 'tool-failures');
     assert.ok(result instanceof RunFailedError);
     assert.equal(result.type, 'TooManyToolFailures');
@@ -149,7 +198,9 @@ describe('agentRun core loop', () => {
     const { state } = await runToEnd([agent], agent, 'go', 'structured');
     assert.equal(state.status, 'completed');
     assert.deepEqual(state.finalOutput, { city: 'Paris', celsius: 21 });
-    assert.ok(state.items.some((i) => i.type === 'message' && i.role === 'user' && /does not match the schema/.test(i.content)));
+    assert.ok(
+      state.items.some((i) => i.type === 'message' && i.role === 'user' && /does not match the schema/.test(i.content)),
+    );
 
     stack.model.setScript('core-structured-bad', { steps: [{ output: { city: 1 } }, { message: 'not json' }] });
     const bad = new Agent({ name: 'structured_bad', instructions: 'x', model: 'core-structured-bad', outputType });
@@ -175,13 +226,17 @@ describe('agentRun core loop', () => {
   });
 
   test('retryable model errors are retried after retry-after; 4xx fail with the API message', async () => {
-    stack.model.setScript('core-429', { steps: [{ error: { status: 429, times: 2, retryAfterMs: 50 }, message: 'ok after retries' }] });
+    stack.model.setScript('core-429', {
+      steps: [{ error: { status: 429, times: 2, retryAfterMs: 50 }, message: 'ok after retries' }],
+    });
     const agent = new Agent({ name: 'retry', instructions: 'x', model: 'core-429' });
     const { state } = await runToEnd([agent], agent, 'go', 'retry');
     assert.equal(state.finalOutput, 'ok after retries');
     assert.equal(stack.model.stats('core-429').requests, 3);
 
-    stack.model.setScript('core-400', { steps: [{ error: { status: 400, message: 'bad model parameter' }, message: 'never' }] });
+    stack.model.setScript('core-400', {
+      steps: [{ error: { status: 400, message: 'bad model parameter' }, message: 'never' }],
+    });
     const bad = new Agent({ name: 'badreq', instructions: 'x', model: 'core-400' });
     const second = await runToEnd([bad], bad, 'go', 'bad-request');
     assert.ok(second.result instanceof RunFailedError);
@@ -193,18 +248,34 @@ describe('agentRun core loop', () => {
     stack.model.setScript('core-local', {
       steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }, { message: 'Sunny.' }],
     });
-    const agent = new Agent({ name: 'local', instructions: 'x', model: 'core-local', tools: [weather], toolExecution: 'local' });
+    const agent = new Agent({
+      name: 'local',
+      instructions: 'x',
+      model: 'core-local',
+      tools: [weather],
+      toolExecution: 'local',
+    });
     const { id, state } = await runToEnd([agent], agent, 'go', 'local-tools');
     assert.equal(state.finalOutput, 'Sunny.');
     const events = (await stack.client('unused').temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     assert.ok(!scheduled.includes('runTool'), `runTool ran as a regular activity: ${scheduled.join(', ')}`);
-    assert.ok(events.some((e) => e.markerRecordedEventAttributes), 'the local activity is recorded as a marker');
+    assert.ok(
+      events.some((e) => e.markerRecordedEventAttributes),
+      'the local activity is recorded as a marker',
+    );
   });
 
   test('large tool outputs stay out of history as blob refs; the model still gets them whole', async () => {
-    const big = tool({ name: 'big', description: 'a long text', parameters: z.object({}), execute: () => 'x'.repeat(20_000) + 'END' });
-    stack.model.setScript('core-big', { steps: [{ toolCalls: [{ name: 'big', arguments: {} }] }, { message: 'read it' }] });
+    const big = tool({
+      name: 'big',
+      description: 'a long text',
+      parameters: z.object({}),
+      execute: () => 'x'.repeat(20_000) + 'END',
+    });
+    stack.model.setScript('core-big', {
+      steps: [{ toolCalls: [{ name: 'big', arguments: {} }] }, { message: 'read it' }],
+    });
     const agent = new Agent({ name: 'bigout', instructions: 'x', model: 'core-big', tools: [big] });
     const { openai, inputs } = capturingOpenAI(stack.model.baseURL);
     const { id, state } = await runToEnd([agent], agent, 'go', 'big-output', { openai });
@@ -243,7 +314,9 @@ async function eagerActivities(metricsUrl: string, queue: string): Promise<numbe
 describe('the dev server Keel starts', { timeout: 60_000 }, () => {
   test('hands each activity a run schedules on its own queue back to the worker eagerly, and reads task queues unthrottled', async (t) => {
     if (!stack.env?.metricsUrl) return t.skip('TEMPORAL_ADDRESS names a server Keel did not start');
-    stack.model.setScript('core-eager', { steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain.' }] });
+    stack.model.setScript('core-eager', {
+      steps: [{ toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }, { message: 'Rain.' }],
+    });
     const agent = new Agent({ name: 'eager', instructions: 'x', model: 'core-eager', tools: [weather] });
     const { id, described } = await runToEnd([agent], agent, 'Oslo?', 'eager-dispatch');
     const queue = described.taskQueue;
@@ -252,10 +325,19 @@ describe('the dev server Keel starts', { timeout: 60_000 }, () => {
     assert.ok(scheduled.length >= 3, `resolveAgent, callModel, runTool, callModel: ${scheduled.length} scheduled`);
     // The server publishes its counters every second or so: wait for the count, which only eager dispatch raises.
     const metricsUrl = stack.env.metricsUrl;
-    await waitFor(`${scheduled.length} eager dispatches on ${queue}`, async () => (await eagerActivities(metricsUrl, queue)) >= scheduled.length, 10_000);
-    assert.equal(await eagerActivities(metricsUrl, queue), scheduled.length, 'every activity on the run queue skipped matching');
+    await waitFor(
+      `${scheduled.length} eager dispatches on ${queue}`,
+      async () => (await eagerActivities(metricsUrl, queue)) >= scheduled.length,
+      10_000,
+    );
+    assert.equal(
+      await eagerActivities(metricsUrl, queue),
+      scheduled.length,
+      'every activity on the run queue skipped matching',
+    );
     const args = readFileSync(`/proc/${stack.env.pid}/cmdline`, 'utf8').split('\0');
-    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) assert.ok(args.includes(`${key}=${value}`), `the server was started with ${key}=${value}`);
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG))
+      assert.ok(args.includes(`${key}=${value}`), `the server was started with ${key}=${value}`);
   });
 });
 
@@ -265,22 +347,56 @@ function rawCalls(step: number, calls: [name: string, args: string][]): Script['
   return {
     raw: {
       responses: {
-        id: `resp_raw_${step}`, object: 'response', created_at: 0, status: 'completed', model: 'raw', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
-        output: calls.map(([name, args], i) => ({ type: 'function_call', id: `fc_${step}_${i}`, call_id: id(i), name, arguments: args, status: 'completed' })),
+        id: `resp_raw_${step}`,
+        object: 'response',
+        created_at: 0,
+        status: 'completed',
+        model: 'raw',
+        usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
+        output: calls.map(([name, args], i) => ({
+          type: 'function_call',
+          id: `fc_${step}_${i}`,
+          call_id: id(i),
+          name,
+          arguments: args,
+          status: 'completed',
+        })),
       },
       chat: {
-        id: `chatcmpl-raw-${step}`, object: 'chat.completion', created: 0, model: 'raw', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        choices: [{
-          index: 0, finish_reason: 'tool_calls',
-          message: { role: 'assistant', content: null, tool_calls: calls.map(([name, args], i) => ({ id: id(i), type: 'function', function: { name, arguments: args } })) },
-        }],
+        id: `chatcmpl-raw-${step}`,
+        object: 'chat.completion',
+        created: 0,
+        model: 'raw',
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'tool_calls',
+            message: {
+              role: 'assistant',
+              content: null,
+              tool_calls: calls.map(([name, args], i) => ({
+                id: id(i),
+                type: 'function',
+                function: { name, arguments: args },
+              })),
+            },
+          },
+        ],
       },
     },
   };
 }
 
 describe('bad calls are fed back; the safety valve counts turns', { timeout: 120_000 }, () => {
-  const boom = tool({ name: 'boom', description: 'throws', parameters: z.object({}), execute: () => { throw new Error('kaboom'); } });
+  const boom = tool({
+    name: 'boom',
+    description: 'throws',
+    parameters: z.object({}),
+    execute: () => {
+      throw new Error('kaboom');
+    },
+  });
   const badBatch: [string, string][] = [
     ['get_weather', '{"city": "Par'],
     ['no_such_tool', '{}'],
@@ -295,7 +411,12 @@ describe('bad calls are fed back; the safety valve counts turns', { timeout: 120
         recordRequests: true,
         steps: [rawCalls(0, badBatch), { message: 'fixed my calls' }],
       });
-      const agent = new Agent({ name: `batch-${modelApi}`, instructions: 'x', model: `core-batch-${modelApi}`, tools: [weather, boom] });
+      const agent = new Agent({
+        name: `batch-${modelApi}`,
+        instructions: 'x',
+        model: `core-batch-${modelApi}`,
+        tools: [weather, boom],
+      });
       const { state } = await runToEnd([agent], agent, 'go', `bad-batch-${modelApi}`, { modelApi });
       assert.equal(state.status, 'completed', state.error?.message);
       assert.equal(state.finalOutput, 'fixed my calls');
@@ -305,22 +426,49 @@ describe('bad calls are fed back; the safety valve counts turns', { timeout: 120
       assert.match(results[1].output, /no tool named 'no_such_tool'/);
       assert.match(results[2].output, /invalid arguments for get_weather: city/);
       assert.match(results[3].output, /boom failed: kaboom/);
-      assert.deepEqual(results.map((r) => r.isError), [true, true, true, true, false]);
+      assert.deepEqual(
+        results.map((r) => r.isError),
+        [true, true, true, true, false],
+      );
       const sent = JSON.stringify(stack.model.requests(`core-batch-${modelApi}`).at(-1)?.body);
-      for (const error of ['not valid JSON', "no tool named 'no_such_tool'", 'invalid arguments for get_weather', 'boom failed: kaboom']) assert.ok(sent.includes(error), `the model was not told: ${error}`);
+      for (const error of [
+        'not valid JSON',
+        "no tool named 'no_such_tool'",
+        'invalid arguments for get_weather',
+        'boom failed: kaboom',
+      ])
+        assert.ok(sent.includes(error), `the model was not told: ${error}`);
     });
   }
 
   test('only turns in which every call failed count, a success resets, and the third such turn in a row ends the run', async () => {
-    const allFail = (step: number) => rawCalls(step, [['read_missing', '{"path": "a'], ['boom', '{}']]);
+    const allFail = (step: number) =>
+      rawCalls(step, [
+        ['read_missing', '{"path": "a'],
+        ['boom', '{}'],
+      ]);
     stack.model.setScript('core-valve', {
-      steps: [allFail(0), allFail(1), rawCalls(2, [['boom', '{}'], ['get_weather', '{"city": "Oslo"}']]), allFail(3), allFail(4), allFail(5), { message: 'never' }],
+      steps: [
+        allFail(0),
+        allFail(1),
+        rawCalls(2, [
+          ['boom', '{}'],
+          ['get_weather', '{"city": "Oslo"}'],
+        ]),
+        allFail(3),
+        allFail(4),
+        allFail(5),
+        { message: 'never' },
+      ],
     });
     const agent = new Agent({ name: 'valve', instructions: 'x', model: 'core-valve', tools: [weather, boom] });
     const { result, state } = await runToEnd([agent], agent, 'go', 'valve-turns');
     assert.ok(result instanceof RunFailedError);
     assert.equal(result.type, 'TooManyToolFailures');
-    assert.match(result.message, /^3 turns in a row in which every tool call failed; last: boom: Error: boom failed: kaboom/);
+    assert.match(
+      result.message,
+      /^3 turns in a row in which every tool call failed; last: boom: Error: boom failed: kaboom/,
+    );
     assert.equal(state.turn, 6);
     assert.equal(state.items.filter((i) => i.type === 'tool_result').length, 12);
   });

@@ -32,7 +32,11 @@ describe('exactly-once commands', () => {
     const agent = crashAgents.exactlyOnce;
     const script = agent.options.model as string;
     stack.model.setScript(script, {
-      steps: [{ toolCalls: [exec(append)] }, { toolCalls: [exec('cat /workspace/once.txt')] }, { message: 'appended once' }],
+      steps: [
+        { toolCalls: [exec(append)] },
+        { toolCalls: [exec('cat /workspace/once.txt')] },
+        { message: 'appended once' },
+      ],
     });
     const queue = queueFor('crash-exactly-once');
     const a = await workers.start(queue, 'host-1', { crashPoint: 'after-exec' });
@@ -48,10 +52,15 @@ describe('exactly-once commands', () => {
     console.log(`[crash-exactly-once] worker died → run completed in ${Date.now() - diedAt} ms`);
     assertPaidOnce(stack.model.stats(script), 3);
     const [appended, cat] = toolResults(await client.getState(id));
-    assert.match(appended.output, /\(this command had already run; its recorded result is returned instead of running it again\)\nstdout:\n1\n?$/);
+    assert.match(
+      appended.output,
+      /\(this command had already run; its recorded result is returned instead of running it again\)\nstdout:\n1\n?$/,
+    );
     assert.match(cat.output, /stdout:\nline\n?$/);
     const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const attempts = events.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+    const attempts = events.flatMap((e) =>
+      e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
+    );
     assert.ok(attempts.includes(2), `the command's activity was retried (attempts: ${attempts.join(', ')})`);
   });
 

@@ -58,12 +58,25 @@ test('kill the worker mid fan-out of 10: no item lost or duplicated, every model
   await workers.start(queue, 'host-1', { agentsModule });
 
   const result = await client.resultMany(job);
-  console.log(`[crash-fan-out] worker killed → job of ${ITEMS} completed ${Date.now() - restartedAt} ms after the restart`);
-  assert.deepEqual(result.items.map((i) => [i.runId, i.status, i.finalOutput]), inputs.map((_, i) => [`${job}/${i}`, 'completed', 'item done']));
-  assert.deepEqual({ ...stack.model.stats('fan-item').perStep }, { 0: ITEMS, 1: ITEMS }, 'each item asked the model for each step exactly once');
+  console.log(
+    `[crash-fan-out] worker killed → job of ${ITEMS} completed ${Date.now() - restartedAt} ms after the restart`,
+  );
+  assert.deepEqual(
+    result.items.map((i) => [i.runId, i.status, i.finalOutput]),
+    inputs.map((_, i) => [`${job}/${i}`, 'completed', 'item done']),
+  );
+  assert.deepEqual(
+    { ...stack.model.stats('fan-item').perStep },
+    { 0: ITEMS, 1: ITEMS },
+    'each item asked the model for each step exactly once',
+  );
 
   const events = (await client.temporal.workflow.getHandle(job).fetchHistory()).events ?? [];
-  const started = events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!] : []));
+  const started = events.flatMap((e) =>
+    e.startChildWorkflowExecutionInitiatedEventAttributes
+      ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!]
+      : [],
+  );
   assert.deepEqual(started.sort(), inputs.map((_, i) => `${job}/${i}`).sort(), 'every item started exactly once');
   for (const item of result.items) {
     const [exec] = toolResults(await client.getState(item.runId));

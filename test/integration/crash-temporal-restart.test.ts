@@ -64,7 +64,10 @@ after(async () => {
 describe('Temporal restart', () => {
   test('in-flight runs continue after the dev server restarts on the same SQLite file', async () => {
     model.setScript('restart-waiter', {
-      steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'deployed after the restart' }],
+      steps: [
+        { toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] },
+        { message: 'deployed after the restart' },
+      ],
     });
     model.setScript('restart-thinker', { steps: [{ message: 'thought', delayMs: 4_000 }] });
     const dbFile = path.join(dataDir, 'temporal.sqlite');
@@ -89,11 +92,25 @@ describe('Temporal restart', () => {
       });
       const running = worker.run();
       running.catch(() => undefined);
-      return { connection, clientConnection, worker, running, client: limitResults(new KeelClient(new Client({ connection: clientConnection }), queue)) };
+      return {
+        connection,
+        clientConnection,
+        worker,
+        running,
+        client: limitResults(new KeelClient(new Client({ connection: clientConnection }), queue)),
+      };
     };
-    const close = async (s: { connection: NativeConnection; clientConnection: Connection; worker: KeelWorker; running: Promise<void> }) => {
+    const close = async (s: {
+      connection: NativeConnection;
+      clientConnection: Connection;
+      worker: KeelWorker;
+      running: Promise<void>;
+    }) => {
       s.worker.shutdown();
-      const outcome = await s.running.then(() => 'stopped', (err: unknown) => `failed: ${String(err)}`);
+      const outcome = await s.running.then(
+        () => 'stopped',
+        (err: unknown) => `failed: ${String(err)}`,
+      );
       await s.clientConnection.close();
       await s.connection.close();
       return outcome;
@@ -128,7 +145,11 @@ describe('Temporal restart', () => {
       const afterRestart = await waitFor('the state query to work again', () => stack.client.getState(waiting), 60_000);
       assert.deepEqual(afterRestart, before, 'the waiting run lost nothing');
       const eventsAfter = eventSummary(await stack.client.temporal.workflow.getHandle(waiting).fetchHistory());
-      assert.deepEqual(eventsAfter.slice(0, eventsBefore.length), eventsBefore, 'the history survived in the SQLite file');
+      assert.deepEqual(
+        eventsAfter.slice(0, eventsBefore.length),
+        eventsBefore,
+        'the history survived in the SQLite file',
+      );
 
       await stack.client.approve(waiting, before.pendingApprovals[0].callId, { by: 'ann' });
       const [waited, thought] = await Promise.all([stack.client.result(waiting), stack.client.result(thinking)]);
@@ -142,7 +163,11 @@ describe('Temporal restart', () => {
       const state = await stack.client.getState(waiting);
       assert.deepEqual(state.items.slice(0, before.items.length), before.items);
       const added = state.items.slice(before.items.length);
-      assert.deepEqual(added.map((i) => i.type), ['approval', 'tool_result', 'message'], JSON.stringify(added));
+      assert.deepEqual(
+        added.map((i) => i.type),
+        ['approval', 'tool_result', 'message'],
+        JSON.stringify(added),
+      );
       assert.match(JSON.stringify(added[0]), /"approver":"ann"/);
       assertPaidOnce(model.stats('restart-waiter'), 2);
     } finally {

@@ -44,7 +44,11 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const a = await workers.start(queue, 'host-m');
     const client = stack.client(queue);
     const id = await client.startRun(agent, 'go');
-    await waitFor('the second model request to arrive', () => stack.model.stats(agent.options.model as string).perStep[1] >= 1, 60_000);
+    await waitFor(
+      'the second model request to arrive',
+      () => stack.model.stats(agent.options.model as string).perStep[1] >= 1,
+      60_000,
+    );
     const killedAt = await a.kill();
     await workers.start(queue, 'host-m');
 
@@ -53,7 +57,9 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const retried = (await client.temporal.workflow.getHandle(id).fetchHistory()).events?.find(
       (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
     );
-    console.log(`[crash-model] killed → run completed in ${Date.now() - killedAt} ms; retried activity attempt ${retried?.activityTaskStartedEventAttributes?.attempt}`);
+    console.log(
+      `[crash-model] killed → run completed in ${Date.now() - killedAt} ms; retried activity attempt ${retried?.activityTaskStartedEventAttributes?.attempt}`,
+    );
     assertPaidOnce(stack.model.stats(agent.options.model as string), 4, 1);
     const [one, two, cat] = toolResults(await client.getState(id));
     assert.ok(!one.isError && !two.isError, `${one.output}\n${two.output}`);
@@ -75,13 +81,25 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const a = await workers.start(queue, 'host-c');
     const client = stack.client(queue);
     const id = await client.startRun(agent, 'go');
-    const container = await waitFor('the run to have a container', async () => (await client.getState(id)).sandbox?.containerId, 60_000);
-    await waitFor('the sleep command to run', async () => /sleep 3/.test(await inContainer(container, 'ps -eo args')), 60_000);
+    const container = await waitFor(
+      'the run to have a container',
+      async () => (await client.getState(id)).sandbox?.containerId,
+      60_000,
+    );
+    await waitFor(
+      'the sleep command to run',
+      async () => /sleep 3/.test(await inContainer(container, 'ps -eo args')),
+      60_000,
+    );
     const killedAt = await a.kill();
     const b = workers.start(queue, 'host-c');
 
     // The docker exec outlives the worker that started it: the command finishes on its own and journals its result.
-    await waitFor('the orphaned command to finish', async () => (await inContainer(container, 'cat /workspace/log')) === 'start\ndone\n', 20_000);
+    await waitFor(
+      'the orphaned command to finish',
+      async () => (await inContainer(container, 'cat /workspace/log')) === 'start\ndone\n',
+      20_000,
+    );
     console.log(`[crash-command] orphaned command finished ${Date.now() - killedAt} ms after the kill`);
     const journal = await inContainer(container, 'ls /tmp/.keel-journal');
     assert.doesNotMatch(journal, /\.running/, 'the orphaned wrapper released its in-progress marker');
@@ -109,10 +127,14 @@ describe('worker crash (SIGKILL)', { concurrency: true }, () => {
     const a = await workers.start(queue, 'host-a');
     const client = stack.client(queue);
     const id = await client.startRun(agent, 'go');
-    const waiting = await waitFor('the run to wait for approval, its workspace snapshotted', async () => {
-      const s = await waitForStatus(client, id, 'awaiting_approval', 60_000);
-      return s.sandbox?.lastSnapshot && (await atRest(client, id)) ? s : undefined;
-    }, 60_000);
+    const waiting = await waitFor(
+      'the run to wait for approval, its workspace snapshotted',
+      async () => {
+        const s = await waitForStatus(client, id, 'awaiting_approval', 60_000);
+        return s.sandbox?.lastSnapshot && (await atRest(client, id)) ? s : undefined;
+      },
+      60_000,
+    );
     const killedAt = await a.kill();
     await workers.start(queue, 'host-a');
 

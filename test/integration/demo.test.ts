@@ -23,7 +23,13 @@ after(async () => {
 
 /** `keel demo` from the sources with its own KEEL_HOME (so its own seeded repository), without an API key. */
 function runDemo(home: string, name: string): Promise<CliResult> {
-  const env = { KEEL_HOME: home, TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queueFor(name), OPENAI_API_KEY: '', NODE_OPTIONS: '--import tsx' };
+  const env = {
+    KEEL_HOME: home,
+    TEMPORAL_ADDRESS: stack.address,
+    KEEL_TASK_QUEUE: queueFor(name),
+    OPENAI_API_KEY: '',
+    NODE_OPTIONS: '--import tsx',
+  };
   return runCliWith(['demo'], env, REPO, path.join(REPO, 'src', 'main.ts'));
 }
 
@@ -32,8 +38,15 @@ function seedUnfixableRepo(home: string): void {
   const dir = path.join(home, 'demo-repo');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'calc.py'), 'def add(a, b):\n    return a - b\n');
-  writeFileSync(path.join(dir, 'test_calc.py'), 'import unittest\nfrom calc import add\n\n\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 6)\n');
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: dir, stdio: 'ignore' });
+  writeFileSync(
+    path.join(dir, 'test_calc.py'),
+    'import unittest\nfrom calc import add\n\n\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 6)\n',
+  );
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
   git('init', '-q');
   git('add', '.');
   git('commit', '-q', '-m', 'unfixable by the scripted patch');
@@ -43,7 +56,10 @@ describe('keel demo', { timeout: 240_000 }, () => {
   test('prints the diff and the passing last test command, and exits 0', async () => {
     const r = await runDemo(mkdtempSync(path.join(stack.dataDir, 'demo-ok-')), 'demo-ok');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /resulting diff:\n {4}diff --git a\/calc\.py b\/calc\.py\n[\s\S]*\n {4}- {4}return a - b\n {4}\+ {4}return a \+ b\n/);
+    assert.match(
+      r.stdout,
+      /resulting diff:\n {4}diff --git a\/calc\.py b\/calc\.py\n[\s\S]*\n {4}- {4}return a - b\n {4}\+ {4}return a \+ b\n/,
+    );
     assert.match(r.stdout, /last test command: python3 -m unittest -q -> exit 0\n[\s\S]*\n {4}OK\n/);
     assert.doesNotMatch(r.stderr, /demo failed/);
   });

@@ -28,11 +28,19 @@ after(async () => {
   await stack?.close();
 });
 
-const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({ i: z.number() }), execute: ({ i }) => i });
+const noop = tool({
+  name: 'noop',
+  description: 'does nothing',
+  parameters: z.object({ i: z.number() }),
+  execute: ({ i }) => i,
+});
 
 /** `turns` model turns: a noop call each, then a final message. */
 const toolLoop = (turns: number) => ({
-  steps: [...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })), { message: `done after ${turns}` }],
+  steps: [
+    ...Array.from({ length: turns - 1 }, (_, i) => ({ toolCalls: [{ name: 'noop', arguments: { i } }] })),
+    { message: `done after ${turns}` },
+  ],
 });
 
 describe('long runs', () => {
@@ -70,7 +78,10 @@ describe('long runs', () => {
       assert.equal(state.turn, 300);
       assert.equal(state.continuedAsNew, 59);
       const first = state.items[0];
-      assert.ok(first.type === 'compaction' && first.turns >= 250, `the conversation was compacted: ${JSON.stringify(first).slice(0, 200)}`);
+      assert.ok(
+        first.type === 'compaction' && first.turns >= 250,
+        `the conversation was compacted: ${JSON.stringify(first).slice(0, 200)}`,
+      );
       assert.equal(stack.model.stats('long-300').requests, 300, 'no turn may call the model twice');
 
       const chain = await historyChain(client.temporal, id);
@@ -89,18 +100,35 @@ describe('long runs', () => {
       // The first segments are smaller: the live event log carried across continue-as-new fills up to its bound
       // (EVENT_CARRY_LIMIT events, ~10 turns) first. From then on, no segment may grow much past the settled size.
       const settled = segments.slice(10);
-      assert.ok(Math.max(...settled) < settled[0] * 1.5, `a segment grew to ${Math.max(...settled)} B from ${settled[0]} B`);
+      assert.ok(
+        Math.max(...settled) < settled[0] * 1.5,
+        `a segment grew to ${Math.max(...settled)} B from ${settled[0]} B`,
+      );
       const [middle, last] = [mean(segments.slice(20, 40)), mean(segments.slice(40))];
-      assert.ok(last < middle * 1.1, `segments trend up: ${Math.round(middle)} B on average in turns 100-200, ${Math.round(last)} B in 200-300`);
+      assert.ok(
+        last < middle * 1.1,
+        `segments trend up: ${Math.round(middle)} B on average in turns 100-200, ${Math.round(last)} B in 200-300`,
+      );
     });
   });
 
   test('a sandbox run keeps its container across continue-as-new', async () => {
     // /tmp is not in snapshots: seeing the marker at the end proves it is the same container, not a restored one.
     stack.model.setScript('long-sandbox', {
-      steps: [exec('echo here > /tmp/marker; echo 1 > n.txt'), exec('echo 2 >> n.txt'), exec('echo 3 >> n.txt'), exec('cat /tmp/marker n.txt'), { message: 'done' }],
+      steps: [
+        exec('echo here > /tmp/marker; echo 1 > n.txt'),
+        exec('echo 2 >> n.txt'),
+        exec('echo 3 >> n.txt'),
+        exec('cat /tmp/marker n.txt'),
+        { message: 'done' },
+      ],
     });
-    const agent = new SandboxAgent({ name: 'longsb', instructions: 'x', model: 'long-sandbox', capabilities: [shell()] });
+    const agent = new SandboxAgent({
+      name: 'longsb',
+      instructions: 'x',
+      model: 'long-sandbox',
+      capabilities: [shell()],
+    });
     const queue = queueFor('long-sandbox');
     const worker = await sandboxWorker(stack, [agent], queue);
     const client = stack.client(queue);
@@ -113,7 +141,13 @@ describe('long runs', () => {
       assert.equal(state.sandbox?.containerId, container);
       assert.equal(toolResults(state)[3].output, 'exit code: 0\nstdout:\nhere\n1\n2\n3\n');
       const chain = await historyChain(client.temporal, id);
-      const creates = chain.flatMap((h) => h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createSandbox' || localActivityType(e) === 'createSandbox');
+      const creates = chain
+        .flatMap((h) => h.events ?? [])
+        .filter(
+          (e) =>
+            e.activityTaskScheduledEventAttributes?.activityType?.name === 'createSandbox' ||
+            localActivityType(e) === 'createSandbox',
+        );
       assert.equal(chain.length, 3);
       assert.equal(creates.length, 1, 'one container for the whole run');
     });
@@ -121,8 +155,12 @@ describe('long runs', () => {
 });
 
 function waitForTurn(client: KeelClient, id: string, turn: number) {
-  return waitFor(`turn ${turn}`, async () => {
-    const s = await client.getState(id);
-    return s.turn >= turn ? s : undefined;
-  }, 120_000);
+  return waitFor(
+    `turn ${turn}`,
+    async () => {
+      const s = await client.getState(id);
+      return s.turn >= turn ? s : undefined;
+    },
+    120_000,
+  );
 }

@@ -45,7 +45,9 @@ async function snapshotOf(files: Record<string, string>) {
 }
 
 test('gc keeps what retained runs reference and deletes old unreferenced objects', async () => {
-  stack.model.setScript('gc-model', { steps: [{ toolCalls: [{ name: 'dump', arguments: {} }] }, { message: 'first' }, { message: 'second' }] });
+  stack.model.setScript('gc-model', {
+    steps: [{ toolCalls: [{ name: 'dump', arguments: {} }] }, { message: 'first' }, { message: 'second' }],
+  });
   // Over INLINE_BYTES, so each file is a chunk object of its own (smaller files live inside their tree).
   const kept = await snapshotOf({ 'kept.txt': 'kept\n'.repeat(100) });
   const dropped = await snapshotOf({ 'dropped.txt': 'dropped\n'.repeat(100) });
@@ -66,10 +68,14 @@ test('gc keeps what retained runs reference and deletes old unreferenced objects
     for await (const b of s.list()) refs.push(b.ref);
     return refs;
   };
-  ageAll(path.join(stack.dataDir, 'blobs'), (await all(stores.blobs)).filter((r) => r !== youngOrphan));
+  ageAll(
+    path.join(stack.dataDir, 'blobs'),
+    (await all(stores.blobs)).filter((r) => r !== youngOrphan),
+  );
   ageAll(path.join(stack.dataDir, 'snapshots', 'objects'), await all(stores.snapshots.objects));
   const histories = async function* () {
-    for await (const wf of client.temporal.workflow.list()) yield await client.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    for await (const wf of client.temporal.workflow.list())
+      yield await client.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
   };
 
   const dry = await collectGarbage({ ...stores, histories: histories(), minAgeMs: 24 * 3_600_000, dryRun: true });
@@ -94,7 +100,10 @@ test('gc keeps what retained runs reference and deletes old unreferenced objects
     const text = (await fresh.get(ref))!.toString('utf8');
     if (!text.startsWith('{"v":1,"kind":"keel.conversation"')) continue;
     const chunk = JSON.parse(text) as { length: number };
-    assert.equal((await loadHistory(fresh, { baseRef: ref, baseLength: chunk.length, delta: [] })).length, chunk.length);
+    assert.equal(
+      (await loadHistory(fresh, { baseRef: ref, baseLength: chunk.length, delta: [] })).length,
+      chunk.length,
+    );
     chains++;
   }
   assert.ok(chains >= 2, 'every conversation chunk of the run is kept and its chain loads');

@@ -22,7 +22,13 @@ after(async () => {
 test("the handoff target runs in a session of its own spec, not the first agent's container", async () => {
   stack.model.setScript('ho-first', { steps: [{ toolCalls: [{ name: 'transfer_to_ho_second', arguments: {} }] }] });
   // The scripted model answers step N for a conversation with N model turns: the first agent's turn is step 0.
-  stack.model.setScript('ho-second', { steps: [{ message: 'unused' }, { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ls' } }] }, { message: 'done' }] });
+  stack.model.setScript('ho-second', {
+    steps: [
+      { message: 'unused' },
+      { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ls' } }] },
+      { message: 'done' },
+    ],
+  });
   const second = new SandboxAgent({
     name: 'ho_second',
     instructions: 'Second.',

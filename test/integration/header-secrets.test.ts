@@ -29,7 +29,9 @@ after(async () => {
 const MCP_AUTH = 'Bearer mcp-header-secret-5531';
 const HOSTED_AUTH = 'Bearer hosted-header-secret-8846';
 // Not the worker's environment: the values exist only in this provider.
-const provider: SecretsProvider = { get: async (name) => ({ KEEL_TEST_MCP_AUTH: MCP_AUTH, KEEL_TEST_HOSTED_AUTH: HOSTED_AUTH })[name] };
+const provider: SecretsProvider = {
+  get: async (name) => ({ KEEL_TEST_MCP_AUTH: MCP_AUTH, KEEL_TEST_HOSTED_AUTH: HOSTED_AUTH })[name],
+};
 
 /** Runs `agent` on a fresh worker with the provider; its state, and where the secrets' bytes were found. */
 async function runAndSearch(agent: Agent, options: Parameters<TestStack['worker']>[2] = {}) {
@@ -40,7 +42,10 @@ async function runAndSearch(agent: Agent, options: Parameters<TestStack['worker'
     const id = await client.startRun(agent, 'go');
     const result = await client.result(id).catch((err: unknown) => err);
     const state = await client.getState(id);
-    const haystacks = [...(await encodedHistories(client.temporal, id)).map((b, i): [string, Buffer] => [`history ${i}`, b]), ['run state', Buffer.from(JSON.stringify(state))] as [string, Buffer]];
+    const haystacks = [
+      ...(await encodedHistories(client.temporal, id)).map((b, i): [string, Buffer] => [`history ${i}`, b]),
+      ['run state', Buffer.from(JSON.stringify(state))] as [string, Buffer],
+    ];
     return { result, state, sightings: secretSightings([MCP_AUTH, HOSTED_AUTH], haystacks) };
   });
 }
@@ -48,7 +53,11 @@ async function runAndSearch(agent: Agent, options: Parameters<TestStack['worker'
 /** An agent with a hosted MCP tool whose Authorization header is `secret(secretName)`; its model answers `answer`. */
 function hostedAgent(name: string, secretName: string, answer: string): Agent {
   stack.model.setScript(name, { steps: [{ message: answer }] });
-  const wiki = hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp', headers: { Authorization: secret(secretName) } });
+  const wiki = hostedMcpTool({
+    serverLabel: 'wiki',
+    serverUrl: 'https://wiki.example/mcp',
+    headers: { Authorization: secret(secretName) },
+  });
   return new Agent({ name, instructions: 'x', model: name, tools: [wiki] });
 }
 
@@ -57,18 +66,31 @@ describe('secret() in headers', () => {
     const everything = await startEverythingHttp('streamableHttp');
     const recorder = await recordingHeaders(everything.url);
     try {
-      stack.model.setScript('mcp-secret', { steps: [{ toolCalls: [{ name: 'get-sum', arguments: { a: 2, b: 3 } }] }, { message: 'five' }] });
+      stack.model.setScript('mcp-secret', {
+        steps: [{ toolCalls: [{ name: 'get-sum', arguments: { a: 2, b: 3 } }] }, { message: 'five' }],
+      });
       const agent = new Agent({
         name: 'mcp-secret',
         instructions: 'x',
         model: 'mcp-secret',
-        mcpServers: [mcpHttp({ name: 'web', url: recorder.url, headers: { Authorization: secret('KEEL_TEST_MCP_AUTH') }, toolFilter: { allow: ['get-sum'] } })],
+        mcpServers: [
+          mcpHttp({
+            name: 'web',
+            url: recorder.url,
+            headers: { Authorization: secret('KEEL_TEST_MCP_AUTH') },
+            toolFilter: { allow: ['get-sum'] },
+          }),
+        ],
       });
       const { result, state, sightings } = await runAndSearch(agent);
       assert.equal((result as { finalOutput?: unknown }).finalOutput, 'five', String(result));
       assert.equal(state.items.find((i) => i.type === 'tool_result')?.output, 'The sum of 2 and 3 is 5.');
       assert.ok(recorder.headers.length >= 3, 'initialize, tools/list and tools/call reached the server');
-      assert.deepEqual(new Set(recorder.headers.map((h) => h.authorization)), new Set([MCP_AUTH]), 'every request carried the secret');
+      assert.deepEqual(
+        new Set(recorder.headers.map((h) => h.authorization)),
+        new Set([MCP_AUTH]),
+        'every request carried the secret',
+      );
       assert.deepEqual(sightings, []);
     } finally {
       await recorder.close();
@@ -82,7 +104,11 @@ describe('secret() in headers', () => {
     const { result, sightings } = await runAndSearch(agent, { openai });
     assert.equal((result as { finalOutput?: unknown }).finalOutput, 'ok', String(result));
     const tools = requests[0].tools as { type: string; headers?: Record<string, string> }[];
-    assert.deepEqual(tools.find((t) => t.type === 'mcp')?.headers, { Authorization: HOSTED_AUTH }, 'the model server got the resolved header');
+    assert.deepEqual(
+      tools.find((t) => t.type === 'mcp')?.headers,
+      { Authorization: HOSTED_AUTH },
+      'the model server got the resolved header',
+    );
     assert.deepEqual(sightings, []);
   });
 
@@ -90,7 +116,10 @@ describe('secret() in headers', () => {
     const agent = hostedAgent('hosted-missing', 'KEEL_TEST_NOT_SET', 'never');
     const { result } = await runAndSearch(agent);
     assert.ok(result instanceof RunFailedError, String(result));
-    assert.match(result.message, /hosted MCP 'wiki' header Authorization: secret 'KEEL_TEST_NOT_SET' is not set on this worker/);
+    assert.match(
+      result.message,
+      /hosted MCP 'wiki' header Authorization: secret 'KEEL_TEST_NOT_SET' is not set on this worker/,
+    );
     assert.equal(stack.model.stats('hosted-missing').requests, 0, 'no request went out without its header');
   });
 });

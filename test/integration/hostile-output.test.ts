@@ -33,9 +33,17 @@ const HOSTILE = [
 describe('hostile command output', { timeout: 240_000 }, () => {
   test('comes back capped and terminal-safe in the RunState, the audit and keel watch', async () => {
     stack.model.setScript('hostile-output', {
-      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: HOSTILE } }] }, { message: 'saw it \u001b[2J all' }],
+      steps: [
+        { toolCalls: [{ name: 'exec_command', arguments: { cmd: HOSTILE } }] },
+        { message: 'saw it \u001b[2J all' },
+      ],
     });
-    const agent = new SandboxAgent({ name: 'hostile', instructions: 'x', model: 'hostile-output', capabilities: [shell()] });
+    const agent = new SandboxAgent({
+      name: 'hostile',
+      instructions: 'x',
+      model: 'hostile-output',
+      capabilities: [shell()],
+    });
     const queue = queueFor('hostile-output');
     const worker = await sandboxWorker(stack, [agent], queue);
     const client = stack.client(queue);
@@ -50,13 +58,19 @@ describe('hostile command output', { timeout: 240_000 }, () => {
       assert.match(result.output, /red {2}progress\n50%\n100%/);
       assert.match(result.output, /bytes in all|bytes cut|truncated/);
 
-      const markdown = renderAuditMarkdown(await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) }));
+      const markdown = renderAuditMarkdown(
+        await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) }),
+      );
       assert.match(markdown, /nul: a\\x00b/);
 
       let watched = '';
       assert.equal(await watchRun(client, id, { write: (t) => (watched += t) }), 0);
       assert.match(watched, /saw it {2}all/);
-      for (const [where, text] of [['audit', markdown], ['watch', watched]]) assert.doesNotMatch(text, UNSAFE_CHARACTER, where);
+      for (const [where, text] of [
+        ['audit', markdown],
+        ['watch', watched],
+      ])
+        assert.doesNotMatch(text, UNSAFE_CHARACTER, where);
     });
   });
 });

@@ -33,7 +33,12 @@ interface Cli {
 }
 
 function startCli(queue: string, args: string[]): Cli {
-  const env = { ...process.env, TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, KEEL_REDIS_URL: live.redis.url };
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: stack.address,
+    KEEL_TASK_QUEUE: queue,
+    KEEL_REDIS_URL: live.redis.url,
+  };
   const child = spawn(process.execPath, [CLI, ...args], { env });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -56,12 +61,25 @@ test('keel watch shows turns, tool calls, the approval to give with its exact co
     await client.approve(runId, callId, { by: 'ann' });
     assert.equal(await watch.exit, 0, watch.output());
     const out = watch.output();
-    for (const line of ['── turn 1', '→ open_vault {"door":"north"}', '⏸ waiting for approval: open_vault', `✓ approved ${callId} by ann`, '← open_vault: the north door is open', '── turn 2', 'forty two gold bars', '✔ completed']) {
+    for (const line of [
+      '── turn 1',
+      '→ open_vault {"door":"north"}',
+      '⏸ waiting for approval: open_vault',
+      `✓ approved ${callId} by ann`,
+      '← open_vault: the north door is open',
+      '── turn 2',
+      'forty two gold bars',
+      '✔ completed',
+    ]) {
       assert.ok(out.includes(line), `watch output has '${line}':\n${out}`);
     }
     assert.equal(out.split('The vault holds forty two gold bars').length, 2, `the answer is printed once:\n${out}`);
     const order = ['← open_vault', '── turn 2', 'The vault holds'].map((text) => out.indexOf(text));
-    assert.deepEqual([...order].sort((a, b) => a - b), order, `the tool result, then turn 2, then its text:\n${out}`);
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      `the tool result, then turn 2, then its text:\n${out}`,
+    );
 
     const broken = await client.startRun('live_broken', 'fail please');
     const failedWatch = startCli(queue, ['watch', broken]);
@@ -83,7 +101,9 @@ test('keel chat holds a conversation driven through stdin and ends it at end of 
     assert.equal(await chat.exit, 0, chat.output());
     const state = await stack.client(queue).getState(`chat-${queue}`);
     assert.equal(state.status, 'completed');
-    const users = state.items.filter((i) => i.type === 'message' && i.role === 'user').map((i) => (i.type === 'message' ? i.content : ''));
+    const users = state.items
+      .filter((i) => i.type === 'message' && i.role === 'user')
+      .map((i) => (i.type === 'message' ? i.content : ''));
     assert.deepEqual(users, ['hello there', 'and for tomorrow?']);
     assert.equal(chat.output().split('answer number 1').length, 2, `each answer printed once:\n${chat.output()}`);
   });

@@ -26,7 +26,15 @@ const AGENTS_MODULE = path.join(import.meta.dirname, '..', 'helpers', 'live-agen
 test('a sandbox conversation answers several sends across a worker kill and continue-as-new, keeping its workspace', async () => {
   const queue = queueFor('live conversation restart');
   const bundlePath = await writeWorkflowBundle(stack.dataDir);
-  const options = { address: stack.address, taskQueue: queue, hostId: 'live-host', baseURL: stack.model.baseURL, dataDir: stack.dataDir, agentsModule: AGENTS_MODULE, bundlePath };
+  const options = {
+    address: stack.address,
+    taskQueue: queue,
+    hostId: 'live-host',
+    baseURL: stack.model.baseURL,
+    dataDir: stack.dataDir,
+    agentsModule: AGENTS_MODULE,
+    bundlePath,
+  };
   const client = stack.client(queue);
   let worker = await spawnWorker(options);
   try {
@@ -44,8 +52,13 @@ test('a sandbox conversation answers several sends across a worker kill and cont
     assert.ok(cat, 'the second answer read the file the first one wrote (same sandbox)');
     assert.ok(state.continuedAsNew >= 3, `continued as new ${state.continuedAsNew} times`);
     const history = await client.temporal.workflow.getHandle(runId).fetchHistory();
-    assert.ok((history.events?.length ?? 0) < 60, `the current execution's history stays small (${history.events?.length} events)`);
-    const users = state.items.filter((i) => i.type === 'message' && i.role === 'user').map((i) => (i.type === 'message' ? i.content : ''));
+    assert.ok(
+      (history.events?.length ?? 0) < 60,
+      `the current execution's history stays small (${history.events?.length} events)`,
+    );
+    const users = state.items
+      .filter((i) => i.type === 'message' && i.role === 'user')
+      .map((i) => (i.type === 'message' ? i.content : ''));
     assert.deepEqual(users, ['write a note', 'what does the note say?', 'thanks']);
 
     await client.endConversation(runId);
@@ -70,7 +83,9 @@ test('input sent to a run paused on an approval is read by its next model call, 
     assert.equal(await answer, 'The vault holds forty two gold bars and one very old map.');
     const items = (await client.getState(runId)).items;
     const result = items.findIndex((i) => i.type === 'tool_result');
-    const input = items.findIndex((i) => i.type === 'message' && i.role === 'user' && i.content === 'and tell me what is inside');
+    const input = items.findIndex(
+      (i) => i.type === 'message' && i.role === 'user' && i.content === 'and tell me what is inside',
+    );
     assert.ok(input > result, 'the input lands after the paused call was answered, before the next model call');
   });
 });

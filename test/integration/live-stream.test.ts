@@ -46,13 +46,20 @@ test('a subscriber that disconnects at the approval wait resumes from its cursor
     for await (const ev of client.stream(runId, { after: cursor })) rest.push(ev);
 
     const seqs = [...durableSeqs(first), ...durableSeqs(rest)];
-    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'events 1..n, each once');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i + 1),
+      'events 1..n, each once',
+    );
     const whole: RunEvent[] = [];
     for await (const ev of client.stream(runId, { tokens: false })) whole.push(ev);
     assert.deepEqual(durableSeqs(whole), seqs, 'a full replay yields the same numbered events');
 
-    const kinds = whole.map((e) => (e.type === 'item' ? `item:${e.item.type}` : e.type === 'status' ? `status:${e.status}` : e.type));
-    for (const k of ['status:awaiting_approval', 'item:approval', 'item:tool_result', 'status:completed']) assert.ok(kinds.includes(k), `${k} in ${kinds.join(' ')}`);
+    const kinds = whole.map((e) =>
+      e.type === 'item' ? `item:${e.item.type}` : e.type === 'status' ? `status:${e.status}` : e.type,
+    );
+    for (const k of ['status:awaiting_approval', 'item:approval', 'item:tool_result', 'status:completed'])
+      assert.ok(kinds.includes(k), `${k} in ${kinds.join(' ')}`);
     assert.ok(kinds.indexOf('approval_requested') < kinds.indexOf('item:approval'));
 
     const final = liveScripts['live-vault'].steps[1].message!;
@@ -75,6 +82,9 @@ test('without a broker the stream works at item granularity', async () => {
     const answer = events.find((e) => e.type === 'item' && e.item.type === 'message' && e.item.role === 'assistant');
     assert.ok(answer && answer.type === 'item' && answer.item.type === 'message');
     assert.equal(answer.item.content, 'answer number 0 from the scripted model');
-    assert.deepEqual(events.at(-1)?.type === 'status' && events.at(-1), { ...(events.at(-1) as object), status: 'completed' });
+    assert.deepEqual(events.at(-1)?.type === 'status' && events.at(-1), {
+      ...(events.at(-1) as object),
+      status: 'completed',
+    });
   });
 });

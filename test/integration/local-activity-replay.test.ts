@@ -13,7 +13,10 @@ import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 
 const WORKFLOWS = new URL('../fixtures/local-activity/workflow.ts', import.meta.url).pathname;
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never;
-const activities = { noop: async () => 1, slow: async (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)) };
+const activities = {
+  noop: async () => 1,
+  slow: async (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
+};
 
 let stack: TestStack;
 let workflowBundle: WorkflowBundle;
@@ -25,21 +28,32 @@ after(async () => {
   await stack?.close();
 });
 
-for (const [name, ms] of [['within one workflow task', 10], ['over two workflow tasks (heartbeat)', 2500]] as const) {
+for (const [name, ms] of [
+  ['within one workflow task', 10],
+  ['over two workflow tasks (heartbeat)', 2500],
+] as const) {
   test(`a patch after a local activity ${name} replays and answers queries`, { timeout: 120_000 }, async () => {
     const taskQueue = queueFor('local-activity');
     const temporal = stack.client(taskQueue).temporal;
     const workflowId = queueFor('local-then-patch');
     const live = await Worker.create({ connection: stack.connection, taskQueue, workflowBundle, activities });
     // A 2 s task timeout: core heartbeats the task at 80% of it while the local activity runs.
-    const seen = await live.runUntil(temporal.workflow.execute('localThenPatch', { taskQueue, workflowId, args: [ms], workflowTaskTimeout: '2s' }));
+    const seen = await live.runUntil(
+      temporal.workflow.execute('localThenPatch', { taskQueue, workflowId, args: [ms], workflowTaskTimeout: '2s' }),
+    );
     assert.equal(seen, true);
     const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
     const tasks = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
     assert.equal(tasks, ms > 1600 ? 4 : 3, 'the local activity is in one workflow task, or heartbeated over two');
     await Worker.runReplayHistory({ workflowBundle }, history, workflowId);
 
-    const cold = await Worker.create({ connection: stack.connection, taskQueue, workflowBundle, activities, maxCachedWorkflows: 0 });
+    const cold = await Worker.create({
+      connection: stack.connection,
+      taskQueue,
+      workflowBundle,
+      activities,
+      maxCachedWorkflows: 0,
+    });
     const queried = await cold.runUntil(temporal.workflow.getHandle(workflowId).query<boolean>('patchSeen'));
     assert.equal(queried, true, 'a full replay to answer the query sees the patch as the run did');
   });

@@ -57,21 +57,35 @@ describe('long runs without compaction', () => {
       const settled = inputs.slice(5);
       const growth = settled.at(-1)! - settled[0];
       console.log(`continue-as-new input bytes: ${inputs.join(', ')}`);
-      assert.ok(growth < 4 * 1024, `carried input grew by ${growth} B over ${settled.length - 1} continue-as-news: ${inputs.join(', ')}`);
+      assert.ok(
+        growth < 4 * 1024,
+        `carried input grew by ${growth} B over ${settled.length - 1} continue-as-news: ${inputs.join(', ')}`,
+      );
 
       // The run holds only its recent items; getState reads the rest back from the blob store.
       const recent = await client.getState(id, { items: 'recent' });
-      assert.ok(recent.archivedItems && recent.archivedItems.count > 2 * (TURNS - 2 * EVERY), JSON.stringify(recent.archivedItems));
+      assert.ok(
+        recent.archivedItems && recent.archivedItems.count > 2 * (TURNS - 2 * EVERY),
+        JSON.stringify(recent.archivedItems),
+      );
       assert.ok(recent.items.length <= 4 * EVERY, `the run holds ${recent.items.length} items`);
       const state = await client.getState(id);
       assert.equal(state.archivedItems, undefined);
       assert.equal(state.items.length, 2 * TURNS);
-      const results = state.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output.split(':')[0]);
-      assert.deepEqual(results, Array.from({ length: TURNS - 1 }, (_, i) => `note ${i}`));
+      const results = state.items
+        .filter((i) => i.type === 'tool_result')
+        .map((i) => (i as { output: string }).output.split(':')[0]);
+      assert.deepEqual(
+        results,
+        Array.from({ length: TURNS - 1 }, (_, i) => `note ${i}`),
+      );
 
       const doc = await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
       assert.equal(doc.toolCalls.length, TURNS - 1);
-      assert.ok(doc.toolCalls.every((c, i) => c.output?.startsWith(`note ${i}:`)), 'every call has its output in the audit');
+      assert.ok(
+        doc.toolCalls.every((c, i) => c.output?.startsWith(`note ${i}:`)),
+        'every call has its output in the audit',
+      );
       assert.deepEqual(doc.gaps, []);
     });
   });
@@ -84,21 +98,37 @@ describe('long runs without compaction', () => {
     const client = stack.client(queue);
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'go', { maxTurns: 20, continueAsNewEveryTurns: EVERY });
-      const err = await client.result(id).then(() => assert.fail('the run should fail'), (e: unknown) => e);
+      const err = await client.result(id).then(
+        () => assert.fail('the run should fail'),
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof RunFailedError, String(err));
       assert.equal(err.type, 'MaxTurnsExceeded');
       const failure = (err.cause as { cause?: { details?: RunState[] } }).cause;
       assert.ok(failure?.details?.[0]?.archivedItems, 'the failure carries the state as the run held it');
       assert.equal(err.state?.archivedItems, undefined);
-      const results = err.state!.items.filter((i) => i.type === 'tool_result').map((i) => (i as { output: string }).output.split(':')[0]);
-      assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => `note ${i}`));
+      const results = err
+        .state!.items.filter((i) => i.type === 'tool_result')
+        .map((i) => (i as { output: string }).output.split(':')[0]);
+      assert.deepEqual(
+        results,
+        Array.from({ length: 20 }, (_, i) => `note ${i}`),
+      );
     });
   });
 
   test('a standing decision made before its approval item was archived still names who made it', async () => {
-    const deploy = tool({ name: 'deploy', description: 'deploys', parameters: z.object({ n: z.number() }), needsApproval: true, execute: ({ n }) => `deployed ${n}` });
+    const deploy = tool({
+      name: 'deploy',
+      description: 'deploys',
+      parameters: z.object({ n: z.number() }),
+      needsApproval: true,
+      execute: ({ n }) => `deployed ${n}`,
+    });
     // Notes in between, so no later approval item (each copies the origin's approver) is left when deploy comes again.
-    const call = (name: string, n: number) => ({ toolCalls: [{ name, arguments: name === 'deploy' ? { n } : { i: n } }] });
+    const call = (name: string, n: number) => ({
+      toolCalls: [{ name, arguments: name === 'deploy' ? { n } : { i: n } }],
+    });
     const steps = [call('deploy', 1), call('note', 2), call('note', 3), call('deploy', 4), { message: 'deployed' }];
     stack.model.setScript('carry-always', { steps });
     const agent = new Agent({ name: 'carryalways', instructions: 'x', model: 'carry-always', tools: [deploy, note] });
@@ -112,12 +142,19 @@ describe('long runs without compaction', () => {
       assert.equal((await client.result(id)).finalOutput, 'deployed');
       const recent = await client.getState(id, { items: 'recent' });
       assert.ok(!recent.items.some((i) => i.type === 'approval' && i.via === 'update'), 'the decision was archived');
-      assert.equal(recent.archivedItems?.approvals.length, 1, 'its approval item is kept as the origin of the standing decision');
+      assert.equal(
+        recent.archivedItems?.approvals.length,
+        1,
+        'its approval item is kept as the origin of the standing decision',
+      );
       const approvals = (await client.getState(id)).items.filter((i) => i.type === 'approval');
-      assert.deepEqual(approvals.map((a) => a.type === 'approval' && [a.callId, a.approver, a.reason, a.via]), [
-        ['call_0_0', 'ann', 'trusted', 'update'],
-        ['call_3_0', 'ann', 'trusted', 'always'],
-      ]);
+      assert.deepEqual(
+        approvals.map((a) => a.type === 'approval' && [a.callId, a.approver, a.reason, a.via]),
+        [
+          ['call_0_0', 'ann', 'trusted', 'update'],
+          ['call_3_0', 'ann', 'trusted', 'always'],
+        ],
+      );
     });
   });
 });

@@ -32,7 +32,8 @@ type Results = Record<string, { output: string; isError: boolean; blob?: string 
 
 function results(state: RunState): Results {
   const out: Results = {};
-  for (const i of state.items) if (i.type === 'tool_result') out[i.callId] = { output: i.output, isError: i.isError, blob: i.blob };
+  for (const i of state.items)
+    if (i.type === 'tool_result') out[i.callId] = { output: i.output, isError: i.isError, blob: i.blob };
   return out;
 }
 
@@ -41,7 +42,12 @@ async function pinnedSpec(client: KeelClient, runId: string): Promise<AgentSpec>
   return (await activityResult<AgentSpec>(client, runId, 'resolveAgent'))!;
 }
 
-async function run(name: string, agent: Agent, script: Script, during?: (client: KeelClient, id: string) => Promise<void>) {
+async function run(
+  name: string,
+  agent: Agent,
+  script: Script,
+  during?: (client: KeelClient, id: string) => Promise<void>,
+) {
   stack.model.setScript(agent.options.model as string, script);
   const queue = queueFor(name);
   const capture = capturingOpenAI(stack.model.baseURL);
@@ -51,7 +57,14 @@ async function run(name: string, agent: Agent, script: Script, during?: (client:
     const id = await client.startRun(agent, 'go');
     await during?.(client, id);
     const result = await client.result(id).catch((err: unknown) => err);
-    return { id, client, result, state: await client.getState(id), requests: capture.requests, spec: await pinnedSpec(client, id) };
+    return {
+      id,
+      client,
+      result,
+      state: await client.getState(id),
+      requests: capture.requests,
+      spec: await pinnedSpec(client, id),
+    };
   });
 }
 
@@ -61,11 +74,18 @@ describe('MCP servers', () => {
       name: 'mcp-stdio',
       instructions: 'x',
       model: 'mcp-stdio',
-      mcpServers: [everythingStdio('everything', { toolFilter: { allow: ['echo', 'get-sum'] }, toolNamePrefix: 'ev_' })],
+      mcpServers: [
+        everythingStdio('everything', { toolFilter: { allow: ['echo', 'get-sum'] }, toolNamePrefix: 'ev_' }),
+      ],
     });
     const r = await run('mcp-stdio', agent, {
       steps: [
-        { toolCalls: [{ name: 'ev_echo', arguments: { message: 'hi' } }, { name: 'ev_get-sum', arguments: { a: 2, b: 3 } }] },
+        {
+          toolCalls: [
+            { name: 'ev_echo', arguments: { message: 'hi' } },
+            { name: 'ev_get-sum', arguments: { a: 2, b: 3 } },
+          ],
+        },
         { message: 'done' },
       ],
     });
@@ -75,7 +95,13 @@ describe('MCP servers', () => {
       call_0_1: { output: 'The sum of 2 and 3 is 5.', isError: false, blob: undefined },
     });
     const mcpTools = r.spec.tools.filter((t) => t.kind === 'mcp');
-    assert.deepEqual(mcpTools.map((t) => [t.name, t.mcp?.server, t.mcp?.tool]), [['ev_echo', 'everything', 'echo'], ['ev_get-sum', 'everything', 'get-sum']]);
+    assert.deepEqual(
+      mcpTools.map((t) => [t.name, t.mcp?.server, t.mcp?.tool]),
+      [
+        ['ev_echo', 'everything', 'echo'],
+        ['ev_get-sum', 'everything', 'get-sum'],
+      ],
+    );
     for (const t of mcpTools) assert.match(t.mcp!.hash, /^sha256:[0-9a-f]{16}$/);
     const sent = (r.requests[0].tools as { name: string }[]).map((t) => t.name);
     assert.deepEqual(sent, ['ev_echo', 'ev_get-sum']);
@@ -89,7 +115,9 @@ describe('MCP servers', () => {
       instructions: 'x',
       model: 'mcp-fs',
       approvers: ['ann'],
-      mcpServers: [filesystemStdio('fs', dir, { needsApproval: true, toolFilter: { allow: ['read_text_file', 'write_file'] } })],
+      mcpServers: [
+        filesystemStdio('fs', dir, { needsApproval: true, toolFilter: { allow: ['read_text_file', 'write_file'] } }),
+      ],
     });
     const r = await run(
       'mcp-fs',
@@ -117,7 +145,13 @@ describe('MCP servers', () => {
     assert.match(out.call_0_0.output, /remember the milk/);
     assert.match(out.call_0_1.output, /rejected/);
     assert.equal(readFileSync(path.join(dir, 'notes.txt'), 'utf8'), 'remember the milk\n');
-    assert.deepEqual(r.state.items.filter((i) => i.type === 'approval').map((i) => [i.tool, i.decision]), [['read_text_file', 'approve'], ['write_file', 'reject']]);
+    assert.deepEqual(
+      r.state.items.filter((i) => i.type === 'approval').map((i) => [i.tool, i.decision]),
+      [
+        ['read_text_file', 'approve'],
+        ['write_file', 'reject'],
+      ],
+    );
   });
 
   test('Streamable HTTP and legacy SSE servers', async () => {
@@ -136,7 +170,12 @@ describe('MCP servers', () => {
       });
       const r = await run('mcp-http', agent, {
         steps: [
-          { toolCalls: [{ name: 'web_get-sum', arguments: { a: 1, b: 1 } }, { name: 'sse_get-sum', arguments: { a: 20, b: 22 } }] },
+          {
+            toolCalls: [
+              { name: 'web_get-sum', arguments: { a: 1, b: 1 } },
+              { name: 'sse_get-sum', arguments: { a: 20, b: 22 } },
+            ],
+          },
           { message: 'sums' },
         ],
       });
@@ -172,7 +211,11 @@ describe('MCP servers', () => {
     const out = results(r.state);
     assert.equal(out.call_0_0.isError, true);
     assert.match(out.call_0_0.output, /MCP server 'hostile' failed on crash: .*Connection closed.*crashing on purpose/);
-    assert.deepEqual(out.call_1_0, { output: 'ok: after the crash', isError: false, blob: undefined }, 'the next call reconnects');
+    assert.deepEqual(
+      out.call_1_0,
+      { output: 'ok: after the crash', isError: false, blob: undefined },
+      'the next call reconnects',
+    );
     assert.match(out.call_2_0.output, /failed on hang: .*timed out/i);
     assert.match(out.call_3_0.output, /failed on malformed: .*Invalid tools\/call result/);
     assert.equal(out.call_4_0.isError, false);
@@ -183,19 +226,34 @@ describe('MCP servers', () => {
 
   test('two tools under one name are one clear error when the run resolves its spec', async () => {
     const echo = tool({ name: 'echo', description: 'mine', parameters: z.object({}), execute: () => 'mine' });
-    const agent = new Agent({ name: 'mcp-clash', instructions: 'x', model: 'mcp-clash', tools: [echo], mcpServers: [everythingStdio('everything', { toolFilter: { allow: ['echo'] } })] });
+    const agent = new Agent({
+      name: 'mcp-clash',
+      instructions: 'x',
+      model: 'mcp-clash',
+      tools: [echo],
+      mcpServers: [everythingStdio('everything', { toolFilter: { allow: ['echo'] } })],
+    });
     stack.model.setScript('mcp-clash', { steps: [{ message: 'never' }] });
     const queue = queueFor('mcp-clash');
     const worker = await stack.worker([agent], queue);
     const client = stack.client(queue);
-    const result = await worker.runUntil(async () => client.result(await client.startRun(agent, 'go')).catch((err: unknown) => err));
+    const result = await worker.runUntil(async () =>
+      client.result(await client.startRun(agent, 'go')).catch((err: unknown) => err),
+    );
     assert.ok(result instanceof RunFailedError, String(result));
-    assert.match(result.message, /two tools are named 'echo': a function tool and MCP server 'everything' \(its tool 'echo'\)/);
+    assert.match(
+      result.message,
+      /two tools are named 'echo': a function tool and MCP server 'everything' \(its tool 'echo'\)/,
+    );
     assert.equal(stack.model.stats('mcp-clash').requests, 0, 'the model was never called');
   });
 
   test('a server that dies at start fails the run with its stderr, after the usual retries', async () => {
-    const dead = mcpStdio({ name: 'dead', command: process.execPath, args: ['-e', 'console.error("no licence key"); process.exit(2)'] });
+    const dead = mcpStdio({
+      name: 'dead',
+      command: process.execPath,
+      args: ['-e', 'console.error("no licence key"); process.exit(2)'],
+    });
     const agent = new Agent({ name: 'mcp-dead', instructions: 'x', model: 'mcp-dead', mcpServers: [dead] });
     stack.model.setScript('mcp-dead', { steps: [{ message: 'never' }] });
     const queue = queueFor('mcp-dead');
@@ -213,14 +271,26 @@ describe('MCP servers', () => {
   });
 
   test('a server that changes a tool during the run is noticed: the call is refused with the reason', async () => {
-    const agent = new Agent({ name: 'mcp-mutate', instructions: 'x', model: 'mcp-mutate', mcpServers: [hostileStdio('hostile')] });
+    const agent = new Agent({
+      name: 'mcp-mutate',
+      instructions: 'x',
+      model: 'mcp-mutate',
+      mcpServers: [hostileStdio('hostile')],
+    });
     const r = await run('mcp-mutate', agent, {
-      steps: [{ toolCalls: [{ name: 'mutate', arguments: {} }] }, { toolCalls: [{ name: 'ok', arguments: { text: 'x' } }] }, { message: 'noticed' }],
+      steps: [
+        { toolCalls: [{ name: 'mutate', arguments: {} }] },
+        { toolCalls: [{ name: 'ok', arguments: { text: 'x' } }] },
+        { message: 'noticed' },
+      ],
     });
     assert.ok(!(r.result instanceof Error), String(r.result));
     const out = results(r.state);
     assert.equal(out.call_0_0.output, 'mutated');
     assert.equal(out.call_1_0.isError, true);
-    assert.match(out.call_1_0.output, /MCP server 'hostile' changed the tool 'ok' during this run \(pinned sha256:\w+, now sha256:\w+\); it was not called/);
+    assert.match(
+      out.call_1_0.output,
+      /MCP server 'hostile' changed the tool 'ok' during this run \(pinned sha256:\w+, now sha256:\w+\); it was not called/,
+    );
   });
 });

@@ -38,7 +38,12 @@ after(async () => {
 /** A worker as on a host of its own: its own KEEL_HOME, memory from KEEL_STORE (the stack's local default unset). */
 function hostWorker(hostId: string, agents: Agent[], queue: string, options: Partial<CreateWorkerOptions> = {}) {
   process.env.KEEL_HOME = mkdtempSync(path.join(tmpdir(), `keel-${hostId}-`));
-  return stack.worker(agents, queue, { hostId, memory: undefined, sandboxes: new DockerSandboxClient({ docker }), ...options });
+  return stack.worker(agents, queue, {
+    hostId,
+    memory: undefined,
+    sandboxes: new DockerSandboxClient({ docker }),
+    ...options,
+  });
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
@@ -46,19 +51,37 @@ async function keysUnder(prefix: string): Promise<string[]> {
   return (out.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
 }
 
-const extraction = (fact: string) => ({ steps: [{ output: { raw_memory: `- ${fact}`, rollout_summary: 'The user shared a preference.' } }] });
+const extraction = (fact: string) => ({
+  steps: [{ output: { raw_memory: `- ${fact}`, rollout_summary: 'The user shared a preference.' } }],
+});
 
 describe('memory on the S3 store', { timeout: 240_000 }, () => {
   test('memory written on host A is read on host B', async () => {
     stack.model.setScript('s3mem-extract', extraction('favourite colour: teal'));
     stack.model.setScript('s3mem-consolidate', {
-      steps: [{ output: { memory_md: '# Memory\n\n- favourite colour: teal\n', memory_summary_md: 'Known: favourite colour: teal.' } }],
+      steps: [
+        {
+          output: {
+            memory_md: '# Memory\n\n- favourite colour: teal\n',
+            memory_summary_md: 'Known: favourite colour: teal.',
+          },
+        },
+      ],
     });
     const agent = new SandboxAgent({
       name: 's3rememberer',
       instructions: 'You help the user.',
       model: 's3mem-agent',
-      capabilities: [filesystem(), shell(), memory({ scope: (ctx) => (ctx.context as { user: string }).user, consolidateAfter: 1, model: 's3mem-extract', consolidationModel: 's3mem-consolidate' })],
+      capabilities: [
+        filesystem(),
+        shell(),
+        memory({
+          scope: (ctx) => (ctx.context as { user: string }).user,
+          consolidateAfter: 1,
+          model: 's3mem-extract',
+          consolidationModel: 's3mem-consolidate',
+        }),
+      ],
     });
     const queue = queueFor('memory-s3');
     const client = stack.client(queue);
@@ -77,17 +100,31 @@ describe('memory on the S3 store', { timeout: 240_000 }, () => {
       await consolidation.result();
     });
     const stored = await keysUnder('mem/memory/s3rememberer/ann/');
-    assert.ok(stored.includes('MEMORY.md') && stored.includes('memory_summary.md'), `memory in the bucket beside blobs: ${stored.join(', ')}`);
+    assert.ok(
+      stored.includes('MEMORY.md') && stored.includes('memory_summary.md'),
+      `memory in the bucket beside blobs: ${stored.join(', ')}`,
+    );
     assert.equal(stored.filter((k) => k.startsWith('raw_memories/')).length, 1);
 
     const { openai, requests } = capturingOpenAI(stack.model.baseURL);
     const hostB = await hostWorker('host-b', [agent], queue, { openai });
     const second = await hostB.runUntil(() =>
-      run({ steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] }, { message: 'Teal.' }] }, 'What is my favourite colour?'),
+      run(
+        {
+          steps: [
+            { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] },
+            { message: 'Teal.' },
+          ],
+        },
+        'What is my favourite colour?',
+      ),
     );
     assert.equal(second.sandbox?.host, 'host-b');
     const instructions = requests.filter((r) => r.model === 's3mem-agent').map((r) => String(r.instructions));
-    assert.ok(instructions.length > 0 && instructions.every((i) => i.includes('Known: favourite colour: teal.')), 'host B put A\'s summary in the instructions');
+    assert.ok(
+      instructions.length > 0 && instructions.every((i) => i.includes('Known: favourite colour: teal.')),
+      "host B put A's summary in the instructions",
+    );
     const mounted = second.items.find((i) => i.type === 'tool_result') as { output: string };
     assert.match(mounted.output, /favourite colour: teal/, "host B mounted A's MEMORY.md in its sandbox");
   });
@@ -109,7 +146,9 @@ describe('memory on the S3 store', { timeout: 240_000 }, () => {
       await client.result(id);
       return id;
     };
-    const ids = await hostA.runUntil(() => hostB.runUntil(() => Promise.all([queueA, queueB, queueA, queueB, queueA, queueB].map(runOn))));
+    const ids = await hostA.runUntil(() =>
+      hostB.runUntil(() => Promise.all([queueA, queueB, queueA, queueB, queueA, queueB].map(runOn))),
+    );
     const raw = await storesFromEnv().memory.list({ agent: 's3noter', scope: 'team' }, 'raw_memories');
     assert.deepEqual(raw, ids.map((id) => `${id}.md`).sort(), 'one raw memory per run, from both hosts');
   });

@@ -22,7 +22,9 @@ after(async () => {
   await stack?.close();
 });
 
-const extraction = (fact: string) => ({ steps: [{ output: { raw_memory: `- ${fact}`, rollout_summary: 'The user shared a preference.' } }] });
+const extraction = (fact: string) => ({
+  steps: [{ output: { raw_memory: `- ${fact}`, rollout_summary: 'The user shared a preference.' } }],
+});
 const consolidation = (fact: string) => ({
   steps: [
     { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/raw_memories/*.md' } }] },
@@ -40,7 +42,13 @@ test('memory is learned, consolidated, read, and corrected in place across runs'
     capabilities: [
       filesystem(),
       shell(),
-      memory({ scope: (ctx) => (ctx.context as { user: string }).user, liveUpdate: true, consolidateAfter: 1, model: 'mem-extract', consolidationModel: 'mem-consolidate' }),
+      memory({
+        scope: (ctx) => (ctx.context as { user: string }).user,
+        liveUpdate: true,
+        consolidateAfter: 1,
+        model: 'mem-extract',
+        consolidationModel: 'mem-consolidate',
+      }),
     ],
   });
   const { openai, requests } = capturingOpenAI(stack.model.baseURL);
@@ -72,11 +80,19 @@ test('memory is learned, consolidated, read, and corrected in place across runs'
     // Run 2: the summary is in the instructions, MEMORY.md is mounted in the sandbox.
     requests.length = 0;
     const second = await run(
-      { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] }, { message: 'Teal, I remember.' }] },
+      {
+        steps: [
+          { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] },
+          { message: 'Teal, I remember.' },
+        ],
+      },
       'What is my favourite colour?',
     );
     const instructions = requests.filter((r) => r.model === 'mem-agent').map((r) => String(r.instructions));
-    assert.ok(instructions.length > 0 && instructions.every((i) => i.includes('Known: favourite colour: teal.')), 'memory summary in the instructions');
+    assert.ok(
+      instructions.length > 0 && instructions.every((i) => i.includes('Known: favourite colour: teal.')),
+      'memory summary in the instructions',
+    );
     const mounted = second.items.find((i) => i.type === 'tool_result');
     assert.match((mounted as { output: string }).output, /favourite colour: teal/);
     await consolidated();
@@ -85,7 +101,12 @@ test('memory is learned, consolidated, read, and corrected in place across runs'
     stack.model.setScript('mem-extract', extraction('favourite colour: crimson (changed from teal)'));
     stack.model.setScript('mem-consolidate', consolidation('favourite colour: crimson'));
     await run(
-      { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: "sed -i 's/teal/crimson/' memory/MEMORY.md" } }] }, { message: 'Updated.' }] },
+      {
+        steps: [
+          { toolCalls: [{ name: 'exec_command', arguments: { cmd: "sed -i 's/teal/crimson/' memory/MEMORY.md" } }] },
+          { message: 'Updated.' },
+        ],
+      },
       'Actually it is crimson now.',
     );
     assert.match((await store.read(key, 'MEMORY.md'))!, /favourite colour: crimson/);
@@ -93,7 +114,12 @@ test('memory is learned, consolidated, read, and corrected in place across runs'
 
     // Run 4 sees the corrected memory.
     const fourth = await run(
-      { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] }, { message: 'Crimson.' }] },
+      {
+        steps: [
+          { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'cat memory/MEMORY.md' } }] },
+          { message: 'Crimson.' },
+        ],
+      },
       'What is my favourite colour?',
     );
     const seen = (fourth.items.find((i) => i.type === 'tool_result') as { output: string }).output;

@@ -19,7 +19,9 @@ after(async () => {
 
 async function run(agent: Agent, name: string, deadlineMs: number) {
   const queue = queueFor(name);
-  const worker = await stack.worker([agent], queue, { modelRetry: { deadlineMs, initialIntervalMs: 20, maxIntervalMs: 200 } });
+  const worker = await stack.worker([agent], queue, {
+    modelRetry: { deadlineMs, initialIntervalMs: 20, maxIntervalMs: 200 },
+  });
   const client = stack.client(queue);
   return worker.runUntil(async () => {
     const id = await client.startRun(agent, 'go');
@@ -32,7 +34,11 @@ test('an outage longer than ten backoff steps is outlasted: the run completes', 
   stack.model.setScript('outage-503', { steps: [{ error: { status: 503, times: 14 }, message: 'back online' }] });
   const agent = new Agent({ name: 'outage', instructions: 'x', model: 'outage-503' });
   const { id, result, client } = await run(agent, 'outage', 120_000);
-  assert.equal((result as { finalOutput?: unknown }).finalOutput, 'back online', `the run did not complete: ${String(result)}`);
+  assert.equal(
+    (result as { finalOutput?: unknown }).finalOutput,
+    'back online',
+    `the run did not complete: ${String(result)}`,
+  );
   assert.equal(stack.model.stats('outage-503').requests, 15);
   const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
   const attempts = events.flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);

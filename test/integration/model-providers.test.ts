@@ -35,17 +35,28 @@ describe('model providers', { timeout: 180_000 }, () => {
     const coder = new Agent({ name: 'mp_coder', instructions: 'Code.', model: 'local:coder' });
     const queue = queueFor('model-providers');
     const client = stack.client(queue);
-    const models = { local: { client: new OpenAI({ apiKey: 'local', baseURL: local.baseURL, maxRetries: 0 }), api: 'chat' as const } };
-    await (await stack.worker([router, coder], queue, { models })).runUntil(async () => {
+    const models = {
+      local: { client: new OpenAI({ apiKey: 'local', baseURL: local.baseURL, maxRetries: 0 }), api: 'chat' as const },
+    };
+    await (
+      await stack.worker([router, coder], queue, { models })
+    ).runUntil(async () => {
       const [r, c] = await Promise.all([client.startRun(router, 'route'), client.startRun(coder, 'code')]);
       assert.equal((await client.result(r)).finalOutput, 'routed');
       assert.equal((await client.result(c)).finalOutput, 'coded');
       const [toRouter] = stack.model.requests('router');
       const [toCoder] = local.requests('coder');
-      assert.ok('input' in toRouter.body && !('messages' in toRouter.body), 'the default provider speaks the Responses API');
+      assert.ok(
+        'input' in toRouter.body && !('messages' in toRouter.body),
+        'the default provider speaks the Responses API',
+      );
       assert.ok('messages' in toCoder.body && !('input' in toCoder.body), 'local speaks Chat Completions');
       assert.equal(toCoder.body.model, 'coder', 'the provider prefix is not sent as part of the model name');
-      assert.equal(local.requests('router').length + stack.model.requests('coder').length, 0, 'no request reached the other server');
+      assert.equal(
+        local.requests('router').length + stack.model.requests('coder').length,
+        0,
+        'no request reached the other server',
+      );
       const spec = (await client.getState(c)).agentVersions.mp_coder;
       assert.match(spec, /^sha256:/);
     });
@@ -55,11 +66,21 @@ describe('model providers', { timeout: 180_000 }, () => {
     const lost = new Agent({ name: 'mp_lost', instructions: 'x', model: { provider: 'gpu', name: 'big' } });
     const queue = queueFor('model-providers-missing');
     const client = stack.client(queue);
-    await (await stack.worker([lost], queue, { models: { local: new OpenAI({ apiKey: 'x', baseURL: local.baseURL, maxRetries: 0 }) } })).runUntil(async () => {
+    await (
+      await stack.worker([lost], queue, {
+        models: { local: new OpenAI({ apiKey: 'x', baseURL: local.baseURL, maxRetries: 0 }) },
+      })
+    ).runUntil(async () => {
       const id = await client.startRun(lost, 'go');
-      const err = await client.result(id).then(() => assert.fail('the run completed'), (e: unknown) => e);
+      const err = await client.result(id).then(
+        () => assert.fail('the run completed'),
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof RunFailedError, String(err));
-      assert.match(err.message, /agent mp_lost asks for model provider 'gpu' \(model 'big'\), which this worker does not have \(providers: default, local\)/);
+      assert.match(
+        err.message,
+        /agent mp_lost asks for model provider 'gpu' \(model 'big'\), which this worker does not have \(providers: default, local\)/,
+      );
     });
   });
 
@@ -67,11 +88,23 @@ describe('model providers', { timeout: 180_000 }, () => {
     local.setScript('toml-coder', { recordRequests: true, steps: [{ message: 'coded from toml' }] });
     const dist = pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js')).href;
     const agents = path.join(stack.dataDir, 'toml-agents.mjs');
-    writeFileSync(agents, `import { Agent } from '${dist}';\nexport const agents = [new Agent({ name: 'mp_toml', instructions: 'Code.', model: 'local:toml-coder' })];\n`);
+    writeFileSync(
+      agents,
+      `import { Agent } from '${dist}';\nexport const agents = [new Agent({ name: 'mp_toml', instructions: 'Code.', model: 'local:toml-coder' })];\n`,
+    );
     const models = path.join(stack.dataDir, 'models.toml');
-    writeFileSync(models, `[local]\nbaseURL = "${local.baseURL}"\napi = "chat"\ntimeoutMs = 30000\napiKey = { secret = "MP_LOCAL_KEY" }\n`);
+    writeFileSync(
+      models,
+      `[local]\nbaseURL = "${local.baseURL}"\napi = "chat"\ntimeoutMs = 30000\napiKey = { secret = "MP_LOCAL_KEY" }\n`,
+    );
     const queue = queueFor('model-providers-toml');
-    const env = { TEMPORAL_ADDRESS: stack.address, KEEL_TASK_QUEUE: queue, OPENAI_BASE_URL: stack.model.baseURL, OPENAI_API_KEY: 'test', MP_LOCAL_KEY: 'local-key' };
+    const env = {
+      TEMPORAL_ADDRESS: stack.address,
+      KEEL_TASK_QUEUE: queue,
+      OPENAI_BASE_URL: stack.model.baseURL,
+      OPENAI_API_KEY: 'test',
+      MP_LOCAL_KEY: 'local-key',
+    };
     const worker = await startCliWorker(agents, env, { args: ['--models', models] });
     try {
       const client = stack.client(queue);

@@ -69,7 +69,12 @@ function maxRunning(events: string[]): number {
 describe('agents as tools', () => {
   test('three calls in one turn run as parallel child runs; outputs become tool results; usage rolls up', async () => {
     const looked: string[] = [];
-    const lookup = tool({ name: 'lookup', description: 'Looks up', parameters: z.object({ q: z.string() }), execute: ({ q }) => (looked.push(q), `found ${q}`) });
+    const lookup = tool({
+      name: 'lookup',
+      description: 'Looks up',
+      parameters: z.object({ q: z.string() }),
+      execute: ({ q }) => (looked.push(q), `found ${q}`),
+    });
     const helper = new Agent({ name: 'ma_helper', model: 'ma-helper', instructions: 'Help.', tools: [lookup] });
     const lead = new Agent({
       name: 'ma_lead',
@@ -80,16 +85,25 @@ describe('agents as tools', () => {
         helper.asTool({ name: 'check', description: 'Checks a path', input: z.object({ path: z.string() }) }),
       ],
     });
-    stack.model.setScript('ma-helper', { steps: [{ toolCalls: [{ name: 'lookup', arguments: { q: 'x' } }] }, { message: 'helped' }] });
+    stack.model.setScript('ma-helper', {
+      steps: [{ toolCalls: [{ name: 'lookup', arguments: { q: 'x' } }] }, { message: 'helped' }],
+    });
     stack.model.setScript('ma-lead', {
       steps: [
-        { toolCalls: [...['q1', 'q2', 'q3'].map((input) => ({ name: 'ask_helper', arguments: { input } })), { name: 'check', arguments: { wrong: 1 } }] },
+        {
+          toolCalls: [
+            ...['q1', 'q2', 'q3'].map((input) => ({ name: 'ask_helper', arguments: { input } })),
+            { name: 'check', arguments: { wrong: 1 } },
+          ],
+        },
         { message: 'all done' },
       ],
     });
     const queue = queueFor('ma-parallel');
     const client = stack.client(queue);
-    await (await stack.worker([lead], queue)).runUntil(async () => {
+    await (
+      await stack.worker([lead], queue)
+    ).runUntil(async () => {
       const id = await client.startRun(lead, 'go');
       let watched = '';
       const watching = watchRun(client, id, { write: (t) => (watched += t) });
@@ -97,15 +111,28 @@ describe('agents as tools', () => {
       assert.equal(result.finalOutput, 'all done');
       const state = await client.getState(id);
       const kids = ['call_0_0', 'call_0_1', 'call_0_2'].map((c) => `${id}/${c}`);
-      assert.deepEqual(state.children.map((c) => [c.runId, c.agent, c.status, c.finalOutput]), kids.map((k) => [k, 'ma_helper', 'completed', 'helped']));
+      assert.deepEqual(
+        state.children.map((c) => [c.runId, c.agent, c.status, c.finalOutput]),
+        kids.map((k) => [k, 'ma_helper', 'completed', 'helped']),
+      );
       const results = toolResults(state);
-      assert.deepEqual(results.slice(0, 3).map((r) => [r.output, r.isError]), [['helped', false], ['helped', false], ['helped', false]]);
+      assert.deepEqual(
+        results.slice(0, 3).map((r) => [r.output, r.isError]),
+        [
+          ['helped', false],
+          ['helped', false],
+          ['helped', false],
+        ],
+      );
       assert.equal(results[3].isError, true);
       assert.match(results[3].output, /invalid arguments for check: path:/);
 
       // Parallel: every child started before the first one ended. The invalid call started none.
       const events = await childEvents(client, id);
-      assert.deepEqual(events.slice(0, 3).sort(), kids.map((k) => `start ${k}`));
+      assert.deepEqual(
+        events.slice(0, 3).sort(),
+        kids.map((k) => `start ${k}`),
+      );
       assert.equal(events.length, 6, events.join('\n'));
       const child = await client.getState(kids[1]);
       assert.deepEqual(child.parent, { runId: id, rootId: id, callId: 'call_0_1' });
@@ -128,8 +155,14 @@ describe('agents as tools', () => {
       // The root's own end, once (each stream is read as it comes, so a child's last line may follow it).
       assert.equal(watched.split('\n').filter((l) => l.startsWith('✔ completed')).length, 1, watched);
       const doc = await auditRun(client.temporal, id, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
-      assert.deepEqual(doc.children.map((c) => [c.runId, c.agent, c.status]), kids.map((k) => [k, 'ma_helper', 'completed']));
-      assert.deepEqual(doc.children.map((c) => c.audit?.toolCalls.map((t) => t.tool)), [['lookup'], ['lookup'], ['lookup']]);
+      assert.deepEqual(
+        doc.children.map((c) => [c.runId, c.agent, c.status]),
+        kids.map((k) => [k, 'ma_helper', 'completed']),
+      );
+      assert.deepEqual(
+        doc.children.map((c) => c.audit?.toolCalls.map((t) => t.tool)),
+        [['lookup'], ['lookup'], ['lookup']],
+      );
       const markdown = renderAuditMarkdown(doc);
       assert.match(markdown, /^## Child runs \(3\)$/m);
       assert.equal(markdown.match(/^## Audit of run /gm)?.length, 3, 'each child document one heading level down');
@@ -148,32 +181,51 @@ describe('fan-out', () => {
     stack.model.setScript('ma-item', { steps: [{ message: 'handled' }] });
     const queue = queueFor('ma-fan-out');
     const client = stack.client(queue);
-    await (await stack.worker([item], queue)).runUntil(async () => {
+    await (
+      await stack.worker([item], queue)
+    ).runUntil(async () => {
       const job = await client.startMany(item, ['a', 'b', 'bad c', 'd', 'e'], { concurrency: 2 });
       const result = await client.resultMany(job);
-      assert.deepEqual(result.items.map((i) => [i.index, i.runId, i.status]), [
-        [0, `${job}/0`, 'completed'],
-        [1, `${job}/1`, 'completed'],
-        [2, `${job}/2`, 'failed'],
-        [3, `${job}/3`, 'completed'],
-        [4, `${job}/4`, 'completed'],
-      ]);
+      assert.deepEqual(
+        result.items.map((i) => [i.index, i.runId, i.status]),
+        [
+          [0, `${job}/0`, 'completed'],
+          [1, `${job}/1`, 'completed'],
+          [2, `${job}/2`, 'failed'],
+          [3, `${job}/3`, 'completed'],
+          [4, `${job}/4`, 'completed'],
+        ],
+      );
       assert.equal(result.items[2].error?.type, 'InputGuardrailTripwire');
-      assert.deepEqual(result.items.filter((i) => i.status === 'completed').map((i) => i.finalOutput), ['handled', 'handled', 'handled', 'handled']);
+      assert.deepEqual(
+        result.items.filter((i) => i.status === 'completed').map((i) => i.finalOutput),
+        ['handled', 'handled', 'handled', 'handled'],
+      );
       assert.deepEqual([result.completed, result.failed], [4, 1]);
-      assert.equal(result.usage.totalTokens, result.items.reduce((n, i) => n + (i.usage?.totalTokens ?? 0), 0));
+      assert.equal(
+        result.usage.totalTokens,
+        result.items.reduce((n, i) => n + (i.usage?.totalTokens ?? 0), 0),
+      );
       assert.ok(result.usage.totalTokens > 0);
       assert.equal(maxRunning(await childEvents(client, job)), 2, 'at most two items at once, and two did run at once');
       assert.deepEqual(stack.model.stats('ma-item').perStep, { 0: 4 }, 'the tripped item never reached the model');
       const tree = await client.getTree(job);
-      assert.deepEqual(tree.children.map((c) => c.status), ['completed', 'completed', 'failed', 'completed', 'completed']);
+      assert.deepEqual(
+        tree.children.map((c) => c.status),
+        ['completed', 'completed', 'failed', 'completed', 'completed'],
+      );
       let watched = '';
       assert.equal(await watchRun(client, job, { write: (t) => (watched += t) }), 0);
       assert.match(watched, /^⑂ ma_item 2 failed: InputGuardrailTripwire: /m);
       assert.equal(watched.match(/^ {2}│ \d ✔ completed · \d+ tokens/gm)?.length, 4, watched);
-      const doc = await auditRun(client.temporal, job, { blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')) });
+      const doc = await auditRun(client.temporal, job, {
+        blobs: new LocalBlobStore(path.join(stack.dataDir, 'blobs')),
+      });
       assert.match(doc.input, /^a fan-out job over 5 inputs/);
-      assert.deepEqual(doc.children.map((c) => c.status), ['completed', 'completed', 'failed', 'completed', 'completed']);
+      assert.deepEqual(
+        doc.children.map((c) => c.status),
+        ['completed', 'completed', 'failed', 'completed', 'completed'],
+      );
       assert.equal(doc.children[2].audit?.guardrails[0]?.tripped, true);
       await assert.rejects(client.startMany(item, ['a'], { concurrency: 0 }), /concurrency must be a positive integer/);
     });
@@ -181,16 +233,40 @@ describe('fan-out', () => {
 });
 
 describe('the tree', () => {
-  test('an approval asked by a child is listed and decided from the root, with the child agent\'s approvers', async () => {
+  test("an approval asked by a child is listed and decided from the root, with the child agent's approvers", async () => {
     const executed: string[] = [];
-    const deploy = tool({ name: 'deploy', description: 'Deploys', parameters: z.object({ env: z.string() }), needsApproval: true, execute: ({ env }) => (executed.push(env), `deployed ${env}`) });
-    const deployer = new Agent({ name: 'ma_deployer', model: 'ma-deployer', instructions: 'Deploy.', tools: [deploy], approvers: ['ann'] });
-    const ops = new Agent({ name: 'ma_ops', model: 'ma-ops', instructions: 'Delegate.', approvers: ['bob'], tools: [deployer.asTool({ name: 'delegate_deploy', description: 'Deploys' })] });
-    stack.model.setScript('ma-deployer', { steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'deployed' }] });
-    stack.model.setScript('ma-ops', { steps: [{ toolCalls: [{ name: 'delegate_deploy', arguments: { input: 'ship it' } }] }, { message: 'ops done' }] });
+    const deploy = tool({
+      name: 'deploy',
+      description: 'Deploys',
+      parameters: z.object({ env: z.string() }),
+      needsApproval: true,
+      execute: ({ env }) => (executed.push(env), `deployed ${env}`),
+    });
+    const deployer = new Agent({
+      name: 'ma_deployer',
+      model: 'ma-deployer',
+      instructions: 'Deploy.',
+      tools: [deploy],
+      approvers: ['ann'],
+    });
+    const ops = new Agent({
+      name: 'ma_ops',
+      model: 'ma-ops',
+      instructions: 'Delegate.',
+      approvers: ['bob'],
+      tools: [deployer.asTool({ name: 'delegate_deploy', description: 'Deploys' })],
+    });
+    stack.model.setScript('ma-deployer', {
+      steps: [{ toolCalls: [{ name: 'deploy', arguments: { env: 'prod' } }] }, { message: 'deployed' }],
+    });
+    stack.model.setScript('ma-ops', {
+      steps: [{ toolCalls: [{ name: 'delegate_deploy', arguments: { input: 'ship it' } }] }, { message: 'ops done' }],
+    });
     const queue = queueFor('ma-approval');
     const client = stack.client(queue);
-    await (await stack.worker([ops], queue)).runUntil(async () => {
+    await (
+      await stack.worker([ops], queue)
+    ).runUntil(async () => {
       const id = await client.startRun(ops, 'deploy');
       const child = `${id}/call_0_0`;
       const [pending] = await waitFor('the child to ask', async () => {
@@ -211,7 +287,10 @@ describe('the tree', () => {
       // No terminal to ask in and no --yes: it lists what it would approve and decides nothing.
       const unasked = await runCli(stack, queue, ['approve', id, '--all', '--by', 'ann']);
       assert.equal(unasked.code, 2, unasked.stdout);
-      assert.match(unasked.stdout, new RegExp(`^  ${child}  call_0_0  agent=ma_deployer  deploy \\{"env":"prod"\\}$`, 'm'));
+      assert.match(
+        unasked.stdout,
+        new RegExp(`^  ${child}  call_0_0  agent=ma_deployer  deploy \\{"env":"prod"\\}$`, 'm'),
+      );
       assert.match(unasked.stderr, /decides nothing without a terminal.*add --yes/);
       assert.equal((await client.pendingInTree(id)).length, 1, 'still pending');
       const approved = await runCli(stack, queue, ['approve', id, '--all', '--yes', '--by', 'ann']);
@@ -222,18 +301,37 @@ describe('the tree', () => {
       assert.equal((await client.result(id)).finalOutput, 'ops done');
       assert.deepEqual(executed, ['prod']);
       const decided = (await client.getState(child)).items.find((i) => i.type === 'approval');
-      assert.deepEqual([decided?.type === 'approval' && decided.approver, decided?.type === 'approval' && decided.decision], ['ann', 'approve']);
+      assert.deepEqual(
+        [decided?.type === 'approval' && decided.approver, decided?.type === 'approval' && decided.decision],
+        ['ann', 'approve'],
+      );
     });
   });
 
   test('cancelling the root cancels its child, which snapshots and removes its sandbox first', async () => {
-    const sbxChild = new SandboxAgent({ name: 'ma_sbx_child', model: 'ma-sbx-child', instructions: 'Run it.', capabilities: [shell({ needsApproval: true })] });
-    const root = new Agent({ name: 'ma_sbx_root', model: 'ma-sbx-root', instructions: 'Delegate.', tools: [sbxChild.asTool({ description: 'Runs a command' })] });
-    stack.model.setScript('ma-sbx-child', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo hi' } }] }, { message: 'ran' }] });
-    stack.model.setScript('ma-sbx-root', { steps: [{ toolCalls: [{ name: 'run_ma_sbx_child', arguments: { input: 'run echo' } }] }, { message: 'never' }] });
+    const sbxChild = new SandboxAgent({
+      name: 'ma_sbx_child',
+      model: 'ma-sbx-child',
+      instructions: 'Run it.',
+      capabilities: [shell({ needsApproval: true })],
+    });
+    const root = new Agent({
+      name: 'ma_sbx_root',
+      model: 'ma-sbx-root',
+      instructions: 'Delegate.',
+      tools: [sbxChild.asTool({ description: 'Runs a command' })],
+    });
+    stack.model.setScript('ma-sbx-child', {
+      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'echo hi' } }] }, { message: 'ran' }],
+    });
+    stack.model.setScript('ma-sbx-root', {
+      steps: [{ toolCalls: [{ name: 'run_ma_sbx_child', arguments: { input: 'run echo' } }] }, { message: 'never' }],
+    });
     const queue = queueFor('ma-cancel');
     const client = stack.client(queue);
-    await (await sandboxWorker(stack, [root], queue)).runUntil(async () => {
+    await (
+      await sandboxWorker(stack, [root], queue)
+    ).runUntil(async () => {
       const id = await client.startRun(root, 'go');
       const child = `${id}/call_0_0`;
       await waitFor('the child to wait for approval', async () => (await client.pendingInTree(id)).length > 0, 60_000);
@@ -249,9 +347,15 @@ describe('the tree', () => {
       assert.equal(childState.status, 'cancelled');
       assert.equal(childState.sandbox?.removed, true);
       assert.equal(await containerExists(containerId), false);
-      assert.deepEqual((await client.getState(id)).children.map((c) => [c.runId, c.status]), [[child, 'cancelled']]);
+      assert.deepEqual(
+        (await client.getState(id)).children.map((c) => [c.runId, c.status]),
+        [[child, 'cancelled']],
+      );
       const history = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-      assert.ok(history.some((e) => e.eventType === EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED), 'the root asked its child to cancel');
+      assert.ok(
+        history.some((e) => e.eventType === EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+        'the root asked its child to cancel',
+      );
     });
   });
 });
@@ -273,19 +377,27 @@ describe('handoffs with options', () => {
       ],
     });
     stack.model.setScript('ma-triage', {
-      steps: [{ toolCalls: [{ name: 'transfer_to_ma_billing', arguments: {} }] }, { toolCalls: [{ name: 'transfer_to_ma_billing', arguments: { invoice: 'INV-1' } }] }],
+      steps: [
+        { toolCalls: [{ name: 'transfer_to_ma_billing', arguments: {} }] },
+        { toolCalls: [{ name: 'transfer_to_ma_billing', arguments: { invoice: 'INV-1' } }] },
+      ],
     });
     // The filtered history has no model turns left, so billing's first request is its step 0.
     stack.model.setScript('ma-billing', { steps: [{ message: 'billing here' }] });
     const { openai, requests } = capturingOpenAI(stack.model.baseURL);
     const queue = queueFor('ma-handoff');
     const client = stack.client(queue);
-    await (await stack.worker([triage], queue, { openai })).runUntil(async () => {
+    await (
+      await stack.worker([triage], queue, { openai })
+    ).runUntil(async () => {
       const id = await client.startRun(triage, 'my invoice');
       assert.equal((await client.result(id)).finalOutput, 'billing here');
       const state = await client.getState(id);
       assert.deepEqual(hooked, [{ input: { invoice: 'INV-1' }, from: 'ma_triage', to: 'ma_billing' }]);
-      assert.deepEqual(state.items.map((i) => i.type), ['message', 'handoff', 'message']);
+      assert.deepEqual(
+        state.items.map((i) => i.type),
+        ['message', 'handoff', 'message'],
+      );
       const handoffItem = state.items[1] as Extract<RunItem, { type: 'handoff' }>;
       assert.match(handoffItem.filteredBlob ?? '', /^sha256:/);
       const billingRequest = requests.find((r) => r.model === 'ma-billing')!;
@@ -293,7 +405,10 @@ describe('handoffs with options', () => {
       // The invalid first attempt was an error the model read (in the second triage request), not a handoff.
       const second = JSON.stringify(requests.filter((r) => r.model === 'ma-triage')[1].input);
       assert.match(second, /invalid arguments for transfer_to_ma_billing: invoice/);
-      assert.deepEqual((await scheduledActivities(client, id)).filter((a) => a === 'prepareHandoff'), ['prepareHandoff', 'prepareHandoff']);
+      assert.deepEqual(
+        (await scheduledActivities(client, id)).filter((a) => a === 'prepareHandoff'),
+        ['prepareHandoff', 'prepareHandoff'],
+      );
     });
   });
 });

@@ -20,7 +20,12 @@ after(async () => {
   await stack?.close();
 });
 
-const weather = tool({ name: 'get_weather', description: 'w', parameters: z.object({ city: z.string() }), execute: ({ city }) => `${city}: rain` });
+const weather = tool({
+  name: 'get_weather',
+  description: 'w',
+  parameters: z.object({ city: z.string() }),
+  execute: ({ city }) => `${city}: rain`,
+});
 const LONG_ENCRYPTED = 'gAAAA' + 'x'.repeat(5_000); // longer than history keeps inline
 
 async function runToEnd(agent: Agent, name: string) {
@@ -59,7 +64,12 @@ describe('reasoning models', () => {
         {
           expect: {
             input: [
-              { type: 'reasoning', id: 'rs_0_0', encrypted_content: LONG_ENCRYPTED, summary: [{ type: 'summary_text', text: 'The user wants Oslo weather.' }] },
+              {
+                type: 'reasoning',
+                id: 'rs_0_0',
+                encrypted_content: LONG_ENCRYPTED,
+                summary: [{ type: 'summary_text', text: 'The user wants Oslo weather.' }],
+              },
               { type: 'function_call', call_id: 'call_0_0' },
               { type: 'function_call_output', call_id: 'call_0_0', output: 'Oslo: rain' },
             ],
@@ -88,7 +98,15 @@ describe('reasoning models', () => {
     const { result, state, id, client } = await runToEnd(agent, 'reasoner');
     assert.ok(!(result instanceof Error), String(result));
     assert.equal(state.finalOutput, 'Rain in Oslo.');
-    assert.deepEqual(state.usage, { inputTokens: 300, outputTokens: 80, totalTokens: 380, requests: 2, cachedInputTokens: 190, reasoningTokens: 62, unpriced: true });
+    assert.deepEqual(state.usage, {
+      inputTokens: 300,
+      outputTokens: 80,
+      totalTokens: 380,
+      requests: 2,
+      cachedInputTokens: 190,
+      reasoningTokens: 62,
+      unpriced: true,
+    });
     const reasoning = state.items.filter((i) => i.type === 'reasoning');
     assert.equal(reasoning.length, 2);
     assert.deepEqual(reasoning[0].summary, ['The user wants Oslo weather.']);
@@ -101,19 +119,35 @@ describe('reasoning models', () => {
 
   test('toolChoice naming a tool the agent lacks is one clear error at resolution', async () => {
     stack.model.setScript('bad-choice', { steps: [{ message: 'never' }] });
-    const agent = new Agent({ name: 'bad-choice', instructions: 'x', model: 'bad-choice', tools: [weather], modelSettings: { toolChoice: 'get_wether' } });
+    const agent = new Agent({
+      name: 'bad-choice',
+      instructions: 'x',
+      model: 'bad-choice',
+      tools: [weather],
+      modelSettings: { toolChoice: 'get_wether' },
+    });
     const { result } = await runToEnd(agent, 'bad-choice');
     assert.ok(result instanceof RunFailedError, String(result));
     assert.match(result.message, /modelSettings\.toolChoice names 'get_wether', which is not one of its tools/);
   });
 
   test('an incomplete response fails the run with the reason', async () => {
-    stack.model.setScript('incomplete', { steps: [{ items: [{ type: 'reasoning', summary: 'thinking a lot' }], incomplete: 'max_output_tokens' }] });
-    const agent = new Agent({ name: 'incomplete', instructions: 'x', model: 'incomplete', modelSettings: { reasoning: { effort: 'high' }, maxOutputTokens: 16 } });
+    stack.model.setScript('incomplete', {
+      steps: [{ items: [{ type: 'reasoning', summary: 'thinking a lot' }], incomplete: 'max_output_tokens' }],
+    });
+    const agent = new Agent({
+      name: 'incomplete',
+      instructions: 'x',
+      model: 'incomplete',
+      modelSettings: { reasoning: { effort: 'high' }, maxOutputTokens: 16 },
+    });
     const { result, state } = await runToEnd(agent, 'incomplete');
     assert.ok(result instanceof RunFailedError, String(result));
     assert.equal(result.type, 'ModelIncomplete');
-    assert.match(result.message, /the model's response is incomplete: max_output_tokens \(raise modelSettings\.maxOutputTokens/);
+    assert.match(
+      result.message,
+      /the model's response is incomplete: max_output_tokens \(raise modelSettings\.maxOutputTokens/,
+    );
     assert.equal(state.status, 'failed');
     assert.equal(stack.model.stats('incomplete').requests, 1, 'not retried');
   });

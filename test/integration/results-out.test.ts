@@ -8,7 +8,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -42,7 +51,8 @@ function localRepo(): string {
   const repo = path.join(work, 'origin');
   mkdirSync(repo);
   writeFileSync(path.join(repo, 'README.md'), '# demo\nold line\n');
-  const git = (...args: string[]) => assert.equal(spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo }).status, 0);
+  const git = (...args: string[]) =>
+    assert.equal(spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo }).status, 0);
   git('init', '--quiet', '-b', 'main');
   git('add', '.');
   git('commit', '--quiet', '-m', 'init');
@@ -51,7 +61,9 @@ function localRepo(): string {
 
 /** A client in no way tied to the worker: its own Temporal client and its own store objects over the bucket. */
 function secondClient(queue: string): KeelClient {
-  return new KeelClient(new Client({ connection: stack.clientConnection }), queue, { snapshots: storesFromEnv(s3.env(PREFIX)).snapshots });
+  return new KeelClient(new Client({ connection: stack.clientConnection }), queue, {
+    snapshots: storesFromEnv(s3.env(PREFIX)).snapshots,
+  });
 }
 
 describe('results out', { timeout: 240_000 }, () => {
@@ -68,17 +80,33 @@ describe('results out', { timeout: 240_000 }, () => {
       'ln -s /etc/passwd escape',
       'ln -s notes.txt inside',
     ].join(' && ');
-    stack.model.setScript('results-edit', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: edit } }] }, { message: 'edited' }] });
+    stack.model.setScript('results-edit', {
+      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: edit } }] }, { message: 'edited' }],
+    });
     stack.model.setScript('results-fail', {
-      steps: [{ toolCalls: [{ name: 'write_file', arguments: { path: 'partial.txt', content: 'half done\n' } }] }, { error: { status: 400 } }],
+      steps: [
+        { toolCalls: [{ name: 'write_file', arguments: { path: 'partial.txt', content: 'half done\n' } }] },
+        { error: { status: 400 } },
+      ],
     });
     const manifest = { entries: { 'notes.txt': file('one\ntwo\n'), repo: gitRepo({ url: localRepo() }) } };
-    const agent = (name: string, model: string) => new SandboxAgent({ name, instructions: 'Edit.', model, maxTurns: 5, manifest, capabilities: [filesystem(), shell()] });
+    const agent = (name: string, model: string) =>
+      new SandboxAgent({
+        name,
+        instructions: 'Edit.',
+        model,
+        maxTurns: 5,
+        manifest,
+        capabilities: [filesystem(), shell()],
+      });
     const editor = agent('results-editor', 'results-edit');
     const failing = agent('results-failing', 'results-fail');
     queue = queueFor('results-out');
     const stores = storesFromEnv(s3.env(PREFIX));
-    const worker = await sandboxWorker(stack, [editor, failing], queue, { blobs: stores.blobs, snapshots: stores.snapshots });
+    const worker = await sandboxWorker(stack, [editor, failing], queue, {
+      blobs: stores.blobs,
+      snapshots: stores.snapshots,
+    });
     const client = stack.client(queue);
     await worker.runUntil(async () => {
       runId = await client.startRun(editor, 'Edit the files.');
@@ -95,10 +123,14 @@ describe('results out', { timeout: 240_000 }, () => {
   test('a second client reads the final files, any turn, and the diff from the S3 store', async () => {
     const ws = await secondClient(queue).workspace(runId);
     const paths = (await ws.list()).map((e) => e.path);
-    for (const p of ['notes.txt', 'repo/README.md', 'blob.bin', 'escape', 'inside']) assert.ok(paths.includes(p), `${p} listed`);
+    for (const p of ['notes.txt', 'repo/README.md', 'blob.bin', 'escape', 'inside'])
+      assert.ok(paths.includes(p), `${p} listed`);
     assert.equal((await ws.read('notes.txt')).toString(), 'one\nTWO\n');
     assert.equal((await ws.read('inside')).toString(), 'one\nTWO\n', 'a symlink inside the workspace is followed');
-    assert.equal((await (await secondClient(queue).workspace(runId, { turn: 0 })).read('notes.txt')).toString(), 'one\ntwo\n');
+    assert.equal(
+      (await (await secondClient(queue).workspace(runId, { turn: 0 })).read('notes.txt')).toString(),
+      'one\ntwo\n',
+    );
 
     const diff = await ws.diff();
     assert.match(diff, /^diff --git a\/notes\.txt b\/notes\.txt$/m);
@@ -116,12 +148,18 @@ describe('results out', { timeout: 240_000 }, () => {
   test('hostile requests are refused, each with one clear error', async () => {
     const client = secondClient(queue);
     const ws = await client.workspace(runId);
-    await assert.rejects(ws.read('../../etc/passwd'), { code: 'path_escape', message: /outside the workspace: '\.\.'/ });
+    await assert.rejects(ws.read('../../etc/passwd'), {
+      code: 'path_escape',
+      message: /outside the workspace: '\.\.'/,
+    });
     await assert.rejects(ws.read('/etc/passwd'), { code: 'path_escape', message: /absolute paths/ });
     await assert.rejects(ws.read('escape'), { code: 'path_escape', message: /a symlink points to \/etc\/passwd/ });
     await assert.rejects(ws.read('missing.txt'), { code: 'not_found' });
     await assert.rejects(client.workspace('no-such-run'), { code: 'not_found', message: /unknown run "no-such-run"/ });
-    await assert.rejects(client.workspace(runId, { turn: 99 }), { code: 'not_found', message: /no snapshot of turn 99/ });
+    await assert.rejects(client.workspace(runId, { turn: 99 }), {
+      code: 'not_found',
+      message: /no snapshot of turn 99/,
+    });
     const capped = await client.workspace(runId, { maxTarBytes: 1024 });
     await assert.rejects(capped.tar(), { code: 'too_large', message: /KEEL_WORKSPACE_TAR_MAX_BYTES/ });
     await assert.rejects(capped.extract(path.join(work, 'capped')), { code: 'too_large' });
@@ -137,7 +175,10 @@ describe('results out', { timeout: 240_000 }, () => {
     assert.match(listing.stdout, /^- +8 notes\.txt$/m);
     assert.match(listing.stdout, /^l +escape -> \/etc\/passwd$/m);
     assert.equal((await runCli(stack, queue, ['files', runId, 'repo/README.md'], env)).stdout, '# demo\nnew line\n');
-    assertBadUsage(await runCli(stack, queue, ['files', runId, 'blob.bin'], env), /blob\.bin is a binary file \(7 bytes\); not printed/);
+    assertBadUsage(
+      await runCli(stack, queue, ['files', runId, 'blob.bin'], env),
+      /blob\.bin is a binary file \(7 bytes\); not printed/,
+    );
     assertBadUsage(await runCli(stack, queue, ['files', runId, '../x'], env), /outside the workspace/);
     assertBadUsage(await runCli(stack, queue, ['files', runId, 'escape'], env), /a symlink points to \/etc\/passwd/);
     assertBadUsage(await runCli(stack, queue, ['diff', runId, '--turn', '7'], env), /no snapshot of turn 7/);
@@ -153,7 +194,11 @@ describe('results out', { timeout: 240_000 }, () => {
 
     const one = path.join(work, 'one');
     assert.equal((await runCli(stack, queue, ['files', runId, 'repo', '--out', one, '--turn', '0'], env)).code, 0);
-    assert.equal(readFileSync(path.join(one, 'README.md'), 'utf8'), '# demo\nold line\n', 'a directory of turn 0, alone');
+    assert.equal(
+      readFileSync(path.join(one, 'README.md'), 'utf8'),
+      '# demo\nold line\n',
+      'a directory of turn 0, alone',
+    );
     assert.equal(existsSync(path.join(one, 'notes.txt')), false);
   });
 });

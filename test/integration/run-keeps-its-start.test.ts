@@ -21,13 +21,25 @@ after(async () => {
 });
 
 const noop = tool({ name: 'noop', description: 'does nothing', parameters: z.object({}), execute: () => 'ok' });
-const guarded = tool({ name: 'guarded', description: 'needs approval', parameters: z.object({}), execute: () => 'ran', needsApproval: true });
-const version = (instructions: string) => new Agent({ name: 'pinned', instructions, model: 'pinned', tools: [noop, guarded] });
+const guarded = tool({
+  name: 'guarded',
+  description: 'needs approval',
+  parameters: z.object({}),
+  execute: () => 'ran',
+  needsApproval: true,
+});
+const version = (instructions: string) =>
+  new Agent({ name: 'pinned', instructions, model: 'pinned', tools: [noop, guarded] });
 
 test('a new registration of the agent mid-run does not change the running run across continue-as-new', async () => {
   stack.model.setScript('pinned', {
     recordRequests: true,
-    steps: [{ toolCalls: [{ name: 'noop', arguments: {} }] }, { toolCalls: [{ name: 'guarded', arguments: {} }] }, { toolCalls: [{ name: 'noop', arguments: {} }] }, { message: 'done' }],
+    steps: [
+      { toolCalls: [{ name: 'noop', arguments: {} }] },
+      { toolCalls: [{ name: 'guarded', arguments: {} }] },
+      { toolCalls: [{ name: 'noop', arguments: {} }] },
+      { message: 'done' },
+    ],
   });
   const queue = queueFor('pinned-spec');
   const client = stack.client(queue);
@@ -47,7 +59,11 @@ test('a new registration of the agent mid-run does not change the running run ac
   });
   assert.ok(state.continuedAsNew >= 3, `continued as new on the new deploy too (${state.continuedAsNew})`);
   const instructions = stack.model.requests('pinned').map((r) => [r.step, r.body.instructions]);
-  assert.deepEqual(instructions, [0, 1, 2, 3].map((step) => [step, 'You are version one.']), 'every model call used the spec the run started with');
+  assert.deepEqual(
+    instructions,
+    [0, 1, 2, 3].map((step) => [step, 'You are version one.']),
+    'every model call used the spec the run started with',
+  );
   assert.deepEqual(state.agentVersions, waiting.agentVersions);
 });
 
@@ -61,18 +77,28 @@ test('a failure with a huge message ends the run with a typed failure under the 
       throw new Error(huge);
     },
   });
-  stack.model.setScript('huge-failure', { steps: [{ toolCalls: [{ name: 'explode', arguments: {} }] }, { error: { status: 400, message: huge } }] });
+  stack.model.setScript('huge-failure', {
+    steps: [{ toolCalls: [{ name: 'explode', arguments: {} }] }, { error: { status: 400, message: huge } }],
+  });
   const agent = new Agent({ name: 'huge_failure', instructions: 'x', model: 'huge-failure', tools: [explode] });
   const queue = queueFor('huge-failure');
   const worker = await stack.worker([agent], queue);
   const client = stack.client(queue);
   const id = await client.startRun(agent, 'go');
-  const err = await worker.runUntil(client.result(id).then(() => assert.fail('the run should fail'), (e: unknown) => e));
+  const err = await worker.runUntil(
+    client.result(id).then(
+      () => assert.fail('the run should fail'),
+      (e: unknown) => e,
+    ),
+  );
   assert.ok(err instanceof RunFailedError, String(err));
   assert.ok(err.message.length < 64 * 1024, `the failure message is capped (${err.message.length} chars)`);
   assert.match(err.message, /x{100}/);
   assert.equal(err.state?.status, 'failed', 'the failure carries the RunState');
   assert.equal(err.state.error?.message, err.message);
   const [, result] = err.state.items.filter((i) => i.type === 'tool_result' || i.type === 'tool_call');
-  assert.ok(result.type === 'tool_result' && result.isError && result.blob, 'the tool\'s huge error reached the model as an offloaded result');
+  assert.ok(
+    result.type === 'tool_result' && result.isError && result.blob,
+    "the tool's huge error reached the model as an offloaded result",
+  );
 });

@@ -31,8 +31,10 @@ import { execStep as exec } from '../helpers/script-steps.js';
 
 const TOKEN = `ghp_${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
 /** The agent's work, so each run has a diff: a review naming what it was given, and a line added to its notes. */
-const REVIEW = 'echo "reviewed: $(cat input.txt repo/README.md 2>/dev/null | head -1)" > REVIEW.md; echo "(reviewed)" >> notes.md';
-const SHOW = 'for f in repo/README.md input.txt notes.md local/data.txt; do echo "== $f"; cat "$f" 2>/dev/null; done; echo "== head $(git -C repo rev-parse HEAD 2>/dev/null)"';
+const REVIEW =
+  'echo "reviewed: $(cat input.txt repo/README.md 2>/dev/null | head -1)" > REVIEW.md; echo "(reviewed)" >> notes.md';
+const SHOW =
+  'for f in repo/README.md input.txt notes.md local/data.txt; do echo "== $f"; cat "$f" 2>/dev/null; done; echo "== head $(git -C repo rev-parse HEAD 2>/dev/null)"';
 
 let stack: TestStack;
 let repos: PrivateGitServer[];
@@ -56,7 +58,9 @@ const plain = new Agent({ name: 'plain', instructions: 'x', model: 'show-workspa
 
 before(async () => {
   stack = await startTestStack({ 'show-workspace': { steps: [exec(SHOW), exec(REVIEW), { message: 'done' }] } });
-  repos = await Promise.all([0, 1, 2].map((i) => startPrivateGitServer({ 'README.md': `repository number ${i}\n` }, 'x-access-token', TOKEN)));
+  repos = await Promise.all(
+    [0, 1, 2].map((i) => startPrivateGitServer({ 'README.md': `repository number ${i}\n` }, 'x-access-token', TOKEN)),
+  );
   allowedRoot = mkdtempSync(path.join(tmpdir(), 'keel-allowed-'));
   mkdirSync(path.join(allowedRoot, 'data'));
   writeFileSync(path.join(allowedRoot, 'data', 'data.txt'), 'from an allowed local dir\n');
@@ -76,10 +80,15 @@ after(async () => {
 
 /** What the run's command printed, by file (`head` is the repository's checked-out commit). */
 function shown(output: string): Record<string, string> {
-  return Object.fromEntries(output.split('== ').filter(Boolean).map((part) => {
-    const [name, ...rest] = part.split('\n');
-    return name.startsWith('head ') ? ['head', name.slice(5).trim()] : [name.trim(), rest.join('\n').trim()];
-  }));
+  return Object.fromEntries(
+    output
+      .split('== ')
+      .filter(Boolean)
+      .map((part) => {
+        const [name, ...rest] = part.split('\n');
+        return name.startsWith('head ') ? ['head', name.slice(5).trim()] : [name.trim(), rest.join('\n').trim()];
+      }),
+  );
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -91,7 +100,10 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
   test('startMany: three repositories and three files, each run sees its own and pins it', async () => {
     const items = [
       ...[0, 1, 2].map((i) => ({ input: `repo ${i}`, workspace: { entries: { repo: repoEntry(i) } } })),
-      ...[0, 1, 2].map((i) => ({ input: `file ${i}`, workspace: { entries: { 'input.txt': file(`input number ${i}\n`), 'notes.md': file(`notes for item ${i}\n`) } } })),
+      ...[0, 1, 2].map((i) => ({
+        input: `file ${i}`,
+        workspace: { entries: { 'input.txt': file(`input number ${i}\n`), 'notes.md': file(`notes for item ${i}\n`) } },
+      })),
     ];
     const job = await client.resultMany(await client.startMany(agent, items, { concurrency: 3, tenant: 'acme' }));
     assert.equal(job.completed, 6, JSON.stringify(job.items.map((i) => i.error)));
@@ -102,16 +114,31 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
       assert.equal(state.tenant, 'acme');
       assert.ok(receipt.startSnapshot, 'the workspace it began with is recorded');
       if (index < 3) {
-        assert.equal(seen['repo/README.md'], `repository number ${index}`, 'its own repository, cloned with the run secret');
+        assert.equal(
+          seen['repo/README.md'],
+          `repository number ${index}`,
+          'its own repository, cloned with the run secret',
+        );
         assert.equal(seen['notes.md'], 'notes of the agent', "the agent's own entry is still there");
         const pinned = receipt.entries.find((e) => e.path === 'repo');
-        assert.ok(pinned?.type === 'gitRepo' && pinned.commit === seen.head, 'the resolved commit is pinned and checked out');
+        assert.ok(
+          pinned?.type === 'gitRepo' && pinned.commit === seen.head,
+          'the resolved commit is pinned and checked out',
+        );
         assert.equal(pinned.auth, 'GH_TOKEN', 'the secret is named, never its value');
       } else {
         const i = index - 3;
         assert.equal(seen['input.txt'], `input number ${i}`);
         assert.equal(seen['notes.md'], `notes for item ${i}`, "the run's entry replaces the agent's at the same path");
-        assert.deepEqual(receipt.entries.find((e) => e.path === 'input.txt'), { path: 'input.txt', type: 'file', sha256: sha256(`input number ${i}\n`), bytes: `input number ${i}\n`.length });
+        assert.deepEqual(
+          receipt.entries.find((e) => e.path === 'input.txt'),
+          {
+            path: 'input.txt',
+            type: 'file',
+            sha256: sha256(`input number ${i}\n`),
+            bytes: `input number ${i}\n`.length,
+          },
+        );
       }
       assert.ok(!JSON.stringify(state).includes(TOKEN), 'no secret value in the state');
       // What the run did to the workspace it was given, read back by another process after its container is gone.
@@ -126,7 +153,10 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
 
   test('a run starts from a snapshot of a run of its tenant, with an allowed local directory over it', async () => {
     assert.ok(firstRun, 'needs the first test');
-    const workspace: WorkspaceRequest = { fromSnapshot: firstRun, entries: { local: { type: 'localDir', path: path.join(allowedRoot, 'data') } } };
+    const workspace: WorkspaceRequest = {
+      fromSnapshot: firstRun,
+      entries: { local: { type: 'localDir', path: path.join(allowedRoot, 'data') } },
+    };
     const id = await client.startRun(agent, 'again', { workspace, tenant: 'acme' });
     await client.result(id);
     const state = await client.getState(id);
@@ -141,7 +171,17 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
   test('keel run --repo/--file gives a run its workspace; keel state shows it; a refused one is one error line', async () => {
     const local = path.join(allowedRoot, 'brief.txt');
     writeFileSync(local, 'brief from a local file\n');
-    const started = await runCli(stack, queue, ['run', 'reviewer', 'go', '--repo', `repo=${repos[1].url}#main`, '--repo-auth', 'GH_TOKEN', '--file', `input.txt=@${local}`]);
+    const started = await runCli(stack, queue, [
+      'run',
+      'reviewer',
+      'go',
+      '--repo',
+      `repo=${repos[1].url}#main`,
+      '--repo-auth',
+      'GH_TOKEN',
+      '--file',
+      `input.txt=@${local}`,
+    ]);
     assert.equal(started.code, 0, started.stderr);
     const id = started.stdout.trim();
     await client.result(id);
@@ -149,51 +189,146 @@ describe('per-run workspaces', { timeout: 300_000 }, () => {
     assert.equal(seen['repo/README.md'], 'repository number 1');
     assert.equal(seen['input.txt'], 'brief from a local file');
     const state = await runCli(stack, queue, ['state', id]);
-    assert.match(state.stdout, new RegExp(`repo: ${repos[1].url.replace(/[.?]/g, '\\$&')}#main at ${seen.head} with secret GH_TOKEN`));
+    assert.match(
+      state.stdout,
+      new RegExp(`repo: ${repos[1].url.replace(/[.?]/g, '\\$&')}#main at ${seen.head} with secret GH_TOKEN`),
+    );
     assert.match(state.stdout, new RegExp(`input.txt: file sha256:${sha256('brief from a local file\n')}`));
     const audit = await runCli(stack, queue, ['audit', id], { KEEL_HOME: stack.dataDir });
     assert.equal(audit.code, 0, audit.stderr);
     assert.match(audit.stdout, /## Workspace received/);
-    assert.ok(audit.stdout.includes(`repo: ${repos[1].url}#main at ${seen.head} with secret GH_TOKEN`), audit.stdout.slice(0, 2000));
-    const refused = await runCli(stack, queue, ['run', 'reviewer', 'go', '--repo', repos[1].url, '--repo-auth', 'NOT_LISTED']);
-    assertOneLineError(refused, 1, /RunWorkspaceRefused: workspace refused: secret 'NOT_LISTED' is not one the agent lets runs name/);
+    assert.ok(
+      audit.stdout.includes(`repo: ${repos[1].url}#main at ${seen.head} with secret GH_TOKEN`),
+      audit.stdout.slice(0, 2000),
+    );
+    const refused = await runCli(stack, queue, [
+      'run',
+      'reviewer',
+      'go',
+      '--repo',
+      repos[1].url,
+      '--repo-auth',
+      'NOT_LISTED',
+    ]);
+    assertOneLineError(
+      refused,
+      1,
+      /RunWorkspaceRefused: workspace refused: secret 'NOT_LISTED' is not one the agent lets runs name/,
+    );
   });
 
   test('hostile start requests are refused at start, before any sandbox, through the client and past it', async () => {
     // The client refuses what it can judge alone.
-    await assert.rejects(client.startRun(agent, 'x', { workspace: { entries: { repo: { type: 'gitRepo', url: repos[0].url.replace('//', `//x-access-token:${TOKEN}@`) } } } }), (err: unknown) => err instanceof KeelError && /credential in it; pass it as auth: secret/.test(err.message));
-    await assert.rejects(client.startRun(agent, 'x', { workspace: { entries: { '../../etc/x': file('x') } } }), /must stay inside \/workspace/);
+    await assert.rejects(
+      client.startRun(agent, 'x', {
+        workspace: {
+          entries: { repo: { type: 'gitRepo', url: repos[0].url.replace('//', `//x-access-token:${TOKEN}@`) } },
+        },
+      }),
+      (err: unknown) => err instanceof KeelError && /credential in it; pass it as auth: secret/.test(err.message),
+    );
+    await assert.rejects(
+      client.startRun(agent, 'x', { workspace: { entries: { '../../etc/x': file('x') } } }),
+      /must stay inside \/workspace/,
+    );
 
     // The run refuses the rest, and everything again when the raw Temporal client skips Keel's checks.
-    const raw = (workspace: unknown, tenant?: string, name = 'reviewer') => async () => {
-      const workflowId = `${name}-raw-${Math.random().toString(36).slice(2)}`;
-      const input = { agent: name, input: 'x', workspace, ...(tenant ? { tenant } : {}) } as AgentRunInput;
-      await client.temporal.workflow.start('agentRun', { taskQueue: queue, workflowId, args: [input] });
-      return workflowId;
-    };
-    const viaClient = (workspace: WorkspaceRequest, tenant?: string) => () => client.startRun(agent, 'x', { workspace, tenant });
+    const raw =
+      (workspace: unknown, tenant?: string, name = 'reviewer') =>
+      async () => {
+        const workflowId = `${name}-raw-${Math.random().toString(36).slice(2)}`;
+        const input = { agent: name, input: 'x', workspace, ...(tenant ? { tenant } : {}) } as AgentRunInput;
+        await client.temporal.workflow.start('agentRun', { taskQueue: queue, workflowId, args: [input] });
+        return workflowId;
+      };
+    const viaClient = (workspace: WorkspaceRequest, tenant?: string) => () =>
+      client.startRun(agent, 'x', { workspace, tenant });
     const cases: [string, () => Promise<string>, RegExp, string][] = [
-      ['a secret the agent does not list', viaClient({ entries: { repo: gitRepo({ url: repos[0].url, auth: secret('OTHER_TOKEN') }) } }), /secret 'OTHER_TOKEN' is not one the agent lets runs name/, 'RunWorkspaceRefused'],
-      ['a URL with a credential (raw)', raw({ entries: { repo: { type: 'gitRepo', url: repos[0].url.replace('//', `//u:${TOKEN}@`) } } }), /credential in it; pass it as auth: secret/, 'RunWorkspaceRefused'],
-      ['a path escaping /workspace (raw)', raw({ entries: { '../outside': { type: 'file', content: 'x' } } }), /must stay inside \/workspace/, 'RunWorkspaceRefused'],
-      ['a worker path as a repository (raw)', raw({ entries: { repo: { type: 'gitRepo', url: '/etc' } } }), /must be https:\/\/, http:\/\/ or git:\/\//, 'RunWorkspaceRefused'],
-      ['a local dir outside the allowed roots', viaClient({ entries: { etc: { type: 'localDir', path: '/etc' } } }), /outside the directories this worker allows/, 'RunWorkspaceRefused'],
-      ['a symlink out of an allowed root', viaClient({ entries: { etc: { type: 'localDir', path: path.join(allowedRoot, 'escape') } } }), /outside the directories this worker allows/, 'RunWorkspaceRefused'],
-      ["another tenant's snapshot", viaClient({ fromSnapshot: firstRun }, 'globex'), /belongs to another tenant/, 'RunWorkspaceRefused'],
-      ["another tenant's snapshot (raw, no tenant)", raw({ fromSnapshot: `${firstRun}@1` }), /belongs to another tenant/, 'RunWorkspaceRefused'],
-      ['an unknown snapshot', viaClient({ fromSnapshot: 'reviewer-no-such-run' }, 'acme'), /no run reviewer-no-such-run/, 'RunWorkspaceUnavailable'],
-      ['a workspace for an agent without a sandbox (raw)', raw({ entries: { 'a.txt': { type: 'file', content: 'x' } } }, undefined, 'plain'), /agent 'plain' has no sandbox/, 'RunWorkspaceRefused'],
-      ['a repository that cannot be cloned', viaClient({ entries: { repo: gitRepo({ url: 'http://127.0.0.1:9/none.git' }) } }), /repository http:\/\/127\.0\.0\.1:9\/none\.git cannot be had/, 'RunWorkspaceUnavailable'],
+      [
+        'a secret the agent does not list',
+        viaClient({ entries: { repo: gitRepo({ url: repos[0].url, auth: secret('OTHER_TOKEN') }) } }),
+        /secret 'OTHER_TOKEN' is not one the agent lets runs name/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a URL with a credential (raw)',
+        raw({ entries: { repo: { type: 'gitRepo', url: repos[0].url.replace('//', `//u:${TOKEN}@`) } } }),
+        /credential in it; pass it as auth: secret/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a path escaping /workspace (raw)',
+        raw({ entries: { '../outside': { type: 'file', content: 'x' } } }),
+        /must stay inside \/workspace/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a worker path as a repository (raw)',
+        raw({ entries: { repo: { type: 'gitRepo', url: '/etc' } } }),
+        /must be https:\/\/, http:\/\/ or git:\/\//,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a local dir outside the allowed roots',
+        viaClient({ entries: { etc: { type: 'localDir', path: '/etc' } } }),
+        /outside the directories this worker allows/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a symlink out of an allowed root',
+        viaClient({ entries: { etc: { type: 'localDir', path: path.join(allowedRoot, 'escape') } } }),
+        /outside the directories this worker allows/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        "another tenant's snapshot",
+        viaClient({ fromSnapshot: firstRun }, 'globex'),
+        /belongs to another tenant/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        "another tenant's snapshot (raw, no tenant)",
+        raw({ fromSnapshot: `${firstRun}@1` }),
+        /belongs to another tenant/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'an unknown snapshot',
+        viaClient({ fromSnapshot: 'reviewer-no-such-run' }, 'acme'),
+        /no run reviewer-no-such-run/,
+        'RunWorkspaceUnavailable',
+      ],
+      [
+        'a workspace for an agent without a sandbox (raw)',
+        raw({ entries: { 'a.txt': { type: 'file', content: 'x' } } }, undefined, 'plain'),
+        /agent 'plain' has no sandbox/,
+        'RunWorkspaceRefused',
+      ],
+      [
+        'a repository that cannot be cloned',
+        viaClient({ entries: { repo: gitRepo({ url: 'http://127.0.0.1:9/none.git' }) } }),
+        /repository http:\/\/127\.0\.0\.1:9\/none\.git cannot be had/,
+        'RunWorkspaceUnavailable',
+      ],
     ];
     {
       for (const [what, start, message, type] of cases) {
         const id = await start();
-        const err = await client.result(id).then(() => undefined, (e: unknown) => e);
+        const err = await client.result(id).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(err instanceof RunFailedError, `${what}: the run failed`);
         assert.equal(err.type, type, `${what}: ${err.message}`);
         assert.match(err.message, message, what);
-        assert.ok(!(await scheduledActivities(client, id)).includes('createSandbox'), `${what}: no sandbox was asked for`);
-        const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workflowId}=${id}`] } });
+        assert.ok(
+          !(await scheduledActivities(client, id)).includes('createSandbox'),
+          `${what}: no sandbox was asked for`,
+        );
+        const containers = await docker.listContainers({
+          all: true,
+          filters: { label: [`${LABELS.workflowId}=${id}`] },
+        });
         assert.equal(containers.length, 0, `${what}: no container exists`);
       }
     }

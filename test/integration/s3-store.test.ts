@@ -38,7 +38,10 @@ test('blobs: content-addressed, written once, listed, deleted; a tampered object
   assert.equal(await stores.blobs.get(`sha256:${'0'.repeat(64)}`), undefined);
   const listed = [];
   for await (const b of stores.blobs.list()) listed.push(b);
-  assert.deepEqual(listed.map((b) => [b.ref, b.bytes]), [[ref, big.length]]);
+  assert.deepEqual(
+    listed.map((b) => [b.ref, b.bytes]),
+    [[ref, big.length]],
+  );
 
   const key = `t1/blobs/${ref.slice(7, 9)}/${ref.slice(7)}`;
   const original = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
@@ -80,6 +83,11 @@ test('snapshots: a workspace round-trips through the bucket; a one-file change s
   (await other.snapshots.get(second.id)).pipe(untar.stdin);
   assert.equal(await new Promise((r) => untar.on('close', r)), 0);
   const describe = (d: string) =>
-    execFileSync('bash', ['-c', `cd "$1" && find . -printf '%p %y %m %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`, '_', d]).toString();
+    execFileSync('bash', [
+      '-c',
+      `cd "$1" && find . -printf '%p %y %m %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`,
+      '_',
+      d,
+    ]).toString();
   assert.equal(describe(restored), describe(ws));
 });

@@ -33,7 +33,10 @@ describeTiers('an image with nothing but busybox', (tier) => {
   });
 
   test('runs commands with its sh, and has no python, bash or tar', async () => {
-    const r = await sandbox.exec({ cmd: 'echo "$0 $(id -u)"; ls /bin | wc -l; ls /usr/bin/python3 /bin/bash /bin/tar /usr/bin/tar', timeoutMs: 10_000 });
+    const r = await sandbox.exec({
+      cmd: 'echo "$0 $(id -u)"; ls /bin | wc -l; ls /usr/bin/python3 /bin/bash /bin/tar /usr/bin/tar',
+      timeoutMs: 10_000,
+    });
     assert.match(r.stdout, /^\/bin\/sh 1000\n\s*12\n/);
     assert.equal(r.stderr.match(/No such file or directory/g)?.length, 4, r.stderr);
   });
@@ -77,7 +80,12 @@ describeTiers('a hostile workspace', (tier) => {
     sandbox = await createTierSandbox(tier, 'hostile');
     for (const [path, body] of Object.entries(PLANTS)) {
       if (!path.startsWith('/')) await sandbox.writeFile(path, body);
-      else await sandbox.exec({ cmd: `mkdir -p "$(dirname ${path})" && printf '%s' "$B" > ${path}`, env: { B: body }, timeoutMs: 10_000 });
+      else
+        await sandbox.exec({
+          cmd: `mkdir -p "$(dirname ${path})" && printf '%s' "$B" > ${path}`,
+          env: { B: body },
+          timeoutMs: 10_000,
+        });
     }
     await sandbox.exec({ cmd: 'chmod +x bin/*', timeoutMs: 10_000 });
   });
@@ -103,7 +111,10 @@ describeTiers('a hostile workspace', (tier) => {
   });
 
   test("a command cannot forge the journal: the agent's state is not the user's to write", async () => {
-    const r = await sandbox.exec({ cmd: 'ls -d /run/keel/journal; echo forged > /run/keel/journal/x.json; echo rc=$?', timeoutMs: 10_000 });
+    const r = await sandbox.exec({
+      cmd: 'ls -d /run/keel/journal; echo forged > /run/keel/journal/x.json; echo rc=$?',
+      timeoutMs: 10_000,
+    });
     assert.match(r.stdout, /rc=1/);
   });
 });
@@ -117,7 +128,11 @@ describe('the warm pool (Docker)', () => {
   after(async () => {
     await pooled?.close();
   });
-  const options = (workflowId: string) => ({ image, labels: { workflowId, runId: randomUUID(), scope: 'test-pool' }, env: { RUN: workflowId } });
+  const options = (workflowId: string) => ({
+    image,
+    labels: { workflowId, runId: randomUUID(), scope: 'test-pool' },
+    env: { RUN: workflowId },
+  });
 
   test('hands out a ready container once, refills, and reaps a claimed one by its agent-held owner', async () => {
     const first = await pooled.create(options('test:pool-1'));
@@ -146,12 +161,16 @@ describe('the warm pool (Docker)', () => {
     try {
       await (await short.create(options('test:pool-expire'))).remove();
       await short.pool!.settled();
-      const ls = () => docker.listContainers({ all: true, filters: { label: [`${LABELS.pool}`, `${LABELS.scope}=test-pool`] } });
+      const ls = () =>
+        docker.listContainers({ all: true, filters: { label: [`${LABELS.pool}`, `${LABELS.scope}=test-pool`] } });
       const idleIds = (await ls()).map((c) => c.Id).filter((id) => short.pool!.has((s) => s.id === id));
       assert.ok(idleIds.length >= 1);
       await new Promise((r) => setTimeout(r, 2_500));
       const left = (await ls()).map((c) => c.Id);
-      assert.ok(idleIds.every((id) => !left.includes(id)), 'the idle container was removed after idleMs');
+      assert.ok(
+        idleIds.every((id) => !left.includes(id)),
+        'the idle container was removed after idleMs',
+      );
     } finally {
       await short.close();
     }
@@ -159,7 +178,10 @@ describe('the warm pool (Docker)', () => {
 });
 
 describe('gVisor (Docker runtime runsc)', () => {
-  const runscProcesses = () => execFileSync('ps', ['-eo', 'args', '--no-headers'], { encoding: 'utf8' }).split('\n').filter((l) => /runsc-(sandbox|gofer)|containerd-shim.*runsc/.test(l));
+  const runscProcesses = () =>
+    execFileSync('ps', ['-eo', 'args', '--no-headers'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /runsc-(sandbox|gofer)|containerd-shim.*runsc/.test(l));
   const client = new DockerSandboxClient({ docker });
 
   test('a networked gVisor sandbox fails with one clear error, creating nothing', async () => {
@@ -177,11 +199,22 @@ describe('gVisor (Docker runtime runsc)', () => {
     const before = runsc();
     // Far below what the gVisor kernel needs (1 pid, 6 MiB): it cannot come up.
     const err = await client
-      .create({ image, labels: { workflowId: 'test:gvisor-fail', runId: 'r' }, runtime: 'runsc', limits: { memoryBytes: 6 * 1024 * 1024, pidsLimit: 1 } })
-      .then((s) => s.remove().then(() => undefined), (e: unknown) => e as SandboxError);
+      .create({
+        image,
+        labels: { workflowId: 'test:gvisor-fail', runId: 'r' },
+        runtime: 'runsc',
+        limits: { memoryBytes: 6 * 1024 * 1024, pidsLimit: 1 },
+      })
+      .then(
+        (s) => s.remove().then(() => undefined),
+        (e: unknown) => e as SandboxError,
+      );
     assert.ok(err instanceof SandboxError, 'the start failed');
     assert.equal(err.code, 'sandbox_unavailable');
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workflowId}=test:gvisor-fail`] } });
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.workflowId}=test:gvisor-fail`] },
+    });
     assert.deepEqual(left, [], 'the failed container was removed');
     await new Promise((r) => setTimeout(r, 1_000));
     assert.ok(runsc() <= before, `runsc processes before ${before}, after ${runsc()}`);

@@ -32,7 +32,9 @@ async function searchableAsWaiting(id: string): Promise<boolean> {
   const events = (await stack.client('unused').temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
   return events.some((e) => {
     const status = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.KeelStatus?.data;
-    return status !== undefined && status !== null && Buffer.from(status).toString('utf8').includes('waiting_for_sandbox');
+    return (
+      status !== undefined && status !== null && Buffer.from(status).toString('utf8').includes('waiting_for_sandbox')
+    );
   });
 }
 
@@ -46,21 +48,34 @@ describe('a busy host', { timeout: 600_000 }, () => {
       whileRunning: async (ids) => {
         const late = ids.slice(-10);
         const client = stack.client('unused');
-        seenWaiting = await waitFor('a run to show waiting_for_sandbox', async () => {
-          const states = await Promise.all(late.map((id) => client.getState(id)));
-          return states.find((s) => s.status === 'waiting_for_sandbox')?.runId;
-        }, 120_000);
+        seenWaiting = await waitFor(
+          'a run to show waiting_for_sandbox',
+          async () => {
+            const states = await Promise.all(late.map((id) => client.getState(id)));
+            return states.find((s) => s.status === 'waiting_for_sandbox')?.runId;
+          },
+          120_000,
+        );
       },
     });
-    console.log(`burst: ${RUNS} runs done in ${burst.allDoneMs} ms, at most ${burst.peakSandboxes} sandboxes at once (cap ${CAP}), peak RSS ${burst.peakRssMb} MB`);
+    console.log(
+      `burst: ${RUNS} runs done in ${burst.allDoneMs} ms, at most ${burst.peakSandboxes} sandboxes at once (cap ${CAP}), peak RSS ${burst.peakRssMb} MB`,
+    );
 
     assert.ok(seenWaiting, 'a run should have shown waiting_for_sandbox');
-    assert.ok(await searchableAsWaiting(seenWaiting), 'the waiting run should be findable by KeelStatus="waiting_for_sandbox"');
+    assert.ok(
+      await searchableAsWaiting(seenWaiting),
+      'the waiting run should be findable by KeelStatus="waiting_for_sandbox"',
+    );
     for (const state of burst.states) {
       assert.equal(state.status, 'completed', `${state.runId}: ${JSON.stringify(state.error)}`);
       assert.equal(state.finalOutput, 'done');
       const [hostname] = toolResults(state);
-      assert.match(hostname.output, new RegExp(`stdout:\\n${state.sandbox!.containerId.slice(0, 12)}`), 'the command ran in the run\'s own container');
+      assert.match(
+        hostname.output,
+        new RegExp(`stdout:\\n${state.sandbox!.containerId.slice(0, 12)}`),
+        "the command ran in the run's own container",
+      );
       assert.equal(state.sandbox!.removed, true);
     }
     assert.equal(new Set(burst.states.map((s) => s.sandbox!.containerId)).size, RUNS, 'each run had its own container');
@@ -70,10 +85,14 @@ describe('a busy host', { timeout: 600_000 }, () => {
 
     const scope = await namespaceId(stack.connection, 'default');
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.scope}=${scope}`] } });
-    assert.deepEqual(left.map((c) => c.Id), [], 'no container may be left behind');
+    assert.deepEqual(
+      left.map((c) => c.Id),
+      [],
+      'no container may be left behind',
+    );
   });
 
-  test('sandboxes the worker did not make count (a crashed worker\'s): a run waits until one goes', async () => {
+  test("sandboxes the worker did not make count (a crashed worker's): a run waits until one goes", async () => {
     const foreign = await createSandbox('burst-foreign'); // the only slot, taken outside this worker
     const agent = oneCommandAgent(stack);
     const queue = queueFor('burst-foreign');
@@ -113,6 +132,10 @@ describe('a busy host', { timeout: 600_000 }, () => {
       await foreign.remove();
     }
     const made = await docker.listContainers({ all: true, filters: { label: [`${LABELS.workflowId}=${id}`] } });
-    assert.deepEqual(made.map((c) => c.Id), [], 'the cancelled run should have no container');
+    assert.deepEqual(
+      made.map((c) => c.Id),
+      [],
+      'the cancelled run should have no container',
+    );
   });
 });

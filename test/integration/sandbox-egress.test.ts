@@ -38,11 +38,13 @@ after(async () => {
 });
 
 const testHosts = () => ({ 'pypi.test': gateway, 'other.test': gateway, 'meta.test': '169.254.169.254' });
-const fetchCmd = (url: string) => `python3 -c "import sys,urllib.request as u; print(u.urlopen(sys.argv[1], timeout=15).read().decode())" '${url}'`;
+const fetchCmd = (url: string) =>
+  `python3 -c "import sys,urllib.request as u; print(u.urlopen(sys.argv[1], timeout=15).read().decode())" '${url}'`;
 // A CONNECT tunnel to host:port through $HTTP_PROXY, then GET / inside it (what HTTPS clients do).
 const tunnelCmd = (host: string, port: number) =>
   `python3 -c "import os,sys,http.client as h; a=os.environ['HTTP_PROXY'][7:].split(':'); c=h.HTTPConnection(a[0],int(a[1]),timeout=15); c.set_tunnel(sys.argv[1],int(sys.argv[2])); c.request('GET','/'); print(c.getresponse().read().decode())" ${host} ${port}`;
-const directCmd = (address: string, port: number) => `timeout 5 bash -c 'echo > /dev/tcp/${address}/${port}' 2>/dev/null && echo OPEN || echo CLOSED`;
+const directCmd = (address: string, port: number) =>
+  `timeout 5 bash -c 'echo > /dev/tcp/${address}/${port}' 2>/dev/null && echo OPEN || echo CLOSED`;
 
 async function run(sandbox: StartedSandbox, cmd: string): Promise<string> {
   const r = await sandbox.exec({ cmd, timeoutMs: 30_000 });
@@ -50,7 +52,11 @@ async function run(sandbox: StartedSandbox, cmd: string): Promise<string> {
 }
 
 function create(name: string, network: SandboxCreateOptions['network']): Promise<StartedSandbox> {
-  return client.create({ image: 'keel-sandbox:latest', labels: { workflowId: `test:egress-${name}`, runId: 'r' }, network });
+  return client.create({
+    image: 'keel-sandbox:latest',
+    labels: { workflowId: `test:egress-${name}`, runId: 'r' },
+    network,
+  });
 }
 
 async function egressNetworkOf(sandbox: StartedSandbox): Promise<string> {
@@ -60,7 +66,10 @@ async function egressNetworkOf(sandbox: StartedSandbox): Promise<string> {
 
 async function egressLeft(network: string): Promise<{ network: boolean; sidecars: number }> {
   const networks = await docker.listNetworks({ filters: { name: [network] } });
-  const sidecars = await docker.listContainers({ all: true, filters: { label: [`keel.egress-network=${network}`, 'keel.egress-proxy=1'] } });
+  const sidecars = await docker.listContainers({
+    all: true,
+    filters: { label: [`keel.egress-network=${network}`, 'keel.egress-proxy=1'] },
+  });
   return { network: networks.some((n) => n.Name === network), sidecars: sidecars.length };
 }
 
@@ -68,16 +77,38 @@ describe('networked Docker sandboxes', () => {
   test('network: { allow }: the allowlisted name answers; everything else is refused with the reason, and nothing bypasses the proxy', async () => {
     const sandbox = await create('allow', { allow: ['pypi.test', 'meta.test'] });
     try {
-      assert.match(await run(sandbox, fetchCmd(`http://pypi.test:${site.port}/simple/`)), new RegExp(`hello from pypi\\.test:${site.port}`));
-      assert.match(await run(sandbox, tunnelCmd('pypi.test', site.port)), /hello from pypi\.test/, 'CONNECT tunnels work for allowed names');
+      assert.match(
+        await run(sandbox, fetchCmd(`http://pypi.test:${site.port}/simple/`)),
+        new RegExp(`hello from pypi\\.test:${site.port}`),
+      );
+      assert.match(
+        await run(sandbox, tunnelCmd('pypi.test', site.port)),
+        /hello from pypi\.test/,
+        'CONNECT tunnels work for allowed names',
+      );
       const refused: [string, RegExp][] = [
-        [fetchCmd(`http://other.test:${site.port}/`), /HTTP Error 403: keel egress: other\.test is not in the allowlist \(pypi\.test, meta\.test\)/],
+        [
+          fetchCmd(`http://other.test:${site.port}/`),
+          /HTTP Error 403: keel egress: other\.test is not in the allowlist \(pypi\.test, meta\.test\)/,
+        ],
         [fetchCmd(`http://${gateway}:${site.port}/`), /HTTP Error 403: keel egress: [\d.]+ is a raw IP address/],
-        [fetchCmd('http://169.254.169.254/latest/meta-data/'), /HTTP Error 403: keel egress: 169\.254\.169\.254 is a raw IP address/],
-        [fetchCmd('http://meta.test/latest/meta-data/'), /keel egress: meta\.test resolves to 169\.254\.169\.254, a link-local or metadata address/],
+        [
+          fetchCmd('http://169.254.169.254/latest/meta-data/'),
+          /HTTP Error 403: keel egress: 169\.254\.169\.254 is a raw IP address/,
+        ],
+        [
+          fetchCmd('http://meta.test/latest/meta-data/'),
+          /keel egress: meta\.test resolves to 169\.254\.169\.254, a link-local or metadata address/,
+        ],
         [fetchCmd('http://host.docker.internal/'), /keel egress: host\.docker\.internal is not in the allowlist/],
-        [tunnelCmd('other.test', site.port), /Tunnel connection failed: 403 keel egress: other\.test is not in the allowlist/],
-        [tunnelCmd('169.254.169.254', 443), /Tunnel connection failed: 403 keel egress: 169\.254\.169\.254 is a raw IP address/],
+        [
+          tunnelCmd('other.test', site.port),
+          /Tunnel connection failed: 403 keel egress: other\.test is not in the allowlist/,
+        ],
+        [
+          tunnelCmd('169.254.169.254', 443),
+          /Tunnel connection failed: 403 keel egress: 169\.254\.169\.254 is a raw IP address/,
+        ],
       ];
       for (const [cmd, why] of refused) {
         const out = await run(sandbox, cmd);
@@ -85,11 +116,21 @@ describe('networked Docker sandboxes', () => {
         assert.doesNotMatch(out, /hello from/);
       }
       // Without the proxy: the host's addresses (bridge gateway included), the site's port, metadata.
-      const targets = [...new Set([gateway, ...hostAddresses().filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a))])].map((a) => [a, site.port] as const);
+      const targets = [...new Set([gateway, ...hostAddresses().filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a))])].map(
+        (a) => [a, site.port] as const,
+      );
       for (const [address, port] of [...targets, ['169.254.169.254', 80] as const]) {
-        assert.equal((await run(sandbox, directCmd(address, port))).trim(), 'CLOSED', `direct connection to ${address}:${port}`);
+        assert.equal(
+          (await run(sandbox, directCmd(address, port))).trim(),
+          'CLOSED',
+          `direct connection to ${address}:${port}`,
+        );
       }
-      assert.match(await run(sandbox, `env -u HTTP_PROXY -u http_proxy ${fetchCmd(`http://pypi.test:${site.port}/`)}`), /Name or service not known|Temporary failure in name resolution|No address|URLError/, 'the sandbox cannot resolve or reach names on its own');
+      assert.match(
+        await run(sandbox, `env -u HTTP_PROXY -u http_proxy ${fetchCmd(`http://pypi.test:${site.port}/`)}`),
+        /Name or service not known|Temporary failure in name resolution|No address|URLError/,
+        'the sandbox cannot resolve or reach names on its own',
+      );
     } finally {
       await sandbox.remove();
     }
@@ -99,8 +140,14 @@ describe('networked Docker sandboxes', () => {
     const open = await create('true', true);
     try {
       assert.match(await run(open, fetchCmd(`http://other.test:${site.port}/`)), /hello from other\.test/);
-      assert.match(await run(open, fetchCmd(`http://${gateway}:${site.port}/`)), /keel egress: [\d.]+ is a raw IP address/);
-      assert.match(await run(open, fetchCmd('http://meta.test/')), /meta\.test resolves to 169\.254\.169\.254, a link-local or metadata address/);
+      assert.match(
+        await run(open, fetchCmd(`http://${gateway}:${site.port}/`)),
+        /keel egress: [\d.]+ is a raw IP address/,
+      );
+      assert.match(
+        await run(open, fetchCmd('http://meta.test/')),
+        /meta\.test resolves to 169\.254\.169\.254, a link-local or metadata address/,
+      );
       assert.equal((await run(open, directCmd(gateway, site.port))).trim(), 'CLOSED');
     } finally {
       await open.remove();
@@ -139,9 +186,18 @@ describe('networked Docker sandboxes', () => {
         { message: 'done' },
       ],
     });
-    const agent = new SandboxAgent({ name: 'egress_run', instructions: 'Fetch.', model: 'egress-run', sandbox: { network: { allow: ['pypi.test'] } }, capabilities: [shell()] });
+    const agent = new SandboxAgent({
+      name: 'egress_run',
+      instructions: 'Fetch.',
+      model: 'egress-run',
+      sandbox: { network: { allow: ['pypi.test'] } },
+      capabilities: [shell()],
+    });
     const queue = queueFor('sandbox-egress');
-    const worker = await sandboxWorker(stack, [agent], queue, { sandboxes: new DockerSandboxClient({ docker, egress: { testHosts: testHosts() } }), reapIntervalMs: 0 });
+    const worker = await sandboxWorker(stack, [agent], queue, {
+      sandboxes: new DockerSandboxClient({ docker, egress: { testHosts: testHosts() } }),
+      reapIntervalMs: 0,
+    });
     const runs = stack.client(queue);
     const state = await worker.runUntil(async () => {
       const id = await runs.startRun(agent, 'go');

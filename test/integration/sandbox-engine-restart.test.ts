@@ -66,12 +66,16 @@ async function survives(name: string, outage: () => Promise<void>): Promise<void
   await worker.runUntil(async () => {
     const id = await client.startRun(agent, 'go');
     let seen = '';
-    const first = await waitFor('the second command to sleep', async () => {
-      const s = await client.getState(id);
-      seen = `run ${s.status}, turn ${s.turn}, last snapshot of turn ${s.sandbox?.lastSnapshot?.turn}, last item ${JSON.stringify(s.items.at(-1)).slice(0, 300)}`;
-      const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
-      return c && (await isRunning(c, 'sleep 20', docker)) ? c : undefined;
-    }, 120_000).catch((err: Error) => {
+    const first = await waitFor(
+      'the second command to sleep',
+      async () => {
+        const s = await client.getState(id);
+        seen = `run ${s.status}, turn ${s.turn}, last snapshot of turn ${s.sandbox?.lastSnapshot?.turn}, last item ${JSON.stringify(s.items.at(-1)).slice(0, 300)}`;
+        const c = s.turn === 2 && s.sandbox?.lastSnapshot?.turn === 1 ? s.sandbox.containerId : undefined;
+        return c && (await isRunning(c, 'sleep 20', docker)) ? c : undefined;
+      },
+      120_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; last seen: ${seen}`);
     });
     await outage();
@@ -80,12 +84,22 @@ async function survives(name: string, outage: () => Promise<void>): Promise<void
     assert.equal(result.finalOutput, 'done');
     const state = await client.getState(id);
     const [, slept, ls] = toolResults(state);
-    assert.match(slept.output, /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 1\./);
+    assert.match(
+      slept.output,
+      /^\[keel\] The sandbox container was lost; the workspace was restored from the snapshot of turn 1\./,
+    );
     assert.match(slept.output, /stdout:\nslept/, 'the lost command ran again on the new container');
-    assert.deepEqual(ls.output.split('\n').filter((l) => l.endsWith('.txt')), ['a.txt', 'b.txt', 'm.txt']);
+    assert.deepEqual(
+      ls.output.split('\n').filter((l) => l.endsWith('.txt')),
+      ['a.txt', 'b.txt', 'm.txt'],
+    );
     assert.notEqual(state.sandbox!.containerId, first);
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`] } });
-    assert.deepEqual(left.map((c) => `${c.Id} ${c.State}`), [], 'the stopped container and the run\'s own should be gone');
+    assert.deepEqual(
+      left.map((c) => `${c.Id} ${c.State}`),
+      [],
+      "the stopped container and the run's own should be gone",
+    );
   });
 }
 
@@ -94,7 +108,7 @@ describe('an engine restart', { timeout: 300_000 }, () => {
     await survives('engine-restart', () => engine!.restart());
   });
 
-  test('an engine down for longer than a sandbox call\'s retries does not fail the run', async () => {
+  test("an engine down for longer than a sandbox call's retries does not fail the run", async () => {
     await survives('engine-outage', async () => {
       await engine!.stop();
       // A sandbox call's five attempts took 1 + 2 + 4 + 8 s of backoff: the engine stays away well beyond that.

@@ -65,9 +65,10 @@ describeTiers('sandbox exec', (tier) => {
     let peak = before;
     const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
     const timer = setInterval(sample, 50);
-    const r = await run("head -c 100000000 /dev/zero | tr '\\0' a; echo tail-end", { maxOutputBytes: 4096, timeoutMs: 120_000 }).finally(() =>
-      clearInterval(timer),
-    );
+    const r = await run("head -c 100000000 /dev/zero | tr '\\0' a; echo tail-end", {
+      maxOutputBytes: 4096,
+      timeoutMs: 120_000,
+    }).finally(() => clearInterval(timer));
     sample();
     assert.equal(r.exitCode, 0);
     assert.equal(r.truncated, true);
@@ -86,7 +87,9 @@ describeTiers('sandbox exec', (tier) => {
     const started = Date.now();
     // The foreground sleep keeps the command alive until its timeout, so the bomb has all that time to reach the
     // limit (the bare bomb returns at once and only gets the agent's one-second linger grace: too short under TCG).
-    const r = await bombed.exec({ cmd: ':(){ :|:& };:; sleep 120', timeoutMs }).catch((err: unknown) => err as SandboxError);
+    const r = await bombed
+      .exec({ cmd: ':(){ :|:& };:; sleep 120', timeoutMs })
+      .catch((err: unknown) => err as SandboxError);
     assert.ok(Date.now() - started < timeoutMs + 15_000, `took ${Date.now() - started} ms`);
     if (r instanceof SandboxError) {
       assert.equal(tier.options?.runtime, 'runsc', `only gVisor may lose the sandbox: ${r.message}`);
@@ -143,7 +146,7 @@ describeTiers('sandbox exec', (tier) => {
   });
 
   test('the journal holds the same truncated output as the live result', async () => {
-    const cmd = "python3 -c \"print('é€' * 5000)\"; seq 1 3000 >&2";
+    const cmd = 'python3 -c "print(\'é€\' * 5000)"; seq 1 3000 >&2';
     const first = await run(cmd, { idempotencyKey: 'truncated', maxOutputBytes: 1001 });
     assert.equal(first.truncated, true);
     const again = await run(cmd, { idempotencyKey: 'truncated', maxOutputBytes: 1001 });
@@ -158,7 +161,9 @@ describeTiers('sandbox exec', (tier) => {
     await new Promise((r) => setTimeout(r, 500));
     // Waiting for the run in flight still honours an abort.
     const t0 = Date.now();
-    await assert.rejects(run(cmd, { idempotencyKey: 'in-flight', signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });
+    await assert.rejects(run(cmd, { idempotencyKey: 'in-flight', signal: AbortSignal.timeout(200) }), {
+      name: 'TimeoutError',
+    });
     // Well before the command in flight ends (about 5.5 s after this wait starts).
     assert.ok(Date.now() - t0 < 3000, `abort took ${Date.now() - t0} ms`);
     const second = await run(cmd, { idempotencyKey: 'in-flight' });
@@ -171,7 +176,10 @@ describeTiers('sandbox exec', (tier) => {
   test('a command cannot stop, signal or trace the agent that runs it; its timeout holds', async () => {
     // The agent runs as root (with only setuid/setgid/kill), the command as uid 1000: freezing or killing its
     // parent is refused, so the agent's own timeout still ends it.
-    const r = await run('kill -STOP $PPID; echo stop=$?; kill -9 1 $PPID; echo kill=$?; cat /proc/$PPID/environ; echo env=$?; sleep 109', { timeoutMs: 1500 });
+    const r = await run(
+      'kill -STOP $PPID; echo stop=$?; kill -9 1 $PPID; echo kill=$?; cat /proc/$PPID/environ; echo env=$?; sleep 109',
+      { timeoutMs: 1500 },
+    );
     assert.deepEqual([r.exitCode, r.timedOut], [124, true]);
     assert.match(r.stdout, /stop=1\nkill=1\n/);
     // gVisor (2022) lets uid 1000 read root's environ (nothing secret there: see docs/sandbox-agent.md).
@@ -184,7 +192,9 @@ describeTiers('sandbox exec', (tier) => {
   });
 
   test('an already aborted signal runs nothing', async () => {
-    await assert.rejects(run('echo ran >> /workspace/aborted-early', { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await assert.rejects(run('echo ran >> /workspace/aborted-early', { signal: AbortSignal.abort() }), {
+      name: 'AbortError',
+    });
     assert.equal((await run('ls aborted-early 2>/dev/null | wc -l')).stdout, '0\n');
   });
 

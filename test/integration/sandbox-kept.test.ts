@@ -32,13 +32,23 @@ after(async () => {
 });
 
 /** What a reaper does once the run is closed (it judges only this run's containers: other tests share the engine). */
-const reapClosedRun = (runId: string) => new DockerSandboxClient({ docker }).reapOrphans(async (labels) => labels.workflowId !== runId);
+const reapClosedRun = (runId: string) =>
+  new DockerSandboxClient({ docker }).reapOrphans(async (labels) => labels.workflowId !== runId);
 
 test('a run whose last snapshot fails keeps its container, marked, and says so in its result and state', async () => {
   stack.model.setScript('kept-failed', {
-    steps: [{ toolCalls: [exec('echo first > first.txt')] }, { delayMs: 2_000, toolCalls: [exec('echo final > result.txt')] }, { message: 'done' }],
+    steps: [
+      { toolCalls: [exec('echo first > first.txt')] },
+      { delayMs: 2_000, toolCalls: [exec('echo final > result.txt')] },
+      { message: 'done' },
+    ],
   });
-  const agent = new SandboxAgent({ name: 'kept_failed', instructions: 'x', model: 'kept-failed', capabilities: [shell()] });
+  const agent = new SandboxAgent({
+    name: 'kept_failed',
+    instructions: 'x',
+    model: 'kept-failed',
+    capabilities: [shell()],
+  });
   const stores = localStores(dataDir);
   const queue = queueFor('kept-failed');
   const worker = await sandboxWorker(stack, [agent], queue, { blobs: stores.blobs, snapshots: stores.snapshots });
@@ -61,18 +71,31 @@ test('a run whose last snapshot fails keeps its container, marked, and says so i
   assert.match(result.keptSandbox!.reason, /last snapshot failed/);
   assert.equal(state.sandbox!.kept?.name, `${KEPT_PREFIX}${container.slice(0, 12)}`);
   assert.equal(state.sandbox!.removed, false);
-  assert.match(cli.stdout, new RegExp(`sandbox kept: container ${KEPT_PREFIX}${container.slice(0, 12)} on .* \\(the last snapshot failed`), cli.stdout + cli.stderr);
+  assert.match(
+    cli.stdout,
+    new RegExp(`sandbox kept: container ${KEPT_PREFIX}${container.slice(0, 12)} on .* \\(the last snapshot failed`),
+    cli.stdout + cli.stderr,
+  );
   assert.equal(state.sandbox!.lastSnapshot?.turn, 1, 'the snapshot before the breakage is the last one');
 
   assert.deepEqual(await reapClosedRun(id), [], 'the reaper leaves a kept container');
   assert.ok(await containerExists(container));
-  const { stdout } = await (await new DockerSandboxClient({ docker }).attach(container))!.exec({ cmd: 'cat result.txt', timeoutMs: 10_000 });
+  const { stdout } = await (await new DockerSandboxClient({ docker }).attach(container))!.exec({
+    cmd: 'cat result.txt',
+    timeoutMs: 10_000,
+  });
   assert.equal(stdout, 'final\n', 'the kept container holds the final workspace');
 });
 
 test('keepContainer containers are kept after the run and not reaped', async () => {
   stack.model.setScript('kept-asked', { steps: [{ toolCalls: [exec('echo hi > hi.txt')] }, { message: 'done' }] });
-  const agent = new SandboxAgent({ name: 'kept_asked', instructions: 'x', model: 'kept-asked', capabilities: [shell()], sandbox: { keepContainer: true } });
+  const agent = new SandboxAgent({
+    name: 'kept_asked',
+    instructions: 'x',
+    model: 'kept-asked',
+    capabilities: [shell()],
+    sandbox: { keepContainer: true },
+  });
   const queue = queueFor('kept-asked');
   const worker = await sandboxWorker(stack, [agent], queue);
   const client = stack.client(queue);

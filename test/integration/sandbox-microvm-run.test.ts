@@ -25,7 +25,14 @@ test('a sandbox agent runs its tools in a microVM, which is removed at the end',
   stack.model.setScript('mvm-run', {
     steps: [
       { toolCalls: [{ name: 'read_file', arguments: { path: 'notes/todo.md' } }] },
-      { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'uname -r; id -u; cat notes/todo.md > out.txt; ls /sys/class/net' } }] },
+      {
+        toolCalls: [
+          {
+            name: 'exec_command',
+            arguments: { cmd: 'uname -r; id -u; cat notes/todo.md > out.txt; ls /sys/class/net' },
+          },
+        ],
+      },
       { toolCalls: [{ name: 'read_file', arguments: { path: '../../etc/passwd' } }] },
       { message: 'All done.' },
     ],

@@ -27,7 +27,10 @@ async function sh(sandbox: StartedSandbox, cmd: string): Promise<string> {
 }
 
 /** The QEMU process of a VM, found through its directory's meta.json. */
-async function qemuOf(client: MicroVMSandboxClient, id: string): Promise<{ pid: number; status: string; cmdline: string[] }> {
+async function qemuOf(
+  client: MicroVMSandboxClient,
+  id: string,
+): Promise<{ pid: number; status: string; cmdline: string[] }> {
   const dir = join(client.dir, 'vms', id);
   const { pid } = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { pid: number };
   assert.equal(await readlink(`/proc/${pid}/cwd`), dir);
@@ -50,7 +53,12 @@ describe('microVM sandboxes', () => {
   before(async () => {
     client = await microvmClient();
     const limits = { memoryBytes: 512 * MiB, nanoCpus: 1e9, workspaceBytes: 64 * MiB, pidsLimit: 64 };
-    sandbox = (await client.create({ image, labels: labels(), env: { GREETING: 'hello from the host' }, limits })) as MicroVMSandbox;
+    sandbox = (await client.create({
+      image,
+      labels: labels(),
+      env: { GREETING: 'hello from the host' },
+      limits,
+    })) as MicroVMSandbox;
   });
   after(async () => {
     await sandbox?.remove();
@@ -58,8 +66,14 @@ describe('microVM sandboxes', () => {
   });
 
   test('runs commands as uid 1000 in /workspace with exit codes, stderr, env and output caps', async () => {
-    const r = await sandbox.exec({ cmd: 'id -u; pwd; echo "$GREETING $CALL"; echo oops >&2; exit 3', env: { CALL: 'per-call' } });
-    assert.deepEqual([r.exitCode, r.stdout, r.stderr, r.timedOut], [3, '1000\n/workspace\nhello from the host per-call\n', 'oops\n', false]);
+    const r = await sandbox.exec({
+      cmd: 'id -u; pwd; echo "$GREETING $CALL"; echo oops >&2; exit 3',
+      env: { CALL: 'per-call' },
+    });
+    assert.deepEqual(
+      [r.exitCode, r.stdout, r.stderr, r.timedOut],
+      [3, '1000\n/workspace\nhello from the host per-call\n', 'oops\n', false],
+    );
     const big = await sandbox.exec({ cmd: 'head -c 200000 /dev/zero | tr "\\0" x', maxOutputBytes: 1000 });
     assert.equal(big.truncated, true);
     assert.ok(big.stdout.length < 1200, `capped output is ${big.stdout.length} bytes`);
@@ -75,9 +89,17 @@ describe('microVM sandboxes', () => {
     // The host's checkout and Keel's state are not in the guest, and nothing is mounted from the host.
     assert.equal((await sandbox.exec({ cmd: `test -e ${process.cwd()} || test -e ${client.dir}` })).exitCode, 1);
     assert.doesNotMatch(await sh(sandbox, 'cat /proc/mounts'), /9p|virtiofs|nfs|fuse/);
-    assert.match(await sh(sandbox, "grep ' / ' /proc/mounts"), /^\/dev\/vda \/ ext4 ro,/, 'the root disk is mounted read-only');
+    assert.match(
+      await sh(sandbox, "grep ' / ' /proc/mounts"),
+      /^\/dev\/vda \/ ext4 ro,/,
+      'the root disk is mounted read-only',
+    );
     assert.match((await sandbox.exec({ cmd: 'touch /var/tmp/x' })).stderr, /Read-only file system/);
-    assert.equal(await sh(sandbox, 'ulimit -u; nproc; free -m | awk \'/Mem:/ { print ($2 > 400 && $2 <= 512) }\''), '64\n1\n1', 'pids, vCPU and memory limits');
+    assert.equal(
+      await sh(sandbox, "ulimit -u; nproc; free -m | awk '/Mem:/ { print ($2 > 400 && $2 <= 512) }'"),
+      '64\n1\n1',
+      'pids, vCPU and memory limits',
+    );
     const qemu = await qemuOf(client, sandbox.id);
     const uid = Number(/^Uid:\s+(\d+)/m.exec(qemu.status)![1]);
     if (process.getuid?.() === 0) assert.ok(uid >= 0x30000000, `QEMU runs as uid ${uid}`);
@@ -91,7 +113,13 @@ describe('microVM sandboxes', () => {
     await sandbox.writeFile('/workspace/src/bin.dat', Buffer.from([0, 1, 2, 255]));
     assert.equal((await sandbox.readFile('src/main.txt')).toString(), 'hello\n');
     assert.deepEqual([...(await sandbox.readFile('src/bin.dat'))], [0, 1, 2, 255]);
-    assert.deepEqual((await sandbox.listDir('src')).map((e) => [e.name, e.type]), [['bin.dat', 'file'], ['main.txt', 'file']]);
+    assert.deepEqual(
+      (await sandbox.listDir('src')).map((e) => [e.name, e.type]),
+      [
+        ['bin.dat', 'file'],
+        ['main.txt', 'file'],
+      ],
+    );
     await sandbox.removeFile('src/bin.dat');
     await sh(sandbox, 'ln -s /etc evil');
     await assert.rejects(sandbox.readFile('../etc/passwd'), isCode('path_escape'));
@@ -106,7 +134,11 @@ describe('microVM sandboxes', () => {
     const r = await sandbox.exec({ cmd: '(yes > /dev/null &); sleep infinity', timeoutMs: 3_000 });
     assert.equal(r.timedOut, true);
     assert.equal(r.exitCode, 124);
-    assert.equal((await sandbox.exec({ cmd: 'pgrep -x yes || pgrep -x sleep' })).exitCode, 1, 'nothing of the command is left');
+    assert.equal(
+      (await sandbox.exec({ cmd: 'pgrep -x yes || pgrep -x sleep' })).exitCode,
+      1,
+      'nothing of the command is left',
+    );
   });
 
   test('a fresh client (a restarted worker) re-attaches to the running VM and its workspace', async () => {

@@ -23,13 +23,30 @@ after(async () => {
 const PNG_1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 test('a sandbox agent uses its tools on a materialized workspace, then its container is removed', async () => {
-  const patch = ['*** Begin Patch', '*** Update File: src/app.py', '@@', '-print("hello")', '+print("hello, keel")', '*** End Patch'].join('\n');
+  const patch = [
+    '*** Begin Patch',
+    '*** Update File: src/app.py',
+    '@@',
+    '-print("hello")',
+    '+print("hello, keel")',
+    '*** End Patch',
+  ].join('\n');
   stack.model.setScript('sb-run', {
     steps: [
-      { toolCalls: [{ name: 'list_dir', arguments: { path: 'src' } }, { name: 'read_file', arguments: { path: 'notes/todo.md' } }] },
+      {
+        toolCalls: [
+          { name: 'list_dir', arguments: { path: 'src' } },
+          { name: 'read_file', arguments: { path: 'notes/todo.md' } },
+        ],
+      },
       { toolCalls: [{ name: 'apply_patch', arguments: { patch } }] },
       { toolCalls: [{ name: 'exec_command', arguments: { cmd: 'python3 src/app.py && echo TOKEN=s3cret' } }] },
-      { toolCalls: [{ name: 'read_file', arguments: { path: '../../etc/passwd' } }, { name: 'write_file', arguments: { path: '/etc/evil', content: 'x' } }] },
+      {
+        toolCalls: [
+          { name: 'read_file', arguments: { path: '../../etc/passwd' } },
+          { name: 'write_file', arguments: { path: '/etc/evil', content: 'x' } },
+        ],
+      },
       { toolCalls: [{ name: 'exec_command', arguments: { cmd: `echo ${PNG_1x1} | base64 -d > dot.png` } }] },
       { toolCalls: [{ name: 'view_image', arguments: { path: 'dot.png' } }] },
       { message: 'All done.' },
@@ -40,10 +57,21 @@ test('a sandbox agent uses its tools on a materialized workspace, then its conta
     instructions: 'Work in the sandbox.',
     model: 'sb-run',
     maxTurns: 10,
-    manifest: { entries: { 'src/app.py': file('print("hello")\n'), 'notes/todo.md': file('- greet keel\n'), out: dir() } },
+    manifest: {
+      entries: { 'src/app.py': file('print("hello")\n'), 'notes/todo.md': file('- greet keel\n'), out: dir() },
+    },
     capabilities: [
       filesystem(),
-      shell({ guardrails: { output: [{ name: 'redact', execute: ({ output }) => ({ replace: output?.replace(/TOKEN=\S+/g, 'TOKEN=[redacted]') }) }] } }),
+      shell({
+        guardrails: {
+          output: [
+            {
+              name: 'redact',
+              execute: ({ output }) => ({ replace: output?.replace(/TOKEN=\S+/g, 'TOKEN=[redacted]') }),
+            },
+          ],
+        },
+      }),
     ],
   });
   const { openai, inputs } = capturingOpenAI(stack.model.baseURL);
@@ -71,7 +99,11 @@ test('a sandbox agent uses its tools on a materialized workspace, then its conta
   assert.match(r[7], /image dot\.png \(image\/png/);
   assert.ok(state.items.some((i) => i.type === 'tool_result' && i.image?.mediaType === 'image/png'));
   const last = JSON.stringify(inputs.at(-1));
-  assert.match(last, /"type":"input_image","image_url":"data:image\/png;base64,iVBORw0KGgo/, 'the model received the image');
+  assert.match(
+    last,
+    /"type":"input_image","image_url":"data:image\/png;base64,iVBORw0KGgo/,
+    'the model received the image',
+  );
   assert.ok(state.sandbox?.removed, 'the run recorded the removal');
   assert.equal(await containerExists(state.sandbox!.containerId), false, 'the container is gone');
   assert.ok(state.sandbox?.lastSnapshot?.sha256, 'the workspace was snapshotted at run end');

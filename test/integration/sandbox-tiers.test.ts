@@ -22,7 +22,10 @@ let stack: TestStack;
 before(async () => {
   stack = await startTestStack();
   stack.model.setScript('tier-probe', {
-    steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: "uname -r; tr '\\0' ' ' < /proc/1/cmdline; echo" } }] }, { message: 'Probed.' }],
+    steps: [
+      { toolCalls: [{ name: 'exec_command', arguments: { cmd: "uname -r; tr '\\0' ' ' < /proc/1/cmdline; echo" } }] },
+      { message: 'Probed.' },
+    ],
   });
 });
 after(async () => {
@@ -30,7 +33,14 @@ after(async () => {
 });
 
 const probe = (name: string, sandbox: SandboxOptions) =>
-  new SandboxAgent({ name, instructions: 'Probe the sandbox.', model: 'tier-probe', maxTurns: 3, capabilities: [shell()], sandbox });
+  new SandboxAgent({
+    name,
+    instructions: 'Probe the sandbox.',
+    model: 'tier-probe',
+    maxTurns: 3,
+    capabilities: [shell()],
+    sandbox,
+  });
 
 describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
   const onDocker = probe('on-docker', { tier: 'docker' });
@@ -57,7 +67,10 @@ describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
   const failure = async (agent: SandboxAgent): Promise<RunFailedError> => {
     const client = stack.client(queue);
     const id = await client.startRun(agent, 'Go.');
-    const err = await client.result(id).then(() => assert.fail('the run should have failed'), (e: unknown) => e as RunFailedError);
+    const err = await client.result(id).then(
+      () => assert.fail('the run should have failed'),
+      (e: unknown) => e as RunFailedError,
+    );
     const state = await client.getState(id);
     assert.equal(state.sandbox, undefined, 'no sandbox was created');
     return err;
@@ -68,7 +81,10 @@ describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
   });
 
   test('an option its tier cannot back fails at resolution', async () => {
-    assert.match((await failure(networked)).message, /agent 'net-microvm': sandbox\.network is not available on the microvm tier/);
+    assert.match(
+      (await failure(networked)).message,
+      /agent 'net-microvm': sandbox\.network is not available on the microvm tier/,
+    );
   });
 
   test('a docker agent, a microvm agent and a runsc agent in one worker each land on their own tier', async () => {
@@ -82,13 +98,21 @@ describe('a sandbox tier per agent', { timeout: 420_000 }, () => {
     );
     const [dockerOut, vmOut, gvisorOut] = [d, m, g].map((s) => toolResults(s)[0].output);
     // Docker shares the host's kernel and runs Keel's agent as PID 1; the microVM boots its own Debian kernel.
-    assert.match(dockerOut, /docker-init -- \/keel\/keel-agent serve/, 'Docker runs Keel\'s agent under docker-init as PID 1');
+    assert.match(
+      dockerOut,
+      /docker-init -- \/keel\/keel-agent serve/,
+      "Docker runs Keel's agent under docker-init as PID 1",
+    );
     assert.match(dockerOut, new RegExp(`exit code: 0\\nstdout:\\n${release().replace(/[.+]/g, '\\$&')}\\n`), dockerOut);
     assert.doesNotMatch(vmOut, new RegExp(release().replace(/[.+]/g, '\\$&')), vmOut);
     assert.match(vmOut, /exit code: 0\nstdout:\n\S+-cloud-amd64\n/, vmOut);
     // gVisor's own kernel reports itself as Linux 4.4.0, whatever the host runs.
     assert.match(gvisorOut, /exit code: 0\nstdout:\n4\.4\.0\n/, gvisorOut);
-    assert.equal(g.sandbox!.taskQueue, `${worker.hostQueue}~gvisor`, "the gVisor sandbox is on the host's gvisor queue");
+    assert.equal(
+      g.sandbox!.taskQueue,
+      `${worker.hostQueue}~gvisor`,
+      "the gVisor sandbox is on the host's gvisor queue",
+    );
     assert.equal(d.sandbox!.taskQueue, worker.hostQueue, 'the docker sandbox is on the host queue');
     assert.equal(m.sandbox!.taskQueue, `${worker.hostQueue}~microvm`, "the microVM is on the host's microvm queue");
     assert.match(m.sandbox!.containerId, /^mvm-/);

@@ -33,7 +33,11 @@ describe('unix-local sandbox (bubblewrap)', { timeout: 120_000 }, () => {
   let client: UnixLocalSandboxClient;
   let sandbox: StartedSandbox;
   before(async () => {
-    assert.equal(spawnSync('bwrap', ['--version']).status, 0, 'bwrap is not installed: run scripts/setup.sh (Debian package bubblewrap)');
+    assert.equal(
+      spawnSync('bwrap', ['--version']).status,
+      0,
+      'bwrap is not installed: run scripts/setup.sh (Debian package bubblewrap)',
+    );
     baseDir = await mkdtemp(join(tmpdir(), 'keel-local-'));
     client = new UnixLocalSandboxClient({ baseDir });
     sandbox = await client.create({ image: 'ignored', labels: { workflowId: 'test:local', runId: randomUUID() } });
@@ -46,7 +50,9 @@ describe('unix-local sandbox (bubblewrap)', { timeout: 120_000 }, () => {
   test('runs commands as uid 1000 in /workspace without network', async () => {
     const r = await sandbox.exec({ cmd: 'id -u; pwd; echo err >&2; exit 5' });
     assert.deepEqual([r.exitCode, r.stdout, r.stderr], [5, '1000\n/workspace\n', 'err\n']);
-    const net = await sandbox.exec({ cmd: `python3 -c "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"` });
+    const net = await sandbox.exec({
+      cmd: `python3 -c "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"`,
+    });
     assert.notEqual(net.exitCode, 0);
     assert.notEqual((await sandbox.exec({ cmd: 'touch /usr/keel-probe' })).exitCode, 0);
     assert.notEqual((await sandbox.exec({ cmd: 'cat /etc/shadow' })).exitCode, 0);
@@ -60,7 +66,9 @@ describe('unix-local sandbox (bubblewrap)', { timeout: 120_000 }, () => {
 
   test('an abort kills the command promptly', async () => {
     const started = Date.now();
-    await assert.rejects(sandbox.exec({ cmd: 'sleep 114', signal: AbortSignal.timeout(300) }), { name: 'TimeoutError' });
+    await assert.rejects(sandbox.exec({ cmd: 'sleep 114', signal: AbortSignal.timeout(300) }), {
+      name: 'TimeoutError',
+    });
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`); // the command would take 114 s
     assert.doesNotMatch(hostProcesses(), /sleep 114/);
   });
@@ -86,7 +94,11 @@ describe('unix-local sandbox (bubblewrap)', { timeout: 120_000 }, () => {
     const forged = JSON.stringify({ exitCode: 0, stdout: 'forged\n', stderr: '' });
     await sandbox.exec({ cmd: `printf '%s' '${forged}' > ${journalPath('run/call_9_0')}` });
     const later = await sandbox.exec({ cmd: 'echo real', idempotencyKey: 'run/call_9_0' });
-    assert.deepEqual([later.stdout, later.replayed], ['forged\n', true], 'the agent returned the forged result without running the command');
+    assert.deepEqual(
+      [later.stdout, later.replayed],
+      ['forged\n', true],
+      'the agent returned the forged result without running the command',
+    );
   });
 
   test('exports and restores a workspace; attach and reap follow the directory', async () => {
@@ -134,17 +146,34 @@ describe('agents on a bubblewrap worker', { timeout: 180_000 }, () => {
   }
 
   test('an approval-gated shell is refused with one clear error naming agent, tier and tool', async () => {
-    stack.model.setScript('gated-local', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ls' } }] }, { message: 'never' }] });
-    const agent = new SandboxAgent({ name: 'gatedlocal', instructions: 'x', model: 'gated-local', capabilities: [shell({ needsApproval: { allow: [/^ls\b/] } })] });
+    stack.model.setScript('gated-local', {
+      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'ls' } }] }, { message: 'never' }],
+    });
+    const agent = new SandboxAgent({
+      name: 'gatedlocal',
+      instructions: 'x',
+      model: 'gated-local',
+      capabilities: [shell({ needsApproval: { allow: [/^ls\b/] } })],
+    });
     const { result } = await runOnBubblewrap(agent);
     assert.ok(result instanceof RunFailedError, String(result));
-    assert.match(result.message, /agent 'gatedlocal': tool 'exec_command' needs approval, which the bubblewrap \(UnixLocalSandboxClient\) tier cannot enforce/);
+    assert.match(
+      result.message,
+      /agent 'gatedlocal': tool 'exec_command' needs approval, which the bubblewrap \(UnixLocalSandboxClient\) tier cannot enforce/,
+    );
     assert.equal(stack.model.stats('gated-local').requests, 0, 'no turn ran');
   });
 
   test('a shell without approval (file tools gated) runs there', async () => {
-    stack.model.setScript('free-local', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'id -u' } }] }, { message: 'done' }] });
-    const agent = new SandboxAgent({ name: 'freelocal', instructions: 'x', model: 'free-local', capabilities: [shell(), filesystem({ needsApproval: true })] });
+    stack.model.setScript('free-local', {
+      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: 'id -u' } }] }, { message: 'done' }],
+    });
+    const agent = new SandboxAgent({
+      name: 'freelocal',
+      instructions: 'x',
+      model: 'free-local',
+      capabilities: [shell(), filesystem({ needsApproval: true })],
+    });
     const { result, state } = await runOnBubblewrap(agent);
     assert.equal((result as { finalOutput?: unknown }).finalOutput, 'done', String(result));
     assert.match(toolResults(state)[0].output, /stdout:\n1000/);

@@ -10,7 +10,10 @@ import type { Script } from '../../src/testing/script.js';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/testing/scripted-model.js';
 
 /** Request counts of a stats record (without the input-size figure). */
-const counts = (s: { requests: number; perStep: Record<number, number> }) => ({ requests: s.requests, perStep: s.perStep });
+const counts = (s: { requests: number; perStep: Record<number, number> }) => ({
+  requests: s.requests,
+  perStep: s.perStep,
+});
 
 const scripts: Record<string, Script> = {
   tools: {
@@ -32,18 +35,48 @@ const scripts: Record<string, Script> = {
   rejected: { steps: [{ error: { status: 400, times: 10, message: 'scripted bad request' }, message: 'never' }] },
   slow: { steps: [{ delayMs: 200, message: 'late' }] },
   raw: {
-    steps: [{
-      raw: {
-        responses: {
-          id: 'resp_raw', object: 'response', created_at: 0, status: 'completed', model: 'raw',
-          output: [{ type: 'function_call', id: 'fc_raw', call_id: 'call_raw', name: 'read_file', arguments: '{"path": "a.t', status: 'completed' }],
-        },
-        chat: {
-          id: 'chatcmpl-raw', object: 'chat.completion', created: 0, model: 'raw',
-          choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_raw', type: 'function', function: { name: 'read_file', arguments: '{"path": "a.t' } }] } }],
+    steps: [
+      {
+        raw: {
+          responses: {
+            id: 'resp_raw',
+            object: 'response',
+            created_at: 0,
+            status: 'completed',
+            model: 'raw',
+            output: [
+              {
+                type: 'function_call',
+                id: 'fc_raw',
+                call_id: 'call_raw',
+                name: 'read_file',
+                arguments: '{"path": "a.t',
+                status: 'completed',
+              },
+            ],
+          },
+          chat: {
+            id: 'chatcmpl-raw',
+            object: 'chat.completion',
+            created: 0,
+            model: 'raw',
+            choices: [
+              {
+                index: 0,
+                finish_reason: 'tool_calls',
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    { id: 'call_raw', type: 'function', function: { name: 'read_file', arguments: '{"path": "a.t' } },
+                  ],
+                },
+              },
+            ],
+          },
         },
       },
-    }],
+    ],
   },
   rawChatOnly: { steps: [{ raw: { chat: { id: 'x', choices: [] } } }] },
   rawStream: { steps: [{ raw: { sse: ['data: {"id": "cut-off', '\n\n'] } }] },
@@ -62,12 +95,17 @@ after(async () => {
 
 /** Sends the previous turn's items back with tool outputs, like a turn loop does. */
 function followUp(output: unknown[]): ResponseInputItem[] {
-  const calls = output.filter((item): item is { type: 'function_call'; call_id: string } =>
-    (item as { type: string }).type === 'function_call');
+  const calls = output.filter(
+    (item): item is { type: 'function_call'; call_id: string } => (item as { type: string }).type === 'function_call',
+  );
   return [
     { role: 'user', content: 'list the workspace' },
     ...(output as ResponseInputItem[]),
-    ...calls.map((c): ResponseInputItem => ({ type: 'function_call_output', call_id: c.call_id, output: 'a.txt\nb.txt' })),
+    ...calls.map((c): ResponseInputItem => ({
+      type: 'function_call_output',
+      call_id: c.call_id,
+      output: 'a.txt\nb.txt',
+    })),
   ];
 }
 
@@ -79,12 +117,18 @@ describe('Responses API', () => {
     assert.equal(response.status, 'completed');
     assert.equal(response.model, 'tools');
     assert.equal(response.output_text, 'Let me look.');
-    assert.deepEqual(response.output.map((o) => o.type), ['message', 'function_call', 'function_call']);
+    assert.deepEqual(
+      response.output.map((o) => o.type),
+      ['message', 'function_call', 'function_call'],
+    );
     const calls = response.output.filter((o) => o.type === 'function_call');
-    assert.deepEqual(calls.map((c) => [c.call_id, c.name, JSON.parse(c.arguments)]), [
-      ['call_0_0', 'list_files', { path: '/workspace' }],
-      ['call_0_1', 'read_file', { path: 'a.txt', lines: [1, 2] }],
-    ]);
+    assert.deepEqual(
+      calls.map((c) => [c.call_id, c.name, JSON.parse(c.arguments)]),
+      [
+        ['call_0_0', 'list_files', { path: '/workspace' }],
+        ['call_0_1', 'read_file', { path: 'a.txt', lines: [1, 2] }],
+      ],
+    );
     assert.deepEqual(response.usage, {
       input_tokens: 12,
       input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
@@ -96,13 +140,20 @@ describe('Responses API', () => {
 
   test('a conversation holding a function_call and its output gets step 1, every time', async () => {
     server.resetStats();
-    const first = await client.responses.create({ model: 'tools', input: 'list the workspace', instructions: 'be brief' });
+    const first = await client.responses.create({
+      model: 'tools',
+      input: 'list the workspace',
+      instructions: 'be brief',
+    });
     const input = followUp(first.output);
     const second = await client.responses.create({ model: 'tools', input, instructions: 'be brief' });
     const replay = await client.responses.create({ model: 'tools', input, instructions: 'be brief' });
     for (const r of [second, replay]) {
       assert.equal(r.output_text, 'All done: 2 files.');
-      assert.deepEqual(r.output.map((o) => o.type), ['message']);
+      assert.deepEqual(
+        r.output.map((o) => o.type),
+        ['message'],
+      );
       assert.equal(r.instructions, 'be brief');
     }
     assert.deepEqual(counts(server.stats('tools')), { requests: 3, perStep: { 0: 1, 1: 2 } });
@@ -110,7 +161,10 @@ describe('Responses API', () => {
   });
 
   test('a request past the last step is a BadRequestError naming the step', async () => {
-    const done = [{ role: 'assistant' as const, content: 'a' }, { role: 'user' as const, content: 'b' }];
+    const done = [
+      { role: 'assistant' as const, content: 'a' },
+      { role: 'user' as const, content: 'b' },
+    ];
     await assert.rejects(
       client.responses.create({ model: 'tools', input: [...done, { role: 'assistant', content: 'c' }] }),
       (err: unknown) => {
@@ -122,7 +176,12 @@ describe('Responses API', () => {
   });
 
   test('structured output returns the step output as JSON text', async () => {
-    const schema = { type: 'object', properties: { title: { type: 'string' }, score: { type: 'number' } }, required: ['title', 'score'], additionalProperties: false };
+    const schema = {
+      type: 'object',
+      properties: { title: { type: 'string' }, score: { type: 'number' } },
+      required: ['title', 'score'],
+      additionalProperties: false,
+    };
     const response = await client.responses.create({
       model: 'structured',
       input: 'report',
@@ -146,10 +205,15 @@ describe('Responses API', () => {
     const types = events.map((e) => e.type);
     assert.deepEqual(types.slice(0, 3), ['response.created', 'response.in_progress', 'response.output_item.added']);
     assert.equal(types.at(-1), 'response.completed');
-    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
     const text = events.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : [])).join('');
     assert.equal(text, 'Let me look.');
-    const args = events.flatMap((e) => (e.type === 'response.function_call_arguments.done' ? [JSON.parse(e.arguments)] : []));
+    const args = events.flatMap((e) =>
+      e.type === 'response.function_call_arguments.done' ? [JSON.parse(e.arguments)] : [],
+    );
     assert.deepEqual(args, [{ path: '/workspace' }, { path: 'a.txt', lines: [1, 2] }]);
     const completed = events.at(-1);
     assert.ok(completed?.type === 'response.completed');
@@ -160,7 +224,10 @@ describe('Responses API', () => {
   test("the SDK's stream accumulator rebuilds the same response", async () => {
     const final = await client.responses.stream({ model: 'tools', input: 'list the workspace' }).finalResponse();
     assert.equal(final.output_text, 'Let me look.');
-    assert.deepEqual(final.output.map((o) => (o.type === 'function_call' ? o.call_id : o.type)), ['message', 'call_0_0', 'call_0_1']);
+    assert.deepEqual(
+      final.output.map((o) => (o.type === 'function_call' ? o.call_id : o.type)),
+      ['message', 'call_0_0', 'call_0_1'],
+    );
   });
 });
 
@@ -173,11 +240,19 @@ describe('Chat Completions API', () => {
     assert.equal(choice.finish_reason, 'tool_calls');
     assert.equal(choice.message.content, 'Let me look.');
     assert.equal(choice.message.refusal, null);
-    const calls = (choice.message.tool_calls ?? []).map((c) => (c.type === 'function' ? [c.id, c.function.name, JSON.parse(c.function.arguments)] : []));
-    assert.deepEqual(calls, [['call_0_0', 'list_files', { path: '/workspace' }], ['call_0_1', 'read_file', { path: 'a.txt', lines: [1, 2] }]]);
+    const calls = (choice.message.tool_calls ?? []).map((c) =>
+      c.type === 'function' ? [c.id, c.function.name, JSON.parse(c.function.arguments)] : [],
+    );
+    assert.deepEqual(calls, [
+      ['call_0_0', 'list_files', { path: '/workspace' }],
+      ['call_0_1', 'read_file', { path: 'a.txt', lines: [1, 2] }],
+    ]);
     assert.deepEqual(first.usage, { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
 
-    messages.push(choice.message, ...(choice.message.tool_calls ?? []).map((c) => ({ role: 'tool' as const, tool_call_id: c.id, content: 'ok' })));
+    messages.push(
+      choice.message,
+      ...(choice.message.tool_calls ?? []).map((c) => ({ role: 'tool' as const, tool_call_id: c.id, content: 'ok' })),
+    );
     const second = await client.chat.completions.create({ model: 'tools', messages });
     assert.equal(second.choices[0].message.content, 'All done: 2 files.');
     assert.equal(second.choices[0].message.tool_calls, undefined);
@@ -188,14 +263,20 @@ describe('Chat Completions API', () => {
     const completion = await client.chat.completions.create({
       model: 'structured',
       messages: [{ role: 'user', content: 'report' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'report', schema: { type: 'object' }, strict: true } },
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'report', schema: { type: 'object' }, strict: true },
+      },
     });
     assert.deepEqual(JSON.parse(completion.choices[0].message.content ?? ''), { title: 'Report', score: 7 });
   });
 
   test('streams chunks and [DONE]; the SDK accumulator rebuilds the message', async () => {
     const stream = await client.chat.completions.create({
-      model: 'tools', messages: [{ role: 'user', content: 'go' }], stream: true, stream_options: { include_usage: true },
+      model: 'tools',
+      messages: [{ role: 'user', content: 'go' }],
+      stream: true,
+      stream_options: { include_usage: true },
     });
     let content = '';
     let finish: string | null = null;
@@ -210,13 +291,18 @@ describe('Chat Completions API', () => {
     assert.equal(finish, 'tool_calls');
     assert.equal(usage?.total_tokens, 17);
 
-    const final = await client.chat.completions.stream({ model: 'tools', messages: [{ role: 'user', content: 'go' }] }).finalChatCompletion();
+    const final = await client.chat.completions
+      .stream({ model: 'tools', messages: [{ role: 'user', content: 'go' }] })
+      .finalChatCompletion();
     const message = final.choices[0].message;
     assert.equal(message.content, 'Let me look.');
-    assert.deepEqual(message.tool_calls?.map((c) => (c.type === 'function' ? [c.id, c.function.name, c.function.arguments] : [])), [
-      ['call_0_0', 'list_files', '{"path":"/workspace"}'],
-      ['call_0_1', 'read_file', '{"path":"a.txt","lines":[1,2]}'],
-    ]);
+    assert.deepEqual(
+      message.tool_calls?.map((c) => (c.type === 'function' ? [c.id, c.function.name, c.function.arguments] : [])),
+      [
+        ['call_0_0', 'list_files', '{"path":"/workspace"}'],
+        ['call_0_1', 'read_file', '{"path":"a.txt","lines":[1,2]}'],
+      ],
+    );
   });
 });
 
@@ -242,7 +328,10 @@ describe('scripted errors and latency', () => {
     assert.equal(ok.choices[0].message.content, 'back');
     assert.deepEqual(counts(server.stats('blip')), { requests: 3, perStep: { 0: 3 } });
     server.resetStats();
-    await assert.rejects(client.chat.completions.create({ model: 'blip', messages: [{ role: 'user', content: 'hi' }] }), OpenAI.InternalServerError);
+    await assert.rejects(
+      client.chat.completions.create({ model: 'blip', messages: [{ role: 'user', content: 'hi' }] }),
+      OpenAI.InternalServerError,
+    );
   });
 
   test('a 400 step surfaces as BadRequestError with the scripted message', async () => {
@@ -259,7 +348,10 @@ describe('scripted errors and latency', () => {
     const late = await client.responses.create({ model: 'slow', input: 'hi' });
     assert.equal(late.output_text, 'late');
     assert.ok(Date.now() - started >= 190, `answered after ${Date.now() - started}ms`);
-    await assert.rejects(client.responses.create({ model: 'slow', input: 'hi' }, { timeout: 50 }), OpenAI.APIConnectionTimeoutError);
+    await assert.rejects(
+      client.responses.create({ model: 'slow', input: 'hi' }, { timeout: 50 }),
+      OpenAI.APIConnectionTimeoutError,
+    );
   });
 });
 
@@ -278,25 +370,42 @@ describe('script selection, admin endpoints, malformed requests', () => {
 
   test('PUT /_keel/scripts, GET /_keel/stats and POST /_keel/reset drive the server over HTTP', async () => {
     const admin = server.baseURL.replace(/\/v1$/, '/_keel');
-    const put = await fetch(`${admin}/scripts/remote`, { method: 'PUT', body: JSON.stringify({ steps: [{ message: 'remote hi' }] }) });
+    const put = await fetch(`${admin}/scripts/remote`, {
+      method: 'PUT',
+      body: JSON.stringify({ steps: [{ message: 'remote hi' }] }),
+    });
     assert.equal(put.status, 200);
     const chat = await client.chat.completions.create({ model: 'remote', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(chat.choices[0].message.content, 'remote hi');
 
-    const stats = (await (await fetch(`${admin}/stats`)).json()) as { scripts: Record<string, { requests: number; perStep: Record<number, number> }> };
+    const stats = (await (await fetch(`${admin}/stats`)).json()) as {
+      scripts: Record<string, { requests: number; perStep: Record<number, number> }>;
+    };
     assert.deepEqual(counts(stats.scripts.remote), { requests: 1, perStep: { 0: 1 } });
     assert.equal((await fetch(`${admin}/reset`, { method: 'POST' })).status, 200);
     assert.deepEqual(server.stats(), { requests: 0, perStep: {}, maxInputTokens: 0 });
 
-    const bad = await fetch(`${admin}/scripts/remote`, { method: 'PUT', body: JSON.stringify({ steps: [{ mesage: 'typo' }] }) });
+    const bad = await fetch(`${admin}/scripts/remote`, {
+      method: 'PUT',
+      body: JSON.stringify({ steps: [{ mesage: 'typo' }] }),
+    });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), {
-      error: { message: 'invalid script: steps[0]: Unrecognized key: "mesage"', type: 'invalid_request_error', param: null, code: null },
+      error: {
+        message: 'invalid script: steps[0]: Unrecognized key: "mesage"',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
     });
   });
 
   test('malformed JSON is a 400 and unknown paths are 404, both in OpenAI error shape', async () => {
-    const malformed = await fetch(`${server.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
+    const malformed = await fetch(`${server.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":',
+    });
     assert.equal(malformed.status, 400);
     const body = (await malformed.json()) as { error: { message: string; type: string } };
     assert.match(body.error.message, /^request body is not valid JSON/);
@@ -304,7 +413,10 @@ describe('script selection, admin endpoints, malformed requests', () => {
 
     const unknown = await fetch(`${server.baseURL}/embeddings`, { method: 'POST', body: '{}' });
     assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { error: { message: string } }).error.message, 'no route for POST /v1/embeddings');
+    assert.equal(
+      ((await unknown.json()) as { error: { message: string } }).error.message,
+      'no route for POST /v1/embeddings',
+    );
   });
 });
 
@@ -312,22 +424,36 @@ describe('raw steps', { timeout: 30_000 }, () => {
   const truncated = '{"path": "a.t';
   test('a raw Responses body reaches the client as written, streamed or not (arguments that are not JSON)', async () => {
     const response = await client.responses.create({ model: 'raw', input: 'go' });
-    assert.deepEqual(response.output.map((i) => (i.type === 'function_call' ? [i.call_id, i.arguments] : [])), [['call_raw', truncated]]);
+    assert.deepEqual(
+      response.output.map((i) => (i.type === 'function_call' ? [i.call_id, i.arguments] : [])),
+      [['call_raw', truncated]],
+    );
     const streamed = await client.responses.stream({ model: 'raw', input: 'go' }).finalResponse();
-    assert.deepEqual(streamed.output.map((i) => (i.type === 'function_call' ? i.arguments : '')), [truncated]);
+    assert.deepEqual(
+      streamed.output.map((i) => (i.type === 'function_call' ? i.arguments : '')),
+      [truncated],
+    );
   });
 
   test('a raw Chat body reaches the client as written, streamed or not', async () => {
-    const completion = await client.chat.completions.create({ model: 'raw', messages: [{ role: 'user', content: 'go' }] });
+    const completion = await client.chat.completions.create({
+      model: 'raw',
+      messages: [{ role: 'user', content: 'go' }],
+    });
     const call = completion.choices[0].message.tool_calls?.[0];
     assert.equal(call?.type === 'function' ? call.function.arguments : '', truncated);
-    const final = await client.chat.completions.stream({ model: 'raw', messages: [{ role: 'user', content: 'go' }] }).finalChatCompletion();
+    const final = await client.chat.completions
+      .stream({ model: 'raw', messages: [{ role: 'user', content: 'go' }] })
+      .finalChatCompletion();
     const streamedCall = final.choices[0].message.tool_calls?.[0];
     assert.equal(streamedCall?.type === 'function' ? streamedCall.function.arguments : '', truncated);
   });
 
   test('raw sse frames reach a streamed request as written (a stream cut off mid-JSON)', async () => {
-    const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'rawStream', messages: [], stream: true }) });
+    const response = await fetch(`${server.baseURL}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'rawStream', messages: [], stream: true }),
+    });
     assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     assert.equal(await response.text(), 'data: {"id": "cut-off\n\n');
   });

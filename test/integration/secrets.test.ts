@@ -80,64 +80,116 @@ const CMD = [
   'printf %s "$API_TOKEN" > leaked.txt',
 ].join('; ');
 
-test('secret values are used by the sandbox but appear nowhere in history, state, blobs or snapshots', { timeout: 240_000 }, async () => {
-  stack.model.setScript('secret-run', { steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: CMD } }] }, { message: 'done' }] });
-  const agent = new SandboxAgent({
-    name: 'secretuser',
-    instructions: 'Use the token.',
-    model: 'secret-run',
-    manifest: { entries: { repo: gitRepo({ url: git.url, auth: secret('KEEL_TEST_GIT_TOKEN') }) }, env: { API_TOKEN: secret('KEEL_TEST_API_TOKEN') } },
-    capabilities: [filesystem(), shell()],
-  });
-  const secrets = { get: async (name: string) => ({ KEEL_TEST_API_TOKEN: API_TOKEN, KEEL_TEST_GIT_TOKEN: GIT_TOKEN })[name] };
-  const queue = queueFor('secrets');
-  const { client, id, state } = await runToEnd(await sandboxWorker(stack, [agent], queue, { secrets }), queue, agent);
+test(
+  'secret values are used by the sandbox but appear nowhere in history, state, blobs or snapshots',
+  { timeout: 240_000 },
+  async () => {
+    stack.model.setScript('secret-run', {
+      steps: [{ toolCalls: [{ name: 'exec_command', arguments: { cmd: CMD } }] }, { message: 'done' }],
+    });
+    const agent = new SandboxAgent({
+      name: 'secretuser',
+      instructions: 'Use the token.',
+      model: 'secret-run',
+      manifest: {
+        entries: { repo: gitRepo({ url: git.url, auth: secret('KEEL_TEST_GIT_TOKEN') }) },
+        env: { API_TOKEN: secret('KEEL_TEST_API_TOKEN') },
+      },
+      capabilities: [filesystem(), shell()],
+    });
+    const secrets = {
+      get: async (name: string) => ({ KEEL_TEST_API_TOKEN: API_TOKEN, KEEL_TEST_GIT_TOKEN: GIT_TOKEN })[name],
+    };
+    const queue = queueFor('secrets');
+    const { client, id, state } = await runToEnd(await sandboxWorker(stack, [agent], queue, { secrets }), queue, agent);
 
-  assert.equal(state.status, 'completed');
-  const out = toolResults(state)[0].output;
-  assert.match(out, new RegExp(createHash('sha256').update(API_TOKEN).digest('hex')), 'the command saw the secret');
-  assert.match(out, /raw:\[secret KEEL_TEST_API_TOKEN\]/, 'echoing it shows only the reference');
-  assert.match(out, /from the private repo/, 'the private clone authenticated');
-  assert.match(out, /auth lines in \.git\/config: 0/);
-  assert.ok(out.includes(git.url), 'the remote is the bare URL');
-  assert.ok(state.sandbox?.lastSnapshot, 'the workspace was snapshotted');
+    assert.equal(state.status, 'completed');
+    const out = toolResults(state)[0].output;
+    assert.match(out, new RegExp(createHash('sha256').update(API_TOKEN).digest('hex')), 'the command saw the secret');
+    assert.match(out, /raw:\[secret KEEL_TEST_API_TOKEN\]/, 'echoing it shows only the reference');
+    assert.match(out, /from the private repo/, 'the private clone authenticated');
+    assert.match(out, /auth lines in \.git\/config: 0/);
+    assert.ok(out.includes(git.url), 'the remote is the bare URL');
+    assert.ok(state.sandbox?.lastSnapshot, 'the workspace was snapshotted');
 
-  const haystacks = await everythingKept(client, id, state);
-  assert.ok(haystacks.some(([f]) => f.includes('snapshots')), 'the snapshot was searched');
-  assert.deepEqual(secretSightings([API_TOKEN, GIT_TOKEN], haystacks), [], "a secret's bytes were found");
-});
+    const haystacks = await everythingKept(client, id, state);
+    assert.ok(
+      haystacks.some(([f]) => f.includes('snapshots')),
+      'the snapshot was searched',
+    );
+    assert.deepEqual(secretSightings([API_TOKEN, GIT_TOKEN], haystacks), [], "a secret's bytes were found");
+  },
+);
 
 /** 40 KiB: over the 32 KiB cap, so the middle (where one copy of the secret is) lives only in the blob store. */
 const longOutput = () => `head ${TOOL_TOKEN} ${'a'.repeat(20_000)} middle ${TOOL_TOKEN} ${'b'.repeat(20_000)} tail`;
 
-test('short and long function-tool outputs and an MCP output are scrubbed before history, state or the blob store', { timeout: 180_000 }, async () => {
-  stack.model.setScript('tool-leak', {
-    steps: [{ toolCalls: [{ name: 'short_leak', arguments: {} }, { name: 'long_leak', arguments: {} }, { name: 'get-env', arguments: {} }] }, { message: 'done' }],
-  });
-  // A guardrail that quotes the output in its info, as a "look for secrets" check might: its item is kept too.
-  const quote = { name: 'quote', execute: ({ output }: { output?: string }) => ({ tripwire: false, info: { seen: output } }) };
-  const leak = (name: string, output: () => string) => tool({ name, description: 'x', parameters: z.object({}), execute: async () => output(), outputGuardrails: [quote] });
-  const agent = new Agent({
-    name: 'toolleak',
-    instructions: 'x',
-    model: 'tool-leak',
-    tools: [leak('short_leak', () => `token=${TOOL_TOKEN}`), leak('long_leak', longOutput)],
-    // The MCP server gets the secret in its environment; its get-env tool prints that environment back.
-    mcpServers: [everythingStdio('env', { env: { LEAKED: secret('KEEL_TEST_TOOL_TOKEN') }, toolFilter: { allow: ['get-env'] } })],
-  });
-  const queue = queueFor('tool-leak');
-  const worker = await stack.worker([agent], queue, { secrets: { get: async (name) => (name === 'KEEL_TEST_TOOL_TOKEN' ? TOOL_TOKEN : undefined) } });
-  const { client, id, state } = await runToEnd(worker, queue, agent);
+test(
+  'short and long function-tool outputs and an MCP output are scrubbed before history, state or the blob store',
+  { timeout: 180_000 },
+  async () => {
+    stack.model.setScript('tool-leak', {
+      steps: [
+        {
+          toolCalls: [
+            { name: 'short_leak', arguments: {} },
+            { name: 'long_leak', arguments: {} },
+            { name: 'get-env', arguments: {} },
+          ],
+        },
+        { message: 'done' },
+      ],
+    });
+    // A guardrail that quotes the output in its info, as a "look for secrets" check might: its item is kept too.
+    const quote = {
+      name: 'quote',
+      execute: ({ output }: { output?: string }) => ({ tripwire: false, info: { seen: output } }),
+    };
+    const leak = (name: string, output: () => string) =>
+      tool({
+        name,
+        description: 'x',
+        parameters: z.object({}),
+        execute: async () => output(),
+        outputGuardrails: [quote],
+      });
+    const agent = new Agent({
+      name: 'toolleak',
+      instructions: 'x',
+      model: 'tool-leak',
+      tools: [leak('short_leak', () => `token=${TOOL_TOKEN}`), leak('long_leak', longOutput)],
+      // The MCP server gets the secret in its environment; its get-env tool prints that environment back.
+      mcpServers: [
+        everythingStdio('env', { env: { LEAKED: secret('KEEL_TEST_TOOL_TOKEN') }, toolFilter: { allow: ['get-env'] } }),
+      ],
+    });
+    const queue = queueFor('tool-leak');
+    const worker = await stack.worker([agent], queue, {
+      secrets: { get: async (name) => (name === 'KEEL_TEST_TOOL_TOKEN' ? TOOL_TOKEN : undefined) },
+    });
+    const { client, id, state } = await runToEnd(worker, queue, agent);
 
-  assert.equal(state.status, 'completed');
-  const [short, long, env] = toolResults(state);
-  assert.equal(short.output, 'token=[secret KEEL_TEST_TOOL_TOKEN]', 'a short output (kept inline) is scrubbed');
-  const quoted = state.items.find((i) => i.type === 'guardrail' && i.name === 'quote' && i.callId === short.callId);
-  assert.deepEqual(quoted && 'info' in quoted && quoted.info, { seen: 'token=[secret KEEL_TEST_TOOL_TOKEN]' }, "the guardrail's info is scrubbed");
-  assert.match(long.output, /^head \[secret KEEL_TEST_TOOL_TOKEN\] a+/, 'a long output is scrubbed and cut');
-  assert.match(env.output, /"LEAKED":\s*"\[secret KEEL_TEST_TOOL_TOKEN\]"/, 'the MCP server saw the secret; its output is scrubbed');
-  const haystacks = await everythingKept(client, id, state);
-  const blobs = haystacks.filter(([f]) => f.includes(`${path.sep}blobs${path.sep}`));
-  assert.ok(blobs.some(([, b]) => b.includes(`middle [secret KEEL_TEST_TOOL_TOKEN] ${'b'.repeat(100)}`)), 'the whole long output was stored, scrubbed');
-  assert.deepEqual(secretSightings([TOOL_TOKEN], haystacks), [], "the secret's bytes were found");
-});
+    assert.equal(state.status, 'completed');
+    const [short, long, env] = toolResults(state);
+    assert.equal(short.output, 'token=[secret KEEL_TEST_TOOL_TOKEN]', 'a short output (kept inline) is scrubbed');
+    const quoted = state.items.find((i) => i.type === 'guardrail' && i.name === 'quote' && i.callId === short.callId);
+    assert.deepEqual(
+      quoted && 'info' in quoted && quoted.info,
+      { seen: 'token=[secret KEEL_TEST_TOOL_TOKEN]' },
+      "the guardrail's info is scrubbed",
+    );
+    assert.match(long.output, /^head \[secret KEEL_TEST_TOOL_TOKEN\] a+/, 'a long output is scrubbed and cut');
+    assert.match(
+      env.output,
+      /"LEAKED":\s*"\[secret KEEL_TEST_TOOL_TOKEN\]"/,
+      'the MCP server saw the secret; its output is scrubbed',
+    );
+    const haystacks = await everythingKept(client, id, state);
+    const blobs = haystacks.filter(([f]) => f.includes(`${path.sep}blobs${path.sep}`));
+    assert.ok(
+      blobs.some(([, b]) => b.includes(`middle [secret KEEL_TEST_TOOL_TOKEN] ${'b'.repeat(100)}`)),
+      'the whole long output was stored, scrubbed',
+    );
+    assert.deepEqual(secretSightings([TOOL_TOKEN], haystacks), [], "the secret's bytes were found");
+  },
+);

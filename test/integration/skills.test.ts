@@ -32,7 +32,10 @@ after(async () => {
 
 async function writeSkill(dir: string, folder: string, name: string, description: string, body: string): Promise<void> {
   await mkdir(path.join(dir, folder, 'scripts'), { recursive: true });
-  await writeFile(path.join(dir, folder, 'SKILL.md'), `---\nname: ${name}\ndescription: ${description}\n---\n\n${body}\n`);
+  await writeFile(
+    path.join(dir, folder, 'SKILL.md'),
+    `---\nname: ${name}\ndescription: ${description}\n---\n\n${body}\n`,
+  );
   await writeFile(path.join(dir, folder, 'scripts', 'run.sh'), `echo "${name} script ran"\n`);
 }
 
@@ -54,10 +57,22 @@ test('eager skills are copied into /workspace/skills/<name>/ when the sandbox is
   const dir = path.join(root, 'eager');
   await writeSkill(dir, 'greet-folder', 'greeter', 'Greets people politely.', 'EAGER-GREETER-BODY');
   await writeSkill(dir, 'other', 'counter', 'Counts things.', 'EAGER-COUNTER-BODY');
-  const agent = new SandboxAgent({ name: 'eager-skills', instructions: 'Use your skills.', model: 'skills-eager', capabilities: [shell(), skills({ from: localDir(dir) })] });
+  const agent = new SandboxAgent({
+    name: 'eager-skills',
+    instructions: 'Use your skills.',
+    model: 'skills-eager',
+    capabilities: [shell(), skills({ from: localDir(dir) })],
+  });
   const { state, requests, results } = await run(
     agent,
-    { steps: [exec('cat /workspace/skills/greeter/SKILL.md && bash /workspace/skills/greeter/scripts/run.sh && ls /workspace/skills'), { message: 'done' }] },
+    {
+      steps: [
+        exec(
+          'cat /workspace/skills/greeter/SKILL.md && bash /workspace/skills/greeter/scripts/run.sh && ls /workspace/skills',
+        ),
+        { message: 'done' },
+      ],
+    },
     'skills eager',
   );
   assert.equal(state.status, 'completed');
@@ -68,14 +83,22 @@ test('eager skills are copied into /workspace/skills/<name>/ when the sandbox is
   const instructions = String(requests[0].instructions);
   assert.match(instructions, /- greeter — Greets people politely\. \(\/workspace\/skills\/greeter\/SKILL\.md\)/);
   assert.match(instructions, /- counter — Counts things\./);
-  assert.ok(!(requests[0].tools as { name: string }[]).some((t) => t.name === 'load_skill'), 'eager mode has no load_skill tool');
+  assert.ok(
+    !(requests[0].tools as { name: string }[]).some((t) => t.name === 'load_skill'),
+    'eager mode has no load_skill tool',
+  );
 });
 
 test('lazy skills: an index in the instructions, load_skill copies one in, unknown names list the available ones', async () => {
   const dir = path.join(root, 'lazy');
   await writeSkill(dir, 'alpha', 'alpha', 'First skill.', 'LAZY-ALPHA-BODY');
   await writeSkill(dir, 'beta', 'beta', 'Second skill.', 'LAZY-BETA-BODY');
-  const agent = new SandboxAgent({ name: 'lazy-skills', instructions: 'Load skills when needed.', model: 'skills-lazy', capabilities: [shell(), skills({ from: dir, mode: 'lazy' })] });
+  const agent = new SandboxAgent({
+    name: 'lazy-skills',
+    instructions: 'Load skills when needed.',
+    model: 'skills-lazy',
+    capabilities: [shell(), skills({ from: dir, mode: 'lazy' })],
+  });
   const { state, requests, results } = await run(
     agent,
     {
@@ -91,7 +114,10 @@ test('lazy skills: an index in the instructions, load_skill copies one in, unkno
   );
   assert.equal(state.status, 'completed');
   const tools = requests[0].tools as { name: string }[];
-  assert.ok(tools.some((t) => t.name === 'load_skill'), `tools: ${tools.map((t) => t.name).join(', ')}`);
+  assert.ok(
+    tools.some((t) => t.name === 'load_skill'),
+    `tools: ${tools.map((t) => t.name).join(', ')}`,
+  );
   const instructions = String(requests[0].instructions);
   assert.match(instructions, /- alpha — First skill\.\n- beta — Second skill\./);
   assert.doesNotMatch(instructions, /LAZY-ALPHA-BODY|LAZY-BETA-BODY/);

@@ -31,16 +31,25 @@ describe('snapshot caps in a run', { timeout: 300_000 }, () => {
         { message: 'done' },
       ],
     });
-    const agent = new SandboxAgent({ name: 'snap_cap', instructions: 'x', model: 'snap-cap', capabilities: [filesystem({ needsApproval: true }), shell()] });
+    const agent = new SandboxAgent({
+      name: 'snap_cap',
+      instructions: 'x',
+      model: 'snap-cap',
+      capabilities: [filesystem({ needsApproval: true }), shell()],
+    });
     const queue = queueFor('snapshot-cap');
     const worker = await sandboxWorker(stack, [agent], queue, { snapshotLimits: { maxFiles: 10 } });
     const client = stack.client(queue);
     await worker.runUntil(async () => {
       const id = await client.startRun(agent, 'go');
-      const waiting = await waitFor('the run to wait for approval', async () => {
-        const s = await client.getState(id);
-        return s.status === 'awaiting_approval' ? s : undefined;
-      }, 120_000);
+      const waiting = await waitFor(
+        'the run to wait for approval',
+        async () => {
+          const s = await client.getState(id);
+          return s.status === 'awaiting_approval' ? s : undefined;
+        },
+        120_000,
+      );
       assert.equal(
         waiting.sandbox?.snapshotFailure?.message,
         'snapshot cap maxFiles: the workspace has more than 10 entries; raise it with KEEL_SNAPSHOT_MAX_FILES or createWorker({ snapshotLimits: { maxFiles } })',
@@ -48,7 +57,8 @@ describe('snapshot caps in a run', { timeout: 300_000 }, () => {
       const events = (await client.temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
       const failed = events.filter((e) => e.activityTaskFailedEventAttributes);
       assert.ok(failed.length >= 1);
-      for (const f of failed) assert.equal(f.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type, 'SnapshotLimit');
+      for (const f of failed)
+        assert.equal(f.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type, 'SnapshotLimit');
       assert.ok(!events.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1), 'a cap is not retried');
 
       await client.approve(id, waiting.pendingApprovals[0].callId, { by: 'ann' });

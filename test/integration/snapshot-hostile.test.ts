@@ -48,7 +48,11 @@ print("\n".join(sorted(out)))
 
 async function py(sandbox: StartedSandbox, script: string): Promise<string> {
   await sandbox.writeFile('.keel-script.py', script);
-  const r = await sandbox.exec({ cmd: 'python3 .keel-script.py; s=$?; rm .keel-script.py; exit $s', timeoutMs: 300_000, maxOutputBytes: 64 << 20 });
+  const r = await sandbox.exec({
+    cmd: 'python3 .keel-script.py; s=$?; rm .keel-script.py; exit $s',
+    timeoutMs: 300_000,
+    maxOutputBytes: 64 << 20,
+  });
   assert.equal(r.exitCode, 0, r.stderr);
   return r.stdout;
 }
@@ -73,16 +77,25 @@ describe('hostile workspaces and snapshots', { timeout: 900_000 }, () => {
   test('a 10 GB sparse file fails the snapshot at once, naming the cap and how to raise it', async () => {
     await sandbox.exec({ cmd: 'truncate -s 10G sparse.img' });
     await assert.rejects(snapshotWorkspace(sandbox, store, DEFAULT_SNAPSHOT_LIMITS), (err: Error) => {
-      assert.match(err.message, /^snapshot cap maxBytes: the workspace's files exceed 2147483648 bytes \(at sparse\.img\); raise it with KEEL_SNAPSHOT_MAX_BYTES or createWorker\(\{ snapshotLimits: \{ maxBytes \} \}\)$/);
+      assert.match(
+        err.message,
+        /^snapshot cap maxBytes: the workspace's files exceed 2147483648 bytes \(at sparse\.img\); raise it with KEEL_SNAPSHOT_MAX_BYTES or createWorker\(\{ snapshotLimits: \{ maxBytes \} \}\)$/,
+      );
       return true;
     });
-    await assert.rejects(snapshotWorkspace(sandbox, store, { ...DEFAULT_SNAPSHOT_LIMITS, maxFiles: 50_000 }), /snapshot cap maxFiles: the workspace has more than 50000 entries; raise it with KEEL_SNAPSHOT_MAX_FILES/);
+    await assert.rejects(
+      snapshotWorkspace(sandbox, store, { ...DEFAULT_SNAPSHOT_LIMITS, maxFiles: 50_000 }),
+      /snapshot cap maxFiles: the workspace has more than 50000 entries; raise it with KEEL_SNAPSHOT_MAX_FILES/,
+    );
     await sandbox.exec({ cmd: 'rm sparse.img' });
   });
 
   test('the rest snapshots while a file is rewritten, and restores exactly', async () => {
     // Rewritten over and over while the snapshot reads it: it grows and shrinks under the reader.
-    churn = await sandbox.spawn({ cmd: 'while :; do head -c 3000000 /dev/zero > churn.bin; : > churn.bin; done', onStdout: () => {} });
+    churn = await sandbox.spawn({
+      cmd: 'while :; do head -c 3000000 /dev/zero > churn.bin; : > churn.bin; done',
+      onStdout: () => {},
+    });
     const during = await snapshotWorkspace(sandbox, store, DEFAULT_SNAPSHOT_LIMITS);
     assert.equal(during.note, 'not snapshotted (FIFOs, sockets, devices): pipe');
     await churn.kill();

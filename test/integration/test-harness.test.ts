@@ -50,8 +50,12 @@ test('a worker a test made but never ran does not keep the file alive', { timeou
     const env: NodeJS.ProcessEnv = { ...process.env, KEEL_TEST_EXIT_GRACE_S: '20' };
     delete env.NODE_TEST_CONTEXT; // a runner of its own, not a file reporting to ours
     const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
-      execFile('bash', [path.join(REPO, 'scripts', 'test-integration.sh'), path.join(dir, 'unrun-worker.test.ts')], { env, timeout: 200_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+      execFile(
+        'bash',
+        [path.join(REPO, 'scripts', 'test-integration.sh'), path.join(dir, 'unrun-worker.test.ts')],
+        { env, timeout: 200_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
       );
     });
     assert.doesNotMatch(out, /keel test watchdog|Cannot close connection/);
@@ -61,9 +65,16 @@ test('a worker a test made but never ran does not keep the file alive', { timeou
   }
 });
 
-test('client.result on a run no worker serves fails within its limit, naming the run and what it waits on', { timeout: 120_000 }, async () => {
-  const agent = new Agent({ name: 'unserved', instructions: 'x', model: 'unserved' });
-  const client = limitResults(stack.client(queueFor('unserved')), 2_000);
-  const id = await client.startRun(agent, 'go');
-  await assert.rejects(client.result(id), new RegExp(`^Error: run ${id} has no result after 2 s: workflow RUNNING; pending activities: `));
-});
+test(
+  'client.result on a run no worker serves fails within its limit, naming the run and what it waits on',
+  { timeout: 120_000 },
+  async () => {
+    const agent = new Agent({ name: 'unserved', instructions: 'x', model: 'unserved' });
+    const client = limitResults(stack.client(queueFor('unserved')), 2_000);
+    const id = await client.startRun(agent, 'go');
+    await assert.rejects(
+      client.result(id),
+      new RegExp(`^Error: run ${id} has no result after 2 s: workflow RUNNING; pending activities: `),
+    );
+  },
+);

@@ -217,4 +217,3 @@ async function webhookThroughOutage(name: string, hook: Receiver, outage: () => 
     return { deliveredAfter, error, failed, delivered: hook.got.find((r) => r.status === 204) };
   });
 }
-

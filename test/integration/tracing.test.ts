@@ -57,9 +57,25 @@ test('a run with a tool call and an approval: the span tree in Jaeger, and the w
       { message: 'Deployed to prod.' },
     ],
   });
-  const lookup = tool({ name: 'lookup', description: 'look up', parameters: z.object({ key: z.string() }), execute: ({ key }) => `region ${key}` });
-  const deploy = tool({ name: 'deploy', description: 'deploy', parameters: z.object({ env: z.string() }), needsApproval: true, execute: ({ env }) => `deployed ${env}` });
-  const agent = new Agent({ name: 'tracer', instructions: 'Deploy carefully.', model: 'traced', tools: [lookup, deploy] });
+  const lookup = tool({
+    name: 'lookup',
+    description: 'look up',
+    parameters: z.object({ key: z.string() }),
+    execute: ({ key }) => `region ${key}`,
+  });
+  const deploy = tool({
+    name: 'deploy',
+    description: 'deploy',
+    parameters: z.object({ env: z.string() }),
+    needsApproval: true,
+    execute: ({ env }) => `deployed ${env}`,
+  });
+  const agent = new Agent({
+    name: 'tracer',
+    instructions: 'Deploy carefully.',
+    model: 'traced',
+    tools: [lookup, deploy],
+  });
   const queue = queueFor('tracing');
   const worker = await stack.worker([agent], queue, { metricsPort: 0 });
   const client = stack.client(queue);
@@ -75,7 +91,8 @@ test('a run with a tool call and an approval: the span tree in Jaeger, and the w
   });
 
   // Metrics: scraped while the worker ran.
-  const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(metrics)?.[1]);
+  const value = (line: string) =>
+    Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(metrics)?.[1]);
   assert.equal(value('keel_runs_total{agent="tracer",status="started"}'), 1);
   assert.equal(value('keel_runs_total{agent="tracer",status="awaiting_approval"}'), 1);
   assert.equal(value('keel_runs_total{agent="tracer",status="completed"}'), 1);
@@ -88,17 +105,27 @@ test('a run with a tool call and an approval: the span tree in Jaeger, and the w
   assert.ok(value('keel_approval_wait_seconds_sum{agent="tracer",tool="deploy",decision="approve"}') > 0);
 
   // Traces: one trace for the run, in Jaeger.
-  const spans = await waitFor('the run\'s trace in Jaeger', async () => {
-    const traces = await jaeger.traces(service);
-    const run = traces.find((t) => t.some((s) => s.operationName === 'invoke_agent tracer' && tag(s, 'keel.run_id') === id));
-    // Complete once the last turn's model span and the run span are both in.
-    return run && run.filter((s) => s.operationName.startsWith('chat ')).length === 3 && run.some((s) => s.operationName === 'RunWorkflow:agentRun') ? run : undefined;
-  }, 30_000);
+  const spans = await waitFor(
+    "the run's trace in Jaeger",
+    async () => {
+      const traces = await jaeger.traces(service);
+      const run = traces.find((t) =>
+        t.some((s) => s.operationName === 'invoke_agent tracer' && tag(s, 'keel.run_id') === id),
+      );
+      // Complete once the last turn's model span and the run span are both in.
+      return run &&
+        run.filter((s) => s.operationName.startsWith('chat ')).length === 3 &&
+        run.some((s) => s.operationName === 'RunWorkflow:agentRun')
+        ? run
+        : undefined;
+    },
+    30_000,
+  );
   const { parent, one, ancestor } = tree(spans);
 
   const runWorkflow = one('RunWorkflow:agentRun');
   const invoke = one('invoke_agent tracer');
-  assert.equal(parent(invoke)?.spanID, runWorkflow.spanID, 'invoke_agent inside Temporal\'s workflow span');
+  assert.equal(parent(invoke)?.spanID, runWorkflow.spanID, "invoke_agent inside Temporal's workflow span");
   assert.equal(tag(invoke, 'gen_ai.operation.name'), 'invoke_agent');
   const turns = [1, 2, 3].map((n) => one(`turn ${n}`));
   for (const t of turns) assert.equal(parent(t)?.spanID, invoke.spanID, `${t.operationName} is a child of the run`);
@@ -112,22 +139,37 @@ test('a run with a tool call and an approval: the span tree in Jaeger, and the w
     assert.equal(tag(chat, 'gen_ai.request.model'), 'traced');
     assert.equal(tag(chat, 'gen_ai.system'), 'openai');
     assert.equal(tag(chat, 'gen_ai.agent.name'), 'tracer');
-    assert.ok(Number(tag(chat, 'gen_ai.usage.input_tokens')) > 0 && Number(tag(chat, 'gen_ai.usage.output_tokens')) > 0);
+    assert.ok(
+      Number(tag(chat, 'gen_ai.usage.input_tokens')) > 0 && Number(tag(chat, 'gen_ai.usage.output_tokens')) > 0,
+    );
   });
-  const tokens = chats.reduce((n, c) => n + Number(tag(c, 'gen_ai.usage.input_tokens')) + Number(tag(c, 'gen_ai.usage.output_tokens')), 0);
-  assert.equal(tokens, state.usage.totalTokens, 'token usage on the spans adds up to the run\'s');
+  const tokens = chats.reduce(
+    (n, c) => n + Number(tag(c, 'gen_ai.usage.input_tokens')) + Number(tag(c, 'gen_ai.usage.output_tokens')),
+    0,
+  );
+  assert.equal(tokens, state.usage.totalTokens, "token usage on the spans adds up to the run's");
 
   const lookupSpan = one('execute_tool lookup');
   assert.equal(parent(lookupSpan)?.operationName, 'RunActivity:runTool');
   assert.equal(ancestor(lookupSpan, /^turn /)?.spanID, turns[0].spanID);
-  assert.deepEqual([tag(lookupSpan, 'gen_ai.tool.name'), tag(lookupSpan, 'gen_ai.tool.call.id'), tag(lookupSpan, 'gen_ai.operation.name')], ['lookup', 'call_0_0', 'execute_tool']);
+  assert.deepEqual(
+    [
+      tag(lookupSpan, 'gen_ai.tool.name'),
+      tag(lookupSpan, 'gen_ai.tool.call.id'),
+      tag(lookupSpan, 'gen_ai.operation.name'),
+    ],
+    ['lookup', 'call_0_0', 'execute_tool'],
+  );
 
   const wait = one('approval_wait');
   assert.equal(parent(wait)?.spanID, turns[1].spanID, 'the approval wait is part of turn 2');
   assert.match(String(tag(wait, 'keel.approval.decisions')), /approve/);
   const deploySpan = one('execute_tool deploy');
   assert.equal(ancestor(deploySpan, /^turn /)?.spanID, turns[1].spanID);
-  assert.ok(deploySpan.startTime >= wait.startTime + wait.duration - 1000, 'the approved tool ran after the wait ended');
+  assert.ok(
+    deploySpan.startTime >= wait.startTime + wait.duration - 1000,
+    'the approved tool ran after the wait ended',
+  );
 
   assert.equal(ancestor(one('RunActivity:resolveAgent'), /^invoke_agent/)?.spanID, invoke.spanID);
   assert.equal(new Set(spans.map((s) => s.traceID)).size, 1, 'one trace for the whole run');

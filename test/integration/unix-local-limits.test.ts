@@ -16,11 +16,20 @@ describe('unix-local sandbox hardening', () => {
   let baseDir: string;
   let sandbox: StartedSandbox;
   before(async () => {
-    assert.equal(spawnSync('bwrap', ['--version']).status, 0, 'bwrap is not installed: run scripts/setup.sh (Debian package bubblewrap)');
+    assert.equal(
+      spawnSync('bwrap', ['--version']).status,
+      0,
+      'bwrap is not installed: run scripts/setup.sh (Debian package bubblewrap)',
+    );
     baseDir = await mkdtemp(join(tmpdir(), 'keel-local-limits-'));
     const client = new UnixLocalSandboxClient({ baseDir });
     const limits = { memoryBytes: 256 * MiB, pidsLimit: 32, workspaceBytes: 4 * MiB };
-    sandbox = await client.create({ image: 'ignored', labels: { workflowId: 'test:limits', runId: randomUUID() }, limits, env: { TOKEN: 'not-for-others' } });
+    sandbox = await client.create({
+      image: 'ignored',
+      labels: { workflowId: 'test:limits', runId: randomUUID() },
+      limits,
+      env: { TOKEN: 'not-for-others' },
+    });
   });
   after(async () => {
     await sandbox?.remove();
@@ -33,7 +42,9 @@ describe('unix-local sandbox hardening', () => {
   });
 
   test('rlimits follow the limits: memory, processes, file size, no core files', async () => {
-    const r = await sandbox.exec({ cmd: 'ulimit -v; ulimit -f; ulimit -c; cat /proc/self/limits | grep -i "max processes"' });
+    const r = await sandbox.exec({
+      cmd: 'ulimit -v; ulimit -f; ulimit -c; cat /proc/self/limits | grep -i "max processes"',
+    });
     assert.match(r.stdout, new RegExp(`^${(256 * MiB) / 1024}\\n${(4 * MiB) / 1024}\\n0\\n`));
     assert.match(r.stdout, /Max processes\s+32\s+32/);
     const mem = await sandbox.exec({ cmd: `python3 -c "x = bytearray(${512 * MiB})"` });

@@ -25,14 +25,25 @@ let stack: TestStack;
 let browser: BrowserContext;
 let uiUrl: string;
 before(async () => {
-  const chromiumPath = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-chromium.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const chromiumPath = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-chromium.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   const uiPort = await freePort();
   uiUrl = `http://127.0.0.1:${uiPort}`;
   stack = await startTestStack({}, { uiPort });
   browser = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), 'keel-chromium-')), {
     executablePath: chromiumPath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1400, height: 1000 },
   });
 });
@@ -43,7 +54,8 @@ after(async () => {
 
 /** The page's text including its frames (the UI renders user Markdown in sandboxed frames). */
 async function allText(page: Page): Promise<string> {
-  const read = () => (globalThis as unknown as { document: { body?: { innerText: string } } }).document.body?.innerText ?? '';
+  const read = () =>
+    (globalThis as unknown as { document: { body?: { innerText: string } } }).document.body?.innerText ?? '';
   const texts = await Promise.all(page.frames().map((f) => f.evaluate(read).catch(() => '')));
   return texts.join('\n');
 }
@@ -51,10 +63,14 @@ async function allText(page: Page): Promise<string> {
 async function waitForText(page: Page, what: string, pattern: RegExp): Promise<string> {
   let last = '';
   try {
-    return await waitFor(`the Web UI to show ${what}`, async () => {
-      last = await allText(page);
-      return pattern.test(last) ? last : undefined;
-    }, 30_000);
+    return await waitFor(
+      `the Web UI to show ${what}`,
+      async () => {
+        last = await allText(page);
+        return pattern.test(last) ? last : undefined;
+      },
+      30_000,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; the page showed:\n${last.replace(/\n\s*\n+/g, '\n').slice(0, 4000)}`);
   }
@@ -68,9 +84,27 @@ test('a run waiting for approval in the Web UI: filter, summary, approve command
       { message: 'Deployed.' },
     ],
   });
-  const lookup = tool({ name: 'lookup', description: 'look up', parameters: z.object({ key: z.string() }), execute: () => { throw new Error('directory offline'); } });
-  const deploy = tool({ name: 'deploy', description: 'deploy', parameters: z.object({ env: z.string() }), needsApproval: true, execute: ({ env }) => `deployed ${env}` });
-  const agent = new Agent({ name: 'deployer', instructions: 'Deploy carefully.', model: 'webui', tools: [lookup, deploy] });
+  const lookup = tool({
+    name: 'lookup',
+    description: 'look up',
+    parameters: z.object({ key: z.string() }),
+    execute: () => {
+      throw new Error('directory offline');
+    },
+  });
+  const deploy = tool({
+    name: 'deploy',
+    description: 'deploy',
+    parameters: z.object({ env: z.string() }),
+    needsApproval: true,
+    execute: ({ env }) => `deployed ${env}`,
+  });
+  const agent = new Agent({
+    name: 'deployer',
+    instructions: 'Deploy carefully.',
+    model: 'webui',
+    tools: [lookup, deploy],
+  });
   const queue = queueFor('web-ui');
   const worker = await stack.worker([agent], queue);
   const client = stack.client(queue);
@@ -81,13 +115,18 @@ test('a run waiting for approval in the Web UI: filter, summary, approve command
     const page = await browser.newPage();
 
     // The saved view of runs waiting for a human: the KeelStatus filter finds this one.
-    await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`KeelStatus="awaiting_approval"`)}`);
+    await page.goto(
+      `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`KeelStatus="awaiting_approval"`)}`,
+    );
     await waitForText(page, 'the waiting run in the filtered list', new RegExp(id));
 
     await page.goto(`${uiUrl}/namespaces/default/workflows/${id}/${runId}/history`);
     await page.getByText('User Metadata').first().click();
     const meta = await waitForText(page, 'the current details', /Awaiting approval \(1\)/);
-    assert.ok(meta.includes('deployer · Deploy the <new> build to prod -- carefully'), `summary as asked, got:\n${meta}`);
+    assert.ok(
+      meta.includes('deployer · Deploy the <new> build to prod -- carefully'),
+      `summary as asked, got:\n${meta}`,
+    );
     assert.ok(meta.includes(`keel approve ${id} call_1_0 --by YOUR_NAME`), 'the approve command, intact');
     assert.ok(meta.includes('deploy call_1_0: {"env":"prod --force"}'), 'the waiting call and its arguments, intact');
     mkdirSync(OUTPUT, { recursive: true });

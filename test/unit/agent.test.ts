@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 test('the agent passes its Go unit tests', () => {
   const dir = fileURLToPath(new URL('../../agent', import.meta.url));
-  const r = spawnSync('go', ['test', './...'], { cwd: dir, encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' } });
+  const r = spawnSync('go', ['test', './...'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' },
+  });
   assert.equal(r.error, undefined, `go is not installed: ${r.error?.message}`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

@@ -102,7 +102,8 @@ describe('parsePatch', () => {
   });
 
   test('tolerates CRLF, a BOM, blank lines and a heredoc wrapper', () => {
-    const text = '\uFEFF\r\napply_patch <<\'EOF\'\r\n*** Begin Patch\r\n*** Delete File: a.txt\r\n*** End Patch\r\nEOF\r\n';
+    const text =
+      "\uFEFF\r\napply_patch <<'EOF'\r\n*** Begin Patch\r\n*** Delete File: a.txt\r\n*** End Patch\r\nEOF\r\n";
     assert.deepEqual(parsePatch(text), [{ type: 'delete', path: 'a.txt', line: 4 }]);
   });
 
@@ -124,16 +125,32 @@ describe('parsePatch', () => {
   });
 
   test('errors name the line and what was expected', () => {
-    throwsAt(() => parsePatch('hello\n*** Begin Patch\n*** End Patch'), 1, /expected '\*\*\* Begin Patch' but found "hello"/);
+    throwsAt(
+      () => parsePatch('hello\n*** Begin Patch\n*** End Patch'),
+      1,
+      /expected '\*\*\* Begin Patch' but found "hello"/,
+    );
     throwsAt(() => parsePatch(''), 1, /Begin Patch/);
     throwsAt(() => parsePatch('*** Begin Patch\n*** Delete File: a'), 2, /expected '\*\*\* End Patch' before the end/);
-    throwsAt(() => parsePatch(patch('*** Frobnicate File: a')), 2, /expected '\*\*\* Add File:'.*found "\*\*\* Frobnicate File: a"/);
+    throwsAt(
+      () => parsePatch(patch('*** Frobnicate File: a')),
+      2,
+      /expected '\*\*\* Add File:'.*found "\*\*\* Frobnicate File: a"/,
+    );
     throwsAt(() => parsePatch(patch('*** Add File: a', '+ok', 'oops')), 4, /expected a line starting with '\+'/);
-    throwsAt(() => parsePatch(patch('*** Update File: a', ' ctx', '-x', '?bad')), 5, /starting with ' ' \(context\), '-' \(remove\) or '\+' \(add\)/);
+    throwsAt(
+      () => parsePatch(patch('*** Update File: a', ' ctx', '-x', '?bad')),
+      5,
+      /starting with ' ' \(context\), '-' \(remove\) or '\+' \(add\)/,
+    );
     throwsAt(() => parsePatch(patch('*** Update File: a', '*** Delete File: b')), 2, /has no hunks/);
     throwsAt(() => parsePatch(patch('*** Update File: a', '@@ foo', '*** Delete File: b')), 3, /has no lines/);
     throwsAt(() => parsePatch(patch('*** Update File: a', ' just', ' context')), 3, /changes nothing/);
-    throwsAt(() => parsePatch(patch('*** Update File: a', '-x', '*** End of File', ' y')), 5, /expected '@@' to start a new hunk/);
+    throwsAt(
+      () => parsePatch(patch('*** Update File: a', '-x', '*** End of File', ' y')),
+      5,
+      /expected '@@' to start a new hunk/,
+    );
     throwsAt(() => parsePatch(patch('*** Delete File: a') + '\ntrailing junk'), 4, /expected nothing after/);
   });
 
@@ -174,7 +191,10 @@ describe('applyPatch', () => {
 
   test('moves a file while updating it', async () => {
     const m = memFs({ 'src/app.py': 'a\nb\nc\n' });
-    const result = await applyPatch(patch('*** Update File: src/app.py', '*** Move to: src/main.py', ' a', '-b', '+B'), m.fs);
+    const result = await applyPatch(
+      patch('*** Update File: src/app.py', '*** Move to: src/main.py', ' a', '-b', '+B'),
+      m.fs,
+    );
     assert.deepEqual(result.moved, [{ from: 'src/app.py', to: 'src/main.py' }]);
     assert.deepEqual(result.updated, []);
     assert.deepEqual(m.files(), { 'src/main.py': 'a\nB\nc\n' });
@@ -206,7 +226,10 @@ describe('applyPatch', () => {
       '',
     ].join('\n');
     const m = memFs({ 'm.py': file });
-    await applyPatch(patch('*** Update File: m.py', '@@ class B:', '@@     def run(self):', '-        return 1', '+        return 2'), m.fs);
+    await applyPatch(
+      patch('*** Update File: m.py', '@@ class B:', '@@     def run(self):', '-        return 1', '+        return 2'),
+      m.fs,
+    );
     assert.equal(m.store.get('m.py'), file.replace(/return 1\n$/, 'return 2\n'));
   });
 
@@ -260,21 +283,28 @@ describe('applyPatch', () => {
 
   test('preserves a missing trailing newline and CRLF line endings', async () => {
     const m = memFs({ lf: 'a\nb', crlf: 'a\r\nb\r\n' });
-    await applyPatch(patch('*** Update File: lf', ' a', '-b', '+c', '*** Update File: crlf', ' a', '-b', '+c', '+d'), m.fs);
+    await applyPatch(
+      patch('*** Update File: lf', ' a', '-b', '+c', '*** Update File: crlf', ' a', '-b', '+c', '+d'),
+      m.fs,
+    );
     assert.equal(m.store.get('lf'), 'a\nc');
     assert.equal(m.store.get('crlf'), 'a\r\nc\r\nd\r\n');
   });
 
   test('accepts a CRLF patch', async () => {
     const m = memFs({ f: 'a\nb\n' });
-    const text = patch('*** Update File: f', ' a', '-b', '+c', '*** Add File: g', '+new').replace(/\n/g, '\r\n') + '\r\n';
+    const text =
+      patch('*** Update File: f', ' a', '-b', '+c', '*** Add File: g', '+new').replace(/\n/g, '\r\n') + '\r\n';
     await applyPatch(text, m.fs);
     assert.deepEqual(m.files(), { f: 'a\nc\n', g: 'new\n' });
   });
 
   test('operations apply in sequence', async () => {
     const m = memFs({ f: 'old\n' });
-    const result = await applyPatch(patch('*** Delete File: f', '*** Add File: f', '+new', '*** Update File: f', '-new', '+newer'), m.fs);
+    const result = await applyPatch(
+      patch('*** Delete File: f', '*** Add File: f', '+new', '*** Update File: f', '-new', '+newer'),
+      m.fs,
+    );
     assert.deepEqual(m.files(), { f: 'newer\n' });
     assert.deepEqual(result, { added: ['f'], updated: ['f'], deleted: ['f'], moved: [] });
   });
@@ -284,7 +314,11 @@ describe('applyPatch', () => {
     await rejectsAt(applyPatch(patch('*** Update File: nope', '-x'), m.fs), 2, /cannot update nope: it does not exist/);
     await rejectsAt(applyPatch(patch('*** Delete File: nope'), m.fs), 2, /cannot delete nope: it does not exist/);
     await rejectsAt(applyPatch(patch('*** Add File: a', '+z'), m.fs), 2, /cannot add a: it already exists/);
-    await rejectsAt(applyPatch(patch('*** Update File: a', '*** Move to: b', '-x', '+z'), m.fs), 2, /cannot move a to b: it already exists/);
+    await rejectsAt(
+      applyPatch(patch('*** Update File: a', '*** Move to: b', '-x', '+z'), m.fs),
+      2,
+      /cannot move a to b: it already exists/,
+    );
     assert.deepEqual(m.log, []);
   });
 
@@ -296,15 +330,26 @@ describe('applyPatch', () => {
       3,
       /hunk does not match f after '@@ a' \(line 1\)\. Expected these lines, in order:\n {2}ctx0\n[\s\S]*ctx9\n {2}… \(5 more lines\)$/,
     );
-    await rejectsAt(applyPatch(patch('*** Update File: f', '@@ missing', '-a'), m.fs), 3, /could not find the '@@ missing' context line in f/);
-    await rejectsAt(applyPatch(patch('*** Update File: f', '-b', '@@', '-a'), m.fs), 4, /hunk does not match f after line 2/);
+    await rejectsAt(
+      applyPatch(patch('*** Update File: f', '@@ missing', '-a'), m.fs),
+      3,
+      /could not find the '@@ missing' context line in f/,
+    );
+    await rejectsAt(
+      applyPatch(patch('*** Update File: f', '-b', '@@', '-a'), m.fs),
+      4,
+      /hunk does not match f after line 2/,
+    );
     assert.deepEqual(m.log, []);
   });
 
   test('a failing later operation leaves every file untouched', async () => {
     const m = memFs({ a: 'one\n', b: 'two\n' });
     await rejectsAt(
-      applyPatch(patch('*** Update File: a', '-one', '+ONE', '*** Add File: c', '+c', '*** Update File: b', '-nope', '+x'), m.fs),
+      applyPatch(
+        patch('*** Update File: a', '-one', '+ONE', '*** Add File: c', '+c', '*** Update File: b', '-nope', '+x'),
+        m.fs,
+      ),
       8,
       /hunk does not match b/,
     );
@@ -322,7 +367,11 @@ describe('applyPatch', () => {
       write: async () => assert.fail('no write'),
       remove: async () => assert.fail('no remove'),
     };
-    await rejectsAt(applyPatch(patch('*** Add File: ok', '+x', '*** Add File: ../escape', '+x'), fs), 4, /'\.\.' segment/);
+    await rejectsAt(
+      applyPatch(patch('*** Add File: ok', '+x', '*** Add File: ../escape', '+x'), fs),
+      4,
+      /'\.\.' segment/,
+    );
     assert.equal(reads, 0);
   });
 

@@ -54,12 +54,21 @@ test('a standing decision made in archived items still names who made it', () =>
   const state = stateWithTurns(1);
   state.pendingApprovals = [{ callId: 'd1', tool: 'deploy', arguments: '{}', agent: 'a', requestedAt: at }];
   state.items.push(...turn(2, 'deploy').slice(0, 1));
-  applyDecision(state, { callId: 'd1', approver: 'ann', reason: 'fine', decision: 'approve', always: true }, 'update', at);
+  applyDecision(
+    state,
+    { callId: 'd1', approver: 'ann', reason: 'fine', decision: 'approve', always: true },
+    'update',
+    at,
+  );
   state.items.push(turn(2, 'deploy')[1], ...turn(3));
   const first = carriedState(state, { ref: 'sha256:a', length: state.items.length - 1 }).state;
   assert.ok(!first.items.some((i) => i.type === 'approval'), 'the approval item itself was archived');
   const second = carriedState(first, { ref: 'sha256:b', length: state.items.length }).state; // origins carry on
-  const item = applyStandingDecision(second, { type: 'tool_call', callId: 'd9', name: 'deploy', arguments: '{}', agent: 'a' }, at);
+  const item = applyStandingDecision(
+    second,
+    { type: 'tool_call', callId: 'd9', name: 'deploy', arguments: '{}', agent: 'a' },
+    at,
+  );
   assert.equal(item?.approver, 'ann');
   assert.equal(item?.reason, 'fine');
 });
@@ -75,7 +84,10 @@ test('the event log counts the moved items out, so the next execution emits only
   carried.items.push(...turn(4));
   next.sync(carried, at);
   const events = next.page(log.lastSeq, { done: false, continuing: false }).events;
-  assert.deepEqual(events.map((e) => e.type === 'item' && e.item.type), ['tool_call', 'tool_result']);
+  assert.deepEqual(
+    events.map((e) => e.type === 'item' && e.item.type),
+    ['tool_call', 'tool_result'],
+  );
 });
 
 test('a RunState with archived items parses with them (keel resume, the client)', () => {

@@ -17,7 +17,10 @@ test('concurrent puts of the same bytes into a local blob store all succeed and 
   assert.equal(new Set(refs).size, 1);
   assert.equal((await store.get(refs[0]))?.toString(), 'the same start snapshot object');
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' });
-  assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('concurrent writes of one memory file all succeed; the file holds one of them whole', async () => {

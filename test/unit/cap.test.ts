@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure, withFailureMapping } from '../../src/activities/failures.js';
 import { ModelError } from '../../src/errors.js';
-import { capDetails, capError, capMiddle, MAX_FAILURE_DETAILS_BYTES, MAX_FAILURE_TEXT, utf8Bytes } from '../../src/util/cap.js';
+import {
+  capDetails,
+  capError,
+  capMiddle,
+  MAX_FAILURE_DETAILS_BYTES,
+  MAX_FAILURE_TEXT,
+  utf8Bytes,
+} from '../../src/util/cap.js';
 
 test('capMiddle keeps short text and cuts the middle of long text, saying how much', () => {
   assert.equal(capMiddle('short'), 'short');
@@ -28,14 +35,18 @@ test('an activity failing with a huge message leaves it as a failure of bounded 
   });
   await assert.rejects(failing(), (err: ApplicationFailure) => {
     assert.ok(err instanceof ApplicationFailure);
-    assert.equal(err.type, (toActivityFailure(new ModelError('m', { status: 400, retryable: false })) as ApplicationFailure).type);
+    assert.equal(
+      err.type,
+      (toActivityFailure(new ModelError('m', { status: 400, retryable: false })) as ApplicationFailure).type,
+    );
     assert.ok(err.message.length < MAX_FAILURE_TEXT + 100 && (err.stack ?? '').length < MAX_FAILURE_TEXT + 100);
     return true;
   });
 });
 
 test('utf8Bytes counts what a payload takes: 1 to 4 bytes a character', () => {
-  for (const text of ['ascii', 'é', '漢字', '😀 emoji', `${'ü'.repeat(1000)}x`]) assert.equal(utf8Bytes(text), Buffer.byteLength(text));
+  for (const text of ['ascii', 'é', '漢字', '😀 emoji', `${'ü'.repeat(1000)}x`])
+    assert.equal(utf8Bytes(text), Buffer.byteLength(text));
 });
 
 test('failure details over the limit become one note with their head and tail; smaller ones stay as they are', () => {
@@ -52,7 +63,11 @@ test('failure details over the limit become one note with their head and tail; s
 
 test('an activity failing with huge ApplicationFailure details leaves with them capped', async () => {
   const failing = withFailureMapping(async () => {
-    throw ApplicationFailure.create({ type: 'ToolBlewUp', message: 'too much', details: ['o'.repeat(3 * 1024 * 1024)] });
+    throw ApplicationFailure.create({
+      type: 'ToolBlewUp',
+      message: 'too much',
+      details: ['o'.repeat(3 * 1024 * 1024)],
+    });
   });
   await assert.rejects(failing(), (err: ApplicationFailure) => {
     assert.equal(err.type, 'ToolBlewUp');

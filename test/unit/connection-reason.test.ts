@@ -6,10 +6,19 @@ import { connectionReason, isTransportDump } from '../../src/connection.js';
 
 describe('connectionReason', { timeout: 10_000 }, () => {
   const cases: [string, string][] = [
-    ['tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", 127.0.0.1:9, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))', 'connection refused'],
-    ['tonic::transport::Error(Transport, ConnectError(ConnectError("dns error", Custom { kind: Uncategorized, error: "failed to lookup address information: Name or service not known" })))', 'the host name does not resolve'],
+    [
+      'tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", 127.0.0.1:9, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))',
+      'connection refused',
+    ],
+    [
+      'tonic::transport::Error(Transport, ConnectError(ConnectError("dns error", Custom { kind: Uncategorized, error: "failed to lookup address information: Name or service not known" })))',
+      'the host name does not resolve',
+    ],
     ['Failed to connect before the deadline', 'no answer in time'],
-    ['tonic::transport::Error(Transport, hyper::Error(Io, Custom { kind: InvalidData, error: "invalid peer certificate: UnknownIssuer" }))', 'invalid peer certificate: UnknownIssuer'],
+    [
+      'tonic::transport::Error(Transport, hyper::Error(Io, Custom { kind: InvalidData, error: "invalid peer certificate: UnknownIssuer" }))',
+      'invalid peer certificate: UnknownIssuer',
+    ],
     ['14 UNAVAILABLE: upstream connect error', '14 UNAVAILABLE: upstream connect error'],
   ];
   for (const [message, reason] of cases) {

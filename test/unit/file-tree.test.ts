@@ -8,7 +8,15 @@ const d = (path: string): FileTreeEntry => ({ path, type: 'dir' });
 
 describe('renderFileTree', () => {
   test('renders a sorted tree with directories marked', () => {
-    const out = renderFileTree([f('src/z.ts'), f('README.md'), d('src'), f('src/lib/a.ts'), d('src/lib'), f('package.json'), d('empty')]);
+    const out = renderFileTree([
+      f('src/z.ts'),
+      f('README.md'),
+      d('src'),
+      f('src/lib/a.ts'),
+      d('src/lib'),
+      f('package.json'),
+      d('empty'),
+    ]);
     assert.equal(
       out,
       [

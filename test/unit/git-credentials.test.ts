@@ -39,7 +39,10 @@ describe('git credentials', () => {
   });
 
   test('gitRepo() refuses a URL with a credential and keeps only the reference to auth', () => {
-    assert.throws(() => gitRepo({ url: `https://x:${TOKEN}@example.com/r.git` }), /has a credential in it; pass it as auth: secret/);
+    assert.throws(
+      () => gitRepo({ url: `https://x:${TOKEN}@example.com/r.git` }),
+      /has a credential in it; pass it as auth: secret/,
+    );
     assert.deepEqual(gitRepo({ url: 'https://example.com/r.git', auth: secret('GH_TOKEN') }), {
       type: 'gitRepo',
       url: 'https://example.com/r.git',

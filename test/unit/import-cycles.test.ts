@@ -57,7 +57,16 @@ describe('import cycles', { timeout: 60_000 }, () => {
     const graph = new Map(sourceFiles(SRC).map((f) => [f, importsOf(f)]));
     const rel = (f: string) => path.relative(SRC, f);
     const report = cycles(graph).map((c) =>
-      c.map((f) => `${rel(f)} -> ${graph.get(f)!.filter((g) => c.includes(g)).map(rel).join(', ')}`).join('; '),
+      c
+        .map(
+          (f) =>
+            `${rel(f)} -> ${graph
+              .get(f)!
+              .filter((g) => c.includes(g))
+              .map(rel)
+              .join(', ')}`,
+        )
+        .join('; '),
     );
     assert.deepEqual(report, []);
   });

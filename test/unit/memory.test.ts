@@ -17,7 +17,10 @@ describe('memory settings', () => {
     assert.equal(spec.scope, 'ann');
     assert.equal(spec.mode, 'read-write');
     assert.equal(spec.layout.memory, 'MEMORY.md');
-    assert.equal(memorySpecOf('a', { mode: 'read-only', layout: { memory: 'NOTES.md' } }, ctx).layout.memory, 'NOTES.md');
+    assert.equal(
+      memorySpecOf('a', { mode: 'read-only', layout: { memory: 'NOTES.md' } }, ctx).layout.memory,
+      'NOTES.md',
+    );
   });
 
   test('the summary is capped and the guidance follows the mode', () => {

@@ -18,10 +18,16 @@ test('the QEMU command line has no network, no shared host files, no monitor, an
   assert.equal(argOf(args, '-m'), '512M');
   assert.equal(argOf(args, '-smp'), '2');
   // The only devices: the overlay disk and the agent's serial port.
-  assert.deepEqual(args.filter((_, i) => args[i - 1] === '-device').map((d) => d.split(',')[0]), ['virtio-blk-device', 'virtio-serial-device', 'virtserialport']);
+  assert.deepEqual(
+    args.filter((_, i) => args[i - 1] === '-device').map((d) => d.split(',')[0]),
+    ['virtio-blk-device', 'virtio-serial-device', 'virtserialport'],
+  );
   assert.match(argOf(args, '-append'), /tsc=reliable/, 'TCG boots need the TSC flags');
   assert.equal(argOf(args, '-accel'), 'tcg');
-  assert.equal(argOf(buildQemuArgs({ kernel: 'k', accel: 'kvm', limits: { memoryBytes: MiB << 10, nanoCpus: 1e9 } }), '-accel'), 'kvm');
+  assert.equal(
+    argOf(buildQemuArgs({ kernel: 'k', accel: 'kvm', limits: { memoryBytes: MiB << 10, nanoCpus: 1e9 } }), '-accel'),
+    'kvm',
+  );
 });
 
 test('vCPUs round up and memory has a floor', () => {

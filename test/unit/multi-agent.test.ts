@@ -22,13 +22,19 @@ describe('agent tools and handoffs in the AgentSpec', () => {
     const lead = new Agent({
       name: 'lead',
       instructions: 'lead',
-      tools: [reviewer.asTool({ description: 'Reviews' }), typed.asTool({ name: 'check', description: 'Checks', input: z.object({ path: z.string() }), maxTurns: 3 })],
+      tools: [
+        reviewer.asTool({ description: 'Reviews' }),
+        typed.asTool({ name: 'check', description: 'Checks', input: z.object({ path: z.string() }), maxTurns: 3 }),
+      ],
     });
     const registry = new AgentRegistry([lead]);
     assert.deepEqual(registry.names().sort(), ['lead', 'reviewer', 'typed']);
     const spec = await registry.resolve('lead', ctx);
     const [run, check] = spec.tools.filter((t) => t.kind === 'agent');
-    assert.deepEqual([run.name, run.kind, run.agent], ['run_reviewer', 'agent', { name: 'reviewer', customInput: false }]);
+    assert.deepEqual(
+      [run.name, run.kind, run.agent],
+      ['run_reviewer', 'agent', { name: 'reviewer', customInput: false }],
+    );
     assert.deepEqual(run.parameters.required, ['input']);
     assert.deepEqual(check.agent, { name: 'typed', customInput: true, maxTurns: 3 });
     assert.deepEqual(Object.keys(check.parameters.properties as object), ['path']);
@@ -43,7 +49,10 @@ describe('agent tools and handoffs in the AgentSpec', () => {
     const triage = new Agent({
       name: 'triage',
       instructions: 't',
-      handoffs: [handoff(billing, { inputType: z.object({ invoice: z.string() }), inputFilter: handoffFilters.removeToolItems }), plain],
+      handoffs: [
+        handoff(billing, { inputType: z.object({ invoice: z.string() }), inputFilter: handoffFilters.removeToolItems }),
+        plain,
+      ],
     });
     const spec = await new AgentRegistry([triage]).resolve('triage', ctx);
     assert.deepEqual(spec.handoffs[0].prepare, { input: true, hook: false, filter: true });
@@ -59,8 +68,14 @@ describe('agent tools and handoffs in the AgentSpec', () => {
       { type: 'tool_result', callId: 'a', name: 't', output: 'ok', isError: false },
       { type: 'tool_result', callId: 'b', name: 't', output: 'orphan', isError: false },
     ];
-    assert.deepEqual(pairedToolItems(items).map((i) => i.type), ['message', 'tool_call', 'tool_result']);
-    assert.deepEqual(handoffFilters.removeToolItems(items).map((i) => i.type), ['message']);
+    assert.deepEqual(
+      pairedToolItems(items).map((i) => i.type),
+      ['message', 'tool_call', 'tool_result'],
+    );
+    assert.deepEqual(
+      handoffFilters.removeToolItems(items).map((i) => i.type),
+      ['message'],
+    );
   });
 });
 
@@ -94,8 +109,17 @@ describe('the run tree', () => {
 
   test('reads running children live, ended ones from the record; finds who asked', async () => {
     const tree = await readTree('root', query);
-    assert.deepEqual(tree.children.map((c) => [c.runId, c.status, Boolean(c.state)]), [['root/c1', 'awaiting_approval', true], ['root/c2', 'completed', false]]);
-    assert.deepEqual(treeApprovals(tree).map((p) => `${p.runId}:${p.callId}`), ['root:x', 'root/c1:call_0_0', 'root/c1:x']);
+    assert.deepEqual(
+      tree.children.map((c) => [c.runId, c.status, Boolean(c.state)]),
+      [
+        ['root/c1', 'awaiting_approval', true],
+        ['root/c2', 'completed', false],
+      ],
+    );
+    assert.deepEqual(
+      treeApprovals(tree).map((p) => `${p.runId}:${p.callId}`),
+      ['root:x', 'root/c1:call_0_0', 'root/c1:x'],
+    );
     assert.equal(approvalOwner(tree, 'call_0_0'), 'root/c1');
     assert.equal(approvalOwner(tree, 'x'), 'root', 'the root itself comes first');
     assert.equal(approvalOwner(tree, 'nope'), 'root', 'a miss goes to the root, whose validator explains it');
@@ -108,9 +132,20 @@ describe('the run tree', () => {
 
   test('usage rolls up; a child outcome becomes the tool result', () => {
     assert.equal(treeUsage(states.root).totalTokens, 15);
-    assert.deepEqual(childOutput({ runId: 'r/1', agent: 'a', status: 'completed', finalOutput: { ok: true } }), { output: '{"ok":true}', isError: false });
-    assert.deepEqual(childOutput({ runId: 'r/1', agent: 'a', status: 'completed', finalOutput: 'text' }), { output: 'text', isError: false });
-    const failed = childOutput({ runId: 'r/1', agent: 'a', status: 'failed', error: { type: 'MaxTurnsExceeded', message: 'too long' } });
+    assert.deepEqual(childOutput({ runId: 'r/1', agent: 'a', status: 'completed', finalOutput: { ok: true } }), {
+      output: '{"ok":true}',
+      isError: false,
+    });
+    assert.deepEqual(childOutput({ runId: 'r/1', agent: 'a', status: 'completed', finalOutput: 'text' }), {
+      output: 'text',
+      isError: false,
+    });
+    const failed = childOutput({
+      runId: 'r/1',
+      agent: 'a',
+      status: 'failed',
+      error: { type: 'MaxTurnsExceeded', message: 'too long' },
+    });
     assert.deepEqual(failed, { output: 'Error: sub-agent a (r/1) failed: MaxTurnsExceeded: too long', isError: true });
   });
 });

@@ -13,7 +13,10 @@ import { KeelError, ModelError } from '../../src/errors.js';
 test('backoff doubles up to the cap and stops at the deadline', () => {
   const s = { deadlineMs: 3_600_000, initialIntervalMs: 1000, maxIntervalMs: 60_000 };
   const delays = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((a) => retryDecision(s, a, 0));
-  assert.deepEqual(delays.map((d) => (d.retry ? d.delayMs : -1)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000, 60000]);
+  assert.deepEqual(
+    delays.map((d) => (d.retry ? d.delayMs : -1)),
+    [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000, 60000],
+  );
   const late = retryDecision(s, 50, 3_590_000);
   assert.equal(late.retry, false);
   assert.match(!late.retry ? late.reason : '', /gave up after 50 attempt\(s\) over 3590 s/);
@@ -24,7 +27,10 @@ test('backoff doubles up to the cap and stops at the deadline', () => {
 test('settings come from the environment, and nonsense there is one clear error', () => {
   assert.deepEqual(retrySettingsFromEnv({}), DEFAULT_RETRY);
   assert.equal(retrySettingsFromEnv({ KEEL_MODEL_RETRY_DEADLINE_MS: '5000' }).deadlineMs, 5000);
-  assert.throws(() => retrySettingsFromEnv({ KEEL_MODEL_RETRY_MAX_INTERVAL_MS: 'soon' }), /KEEL_MODEL_RETRY_MAX_INTERVAL_MS must be a number/);
+  assert.throws(
+    () => retrySettingsFromEnv({ KEEL_MODEL_RETRY_MAX_INTERVAL_MS: 'soon' }),
+    /KEEL_MODEL_RETRY_MAX_INTERVAL_MS must be a number/,
+  );
 });
 
 function failure(err: unknown): ApplicationFailure {
@@ -33,7 +39,7 @@ function failure(err: unknown): ApplicationFailure {
   return f;
 }
 
-test('model failures: 5xx and network retried on Keel\'s schedule; unreadable and incomplete answers fail once, typed', () => {
+test("model failures: 5xx and network retried on Keel's schedule; unreadable and incomplete answers fail once, typed", () => {
   const outage = failure(new ModelError('503', { status: 503, retryable: true }));
   assert.equal(outage.nonRetryable, false);
   assert.equal(outage.nextRetryDelay, 100);

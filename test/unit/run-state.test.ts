@@ -5,11 +5,23 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addUsage, initialRunState, migrateRunState, policyAllows, RUN_STATE_VERSION, unansweredCalls, type StoredRunState } from '../../src/workflows/run-state.js';
+import {
+  addUsage,
+  initialRunState,
+  migrateRunState,
+  policyAllows,
+  RUN_STATE_VERSION,
+  unansweredCalls,
+  type StoredRunState,
+} from '../../src/workflows/run-state.js';
 import { parseRunState } from '../../src/workflows/parse-run-state.js';
 import { itemsUpToTurn } from '../../src/client.js';
 
-const fixture = () => JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<string, unknown>;
+const fixture = () =>
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/run-state-v1.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('RunState schema', () => {
   test('the saved v1 fixture still parses', () => {
@@ -22,11 +34,28 @@ describe('RunState schema', () => {
 
   test('a v1 state that predates children and the other added fields migrates to v2 with their defaults', () => {
     const old = fixture();
-    for (const key of ['snapshots', 'agentVersions', 'standingDecisions', 'consecutiveToolFailures', 'outputRetries', 'continuedAsNew']) delete old[key];
+    for (const key of [
+      'snapshots',
+      'agentVersions',
+      'standingDecisions',
+      'consecutiveToolFailures',
+      'outputRetries',
+      'continuedAsNew',
+    ])
+      delete old[key];
     const state = parseRunState(old);
     assert.equal(state.schemaVersion, RUN_STATE_VERSION);
     assert.deepEqual(
-      [state.children, state.snapshots, state.agentVersions, state.standingDecisions, state.consecutiveToolFailures, state.contextTokens, state.outputRetries, state.continuedAsNew],
+      [
+        state.children,
+        state.snapshots,
+        state.agentVersions,
+        state.standingDecisions,
+        state.consecutiveToolFailures,
+        state.contextTokens,
+        state.outputRetries,
+        state.continuedAsNew,
+      ],
       [[], [], {}, {}, 0, 0, 0, 0],
     );
     assert.equal(state.parent, undefined, 'optional fields stay absent');
@@ -50,7 +79,10 @@ describe('RunState schema', () => {
   });
 
   test('an unknown schemaVersion is one clear error', () => {
-    assert.throws(() => parseRunState({ ...fixture(), schemaVersion: 99 }), /schemaVersion 99 is not readable by this Keel \(reads 1, 2\)/);
+    assert.throws(
+      () => parseRunState({ ...fixture(), schemaVersion: 99 }),
+      /schemaVersion 99 is not readable by this Keel \(reads 1, 2\)/,
+    );
     assert.throws(() => parseRunState(null), /schemaVersion undefined/);
   });
 
@@ -63,14 +95,34 @@ describe('RunState schema', () => {
 
 describe('RunState reducers', () => {
   test('usage adds up and counts requests', () => {
-    const u = addUsage(addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 10, outputTokens: 5 }), { inputTokens: 1, outputTokens: 2 });
-    assert.deepEqual(u, { inputTokens: 11, outputTokens: 7, totalTokens: 18, requests: 2, cachedInputTokens: 0, reasoningTokens: 0 });
+    const u = addUsage(
+      addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 10, outputTokens: 5 }),
+      { inputTokens: 1, outputTokens: 2 },
+    );
+    assert.deepEqual(u, {
+      inputTokens: 11,
+      outputTokens: 7,
+      totalTokens: 18,
+      requests: 2,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
+    });
   });
 
   test('usage sums cached and reasoning tokens per request', () => {
-    const one = addUsage({ inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 }, { inputTokens: 100, outputTokens: 50, cachedInputTokens: 80, reasoningTokens: 30 });
+    const one = addUsage(
+      { inputTokens: 0, outputTokens: 0, totalTokens: 0, requests: 0 },
+      { inputTokens: 100, outputTokens: 50, cachedInputTokens: 80, reasoningTokens: 30 },
+    );
     const two = addUsage(one, { inputTokens: 120, outputTokens: 10, cachedInputTokens: 100, reasoningTokens: 4 });
-    assert.deepEqual(two, { inputTokens: 220, outputTokens: 60, totalTokens: 280, requests: 2, cachedInputTokens: 180, reasoningTokens: 34 });
+    assert.deepEqual(two, {
+      inputTokens: 220,
+      outputTokens: 60,
+      totalTokens: 280,
+      requests: 2,
+      cachedInputTokens: 180,
+      reasoningTokens: 34,
+    });
   });
 
   test('initial state starts from the input message', () => {
@@ -107,7 +159,10 @@ describe('RunState reducers', () => {
 
   test('fork counts the turns a compaction summarized, and refuses to cut inside them', () => {
     const s = parseRunState(fixture());
-    const compacted = { ...s, items: [{ type: 'compaction' as const, summary: 'earlier', replacedItems: 7, turns: 3 }, ...s.items.slice(1)] };
+    const compacted = {
+      ...s,
+      items: [{ type: 'compaction' as const, summary: 'earlier', replacedItems: 7, turns: 3 }, ...s.items.slice(1)],
+    };
     assert.throws(() => itemsUpToTurn(compacted, 2), /turn 2 was compacted into a summary; fork from turn 3 or later/);
     assert.equal(itemsUpToTurn(compacted, 3).length, 1);
     assert.equal(itemsUpToTurn(compacted, 4).length, 5);

@@ -1,14 +1,21 @@
 /** The pure half of a run's workspace check (agents/run-workspace.ts) and `keel run`'s workspace flags. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSnapshotRef, refusedRepoUrl, runTenant, workspacePath, workspaceProblems } from '../../src/agents/run-workspace.js';
+import {
+  parseSnapshotRef,
+  refusedRepoUrl,
+  runTenant,
+  workspacePath,
+  workspaceProblems,
+} from '../../src/agents/run-workspace.js';
 import { workspaceFromFlags } from '../../src/cli/run-workspace.js';
 
 describe('run workspace checks', { timeout: 10_000 }, () => {
   test('paths stay inside /workspace', () => {
     assert.equal(workspacePath('a/./b/../c'), 'a/c');
     assert.equal(workspacePath('/workspace/src/x'), 'src/x');
-    for (const bad of ['../x', 'a/../../x', '/etc/passwd', '', '.', 'a\0b', '/workspace/../x']) assert.equal(workspacePath(bad), undefined, bad);
+    for (const bad of ['../x', 'a/../../x', '/etc/passwd', '', '.', 'a\0b', '/workspace/../x'])
+      assert.equal(workspacePath(bad), undefined, bad);
   });
 
   test('repository URLs: remote only, no credentials in them', () => {
@@ -17,8 +24,13 @@ describe('run workspace checks', { timeout: 10_000 }, () => {
     assert.match(refusedRepoUrl('https://tok@git.example/r.git')!, /credential in it; pass it as auth: secret/);
     assert.match(refusedRepoUrl('https://u:p@git.example/r.git')!, /credential/);
     assert.ok(!refusedRepoUrl('https://u:p@git.example/r.git')!.includes('u:p'), 'the credential is not repeated');
-    for (const local of ['/etc', 'file:///etc', '../repo', 'ext::sh -c x', 'git@github.com:o/r.git']) assert.match(refusedRepoUrl(local)!, /must be https:\/\/, http:\/\/ or git:\/\//, local);
-    assert.match(refusedRepoUrl('ssh://git@git.example/o/r.git')!, /worker's own identity/, 'ssh would clone as the worker');
+    for (const local of ['/etc', 'file:///etc', '../repo', 'ext::sh -c x', 'git@github.com:o/r.git'])
+      assert.match(refusedRepoUrl(local)!, /must be https:\/\/, http:\/\/ or git:\/\//, local);
+    assert.match(
+      refusedRepoUrl('ssh://git@git.example/o/r.git')!,
+      /worker's own identity/,
+      'ssh would clone as the worker',
+    );
   });
 
   test('secrets only from runSecrets; shapes checked', () => {
@@ -42,7 +54,12 @@ describe('run workspace checks', { timeout: 10_000 }, () => {
   });
 
   test('keel run flags make a workspace', () => {
-    const ws = workspaceFromFlags({ repo: ['https://g.example/o/api.git#v2', 'web=https://g.example/o/site'], 'repo-auth': 'GH_TOKEN', file: ['in/brief.md=hello'], 'from-snapshot': 'r-1@2' });
+    const ws = workspaceFromFlags({
+      repo: ['https://g.example/o/api.git#v2', 'web=https://g.example/o/site'],
+      'repo-auth': 'GH_TOKEN',
+      file: ['in/brief.md=hello'],
+      'from-snapshot': 'r-1@2',
+    });
     assert.deepEqual(ws, {
       entries: {
         api: { type: 'gitRepo', url: 'https://g.example/o/api.git', ref: 'v2', auth: { $secret: 'GH_TOKEN' } },

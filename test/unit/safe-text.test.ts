@@ -5,7 +5,10 @@ import { safeText, UNSAFE_CHARACTER } from '../../src/util/safe-text.js';
 
 describe('safeText', { timeout: 10_000 }, () => {
   test('drops ANSI escape sequences: colours, cursor moves, window titles, 8-bit CSI', () => {
-    assert.equal(safeText('\u001b[31mred\u001b[0m \u001b[2J\u001b[H\u001b]0;pwned\u0007ok\u001b]8;;http://x\u001b\\link\u009b1mZ'), 'red oklinkZ');
+    assert.equal(
+      safeText('\u001b[31mred\u001b[0m \u001b[2J\u001b[H\u001b]0;pwned\u0007ok\u001b]8;;http://x\u001b\\link\u009b1mZ'),
+      'red oklinkZ',
+    );
   });
 
   test('shows NUL and other control bytes as \\xNN; keeps tabs, newlines and CRLF; a lone CR becomes a newline', () => {

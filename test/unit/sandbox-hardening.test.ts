@@ -32,7 +32,10 @@ describe('buildContainerOptions', () => {
     assert.equal(h.Init, true);
     assert.equal(h.Privileged, undefined);
     assert.equal(h.Binds, undefined);
-    assert.deepEqual(h.Mounts?.map((m) => [m.Source, m.Target, m.ReadOnly]), [['keel-agent-test', '/keel', true]]);
+    assert.deepEqual(
+      h.Mounts?.map((m) => [m.Source, m.Target, m.ReadOnly]),
+      [['keel-agent-test', '/keel', true]],
+    );
     assert.equal(h.LogConfig?.Type, 'none');
     assert.equal(h.Runtime, undefined);
   });
@@ -56,7 +59,13 @@ describe('buildContainerOptions', () => {
   });
 
   test('passes custom limits through', () => {
-    const limits = { memoryBytes: 256 << 20, nanoCpus: 5e8, pidsLimit: 64, tmpBytes: 8 << 20, workspaceBytes: 32 << 20 };
+    const limits = {
+      memoryBytes: 256 << 20,
+      nanoCpus: 5e8,
+      pidsLimit: 64,
+      tmpBytes: 8 << 20,
+      workspaceBytes: 32 << 20,
+    };
     const h = buildContainerOptions({ ...base, limits }).HostConfig!;
     assert.equal(h.Memory, 256 << 20);
     assert.equal(h.MemorySwap, 256 << 20);
@@ -88,7 +97,10 @@ describe('buildContainerOptions', () => {
 
   test('selects the gVisor runtime, and refuses it with a network', () => {
     assert.equal(buildContainerOptions({ ...base, runtime: 'runsc' }).HostConfig!.Runtime, 'runsc');
-    assert.throws(() => buildContainerOptions({ ...base, runtime: 'runsc', network: true }), (e: SandboxError) => /gVisor.*network/.test(e.message));
+    assert.throws(
+      () => buildContainerOptions({ ...base, runtime: 'runsc', network: true }),
+      (e: SandboxError) => /gVisor.*network/.test(e.message),
+    );
   });
 
   test('enables the network only on request, and then only its own egress network, never a shared bridge', () => {
@@ -108,7 +120,10 @@ describe('buildContainerOptions', () => {
       [{ allow: 'pypi.org' }, /network must be false, true or \{ allow: string\[\] \}/],
     ];
     for (const [network, why] of bad) {
-      assert.throws(() => build({ options: { ...base, network: network as never }, agentVolume: 'v', egressNetwork: 'n' }), why);
+      assert.throws(
+        () => build({ options: { ...base, network: network as never }, agentVolume: 'v', egressNetwork: 'n' }),
+        why,
+      );
     }
   });
 });

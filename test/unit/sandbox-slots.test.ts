@@ -75,7 +75,10 @@ describe('sandbox slots', { timeout: 10_000 }, () => {
     assert.equal(defaultMaxSandboxes(1, 0.1 * GiB), 1, 'never less than one');
     assert.equal(maxSandboxesFromEnv({ KEEL_MAX_SANDBOXES: '3' }), 3);
     for (const bad of ['0', '-1', '2.5', 'lots']) {
-      assert.throws(() => maxSandboxesFromEnv({ KEEL_MAX_SANDBOXES: bad }), /KEEL_MAX_SANDBOXES .* must be a positive integer/);
+      assert.throws(
+        () => maxSandboxesFromEnv({ KEEL_MAX_SANDBOXES: bad }),
+        /KEEL_MAX_SANDBOXES .* must be a positive integer/,
+      );
     }
     assert.throws(() => new SandboxSlots(0, async () => 0), /maxSandboxes must be a positive integer/);
   });

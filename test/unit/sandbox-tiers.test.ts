@@ -24,10 +24,19 @@ describe('sandbox tiers', { timeout: 10_000 }, () => {
   test('options a tier cannot back are refused, each with one clear problem', () => {
     const problem = (r: Parameters<typeof tierOf>[0]) => tierOf(r).problem ?? '';
     assert.match(problem({ tier: 'microvm', network: true }), /network is not available on the microvm tier/);
-    assert.match(problem({ tier: 'gvisor', network: { allow: ['a.com'] } }), /network is not available on the gvisor tier/);
+    assert.match(
+      problem({ tier: 'gvisor', network: { allow: ['a.com'] } }),
+      /network is not available on the gvisor tier/,
+    );
     assert.match(problem({ runtime: 'runsc', network: true }), /gvisor tier/);
-    assert.match(problem({ tier: 'local', network: { allow: ['a.com'] } }), /\{ allow \} cannot be enforced on the local/);
-    assert.match(problem({ tier: 'microvm', runtime: 'runsc' }), /runtime 'runsc' is the gvisor tier; it cannot run on tier 'microvm'/);
+    assert.match(
+      problem({ tier: 'local', network: { allow: ['a.com'] } }),
+      /\{ allow \} cannot be enforced on the local/,
+    );
+    assert.match(
+      problem({ tier: 'microvm', runtime: 'runsc' }),
+      /runtime 'runsc' is the gvisor tier; it cannot run on tier 'microvm'/,
+    );
     assert.match(problem({ tier: 'gvisor', runtime: 'runc' }), /contradicts/);
     assert.match(problem({ tier: 'firecracker' as SandboxTier }), /tier must be one of docker, gvisor, microvm, local/);
   });

@@ -25,7 +25,12 @@ import { LocalSnapshotStore } from '../../src/sandbox/snapshots.js';
 import type { SandboxClient } from '../../src/sandbox/types.js';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
 import { LocalMemoryStore } from '../../src/storage/memory-store.js';
-import { SANDBOX_TOOLS, sandboxToolNamed, type BuiltinToolContext, type SandboxToolName } from '../../src/tools/sandbox/index.js';
+import {
+  SANDBOX_TOOLS,
+  sandboxToolNamed,
+  type BuiltinToolContext,
+  type SandboxToolName,
+} from '../../src/tools/sandbox/index.js';
 import { changesWorkspace } from '../../src/workflows/sandbox-router.js';
 import { briefArguments } from '../../src/workflows/summaries.js';
 import { inActivity } from '../helpers/activity-context.js';
@@ -61,7 +66,12 @@ function context(files: Map<string, string | Buffer>, ran: string[]): BuiltinToo
 }
 
 /** Runs a built-in's handler on its validated arguments, as the activity does. */
-async function run(name: SandboxToolName, args: Record<string, unknown>, files: Map<string, string | Buffer>, ran: string[] = []) {
+async function run(
+  name: SandboxToolName,
+  args: Record<string, unknown>,
+  files: Map<string, string | Buffer>,
+  ran: string[] = [],
+) {
   const tool = sandboxToolNamed(name)!;
   const out = await tool.run(tool.parameters.parse(args), context(files, ran));
   return { out, changed: tool.changesWorkspace(out) };
@@ -75,20 +85,36 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
       capabilities: [filesystem({ needsApproval: true }), shell({ needsApproval: { allow: [/^ls\b/] } })],
       sandbox: { commandTimeoutMs: 30_000 },
     });
-    const spec = await new AgentRegistry([agent]).resolve('golden', { agent: 'golden', workflowId: 'wf', context: undefined });
+    const spec = await new AgentRegistry([agent]).resolve('golden', {
+      agent: 'golden',
+      workflowId: 'wf',
+      context: undefined,
+    });
     // Recorded from the code before the table existed (src/agents/sandbox-tools.ts and the name checks).
-    const before = JSON.parse(readFileSync(new URL('../fixtures/sandbox-tools-spec.json', import.meta.url), 'utf8')) as object;
-    assert.deepEqual(JSON.parse(JSON.stringify({ version: spec.version, instructions: spec.instructions, tools: spec.tools })), before);
+    const before = JSON.parse(
+      readFileSync(new URL('../fixtures/sandbox-tools-spec.json', import.meta.url), 'utf8'),
+    ) as object;
+    assert.deepEqual(
+      JSON.parse(JSON.stringify({ version: spec.version, instructions: spec.instructions, tools: spec.tools })),
+      before,
+    );
   });
 
   test("the capabilities offer the table's tools and gate the ones that write, by their approval field", () => {
     assert.deepEqual(shell().sandboxTools, ['exec_command']);
     assert.deepEqual(filesystem().sandboxTools, ['read_file', 'write_file', 'list_dir', 'apply_patch', 'view_image']);
     const allow = [/^ls\b/];
-    assert.deepEqual(shell({ needsApproval: { allow } }).approvals, { exec_command: { field: 'cmd', shell: true, allow } });
-    assert.deepEqual(shell({ needsApproval: { allow, field: 'workdir' } }).approvals, { exec_command: { field: 'workdir', shell: true, allow } });
+    assert.deepEqual(shell({ needsApproval: { allow } }).approvals, {
+      exec_command: { field: 'cmd', shell: true, allow },
+    });
+    assert.deepEqual(shell({ needsApproval: { allow, field: 'workdir' } }).approvals, {
+      exec_command: { field: 'workdir', shell: true, allow },
+    });
     assert.deepEqual(filesystem({ needsApproval: true }).approvals, { write_file: true, apply_patch: true });
-    assert.deepEqual(filesystem({ needsApproval: { allow } }).approvals, { write_file: { allow }, apply_patch: { allow } });
+    assert.deepEqual(filesystem({ needsApproval: { allow } }).approvals, {
+      write_file: { allow },
+      apply_patch: { allow },
+    });
     assert.deepEqual([shell().approvals, filesystem().approvals], [{}, {}]);
   });
 
@@ -102,7 +128,7 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
       view_image: {},
     };
     for (const [name, tool] of Object.entries(SANDBOX_TOOLS)) {
-      assert.equal(tool.name, name, 'the table is keyed by each tool\'s own name');
+      assert.equal(tool.name, name, "the table is keyed by each tool's own name");
       assert.equal(tool.parameters.safeParse(SAMPLES[name as SandboxToolName]).success, true, name);
       assert.equal(tool.parameters.safeParse(bad[name as SandboxToolName]).success, false, name);
     }
@@ -110,20 +136,37 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
   });
 
   test('each handler against a fake sandbox: the text the model reads, and whether the workspace changed', async () => {
-    const files = new Map<string, string | Buffer>([['a.py', 'x = 1\n'], ['pic.png', PNG], ['notes.txt', 'not an image']]);
+    const files = new Map<string, string | Buffer>([
+      ['a.py', 'x = 1\n'],
+      ['pic.png', PNG],
+      ['notes.txt', 'not an image'],
+    ]);
     const ran: string[] = [];
     const exec = await run('exec_command', SAMPLES.exec_command, files, ran);
-    assert.deepEqual(exec, { out: { output: 'exit code: 0\nstdout:\nran: ls -la\n', isError: false, executed: true }, changed: true });
+    assert.deepEqual(exec, {
+      out: { output: 'exit code: 0\nstdout:\nran: ls -la\n', isError: false, executed: true },
+      changed: true,
+    });
     assert.deepEqual(ran, ['ls -la']);
     assert.deepEqual(await run('read_file', SAMPLES.read_file, files), { out: { output: 'x = 1\n' }, changed: false });
-    assert.deepEqual(await run('write_file', SAMPLES.write_file, files), { out: { output: 'wrote 6 bytes to c.txt' }, changed: true });
+    assert.deepEqual(await run('write_file', SAMPLES.write_file, files), {
+      out: { output: 'wrote 6 bytes to c.txt' },
+      changed: true,
+    });
     assert.equal(files.get('c.txt'), 'hello\n');
     const listing = await run('list_dir', {}, files);
     assert.equal(listing.out.output.split('\n')[0], '-         6 a.py');
     assert.equal(listing.changed, false);
-    assert.deepEqual(await run('apply_patch', SAMPLES.apply_patch, files), { out: { output: 'patch applied:\nA b.py\nM a.py' }, changed: true });
+    assert.deepEqual(await run('apply_patch', SAMPLES.apply_patch, files), {
+      out: { output: 'patch applied:\nA b.py\nM a.py' },
+      changed: true,
+    });
     assert.deepEqual([files.get('a.py'), files.get('b.py')], ['x = 2\n', 'y = 1\n']);
-    const refused = await run('apply_patch', { patch: '*** Begin Patch\n*** Delete File: gone.py\n*** End Patch' }, files);
+    const refused = await run(
+      'apply_patch',
+      { patch: '*** Begin Patch\n*** Delete File: gone.py\n*** End Patch' },
+      files,
+    );
     assert.equal(refused.out.isError, true);
     assert.match(refused.out.output, /^Error: the patch was not applied \(nothing changed\): /);
     assert.equal(refused.changed, false, 'a refused patch changed nothing');
@@ -132,7 +175,10 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
     assert.equal(image.out.image?.mediaType, 'image/png');
     assert.deepEqual(await blobs.get(image.out.image!.blob), PNG);
     const notImage = await run('view_image', { path: 'notes.txt' }, files);
-    assert.deepEqual(notImage, { out: { output: 'Error: notes.txt is not a PNG, JPEG, GIF or WebP image.', isError: true }, changed: false });
+    assert.deepEqual(notImage, {
+      out: { output: 'Error: notes.txt is not a PNG, JPEG, GIF or WebP image.', isError: true },
+      changed: false,
+    });
   });
 
   test("each built-in's brief is what the workflow's summaries show (they go by the arguments' shape)", () => {
@@ -171,14 +217,23 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
       call('6', 'exec_command', { cmd: 42 }, 'exit code: 0'),
       call('7', 'deploy', { cmd: 'not a sandbox command' }, 'ok'),
     ];
-    assert.deepEqual(deriveCommands(calls), [{ callId: '1', cmd: 'make', workdir: 'repo', exitCode: 2, output: 'exit code: 2\nstderr:\nboom' }]);
-    const changes = deriveFileChanges(calls);
-    assert.deepEqual(changes.map((c) => [c.callId, c.tool, c.paths, c.applied]), [
-      ['3', 'write_file', ['a.py'], true],
-      ['4', 'apply_patch', ['a.py', 'b.py'], true],
-      ['5', 'write_file', ['a.py'], false],
+    assert.deepEqual(deriveCommands(calls), [
+      { callId: '1', cmd: 'make', workdir: 'repo', exitCode: 2, output: 'exit code: 2\nstderr:\nboom' },
     ]);
-    assert.equal(changes[0].diff, '--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,1 @@\n-x = 1\n+x = 2', 'diffed against what the run read');
+    const changes = deriveFileChanges(calls);
+    assert.deepEqual(
+      changes.map((c) => [c.callId, c.tool, c.paths, c.applied]),
+      [
+        ['3', 'write_file', ['a.py'], true],
+        ['4', 'apply_patch', ['a.py', 'b.py'], true],
+        ['5', 'write_file', ['a.py'], false],
+      ],
+    );
+    assert.equal(
+      changes[0].diff,
+      '--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,1 @@\n-x = 1\n+x = 2',
+      'diffed against what the run read',
+    );
     assert.equal(changes[1].diff, PATCH);
     assert.match(changes[2].diff, /previous content not recorded/, 'after a patch the content is unknown');
   });
@@ -186,16 +241,25 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
   test('tier limits: only the built-ins that run commands (and capability tools) count as gated commands', () => {
     const spec = (name: string): ToolSpec => ({ name, kind: 'sandbox', approval: { mode: 'always' } }) as ToolSpec;
     const agent = new SandboxAgent({ name: 'gated', instructions: 'x' });
-    assert.doesNotThrow(() => refuseGatedCommands(agent, ['write_file', 'apply_patch', 'read_file'].map(spec), 'local'));
-    assert.throws(() => refuseGatedCommands(agent, ['exec_command', 'write_file', 'load_skill'].map(spec), 'local'), (err: Error) => {
-      assert.match(err.message, /tool 'exec_command', tool 'load_skill' needs approval/);
-      return true;
-    });
+    assert.doesNotThrow(() =>
+      refuseGatedCommands(agent, ['write_file', 'apply_patch', 'read_file'].map(spec), 'local'),
+    );
+    assert.throws(
+      () => refuseGatedCommands(agent, ['exec_command', 'write_file', 'load_skill'].map(spec), 'local'),
+      (err: Error) => {
+        assert.match(err.message, /tool 'exec_command', tool 'load_skill' needs approval/);
+        return true;
+      },
+    );
   });
 
   test("the activity says whether a built-in changed the workspace; the run's router counts that", async () => {
     const files = new Map<string, string | Buffer>([['a.py', 'x = 1\n']]);
-    const sandboxes: SandboxClient = { create: async () => assert.fail('no new container'), attach: async (id) => fakeSandbox(id, files, []), reapOrphans: async () => [] };
+    const sandboxes: SandboxClient = {
+      create: async () => assert.fail('no new container'),
+      attach: async (id) => fakeSandbox(id, files, []),
+      reapOrphans: async () => [],
+    };
     const agent = new SandboxAgent({ name: 'a', instructions: 'x', capabilities: [filesystem(), shell()] });
     const activities = sandboxActivities({
       registry: new AgentRegistry([agent]),
@@ -209,9 +273,22 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
       maxToolOutputBytes: 10_000,
       vault: new SecretVault({ get: async () => undefined }),
     });
-    const session = { containerId: 'c1', taskQueue: 'q', host: 'h', image: 'keel-sandbox', commandsSinceSnapshot: 0, removed: false };
+    const session = {
+      containerId: 'c1',
+      taskQueue: 'q',
+      host: 'h',
+      image: 'keel-sandbox',
+      commandsSinceSnapshot: 0,
+      removed: false,
+    };
     const call = (name: string, args: unknown) =>
-      inActivity(activities.runSandboxTool, { agent: 'a', workflowId: 'wf', sandbox: session, guardrails: { input: [], output: [] }, call: { callId: `c-${name}`, name, arguments: JSON.stringify(args) } });
+      inActivity(activities.runSandboxTool, {
+        agent: 'a',
+        workflowId: 'wf',
+        sandbox: session,
+        guardrails: { input: [], output: [] },
+        call: { callId: `c-${name}`, name, arguments: JSON.stringify(args) },
+      });
     const results = {
       read: await call('read_file', { path: 'a.py' }),
       write: await call('write_file', { path: 'b.py', content: 'y' }),
@@ -225,15 +302,28 @@ describe('built-in sandbox tools: one definition each, read by every consumer', 
     );
     assert.deepEqual([results.write.output, results.write.isError], ['wrote 1 bytes to b.py', false]);
     const tool = (name: string) => ({ name, kind: 'sandbox' }) as ToolSpec;
-    const recorded = (r: Partial<RunToolResult>): RunToolResult => ({ output: '', isError: false, guardrails: [], ...r });
-    assert.equal(changesWorkspace(tool('read_file'), recorded({ changed: true })), true, 'the result is trusted over the name');
+    const recorded = (r: Partial<RunToolResult>): RunToolResult => ({
+      output: '',
+      isError: false,
+      guardrails: [],
+      ...r,
+    });
+    assert.equal(
+      changesWorkspace(tool('read_file'), recorded({ changed: true })),
+      true,
+      'the result is trusted over the name',
+    );
     assert.equal(changesWorkspace(tool('write_file'), recorded({ changed: false })), false);
     // Results recorded before `changed` existed: the name list of then.
     assert.equal(changesWorkspace(tool('write_file'), recorded({})), true);
     assert.equal(changesWorkspace(tool('exec_command'), recorded({ executed: true })), true);
     assert.equal(changesWorkspace(tool('exec_command'), recorded({})), false);
     assert.equal(changesWorkspace(tool('read_file'), recorded({})), false);
-    const inSandboxMcp = { name: 'git_commit', kind: 'mcp', mcp: { server: 'git', tool: 'commit', inSandbox: true } } as unknown as ToolSpec;
+    const inSandboxMcp = {
+      name: 'git_commit',
+      kind: 'mcp',
+      mcp: { server: 'git', tool: 'commit', inSandbox: true },
+    } as unknown as ToolSpec;
     assert.equal(changesWorkspace(inSandboxMcp, recorded({})), true, 'an in-sandbox MCP tool: as before');
   });
 });

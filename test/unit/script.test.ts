@@ -11,7 +11,11 @@ describe('parseScript', () => {
   test('accepts every step field', () => {
     const script = parseScript({
       steps: [
-        { toolCalls: [{ name: 'ls', arguments: { path: '.' } }], delayMs: 5, usage: { inputTokens: 10, outputTokens: 2 } },
+        {
+          toolCalls: [{ name: 'ls', arguments: { path: '.' } }],
+          delayMs: 5,
+          usage: { inputTokens: 10, outputTokens: 2 },
+        },
         { error: { status: 429, times: 2, retryAfterMs: 100, message: 'slow down' }, message: 'ok' },
         { output: { answer: 42 } },
       ],
@@ -24,24 +28,59 @@ describe('parseScript', () => {
   const bad: Array<[string, unknown, string]> = [
     ['not an object', 'nope', 'invalid script: Invalid input: expected object, received string'],
     ['no steps', { steps: [] }, 'invalid script: steps: a script needs at least one step'],
-    ['tool name type', { steps: [{ message: 'a' }, { toolCalls: [{ name: 3, arguments: {} }] }] }, 'invalid script: steps[1].toolCalls[0].name: Invalid input: expected string, received number'],
-    ['arguments as array', { steps: [{ toolCalls: [{ name: 'x', arguments: [] }] }] }, 'invalid script: steps[0].toolCalls[0].arguments: expected a JSON object'],
+    [
+      'tool name type',
+      { steps: [{ message: 'a' }, { toolCalls: [{ name: 3, arguments: {} }] }] },
+      'invalid script: steps[1].toolCalls[0].name: Invalid input: expected string, received number',
+    ],
+    [
+      'arguments as array',
+      { steps: [{ toolCalls: [{ name: 'x', arguments: [] }] }] },
+      'invalid script: steps[0].toolCalls[0].arguments: expected a JSON object',
+    ],
     ['misspelled key', { steps: [{ toolcalls: [] }] }, 'invalid script: steps[0]: Unrecognized key: "toolcalls"'],
-    ['empty step', { steps: [{}] }, 'invalid script: steps[0]: a step needs message, output, toolCalls, items, incomplete, raw or error'],
-    ['raw without a body', { steps: [{ raw: {} }] }, 'invalid script: steps[0].raw: raw needs a responses or a chat body, or sse frames'],
-    ['raw with a message', { steps: [{ raw: { chat: {} }, message: 'a' }] }, 'invalid script: steps[0].raw: a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete'],
-    ['message and output', { steps: [{ message: 'a', output: {} }] }, 'invalid script: steps[0].output: use either message or output, not both'],
-    ['error status', { steps: [{ error: { status: 200 } }] }, 'invalid script: steps[0].error.status: Too small: expected number to be >=400'],
-    ['negative delay', { steps: [{ message: 'a', delayMs: -1 }] }, 'invalid script: steps[0].delayMs: Too small: expected number to be >=0'],
+    [
+      'empty step',
+      { steps: [{}] },
+      'invalid script: steps[0]: a step needs message, output, toolCalls, items, incomplete, raw or error',
+    ],
+    [
+      'raw without a body',
+      { steps: [{ raw: {} }] },
+      'invalid script: steps[0].raw: raw needs a responses or a chat body, or sse frames',
+    ],
+    [
+      'raw with a message',
+      { steps: [{ raw: { chat: {} }, message: 'a' }] },
+      'invalid script: steps[0].raw: a raw step sends its body as is: leave out message, output, toolCalls, items and incomplete',
+    ],
+    [
+      'message and output',
+      { steps: [{ message: 'a', output: {} }] },
+      'invalid script: steps[0].output: use either message or output, not both',
+    ],
+    [
+      'error status',
+      { steps: [{ error: { status: 200 } }] },
+      'invalid script: steps[0].error.status: Too small: expected number to be >=400',
+    ],
+    [
+      'negative delay',
+      { steps: [{ message: 'a', delayMs: -1 }] },
+      'invalid script: steps[0].delayMs: Too small: expected number to be >=0',
+    ],
   ];
   for (const [name, json, message] of bad) {
     test(`rejects ${name} with one message naming the field`, () => {
-      assert.throws(() => parseScript(json), (err: unknown) => {
-        assert.ok(err instanceof KeelError);
-        assert.equal(err.code, 'bad_usage');
-        assert.equal(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseScript(json),
+        (err: unknown) => {
+          assert.ok(err instanceof KeelError);
+          assert.equal(err.code, 'bad_usage');
+          assert.equal(err.message, message);
+          return true;
+        },
+      );
     });
   }
 });
@@ -110,7 +149,11 @@ describe('countModelTurns', () => {
     const messages = [
       { role: 'system', content: 'be brief' },
       user('go'),
-      { role: 'assistant', content: null, tool_calls: [{ id: 'x', type: 'function', function: { name: 'ls', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'x', type: 'function', function: { name: 'ls', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'x', content: 'ok' },
       { role: 'assistant', content: 'part one' },
       { role: 'assistant', content: 'part two' },
@@ -127,7 +170,10 @@ describe('step helpers', () => {
   });
 
   test('stepUsage prefers the script, else estimates about four characters per token', () => {
-    assert.deepEqual(stepUsage({ message: 'x', usage: { inputTokens: 7, outputTokens: 3 } }, { input: 'hi' }), { inputTokens: 7, outputTokens: 3 });
+    assert.deepEqual(stepUsage({ message: 'x', usage: { inputTokens: 7, outputTokens: 3 } }, { input: 'hi' }), {
+      inputTokens: 7,
+      outputTokens: 3,
+    });
     const estimated = stepUsage({ message: 'abcdefgh' }, { input: 'x'.repeat(400) });
     assert.equal(estimated.outputTokens, 2);
     assert.ok(estimated.inputTokens >= 100 && estimated.inputTokens <= 110, String(estimated.inputTokens));

@@ -37,8 +37,16 @@ describe('SecretVault', { timeout: 30_000 }, () => {
   test('redacts every string inside a tool result, and the message and stack of an error', async () => {
     const vault = new SecretVault(envSecrets({ TOKEN: VALUE }));
     await vault.learn(secret('TOKEN'));
-    const result = { output: `o ${VALUE}`, isError: false, guardrails: [{ type: 'guardrail', info: { seen: [VALUE], n: 1 } }] };
-    assert.deepEqual(vault.redactDeep(result), { output: 'o [secret TOKEN]', isError: false, guardrails: [{ type: 'guardrail', info: { seen: ['[secret TOKEN]'], n: 1 } }] });
+    const result = {
+      output: `o ${VALUE}`,
+      isError: false,
+      guardrails: [{ type: 'guardrail', info: { seen: [VALUE], n: 1 } }],
+    };
+    assert.deepEqual(vault.redactDeep(result), {
+      output: 'o [secret TOKEN]',
+      isError: false,
+      guardrails: [{ type: 'guardrail', info: { seen: ['[secret TOKEN]'], n: 1 } }],
+    });
     const err = vault.redactError(new Error(`failed with ${VALUE}`)) as Error;
     assert.equal(err.message, 'failed with [secret TOKEN]');
     assert.ok(!err.stack?.includes(VALUE));

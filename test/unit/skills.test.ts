@@ -11,12 +11,24 @@ import { Agent, SandboxAgent } from '../../src/agents/agent.js';
 import { shell } from '../../src/agents/capabilities.js';
 import { gitRepo, localDir } from '../../src/agents/manifest.js';
 import { AgentRegistry } from '../../src/tools/registry.js';
-import { discoverSkills, parseSkillFrontMatter, resolveSkillIndex, skills, type SkillIndex } from '../../src/agents/skills.js';
+import {
+  discoverSkills,
+  parseSkillFrontMatter,
+  resolveSkillIndex,
+  skills,
+  type SkillIndex,
+} from '../../src/agents/skills.js';
 import { spawnSync } from 'node:child_process';
 
-const skillMd = (name: string, description: string, body = 'Do the thing.') => `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
+const skillMd = (name: string, description: string, body = 'Do the thing.') =>
+  `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
 
-async function writeSkill(root: string, folder: string, text: string, extra: Record<string, string> = {}): Promise<void> {
+async function writeSkill(
+  root: string,
+  folder: string,
+  text: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
   await mkdir(path.join(root, folder), { recursive: true });
   await writeFile(path.join(root, folder, 'SKILL.md'), text);
   for (const [rel, content] of Object.entries(extra)) {
@@ -29,17 +41,32 @@ const throwsMessage = (re: RegExp) => (err: unknown) => err instanceof Error && 
 
 describe('SKILL.md front matter', () => {
   test('parses name and description, with CRLF line ends, a BOM and multi-line YAML', () => {
-    assert.deepEqual(parseSkillFrontMatter(skillMd('pdf-tools', 'Fill and merge PDFs.')), { name: 'pdf-tools', description: 'Fill and merge PDFs.' });
-    assert.deepEqual(parseSkillFrontMatter('\uFEFF---\r\nname: csv\r\ndescription: "Clean: CSV files"\r\n---\r\nbody'), { name: 'csv', description: 'Clean: CSV files' });
-    assert.deepEqual(parseSkillFrontMatter('---\nname: x\ndescription: >\n  spans\n  lines\nlicense: MIT\n---\n'), { name: 'x', description: 'spans lines' });
+    assert.deepEqual(parseSkillFrontMatter(skillMd('pdf-tools', 'Fill and merge PDFs.')), {
+      name: 'pdf-tools',
+      description: 'Fill and merge PDFs.',
+    });
+    assert.deepEqual(
+      parseSkillFrontMatter('\uFEFF---\r\nname: csv\r\ndescription: "Clean: CSV files"\r\n---\r\nbody'),
+      { name: 'csv', description: 'Clean: CSV files' },
+    );
+    assert.deepEqual(parseSkillFrontMatter('---\nname: x\ndescription: >\n  spans\n  lines\nlicense: MIT\n---\n'), {
+      name: 'x',
+      description: 'spans lines',
+    });
   });
 
   test('rejects a file without front matter, without name or description, or with invalid YAML', () => {
-    assert.throws(() => parseSkillFrontMatter('# Just a heading\n', 'a/SKILL.md'), throwsMessage(/^a\/SKILL\.md has no YAML front matter/));
+    assert.throws(
+      () => parseSkillFrontMatter('# Just a heading\n', 'a/SKILL.md'),
+      throwsMessage(/^a\/SKILL\.md has no YAML front matter/),
+    );
     assert.throws(() => parseSkillFrontMatter('---\nname: x\ndescription: y\n'), throwsMessage(/no YAML front matter/)); // never closed
     assert.throws(() => parseSkillFrontMatter('---\ndescription: y\n---\n'), throwsMessage(/has no 'name'/));
     assert.throws(() => parseSkillFrontMatter('---\nname: x\n---\n'), throwsMessage(/has no 'description'/));
-    assert.throws(() => parseSkillFrontMatter('---\nname: x\ndescription: "  "\n---\n'), throwsMessage(/has no 'description'/));
+    assert.throws(
+      () => parseSkillFrontMatter('---\nname: x\ndescription: "  "\n---\n'),
+      throwsMessage(/has no 'description'/),
+    );
     assert.throws(() => parseSkillFrontMatter('---\nname: 12\ndescription: y\n---\n'), throwsMessage(/has no 'name'/));
     assert.throws(() => parseSkillFrontMatter('---\n- a\n- b\n---\n'), throwsMessage(/must be a YAML mapping/));
     assert.throws(() => parseSkillFrontMatter('---\nname: [x\n---\n'), throwsMessage(/not valid YAML/));
@@ -47,7 +74,11 @@ describe('SKILL.md front matter', () => {
 
   test('rejects names that are not safe folder names', () => {
     for (const name of ['../evil', '.hidden', 'a/b', 'has space', '..', 'x'.repeat(65)]) {
-      assert.throws(() => parseSkillFrontMatter(skillMd(JSON.stringify(name), 'd')), throwsMessage(/is not a safe folder name/), name);
+      assert.throws(
+        () => parseSkillFrontMatter(skillMd(JSON.stringify(name), 'd')),
+        throwsMessage(/is not a safe folder name/),
+        name,
+      );
     }
     assert.equal(parseSkillFrontMatter(skillMd('Data_Tools-2.1', 'd')).name, 'Data_Tools-2.1');
   });
@@ -64,7 +95,10 @@ describe('skill discovery', () => {
 
   test('finds the folders with a SKILL.md, sorted by name, skipping others and hidden ones', async () => {
     const dir = path.join(root, 'ok');
-    await writeSkill(dir, 'zeta', skillMd('zeta', 'Last one.'), { 'scripts/run.sh': 'echo hi\n', 'references/notes.md': 'n' });
+    await writeSkill(dir, 'zeta', skillMd('zeta', 'Last one.'), {
+      'scripts/run.sh': 'echo hi\n',
+      'references/notes.md': 'n',
+    });
     await writeSkill(dir, 'folder-a', skillMd('alpha', 'First one.'));
     await mkdir(path.join(dir, 'not-a-skill'), { recursive: true });
     await writeFile(path.join(dir, 'README.md'), 'not a skill');
@@ -75,17 +109,26 @@ describe('skill discovery', () => {
       { name: 'zeta', description: 'Last one.', dir: path.join(dir, 'zeta') },
     ]);
     const index = await resolveSkillIndex({ from: localDir(dir) });
-    assert.deepEqual(index.skills.map((s) => s.entry), [localDir(path.join(dir, 'folder-a')), localDir(path.join(dir, 'zeta'))]);
+    assert.deepEqual(
+      index.skills.map((s) => s.entry),
+      [localDir(path.join(dir, 'folder-a')), localDir(path.join(dir, 'zeta'))],
+    );
     assert.deepEqual(await resolveSkillIndex({ from: dir }), index, 'a path string is a local directory');
     // A folder that is itself a skill.
-    assert.deepEqual((await discoverSkills(path.join(dir, 'zeta'))).map((s) => s.name), ['zeta']);
+    assert.deepEqual(
+      (await discoverSkills(path.join(dir, 'zeta'))).map((s) => s.name),
+      ['zeta'],
+    );
   });
 
   test('names the file with bad front matter, duplicate names, and empty or missing directories', async () => {
     const bad = path.join(root, 'bad');
     await writeSkill(bad, 'good', skillMd('good', 'Fine.'));
     await writeSkill(bad, 'broken', 'no front matter here\n');
-    await assert.rejects(discoverSkills(bad), throwsMessage(new RegExp(`${path.join(bad, 'broken', 'SKILL.md')} has no YAML front matter`)));
+    await assert.rejects(
+      discoverSkills(bad),
+      throwsMessage(new RegExp(`${path.join(bad, 'broken', 'SKILL.md')} has no YAML front matter`)),
+    );
 
     const dup = path.join(root, 'dup');
     await writeSkill(dup, 'one', skillMd('same', 'A.'));
@@ -94,7 +137,10 @@ describe('skill discovery', () => {
 
     const empty = path.join(root, 'empty');
     await mkdir(path.join(empty, 'nothing'), { recursive: true });
-    await assert.rejects(discoverSkills(empty), throwsMessage(/no skills in .*expected folders containing a SKILL\.md/));
+    await assert.rejects(
+      discoverSkills(empty),
+      throwsMessage(/no skills in .*expected folders containing a SKILL\.md/),
+    );
     await assert.rejects(discoverSkills(path.join(root, 'missing')), throwsMessage(/does not exist/));
   });
 
@@ -102,7 +148,10 @@ describe('skill discovery', () => {
     const repo = path.join(root, 'repo');
     await writeSkill(path.join(repo, 'skills'), 'deploy', skillMd('deploy', 'Old description.'));
     const git = (...args: string[]) => {
-      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' });
+      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+        cwd: repo,
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       return r.stdout.trim();
     };
@@ -142,7 +191,11 @@ describe('skills in a resolved AgentSpec', () => {
   const ctx = { agent: 'a', workflowId: 'wf', context: undefined };
 
   test('eager: the skills become manifest entries under skills/ and the instructions list their paths', async () => {
-    const agent = new SandboxAgent({ name: 'a', instructions: 'Base.', capabilities: [shell(), skills({ from: localDir(dir) })] });
+    const agent = new SandboxAgent({
+      name: 'a',
+      instructions: 'Base.',
+      capabilities: [shell(), skills({ from: localDir(dir) })],
+    });
     const spec = await new AgentRegistry([agent]).resolve('a', ctx);
     assert.deepEqual(spec.sandbox?.manifest.entries, {
       'skills/csv-clean': localDir(path.join(dir, 'csv')),
@@ -150,11 +203,18 @@ describe('skills in a resolved AgentSpec', () => {
     });
     assert.match(spec.instructions, /^Base\./);
     assert.match(spec.instructions, /- csv-clean — Clean CSV files\. \(\/workspace\/skills\/csv-clean\/SKILL\.md\)/);
-    assert.deepEqual(spec.tools.map((t) => t.name), ['exec_command']);
+    assert.deepEqual(
+      spec.tools.map((t) => t.name),
+      ['exec_command'],
+    );
   });
 
   test('lazy: only an index in the instructions, a load_skill sandbox tool, and the index pinned for it', async () => {
-    const agent = new SandboxAgent({ name: 'a', instructions: 'Base.', capabilities: [shell(), skills({ from: dir, mode: 'lazy' })] });
+    const agent = new SandboxAgent({
+      name: 'a',
+      instructions: 'Base.',
+      capabilities: [shell(), skills({ from: dir, mode: 'lazy' })],
+    });
     const registry = new AgentRegistry([agent]);
     const spec = await registry.resolve('a', ctx);
     assert.deepEqual(spec.sandbox?.manifest.entries, {});
@@ -165,7 +225,10 @@ describe('skills in a resolved AgentSpec', () => {
     assert.equal(load?.kind, 'sandbox');
     assert.deepEqual((load?.parameters as { required: string[] }).required, ['name']);
     const index = spec.sandbox?.capabilityData?.skills as SkillIndex;
-    assert.deepEqual(index.skills.map((s) => s.name), ['csv-clean', 'pdf-fill']);
+    assert.deepEqual(
+      index.skills.map((s) => s.name),
+      ['csv-clean', 'pdf-fill'],
+    );
     assert.equal(registry.sandboxTool('a', 'load_skill')?.capability.name, 'skills');
     assert.equal(registry.sandboxTool('a', 'exec_command'), undefined);
   });
@@ -173,7 +236,11 @@ describe('skills in a resolved AgentSpec', () => {
   test('errors: a plain Agent, a bad source', async () => {
     const plain = new Agent({ name: 'a', instructions: 'x', capabilities: [skills({ from: dir })] });
     await assert.rejects(new AgentRegistry([plain]).resolve('a', ctx), throwsMessage(/needs a SandboxAgent/));
-    const missing = new SandboxAgent({ name: 'a', instructions: 'x', capabilities: [skills({ from: path.join(dir, 'nope') })] });
+    const missing = new SandboxAgent({
+      name: 'a',
+      instructions: 'x',
+      capabilities: [skills({ from: path.join(dir, 'nope') })],
+    });
     await assert.rejects(new AgentRegistry([missing]).resolve('a', ctx), throwsMessage(/does not exist/));
     assert.throws(() => skills({ from: dir, mode: 'sometimes' as never }), /eager' or 'lazy/);
   });

@@ -15,9 +15,17 @@ import { filesystem, sandboxTool, shell } from '../../src/agents/capabilities.js
 import { handoff } from '../../src/agents/handoff.js';
 import { tool } from '../../src/agents/tool.js';
 
-const spec = (name: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({
-  name, description: '', parameters: {}, kind: 'function', approval: { mode: 'never' }, timeoutMs: 1, guardrails: { input: [], output: [] }, ...extra,
-}) as ToolSpec;
+const spec = (name: string, extra: Partial<ToolSpec> = {}): ToolSpec =>
+  ({
+    name,
+    description: '',
+    parameters: {},
+    kind: 'function',
+    approval: { mode: 'never' },
+    timeoutMs: 1,
+    guardrails: { input: [], output: [] },
+    ...extra,
+  }) as ToolSpec;
 
 describe('MCP definitions', () => {
   test('filters allow, block, or decide by function', () => {
@@ -25,7 +33,10 @@ describe('MCP definitions', () => {
     assert.equal(filterAllows({ allow: ['a'] }, { name: 'b' }), false);
     assert.equal(filterAllows({ block: ['b'] }, { name: 'b' }), false);
     assert.equal(filterAllows({ block: ['b'] }, { name: 'c' }), true);
-    assert.equal(filterAllows((t) => t.name.startsWith('read'), { name: 'read_file' }), true);
+    assert.equal(
+      filterAllows((t) => t.name.startsWith('read'), { name: 'read_file' }),
+      true,
+    );
   });
 
   test('model tool names are prefixed and made legal for the API', () => {
@@ -44,12 +55,24 @@ describe('MCP servers inside the sandbox', () => {
 
   test('need a sandbox agent: one clear error at resolution otherwise', async () => {
     const plain = new Agent({ name: 'plain', instructions: 'x', mcpServers: [server] });
-    await assert.rejects(new AgentRegistry([plain]).resolve('plain', { agent: 'plain', workflowId: 'w', context: undefined }), /MCP server 'git' has inSandbox: true, but the agent has no sandbox/);
+    await assert.rejects(
+      new AgentRegistry([plain]).resolve('plain', { agent: 'plain', workflowId: 'w', context: undefined }),
+      /MCP server 'git' has inSandbox: true, but the agent has no sandbox/,
+    );
   });
 
   test('are named in the resolved spec, not listed (nothing is started before the sandbox exists)', async () => {
-    const agent = new SandboxAgent({ name: 'sb', instructions: 'x', mcpServers: [server], modelSettings: { toolChoice: 'git_log' } });
-    const resolved = await new AgentRegistry([agent]).resolve('sb', { agent: 'sb', workflowId: 'w', context: undefined });
+    const agent = new SandboxAgent({
+      name: 'sb',
+      instructions: 'x',
+      mcpServers: [server],
+      modelSettings: { toolChoice: 'git_log' },
+    });
+    const resolved = await new AgentRegistry([agent]).resolve('sb', {
+      agent: 'sb',
+      workflowId: 'w',
+      context: undefined,
+    });
     assert.deepEqual(resolved.sandboxMcpServers, ['git']);
     assert.equal(resolved.tools.filter((t) => t.kind === 'mcp').length, 0);
   });
@@ -58,7 +81,10 @@ describe('MCP servers inside the sandbox', () => {
 describe('spec checks', () => {
   test('two tools under one name name both origins', () => {
     const tools = [spec('echo'), spec('echo', { kind: 'mcp', mcp: { server: 'ev', tool: 'echo', hash: 'h' } })];
-    assert.throws(() => checkToolNames('a', tools), /agent 'a': two tools are named 'echo': a function tool and MCP server 'ev' \(its tool 'echo'\)/);
+    assert.throws(
+      () => checkToolNames('a', tools),
+      /agent 'a': two tools are named 'echo': a function tool and MCP server 'ev' \(its tool 'echo'\)/,
+    );
     assert.doesNotThrow(() => checkToolNames('a', [spec('one'), spec('two')]));
   });
 
@@ -69,12 +95,29 @@ describe('spec checks', () => {
   });
 
   test('hosted tools are an error on the Chat API and give hosted MCP an approval pseudo-tool', () => {
-    const agent = new Agent({ name: 'h', instructions: 'x', tools: [webSearchTool(), hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://w.example/mcp' })] });
-    assert.throws(() => hostedConfigs(agent, 'chat'), /agent 'h' has hosted tools \(web_search, mcp\), which only the Responses API runs/);
+    const agent = new Agent({
+      name: 'h',
+      instructions: 'x',
+      tools: [webSearchTool(), hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://w.example/mcp' })],
+    });
+    assert.throws(
+      () => hostedConfigs(agent, 'chat'),
+      /agent 'h' has hosted tools \(web_search, mcp\), which only the Responses API runs/,
+    );
     const configs = hostedConfigs(agent, 'responses');
-    const approvals = hostedMcpKind.specs(agent, { agent: () => agent, mcp: { tools: () => Promise.resolve([]) }, modelApi: 'responses' }) as ToolSpec[];
-    assert.deepEqual(configs.map((c) => c.type), ['web_search', 'mcp']);
-    assert.deepEqual(approvals.map((a) => [a.name, a.kind, a.approval.mode]), [['hosted_mcp_wiki', 'hosted_mcp', 'always']]);
+    const approvals = hostedMcpKind.specs(agent, {
+      agent: () => agent,
+      mcp: { tools: () => Promise.resolve([]) },
+      modelApi: 'responses',
+    }) as ToolSpec[];
+    assert.deepEqual(
+      configs.map((c) => c.type),
+      ['web_search', 'mcp'],
+    );
+    assert.deepEqual(
+      approvals.map((a) => [a.name, a.kind, a.approval.mode]),
+      [['hosted_mcp_wiki', 'hosted_mcp', 'always']],
+    );
   });
 
   test('hosted tool definitions check their input', () => {
@@ -96,10 +139,23 @@ describe('resolved specs of every kind', { timeout: 10_000 }, () => {
   // The hash is the one this agent resolved to before the kinds became one table (src/tools/kinds/).
   test('keep their JSON, so an agent of every kind keeps its version hash', async () => {
     const helper = new Agent({ name: 'helper', instructions: 'h', model: 'gpt-test' });
-    const target = new Agent({ name: 'target', instructions: 't', model: 'gpt-test', handoffDescription: 'the target' });
+    const target = new Agent({
+      name: 'target',
+      instructions: 't',
+      model: 'gpt-test',
+      handoffDescription: 'the target',
+    });
     const ops = {
       name: 'ops',
-      sandboxTools: [sandboxTool({ name: 'deploy', description: 'Deploy', parameters: z.object({ env: z.string() }), execute: async () => 'ok' }), 'exec_command' as const],
+      sandboxTools: [
+        sandboxTool({
+          name: 'deploy',
+          description: 'Deploy',
+          parameters: z.object({ env: z.string() }),
+          execute: async () => 'ok',
+        }),
+        'exec_command' as const,
+      ],
       toolGuardrails: { input: [{ name: 'check_env', execute: () => ({}) }] },
       approvals: { deploy: true },
     };
@@ -109,19 +165,38 @@ describe('resolved specs of every kind', { timeout: 10_000 }, () => {
       model: 'gpt-test',
       sandbox: { image: 'keel-sandbox:test' },
       tools: [
-        tool({ name: 'add', description: 'Add', parameters: z.object({ a: z.number(), b: z.number() }), needsApproval: () => true, execute: ({ a, b }) => a + b }),
+        tool({
+          name: 'add',
+          description: 'Add',
+          parameters: z.object({ a: z.number(), b: z.number() }),
+          needsApproval: () => true,
+          execute: ({ a, b }) => a + b,
+        }),
         helper.asTool({ description: 'Ask the helper' }),
         hostedMcpTool({ serverLabel: 'wiki', serverUrl: 'https://wiki.example/mcp' }),
         webSearchTool(),
       ],
       capabilities: [shell({ needsApproval: { allow: [/^ls\b/] } }), filesystem(), ops],
-      mcpServers: [mcpStdio({ name: 'ev', command: 'ev', needsApproval: true, toolNamePrefix: 'ev_' }), mcpStdio({ name: 'git', command: 'git-mcp', inSandbox: true })],
+      mcpServers: [
+        mcpStdio({ name: 'ev', command: 'ev', needsApproval: true, toolNamePrefix: 'ev_' }),
+        mcpStdio({ name: 'git', command: 'git-mcp', inSandbox: true }),
+      ],
       handoffs: [target, handoff(helper, { toolName: 'to_helper', inputType: z.object({ why: z.string() }) })],
     });
-    const mcp = { tools: async () => [{ name: 'echo', description: 'Echo', inputSchema: { type: 'object' }, hash: 'sha256:echo' }] };
-    const spec = await new AgentRegistry([lead], undefined, { mcp }).resolve('lead', { agent: 'lead', workflowId: 'w', context: undefined });
+    const mcp = {
+      tools: async () => [{ name: 'echo', description: 'Echo', inputSchema: { type: 'object' }, hash: 'sha256:echo' }],
+    };
+    const spec = await new AgentRegistry([lead], undefined, { mcp }).resolve('lead', {
+      agent: 'lead',
+      workflowId: 'w',
+      context: undefined,
+    });
     const kinds = [...new Set(spec.tools.map((t) => t.kind))];
-    assert.deepEqual(kinds, ['function', 'agent', 'sandbox', 'mcp', 'hosted_mcp', 'handoff'], 'in the order of TOOL_KINDS');
+    assert.deepEqual(
+      kinds,
+      ['function', 'agent', 'sandbox', 'mcp', 'hosted_mcp', 'handoff'],
+      'in the order of TOOL_KINDS',
+    );
     assert.equal(spec.version, 'sha256:54814bfda40c0a79');
   });
 });

@@ -29,7 +29,14 @@ const MTIME = new Date(1_700_000_000_000);
 function tarOf(members: Member[]): Readable {
   const pack = tar.pack();
   for (const m of members) {
-    const h = { name: m.name, type: m.type ?? 'file', mode: 0o644, mtime: MTIME, linkname: m.linkname, ...(m.pax ? { pax: m.pax } : {}) };
+    const h = {
+      name: m.name,
+      type: m.type ?? 'file',
+      mode: 0o644,
+      mtime: MTIME,
+      linkname: m.linkname,
+      ...(m.pax ? { pax: m.pax } : {}),
+    };
     pack.entry(h, m.body ?? '');
   }
   pack.finalize();
@@ -47,7 +54,10 @@ async function membersOf(stream: Readable): Promise<Record<string, string>> {
     const name = pax['KEEL.path.b64'] ? `raw:${Buffer.from(pax['KEEL.path.b64'], 'base64').toString('hex')}` : h.name;
     const chunks: Buffer[] = [];
     for await (const c of entry) chunks.push(c as Buffer);
-    out[name] = h.type === 'symlink' ? `-> ${pax['KEEL.link.b64'] ? Buffer.from(pax['KEEL.link.b64'], 'base64').toString('hex') : h.linkname}` : Buffer.concat(chunks).toString();
+    out[name] =
+      h.type === 'symlink'
+        ? `-> ${pax['KEEL.link.b64'] ? Buffer.from(pax['KEEL.link.b64'], 'base64').toString('hex') : h.linkname}`
+        : Buffer.concat(chunks).toString();
   }
   return out;
 }
@@ -84,10 +94,18 @@ describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
         { key: 'sb' },
       );
       assert.equal(store.baseToken('sb'), 't2');
-      const changed = files.filter((f) => f.name !== './d2/f2').map((f) => (f.name === './d1/f1' ? { ...f, body: 'changed' } : f));
-      const full = await store.put(tarOf([root({ 'KEEL.index': 'other' }), ...changed, { name: './new', body: 'new' }]));
+      const changed = files
+        .filter((f) => f.name !== './d2/f2')
+        .map((f) => (f.name === './d1/f1' ? { ...f, body: 'changed' } : f));
+      const full = await store.put(
+        tarOf([root({ 'KEEL.index': 'other' }), ...changed, { name: './new', body: 'new' }]),
+      );
       const restored = await membersOf(await store.get(delta.id));
-      assert.deepEqual(restored, await membersOf(await store.get(full.id)), 'the same workspace as a full export of it');
+      assert.deepEqual(
+        restored,
+        await membersOf(await store.get(full.id)),
+        'the same workspace as a full export of it',
+      );
       assert.ok(delta.storedBytes! < 5_000, `stored ${delta.storedBytes} bytes`); // the two changed trees, the root, one file
       assert.equal(restored['d1/f1'], 'changed');
       assert.equal(restored['d3/f3'], 'file 3');
@@ -99,7 +117,10 @@ describe('tree snapshots from the sandbox agent', { timeout: 60_000 }, () => {
   test('changes against an export the worker does not hold fail clearly and leave no base', async () => {
     await withStore(async (store) => {
       await store.put(tarOf([root({ 'KEEL.index': 't1' }), { name: './a', body: 'a' }]), { key: 'sb' });
-      await assert.rejects(store.put(tarOf([root({ 'KEEL.base': 'elsewhere', 'KEEL.index': 't9' })]), { key: 'sb' }), /does not hold/);
+      await assert.rejects(
+        store.put(tarOf([root({ 'KEEL.base': 'elsewhere', 'KEEL.index': 't9' })]), { key: 'sb' }),
+        /does not hold/,
+      );
       assert.equal(store.baseToken('sb'), undefined, 'the next export is a full one');
     });
   });

@@ -29,7 +29,12 @@ async function tarIn(stream: Readable, dir: string): Promise<void> {
 
 /** Every entry's path, type, mode, mtime, link target and content hash. */
 function describeTree(dir: string): string {
-  return execFileSync('bash', ['-c', `cd "$1" && find . -printf '%p %y %m %T@ %l %n\\n' | sed -E 's/\\.[0-9]+ / /' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`, '_', dir]).toString();
+  return execFileSync('bash', [
+    '-c',
+    `cd "$1" && find . -printf '%p %y %m %T@ %l %n\\n' | sed -E 's/\\.[0-9]+ / /' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum`,
+    '_',
+    dir,
+  ]).toString();
 }
 
 function seed(dir: string): void {
@@ -87,16 +92,15 @@ test('a tampered chunk fails the restore instead of restoring wrong bytes', asyn
     const objects = new LocalBlobStore(path.join(root, 'objects'));
     const store = new TreeSnapshotStore(objects);
     const snap = await store.put(tarOut(ws));
-    const chunkRef = `sha256:${execFileSync('sha256sum', [path.join(ws, 'a.txt')]).toString().slice(0, 64)}`;
+    const chunkRef = `sha256:${execFileSync('sha256sum', [path.join(ws, 'a.txt')])
+      .toString()
+      .slice(0, 64)}`;
     const hex = chunkRef.slice(7);
     writeFileSync(path.join(root, 'objects', hex.slice(0, 2), hex), 'evil content!!!!\n');
     const out = await store.get(snap.id);
-    await assert.rejects(
-      async () => {
-        for await (const _ of out) void _;
-      },
-      /hash check/,
-    );
+    await assert.rejects(async () => {
+      for await (const _ of out) void _;
+    }, /hash check/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -107,7 +111,9 @@ test('tar member names that leave the workspace are refused', async () => {
   try {
     mkdirSync(path.join(root, 'ws'));
     writeFileSync(path.join(root, 'x'), 'x');
-    const child = spawn('tar', ['-c', '-f', '-', '-C', path.join(root, 'ws'), '--absolute-names', '../x'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('tar', ['-c', '-f', '-', '-C', path.join(root, 'ws'), '--absolute-names', '../x'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const store = new TreeSnapshotStore(new LocalBlobStore(path.join(root, 'objects')));
     await assert.rejects(store.put(child.stdout), /'\.\.' in workspace tar path/);
   } finally {

@@ -23,12 +23,21 @@ describe('ulid', () => {
   });
 
   test('encodes the random part as 80 bits, most significant first', () => {
-    assert.equal(ulid(0, (n) => new Uint8Array(n)), '0'.repeat(26));
+    assert.equal(
+      ulid(0, (n) => new Uint8Array(n)),
+      '0'.repeat(26),
+    );
     assert.equal(ulid(0, (n) => new Uint8Array(n).fill(0xff)).slice(10), 'Z'.repeat(16));
     // 0x80 then zeros: the first 5 bits are 10000 = 16 = 'G'.
-    assert.equal(ulid(0, (n) => Uint8Array.from({ length: n }, (_, i) => (i === 0 ? 0x80 : 0))).slice(10), 'G' + '0'.repeat(15));
+    assert.equal(
+      ulid(0, (n) => Uint8Array.from({ length: n }, (_, i) => (i === 0 ? 0x80 : 0))).slice(10),
+      'G' + '0'.repeat(15),
+    );
     // The last byte 0x01 is the lowest bit: the final char is '1'.
-    assert.equal(ulid(0, (n) => Uint8Array.from({ length: n }, (_, i) => (i === n - 1 ? 1 : 0))).slice(10), '0'.repeat(15) + '1');
+    assert.equal(
+      ulid(0, (n) => Uint8Array.from({ length: n }, (_, i) => (i === n - 1 ? 1 : 0))).slice(10),
+      '0'.repeat(15) + '1',
+    );
   });
 
   test('sorts by time across milliseconds', () => {

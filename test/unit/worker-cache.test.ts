@@ -8,7 +8,12 @@ test('KEEL_WORKFLOW_CACHE_SIZE: unset means the default, a whole number is taken
   assert.equal(workflowCacheSizeFromEnv({ KEEL_WORKFLOW_CACHE_SIZE: '0' }), 0);
   assert.equal(workflowCacheSizeFromEnv({ KEEL_WORKFLOW_CACHE_SIZE: '250' }), 250);
   for (const bad of ['-1', '1.5', 'lots']) {
-    assert.throws(() => workflowCacheSizeFromEnv({ KEEL_WORKFLOW_CACHE_SIZE: bad }), new RegExp(`KEEL_WORKFLOW_CACHE_SIZE must be a whole number of runs \\(0 or more\\), not '${bad.replace('.', '\\.')}'`));
+    assert.throws(
+      () => workflowCacheSizeFromEnv({ KEEL_WORKFLOW_CACHE_SIZE: bad }),
+      new RegExp(
+        `KEEL_WORKFLOW_CACHE_SIZE must be a whole number of runs \\(0 or more\\), not '${bad.replace('.', '\\.')}'`,
+      ),
+    );
   }
   assert.throws(() => checkedCacheSize(-3), /workflowCacheSize must be a whole number/);
 });

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import vm from 'node:vm';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { prebuiltWorkflowBundle, sourceKey, splitSourceMap, temporalVersions, workflowBundleOptions } from '../../src/workflow-bundles.js';
+import {
+  prebuiltWorkflowBundle,
+  sourceKey,
+  splitSourceMap,
+  temporalVersions,
+  workflowBundleOptions,
+} from '../../src/workflow-bundles.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
@@ -40,13 +46,18 @@ test('the tracing bundle preloads nothing: its interceptors register a tracer pr
 });
 
 /** Top-level declarations whose state would be shared by every run (exported objects are frozen; closures are not). */
-const MUTABLE_AT_TOP = /^(export\s+)?(let|var)\s|^(export\s+)?const\s+\w+(\s*:[^=]+)?=\s*(new\s+(Map|Set|WeakMap|WeakSet|Array)\b|\[\s*\];)/m;
+const MUTABLE_AT_TOP =
+  /^(export\s+)?(let|var)\s|^(export\s+)?const\s+\w+(\s*:[^=]+)?=\s*(new\s+(Map|Set|WeakMap|WeakSet|Array)\b|\[\s*\];)/m;
 
 test('Keel modules in the bundle keep no mutable state at module level', async () => {
   const own = [...(await bundled).matchAll(/^\/\*\*\*\/ "\.\/(src\/[^"]+\.ts)"$/gm)].map((m) => m[1]);
   assert.ok(own.length > 20, `found ${own.length} Keel modules in the bundle`);
   const offenders = own.filter((file) => MUTABLE_AT_TOP.test(readFileSync(path.join(REPO, file), 'utf8')));
-  assert.deepEqual(offenders, [], 'module-level let/var/Map/Set would be shared by every run in a worker: keep it in the run');
+  assert.deepEqual(
+    offenders,
+    [],
+    'module-level let/var/Map/Set would be shared by every run in a worker: keep it in the run',
+  );
 });
 
 test('a prebuilt bundle is used only with the Temporal versions it was built with', () => {
@@ -57,7 +68,10 @@ test('a prebuilt bundle is used only with the Temporal versions it was built wit
     writeFileSync(path.join(dir, 'workflow-bundle.json'), JSON.stringify({ temporal: temporalVersions() }));
     assert.deepEqual(prebuiltWorkflowBundle(false, dir), { code: 'var __TEMPORAL__;' });
     assert.equal(prebuiltWorkflowBundle(true, dir), undefined, 'no tracing bundle written');
-    writeFileSync(path.join(dir, 'workflow-bundle.json'), JSON.stringify({ temporal: { ...temporalVersions(), '@temporalio/worker': '0.0.1' } }));
+    writeFileSync(
+      path.join(dir, 'workflow-bundle.json'),
+      JSON.stringify({ temporal: { ...temporalVersions(), '@temporalio/worker': '0.0.1' } }),
+    );
     assert.equal(prebuiltWorkflowBundle(false, dir), undefined, 'another worker version: bundle from source');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,13 +103,13 @@ test('the cache key of a bundle from the sources follows every source file and t
 });
 
 test('a shipped bundle keeps its source map beside it and a stub inline (the worker requires one and would keep a real one resident)', () => {
-    const realMap = { version: 3, sources: ['src/workflows/agent-run.ts'], names: [], mappings: 'AAAA' };
-    const inline = `//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(realMap)).toString('base64')}`;
-    const { code, map } = splitSourceMap(`exports.x = 1;\n${inline}\n`);
-    assert.deepEqual(JSON.parse(map), realMap);
-    assert.ok(code.startsWith('exports.x = 1;\n'));
-    const stub = JSON.parse(Buffer.from(code.split('base64,')[1], 'base64').toString('utf8'));
-    assert.deepEqual(stub.sources, []);
-    assert.equal(stub.sourceRoot, '');
-    assert.throws(() => splitSourceMap('exports.x = 1;\n'), /no inline source map/);
+  const realMap = { version: 3, sources: ['src/workflows/agent-run.ts'], names: [], mappings: 'AAAA' };
+  const inline = `//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(realMap)).toString('base64')}`;
+  const { code, map } = splitSourceMap(`exports.x = 1;\n${inline}\n`);
+  assert.deepEqual(JSON.parse(map), realMap);
+  assert.ok(code.startsWith('exports.x = 1;\n'));
+  const stub = JSON.parse(Buffer.from(code.split('base64,')[1], 'base64').toString('utf8'));
+  assert.deepEqual(stub.sources, []);
+  assert.equal(stub.sourceRoot, '');
+  assert.throws(() => splitSourceMap('exports.x = 1;\n'), /no inline source map/);
 });

@@ -6,7 +6,17 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LocalBlobStore } from '../../src/storage/blob-store.js';
@@ -22,7 +32,9 @@ async function snapshotOf(seed: (dir: string) => void): Promise<{ store: TreeSna
   const dir = mkdtempSync(path.join(work, 'ws-'));
   seed(dir);
   const store = new TreeSnapshotStore(new LocalBlobStore(path.join(work, 'objects')));
-  const { id } = await store.put(spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout);
+  const { id } = await store.put(
+    spawn('tar', ['-c', '-f', '-', '-C', dir, '.'], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout,
+  );
   return { store, files: new SnapshotFiles(store, id) };
 }
 
@@ -45,8 +57,14 @@ describe('workspace files', { timeout: 60_000 }, () => {
     assert.equal((await files.read('dirlink/deeper/f.txt')).toString(), 'deep\n');
     assert.equal((await files.read('./sub//deeper/f.txt')).toString(), 'deep\n');
     assert.equal((await files.read('hard')).toString(), 'notes\n');
-    assert.deepEqual((await files.list('dirlink')).map((e) => e.path), ['sub/deeper', 'sub/deeper/f.txt', 'sub/out', 'sub/up']);
-    await assert.rejects(files.read('sub/out'), { code: 'path_escape', message: /a symlink points to \.\.\/\.\.\/etc\/passwd/ });
+    assert.deepEqual(
+      (await files.list('dirlink')).map((e) => e.path),
+      ['sub/deeper', 'sub/deeper/f.txt', 'sub/out', 'sub/up'],
+    );
+    await assert.rejects(files.read('sub/out'), {
+      code: 'path_escape',
+      message: /a symlink points to \.\.\/\.\.\/etc\/passwd/,
+    });
     await assert.rejects(files.read('loop-a'), { code: 'path_escape', message: /too many symlinks/ });
     await assert.rejects(files.read('sub/../notes.txt'), { code: 'path_escape' });
     await assert.rejects(files.read('notes.txt/x'), { code: 'not_found', message: /not a directory/ });
@@ -69,7 +87,9 @@ describe('workspace files', { timeout: 60_000 }, () => {
     const one = path.join(work, 'one');
     await extractSnapshot(store, files, one, { path: 'src/b.py' });
     assert.equal(readFileSync(path.join(one, 'b.py'), 'utf8'), 'a\n');
-    await assert.rejects(extractSnapshot(store, files, path.join(work, 'capped'), { maxBytes: 2 }), { code: 'too_large' });
+    await assert.rejects(extractSnapshot(store, files, path.join(work, 'capped'), { maxBytes: 2 }), {
+      code: 'too_large',
+    });
   });
 
   test('a turn names the last snapshot taken at or before it', () => {
@@ -80,7 +100,10 @@ describe('workspace files', { timeout: 60_000 }, () => {
     assert.equal(pickSnapshot('r', s, 1).id, 'start');
     assert.equal(pickSnapshot('r', s, 2).id, 'end2');
     assert.equal(pickSnapshot('r', s, 4).id, 'end2');
-    assert.throws(() => pickSnapshot('r', s, 6), { code: 'not_found', message: /no snapshot of turn 6 \(its snapshots are of turns 0, 2, 5\)/ });
+    assert.throws(() => pickSnapshot('r', s, 6), {
+      code: 'not_found',
+      message: /no snapshot of turn 6 \(its snapshots are of turns 0, 2, 5\)/,
+    });
     assert.throws(() => pickSnapshot('r', s, -1), { code: 'bad_usage' });
     assert.throws(() => pickSnapshot('r', { all: [] }), { code: 'not_found', message: /no workspace snapshot/ });
   });

@@ -21,10 +21,13 @@ export function egressAllowlist(network: SandboxNetwork | undefined): string[] |
 export function networkProblem(network: unknown): string | undefined {
   if (network === undefined || typeof network === 'boolean') return undefined;
   const allow = (network as { allow?: unknown } | null)?.allow;
-  if (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string')) return 'network must be false, true or { allow: string[] }';
+  if (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string'))
+    return 'network must be false, true or { allow: string[] }';
   for (const name of allow as string[]) {
-    if (isIP(name.replace(/^\[|\]$/g, ''))) return `network.allow entry '${name}' is an IP address; list host names (the proxy refuses raw IPs)`;
-    if (!PATTERN.test(name.toLowerCase())) return `network.allow entry '${name}' is not a host name or '*.domain' pattern`;
+    if (isIP(name.replace(/^\[|\]$/g, '')))
+      return `network.allow entry '${name}' is an IP address; list host names (the proxy refuses raw IPs)`;
+    if (!PATTERN.test(name.toLowerCase()))
+      return `network.allow entry '${name}' is not a host name or '*.domain' pattern`;
   }
   return undefined;
 }

@@ -40,7 +40,13 @@ export interface Egress {
 }
 
 /** Creates the sandbox's network and starts its proxy sidecar; removes what it made when a step fails. */
-export async function startEgress(docker: Docker, network: SandboxNetwork, image: string, agentVolume: string, options: EgressOptions): Promise<Egress> {
+export async function startEgress(
+  docker: Docker,
+  network: SandboxNetwork,
+  image: string,
+  agentVolume: string,
+  options: EgressOptions,
+): Promise<Egress> {
   const name = `keel-egress-${randomBytes(6).toString('hex')}`;
   try {
     await docker.createNetwork({
@@ -69,9 +75,11 @@ export async function startEgress(docker: Docker, network: SandboxNetwork, image
 function egressError(err: unknown): SandboxError {
   const message = err instanceof Error ? err.message : String(err);
   const hint = /address pool/i.test(message)
-    ? " (every networked sandbox has its own network: give dockerd more, smaller pools, e.g. \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 28}] in daemon.json)"
+    ? ' (every networked sandbox has its own network: give dockerd more, smaller pools, e.g. "default-address-pools": [{"base": "10.200.0.0/16", "size": 28}] in daemon.json)'
     : '';
-  return new SandboxError('sandbox_unavailable', `could not set up the sandbox's egress network: ${message}${hint}`, { cause: err });
+  return new SandboxError('sandbox_unavailable', `could not set up the sandbox's egress network: ${message}${hint}`, {
+    cause: err,
+  });
 }
 
 function proxyEnv(url: string): Record<string, string> {
@@ -79,7 +87,13 @@ function proxyEnv(url: string): Record<string, string> {
   return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: local, no_proxy: local };
 }
 
-function sidecarOptions(name: string, network: SandboxNetwork, image: string, agentVolume: string, options: EgressOptions): Docker.ContainerCreateOptions {
+function sidecarOptions(
+  name: string,
+  network: SandboxNetwork,
+  image: string,
+  agentVolume: string,
+  options: EgressOptions,
+): Docker.ContainerCreateOptions {
   const args = ['egress-proxy', '--listen', `:${PROXY_PORT}`];
   for (const a of egressAllowlist(network) ?? []) args.push('--allow', a);
   for (const a of hostAddresses()) args.push('--deny', a);
@@ -111,8 +125,17 @@ function sidecarOptions(name: string, network: SandboxNetwork, image: string, ag
  * go yet (its sandbox is still being removed) is left to the reaper. True when nothing is left.
  */
 export async function removeEgress(docker: Docker, network: string): Promise<boolean> {
-  const sidecars = await docker.listContainers({ all: true, filters: { label: [`${EGRESS_LABELS.of}=${network}`, `${EGRESS_LABELS.proxy}=1`] } }).catch(() => []);
-  await Promise.all(sidecars.map((s) => docker.getContainer(s.Id).remove({ force: true }).catch(() => undefined)));
+  const sidecars = await docker
+    .listContainers({ all: true, filters: { label: [`${EGRESS_LABELS.of}=${network}`, `${EGRESS_LABELS.proxy}=1`] } })
+    .catch(() => []);
+  await Promise.all(
+    sidecars.map((s) =>
+      docker
+        .getContainer(s.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
   try {
     await docker.getNetwork(network).remove();
     return true;

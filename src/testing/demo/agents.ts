@@ -17,7 +17,10 @@ const getWeather = tool({
   description: 'Current weather for a city.',
   parameters: z.object({ city: z.string().describe('City name') }),
   execute: ({ city }) => {
-    const table: Record<string, { sky: string; celsius: number }> = { paris: { sky: 'sunny', celsius: 21 }, oslo: { sky: 'rain', celsius: 9 } };
+    const table: Record<string, { sky: string; celsius: number }> = {
+      paris: { sky: 'sunny', celsius: 21 },
+      oslo: { sky: 'rain', celsius: 9 },
+    };
     return { city, ...(table[city.toLowerCase()] ?? { sky: 'cloudy', celsius: 15 }) };
   },
 });

@@ -31,7 +31,9 @@ function cmdOf(call: ToolCallItem): string {
 }
 
 function execRecords(state: RunState): ExecRecord[] {
-  const results = new Map(state.items.filter((i): i is ToolResultItem => i.type === 'tool_result').map((r) => [r.callId, r]));
+  const results = new Map(
+    state.items.filter((i): i is ToolResultItem => i.type === 'tool_result').map((r) => [r.callId, r]),
+  );
   return state.items
     .filter((i): i is ToolCallItem => i.type === 'tool_call' && i.name === 'exec_command')
     .map((call) => {
@@ -47,13 +49,18 @@ export function fixerReport(state: RunState): FixerReport {
   const diff = withDiff?.output.slice(withDiff.output.indexOf('diff --git')).split('\nstderr:')[0].trimEnd();
   const lastTest = [...commands].reverse().find((c) => TEST_COMMAND.test(c.cmd));
   const problem =
-    runProblem(state) ?? (!lastTest ? 'it never ran the tests'
-    : lastTest.exitCode !== 0 ? `the last test command (${lastTest.cmd}) exited ${lastTest.exitCode ?? 'without an exit code'}`
-    : undefined);
+    runProblem(state) ??
+    (!lastTest
+      ? 'it never ran the tests'
+      : lastTest.exitCode !== 0
+        ? `the last test command (${lastTest.cmd}) exited ${lastTest.exitCode ?? 'without an exit code'}`
+        : undefined);
   return { commands, ...(diff ? { diff } : {}), ...(lastTest ? { lastTest } : {}), ...(problem ? { problem } : {}) };
 }
 
 /** Why a run did not complete, in words; undefined when it did. */
 export function runProblem(state: RunState): string | undefined {
-  return state.status === 'completed' ? undefined : `the run ended ${state.status}${state.error ? ` (${state.error.message})` : ''}`;
+  return state.status === 'completed'
+    ? undefined
+    : `the run ended ${state.status}${state.error ? ` (${state.error.message})` : ''}`;
 }

@@ -14,19 +14,29 @@ import { fixerReport, runProblem, type FixerReport } from './fixer-report.js';
 
 function report(stack: DevStack, state: RunState): void {
   console.log(`  run id:       ${state.runId}`);
-  console.log(`  final output: ${typeof state.finalOutput === 'string' ? state.finalOutput : JSON.stringify(state.finalOutput)}`);
-  console.log(`  usage:        ${state.usage.inputTokens} in + ${state.usage.outputTokens} out = ${state.usage.totalTokens} tokens over ${state.usage.requests} model calls`);
+  console.log(
+    `  final output: ${typeof state.finalOutput === 'string' ? state.finalOutput : JSON.stringify(state.finalOutput)}`,
+  );
+  console.log(
+    `  usage:        ${state.usage.inputTokens} in + ${state.usage.outputTokens} out = ${state.usage.totalTokens} tokens over ${state.usage.requests} model calls`,
+  );
   if (stack.uiUrl) console.log(`  Web UI:       ${webUiLink(stack.uiUrl, state.runId)}`);
 }
 
 /** The fixer's commands, the diff it showed and its last test command's result (the tail of its output). */
 function printFix(fix: FixerReport): void {
   console.log('  commands run in the sandbox:');
-  for (const c of fix.commands) console.log(`    $ ${c.cmd}${c.exitCode === undefined ? '' : `   (exit ${c.exitCode})`}`);
+  for (const c of fix.commands)
+    console.log(`    $ ${c.cmd}${c.exitCode === undefined ? '' : `   (exit ${c.exitCode})`}`);
   console.log(fix.diff ? `  resulting diff:\n${indent(fix.diff)}` : '  resulting diff: (the agent showed none)');
   if (!fix.lastTest) return console.log('  last test command: (none ran)');
   console.log(`  last test command: ${fix.lastTest.cmd} -> exit ${fix.lastTest.exitCode ?? '?'}`);
-  const shown = fix.lastTest.output.replace(/^exit code: .*\n/, '').split('\n').slice(-8).join('\n').trimEnd();
+  const shown = fix.lastTest.output
+    .replace(/^exit code: .*\n/, '')
+    .split('\n')
+    .slice(-8)
+    .join('\n')
+    .trimEnd();
   console.log(indent(shown).replace(/^ +$/gm, ''));
 }
 
@@ -45,7 +55,11 @@ async function runOne(stack: DevStack, agent: typeof weatherAgent, input: string
 
 export async function runDemo(): Promise<number> {
   seedDemoRepo(DEMO_REPO_DIR);
-  const stack = await startDevStack({ agents: demoAgents, offlineModel: () => startScriptedModelServer({ scripts: demoScripts }), log: (l) => console.log(l) });
+  const stack = await startDevStack({
+    agents: demoAgents,
+    offlineModel: () => startScriptedModelServer({ scripts: demoScripts }),
+    log: (l) => console.log(l),
+  });
   try {
     const weather = await runOne(stack, weatherAgent, 'What is the weather in Paris?');
     report(stack, weather);

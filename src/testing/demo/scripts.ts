@@ -6,7 +6,10 @@ import type { Script } from '../script.js';
 export const demoScripts: Record<string, Script> = {
   'demo-weather': {
     steps: [
-      { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { inputTokens: 120, outputTokens: 18 } },
+      {
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+        usage: { inputTokens: 120, outputTokens: 18 },
+      },
       { message: 'It is sunny in Paris, 21 °C.', usage: { inputTokens: 160, outputTokens: 12 } },
     ],
   },

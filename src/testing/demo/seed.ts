@@ -13,7 +13,11 @@ export function seedDemoRepo(dir: string): void {
     path.join(dir, 'test_calc.py'),
     'import unittest\nfrom calc import add\n\n\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n',
   );
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=keel', '-c', 'user.email=keel@example.invalid', ...args], { cwd: dir, stdio: 'ignore' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=keel', '-c', 'user.email=keel@example.invalid', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
   git('init', '-q');
   git('add', '.');
   git('commit', '-q', '-m', 'calc with a failing test');

@@ -16,7 +16,8 @@ export function handoffSpecs(agent: Agent, ctx: Pick<SpecContext, 'agent'>): Han
     return {
       agent: target.name,
       toolName: h.toolName ?? handoffToolName(target.name),
-      description: h.description ?? target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
+      description:
+        h.description ?? target.options.handoffDescription ?? `Transfer the conversation to the ${target.name} agent.`,
       // Absent for plain handoffs, so their specs (and versions) are what they were before handoff options existed.
       ...(prepare.input || prepare.hook || prepare.filter ? { prepare } : {}),
     };

@@ -17,7 +17,10 @@ export function hostedConfigs(agent: Agent, modelApi: 'responses' | 'chat'): Hos
   const hosted = hostedToolsOf(agent);
   if (hosted.length && modelApi === 'chat') {
     const types = hosted.map((h) => h.config.type).join(', ');
-    throw new KeelError('bad_usage', `agent '${agent.name}' has hosted tools (${types}), which only the Responses API runs; this worker uses the Chat Completions API`);
+    throw new KeelError(
+      'bad_usage',
+      `agent '${agent.name}' has hosted tools (${types}), which only the Responses API runs; this worker uses the Chat Completions API`,
+    );
   }
   return hosted.map((h) => h.config);
 }
@@ -26,16 +29,18 @@ export const hostedMcpKind: ToolKindDef<'hosted_mcp'> = {
   specs: (agent) =>
     hostedToolsOf(agent).flatMap((h): ToolSpecOf<'hosted_mcp'>[] => {
       if (h.config.type !== 'mcp') return [];
-      return [{
-        name: hostedApprovalToolName(h.config.server_label),
-        description: `approval requests of hosted MCP server ${h.config.server_label}`,
-        parameters: { type: 'object' },
-        kind: 'hosted_mcp',
-        approval: approvalSpecOf((h.needsApproval ?? true) as never),
-        timeoutMs: 60_000,
-        guardrails: { input: [], output: [] },
-        hosted: { serverLabel: h.config.server_label },
-      }];
+      return [
+        {
+          name: hostedApprovalToolName(h.config.server_label),
+          description: `approval requests of hosted MCP server ${h.config.server_label}`,
+          parameters: { type: 'object' },
+          kind: 'hosted_mcp',
+          approval: approvalSpecOf((h.needsApproval ?? true) as never),
+          timeoutMs: 60_000,
+          guardrails: { input: [], output: [] },
+          hosted: { serverLabel: h.config.server_label },
+        },
+      ];
     }),
   approval: (agent, input) => hostedMcpByToolName(agent, input.tool)?.needsApproval as never,
   run: (input, deps) =>

@@ -10,7 +10,14 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { SandboxAgent, type Agent } from '../../agents/agent.js';
 import { approvalSpecOf } from '../../agents/approval.js';
-import { filterAllows, inSandbox, modelToolName, type McpServer, type McpToolDef, type McpToolLister } from '../../agents/mcp.js';
+import {
+  filterAllows,
+  inSandbox,
+  modelToolName,
+  type McpServer,
+  type McpToolDef,
+  type McpToolLister,
+} from '../../agents/mcp.js';
 import type { McpToolPin, ToolSpecOf } from '../../agents/spec.js';
 import { KeelError } from '../../errors.js';
 import type { McpTarget } from '../../activities/mcp-connections.js';
@@ -28,16 +35,26 @@ const ArgsSchema = z.record(z.string(), z.unknown());
 
 /** One server's tools as the spec pins them (filtered, named for the model, with their definitions' hashes). */
 function serverToolSpecs(server: McpServer, tools: McpToolDef[]): ToolSpecOf<'mcp'>[] {
-  return tools.filter((t) => filterAllows(server.toolFilter, t)).map((t) => ({
-    name: modelToolName(server, t.name),
-    description: t.description || `${t.name} (MCP server ${server.name})`,
-    parameters: t.inputSchema,
-    kind: 'mcp',
-    approval: approvalSpecOf(server.needsApproval as never),
-    timeoutMs: (server.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 5_000,
-    guardrails: { input: (server.inputGuardrails ?? []).map((g) => g.name), output: (server.outputGuardrails ?? []).map((g) => g.name) },
-    mcp: { server: server.name, tool: t.name, hash: t.hash, ...(inSandbox(server) ? { inSandbox: true as const } : {}) },
-  }));
+  return tools
+    .filter((t) => filterAllows(server.toolFilter, t))
+    .map((t) => ({
+      name: modelToolName(server, t.name),
+      description: t.description || `${t.name} (MCP server ${server.name})`,
+      parameters: t.inputSchema,
+      kind: 'mcp',
+      approval: approvalSpecOf(server.needsApproval as never),
+      timeoutMs: (server.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 5_000,
+      guardrails: {
+        input: (server.inputGuardrails ?? []).map((g) => g.name),
+        output: (server.outputGuardrails ?? []).map((g) => g.name),
+      },
+      mcp: {
+        server: server.name,
+        tool: t.name,
+        hash: t.hash,
+        ...(inSandbox(server) ? { inSandbox: true as const } : {}),
+      },
+    }));
 }
 
 /**
@@ -48,11 +65,15 @@ async function mcpToolSpecs(agent: Agent, connections: McpToolLister): Promise<T
   const names = new Set<string>();
   const specs: ToolSpecOf<'mcp'>[] = [];
   for (const server of agent.options.mcpServers ?? []) {
-    if (names.has(server.name)) throw new KeelError('bad_usage', `agent '${agent.name}' has two MCP servers named '${server.name}'`);
+    if (names.has(server.name))
+      throw new KeelError('bad_usage', `agent '${agent.name}' has two MCP servers named '${server.name}'`);
     names.add(server.name);
     if (inSandbox(server)) {
       if (!(agent instanceof SandboxAgent)) {
-        throw new KeelError('bad_usage', `agent '${agent.name}': MCP server '${server.name}' has inSandbox: true, but the agent has no sandbox (use a SandboxAgent)`);
+        throw new KeelError(
+          'bad_usage',
+          `agent '${agent.name}': MCP server '${server.name}' has inSandbox: true, but the agent has no sandbox (use a SandboxAgent)`,
+        );
       }
       continue;
     }
@@ -62,7 +83,11 @@ async function mcpToolSpecs(agent: Agent, connections: McpToolLister): Promise<T
 }
 
 /** Tool specs of the agent's in-sandbox MCP servers, listed fresh from the servers running in `sandbox`. */
-export async function sandboxMcpToolSpecs(agent: Agent, connections: McpToolLister, sandbox: StartedSandbox): Promise<ToolSpecOf<'mcp'>[]> {
+export async function sandboxMcpToolSpecs(
+  agent: Agent,
+  connections: McpToolLister,
+  sandbox: StartedSandbox,
+): Promise<ToolSpecOf<'mcp'>[]> {
   const specs: ToolSpecOf<'mcp'>[] = [];
   for (const server of (agent.options.mcpServers ?? []).filter(inSandbox)) {
     specs.push(...serverToolSpecs(server, await connections.tools(agent.name, server, { fresh: true, sandbox })));
@@ -84,10 +109,16 @@ async function locate(deps: ToolDeps, input: RunToolInput): Promise<Located | un
 }
 
 /** An error text when the server's tool is gone or differs from the one the run resolved; undefined when it matches. */
-async function pinProblem(deps: ToolDeps, agent: string, { server, pin }: Located, target: McpTarget): Promise<string | undefined> {
+async function pinProblem(
+  deps: ToolDeps,
+  agent: string,
+  { server, pin }: Located,
+  target: McpTarget,
+): Promise<string | undefined> {
   if (!pin.hash) return undefined;
   const current = (await deps.mcp.tools(agent, server, target)).find((t) => t.name === pin.tool);
-  if (!current) return `Error: MCP server '${server.name}' no longer offers the tool '${pin.tool}' (it changed its tools during this run).`;
+  if (!current)
+    return `Error: MCP server '${server.name}' no longer offers the tool '${pin.tool}' (it changed its tools during this run).`;
   if (current.hash !== pin.hash) {
     return `Error: MCP server '${server.name}' changed the tool '${pin.tool}' during this run (pinned ${pin.hash}, now ${current.hash}); it was not called.`;
   }
@@ -105,17 +136,30 @@ async function toResult(result: CallToolResult, blobs: BlobStore): Promise<RunTo
       const kind = bytes.length <= MAX_IMAGE_BYTES ? detectImage(bytes) : undefined;
       if (kind && !image) image = { mediaType: kind.mediaType, blob: await blobs.put(bytes) };
       texts.push(`[image ${block.mimeType}, ${bytes.length} bytes${kind ? '' : ', not shown'}]`);
-    } else if (block.type === 'resource') texts.push('text' in block.resource ? String(block.resource.text) : `[resource ${block.resource.uri}]`);
+    } else if (block.type === 'resource')
+      texts.push('text' in block.resource ? String(block.resource.text) : `[resource ${block.resource.uri}]`);
     else if (block.type === 'resource_link') texts.push(`[resource link ${block.uri}]`);
     else texts.push(`[${block.type} content]`);
   }
-  if (texts.length === 0 && result.structuredContent !== undefined) texts.push(JSON.stringify(result.structuredContent));
+  if (texts.length === 0 && result.structuredContent !== undefined)
+    texts.push(JSON.stringify(result.structuredContent));
   const output = texts.join('\n');
-  return { output: result.isError ? `Error: ${output || 'the tool reported an error'}` : output, isError: Boolean(result.isError), guardrails: [], ...(image ? { image } : {}) };
+  return {
+    output: result.isError ? `Error: ${output || 'the tool reported an error'}` : output,
+    isError: Boolean(result.isError),
+    guardrails: [],
+    ...(image ? { image } : {}),
+  };
 }
 
 /** Calls the located tool; on the sandbox's host (`target.sandbox`) the call heartbeats, as it runs on the host queue. */
-async function callTool(deps: ToolDeps, input: RunToolInput, located: Located, target: McpTarget, args: string): Promise<RunToolResult> {
+async function callTool(
+  deps: ToolDeps,
+  input: RunToolInput,
+  located: Located,
+  target: McpTarget,
+  args: string,
+): Promise<RunToolResult> {
   const parsed = parseToolArguments(input.call.name, ArgsSchema, args);
   if (!parsed.ok) return parsed.result;
   const ctx = Context.current();
@@ -123,7 +167,11 @@ async function callTool(deps: ToolDeps, input: RunToolInput, located: Located, t
   try {
     const problem = await pinProblem(deps, input.agent, located, target);
     if (problem) return errorResult(problem);
-    const options = { timeoutMs: located.server.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: ctx.cancellationSignal, ...target };
+    const options = {
+      timeoutMs: located.server.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      signal: ctx.cancellationSignal,
+      ...target,
+    };
     const raw = await deps.mcp.call(input.agent, located.server, located.pin.tool, parsed.data, options);
     return await toResult(raw, deps.blobs);
   } catch (err) {
@@ -137,13 +185,17 @@ export const mcpKind: ToolKindDef<'mcp'> = {
   specs: (agent, ctx) => mcpToolSpecs(agent, ctx.mcp),
   // The pin names the server (servers inside a sandbox cannot be found by listing here).
   async approval(agent, input, deps) {
-    const server = input.mcp ? mcpServerOf(agent, input.mcp.server) : (await mcpToolByName(agent, input.tool, deps.mcp))?.server;
+    const server = input.mcp
+      ? mcpServerOf(agent, input.mcp.server)
+      : (await mcpToolByName(agent, input.tool, deps.mcp))?.server;
     return server?.needsApproval as never;
   },
   async run(input, deps, host) {
     const located = await locate(deps, input);
     if (!located) {
-      const missing = input.mcp ? `the agent has no MCP server '${input.mcp.server}'` : `there is no tool named '${input.call.name}'`;
+      const missing = input.mcp
+        ? `the agent has no MCP server '${input.mcp.server}'`
+        : `there is no tool named '${input.call.name}'`;
       return errorResult(`Error: ${missing}.`);
     }
     const target: McpTarget = host ? { sandbox: host.sandbox } : {};

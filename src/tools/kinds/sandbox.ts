@@ -23,12 +23,19 @@ export const sandboxKind: ToolKindDef<'sandbox'> = {
         const name = typeof t === 'string' ? t : t.name;
         if (specs.has(name)) {
           if (typeof t === 'string' && !capabilitySandboxTool(agent, name)) continue; // a built-in listed twice
-          throw new KeelError('bad_usage', `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`);
+          throw new KeelError(
+            'bad_usage',
+            `agent '${agent.name}': two capabilities contribute a sandbox tool named '${name}'`,
+          );
         }
         if (typeof t !== 'string' && isSandboxToolName(name)) {
-          throw new KeelError('bad_usage', `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`);
+          throw new KeelError(
+            'bad_usage',
+            `capability '${c.name}' defines sandbox tool '${name}', which is the name of a built-in tool`,
+          );
         }
-        const shape = typeof t === 'string' ? sandboxToolShape(t, timeout) : { ...t, timeoutMs: t.timeoutMs ?? timeout };
+        const shape =
+          typeof t === 'string' ? sandboxToolShape(t, timeout) : { ...t, timeoutMs: t.timeoutMs ?? timeout };
         specs.set(name, {
           name,
           description: shape.description,

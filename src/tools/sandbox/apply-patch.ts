@@ -41,7 +41,8 @@ export const applyPatchTool = defineSandboxTool({
       const r = await applyPatch(a.patch, workspaceFiles(ctx.sandbox));
       return { output: `patch applied:\n${summary(r).join('\n')}` };
     } catch (err) {
-      if (err instanceof PatchError) return { output: `Error: the patch was not applied (nothing changed): ${err.message}`, isError: true };
+      if (err instanceof PatchError)
+        return { output: `Error: the patch was not applied (nothing changed): ${err.message}`, isError: true };
       throw err;
     }
   },

@@ -75,7 +75,9 @@ export interface SandboxToolDefinition<N extends string = string, P extends z.Zo
 }
 
 /** Checks a definition's shape where it is written and keeps its literal name (the table's keys). */
-export function defineSandboxTool<N extends string, P extends z.ZodType>(definition: SandboxToolDefinition<N, P>): SandboxToolDefinition<N, P> {
+export function defineSandboxTool<N extends string, P extends z.ZodType>(
+  definition: SandboxToolDefinition<N, P>,
+): SandboxToolDefinition<N, P> {
   return definition;
 }
 
@@ -83,4 +85,5 @@ export function defineSandboxTool<N extends string, P extends z.ZodType>(definit
 export const MAX_READ_BYTES = 1024 * 1024;
 
 /** A string field of recorded arguments, else undefined. */
-export const stringArg = (args: RecordedArgs, key: string): string | undefined => (typeof args[key] === 'string' ? (args[key] as string) : undefined);
+export const stringArg = (args: RecordedArgs, key: string): string | undefined =>
+  typeof args[key] === 'string' ? (args[key] as string) : undefined;

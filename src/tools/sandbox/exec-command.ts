@@ -5,9 +5,18 @@ import { defineSandboxTool, stringArg } from './define.js';
 /** The longest `timeout_ms` a call may ask for. */
 const MAX_COMMAND_MS = 3_600_000;
 
-function formatExec(r: { exitCode: number; stdout: string; stderr: string; timedOut: boolean; replayed: boolean }): string {
-  const parts = [`exit code: ${r.exitCode}${r.timedOut ? ' (timed out: the command and its process group were killed)' : ''}`];
-  if (r.replayed) parts.push('(this command had already run; its recorded result is returned instead of running it again)');
+function formatExec(r: {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  replayed: boolean;
+}): string {
+  const parts = [
+    `exit code: ${r.exitCode}${r.timedOut ? ' (timed out: the command and its process group were killed)' : ''}`,
+  ];
+  if (r.replayed)
+    parts.push('(this command had already run; its recorded result is returned instead of running it again)');
   if (r.stdout) parts.push(`stdout:\n${r.stdout}`);
   if (r.stderr) parts.push(`stderr:\n${r.stderr}`);
   return parts.join('\n');

@@ -44,7 +44,10 @@ export function sandboxToolsOf(capability: AnySandboxTool['capability']): AnySan
 }
 
 /** What an AgentSpec says of a built-in: the model's description and schema, and the activity's timeout. */
-export function sandboxToolShape(name: SandboxToolName, commandTimeoutMs: number): { description: string; parameters: z.ZodType; timeoutMs: number } {
+export function sandboxToolShape(
+  name: SandboxToolName,
+  commandTimeoutMs: number,
+): { description: string; parameters: z.ZodType; timeoutMs: number } {
   const tool: AnySandboxTool = SANDBOX_TOOLS[name];
   return { description: tool.description, parameters: tool.parameters, timeoutMs: tool.timeoutMs ?? commandTimeoutMs };
 }
@@ -58,4 +61,10 @@ export function describeSandboxCall(name: string, args: RecordedArgs): string | 
   return brief ? `${name} ${brief}` : undefined;
 }
 
-export type { AuditEffect, BuiltinToolContext, BuiltinToolOutput, RecordedArgs, SandboxToolDefinition } from './define.js';
+export type {
+  AuditEffect,
+  BuiltinToolContext,
+  BuiltinToolOutput,
+  RecordedArgs,
+  SandboxToolDefinition,
+} from './define.js';

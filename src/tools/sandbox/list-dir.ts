@@ -11,7 +11,9 @@ export const listDir = defineSandboxTool({
   runsCommands: false,
   async run(a, ctx) {
     const entries = await ctx.sandbox.listDir(a.path);
-    const lines = entries.map((e) => `${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(9)} ${e.name}`);
+    const lines = entries.map(
+      (e) => `${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(9)} ${e.name}`,
+    );
     return { output: lines.join('\n') || '(empty directory)' };
   },
   changesWorkspace: () => false,

@@ -15,7 +15,10 @@ export const viewImage = defineSandboxTool({
     const kind = detectImage(bytes);
     if (!kind) return { output: `Error: ${a.path} is not a PNG, JPEG, GIF or WebP image.`, isError: true };
     const blob = await ctx.blobs.put(bytes);
-    return { output: `image ${a.path} (${kind.mediaType}, ${bytes.length} bytes)`, image: { mediaType: kind.mediaType, blob } };
+    return {
+      output: `image ${a.path} (${kind.mediaType}, ${bytes.length} bytes)`,
+      image: { mediaType: kind.mediaType, blob },
+    };
   },
   changesWorkspace: () => false,
   brief: (args) => stringArg(args, 'path'),

@@ -41,11 +41,18 @@ export async function awaitDecisions(run: Run, calls: ToolCallItem[]): Promise<v
   if (calls.every((c) => decisionFor(run.state, c))) return;
   const callIds = calls.map((c) => c.callId);
   const pending = run.state.pendingApprovals.filter((p) => callIds.includes(p.callId));
-  const attributes = { 'keel.approval.call_ids': callIds, 'keel.approval.tools': pending.map((p) => p.tool), 'gen_ai.agent.name': run.spec.name };
+  const attributes = {
+    'keel.approval.call_ids': callIds,
+    'keel.approval.tools': pending.map((p) => p.tool),
+    'gen_ai.agent.name': run.spec.name,
+  };
   await withSpan('approval_wait', attributes, async (span) => {
     await waitForDecisions(run, calls);
     const decisions = calls.map((c) => decisionFor(run.state, c));
-    span.setAttributes({ 'keel.approval.decisions': decisions.map((d) => d?.decision ?? 'none'), 'keel.approval.approvers': decisions.map((d) => d?.approver ?? '') });
+    span.setAttributes({
+      'keel.approval.decisions': decisions.map((d) => d?.decision ?? 'none'),
+      'keel.approval.approvers': decisions.map((d) => d?.approver ?? ''),
+    });
     for (const call of calls) {
       const p = pending.find((q) => q.callId === call.callId);
       const d = decisionFor(run.state, call);
@@ -60,15 +67,24 @@ async function waitForDecisions(run: Run, calls: ToolCallItem[]): Promise<void> 
   setStatus(run, 'awaiting_approval');
   setCurrentDetails(pendingDetails(state.pendingApprovals, run.workflowId));
   for (const p of state.pendingApprovals.filter((q) => calls.some((c) => c.callId === q.callId))) {
-    await emitWebhook(run, 'approval.requested', p.callId, { call: { callId: p.callId, agent: p.agent, tool: p.tool, arguments: p.arguments, argsHash: p.argsHash } });
+    await emitWebhook(run, 'approval.requested', p.callId, {
+      call: { callId: p.callId, agent: p.agent, tool: p.tool, arguments: p.arguments, argsHash: p.argsHash },
+    });
   }
   await run.sandbox.snapshot(state.turn);
   const timeout = run.spec.approvalTimeout;
   const inTime = timeout ? await condition(decided, timeout.ms) : (await condition(decided), true);
   if (!inTime && timeout) {
-    if (timeout.onExpiry === 'fail') fail(run, FAILURE_TYPES.approvalTimeout, `no approval decision within ${timeout.ms} ms`);
+    if (timeout.onExpiry === 'fail')
+      fail(run, FAILURE_TYPES.approvalTimeout, `no approval decision within ${timeout.ms} ms`);
     for (const c of calls) {
-      if (!decisionFor(state, c)) applyDecision(state, { callId: c.callId, approver: 'timeout', decision: 'reject', reason: `no decision within ${timeout.ms} ms` }, 'timeout', nowIso());
+      if (!decisionFor(state, c))
+        applyDecision(
+          state,
+          { callId: c.callId, approver: 'timeout', decision: 'reject', reason: `no decision within ${timeout.ms} ms` },
+          'timeout',
+          nowIso(),
+        );
     }
   }
   setStatus(run, 'running');

@@ -31,7 +31,12 @@ function standingOrigins(state: RunState, items: RunItem[]): ApprovalItem[] {
   const all = [...(state.archivedItems?.approvals ?? []), ...items];
   const origins: ApprovalItem[] = [];
   for (const [key, decision] of Object.entries(state.standingDecisions)) {
-    const origin = [...all].reverse().find((i): i is ApprovalItem => i.type === 'approval' && standingKey(i.agent ?? '', i.tool) === key && i.decision === decision);
+    const origin = [...all]
+      .reverse()
+      .find(
+        (i): i is ApprovalItem =>
+          i.type === 'approval' && standingKey(i.agent ?? '', i.tool) === key && i.decision === decision,
+      );
     if (origin) origins.push(origin);
   }
   return origins;

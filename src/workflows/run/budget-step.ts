@@ -46,10 +46,22 @@ export async function checkBudget(run: Run): Promise<void> {
     if (budget.onExceed === 'fail') fail(run, FAILURE_TYPES.budget, `${over} (onExceed: fail)`);
     const asked = requestedExtension(budget, spend);
     const call = budgetCall(run, n, { spent: spend, limit: budget, requested: asked });
-    state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: call.agent, requestedAt: nowIso(), argsHash: argumentsDigest(call.arguments) });
+    state.pendingApprovals.push({
+      callId: call.callId,
+      tool: call.name,
+      arguments: call.arguments,
+      agent: call.agent,
+      requestedAt: nowIso(),
+      argsHash: argumentsDigest(call.arguments),
+    });
     await awaitDecisions(run, [call]);
     const decision = decisionFor(state, call)!;
-    if (decision.decision === 'reject') fail(run, FAILURE_TYPES.budget, `${over}; ${decision.approver} did not extend it${decision.reason ? ` (${decision.reason})` : ''}`);
+    if (decision.decision === 'reject')
+      fail(
+        run,
+        FAILURE_TYPES.budget,
+        `${over}; ${decision.approver} did not extend it${decision.reason ? ` (${decision.reason})` : ''}`,
+      );
     const granted = decision.extendTokens !== undefined || decision.extendUsd !== undefined ? decision : asked;
     state.budget = extendedBudget(budget, { extendTokens: granted.extendTokens, extendUsd: granted.extendUsd });
   }
@@ -57,5 +69,11 @@ export async function checkBudget(run: Run): Promise<void> {
 
 /** The approval a crossed budget asks for: a call of the `budget` tool held only in `pendingApprovals` (the model never sees it). */
 function budgetCall(run: Run, n: number, args: Record<string, unknown>): ToolCallItem {
-  return { type: 'tool_call', callId: `keel-budget-${n}`, name: BUDGET_TOOL, arguments: JSON.stringify(args), agent: run.spec.name };
+  return {
+    type: 'tool_call',
+    callId: `keel-budget-${n}`,
+    name: BUDGET_TOOL,
+    arguments: JSON.stringify(args),
+    agent: run.spec.name,
+  };
 }

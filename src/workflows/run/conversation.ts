@@ -23,7 +23,11 @@ export function conversationOf(run: Run): ConversationOptions | undefined {
  * Answers inputs until the conversation closes. `continueIfDue(idle)` may continue as new between turns
  * (`idle` false) or while waiting for input (`idle` true).
  */
-export async function converse(run: Run, maxTurns: number, continueIfDue: (idle: boolean) => Promise<void>): Promise<void> {
+export async function converse(
+  run: Run,
+  maxTurns: number,
+  continueIfDue: (idle: boolean) => Promise<void>,
+): Promise<void> {
   const idleMs = conversationOf(run)?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const live = run.live;
   for (;;) {

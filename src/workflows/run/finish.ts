@@ -12,16 +12,32 @@ import { conversation, fail, FAILURE_TYPES, type Run } from './run.js';
 export async function acceptFinal(run: Run, final: NonNullable<CallModelResult['final']>): Promise<boolean> {
   const { spec, state } = run;
   if (!final.ok) {
-    if (state.outputRetries >= 1) fail(run, FAILURE_TYPES.invalidOutput, `the model's final output stayed invalid after one retry: ${final.error}`);
+    if (state.outputRetries >= 1)
+      fail(run, FAILURE_TYPES.invalidOutput, `the model's final output stayed invalid after one retry: ${final.error}`);
     state.outputRetries++;
-    state.items.push({ type: 'message', role: 'user', content: `Your final answer was rejected: ${final.error}. Answer again with output that matches the required JSON schema.` });
+    state.items.push({
+      type: 'message',
+      role: 'user',
+      content: `Your final answer was rejected: ${final.error}. Answer again with output that matches the required JSON schema.`,
+    });
     return false;
   }
   if (spec.outputGuardrails.length) {
     const payload = JSON.stringify(final.value ?? null);
-    const r = await quick.runOutputGuardrails({ agent: spec.name, workflowId: run.workflowId, names: spec.outputGuardrails, payload, context: state.context });
+    const r = await quick.runOutputGuardrails({
+      agent: spec.name,
+      workflowId: run.workflowId,
+      names: spec.outputGuardrails,
+      payload,
+      context: state.context,
+    });
     state.items.push(...r.items);
-    if (r.tripwire) fail(run, FAILURE_TYPES.output, `output guardrail ${r.tripwire.name} tripped: ${JSON.stringify(r.tripwire.info ?? null)}`);
+    if (r.tripwire)
+      fail(
+        run,
+        FAILURE_TYPES.output,
+        `output guardrail ${r.tripwire.name} tripped: ${JSON.stringify(r.tripwire.info ?? null)}`,
+      );
   }
   state.finalOutput = final.value;
   return true;
@@ -34,7 +50,9 @@ export async function finishMemory(run: Run): Promise<void> {
   try {
     const session = run.state.sandbox;
     if (m.liveUpdate && session && !session.removed) {
-      await onHost(session.taskQueue).syncMemory.executeWithOptions({ summary: 'memory sync' }, [{ session, memory: m }]);
+      await onHost(session.taskQueue).syncMemory.executeWithOptions({ summary: 'memory sync' }, [
+        { session, memory: m },
+      ]);
     }
     const input = { spec: run.spec, workflowId: run.workflowId, history: conversation(run), memory: m };
     const pending = await model.extractMemory.executeWithOptions({ summary: 'memory extraction' }, [input]);

@@ -4,7 +4,14 @@
  */
 import { setHandler } from '@temporalio/workflow';
 import { applyDecision, decisionFailure, decisionProblem, validateDecide } from '../approvals.js';
-import { approveSignal, decideUpdate, rejectSignal, runStateQuery, type ApprovalSignal, type DecideResult } from '../messages.js';
+import {
+  approveSignal,
+  decideUpdate,
+  rejectSignal,
+  runStateQuery,
+  type ApprovalSignal,
+  type DecideResult,
+} from '../messages.js';
 import { registerLiveHandlers, syncEvents } from './live.js';
 import { nowIso, type Run } from './run.js';
 import { applySigned, decideSigned, hasApproverKeys, unsignedProblem } from './signed-decisions.js';
@@ -28,7 +35,11 @@ export function registerHandlers(run: Run): void {
       if (hasApproverKeys(run)) await decideSigned(run, decide);
       else applyDecision(state, decide, 'update', nowIso());
       syncEvents(run);
-      return { callId: decide.callId, decision: decide.decision, stillPending: state.pendingApprovals.map((p) => p.callId) };
+      return {
+        callId: decide.callId,
+        decision: decide.decision,
+        stillPending: state.pendingApprovals.map((p) => p.callId),
+      };
     },
     {
       validator: (decide) => {

@@ -23,7 +23,13 @@ export async function handoff(run: Run, call: ToolCallItem, others: ToolCallItem
   state.agent = run.spec.name;
   await enterSandbox(run);
   state.items.push({ type: 'handoff', callId: call.callId, from, to: run.spec.name, version: run.spec.version });
-  state.items.push({ type: 'tool_result', callId: call.callId, name: call.name, output: JSON.stringify({ assistant: run.spec.name }), isError: false });
+  state.items.push({
+    type: 'tool_result',
+    callId: call.callId,
+    name: call.name,
+    output: JSON.stringify({ assistant: run.spec.name }),
+    isError: false,
+  });
   for (const extra of others) {
     state.items.push({ type: 'tool_result', callId: extra.callId, name: extra.name, output: IGNORED, isError: true });
   }
@@ -31,17 +37,44 @@ export async function handoff(run: Run, call: ToolCallItem, others: ToolCallItem
 }
 
 /** Input validated and `onHandoff` run by an activity; with an input filter, the next agent sees only what it keeps. */
-async function preparedHandoff(run: Run, target: HandoffSpec, call: ToolCallItem, others: ToolCallItem[]): Promise<void> {
+async function preparedHandoff(
+  run: Run,
+  target: HandoffSpec,
+  call: ToolCallItem,
+  others: ToolCallItem[],
+): Promise<void> {
   const { state } = run;
   const from = run.spec.name;
   const results: ToolResultItem[] = [
-    { type: 'tool_result', callId: call.callId, name: call.name, output: JSON.stringify({ assistant: target.agent }), isError: false },
-    ...others.map((extra): ToolResultItem => ({ type: 'tool_result', callId: extra.callId, name: extra.name, output: IGNORED, isError: true })),
+    {
+      type: 'tool_result',
+      callId: call.callId,
+      name: call.name,
+      output: JSON.stringify({ assistant: target.agent }),
+      isError: false,
+    },
+    ...others.map((extra): ToolResultItem => ({
+      type: 'tool_result',
+      callId: extra.callId,
+      name: extra.name,
+      output: IGNORED,
+      isError: true,
+    })),
   ];
   // The filter sees the history as it will be after the handoff's own results, so it drops calls and results together.
-  const history = target.prepare!.filter ? { ...conversation(run), delta: [...conversation(run).delta, ...results] } : undefined;
+  const history = target.prepare!.filter
+    ? { ...conversation(run), delta: [...conversation(run).delta, ...results] }
+    : undefined;
   const prepared = await quick.prepareHandoff.executeWithOptions({ summary: `handoff ${from} → ${target.agent}` }, [
-    { agent: from, toolName: call.name, workflowId: run.workflowId, callId: call.callId, arguments: call.arguments, context: state.context, history },
+    {
+      agent: from,
+      toolName: call.name,
+      workflowId: run.workflowId,
+      callId: call.callId,
+      arguments: call.arguments,
+      context: state.context,
+      history,
+    },
   ]);
   if (!prepared.ok) {
     state.items.push({ ...results[0], output: prepared.error, isError: true }, ...results.slice(1));
@@ -58,6 +91,13 @@ async function preparedHandoff(run: Run, target: HandoffSpec, call: ToolCallItem
     state.items.push(...results);
   }
   const filtered = prepared.filteredBlob ? { filteredBlob: prepared.filteredBlob } : {};
-  state.items.push({ type: 'handoff', callId: call.callId, from, to: run.spec.name, version: run.spec.version, ...filtered });
+  state.items.push({
+    type: 'handoff',
+    callId: call.callId,
+    from,
+    to: run.spec.name,
+    version: run.spec.version,
+    ...filtered,
+  });
   setStatus(run, 'running');
 }

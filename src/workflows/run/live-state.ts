@@ -22,5 +22,15 @@ export interface LiveState {
 }
 
 export function newLiveState(carried?: EventLogState, turnLimit?: number): LiveState {
-  return { turnLimit, events: new EventLog(carried), inbox: [], received: 0, taken: 0, answers: [], closeRequested: false, closing: false, continuing: false };
+  return {
+    turnLimit,
+    events: new EventLog(carried),
+    inbox: [],
+    received: 0,
+    taken: 0,
+    answers: [],
+    closeRequested: false,
+    closing: false,
+    continuing: false,
+  };
 }

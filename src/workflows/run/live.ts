@@ -22,9 +22,11 @@ export function syncEvents(run: Run): void {
 function validateSend(run: Run, input: SendInput): void {
   const text = (input as SendInput | undefined)?.text;
   if (typeof text !== 'string' || !text.trim()) rejectLive('BadInput', 'send needs non-empty text');
-  if (text.length > MAX_INPUT_CHARS) rejectLive('BadInput', `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
+  if (text.length > MAX_INPUT_CHARS)
+    rejectLive('BadInput', `input is ${text.length} characters; the limit is ${MAX_INPUT_CHARS}`);
   if (run.live.continuing) rejectLive('Continuing', 'the conversation is continuing as new: send again');
-  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status)) rejectLive('RunClosed', `run ${run.workflowId} has ended`);
+  if (run.live.closing || run.live.closeRequested || isTerminal(run.state.status))
+    rejectLive('RunClosed', `run ${run.workflowId} has ended`);
 }
 
 async function onSend(run: Run, input: SendInput): Promise<SendResult> {
@@ -39,7 +41,11 @@ async function onSend(run: Run, input: SendInput): Promise<SendResult> {
 }
 
 export function registerLiveHandlers(run: Run): void {
-  registerEventHandlers(run.live.events, () => ({ done: isTerminal(run.state.status), continuing: run.live.continuing, closing: run.live.closing }));
+  registerEventHandlers(run.live.events, () => ({
+    done: isTerminal(run.state.status),
+    continuing: run.live.continuing,
+    closing: run.live.closing,
+  }));
   setHandler(sendUpdate, (input) => onSend(run, input), { validator: (input) => validateSend(run, input) });
   setHandler(endConversationSignal, () => void (run.live.closeRequested = true));
 }

@@ -62,7 +62,10 @@ export async function compactIfNeeded(run: Run): Promise<void> {
     { spec, workflowId: run.workflowId, turn: state.turn, history: conversation(run), cut },
   ]);
   const turns = (archived?.modelTurns ?? 0) + modelTurns(state.items.slice(0, held));
-  state.items = [{ type: 'compaction', summary: r.summary, replacedItems: cut, turns, blob: r.blob }, ...state.items.slice(held)];
+  state.items = [
+    { type: 'compaction', summary: r.summary, replacedItems: cut, turns, blob: r.blob },
+    ...state.items.slice(held),
+  ];
   if (archived) state.archivedItems = undefined; // the summary stands for them now
   run.live.events.compacted(state, held, nowIso());
   state.usage = addUsage(state.usage, r.usage);
@@ -76,9 +79,20 @@ async function firstTurnWithGuardrails(run: Run): Promise<CallModelResult> {
   const check = async (mode: 'blocking' | 'parallel') => {
     const names = spec.inputGuardrails.filter((g) => g.mode === mode).map((g) => g.name);
     if (names.length === 0) return;
-    const r = await quick.runInputGuardrails({ agent: spec.name, workflowId: run.workflowId, names, payload: text, context: state.context });
+    const r = await quick.runInputGuardrails({
+      agent: spec.name,
+      workflowId: run.workflowId,
+      names,
+      payload: text,
+      context: state.context,
+    });
     state.items.push(...r.items);
-    if (r.tripwire) fail(run, FAILURE_TYPES.input, `input guardrail ${r.tripwire.name} tripped: ${JSON.stringify(r.tripwire.info ?? null)}`);
+    if (r.tripwire)
+      fail(
+        run,
+        FAILURE_TYPES.input,
+        `input guardrail ${r.tripwire.name} tripped: ${JSON.stringify(r.tripwire.info ?? null)}`,
+      );
   };
   await check('blocking');
   if (!spec.inputGuardrails.some((g) => g.mode === 'parallel')) return callModel(run);

@@ -3,7 +3,13 @@
  * the sandbox router and the conversation cursor. Every step takes it explicitly, so what a step reads and
  * changes is visible at the call site.
  */
-import { ApplicationFailure, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AgentSpec } from '../../agents/spec.js';
 import type { CallModelInput, CreateSandboxInput } from '../../activities/types.js';
@@ -46,7 +52,14 @@ export function newRun(startInput: AgentRunInput): Run {
   const status = input.conversationIdle ? 'awaiting_input' : 'running';
   const state: RunState = input.state
     ? { ...migrateRunState(input.state), runId: info.workflowId, status }
-    : initialRunState({ runId: info.workflowId, agent: input.agent, input: input.input, context: input.context, now: nowIso(), parent: input.parent });
+    : initialRunState({
+        runId: info.workflowId,
+        agent: input.agent,
+        input: input.input,
+        context: input.context,
+        now: nowIso(),
+        parent: input.parent,
+      });
   const run: Run = {
     workflowId: info.workflowId,
     input,
@@ -80,7 +93,11 @@ export async function resolveAgent(run: Run, agent: string): Promise<AgentSpec> 
 }
 
 /** Creates the agent's sandbox if it needs one, then pins the tools of the MCP servers that run inside it. */
-export async function enterSandbox(run: Run, restoreSnapshot?: string, overlay?: CreateSandboxInput['overlay']): Promise<void> {
+export async function enterSandbox(
+  run: Run,
+  restoreSnapshot?: string,
+  overlay?: CreateSandboxInput['overlay'],
+): Promise<void> {
   await run.sandbox.ensure(run.spec, restoreSnapshot, overlay);
   run.spec = await run.sandbox.withMcpTools(run.spec);
 }
@@ -93,13 +110,17 @@ export function setStatus(run: Run, status: RunStatus, options: { deferAttribute
   const { state } = run;
   if (status !== state.status && status !== 'running') reportStatus(state.agent, status);
   state.status = status;
-  if (!options.deferAttributes) upsertChanged([
-    { key: KeelStatus, value: status },
-    { key: KeelAgent, value: state.agent },
-    { key: KeelTotalTokens, value: state.usage.totalTokens },
-    ...(state.usage.costUsd !== undefined && budgetsOn() ? [{ key: KeelCostUsd, value: state.usage.costUsd }] : []),
-  ]);
-  if (status !== 'awaiting_approval') setCurrentDetails(`**${state.agent}** · turn ${state.turn} · ${status} · ${spendText(spendOf(state.usage), state.budget)}`);
+  if (!options.deferAttributes)
+    upsertChanged([
+      { key: KeelStatus, value: status },
+      { key: KeelAgent, value: state.agent },
+      { key: KeelTotalTokens, value: state.usage.totalTokens },
+      ...(state.usage.costUsd !== undefined && budgetsOn() ? [{ key: KeelCostUsd, value: state.usage.costUsd }] : []),
+    ]);
+  if (status !== 'awaiting_approval')
+    setCurrentDetails(
+      `**${state.agent}** · turn ${state.turn} · ${status} · ${spendText(spendOf(state.usage), state.budget)}`,
+    );
   run.live.events.sync(state, nowIso());
 }
 
@@ -124,7 +145,10 @@ export function fail(run: Run, type: FailureType, message: string): never {
 /** The conversation for an activity: what the blob store holds by ref, plus the items since. */
 export function conversation(run: Run): CallModelInput['history'] {
   const from = run.cursor.length - archivedCount(run.state); // the cursor counts archived items too
-  if (from < 0) throw new Error(`conversation cursor ${run.cursor.length} is before the ${archivedCount(run.state)} archived items`);
+  if (from < 0)
+    throw new Error(
+      `conversation cursor ${run.cursor.length} is before the ${archivedCount(run.state)} archived items`,
+    );
   return { baseRef: run.cursor.ref, baseLength: run.cursor.length, delta: run.state.items.slice(from) };
 }
 

@@ -14,19 +14,38 @@ export const hasApproverKeys = (run: Run): boolean => Boolean(run.spec?.approver
 
 export function unsignedProblem(run: Run, input: ApprovalSignal): DecisionProblem | undefined {
   if (!hasApproverKeys(run) || input?.signature) return undefined;
-  return { type: 'Unsigned', message: `decisions for agent ${run.spec.name} must be signed by an approver's key (keel approve --key FILE); this one is unsigned` };
+  return {
+    type: 'Unsigned',
+    message: `decisions for agent ${run.spec.name} must be signed by an approver's key (keel approve --key FILE); this one is unsigned`,
+  };
 }
 
 /** Verifies `input`; applies it when it holds (and is still decidable), else records the refusal. Returns why not. */
-export async function applySigned(run: Run, input: ApprovalSignal & { decision: Decision }, via: 'signal' | 'update'): Promise<DecisionProblem | undefined> {
+export async function applySigned(
+  run: Run,
+  input: ApprovalSignal & { decision: Decision },
+  via: 'signal' | 'update',
+): Promise<DecisionProblem | undefined> {
   const { state, spec } = run;
   const pending = state.pendingApprovals.find((p) => p.callId === input?.callId);
   const call = pending && { agent: pending.agent, tool: pending.tool, argsHash: pendingDigest(pending) };
-  const check = input?.signature && call
-    ? await quick.verifyApproval({ runId: run.workflowId, keys: spec.approverKeys ?? [], decision: input, call })
-    : refused(unsignedProblem(run, input) ?? (call ? { type: 'Unsigned', message: 'unsigned' } : notPending(state, input?.callId)));
+  const check =
+    input?.signature && call
+      ? await quick.verifyApproval({ runId: run.workflowId, keys: spec.approverKeys ?? [], decision: input, call })
+      : refused(
+          unsignedProblem(run, input) ??
+            (call ? { type: 'Unsigned', message: 'unsigned' } : notPending(state, input?.callId)),
+        );
   if (!check.ok) {
-    state.items.push({ type: 'approval_refused', callId: String(input.callId), decision: input.decision, approver: String(input.approver), why: check.reason, at: nowIso(), via });
+    state.items.push({
+      type: 'approval_refused',
+      callId: String(input.callId),
+      decision: input.decision,
+      approver: String(input.approver),
+      why: check.reason,
+      at: nowIso(),
+      via,
+    });
     return { type: check.type ?? 'BadSignature', message: check.reason }; // no type: a result recorded before types
   }
   const problem = decisionProblem(state, spec, input); // decided by someone else while verifying?

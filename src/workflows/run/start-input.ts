@@ -30,7 +30,9 @@ export function trustedInput(input: AgentRunInput, continuedAsNew: boolean): Age
  * the state holds a decision for gets a new id, so that decision cannot match it (the others keep theirs).
  */
 function imported(state: RunState): RunState {
-  const decided = new Set(state.items.flatMap((i) => (i.type === 'approval' || i.type === 'approval_refused' ? [i.callId] : [])));
+  const decided = new Set(
+    state.items.flatMap((i) => (i.type === 'approval' || i.type === 'approval_refused' ? [i.callId] : [])),
+  );
   const open = unansweredCalls(state.items).filter((call) => decided.has(call.callId));
   const fresh = new Map(open.map((call) => [call, withUniqueCallIds(state.items, [call], 'resumed')[0]]));
   return {

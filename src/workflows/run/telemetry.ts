@@ -4,7 +4,14 @@
  * the activity spans a step schedules become their children. Neither creates a command, so replay is unaffected;
  * Temporal does not call sinks while replaying, so nothing is counted or exported twice.
  */
-import { INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+} from '@opentelemetry/api';
 import { proxySinks } from '@temporalio/workflow';
 import type { KeelSinks } from '../../observability/sinks.js';
 
@@ -24,13 +31,19 @@ function tracing(): boolean {
  * With tracing off, `fn` runs as it is: no-op span plumbing would only add promises, each of which costs the
  * workflow sandbox a stack trace.
  */
-export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, expected?: (err: unknown) => boolean): Promise<T> {
+export function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  expected?: (err: unknown) => boolean,
+): Promise<T> {
   if (!tracing()) return fn(NO_SPAN);
   return trace.getTracer('keel').startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
-      if (!expected?.(err)) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      if (!expected?.(err))
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
       throw err;
     } finally {
       span.end();
@@ -42,6 +55,12 @@ export function reportStatus(agent: string, status: string): void {
   keelTelemetry.runStatus(agent, status);
 }
 
-export function reportDecision(agent: string, tool: string, decision: string, requestedAt: string, decidedAt: string): void {
+export function reportDecision(
+  agent: string,
+  tool: string,
+  decision: string,
+  requestedAt: string,
+  decidedAt: string,
+): void {
   keelTelemetry.approvalDecided(agent, tool, decision, Math.max(0, Date.parse(decidedAt) - Date.parse(requestedAt)));
 }

@@ -44,10 +44,21 @@ async function triage(run: Run, calls: ToolCallItem[], results: Results) {
     const tool = spec.tools.find((t) => t.name === call.name && toolRoute(t) !== 'none');
     if (!tool) {
       const known = spec.tools.map((t) => t.name).join(', ');
-      results.set(call.callId, { output: `Error: there is no tool named '${call.name}'. Available tools: ${known}.`, isError: true, guardrails: [] });
+      results.set(call.callId, {
+        output: `Error: there is no tool named '${call.name}'. Available tools: ${known}.`,
+        isError: true,
+        guardrails: [],
+      });
     } else if (await needsApproval(run, tool, call)) {
       asked.push(call);
-      state.pendingApprovals.push({ callId: call.callId, tool: call.name, arguments: call.arguments, agent: spec.name, requestedAt: nowIso(), argsHash: argumentsDigest(call.arguments) });
+      state.pendingApprovals.push({
+        callId: call.callId,
+        tool: call.name,
+        arguments: call.arguments,
+        agent: spec.name,
+        requestedAt: nowIso(),
+        argsHash: argumentsDigest(call.arguments),
+      });
     } else {
       free.push({ tool, call });
     }
@@ -60,7 +71,15 @@ async function runOnceDecided(run: Run, asked: ToolCallItem[], results: Results)
   await Promise.all(
     asked.map(async (call) => {
       const decision = decisionFor(run.state, call)!;
-      if (decision.decision === 'approve') return results.set(call.callId, await execute(run, run.spec.tools.find((t) => t.name === call.name)!, call));
+      if (decision.decision === 'approve')
+        return results.set(
+          call.callId,
+          await execute(
+            run,
+            run.spec.tools.find((t) => t.name === call.name)!,
+            call,
+          ),
+        );
       results.set(call.callId, { output: rejectionText(run.spec, decision), isError: false, guardrails: [] });
     }),
   );
@@ -84,8 +103,10 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
     ...callPins(tool),
   };
   if (route === 'sandbox') return run.sandbox.runTool({ ...input, sandboxSpec: spec.sandbox }, tool);
-  if (route !== 'worker') return { output: `Error: ${call.name} is not a tool that runs.`, isError: true, guardrails: [] };
-  const proxy = spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
+  if (route !== 'worker')
+    return { output: `Error: ${call.name} is not a tool that runs.`, isError: true, guardrails: [] };
+  const proxy =
+    spec.toolExecution === 'local' ? localTools(tool.timeoutMs) : tools({ startToCloseTimeout: tool.timeoutMs });
   return proxy.runTool.executeWithOptions({ summary: toolSummary(call) }, [input]);
 }
 
@@ -93,13 +114,30 @@ async function execute(run: Run, tool: ToolSpec, call: ToolCallItem): Promise<Ru
 function recordResult(run: Run, call: ToolCallItem, r: RunToolResult, countCalls: boolean): void {
   const { spec, state } = run;
   state.items.push(...r.guardrails);
-  const item: ToolResultItem = { type: 'tool_result', callId: call.callId, name: call.name, output: r.output, isError: r.isError, ...(r.blob ? { blob: r.blob } : {}), ...(r.image ? { image: r.image } : {}) };
+  const item: ToolResultItem = {
+    type: 'tool_result',
+    callId: call.callId,
+    name: call.name,
+    output: r.output,
+    isError: r.isError,
+    ...(r.blob ? { blob: r.blob } : {}),
+    ...(r.image ? { image: r.image } : {}),
+  };
   state.items.push(item);
-  if (r.tripwire) fail(run, FAILURE_TYPES.tool, `tool guardrail ${r.tripwire.name} tripped on ${call.name}: ${JSON.stringify(r.tripwire.info ?? null)}`);
+  if (r.tripwire)
+    fail(
+      run,
+      FAILURE_TYPES.tool,
+      `tool guardrail ${r.tripwire.name} tripped on ${call.name}: ${JSON.stringify(r.tripwire.info ?? null)}`,
+    );
   if (!countCalls) return;
   state.consecutiveToolFailures = r.isError ? state.consecutiveToolFailures + 1 : 0;
   if (state.consecutiveToolFailures >= spec.maxConsecutiveToolFailures) {
-    fail(run, FAILURE_TYPES.toolFailures, `${state.consecutiveToolFailures} consecutive tool calls failed; last: ${call.name}: ${r.output.slice(0, 300)}`);
+    fail(
+      run,
+      FAILURE_TYPES.toolFailures,
+      `${state.consecutiveToolFailures} consecutive tool calls failed; last: ${call.name}: ${r.output.slice(0, 300)}`,
+    );
   }
 }
 
@@ -111,8 +149,13 @@ function recordResult(run: Run, call: ToolCallItem, r: RunToolResult, countCalls
 function judgeTurn(run: Run, calls: ToolCallItem[], results: Results): void {
   const { spec, state } = run;
   const failed = calls.filter((c) => results.get(c.callId)!.isError);
-  state.consecutiveToolFailures = calls.length > 0 && failed.length === calls.length ? state.consecutiveToolFailures + 1 : 0;
+  state.consecutiveToolFailures =
+    calls.length > 0 && failed.length === calls.length ? state.consecutiveToolFailures + 1 : 0;
   if (state.consecutiveToolFailures < spec.maxConsecutiveToolFailures) return;
   const last = failed[failed.length - 1];
-  fail(run, FAILURE_TYPES.toolFailures, `${state.consecutiveToolFailures} turns in a row in which every tool call failed; last: ${last.name}: ${results.get(last.callId)!.output.slice(0, 300)}`);
+  fail(
+    run,
+    FAILURE_TYPES.toolFailures,
+    `${state.consecutiveToolFailures} turns in a row in which every tool call failed; last: ${last.name}: ${results.get(last.callId)!.output.slice(0, 300)}`,
+  );
 }

@@ -18,12 +18,15 @@ import { checkBudget } from './budget-step.js';
 /** Runs the next turn (in a `turn` span: its model call, tools and approval waits are children); true once the run has its final output. */
 export async function runTurn(run: Run, maxTurns: number): Promise<boolean> {
   const { state } = run;
-  if (state.turn >= maxTurns) fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
+  if (state.turn >= maxTurns)
+    fail(run, FAILURE_TYPES.maxTurns, `the run reached its limit of ${maxTurns} turns without a final output`);
   await checkBudget(run);
   takeInput(run);
   state.turn++;
   run.live.events.emit(state, { type: 'turn', turn: state.turn }, nowIso());
-  return withSpan(`turn ${state.turn}`, { 'keel.turn': state.turn, 'gen_ai.agent.name': run.spec.name }, () => turnSteps(run));
+  return withSpan(`turn ${state.turn}`, { 'keel.turn': state.turn, 'gen_ai.agent.name': run.spec.name }, () =>
+    turnSteps(run),
+  );
 }
 
 async function turnSteps(run: Run): Promise<boolean> {
@@ -37,7 +40,10 @@ async function turnSteps(run: Run): Promise<boolean> {
   // A final turn's tokens reach the search attributes with the status the run ends in: one upsert, not two.
   setStatus(run, 'running', { deferAttributes: turn.final !== undefined && patched(LEAN_RUN) });
   if (turn.final) return acceptFinal(run, turn.final);
-  await answerCalls(run, items.filter((i): i is ToolCallItem => i.type === 'tool_call'));
+  await answerCalls(
+    run,
+    items.filter((i): i is ToolCallItem => i.type === 'tool_call'),
+  );
   return false;
 }
 
@@ -55,7 +61,10 @@ function ownCallIds(run: Run, items: RunItem[]): RunItem[] {
 /** Runs a turn's tool calls, snapshots the workspace if they changed it (fork starts from there), then hands off. */
 export async function answerCalls(run: Run, calls: ToolCallItem[]): Promise<void> {
   const handoffs = handoffCalls(run, calls);
-  await runCalls(run, calls.filter((c) => !handoffs.includes(c)));
+  await runCalls(
+    run,
+    calls.filter((c) => !handoffs.includes(c)),
+  );
   syncEvents(run);
   await run.sandbox.snapshotIfChanged(run.state.turn);
   if (handoffs.length) await handoff(run, handoffs[0], handoffs.slice(1));

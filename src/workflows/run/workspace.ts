@@ -30,15 +30,28 @@ export async function startWorkspace(run: Run): Promise<WorkspaceStart> {
   delete run.state.workspace; // a resumed or forked state's claim is not what this run received
   if (workspace === undefined || !patched(RUN_WORKSPACE)) return {};
   const sandbox = run.spec.sandbox;
-  const problems = sandbox ? workspaceProblems(workspace, sandbox.runSecrets ?? []) : [`agent '${run.spec.name}' has no sandbox, so a run cannot give it a workspace`];
+  const problems = sandbox
+    ? workspaceProblems(workspace, sandbox.runSecrets ?? [])
+    : [`agent '${run.spec.name}' has no sandbox, so a run cannot give it a workspace`];
   if (problems.length) fail(run, WORKSPACE_REFUSED, `workspace refused: ${problems.join('; ')}`);
-  const resolved = await quick.resolveRunWorkspace.executeWithOptions({ summary: 'resolve run workspace' }, [{ workspace, tenant }]);
+  const resolved = await quick.resolveRunWorkspace.executeWithOptions({ summary: 'resolve run workspace' }, [
+    { workspace, tenant },
+  ]);
   run.state.workspace = resolved.receipt;
-  const merged = { ...run.spec, sandbox: { ...sandbox!, manifest: { ...sandbox!.manifest, entries: { ...sandbox!.manifest.entries, ...resolved.entries } } } };
+  const merged = {
+    ...run.spec,
+    sandbox: {
+      ...sandbox!,
+      manifest: { ...sandbox!.manifest, entries: { ...sandbox!.manifest.entries, ...resolved.entries } },
+    },
+  };
   run.spec = merged;
   run.pinned[merged.name] = merged;
   if (!resolved.restoreSnapshot) return {};
-  return { restoreSnapshot: resolved.restoreSnapshot, overlay: Object.keys(resolved.entries).length ? resolved.entries : undefined };
+  return {
+    restoreSnapshot: resolved.restoreSnapshot,
+    overlay: Object.keys(resolved.entries).length ? resolved.entries : undefined,
+  };
 }
 
 /** Names in the receipt the workspace the run began with: the run's start snapshot (`keel-start-snapshot`), the base of a diff. */
