@@ -31,8 +31,15 @@ export interface EmbeddedTemporalOptions {
   namespace?: string;
   /** The Web UI decodes payloads through this codec server (see `keel codec-server`). */
   uiCodecEndpoint?: string;
-  /** Serve the server's Prometheus metrics at `http://127.0.0.1:<port>/metrics`; default off. */
+  /** Serve the server's Prometheus metrics at `http://127.0.0.1:<port>/metrics` (0: a free port); default off. */
   metricsPort?: number;
+}
+
+/** The server process ended while starting (a port picked for it was taken meanwhile, say). */
+class ServerExited extends KeelError {
+  constructor(code: number | null, lastWords: string) {
+    super('unreachable', `the Temporal dev server exited (code ${code}): ${lastWords.trim().split('\n').pop()}`);
+  }
 }
 
 export interface EmbeddedTemporal {
@@ -47,7 +54,22 @@ export interface EmbeddedTemporal {
   teardown(): Promise<void>;
 }
 
+/**
+ * Starts the server. Ports picked here can be taken by another process before the server binds them (test files
+ * start servers side by side): a server that exits while starting on ports picked here starts again on new ones.
+ */
 export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {}): Promise<EmbeddedTemporal> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      const picked = options.port === undefined || options.metricsPort === 0;
+      if (!(err instanceof ServerExited) || !picked || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: EmbeddedTemporalOptions): Promise<EmbeddedTemporal> {
   const cli = findTemporalCli();
   if (!cli)
     throw new KeelError(
@@ -58,7 +80,8 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   if (dbFile) await mkdir(path.dirname(dbFile), { recursive: true });
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === undefined ? 8233 : options.uiPort;
-  const child = spawn(cli, devServerArgs({ ...options, dbFile, port, uiPort }), {
+  const metricsPort = options.metricsPort === 0 ? await freePort() : options.metricsPort;
+  const child = spawn(cli, devServerArgs({ ...options, dbFile, port, uiPort, metricsPort }), {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -66,7 +89,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   const address = `127.0.0.1:${port}`;
   try {
     await waitForPort(child, port, () => stderr);
-    await waitForFrontend(child, address, options.namespace ?? 'default');
+    await waitForFrontend(child, address, options.namespace ?? 'default', () => stderr);
   } catch (err) {
     await stop(child, 'SIGKILL'); // a server that never became healthy is not left behind
     throw err;
@@ -74,7 +97,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   return {
     address,
     uiUrl: uiPort === null ? undefined : `http://localhost:${uiPort}`,
-    metricsUrl: options.metricsPort === undefined ? undefined : `http://127.0.0.1:${options.metricsPort}/metrics`,
+    metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
     pid: child.pid!,
     // An in-memory server has nothing to flush: its graceful shutdown only costs seconds (every test file pays them).
     teardown: () => stop(child, dbFile ? 'SIGTERM' : 'SIGKILL'),
@@ -134,11 +157,7 @@ export const DEV_SERVER_DYNAMIC_CONFIG = {
 async function waitForPort(child: ChildProcess, port: number, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new KeelError(
-        'unreachable',
-        `the Temporal dev server exited (code ${child.exitCode}): ${stderr().trim().split('\n').pop()}`,
-      );
+    if (child.exitCode !== null) throw new ServerExited(child.exitCode, stderr());
     if (await acceptsConnections(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -150,12 +169,16 @@ async function waitForPort(child: ChildProcess, port: number, stderr: () => stri
  * The port accepts connections before the frontend serves ("Frontend is not healthy yet"): wait until a real call
  * (GetSystemInfo, what every client makes first, then the namespace) answers.
  */
-async function waitForFrontend(child: ChildProcess, address: string, namespace: string): Promise<void> {
+async function waitForFrontend(
+  child: ChildProcess,
+  address: string,
+  namespace: string,
+  stderr: () => string,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   let last = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new KeelError('unreachable', `the Temporal dev server exited (code ${child.exitCode})`);
+    if (child.exitCode !== null) throw new ServerExited(child.exitCode, stderr());
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {

@@ -27,7 +27,6 @@ import { LABELS } from '../../src/sandbox/hardening.js';
 import { tracingEnabled } from '../../src/observability/tracing.js';
 import Docker from 'dockerode';
 import { limitResults } from './runs.js';
-import { freePort } from '../../src/util/free-port.js';
 
 export interface TestStack {
   /** The dev server Keel started (none with TEMPORAL_ADDRESS, or on the time-skipping server). */
@@ -99,7 +98,7 @@ async function startDevServer(options: { uiPort?: number; metrics?: boolean }): 
     env = await startEmbeddedTemporal({
       dbFile: null,
       uiPort: options.uiPort ?? null,
-      metricsPort: options.metrics ? await freePort() : undefined,
+      metricsPort: options.metrics ? 0 : undefined,
     });
     address = env.address;
   }
