@@ -15,7 +15,7 @@ import { tool } from '../src/agents/tool.js';
 import { queueFor, startTestStack, type TestStack } from '../test/helpers/stack.js';
 import { historyBytes, historyChain } from '../test/helpers/history.js';
 import { sandboxWorker } from '../test/helpers/sandbox.js';
-import { processCpuMs } from './proc.js';
+import { processCpuMs, settle } from './proc.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -214,13 +214,23 @@ interface FigureGroup {
 }
 
 /**
- * Under which conditions each group of figures was taken: the worker measured, the load average as it began, and
+ * Under which conditions each group of figures was taken: the worker measured, how long the bench waited for the
+ * machine to be quiet before it (`settle`: what the group before left running is not measured here) and how busy it
+ * then was, the load average as it began (a one-minute average, so still carrying the group before), and
  * the CPU time the group cost the Temporal dev server and the bench process (worker, model server, client; not a
  * worker process of its own), which the load average does not distort the way it does wall-clock figures.
  */
 type Conditions = Record<
   string,
-  { worker: string; loadAverage1m: number; serverCpuMs?: number; benchProcessCpuMs: number; figures: string[] }
+  {
+    worker: string;
+    loadAverage1m: number;
+    settleMs: number;
+    busyShareBefore: number;
+    serverCpuMs?: number;
+    benchProcessCpuMs: number;
+    figures: string[];
+  }
 >;
 
 const IN_PROCESS_WORKER = 'createWorker in the bench process (src/ under tsx, workflows bundled from src/)';
@@ -232,6 +242,7 @@ async function measured<T extends Record<string, unknown>>(
   worker: string,
   fn: () => Promise<T>,
 ): Promise<T> {
+  const { settleMs, busyShare: busyShareBefore } = await settle();
   const loadAverage1m = round(loadavg()[0]);
   const server0 = stack.env && processCpuMs(stack.env.pid);
   const bench0 = process.cpuUsage();
@@ -241,6 +252,8 @@ async function measured<T extends Record<string, unknown>>(
   conditions[group] = {
     worker,
     loadAverage1m,
+    settleMs,
+    busyShareBefore,
     serverCpuMs,
     benchProcessCpuMs: Math.round((bench.user + bench.system) / 1000),
     figures: Object.keys(figures),

@@ -91,6 +91,12 @@ const recordings: Record<string, (client: KeelClient) => Promise<string>> = {
     await client.result(id);
     return id;
   },
+  // Three turns in one execution: the spend of the two tool turns waits for the run's end (keel-spend-with-status).
+  'multi-turn': async (client) => {
+    const id = await client.startRun(agents.long, 'Weather in Paris, then Oslo?', { id: 'replay-multi-turn' });
+    await client.result(id);
+    return id;
+  },
   handoff: async (client) => {
     const id = await client.startRun(agents.handoff, 'Is my invoice paid?', { id: 'replay-handoff' });
     await client.result(id);

@@ -421,6 +421,7 @@ export class KeelClient {
       workflowId,
       args: [input],
       ...runMetadata(input),
+      typedSearchAttributes: startAttributes(input),
     });
     return workflowId;
   }
@@ -599,6 +600,18 @@ export function runMetadata(input: AgentRunInput): { staticSummary: string; stat
     staticSummary: `${input.agent} · ${brief ? codeSpan(brief) : '(no input)'}`,
     staticDetails: `Agent **${input.agent}**, ${how}:\n\n\`\`\`\`\n${asked.slice(0, 4000).replace(/`{4,}/g, '```')}\n\`\`\`\``,
   };
+}
+
+/**
+ * The search attributes a run has from its start (`keel ls` finds it running before a worker picked it up), so the
+ * run's first workflow task need not upsert them (a visibility write per run; the run upserts only what differs).
+ */
+function startAttributes(input: AgentRunInput) {
+  return [
+    { key: KeelStatusKey, value: 'running' },
+    { key: KeelAgentKey, value: input.agent },
+    ...(input.state ? [] : [{ key: KeelTokensKey, value: 0 }]),
+  ];
 }
 
 /** Refuses a workspace request the run would refuse for its form alone (secrets and local roots are the run's to check). */

@@ -115,6 +115,20 @@ type HistoryEvent = NonNullable<
 const json = (p: { data?: Uint8Array | null } | null | undefined) =>
   p?.data ? (JSON.parse(Buffer.from(p.data).toString('utf8')) as unknown) : undefined;
 
+/** Every value the run's history upserted for search attribute `key`, in order, with when (ms since the epoch). */
+export async function upsertedValues(
+  client: KeelClient,
+  runId: string,
+  key: string,
+): Promise<{ value: unknown; at: number }[]> {
+  const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  return events.flatMap((e) => {
+    const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[key];
+    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+    return field ? [{ value: json(field), at }] : [];
+  });
+}
+
 /** The type of the local activity a marker records as completed (resolveAgent, createSandbox), else undefined. */
 export function localActivityType(e: HistoryEvent): string | undefined {
   const marker = e.markerRecordedEventAttributes;

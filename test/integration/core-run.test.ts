@@ -14,7 +14,7 @@ import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import { RunFailedError } from '../../src/client.js';
 import type { Script } from '../../src/testing/script.js';
-import { capturingOpenAI, waitFor } from '../helpers/runs.js';
+import { capturingOpenAI, upsertedValues, waitFor } from '../helpers/runs.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../src/embedded/temporal.js';
 
@@ -95,6 +95,24 @@ describe('agentRun core loop', () => {
     );
     assert.deepEqual(described.typedSearchAttributes.get({ name: 'KeelTotalTokens', type: 'INT' } as never), 42);
     assert.equal(stack.model.stats('core-basic').requests, 2);
+  });
+
+  test('a run is listed as running from its start, before a worker picks it up; its first task does not write that again', async () => {
+    stack.model.setScript('core-listed', { steps: [{ message: 'listed' }] });
+    const agent = new Agent({ name: 'listed', instructions: 'x', model: 'core-listed' });
+    const queue = queueFor('listed');
+    const client = stack.client(queue);
+    const id = await client.startRun(agent, 'go'); // no worker polls this queue yet
+    const query = `WorkflowId="${id}" AND KeelStatus="running" AND KeelAgent="listed" AND KeelTotalTokens=0`;
+    await waitFor(
+      'the unstarted run in the list',
+      async () => (await client.temporal.workflow.count(query)).count === 1,
+    );
+    const worker = await stack.worker([agent], queue);
+    await worker.runUntil(client.result(id));
+    assert.deepEqual(await upsertedValues(client, id, 'KeelAgent'), [], 'the agent was never written again');
+    const statuses = (await upsertedValues(client, id, 'KeelStatus')).map((s) => s.value);
+    assert.deepEqual(statuses, ['completed'], 'one status write: the end');
   });
 
   test('runs the calls of one model turn concurrently', async () => {

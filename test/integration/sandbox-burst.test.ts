@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { oneCommandAgent, runBurst } from '../helpers/burst.js';
-import { waitFor, waitForStatus } from '../helpers/runs.js';
+import { upsertedValues, waitFor, waitForStatus } from '../helpers/runs.js';
 import { docker, sandboxWorker, toolResults } from '../helpers/sandbox.js';
 import { createSandbox } from '../helpers/sandbox-fixture.js';
 import { queueFor, startTestStack, type TestStack } from '../helpers/stack.js';
@@ -29,13 +29,8 @@ const CAP = 4;
 
 /** Whether the run's history upserted KeelStatus = waiting_for_sandbox. */
 async function searchableAsWaiting(id: string): Promise<boolean> {
-  const events = (await stack.client('unused').temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
-  return events.some((e) => {
-    const status = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.KeelStatus?.data;
-    return (
-      status !== undefined && status !== null && Buffer.from(status).toString('utf8').includes('waiting_for_sandbox')
-    );
-  });
+  const statuses = await upsertedValues(stack.client('unused'), id, 'KeelStatus');
+  return statuses.some((s) => s.value === 'waiting_for_sandbox');
 }
 
 describe('a busy host', { timeout: 600_000 }, () => {

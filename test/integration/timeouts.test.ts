@@ -1,20 +1,23 @@
 /**
  * Timer-bound behaviour on Temporal's time-skipping test server (test/helpers/time-skipping.ts), with real Keel
  * workers and the scripted model: approval timeouts (reject or fail), a decision that beats its timeout, a
- * conversation's idle timeout (its own and the default), and webhook delivery through a receiver's long outage
- * (retried with backoff for 24 hours, then given up). The timeouts are hours long and take no real time: the
+ * conversation's idle timeout (its own and the default), a working run's spend written once a minute of run time
+ * at most, and webhook delivery through a receiver's hour-long outage (retried with backoff). The timeouts are hours long and take no real time: the
  * server's clock jumps to the next timer while a test awaits a result, and `testEnv.sleep` moves it by hand. What the
  * tests compare is the server's clock, so a timer firing early or never fails them.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { tool } from '../../src/agents/tool.js';
 import { RunFailedError, type KeelClient } from '../../src/client.js';
 import { KeelError } from '../../src/errors.js';
 import type { Script } from '../../src/testing/script.js';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../src/workflows/run/conversation.js';
 import type { RunItem } from '../../src/workflows/run-state.js';
-import { KeelStatus } from '../../src/workflows/search-attributes.js';
-import { limitResults, waitFor, waitForStatus } from '../helpers/runs.js';
+import { KeelStatus, KeelTotalTokens } from '../../src/workflows/search-attributes.js';
+import { SPEND_REFRESH_MS } from '../../src/workflows/run/run.js';
+import { limitResults, upsertedValues, waitFor, waitForStatus } from '../helpers/runs.js';
 import { deployTool, oneAgent, type OneAgentOptions } from '../helpers/one-agent.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/time-skipping.js';
 import { receiver, type Receiver } from '../helpers/webhook-receiver.js';
@@ -153,6 +156,35 @@ describe('timeouts on the time-skipping server', { timeout: 300_000 }, () => {
       assert.equal((await client.result(runId)).finalOutput, 'only answer');
       const idle = (await closedAt(client, runId)) - answered;
       assert.ok(idle >= DEFAULT_IDLE_TIMEOUT_MS - SLACK_MS, `closed after ${idle} ms idle, before the default`);
+    });
+  });
+
+  test("a working run's spend reaches its search attributes after a minute of run time or with its end, not every turn", async () => {
+    const call = (n: number) => ({ toolCalls: [{ name: 'step', arguments: { n } }] });
+    // Turn 3's model call is refused once with Retry-After: its answer comes more than a minute into the run.
+    const late = { ...call(3), error: { status: 429, times: 1, retryAfterMs: SPEND_REFRESH_MS + 1_000 } };
+    const script = { steps: [call(1), call(2), late, call(4), { message: 'all done' }] };
+    const step = tool({
+      name: 'step',
+      description: 'One step of the work',
+      parameters: z.object({ n: z.number() }),
+      execute: ({ n }) => `step ${n} done`,
+    });
+    const { agent, worker, client } = await setup('ts-spend', script, { tools: [step] });
+    await worker.runUntil(async () => {
+      const id = await client.startRun(agent, 'work');
+      const startedAt = await stack.testEnv.currentTimeMs();
+      await client.result(id);
+      const { usage } = await client.getState(id);
+      const spend = await upsertedValues(client, id, 'KeelTotalTokens');
+      // Turns 1 and 2 wait; turn 3 ends more than a minute into the run and writes; turn 4 waits; the end writes.
+      assert.equal(spend.length, 2, `KeelTotalTokens upserts over five turns: ${JSON.stringify(spend)}`);
+      assert.ok(spend[0].at - startedAt >= SPEND_REFRESH_MS, 'the first spend write came after a minute of run time');
+      const third = spend[0].value as number;
+      assert.ok(third > 0 && third < usage.totalTokens, `the first write (${third}) is turn 3's spend, not the total`);
+      assert.equal(spend[1].value, usage.totalTokens, 'the end carries the total');
+      const { typedSearchAttributes } = await client.temporal.workflow.getHandle(id).describe();
+      assert.equal(typedSearchAttributes.get(KeelTotalTokens), usage.totalTokens);
     });
   });
 

@@ -42,6 +42,8 @@ export interface Run {
   cursor: HistoryCursor;
   /** Event log and conversation inbox (run/live.ts). */
   readonly live: LiveState;
+  /** Workflow time (ms) the run's spend last reached its search attributes (`spendMayWait`). */
+  spendShownAt: number;
 }
 
 /** The run's context from its input: a fresh RunState, or the one carried by continue-as-new / resume / fork. */
@@ -69,6 +71,7 @@ export function newRun(startInput: AgentRunInput): Run {
     sandbox: new SandboxRouter(state, info.workflowId, info.runId, input.hostPickupTimeoutMs),
     cursor: (input.state && input.historyCursor) || archivedCursor(input.state) || { length: 0 },
     live: newLiveState(input.eventLog, input.turnLimit),
+    spendShownAt: Date.now(),
   };
   run.sandbox.onStatus = (status) => setStatus(run, status);
   return run;
@@ -110,18 +113,39 @@ export function setStatus(run: Run, status: RunStatus, options: { deferAttribute
   const { state } = run;
   if (status !== state.status && status !== 'running') reportStatus(state.agent, status);
   state.status = status;
-  if (!options.deferAttributes)
+  if (!options.deferAttributes) {
+    run.spendShownAt = Date.now();
     upsertChanged([
       { key: KeelStatus, value: status },
       { key: KeelAgent, value: state.agent },
       { key: KeelTotalTokens, value: state.usage.totalTokens },
       ...(state.usage.costUsd !== undefined && budgetsOn() ? [{ key: KeelCostUsd, value: state.usage.costUsd }] : []),
     ]);
+  }
   if (status !== 'awaiting_approval')
     setCurrentDetails(
       `**${state.agent}** · turn ${state.turn} · ${status} · ${spendText(spendOf(state.usage), state.budget)}`,
     );
   run.live.events.sync(state, nowIso());
+}
+
+/** Patch id: a working run's spend waits for its next status change, a minute of run time at most (`spendMayWait`). */
+const SPEND_WITH_STATUS = 'keel-spend-with-status';
+
+/** How stale a working run's `KeelTotalTokens`/`KeelCostUsd` may get (`keel ls`); `keel state` and `watch` are exact. */
+export const SPEND_REFRESH_MS = 60_000;
+
+/**
+ * Whether the spend of a turn that leaves the run `running` may wait instead of being upserted now: the final
+ * turn's goes with the status the run ends in; another's with the next status change (an approval wait, the end),
+ * or after a minute. One visibility write per turn was most of what a tool turn cost the server beyond two
+ * activities. The patch is asked only where a turn would otherwise upsert, so runs recorded before replay as they
+ * ran, and a run that never defers writes no marker. Asked right after the model call (a normal activity).
+ */
+export function spendMayWait(run: Run, final: boolean): boolean {
+  if (final) return patched(LEAN_RUN);
+  if (run.state.status !== 'running' || Date.now() - run.spendShownAt >= SPEND_REFRESH_MS) return false;
+  return patched(SPEND_WITH_STATUS);
 }
 
 /** Upserts the attributes whose value changed (all of them in runs recorded before LEAN_RUN); nothing if none did. */

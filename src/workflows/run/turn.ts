@@ -9,8 +9,7 @@ import { acceptFinal } from './finish.js';
 import { handoff, handoffCalls } from './handoff.js';
 import { compactIfNeeded, modelTurn } from './model-step.js';
 import { syncEvents, takeInput } from './live.js';
-import { fail, FAILURE_TYPES, nowIso, setStatus, type Run } from './run.js';
-import { LEAN_RUN } from '../lean-run.js';
+import { fail, FAILURE_TYPES, nowIso, setStatus, spendMayWait, type Run } from './run.js';
 import { runCalls } from './tool-step.js';
 import { withSpan } from './telemetry.js';
 import { checkBudget } from './budget-step.js';
@@ -37,8 +36,7 @@ async function turnSteps(run: Run): Promise<boolean> {
   const items = ownCallIds(run, turn.items);
   state.items.push(...items);
   state.usage = addUsage(state.usage, turn.usage);
-  // A final turn's tokens reach the search attributes with the status the run ends in: one upsert, not two.
-  setStatus(run, 'running', { deferAttributes: turn.final !== undefined && patched(LEAN_RUN) });
+  setStatus(run, 'running', { deferAttributes: spendMayWait(run, turn.final !== undefined) });
   if (turn.final) return acceptFinal(run, turn.final);
   await answerCalls(
     run,
