@@ -183,6 +183,7 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
   const cacheSize = workflowCacheSizeFromEnv();
   const kind = workerKind();
   const now = await parkedRuns(stack, cacheSize, kind);
+  const allCached = await parkedRuns(stack, RUNS + IN_FLIGHT, kind);
   return {
     parkedRuns1000WorkerRssMb: now.parkedMb,
     parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
@@ -196,5 +197,11 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
     parkedRunsWorkerNodeOptions: process.env.KEEL_BENCH_WORKER_NODE_OPTIONS ?? '',
     parkedRunsWorker: kind,
     parkedRunsWorkerStartMs: Math.round(now.startMs),
+    parkedRuns1000AllCachedWorkerRssMb: allCached.parkedMb,
+    parkedRuns1000AllCachedApproveAllMs: Math.round(allCached.approveAllMs),
+    parkedRuns1000AllCachedApproveAllWorkerCpuMs: allCached.approveCpu.worker,
+    ...(allCached.approveCpu.server !== undefined
+      ? { parkedRuns1000AllCachedApproveAllServerCpuMs: allCached.approveCpu.server }
+      : {}),
   };
 }
