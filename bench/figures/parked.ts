@@ -26,6 +26,7 @@ const IN_FLIGHT = 50;
 const AGENTS_MODULE = path.join(import.meta.dirname, '..', '..', 'test', 'helpers', 'parked-agents.ts');
 const AGENTS_JS = path.join(import.meta.dirname, '..', 'parked-agents.mjs');
 const BUILT = path.join(import.meta.dirname, '..', '..', 'dist', 'workflow-bundle.json');
+const DOCKERFILE = path.join(import.meta.dirname, '..', '..', 'Dockerfile');
 
 type WorkerKind = 'keel worker (dist/)' | 'tsx test worker';
 
@@ -90,6 +91,12 @@ function workerNodeOptions(): Record<string, string> {
   return options ? { NODE_OPTIONS: options } : {};
 }
 
+/** The environment the worker image (Dockerfile) gives `keel worker` for its memory: its `ENV` lines but KEEL_HOME. */
+function workerImageEnv(dockerfile = readFileSync(DOCKERFILE, 'utf8')): Record<string, string> {
+  const lines = [...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].filter(([, name]) => name !== 'KEEL_HOME');
+  return Object.fromEntries(lines.map(([, name, value]) => [name, value]));
+}
+
 /**
  * Approves `id`, retrying what a busy worker makes transient: the update's RPC deadline passing while the worker
  * replays, or the server refusing it while a workflow task is being retried (the check whose query times out too counts
@@ -122,13 +129,18 @@ async function parkedCount(client: KeelClient, queue: string): Promise<number> {
   return (await client.temporal.workflow.count(`TaskQueue="${queue}" AND KeelStatus="awaiting_approval"`)).count;
 }
 
-async function parkedRuns(stack: TestStack, cacheSize: number, kind: WorkerKind) {
+async function parkedRuns(
+  stack: TestStack,
+  cacheSize: number,
+  kind: WorkerKind,
+  extraEnv: Record<string, string> = {},
+) {
   const workers = new WorkerProcesses(stack);
   const queue = queueFor(`bench-parked-${cacheSize}`);
   const client = stack.client(queue);
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   try {
-    const env = { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize), ...workerNodeOptions() };
+    const env = { KEEL_WORKFLOW_CACHE_SIZE: String(cacheSize), ...workerNodeOptions(), ...extraEnv };
     worker = await startWorker(stack, workers, kind, queue, env);
     const idleMb = memoryMb(worker.pid, 'VmRSS');
     const ids: string[] = [];
@@ -184,6 +196,8 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
   const kind = workerKind();
   const now = await parkedRuns(stack, cacheSize, kind);
   const allCached = await parkedRuns(stack, RUNS + IN_FLIGHT, kind);
+  const imageEnv = workerImageEnv();
+  const inImageEnv = await parkedRuns(stack, cacheSize, kind, imageEnv);
   return {
     parkedRuns1000WorkerRssMb: now.parkedMb,
     parkedRuns1000ApproveAllMs: Math.round(now.approveAllMs),
@@ -203,5 +217,13 @@ export default async function parkedFigures(stack: TestStack): Promise<Record<st
     ...(allCached.approveCpu.server !== undefined
       ? { parkedRuns1000AllCachedApproveAllServerCpuMs: allCached.approveCpu.server }
       : {}),
+    parkedRuns1000ImageEnvWorkerRssMb: inImageEnv.parkedMb,
+    parkedRuns1000ImageEnvWorkerIdleRssMb: inImageEnv.idleMb,
+    parkedRuns1000ImageEnvWorkerPeakRssMb: inImageEnv.peakMb,
+    parkedRuns1000ImageEnvApproveAllMs: Math.round(inImageEnv.approveAllMs),
+    parkedRuns1000ImageEnvApproveAllWorkerCpuMs: inImageEnv.approveCpu.worker,
+    parkedRunsImageEnv: Object.entries(imageEnv)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' '),
   };
 }

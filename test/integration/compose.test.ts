@@ -44,4 +44,9 @@ test('the worker image installs the packed package and runs as a non-root user',
     /^ENV MALLOC_ARENA_MAX=2$/m,
     'the worker starts with two malloc arenas (docs/operations.md)',
   );
+  assert.match(
+    dockerfile,
+    /^ENV NODE_OPTIONS=--max-semi-space-size=2$/m,
+    "the worker's V8 isolates start with a small young generation (docs/operations.md)",
+  );
 });
