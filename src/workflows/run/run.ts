@@ -138,8 +138,9 @@ export const SPEND_REFRESH_MS = 60_000;
 /**
  * Whether the spend of a turn that leaves the run `running` may wait instead of being upserted now: the final
  * turn's goes with the status the run ends in; another's with the next status change (an approval wait, the end),
- * or after a minute: no visibility write per turn, which a bare loop of two activities does not make. The patch is asked only where a turn would otherwise upsert, so runs recorded before replay as they
- * ran, and a run that never defers writes no marker. Asked right after the model call (a normal activity).
+ * or after a minute: no visibility write per turn, which a bare loop of two activities does not make. The patch
+ * is asked only where a turn would otherwise upsert, so runs recorded before replay as they ran, and a run that
+ * never defers writes no marker. Asked right after the model call (a normal activity).
  */
 export function spendMayWait(run: Run, final: boolean): boolean {
   if (final) return patched(LEAN_RUN);
