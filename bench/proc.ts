@@ -16,7 +16,7 @@ function machineTicks(): { busy: number; total: number } {
 }
 
 /** The share of the machine's CPU in use over the next `windowMs`. */
-export async function machineBusyShare(windowMs = 1000): Promise<number> {
+async function machineBusyShare(windowMs = 1000): Promise<number> {
   const a = machineTicks();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const b = machineTicks();

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { Agent } from '../../src/agents/agent.js';
 import { tool } from '../../src/agents/tool.js';
 import type { KeelClient } from '../../src/client.js';
-import { eventMs } from '../../test/helpers/crash.js';
+import { eventMs } from '../../test/helpers/history.js';
 import { queueFor, type TestStack } from '../../test/helpers/stack.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -92,8 +92,10 @@ function workerNodeOptions(): Record<string, string> {
 }
 
 /** The environment the worker image (Dockerfile) gives `keel worker` for its memory: its `ENV` lines but KEEL_HOME. */
-function workerImageEnv(dockerfile = readFileSync(DOCKERFILE, 'utf8')): Record<string, string> {
-  const lines = [...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].filter(([, name]) => name !== 'KEEL_HOME');
+function workerImageEnv(): Record<string, string> {
+  const lines = [...readFileSync(DOCKERFILE, 'utf8').matchAll(/^ENV (\w+)=(\S+)$/gm)].filter(
+    ([, name]) => name !== 'KEEL_HOME',
+  );
   return Object.fromEntries(lines.map(([, name, value]) => [name, value]));
 }
 

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { temporal as protoTypes } from '@temporalio/proto';
 import type { KeelClient } from '../../src/client.js';
 import type { ScriptStats } from '../../src/testing/scripted-model.js';
 import { DockerSandboxClient } from '../../src/sandbox/docker.js';
@@ -77,9 +76,4 @@ export async function inContainer(containerId: string, cmd: string): Promise<str
   const sandbox = await new DockerSandboxClient().attach(containerId);
   if (!sandbox) throw new Error(`container ${containerId} is gone`);
   return (await sandbox.exec({ cmd, timeoutMs: 10_000 })).stdout;
-}
-
-/** Event time in ms since the epoch. */
-export function eventMs(e: protoTypes.api.history.v1.IHistoryEvent): number {
-  return Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 }

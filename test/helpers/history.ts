@@ -14,6 +14,11 @@ import { historyChain } from '../../src/audit/history.js';
 /** Histories of every execution of `workflowId`, oldest first (the audit's loader, shared). */
 export { historyChain };
 
+/** Event time in ms since the epoch. */
+export function eventMs(e: protoTypes.api.history.v1.IHistoryEvent): number {
+  return Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+}
+
 /** Encoded size of a history, as the server stores and sends it. */
 export function historyBytes(history: History): number {
   return temporal.api.history.v1.History.encode(history).finish().length;

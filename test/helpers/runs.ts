@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import type { KeelClient } from '../../src/client.js';
 import type { RunState, RunStatus } from '../../src/workflows/run-state.js';
 import { isCompletedLocalActivity } from '../../src/local-activity-marker.js';
+import { eventMs } from './history.js';
 
 /** Calls `probe` until it returns a value other than undefined/false; throws naming `what` after `timeoutMs`. */
 export async function waitFor<T>(
@@ -124,8 +125,7 @@ export async function upsertedValues(
   const events = (await client.temporal.workflow.getHandle(runId).fetchHistory()).events ?? [];
   return events.flatMap((e) => {
     const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[key];
-    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-    return field ? [{ value: json(field), at }] : [];
+    return field ? [{ value: json(field), at: eventMs(e) }] : [];
   });
 }
 

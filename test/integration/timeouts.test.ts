@@ -2,9 +2,10 @@
  * Timer-bound behaviour on Temporal's time-skipping test server (test/helpers/time-skipping.ts), with real Keel
  * workers and the scripted model: approval timeouts (reject or fail), a decision that beats its timeout, a
  * conversation's idle timeout (its own and the default), a working run's spend written once a minute of run time
- * at most, and webhook delivery through a receiver's hour-long outage (retried with backoff). The timeouts are hours long and take no real time: the
- * server's clock jumps to the next timer while a test awaits a result, and `testEnv.sleep` moves it by hand. What the
- * tests compare is the server's clock, so a timer firing early or never fails them.
+ * at most, and webhook delivery through a receiver's hour-long outage (retried with backoff). The timeouts are
+ * hours long and take no real time: the server's clock jumps to the next timer while a test awaits a result, and
+ * `testEnv.sleep` moves it by hand. What the tests compare is the server's clock, so a timer firing early or never
+ * fails them.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
